@@ -1,0 +1,1 @@
+"""The clearing house: order book, matching, market rules and LOBSTER replay."""

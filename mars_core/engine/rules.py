@@ -1,0 +1,132 @@
+"""Market rules (the paper's MTCH_R) as a validated configuration.
+
+Rules fix what a valid order is (tick size, lot size, price band) and when and
+how orders match (the trading sessions). Between sessions the market is closed.
+A call-auction session collects limit orders without matching and uncrosses
+them at its end (see `auction.py` for the price rule); a halt rejects new
+orders but accepts cancels.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mars_core.data.schema import NS_PER_SECOND
+from mars_core.errors import ConfigError
+
+
+class SessionKind(str, Enum):
+    OPENING_AUCTION = "opening_auction"
+    CONTINUOUS = "continuous"
+    CLOSING_AUCTION = "closing_auction"
+    HALT = "halt"
+    CLOSED = "closed"
+
+    @property
+    def is_auction(self) -> bool:
+        return self in (SessionKind.OPENING_AUCTION, SessionKind.CLOSING_AUCTION)
+
+
+def parse_clock(value: str | int) -> int:
+    """'HH:MM', 'HH:MM:SS' or 'HH:MM:SS.ffffff' (or ns since midnight) -> ns since midnight."""
+    if isinstance(value, int):
+        if not 0 <= value < 24 * 3600 * NS_PER_SECOND:
+            raise ValueError(f"time {value} ns is outside the day")
+        return value
+    text = str(value).strip()
+    for fmt in ("%H:%M", "%H:%M:%S", "%H:%M:%S.%f"):
+        try:
+            t = dt.datetime.strptime(text, fmt).time()
+        except ValueError:
+            continue
+        return ((t.hour * 60 + t.minute) * 60 + t.second) * NS_PER_SECOND + t.microsecond * 1000
+    raise ValueError(f"time {value!r} is not HH:MM or HH:MM:SS")
+
+
+def format_clock(ns: int) -> str:
+    seconds, rest = divmod(int(ns), NS_PER_SECOND)
+    text = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return text if rest == 0 else f"{text}.{rest:09d}".rstrip("0")
+
+
+class Session(BaseModel):
+    """One trading session: [start, end) in ns since midnight."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: SessionKind
+    start: int
+    end: int
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _clock(cls, value: Any) -> int:
+        return parse_clock(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Session:
+        if self.start >= self.end:
+            raise ValueError(f"{self.kind.value} session starts at {format_clock(self.start)}, not before its end {format_clock(self.end)}")
+        if self.kind == SessionKind.CLOSED:
+            raise ValueError("'closed' is what lies between sessions; do not list it as a session")
+        return self
+
+
+class MarketRules(BaseModel):
+    """Tick, lot, price band and sessions; construct with `MarketRules.from_dict` for clear errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tick_size: int = Field(100, gt=0, description="price increment, in price units (dollars x 10000)")
+    lot_size: int = Field(1, gt=0, description="size increment, in shares")
+    price_band: float | None = Field(None, gt=0, le=1, description="orders priced beyond reference x (1 +/- band) are rejected")
+    sessions: tuple[Session, ...] = Field(
+        default_factory=lambda: (Session(kind=SessionKind.CONTINUOUS, start="09:30", end="16:00"),),
+        description="non-overlapping, in time order",
+    )
+
+    @model_validator(mode="after")
+    def _non_overlapping(self) -> MarketRules:
+        for before, after in zip(self.sessions, self.sessions[1:]):
+            if after.start < before.end:
+                raise ValueError(
+                    f"sessions overlap or are out of order: {before.kind.value} ends {format_clock(before.end)}, "
+                    f"{after.kind.value} starts {format_clock(after.start)}"
+                )
+        return self
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "market rules") -> MarketRules:
+        """Validate a plain dict (from JSON/YAML); errors name the field and the problem."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'rules'}: {e['msg']}" for e in err.errors())
+            raise ConfigError(f"{where}: {problems}") from None
+
+    @classmethod
+    def nasdaq(cls, tick_size: int = 100, auctions: bool = False) -> MarketRules:
+        """Continuous trading 09:30-16:00 (the LOBSTER window), optionally with NASDAQ-like crosses."""
+        sessions = [Session(kind=SessionKind.CONTINUOUS, start="09:30", end="16:00")]
+        if auctions:
+            sessions.insert(0, Session(kind=SessionKind.OPENING_AUCTION, start="09:25", end="09:30"))
+            sessions.append(Session(kind=SessionKind.CLOSING_AUCTION, start="16:00", end="16:05"))
+        return cls(tick_size=tick_size, sessions=tuple(sessions))
+
+    def session_at(self, ts: int) -> Session | None:
+        """The session in force at `ts`, None when closed."""
+        for session in self.sessions:
+            if session.start <= ts < session.end:
+                return session
+        return None
+
+    def band(self, reference: int) -> tuple[int, int]:
+        """(lowest, highest) acceptable limit price around `reference`, on the tick grid."""
+        if self.price_band is None:
+            return 1, 2**63 - 1
+        lo = -(-int(reference * (1 - self.price_band)) // self.tick_size) * self.tick_size
+        hi = int(reference * (1 + self.price_band)) // self.tick_size * self.tick_size
+        return max(lo, self.tick_size), hi
