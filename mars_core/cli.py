@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     _register()
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
     except MarsInputError as err:
         typer.echo(f"error: {err}", err=True)
         if "--json" in args:
@@ -79,3 +79,4 @@ def main(argv: list[str] | None = None) -> None:
         if hasattr(err, "show"):
             err.show()
         sys.exit(code)
+    sys.exit(code or 0)

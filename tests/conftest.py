@@ -1,0 +1,108 @@
+"""Shared fixtures: the bundled LOBSTER sample days and a tiny LOBSTER file pair to corrupt."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mars_core.data import LobsterDay, find_dataset, load_day
+
+SAMPLE_DATE = "2012-06-21"
+DUMMY_LEVEL = "9999999999,0,-9999999999,0"
+
+# A valid 2-level day: submits, a partial cancel, a visible and a hidden execution
+# (order id 0), a halt (size 0, price -1), a delete; times with 1..9 decimals.
+TINY_MESSAGES = [
+    "34200.000000001,1,1,100,1000100,-1",
+    "34200.5,1,2,200,999900,1",
+    "34201.25,2,1,50,1000100,-1",
+    "34260.123456789,4,2,100,999900,1",
+    "34260.123456789,5,0,30,1000000,-1",
+    "34300,7,0,0,-1,-1",
+    "34320.2,1,3,300,1000200,-1",
+    "34400.999999999,3,2,100,999900,1",
+]
+# The book after each message, 2 levels: ask p, ask size, bid p, bid size, then level 2.
+TINY_BOOK = [
+    "1000100,100,-9999999999,0," + DUMMY_LEVEL,
+    "1000100,100,999900,200," + DUMMY_LEVEL,
+    "1000100,50,999900,200," + DUMMY_LEVEL,
+    "1000100,50,999900,100," + DUMMY_LEVEL,
+    "1000100,50,999900,100," + DUMMY_LEVEL,
+    "1000100,50,999900,100," + DUMMY_LEVEL,
+    "1000100,50,999900,100,1000200,300,-9999999999,0",
+    "1000100,50,-9999999999,0,1000200,300,-9999999999,0",
+]
+
+
+@dataclass
+class TinyLobster:
+    """A written LOBSTER pair; `set_line`/`write` rewrite it to corrupt it."""
+
+    message: Path
+    orderbook: Path
+    levels: int
+
+    def lines(self, kind: str) -> list[str]:
+        return self._path(kind).read_text().splitlines()
+
+    def write(self, kind: str, lines: list[str]) -> None:
+        self._path(kind).write_text("".join(line + "\n" for line in lines))
+
+    def set_line(self, kind: str, line: int, text: str) -> None:
+        """Replace 1-based `line` of the "message" or "orderbook" file."""
+        lines = self.lines(kind)
+        lines[line - 1] = text
+        self.write(kind, lines)
+
+    def _path(self, kind: str) -> Path:
+        return {"message": self.message, "orderbook": self.orderbook}[kind]
+
+
+def tiny_book_rows(levels: int) -> list[str]:
+    """TINY_BOOK cut or padded (with LOBSTER's dummy levels) to `levels` levels."""
+    rows = []
+    for row in TINY_BOOK:
+        cells = row.split(",") + DUMMY_LEVEL.split(",") * max(0, levels - 2)
+        rows.append(",".join(cells[: 4 * levels]))
+    return rows
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The bundled LOBSTER samples, `../shared/data/lobster` next to the repository."""
+    path = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "lobster").resolve()
+    if not path.is_dir():
+        pytest.skip(f"LOBSTER sample data not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def goog_day(data_dir: Path) -> LobsterDay:
+    return load_day(find_dataset("GOOG", SAMPLE_DATE, data_dir))
+
+
+@pytest.fixture(scope="session")
+def amzn_day(data_dir: Path) -> LobsterDay:
+    return load_day(find_dataset("AMZN", SAMPLE_DATE, data_dir))
+
+
+@pytest.fixture
+def tiny_lobster(tmp_path: Path) -> Callable[..., TinyLobster]:
+    """Factory: write a valid tiny LOBSTER pair and return it for corruption.
+
+    Call as `tiny_lobster(symbol="TINY", levels=2, folder="")`; files go to tmp_path/folder.
+    """
+
+    def make(symbol: str = "TINY", levels: int = 2, folder: str = "") -> TinyLobster:
+        target = (tmp_path / folder).resolve()
+        target.mkdir(parents=True, exist_ok=True)
+        stem = f"{symbol}_{SAMPLE_DATE}_34200000_57600000"
+        tiny = TinyLobster(target / f"{stem}_message_{levels}.csv", target / f"{stem}_orderbook_{levels}.csv", levels)
+        tiny.write("message", TINY_MESSAGES)
+        tiny.write("orderbook", tiny_book_rows(levels))
+        return tiny
+
+    return make
