@@ -8,6 +8,7 @@ from cython.operator cimport dereference as deref, preincrement as inc
 from libc.stdint cimport int8_t, int32_t, int64_t
 from libcpp.map cimport map as cmap
 from libcpp.unordered_map cimport unordered_map
+from libcpp.vector cimport vector
 
 import numpy as np
 cimport numpy as cnp
@@ -54,6 +55,11 @@ cdef class Replayer:
     cdef public cnp.ndarray anomalies       # int64[N_ANOMALIES]
     cdef list _rows
     cdef cnp.ndarray _mine
+    # every correction: after message c_msg, level (c_side, c_price) changed by c_delta shares
+    cdef vector[int64_t] c_msg
+    cdef vector[int64_t] c_price
+    cdef vector[int64_t] c_delta
+    cdef vector[int8_t] c_side
 
     def __cinit__(self, OrderBook book, int levels):
         self.book = book
@@ -70,6 +76,29 @@ cdef class Replayer:
         """Indices of the messages after which the visible book did not match LOBSTER's."""
         return np.asarray(self._rows, dtype=np.int64)
 
+    def corrections_table(self) -> dict:
+        """Every correction from the snapshot: after message `msg`, level (side, price) changed by `delta` shares."""
+        n = self.c_msg.size()
+        table = {"msg": np.empty(n, np.int64), "side": np.empty(n, np.int8), "price": np.empty(n, np.int64), "delta": np.empty(n, np.int64)}
+        for j in range(n):
+            table["msg"][j] = self.c_msg[j]
+            table["side"][j] = self.c_side[j]
+            table["price"][j] = self.c_price[j]
+            table["delta"][j] = self.c_delta[j]
+        return table
+
+    def reduce(self, int kind, int64_t order_id, int side, int64_t price, int64_t size, int64_t ts) -> int:
+        """Apply one historical cancel (2), deletion (3) or execution (4); returns shares it could not find.
+
+        Only historical (agent 0) liquidity is ever taken; see `_reduce`.
+        """
+        return self._reduce(kind, order_id, <int8_t>side, price, size, ts)
+
+    def withdraw(self, int side, int64_t price, int64_t qty) -> int:
+        """Remove up to `qty` historical shares at a price (unknown liquidity first); returns shares taken."""
+        cdef int64_t taken = self._take_unknown(<int8_t>side, price, qty, 3)
+        return taken + self._take_level(<int8_t>side, price, qty - taken, 3)
+
     cdef inline int64_t _key(self, int8_t side, int64_t price):
         return price * 2 + (1 if side > 0 else 0)
 
@@ -78,10 +107,8 @@ cdef class Replayer:
         self._add_unknown(<int8_t>side, price, qty, ts)
 
     cdef void _add_unknown(self, int8_t side, int64_t price, int64_t qty, int64_t ts):
-        cdef unordered_map[int64_t, int64_t].iterator it = self.unknown.find(self._key(side, price))
-        cdef int32_t slot
-        if it != self.unknown.end():
-            slot = self.book.index[deref(it).second]
+        cdef int32_t slot = self._unknown_slot(side, price)
+        if slot >= 0:
             self.book.pool[slot].qty += qty
             self.book._level(side, price).qty += qty
             self.book.q_accepted += qty
@@ -104,22 +131,68 @@ cdef class Replayer:
 
     cdef int64_t _take_unknown(self, int8_t side, int64_t price, int64_t qty, int kind):
         """Take up to `qty` of the unknown liquidity at a price; returns how much was taken."""
+        cdef int32_t slot = self._unknown_slot(side, price)
+        if slot < 0:
+            return 0
+        return self._take_slot(slot, qty, kind)
+
+    cdef int32_t _unknown_slot(self, int8_t side, int64_t price):
+        """Pool slot of the synthetic order at a price, -1 if none (matching may have filled it)."""
         cdef unordered_map[int64_t, int64_t].iterator it = self.unknown.find(self._key(side, price))
         if it == self.unknown.end():
-            return 0
-        return self._take_slot(self.book.index[deref(it).second], qty, kind)
+            return -1
+        cdef unordered_map[int64_t, int32_t].iterator found = self.book.index.find(deref(it).second)
+        if found == self.book.index.end():
+            self.unknown.erase(it)
+            return -1
+        return deref(found).second
 
     cdef int64_t _take_level(self, int8_t side, int64_t price, int64_t qty, int kind):
-        """Take up to `qty` from the orders at a price, head (oldest) first."""
+        """Take up to `qty` from the historical (agent 0) orders at a price, head (oldest) first."""
         cdef int64_t taken = 0
         cdef cmap[int64_t, Level]* book = self.book._side_map(side)
-        cdef cmap[int64_t, Level].iterator it
-        while taken < qty:
-            it = book.find(-price if side > 0 else price)
-            if it == book.end():
-                break
-            taken += self._take_slot(deref(it).second.head, qty - taken, kind)
+        cdef cmap[int64_t, Level].iterator it = book.find(-price if side > 0 else price)
+        cdef int32_t slot, nxt
+        if it == book.end():
+            return 0
+        slot = deref(it).second.head
+        while slot >= 0 and taken < qty:
+            nxt = self.book.pool[slot].next  # read first: taking may free the slot and erase the level
+            if self.book.pool[slot].agent == 0:
+                taken += self._take_slot(slot, qty - taken, kind)
+            slot = nxt
         return taken
+
+    cdef int64_t _reduce(self, int kind, int64_t order_id, int8_t side, int64_t price, int64_t size, int64_t ts):
+        """The level loses exactly `size` shares; returns the shares it could not find.
+
+        From the named order first. A deletion removes the whole order but the level loses only
+        `size`: LOBSTER's book split this level differently between its orders, so any excess
+        stays as unknown liquidity. What the named order lacks (the file never added that id, or
+        we hold less of it) comes from the unknown liquidity at that price, then from other
+        historical orders there, oldest first: they were cancelled while outside the top N,
+        where LOBSTER sends no messages.
+        """
+        cdef int64_t rem = size, have
+        cdef int32_t slot
+        cdef unordered_map[int64_t, int32_t].iterator it = self.book.index.find(order_id)
+        if order_id > 0 and it != self.book.index.end():
+            slot = deref(it).second
+            have = self.book.pool[slot].qty
+            if kind == 3:
+                if have != rem:
+                    self.anomalies[A_DELETE_SIZE] += 1
+                self._take_slot(slot, have, kind)
+                if have > rem:
+                    self._add_unknown(side, price, have - rem, ts)
+                rem -= have
+            else:
+                rem -= self._take_slot(slot, rem, kind)
+        if rem > 0:
+            rem -= self._take_unknown(side, price, rem, kind)
+        if rem > 0:
+            rem -= self._take_level(side, price, rem, kind)
+        return rem if rem > 0 else 0
 
     def run(self, const cnp.int64_t[:] ts, const cnp.int8_t[:] etype, const cnp.int64_t[:] oid,
             const cnp.int64_t[:] size, const cnp.int64_t[:] price, const cnp.int8_t[:] side,
@@ -131,9 +204,6 @@ cdef class Replayer:
         cdef bint l1, depth
         cdef int t, cause
         cdef int8_t s
-        cdef int32_t slot
-        cdef int64_t rem, have
-        cdef unordered_map[int64_t, int32_t].iterator it
         for i in range(start, n):
             t = etype[i]
             s = side[i]
@@ -141,31 +211,7 @@ cdef class Replayer:
                 if self.book.add(oid[i], s, price[i], size[i], ts[i], 0, False) != 0:
                     self.anomalies[A_REUSED_ID] += 1
             elif t == 2 or t == 3 or t == 4:
-                # The level loses exactly `size` shares: from the named order first; then, when the
-                # file never added that id or we hold less of it, from the unknown liquidity at that
-                # price; then from other orders there, oldest first (they were cancelled while outside
-                # the top N, where LOBSTER sends no messages).
-                rem = size[i]
-                it = self.book.index.find(oid[i])
-                if oid[i] > 0 and it != self.book.index.end():
-                    slot = deref(it).second
-                    if t == 3:
-                        # The order is gone, but the level loses only `size`: LOBSTER's book held a
-                        # different split of this level between its orders; keep the rest as unknown.
-                        have = self.book.pool[slot].qty
-                        if have != rem:
-                            self.anomalies[A_DELETE_SIZE] += 1
-                        self._take_slot(slot, have, t)
-                        if have > rem:
-                            self._add_unknown(s, price[i], have - rem, ts[i])
-                        rem -= have
-                    else:
-                        rem -= self._take_slot(slot, rem, t)
-                if rem > 0:
-                    rem -= self._take_unknown(s, price[i], rem, t)
-                if rem > 0:
-                    rem -= self._take_level(s, price[i], rem, t)
-                if rem > 0:
+                if self._reduce(t, oid[i], s, price[i], size[i], ts[i]) > 0:
                     self.anomalies[A_OVERDRAWN] += 1
             elif t == 7:
                 self.halted = price[i] == -1
@@ -235,6 +281,10 @@ cdef class Replayer:
                 else:
                     cause = C_REVEALED if have == 0 else C_OUT_OF_VIEW
                     self.corrections += 1
+                    self.c_msg.push_back(i)
+                    self.c_side.push_back(s)
+                    self.c_price.push_back(p)
+                    self.c_delta.push_back(q - have)
                     if q > have:
                         self._add_unknown(s, p, q - have, 0)
                     else:

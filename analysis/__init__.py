@@ -1,0 +1,1 @@
+"""Pure analysis over DataFrames and arrays (facts, impact, factors, charts); never imports streamlit."""

@@ -1,0 +1,19 @@
+"""MarS dashboard entry: the router only. Run with `make app` (or `streamlit run app.py`).
+
+To add a workflow page, write `pages/<name>.py` (UI only) and add one
+`st.Page(...)` line to its section below; the URL is /<name>.
+"""
+import streamlit as st
+
+st.set_page_config(page_title="MarS", layout="wide")
+
+SECTIONS = {
+    "Start": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    ],
+    "Data": [
+        st.Page("pages/market_data.py", title="Market Data", icon=":material/candlestick_chart:"),
+    ],
+}
+
+st.navigation(SECTIONS).run()
