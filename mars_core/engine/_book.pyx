@@ -22,7 +22,7 @@ A modify is a delete plus a new submission with the same id: it loses
 priority (and may trade if the new price crosses). A partial cancel keeps it.
 Known limitations: no hidden/iceberg quantity, no self-trade prevention.
 """
-from cython.operator cimport dereference as deref, preincrement as inc
+from cython.operator cimport dereference as deref, predecrement as dec, preincrement as inc
 from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t
 from libcpp.pair cimport pair
 
@@ -469,6 +469,47 @@ cdef class OrderBook:
             slot = self.pool[slot].next
         return result
 
+    def pick_order(self, int side, int64_t price, int max_agent, double u, int max_levels=10) -> int:
+        """Id of a resting order of an agent <= `max_agent` at the level nearest to `price`, or 0.
+
+        Levels are tried by distance from `price` (at most `max_levels`); within the first
+        level holding such orders, the `u`-quantile (0 <= u < 1) of them in queue order.
+        """
+        cdef cmap[int64_t, Level]* book = self._side_map(<int8_t>side)
+        if book.empty():
+            return 0
+        cdef int64_t key = -price if side > 0 else price
+        cdef cmap[int64_t, Level].iterator up = book.lower_bound(key)
+        cdef cmap[int64_t, Level].iterator down = up
+        cdef cmap[int64_t, Level].iterator it
+        cdef int tried = 0, count, k
+        cdef int32_t slot
+        while tried < max_levels and (up != book.end() or down != book.begin()):
+            # the nearer of the next level at/after key and the one before it
+            if down != book.begin() and (up == book.end() or key - deref(prev_it(down)).first < deref(up).first - key):
+                down = prev_it(down)
+                it = down
+            else:
+                it = up
+                inc(up)
+            tried += 1
+            count = 0
+            slot = deref(it).second.head
+            while slot >= 0:
+                count += self.pool[slot].agent <= max_agent
+                slot = self.pool[slot].next
+            if count == 0:
+                continue
+            k = <int>(u * count)
+            slot = deref(it).second.head
+            while slot >= 0:
+                if self.pool[slot].agent <= max_agent:
+                    if k == 0:
+                        return self.pool[slot].id
+                    k -= 1
+                slot = self.pool[slot].next
+        return 0
+
     def resting_qty(self) -> int:
         cdef int64_t total = 0
         cdef cmap[int64_t, Level].iterator it = self.asks.begin()
@@ -578,6 +619,11 @@ cdef class OrderBook:
         self.o_ts.clear(); self.o_event.clear(); self.o_id.clear(); self.o_agent.clear(); self.o_side.clear()
         self.o_price.clear(); self.o_qty.clear(); self.o_kind.clear(); self.o_status.clear()
         return result
+
+
+cdef inline cmap[int64_t, Level].iterator prev_it(cmap[int64_t, Level].iterator it):
+    dec(it)
+    return it
 
 
 cdef _i64(vector[int64_t]& v, Py_ssize_t lo, Py_ssize_t hi):

@@ -87,12 +87,15 @@ cdef class Replayer:
             table["delta"][j] = self.c_delta[j]
         return table
 
-    def reduce(self, int kind, int64_t order_id, int side, int64_t price, int64_t size, int64_t ts) -> int:
+    def reduce(self, int kind, int64_t order_id, int side, int64_t price, int64_t size, int64_t ts, int64_t excused=0) -> int:
         """Apply one historical cancel (2), deletion (3) or execution (4); returns shares it could not find.
 
-        Only historical (agent 0) liquidity is ever taken; see `_reduce`.
+        Only historical (agent 0) liquidity is ever taken; see `_reduce`. In a simulation,
+        `excused` is what other agents already took from the named order: the level does not
+        lose those shares twice.
         """
-        return self._reduce(kind, order_id, <int8_t>side, price, size, ts)
+        self.book._log(ts, kind, order_id, 0, <int8_t>side, price, size, 1, 0)  # order-log events mirror LOBSTER types
+        return self._reduce(kind, order_id, <int8_t>side, price, size, ts, excused)
 
     def withdraw(self, int side, int64_t price, int64_t qty) -> int:
         """Remove up to `qty` historical shares at a price (unknown liquidity first); returns shares taken."""
@@ -163,7 +166,7 @@ cdef class Replayer:
             slot = nxt
         return taken
 
-    cdef int64_t _reduce(self, int kind, int64_t order_id, int8_t side, int64_t price, int64_t size, int64_t ts):
+    cdef int64_t _reduce(self, int kind, int64_t order_id, int8_t side, int64_t price, int64_t size, int64_t ts, int64_t excused):
         """The level loses exactly `size` shares; returns the shares it could not find.
 
         From the named order first. A deletion removes the whole order but the level loses only
@@ -189,6 +192,8 @@ cdef class Replayer:
             else:
                 rem -= self._take_slot(slot, rem, kind)
         if rem > 0:
+            rem -= min(rem, excused)
+        if rem > 0:
             rem -= self._take_unknown(side, price, rem, kind)
         if rem > 0:
             rem -= self._take_level(side, price, rem, kind)
@@ -211,7 +216,7 @@ cdef class Replayer:
                 if self.book.add(oid[i], s, price[i], size[i], ts[i], 0, False) != 0:
                     self.anomalies[A_REUSED_ID] += 1
             elif t == 2 or t == 3 or t == 4:
-                if self._reduce(t, oid[i], s, price[i], size[i], ts[i]) > 0:
+                if self._reduce(t, oid[i], s, price[i], size[i], ts[i], 0) > 0:
                     self.anomalies[A_OVERDRAWN] += 1
             elif t == 7:
                 self.halted = price[i] == -1
