@@ -15,7 +15,7 @@ BAR_COLUMNS = (
     "mid_open", "mid_high", "mid_low", "mid_close",
     "last_open", "last_high", "last_low", "last_close",
     "volume", "trades", "spread", "bid_depth", "ask_depth",
-    "submits", "cancels", "executions",
+    "submits", "cancels", "executions", "vwap",
 )  # fmt: skip
 
 
@@ -34,7 +34,8 @@ def minute_bars(day: LobsterDay, start_ns: int | None = None, end_ns: int | None
         executions (types 4, 5), NaN in a minute without trades; `volume` (shares
         executed); `trades` and `executions` (execution messages); `spread`
         (mean ask1 - bid1 over two-sided rows); `bid_depth`/`ask_depth` (mean
-        visible size over all levels); `submits` (type 1) and `cancels` (types 2, 3).
+        visible size over all levels); `submits` (type 1) and `cancels` (types 2, 3);
+        `vwap` (the minute's mean trade price, NaN without trades).
     """
     events, book = day.events, day.book
     keep = np.ones(len(events), dtype=bool)
@@ -54,6 +55,7 @@ def minute_bars(day: LobsterDay, start_ns: int | None = None, end_ns: int | None
             "spread": np.where(two_sided, (ask1 - bid1).astype(np.float64), np.nan),
             "last": np.where(executed, price.astype(np.float64), np.nan),
             "volume": np.where(executed, size, 0),
+            "notional": np.where(executed, size * price.astype(np.float64), 0.0),
             "executed": executed,
             "submitted": kind == EventType.SUBMIT,
             "cancelled": (kind == EventType.CANCEL) | (kind == EventType.DELETE),
@@ -79,7 +81,9 @@ def minute_bars(day: LobsterDay, start_ns: int | None = None, end_ns: int | None
         submits=("submitted", "sum"),
         cancels=("cancelled", "sum"),
         executions=("executed", "sum"),
+        notional=("notional", "sum"),
     )
+    bars["vwap"] = bars.pop("notional") / bars["volume"].where(bars["volume"] > 0)
     bars = bars.reset_index()
     bars.insert(1, "time", pd.Timestamp(day.info.date) + pd.to_timedelta(bars["minute"].to_numpy(), unit="ns"))
     return bars.astype({c: np.int64 for c in ("minute", "volume", "trades", "submits", "cancels", "executions")})
