@@ -1,7 +1,7 @@
 """Minute bars of a simulated run, built incrementally from recorded chunks.
 
 Same columns as the data layer's `minute_bars` (so analysis treats replayed and
-simulated days alike), plus `vwap`. Mids, spread and depth come from the book
+simulated days alike). Mids, spread and depth come from the book
 snapshots (sampled, see `Recorder`), trades from the trade log, event counts
 from the order log. Memory is one row of partial aggregates per minute.
 """
@@ -16,7 +16,6 @@ from mars_core.data.bars import BAR_COLUMNS
 from mars_core.data.schema import DUMMY_ASK_PRICE, DUMMY_BID_PRICE, NS_PER_MINUTE
 from mars_core.engine.types import OrderEvent, Status
 
-SIM_BAR_COLUMNS = (*BAR_COLUMNS, "vwap")
 
 # how a partial aggregate merges across chunks, by column suffix (everything else adds up)
 _MERGE = {"open": "first", "close": "last", "high": "max", "low": "min"}
@@ -84,7 +83,7 @@ class BarBuilder:
         """The bars so far, one row per minute with any snapshot, trade or order."""
         merged = [_merge(parts) for parts in self._parts.values() if parts]
         if not merged:
-            return pd.DataFrame(columns=list(SIM_BAR_COLUMNS))
+            return pd.DataFrame(columns=list(BAR_COLUMNS))
         frame = pd.concat(merged, axis=1).sort_index()
         out = pd.DataFrame(index=frame.index)
         for col in ("mid_open", "mid_high", "mid_low", "mid_close", "last_open", "last_high", "last_low", "last_close"):
@@ -102,7 +101,7 @@ class BarBuilder:
         out = out.reset_index().rename(columns={"index": "minute"})
         midnight = pd.Timestamp(self.date)
         out.insert(1, "time", midnight + pd.to_timedelta(out["minute"], unit="ns"))
-        return out[list(SIM_BAR_COLUMNS)]
+        return out[list(BAR_COLUMNS)]
 
 
 def _merge(parts: list[pd.DataFrame]) -> pd.DataFrame:

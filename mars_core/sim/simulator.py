@@ -27,6 +27,9 @@ from mars_core.sim.agent import NEVER, Action, Agent, BackgroundAgent, Cancel, F
 from mars_core.sim.recorder import Recorder, Sink
 
 RECENT_TRADES = 50
+# Ids the exchange assigns during a simulation start here, far above LOBSTER's, so replayed
+# historical orders keep their own ids without clashing.
+SIM_ORDER_IDS = 1 << 40
 
 
 def warm_start(day: LobsterDay, start_ts: int, rules: MarketRules | None = None) -> tuple[LobsterReplay, Exchange]:
@@ -92,6 +95,7 @@ class Simulator:
         self.replay, self.exchange = warm_start(day, start_ts, rules)
         self.book = self.exchange.book
         self.book.log_orders = True
+        self.book.next_order_id = max(self.book.next_order_id, SIM_ORDER_IDS)
         self.book.drain_orders()
         self.book.drain_trades()
         self.open_mid2 = _mid2(day.book[0])  # 2 x the first mid of the day, for "change since the open"

@@ -1,0 +1,399 @@
+"""Order tokenizer: one order of the flow becomes one token in [0, 49152), and back.
+
+A token is (type, price slot, volume slot, interval slot) with
+`index = ((type * 32 + price) * 32 + volume) * 16 + interval` (paper App. B.2.1):
+
+* type: BID (buy submission), ASK (sell submission) or CANCEL (partial cancel
+  or deletion of a resting order); LIMIT and IOC submissions are both BID/ASK
+  and decode as limit orders (a marketable limit trades like the IOC did).
+* price slot, measured in whole ticks from the quotes of the book BEFORE the
+  order. Mids sit on half ticks half of the time (the spread is odd), so an
+  offset from the mid would use only every other slot in any one state;
+  offsets from the quotes are whole ticks and map one-to-one to prices in
+  every state. A submission falls in one of three regions, each with its own
+  fitted bins, and slots run through them in this order:
+    - cross (slots 0-2): marketable, `side * (price - opposite best)` >= 0 ticks;
+    - inside (slots 3-10): inside the spread, ticks of improvement over the same-side best (>= 1);
+    - passive (slots 11-31): at or behind the same-side best, ticks behind it (>= 0).
+  A cancel targets a resting order, so its price is at or behind its side's
+  best (a price below the mid is a bid): slots 0-15 are ticks behind the best
+  bid, slots 16-31 ticks behind the best ask.
+* volume slot: shares, 32 bins; interval slot: ns since the previous order, 16 bins.
+
+Bins are fitted on the training split: equal-frequency, except that a value
+holding at least its share of what is left (e.g. 100 shares) gets a bin of its
+own (`Binner.fit`). Every binned quantity has a range cap (a high quantile of
+the training values); larger values go to the last bin and count as outside
+the range (`coverage`). Decoding draws a value within the bin from the
+empirical values seen there in training (128 stored quantiles per bin).
+
+Per-token context (eq. 1), always of the book AFTER the order, so position i
+carries what the next order sees: the ask then bid visible volumes of levels
+1-10 (20 values, binned to [0, 32) with fitted bins; levels the data does not
+have, e.g. 6-10 for AMZN, are masked), and the mid-price change since the open
+in whole ticks, `floor((mid - open mid) / tick)`, clipped to +-MID_CLIP.
+An empty side is replaced by the other best one tick away (both empty: the mid
+is taken as unchanged).
+
+Fitted arrays travel in `state_dict()` (plain tensors and ints, safe to load
+with `torch.load(weights_only=True)`) next to `TOKENIZER_VERSION`.
+"""
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from mars_core.data.orderflow import Action, OrderFlow, order_flow
+from mars_core.data.schema import DUMMY_ASK_PRICE, DUMMY_BID_PRICE, LobsterDay
+from mars_core.errors import MarsInputError
+
+TOKENIZER_VERSION = 1
+N_TYPES, N_PRICE, N_VOLUME, N_INTERVAL = 3, 32, 32, 16
+VOCAB_SIZE = N_TYPES * N_PRICE * N_VOLUME * N_INTERVAL  # 49152
+BID, ASK, CANCEL = 0, 1, 2  # token types
+TYPE_NAMES = ("bid", "ask", "cancel")
+# price-slot regions: (name, number of slots), in slot order
+SUBMIT_REGIONS = (("cross", 3), ("inside", 8), ("passive", 21))
+CANCEL_REGIONS = (("cancel_bid", 16), ("cancel_ask", 16))
+MAX_LEVELS = 10  # book levels in the context
+N_LOB = 2 * MAX_LEVELS  # ask volumes of levels 1-10, then bid volumes of levels 1-10
+N_LOB_BINS = 32
+MID_CLIP = 2048  # mid change since the open, ticks, clipped to [-MID_CLIP, MID_CLIP]
+SAMPLES_PER_BIN = 128  # stored quantiles of the training values in each bin, for decoding
+PRICE_CAP_Q = 0.99  # range caps: quantiles of the training values
+VALUE_CAP_Q = 0.999
+
+
+def _region_offsets(regions: tuple[tuple[str, int], ...]) -> dict[str, int]:
+    offsets, start = {}, 0
+    for name, n in regions:
+        offsets[name] = start
+        start += n
+    return offsets
+
+
+_SUBMIT_OFFSET = _region_offsets(SUBMIT_REGIONS)
+_CANCEL_OFFSET = _region_offsets(CANCEL_REGIONS)
+
+
+@dataclass(frozen=True)
+class Binner:
+    """Integer values to bins: bin k holds values in (upper[k-1], upper[k]]; values above the
+    last upper bound (the range cap) go to the last bin and count as outside the range."""
+
+    upper: np.ndarray  # (n,) int64 inclusive upper bound of each bin, increasing
+    samples: np.ndarray  # (n, SAMPLES_PER_BIN) int64 sorted quantiles of the training values in each bin
+
+    @classmethod
+    def fit(cls, values: np.ndarray, n_bins: int, cap_quantile: float = 1.0) -> Binner:
+        """Equal-frequency bins over the values up to the cap quantile; a value holding at least
+        the remaining count / remaining bins gets its own bin. Fewer bins only if fewer distinct values."""
+        values = np.asarray(values, dtype=np.int64)
+        if len(values) == 0:
+            raise MarsInputError("cannot fit bins on no values")
+        cap = int(np.quantile(values, cap_quantile, method="higher"))
+        values = np.sort(values[values <= cap])
+        uniq, counts = np.unique(values, return_counts=True)
+        uppers: list[int] = []
+        i, remaining, bins_left = 0, len(values), n_bins
+        while i < len(uniq):
+            target = remaining / bins_left
+            j, acc = i, 0
+            while j < len(uniq):
+                acc += counts[j]
+                j += 1
+                if bins_left == 1:
+                    continue  # the last bin takes everything left
+                if acc >= target or counts[j : j + 1].sum() >= target or len(uniq) - j <= bins_left - 1:
+                    break
+            uppers.append(int(uniq[j - 1]))
+            remaining -= acc
+            bins_left -= 1
+            i = j
+        upper = np.array(uppers, dtype=np.int64)
+        lower_idx = np.searchsorted(values, np.r_[values[0] - 1, upper[:-1]], side="right")
+        upper_idx = np.searchsorted(values, upper, side="right")
+        q = (np.arange(SAMPLES_PER_BIN) + 0.5) / SAMPLES_PER_BIN
+        samples = np.stack([values[lo + (q * (hi - lo)).astype(np.int64)] for lo, hi in zip(lower_idx, upper_idx)])
+        return cls(upper, samples)
+
+    @property
+    def n_bins(self) -> int:
+        return len(self.upper)
+
+    def bin(self, values: np.ndarray) -> np.ndarray:
+        """Bin index of each value (values above the cap land in the last bin)."""
+        return np.minimum(np.searchsorted(self.upper, values, side="left"), self.n_bins - 1)
+
+    def outside(self, values: np.ndarray) -> np.ndarray:
+        """True where a value is above the range cap."""
+        return np.asarray(values) > self.upper[-1]
+
+    def draw(self, k: int, rng: np.random.Generator, limit: int | None = None) -> int:
+        """A training value of bin k, optionally only among those <= limit (None if there are none)."""
+        row = self.samples[k]
+        n = len(row) if limit is None else int(np.searchsorted(row, limit, side="right"))
+        return None if n == 0 else int(row[rng.integers(n)])
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {"upper": torch.from_numpy(self.upper.copy()), "samples": torch.from_numpy(self.samples.copy())}
+
+    @classmethod
+    def from_state(cls, state: dict[str, torch.Tensor]) -> Binner:
+        return cls(state["upper"].numpy().astype(np.int64), state["samples"].numpy().astype(np.int64))
+
+
+@dataclass(frozen=True, slots=True)
+class RawOrders:
+    """What encoding needs of each order, columnar; `bid`/`ask` are the quotes before it."""
+
+    is_cancel: np.ndarray  # bool, partial cancel or deletion
+    side: np.ndarray  # int8 1 buy, -1 sell (for cancels: side of the resting order)
+    price: np.ndarray  # int64 limit price (cancels: price of the resting order)
+    qty: np.ndarray  # int64 shares
+    interval: np.ndarray  # int64 ns since the previous order (0 for the first)
+    bid: np.ndarray  # int64 best bid before the order (an empty side already substituted)
+    ask: np.ndarray  # int64 best ask before the order
+    tick: int  # price units per tick
+
+    def __len__(self) -> int:
+        return len(self.price)
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedOrder:
+    """A concrete order made from a token against the current book."""
+
+    type: int  # BID, ASK or CANCEL
+    side: int  # 1 buy, -1 sell (for a cancel: side of the resting order)
+    price: int  # limit price; for a cancel the resting order's price
+    qty: int  # shares; for a cancel the shares to cancel (the whole order when equal to `resting_qty`)
+    interval_ns: int  # time after the previous order
+    order_id: int = -1  # the resting order to cancel; -1 for submissions
+    resting_qty: int = 0  # the cancelled order's size before the cancel
+
+    @property
+    def is_delete(self) -> bool:
+        return self.type == CANCEL and self.qty >= self.resting_qty
+
+
+def quotes(rows: np.ndarray, tick: int) -> tuple[np.ndarray, np.ndarray]:
+    """(bid, ask) of LOBSTER book rows, an empty side replaced by the other best one tick away
+    (both empty: 0, 0)."""
+    ask, bid = rows[:, 0].astype(np.int64), rows[:, 2].astype(np.int64)
+    no_ask, no_bid = ask == DUMMY_ASK_PRICE, bid == DUMMY_BID_PRICE
+    both = no_ask & no_bid
+    ask = np.where(no_ask, bid + tick, ask)
+    bid = np.where(no_bid, ask - tick, bid)
+    return np.where(both, 0, bid), np.where(both, 0, ask)
+
+
+def raw_orders(day: LobsterDay, flow: OrderFlow | None = None) -> RawOrders:
+    """A day's order flow with the quotes before each order, ready to encode."""
+    flow = order_flow(day) if flow is None else flow
+    before = day.book[np.maximum(flow.first_msg - 1, 0)]
+    bid, ask = quotes(before, day.info.tick_size)
+    return RawOrders(
+        is_cancel=flow.action != Action.SUBMIT,
+        side=flow.side.astype(np.int8),
+        price=flow.price.astype(np.int64),
+        qty=flow.qty.astype(np.int64),
+        interval=np.diff(flow.ts, prepend=flow.ts[:1]).astype(np.int64),
+        bid=bid,
+        ask=ask,
+        tick=day.info.tick_size,
+    )
+
+
+def day_open_mid2(day: LobsterDay) -> int:
+    """Twice the mid-price of the day's first book row: the `open_mid2` of the context features."""
+    bid, ask = quotes(day.book[:1], day.info.tick_size)
+    return int(bid[0] + ask[0])
+
+
+def join_token(type_: np.ndarray, price: np.ndarray, volume: np.ndarray, interval: np.ndarray) -> np.ndarray:
+    """Token index of the components (arrays or ints)."""
+    return ((type_ * N_PRICE + price) * N_VOLUME + volume) * N_INTERVAL + interval
+
+
+def split_token(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(type, price slot, volume slot, interval slot) of token indices."""
+    tokens = np.asarray(tokens)
+    return tokens // (N_PRICE * N_VOLUME * N_INTERVAL), tokens // (N_VOLUME * N_INTERVAL) % N_PRICE, tokens // N_INTERVAL % N_VOLUME, tokens % N_INTERVAL
+
+
+def _region_values(raw: RawOrders) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{region: (mask, value in ticks)} of every order; the masks partition the orders."""
+    s = raw.side.astype(np.int64)
+    own = np.where(s > 0, raw.bid, raw.ask)
+    opposite = np.where(s > 0, raw.ask, raw.bid)
+    beyond_own = s * (raw.price - own) // raw.tick  # > 0: better than the same-side best
+    sub = ~raw.is_cancel
+    cross = sub & (s * (raw.price - opposite) >= 0)
+    inside = sub & ~cross & (beyond_own > 0)
+    behind = np.maximum(-beyond_own, 0)  # a cancel inside the spread (inconsistent book) counts as at the best
+    return {
+        "cross": (cross, s * (raw.price - opposite) // raw.tick),
+        "inside": (inside, beyond_own),
+        "passive": (sub & ~cross & ~inside, behind),
+        "cancel_bid": (raw.is_cancel & (s > 0), behind),
+        "cancel_ask": (raw.is_cancel & (s < 0), behind),
+    }
+
+
+class OrderTokenizer:
+    """Fitted bins plus encode/decode; build with `fit` or `from_state_dict`."""
+
+    def __init__(self, price: dict[str, Binner], volume: Binner, interval: Binner, lob: Binner) -> None:
+        self.price = price  # region name -> Binner (regions of SUBMIT_REGIONS and CANCEL_REGIONS)
+        self.volume = volume
+        self.interval = interval
+        self.lob = lob
+
+    @classmethod
+    def fit(cls, raws: list[RawOrders], lob_volumes: np.ndarray) -> OrderTokenizer:
+        """Fit every bin on training orders and the visible volumes of training book rows (flat)."""
+        regions = [_region_values(r) for r in raws]
+        price = {}
+        for name, n in SUBMIT_REGIONS + CANCEL_REGIONS:
+            vals = np.concatenate([v[mask] for reg in regions for mask, v in [reg[name]]])
+            price[name] = Binner.fit(vals, n, PRICE_CAP_Q)
+        qty = np.concatenate([r.qty for r in raws])
+        interval = np.concatenate([r.interval for r in raws])
+        return cls(price, Binner.fit(qty, N_VOLUME, VALUE_CAP_Q), Binner.fit(interval, N_INTERVAL, VALUE_CAP_Q), Binner.fit(lob_volumes, N_LOB_BINS))
+
+    # ------------------------------------------------------------------ encode
+    def encode(self, raw: RawOrders) -> np.ndarray:
+        """Token of each order, (N,) int64."""
+        return self._encode(raw)[0]
+
+    def coverage(self, raw: RawOrders) -> dict[str, float]:
+        """Share of orders whose price, volume or interval lies outside its slot range."""
+        _, outside = self._encode(raw)
+        return {k: float(v.mean()) if len(v) else 0.0 for k, v in outside.items()}
+
+    def _encode(self, raw: RawOrders) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        type_ = np.where(raw.is_cancel, CANCEL, np.where(raw.side > 0, BID, ASK)).astype(np.int64)
+        slot = np.zeros(len(raw), dtype=np.int64)
+        price_out = np.zeros(len(raw), dtype=bool)
+        offsets = _SUBMIT_OFFSET | _CANCEL_OFFSET
+        for name, (mask, value) in _region_values(raw).items():
+            binner = self.price[name]
+            slot[mask] = offsets[name] + binner.bin(value[mask])
+            price_out[mask] = binner.outside(value[mask])
+        tokens = join_token(type_, slot, self.volume.bin(raw.qty), self.interval.bin(raw.interval))
+        outside = {"price": price_out, "volume": self.volume.outside(raw.qty), "interval": self.interval.outside(raw.interval)}
+        return tokens.astype(np.int64), outside
+
+    def encode_order(self, is_cancel: bool, side: int, price: int, qty: int, interval_ns: int, bid: int, ask: int, tick: int) -> int:
+        """Token of one order given the quotes before it (e.g. an injected order, to feed the model)."""
+        a = lambda x, dt=np.int64: np.array([x], dtype=dt)  # noqa: E731
+        raw = RawOrders(a(is_cancel, bool), a(side, np.int8), a(price), a(qty), a(interval_ns), a(bid), a(ask), tick)
+        return int(self.encode(raw)[0])
+
+    # ----------------------------------------------------------------- context
+    def lob_features(self, rows: np.ndarray, levels: int) -> tuple[np.ndarray, np.ndarray]:
+        """Binned volumes (N, 20) int64 and mask (N, 20) bool (True = level present) of LOBSTER rows."""
+        n_lv = min(levels, MAX_LEVELS)
+        vols = np.zeros((len(rows), N_LOB), dtype=np.int64)
+        vols[:, :n_lv] = rows[:, 1 : 4 * n_lv : 4]
+        vols[:, MAX_LEVELS : MAX_LEVELS + n_lv] = rows[:, 3 : 4 * n_lv : 4]
+        mask = np.zeros(N_LOB, dtype=bool)
+        mask[:n_lv] = mask[MAX_LEVELS : MAX_LEVELS + n_lv] = True
+        return self.lob.bin(vols), np.broadcast_to(mask, vols.shape).copy()
+
+    @staticmethod
+    def mid_ticks(mid2: np.ndarray, open_mid2: int, tick: int) -> np.ndarray:
+        """Mid change since the open in whole ticks (floor), clipped to +-MID_CLIP; mid2 = bid + ask."""
+        return np.clip((np.asarray(mid2, dtype=np.int64) - open_mid2) // (2 * tick), -MID_CLIP, MID_CLIP)
+
+    def row_features(self, rows: np.ndarray, levels: int, open_mid2: int, tick: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lob (N,20), mask (N,20), mid (N,)) of LOBSTER-layout book rows (after each order)."""
+        lob, mask = self.lob_features(rows, levels)
+        bid, ask = quotes(rows, tick)
+        mid2 = np.where(ask > 0, bid + ask, open_mid2)
+        return lob, mask, self.mid_ticks(mid2, open_mid2, tick)
+
+    def book_features(self, book, open_mid2: int, levels: int = MAX_LEVELS) -> tuple[np.ndarray, np.ndarray, int]:
+        """(lob (20,), mask (20,), mid ticks) of an engine `OrderBook`; `levels` = the depth the
+        training data had for this stock (5 for the AMZN sample), deeper levels are masked."""
+        lob, mask, mid = self.row_features(book.top(MAX_LEVELS)[None, :], levels, open_mid2, int(book.tick_size))
+        return lob[0], mask[0], int(mid[0])
+
+    # ------------------------------------------------------------------ decode
+    def decode(self, token: int, book, rng: np.random.Generator, agents: Container[int] = (1,)) -> DecodedOrder | None:
+        """A concrete order for a token against the current book (an engine `OrderBook`).
+
+        Submissions: a price in the slot's region drawn from the training offsets of the slot
+        (inside the spread: only offsets that stay inside; if none, the best inside price, or
+        joining the same-side best when the spread is one tick), a size and an interval drawn
+        from their bins. Cancels: a resting order of one of `agents` at the slot's price, or at
+        the nearest level holding one (within the slot's side); among those at that level, one
+        whose size lies in the volume bin if any (then it is deleted), else a random one, of
+        which a drawn size is cancelled (all of it if the size is not smaller).
+
+        Returns:
+            The order, or None when the book has no quotes or `agents` own no order on that side.
+        """
+        type_, slot, vol, ivl = (int(x) for x in split_token(token))
+        interval = self.interval.draw(ivl, rng)
+        tick = int(book.tick_size)
+        bid, ask = int(book.best_bid()), int(book.best_ask())
+        if not bid and not ask:
+            return None
+        bid, ask = bid or ask - tick, ask or bid + tick
+        if type_ == CANCEL:
+            return self._decode_cancel(slot, vol, interval, book, bid, ask, tick, rng, agents)
+        side = 1 if type_ == BID else -1
+        own, opposite = (bid, ask) if side > 0 else (ask, bid)
+        qty = self.volume.draw(vol, rng)
+        if slot < _SUBMIT_OFFSET["inside"]:
+            price = opposite + side * tick * self.price["cross"].draw(slot, rng)
+        elif slot < _SUBMIT_OFFSET["passive"]:
+            spread = (ask - bid) // tick
+            k = slot - _SUBMIT_OFFSET["inside"]
+            improve = self.price["inside"].draw(k, rng, limit=spread - 1) if spread > 1 else 0
+            if improve is None:  # the whole bin lies beyond the spread
+                improve = spread - 1
+            price = own + side * tick * improve
+        else:
+            price = own - side * tick * self.price["passive"].draw(slot - _SUBMIT_OFFSET["passive"], rng)
+        return DecodedOrder(type_, side, int(price), qty, interval)
+
+    def _decode_cancel(self, slot: int, vol: int, interval: int, book, bid: int, ask: int, tick: int,
+                       rng: np.random.Generator, agents: Container[int]) -> DecodedOrder | None:
+        side, region = (1, "cancel_bid") if slot < _CANCEL_OFFSET["cancel_ask"] else (-1, "cancel_ask")
+        depth = self.price[region].draw(slot - _CANCEL_OFFSET[region], rng)
+        target = (bid - depth * tick) if side > 0 else (ask + depth * tick)
+        prices, _ = book.depth(side, -1)
+        for level in prices[np.argsort(np.abs(prices - target), kind="stable")]:
+            mine = [(oid, q) for oid, q, agent in book.queue(side, int(level)) if agent in agents]
+            if not mine:
+                continue
+            in_bin = [o for o in mine if self.volume.bin(o[1]) == vol]
+            oid, resting = in_bin[rng.integers(len(in_bin))] if in_bin else mine[rng.integers(len(mine))]
+            qty = resting if in_bin else min(self.volume.draw(vol, rng), resting)
+            return DecodedOrder(CANCEL, side, int(level), int(qty), interval, int(oid), int(resting))
+        return None
+
+    # --------------------------------------------------------------- storage
+    def state_dict(self) -> dict:
+        """Version and fitted arrays (tensors), for the checkpoint."""
+        return {
+            "version": TOKENIZER_VERSION,
+            "price": {name: b.state() for name, b in self.price.items()},
+            "volume": self.volume.state(),
+            "interval": self.interval.state(),
+            "lob": self.lob.state(),
+        }
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> OrderTokenizer:
+        """Rebuild from `state_dict()`; refuses another tokenizer version."""
+        if state.get("version") != TOKENIZER_VERSION:
+            raise MarsInputError(f"tokenizer version {state.get('version')} in the checkpoint, this code reads version {TOKENIZER_VERSION}")
+        price = {name: Binner.from_state(s) for name, s in state["price"].items()}
+        return cls(price, Binner.from_state(state["volume"]), Binner.from_state(state["interval"]), Binner.from_state(state["lob"]))

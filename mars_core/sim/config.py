@@ -1,0 +1,93 @@
+"""Validated configuration of a simulation run (the CLI flags, the page's form, a study's points)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mars_core.data.schema import NS_PER_MINUTE, DatasetInfo
+from mars_core.engine.rules import format_clock, parse_clock
+from mars_core.errors import ConfigError
+from mars_core.sim.twap import TWAPConfig
+
+BACKGROUNDS = ("replay", "noise", "lmm")
+SESSION_OPEN, SESSION_CLOSE = parse_clock("09:30"), parse_clock("16:00")
+
+
+class SimConfig(BaseModel):
+    """Everything that determines a run's results (worker count and paths to outputs excluded)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    symbol: str
+    date: str
+    start: str = Field("10:00", description="HH:MM[:SS] on the trading day")
+    minutes: float = Field(5.0, gt=0, le=390, description="simulated length")
+    rollouts: int = Field(8, ge=1, le=10_000)
+    background: Literal["replay", "noise", "lmm"] = "noise"
+    seed: int = 0
+    twap: tuple[TWAPConfig, ...] = ()
+    inject_csv: str | None = Field(None, description="injected orders as CSV text (see sim/injected.py)")
+    paired: bool = Field(True, description="with agents: also run each rollout without them, on common random numbers")
+    snapshot_levels: int = Field(10, ge=1, le=50)
+    snapshot_interval_ms: int = Field(1000, ge=0, description="0 records the book after every event")
+    depth: int = Field(10, ge=1, le=50, description="levels agents observe")
+    latency_ms: float = Field(0.0, ge=0)
+
+    @field_validator("symbol")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.strip().upper()
+
+    @field_validator("date")
+    @classmethod
+    def _iso_date(cls, value: str) -> str:
+        try:
+            return dt.date.fromisoformat(str(value).strip()).isoformat()
+        except ValueError:
+            raise ValueError(f"date {value!r} is not YYYY-MM-DD") from None
+
+    @field_validator("start")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        parse_clock(value)
+        return value
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "simulation config") -> SimConfig:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in err.errors())
+            raise ConfigError(f"{where}: {problems}") from None
+
+    @property
+    def start_ts(self) -> int:
+        return parse_clock(self.start)
+
+    @property
+    def end_ts(self) -> int:
+        return self.start_ts + int(round(self.minutes * NS_PER_MINUTE))
+
+    @property
+    def has_agents(self) -> bool:
+        return bool(self.twap) or bool(self.inject_csv)
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """Arms run per rollout: treated and baseline when paired with agents, else one."""
+        return ("treated", "baseline") if self.has_agents and self.paired else ("main",)
+
+    def check_window(self, info: DatasetInfo) -> None:
+        """The simulated window must lie inside continuous trading and the day's data."""
+        first, last = max(SESSION_OPEN, info.ts_start), min(SESSION_CLOSE, info.ts_end)
+        if not first <= self.start_ts < last:
+            raise ConfigError(
+                f"start {self.start} is outside {info.key}'s trading window {format_clock(first)[:8]}-{format_clock(last)[:8]}"
+            )
+        if self.end_ts > last:
+            raise ConfigError(
+                f"start {self.start} + {self.minutes:g} min ends at {format_clock(self.end_ts)[:8]}, "
+                f"after the end of {info.key}'s data at {format_clock(last)[:8]}"
+            )

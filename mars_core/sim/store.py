@@ -1,0 +1,169 @@
+"""The results store: one directory per run, Parquet tables per rollout, DuckDB across runs.
+
+Layout of a run directory:
+    config.json                         the validated configuration (written first)
+    summary.json                        counts and timings, rewritten as rollouts finish
+    rollout=0003/arm=treated/           one finished rollout arm ("main" when unpaired)
+        orders.parquet trades.parquet book.parquet bars.parquet
+        agent_orders.parquet agent_fills.parquet done.json
+A rollout arm is written into a temporary sibling directory and renamed into
+place when complete, so a directory that exists is whole; an interrupted run
+resumes by skipping the arms whose directory exists. Tables are streamed to
+Parquet chunk by chunk, so memory does not grow with the run length.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mars_core.errors import MarsInputError
+
+TABLES = ("orders", "trades", "book", "bars", "agent_orders", "agent_fills")
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (temp file + rename)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as out:
+        json.dump(data, out, indent=1, default=str)
+    os.replace(tmp, path)
+
+
+class RunDir:
+    """A run directory (see the module docstring)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, path: str | Path, config: dict[str, Any]) -> RunDir:
+        """Start a run, or reopen it to resume when it holds the same configuration."""
+        run = cls(path)
+        config_path = run.path / "config.json"
+        if config_path.exists():
+            existing = json.loads(config_path.read_text())
+            if existing != json.loads(json.dumps(config, default=str)):
+                raise MarsInputError(
+                    f"{run.path} already holds a run with a different configuration; "
+                    "choose another output directory (or delete it to start over)"
+                )
+            return run
+        if run.path.exists() and any(run.path.iterdir()):
+            raise MarsInputError(f"{run.path} exists and is not a MarS run directory; choose another output directory")
+        run.path.mkdir(parents=True, exist_ok=True)
+        write_json(config_path, config)
+        return run
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunDir:
+        """An existing run; a clear error when `path` is not one."""
+        run = cls(path)
+        if not (run.path / "config.json").is_file():
+            raise MarsInputError(f"{run.path} is not a MarS run directory (no config.json)")
+        return run
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return json.loads((self.path / "config.json").read_text())
+
+    def arm_dir(self, rollout: int, arm: str) -> Path:
+        return self.path / f"rollout={rollout:04d}" / f"arm={arm}"
+
+    def is_done(self, rollout: int, arm: str) -> bool:
+        return (self.arm_dir(rollout, arm) / "done.json").is_file()
+
+    def finished(self) -> list[tuple[int, str]]:
+        """(rollout, arm) of every finished arm, in order."""
+        done = []
+        for marker in sorted(self.path.glob("rollout=*/arm=*/done.json")):
+            done.append((int(marker.parent.parent.name.split("=")[1]), marker.parent.name.split("=")[1]))
+        return done
+
+    def table(self, name: str, rollout: int | None = None, arm: str | None = None) -> pd.DataFrame:
+        """One table of one arm, or of every finished arm with `rollout` and `arm` columns."""
+        if name not in TABLES:
+            raise MarsInputError(f"unknown table {name!r}; tables are {', '.join(TABLES)}")
+        frames = []
+        for r, a in self.finished():
+            if (rollout is None or r == rollout) and (arm is None or a == arm):
+                path = self.arm_dir(r, a) / f"{name}.parquet"
+                if path.exists():
+                    frame = pq.read_table(path).to_pandas()
+                    frame.insert(0, "rollout", r)
+                    frame.insert(1, "arm", a)
+                    frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def summary(self) -> dict[str, Any]:
+        path = self.path / "summary.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def arm_summary(self, rollout: int, arm: str) -> dict[str, Any]:
+        return json.loads((self.arm_dir(rollout, arm) / "done.json").read_text())
+
+
+class ArmWriter:
+    """Streams one rollout arm's tables into a temporary directory, then renames it into place."""
+
+    def __init__(self, run: RunDir, rollout: int, arm: str) -> None:
+        self.final = run.arm_dir(rollout, arm)
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(dir=self.final.parent, prefix=f".arm={arm}."))
+        self._writers: dict[str, pq.ParquetWriter] = {}
+
+    def write(self, table: str, chunk: pd.DataFrame) -> None:
+        """Append a chunk to a table (the sink of `Recorder`)."""
+        data = pa.Table.from_pandas(chunk, preserve_index=False)
+        writer = self._writers.get(table)
+        if writer is None:
+            writer = self._writers[table] = pq.ParquetWriter(self.tmp / f"{table}.parquet", data.schema)
+        writer.write_table(data)
+
+    def commit(self, summary: dict[str, Any]) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        write_json(self.tmp / "done.json", summary)
+        if self.final.exists():  # a half-written arm from a crash that got renamed: replace it
+            shutil.rmtree(self.final)
+        os.replace(self.tmp, self.final)
+
+    def abort(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def catalog(root: str | Path = "runs") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with one view per table over every run under `root`.
+
+    Each view has the table's columns plus `run` (the run directory's path
+    relative to `root`), `rollout` and `arm`. Example:
+        catalog().sql("select run, arm, sum(qty) from trades group by all")
+    """
+    root = Path(root)
+    con = duckdb.connect()
+    for name in TABLES:
+        files = sorted(str(p) for p in root.glob(f"**/rollout=*/arm=*/{name}.parquet"))
+        if not files:
+            continue
+        file_list = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+        prefix = len(str(root)) + 1
+        con.sql(
+            f"""create view {name} as
+            select regexp_replace(substr(filename, {prefix + 1}), '/rollout=.*$', '') as run,
+                   cast(regexp_extract(filename, 'rollout=(\\d+)', 1) as integer) as rollout,
+                   regexp_extract(filename, 'arm=([a-z]+)', 1) as arm,
+                   * exclude (filename)
+            from read_parquet({file_list}, filename = true, union_by_name = true, hive_partitioning = false)"""
+        )
+    return con
