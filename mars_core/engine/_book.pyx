@@ -403,6 +403,10 @@ cdef class OrderBook:
             volume += fill
         return volume
 
+    def log_event(self, int64_t ts, int event, int64_t order_id, int agent, int side, int64_t price, int64_t qty) -> None:
+        """Add a row to the order log for liquidity that changed outside order entry (replay corrections)."""
+        self._log(ts, <int8_t>event, order_id, agent, <int8_t>side, price, qty, LIMIT, OK)
+
     # ------------------------------------------------------------------ queries
     def best_bid(self) -> int:
         """Best bid price, 0 when the bid side is empty."""

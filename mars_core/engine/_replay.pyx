@@ -201,8 +201,12 @@ cdef class Replayer:
 
     def run(self, const cnp.int64_t[:] ts, const cnp.int8_t[:] etype, const cnp.int64_t[:] oid,
             const cnp.int64_t[:] size, const cnp.int64_t[:] price, const cnp.int8_t[:] side,
-            const cnp.int64_t[:, :] snaps, Py_ssize_t start=0, Py_ssize_t stop=-1, bint verify=True):
-        """Apply messages [start, stop); with `verify`, compare with `snaps` (LOBSTER's book after each)."""
+            const cnp.int64_t[:, :] snaps, Py_ssize_t start=0, Py_ssize_t stop=-1, bint verify=True,
+            cnp.int64_t[:, ::1] record=None):
+        """Apply messages [start, stop); with `verify`, compare with `snaps` (LOBSTER's book after each).
+
+        With `record` (rows x 4 levels), the visible book after message i is written to record[i].
+        """
         cdef Py_ssize_t i, j, n = ts.shape[0] if stop < 0 else stop
         cdef int L4 = 4 * self.levels
         cdef int64_t* mine = <int64_t*>cnp.PyArray_DATA(self._mine)
@@ -221,6 +225,8 @@ cdef class Replayer:
             elif t == 7:
                 self.halted = price[i] == -1
             self.messages += 1
+            if record is not None:
+                self.book.top_into(&record[i, 0], self.levels)
             if not verify:
                 continue
             self.book.top_into(mine, self.levels)

@@ -62,6 +62,7 @@ MAX_LEVELS = 10  # book levels in the context
 N_LOB = 2 * MAX_LEVELS  # ask volumes of levels 1-10, then bid volumes of levels 1-10
 N_LOB_BINS = 32
 MID_CLIP = 2048  # mid change since the open, ticks, clipped to [-MID_CLIP, MID_CLIP]
+CANCEL_SEARCH_LEVELS = 32  # a cancel looks for the agents' orders in at most this many levels
 SAMPLES_PER_BIN = 128  # stored quantiles of the training values in each bin, for decoding
 PRICE_CAP_Q = 0.99  # range caps: quantiles of the training values
 VALUE_CAP_Q = 0.999
@@ -290,8 +291,9 @@ class OrderTokenizer:
 
     def encode_order(self, is_cancel: bool, side: int, price: int, qty: int, interval_ns: int, bid: int, ask: int, tick: int) -> int:
         """Token of one order given the quotes before it (e.g. an injected order, to feed the model)."""
-        a = lambda x, dt=np.int64: np.array([x], dtype=dt)  # noqa: E731
-        raw = RawOrders(a(is_cancel, bool), a(side, np.int8), a(price), a(qty), a(interval_ns), a(bid), a(ask), tick)
+        one = [np.array([x], dtype=t) for x, t in ((is_cancel, bool), (side, np.int8), (price, np.int64), (qty, np.int64),
+                                                      (interval_ns, np.int64), (bid, np.int64), (ask, np.int64))]
+        raw = RawOrders(*one, tick=tick)
         return int(self.encode(raw)[0])
 
     # ----------------------------------------------------------------- context
@@ -333,7 +335,9 @@ class OrderTokenizer:
         from their bins. Cancels: a resting order of one of `agents` at the slot's price, or at
         the nearest level holding one (within the slot's side); among those at that level, one
         whose size lies in the volume bin if any (then it is deleted), else a random one, of
-        which a drawn size is cancelled (all of it if the size is not smaller).
+        which a drawn size is cancelled (all of it if the size is not smaller). Levels inside
+        the slot's range come first, nearest the drawn depth first, then the rest by distance;
+        at most CANCEL_SEARCH_LEVELS levels are searched.
 
         Returns:
             The order, or None when the book has no quotes or `agents` own no order on that side.
@@ -366,16 +370,21 @@ class OrderTokenizer:
     def _decode_cancel(self, slot: int, vol: int, interval: int, book, bid: int, ask: int, tick: int,
                        rng: np.random.Generator, agents: Container[int]) -> DecodedOrder | None:
         side, region = (1, "cancel_bid") if slot < _CANCEL_OFFSET["cancel_ask"] else (-1, "cancel_ask")
-        depth = self.price[region].draw(slot - _CANCEL_OFFSET[region], rng)
-        target = (bid - depth * tick) if side > 0 else (ask + depth * tick)
+        binner, k = self.price[region], slot - _CANCEL_OFFSET[region]
+        lo = int(binner.upper[k - 1]) + 1 if k > 0 else 0
+        hi = int(binner.upper[k]) if k < binner.n_bins - 1 else np.iinfo(np.int64).max  # the last bin is open
+        target = binner.draw(k, rng)
         prices, _ = book.depth(side, -1)
-        for level in prices[np.argsort(np.abs(prices - target), kind="stable")]:
+        behind = (bid - prices if side > 0 else prices - ask) // tick
+        # levels inside the slot first, nearest the drawn depth first; then the others by distance
+        order = np.lexsort((np.abs(behind - target), (behind < lo) | (behind > hi)))
+        for level in prices[order[:CANCEL_SEARCH_LEVELS]]:
             mine = [(oid, q) for oid, q, agent in book.queue(side, int(level)) if agent in agents]
             if not mine:
                 continue
-            in_bin = [o for o in mine if self.volume.bin(o[1]) == vol]
-            oid, resting = in_bin[rng.integers(len(in_bin))] if in_bin else mine[rng.integers(len(mine))]
-            qty = resting if in_bin else min(self.volume.draw(vol, rng), resting)
+            in_bin = np.flatnonzero(self.volume.bin(np.array([q for _, q in mine])) == vol)
+            oid, resting = mine[rng.choice(in_bin)] if len(in_bin) else mine[rng.integers(len(mine))]
+            qty = resting if len(in_bin) else min(self.volume.draw(vol, rng), resting)
             return DecodedOrder(CANCEL, side, int(level), int(qty), interval, int(oid), int(resting))
         return None
 

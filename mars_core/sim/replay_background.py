@@ -20,6 +20,7 @@ import numpy as np
 from mars_core.data.orderflow import Action, OrderFlow, order_flow
 from mars_core.data.schema import LobsterDay
 from mars_core.engine.replay import LobsterReplay
+from mars_core.engine.types import OrderEvent
 from mars_core.sim.agent import NEVER, AgentId
 
 _SCHEDULES: dict[tuple, ReplaySchedule] = {}
@@ -90,10 +91,13 @@ class ReplayBackground:
         replayer = sim.replay.replayer
         if item < 0:
             side, price, delta = (col[-item - 1] for col in self._corr)
+            sim.exchange.advance(ts)
             if delta > 0:
                 replayer.add_unknown(side, price, delta, ts)
             else:
-                replayer.withdraw(side, price, -delta)
+                delta = -replayer.withdraw(side, price, -delta)
+            if delta:  # logged with order id 0: liquidity the file never showed as an order
+                sim.book.log_event(ts, OrderEvent.SUBMIT if delta > 0 else OrderEvent.CANCEL, 0, AgentId.HISTORY, side, price, abs(delta))
             return
         action, kind, side, price, qty, order_id = (col[item] for col in self._flow)
         if action == Action.SUBMIT:

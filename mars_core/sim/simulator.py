@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from mars_core.data.schema import LobsterDay
 from mars_core.engine.exchange import Exchange
@@ -99,7 +100,9 @@ class Simulator:
         self.book.drain_orders()
         self.book.drain_trades()
         self.open_mid2 = _mid2(day.book[0])  # 2 x the first mid of the day, for "change since the open"
-        self.recorder = Recorder(self.book, snapshot_levels, snapshot_interval_ns, sink or (lambda table, chunk: None))
+        self.sink = sink or (lambda table, chunk: None)
+        self.sink("start_book", resting_orders(self.book))
+        self.recorder = Recorder(self.book, snapshot_levels, snapshot_interval_ns, self.sink)
         self.background = background
         self.agents = {agent.agent_id: agent for agent in agents}
         self.open_orders: dict[int, dict[int, list[int]]] = {a.agent_id: {} for a in agents}
@@ -119,8 +122,13 @@ class Simulator:
     def run(self) -> RunResult:
         """Simulate until `end_ts`; returns counts, the tables went to the sink."""
         started = time.perf_counter()
+        self.advance(self.end_ts)
+        return self.finish(time.perf_counter() - started)
+
+    def advance(self, until: int) -> None:
+        """Process every event before `until` (capped at `end_ts`): the step of an RL environment."""
         events, bg, recorder, book = self._events, self.background, self.recorder, self.book
-        end = self.end_ts
+        end = min(until, self.end_ts)
         recorder.snapshot(self.clock)
         while True:
             tb = bg.next_ts()
@@ -139,7 +147,19 @@ class Simulator:
                 self._dispatch_fills()
             recorder.snapshot(self.clock)
             recorder.maybe_flush()
-        return self.finish(time.perf_counter() - started)
+        self.clock = max(self.clock, end)
+
+    def add_agent(self, agent: Agent, rng: np.random.Generator) -> None:
+        """Join an agent during the run (e.g. a policy driven step by step)."""
+        self.agents[agent.agent_id] = agent
+        self.open_orders[agent.agent_id] = {}
+        self.pending_fills[agent.agent_id] = []
+        self._schedule(agent.start(self.clock, rng), agent.agent_id, None)
+
+    def submit_now(self, agent_id: int, actions: list[Action]) -> None:
+        """Apply an agent's actions at the current time (no wake-up needed)."""
+        for action in actions:
+            self._apply(self.agents[agent_id], action, self.clock)
 
     def finish(self, seconds: float) -> RunResult:
         """Close the run: cancel nothing, flush every table, collect agent records."""
@@ -245,6 +265,17 @@ class Simulator:
         if not bid or not ask:
             return 0
         return int((bid + ask - self.open_mid2) / (2 * self.exchange.rules.tick_size))
+
+
+def resting_orders(book) -> pd.DataFrame:
+    """Every resting order, best level first and in queue order within a level."""
+    rows = []
+    for side in (1, -1):
+        for price in book.depth(side)[0].tolist():
+            rows += [(side, price, oid, qty, agent) for oid, qty, agent in book.queue(side, price)]
+    return pd.DataFrame(rows, columns=["side", "price", "order_id", "qty", "agent"]).astype(
+        {"side": np.int8, "price": np.int64, "order_id": np.int64, "qty": np.int64, "agent": np.int32}
+    )
 
 
 def _mid2(row: np.ndarray) -> int:

@@ -4,7 +4,7 @@ Layout of a run directory:
     config.json                         the validated configuration (written first)
     summary.json                        counts and timings, rewritten as rollouts finish
     rollout=0003/arm=treated/           one finished rollout arm ("main" when unpaired)
-        orders.parquet trades.parquet book.parquet bars.parquet
+        orders.parquet trades.parquet book.parquet bars.parquet start_book.parquet
         agent_orders.parquet agent_fills.parquet done.json
 A rollout arm is written into a temporary sibling directory and renamed into
 place when complete, so a directory that exists is whole; an interrupted run
@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from mars_core.errors import MarsInputError
 
-TABLES = ("orders", "trades", "book", "bars", "agent_orders", "agent_fills")
+TABLES = ("orders", "trades", "book", "bars", "agent_orders", "agent_fills", "start_book")
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -1,0 +1,294 @@
+"""The order model: a LLaMA-style causal transformer over order tokens (paper Sec. 2.1, eq. 1).
+
+Reading order: normalisation and rotary positions, attention (with its KV cache),
+the SwiGLU MLP, the block, the config, the model.
+
+Input at position i (eq. 1): the order token's embedding, a linear projection of the
+binned ask/bid volumes of 10 book levels after the order (one-hot per level and bin,
+masked levels contribute nothing), and an embedding of the mid-price change since the
+open, summed. The token embedding is the sum of three component embeddings (type x
+price slot, type x volume slot, interval slot) instead of a 49,152-row table.
+
+Output: an exact factorisation of the distribution over the 49,152 tokens,
+  p(token | h) = p(type, price | h) * p(volume | type, price, h) * p(interval | type, price, volume, h),
+three small heads read in sequence, so the per-token NLL is comparable with any model
+over the full vocabulary (see the model card for the measured cost of a full head).
+
+Attention is sliding-window: position i sees positions i - window + 1 .. i. Training
+sequences are at most `window` long (plain causal attention); decoding beyond the window
+keeps the last `window` keys and values in a ring buffer (`KVCache`). Rotary angles are
+computed in float64 modulo 2*pi, so absolute positions can grow through a long rollout
+without losing precision, and attention depends only on relative positions.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mars_core.model.tokenizer import MID_CLIP, N_INTERVAL, N_LOB, N_LOB_BINS, N_PRICE, N_TYPES, N_VOLUME
+
+
+class RMSNorm(nn.Module):
+    """Root-mean-square layer norm with a learned gain (no bias, no mean subtraction)."""
+
+    def __init__(self, dim: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rotary(positions: torch.Tensor, head_dim: int, base: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin (T, head_dim // 2) float32 of the rotary angles at integer positions (T,)."""
+    inv_freq = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+    angles = torch.remainder(positions.to(torch.float64)[:, None] * inv_freq[None, :], 2 * math.pi)
+    return angles.cos().float(), angles.sin().float()
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate pairs (x[..., j], x[..., j + hd/2]) of x (B, H, T, hd) by the angles (T, hd/2)."""
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+class KVCache:
+    """Keys and values of the last `window` positions of every layer, in a ring buffer.
+
+    Slot `p % window` holds position p; attention over a single new query does not depend
+    on the order of the keys, so the ring never needs reordering.
+    """
+
+    def __init__(self, n_layer: int, batch: int, n_head: int, window: int, head_dim: int) -> None:
+        shape = (batch, n_head, window, head_dim)
+        self.k = [torch.zeros(shape) for _ in range(n_layer)]
+        self.v = [torch.zeros(shape) for _ in range(n_layer)]
+        self.window = window
+        self.length = 0  # positions written so far (the next position's index)
+
+    def load(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> None:
+        """Store the keys/values (B, H, T, hd) of positions 0..T-1 (T <= window) of one layer."""
+        T = k.size(2)
+        self.k[layer][:, :, :T] = k
+        self.v[layer][:, :, :T] = v
+
+    def filled(self) -> int:
+        return min(self.length, self.window)
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head attention over the last `window` positions, with rotary positions."""
+
+    def __init__(self, n_embd: int, n_head: int, dropout: float) -> None:
+        super().__init__()
+        self.n_head = n_head
+        self.qkv = nn.Linear(n_embd, 3 * n_embd, bias=False)
+        self.proj = nn.Linear(n_embd, n_embd, bias=False)
+        self.dropout = dropout
+        self.resid_dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None,
+                cache: KVCache | None = None, layer: int = 0, kv_out: list | None = None) -> torch.Tensor:
+        """x (B, T, C). With a cache, T must be 1: the new key/value go into the ring first.
+        Without, `mask` (T, T) bool restricts attention (None: plain causal); `kv_out`, if
+        given, receives this layer's keys and values (to fill a cache after a prefill)."""
+        B, T, C = x.size()
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, H, T, hd)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, H, T, hd)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, H, T, hd)
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        if cache is not None:
+            slot = cache.length % cache.window
+            cache.k[layer][:, :, slot] = k[:, :, 0]
+            cache.v[layer][:, :, slot] = v[:, :, 0]
+            n = min(cache.length + 1, cache.window)
+            y = F.scaled_dot_product_attention(q, cache.k[layer][:, :, :n], cache.v[layer][:, :, :n])  # (B, H, 1, hd)
+        else:
+            p = self.dropout if self.training else 0.0
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None, dropout_p=p)  # (B, H, T, hd)
+            if kv_out is not None:
+                kv_out.append((k, v))
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
+        return self.resid_dropout(self.proj(y))
+
+
+class SwiGLU(nn.Module):
+    """LLaMA's gated MLP: w2(silu(w1 x) * w3 x)."""
+
+    def __init__(self, n_embd: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.w1 = nn.Linear(n_embd, hidden, bias=False)
+        self.w3 = nn.Linear(n_embd, hidden, bias=False)
+        self.w2 = nn.Linear(hidden, n_embd, bias=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.w2(F.silu(self.w1(x)) * self.w3(x)))  # (B, T, C)
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block."""
+
+    def __init__(self, n_embd: int, n_head: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.norm1 = RMSNorm(n_embd)
+        self.attn = CausalSelfAttention(n_embd, n_head, dropout)
+        self.norm2 = RMSNorm(n_embd)
+        self.mlp = SwiGLU(n_embd, hidden, dropout)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None,
+                cache: KVCache | None = None, layer: int = 0, kv_out: list | None = None) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), cos, sin, mask, cache, layer, kv_out)
+        return x + self.mlp(self.norm2(x))  # (B, T, C)
+
+
+@dataclass
+class OrderModelConfig:
+    n_layer: int = 4  # transformer blocks
+    n_head: int = 4  # attention heads
+    n_embd: int = 128  # width of the residual stream
+    mlp_hidden: int = 352  # SwiGLU hidden width (about 8/3 of n_embd, rounded to 32)
+    window: int = 256  # attention window and training sequence length, tokens
+    dropout: float = 0.1  # on attention weights and residual branches, training only
+    rope_base: float = 10000.0  # rotary frequency base
+
+
+MID_BUCKETS = 2 * MID_CLIP.bit_length() + 1  # signed log2 buckets of the mid change
+
+
+def _mid_bucket_table() -> torch.Tensor:
+    """Mid change in ticks (index + MID_CLIP) -> signed log2 bucket, 0 ticks in the middle bucket.
+    Log buckets let the few days of data cover the range: +-1, +-2..3, +-4..7, ..."""
+    ticks = torch.arange(-MID_CLIP, MID_CLIP + 1)
+    magnitude = torch.tensor([int(abs(t)).bit_length() for t in ticks.tolist()])
+    return (torch.sign(ticks) * magnitude + MID_BUCKETS // 2).long()
+
+
+class OrderModel(nn.Module):
+    """The transformer trunk plus the three factorised heads."""
+
+    def __init__(self, config: OrderModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        d = config.n_embd
+        n_tp = N_TYPES * N_PRICE
+        # eq. (1): order embedding (sum of components) + LOB projection + mid-price embedding
+        self.emb_type_price = nn.Embedding(n_tp, d)
+        self.emb_type_volume = nn.Embedding(N_TYPES * N_VOLUME, d)
+        self.emb_interval = nn.Embedding(N_INTERVAL, d)
+        self.lob_proj = nn.Parameter(torch.empty(N_LOB * N_LOB_BINS, d))  # one-hot (level, bin) -> d
+        self.emb_mid = nn.Embedding(MID_BUCKETS, d)
+        self.register_buffer("mid_bucket", _mid_bucket_table(), persistent=False)
+        self.register_buffer("lob_offset", torch.arange(N_LOB) * N_LOB_BINS, persistent=False)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(d, config.n_head, config.mlp_hidden, config.dropout) for _ in range(config.n_layer))
+        self.norm_f = RMSNorm(d)
+        # heads: p(type, price | h); p(volume | type, price, h); p(interval | type, price, volume, h)
+        self.head_tp = nn.Linear(d, n_tp, bias=False)
+        self.vol_in = nn.Linear(d, d, bias=False)
+        self.vol_tp = nn.Embedding(n_tp, d)
+        self.vol_out = nn.Linear(d, N_VOLUME)
+        self.ivl_in = nn.Linear(d, d, bias=False)
+        self.ivl_tp = nn.Embedding(n_tp, d)
+        self.ivl_vol = nn.Embedding(N_VOLUME, d)
+        self.ivl_out = nn.Linear(d, N_INTERVAL)
+        self.apply(self._init_weights)
+        nn.init.normal_(self.lob_proj, std=0.02)
+        for name, p in self.named_parameters():  # scaled init of the residual projections (GPT-2)
+            if name.endswith(("attn.proj.weight", "mlp.w2.weight")):
+                nn.init.normal_(p, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # ------------------------------------------------------------------ trunk
+    def embed(self, tokens: torch.Tensor, lob: torch.Tensor, lob_mask: torch.Tensor, mid: torch.Tensor) -> torch.Tensor:
+        """Eq. (1). tokens (B, T) int64, lob (B, T, 20) int64 bins, lob_mask (B, T, 20) bool, mid (B, T) ticks."""
+        B, T = tokens.shape
+        ivl = tokens % N_INTERVAL
+        vol = tokens // N_INTERVAL % N_VOLUME
+        tp = tokens // (N_INTERVAL * N_VOLUME)  # type * N_PRICE + price
+        typ = tp // N_PRICE
+        x = self.emb_type_price(tp) + self.emb_type_volume(typ * N_VOLUME + vol) + self.emb_interval(ivl)  # (B, T, C)
+        idx = (lob + self.lob_offset).reshape(B * T, N_LOB)  # (B*T, 20) rows of lob_proj
+        x = x + F.embedding_bag(idx, self.lob_proj, per_sample_weights=lob_mask.reshape(B * T, N_LOB).to(x.dtype),
+                                mode="sum").view(B, T, -1)  # (B, T, C)
+        x = x + self.emb_mid(self.mid_bucket[mid.clamp(-MID_CLIP, MID_CLIP) + MID_CLIP])  # (B, T, C)
+        return self.drop(x)
+
+    def forward(self, tokens: torch.Tensor, lob: torch.Tensor, lob_mask: torch.Tensor, mid: torch.Tensor,
+                start: int = 0, kv_out: list | None = None) -> torch.Tensor:
+        """Final hidden states (B, T, C) of a whole sequence whose first position is `start`.
+        Beyond `window` positions attention is banded (sliding window). `kv_out` collects
+        every layer's (keys, values) (B, H, T, hd), in layer order."""
+        T = tokens.size(1)
+        cos, sin = rotary(torch.arange(start, start + T), self.config.n_embd // self.config.n_head, self.config.rope_base)
+        mask = None
+        if T > self.config.window:
+            i = torch.arange(T)
+            mask = (i[:, None] >= i[None, :]) & (i[:, None] - i[None, :] < self.config.window)  # (T, T)
+        x = self.embed(tokens, lob, lob_mask, mid)
+        for block in self.blocks:
+            x = block(x, cos, sin, mask, kv_out=kv_out)
+        return self.norm_f(x)  # (B, T, C)
+
+    def step(self, tokens: torch.Tensor, lob: torch.Tensor, lob_mask: torch.Tensor, mid: torch.Tensor,
+             cache: KVCache) -> torch.Tensor:
+        """Append one position per sequence (inputs (B, 1, ...)) through the cache; its hidden state (B, C)."""
+        cos, sin = rotary(torch.tensor([cache.length]), self.config.n_embd // self.config.n_head, self.config.rope_base)
+        x = self.embed(tokens, lob, lob_mask, mid)
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cos, sin, None, cache, layer)
+        cache.length += 1
+        return self.norm_f(x)[:, 0]  # (B, C)
+
+    # ------------------------------------------------------------------ heads
+    def logits_type_price(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head_tp(h)  # (..., 96)
+
+    def logits_volume(self, h: torch.Tensor, tp: torch.Tensor) -> torch.Tensor:
+        return self.vol_out(F.silu(self.vol_in(h) + self.vol_tp(tp)))  # (..., 32)
+
+    def logits_interval(self, h: torch.Tensor, tp: torch.Tensor, vol: torch.Tensor) -> torch.Tensor:
+        return self.ivl_out(F.silu(self.ivl_in(h) + self.ivl_tp(tp) + self.ivl_vol(vol)))  # (..., 16)
+
+    def nll(self, h: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Per-position negative log-likelihood (nats) of target tokens (B, T) given hidden states (B, T, C)."""
+        tp = targets // (N_INTERVAL * N_VOLUME)
+        vol = targets // N_INTERVAL % N_VOLUME
+        ivl = targets % N_INTERVAL
+        parts = (
+            (self.logits_type_price(h), tp),
+            (self.logits_volume(h, tp), vol),
+            (self.logits_interval(h, tp, vol), ivl),
+        )
+        return sum(F.cross_entropy(lg.flatten(0, 1), t.flatten(), reduction="none").view_as(t) for lg, t in parts)  # (B, T)
+
+    def log_prob_all(self, h: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities (N, 49152) of every token for hidden states (N, C); for tests and analysis."""
+        N = h.size(0)
+        n_tp = N_TYPES * N_PRICE
+        lp_tp = F.log_softmax(self.logits_type_price(h), -1)  # (N, 96)
+        tp = torch.arange(n_tp).repeat(N)  # (N*96,)
+        hh = h.repeat_interleave(n_tp, 0)  # (N*96, C)
+        lp_v = F.log_softmax(self.logits_volume(hh, tp), -1)  # (N*96, 32)
+        tp_v, vol = tp.repeat_interleave(N_VOLUME), torch.arange(N_VOLUME).repeat(N * n_tp)
+        lp_i = F.log_softmax(self.logits_interval(hh.repeat_interleave(N_VOLUME, 0), tp_v, vol), -1)  # (N*96*32, 16)
+        lp = lp_tp.view(N, n_tp, 1, 1) + lp_v.view(N, n_tp, N_VOLUME, 1) + lp_i.view(N, n_tp, N_VOLUME, N_INTERVAL)
+        return lp.view(N, -1)  # (N, 49152)
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)

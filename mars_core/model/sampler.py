@@ -1,0 +1,154 @@
+"""Batched next-order sampling for many rollouts at once.
+
+    sampler = OrderModelSampler(model, batch=B, temperature=1.0, top_k=None, top_p=None, seed=0)
+    sampler.prefill(tokens (B, T), lob (B, T, 20), lob_mask (B, T, 20) or levels (B,), mid (B, T))
+    nxt = sampler.sample()               # (B,) next token of each rollout
+    sampler.feed(tokens (B,), lob (B, 20), mid (B,))   # the token actually applied, book after it
+
+With `use_cache=True` (the default) `feed` runs one position through the KV cache and
+`sample` only reads the heads; the state after a prefill of T <= window positions and
+any number of feeds equals the model's sliding-window forward over the whole sequence.
+With `use_cache=False`, `sample` recomputes the last `window` positions from scratch
+(as MarS's released code does): the same as the cache until the window fills, a
+truncated context afterwards. A prefill longer than the window keeps its last `window`
+positions.
+
+Temperature, top-k and top-p apply to each factor of the output distribution in turn:
+(type, price), then volume given them, then interval given all three. Every draw comes
+from the sampler's own seeded `torch.Generator`: the same seed, inputs and thread count
+give the same tokens, bit for bit.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from mars_core.model.order_model import KVCache, OrderModel
+from mars_core.model.tokenizer import MAX_LEVELS, N_INTERVAL, N_LOB, N_VOLUME
+from mars_core.errors import MarsInputError
+
+
+def levels_mask(levels: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """(B, 20) bool mask of the book levels present for each row's depth (B,)."""
+    levels = torch.as_tensor(levels).clamp(max=MAX_LEVELS)
+    one_side = torch.arange(MAX_LEVELS)[None, :] < levels[:, None]  # (B, 10)
+    return torch.cat([one_side, one_side], dim=1)
+
+
+def pick(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None,
+         generator: torch.Generator) -> torch.Tensor:
+    """One index per row of logits (B, n): greedy at temperature 0, else a draw after
+    temperature scaling, top-k and top-p (nucleus) filtering."""
+    if temperature == 0:
+        return logits.argmax(-1)
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.size(-1):
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        cum = sorted_logits.softmax(-1).cumsum(-1)
+        drop = cum - sorted_logits.softmax(-1) >= top_p  # keep the smallest prefix reaching top_p
+        logits = logits.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
+    return torch.multinomial(logits.softmax(-1), 1, generator=generator)[:, 0]
+
+
+class OrderModelSampler:
+    """Samples the next token of B rollouts in lockstep (see the module docstring).
+
+    Args:
+        model: a trained `OrderModel` (put in eval mode here).
+        batch: number of rollouts B.
+        temperature: 1 samples the model's distribution; 0 is greedy.
+        top_k: keep the k most likely values of each factor (None: all).
+        top_p: keep the smallest set of each factor's values with this much probability (None: all).
+        seed: seeds the sampler's generator.
+        use_cache: incremental decoding with a KV cache; False recomputes the window each step.
+    """
+
+    def __init__(self, model: OrderModel, batch: int, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, seed: int = 0, use_cache: bool = True) -> None:
+        if batch < 1:
+            raise MarsInputError(f"batch must be at least 1, was {batch}")
+        if temperature < 0:
+            raise MarsInputError(f"temperature must be >= 0, was {temperature}")
+        if top_k is not None and top_k < 1:
+            raise MarsInputError(f"top_k must be at least 1, was {top_k}")
+        if top_p is not None and not 0 < top_p <= 1:
+            raise MarsInputError(f"top_p must be in (0, 1], was {top_p}")
+        self.model = model.eval()
+        self.batch = batch
+        self.temperature, self.top_k, self.top_p = temperature, top_k, top_p
+        self.use_cache = use_cache
+        self.window = model.config.window
+        self.generator = torch.Generator().manual_seed(seed)
+        self._h: torch.Tensor | None = None  # (B, C) hidden state of the last position (cache path)
+        self._cache: KVCache | None = None
+        self._hist: list[torch.Tensor] | None = None  # last `window` inputs (no-cache path)
+        self._mask: torch.Tensor | None = None  # (B, 20) mask used by feed
+
+    # ---------------------------------------------------------------- inputs
+    @torch.no_grad()
+    def prefill(self, tokens, lob, lob_mask, mid) -> None:
+        """Warm up every rollout on real history; T may differ from the window (only the last
+        `window` positions are kept). lob_mask is (B, T, 20) bool or each row's book depth (B,)."""
+        tokens, lob, mid = (torch.as_tensor(np.asarray(a), dtype=torch.int64) for a in (tokens, lob, mid))
+        B, T = tokens.shape
+        if B != self.batch or lob.shape != (B, T, N_LOB) or mid.shape != (B, T) or T < 1:
+            raise MarsInputError(f"prefill wants tokens (B, T), lob (B, T, {N_LOB}), mid (B, T) with B = {self.batch}, T >= 1; "
+                                 f"got {tuple(tokens.shape)}, {tuple(lob.shape)}, {tuple(mid.shape)}")
+        mask = torch.as_tensor(np.asarray(lob_mask))
+        mask = levels_mask(mask)[:, None, :].expand(B, T, N_LOB) if mask.dim() == 1 else mask.bool()
+        tokens, lob, mask, mid = (a[:, -self.window :] for a in (tokens, lob, mask, mid))
+        self._mask = mask[:, -1]
+        if self.use_cache:
+            kv: list = []
+            h = self.model(tokens, lob, mask, mid, kv_out=kv)
+            cfg = self.model.config
+            self._cache = KVCache(cfg.n_layer, B, cfg.n_head, self.window, cfg.n_embd // cfg.n_head)
+            for layer, (k, v) in enumerate(kv):
+                self._cache.load(layer, k, v)
+            self._cache.length = tokens.size(1)
+            self._h = h[:, -1]
+        else:
+            self._hist = [tokens, lob, mask, mid]
+
+    @torch.no_grad()
+    def feed(self, tokens, lob, mid, lob_mask=None) -> None:
+        """Append one position per rollout: the token applied (B,), the binned volumes of the
+        book after it (B, 20) and its mid change in ticks (B,); the mask stays as in the prefill
+        unless given (B, 20)."""
+        if self._mask is None:
+            raise MarsInputError("call prefill before feed")
+        tokens, lob, mid = (torch.as_tensor(np.asarray(a), dtype=torch.int64) for a in (tokens, lob, mid))
+        if tokens.shape != (self.batch,) or lob.shape != (self.batch, N_LOB) or mid.shape != (self.batch,):
+            raise MarsInputError(f"feed wants tokens ({self.batch},), lob ({self.batch}, {N_LOB}), mid ({self.batch},); "
+                                 f"got {tuple(tokens.shape)}, {tuple(lob.shape)}, {tuple(mid.shape)}")
+        if lob_mask is not None:
+            self._mask = torch.as_tensor(np.asarray(lob_mask)).bool()
+        step = (tokens[:, None], lob[:, None], self._mask[:, None], mid[:, None])
+        if self.use_cache:
+            self._h = self.model.step(*step, self._cache)
+        else:
+            self._hist = [torch.cat([a, b], dim=1)[:, -self.window :] for a, b in zip(self._hist, step)]
+
+    # -------------------------------------------------------------- sampling
+    @torch.no_grad()
+    def hidden(self) -> torch.Tensor:
+        """The model's final hidden state (B, C) for the next order of each rollout."""
+        if self._mask is None:
+            raise MarsInputError("call prefill before sampling")
+        if self.use_cache:
+            return self._h
+        tokens, lob, mask, mid = self._hist
+        return self.model(tokens, lob, mask, mid)[:, -1]
+
+    @torch.no_grad()
+    def sample(self) -> np.ndarray:
+        """The next token (B,) int64 of every rollout, drawn factor by factor."""
+        h = self.hidden()
+        m, args = self.model, (self.temperature, self.top_k, self.top_p, self.generator)
+        tp = pick(m.logits_type_price(h), *args)
+        vol = pick(m.logits_volume(h, tp), *args)
+        ivl = pick(m.logits_interval(h, tp, vol), *args)
+        return ((tp * N_VOLUME + vol) * N_INTERVAL + ivl).numpy()
