@@ -253,8 +253,8 @@ cdef class OrderBook:
         if status != OK:
             self._log(ts, EV_SUBMIT, order_id, agent, side, price, qty, kind, status)
             return status
-        if order_id >= self.next_order_id:
-            self.next_order_id = order_id + 1
+        if order_id == self.next_order_id:
+            self.next_order_id += 1
         self.q_accepted += qty
         self._log(ts, EV_SUBMIT, order_id, agent, side, price, qty, kind, OK)
         if not self.auction:
@@ -322,6 +322,9 @@ cdef class OrderBook:
     def submit(self, int side, int64_t price, int64_t qty, int64_t ts, int agent=0, int kind=LIMIT, int64_t order_id=-1) -> int:
         """Submit a limit, market or IOC order; returns a status code (0 accepted).
 
+        With `order_id` < 0 the book assigns `next_order_id`; explicit ids never move that
+        counter, so a caller mixing both keeps its own ids out of the counter's range.
+
         After the call `last_order_id`, `last_filled` and `last_rested` describe
         the outcome. Market orders ignore `price`; during a call auction only
         limit orders are accepted and they rest without matching.
@@ -372,8 +375,6 @@ cdef class OrderBook:
             return INVALID_QTY
         if self.index.count(order_id):
             return DUPLICATE_ID
-        if order_id >= self.next_order_id:
-            self.next_order_id = order_id + 1
         self.q_accepted += qty
         self._link(order_id, <int8_t>side, price, qty, ts, agent, front)
         return OK

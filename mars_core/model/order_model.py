@@ -64,8 +64,8 @@ class KVCache:
     on the order of the keys, so the ring never needs reordering.
     """
 
-    def __init__(self, n_layer: int, batch: int, n_head: int, window: int, head_dim: int) -> None:
-        shape = (batch, n_head, window, head_dim)
+    def __init__(self, n_layer: int, batch: int, n_kv_head: int, window: int, head_dim: int) -> None:
+        shape = (batch, n_kv_head, window, head_dim)
         self.k = [torch.zeros(shape) for _ in range(n_layer)]
         self.v = [torch.zeros(shape) for _ in range(n_layer)]
         self.window = window
@@ -82,12 +82,14 @@ class KVCache:
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head attention over the last `window` positions, with rotary positions."""
+    """Grouped-query attention over the last `window` positions, with rotary positions:
+    `n_head` query heads share `n_kv_head` key/value heads (LLaMA-2), which shrinks the KV
+    cache that every decoding step has to read."""
 
-    def __init__(self, n_embd: int, n_head: int, dropout: float) -> None:
+    def __init__(self, n_embd: int, n_head: int, n_kv_head: int, dropout: float) -> None:
         super().__init__()
-        self.n_head = n_head
-        self.qkv = nn.Linear(n_embd, 3 * n_embd, bias=False)
+        self.n_head, self.n_kv_head, self.head_dim = n_head, n_kv_head, n_embd // n_head
+        self.qkv = nn.Linear(n_embd, n_embd + 2 * n_kv_head * self.head_dim, bias=False)
         self.proj = nn.Linear(n_embd, n_embd, bias=False)
         self.dropout = dropout
         self.resid_dropout = nn.Dropout(dropout)
@@ -98,20 +100,25 @@ class CausalSelfAttention(nn.Module):
         Without, `mask` (T, T) bool restricts attention (None: plain causal); `kv_out`, if
         given, receives this layer's keys and values (to fill a cache after a prefill)."""
         B, T, C = x.size()
-        q, k, v = self.qkv(x).split(C, dim=2)
-        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, H, T, hd)
-        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, H, T, hd)
-        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, H, T, hd)
+        H, Hkv, hd = self.n_head, self.n_kv_head, self.head_dim
+        q, k, v = self.qkv(x).split([C, Hkv * hd, Hkv * hd], dim=2)
+        q = q.view(B, T, H, hd).transpose(1, 2)  # (B, H, T, hd)
+        k = k.view(B, T, Hkv, hd).transpose(1, 2)  # (B, Hkv, T, hd)
+        v = v.view(B, T, Hkv, hd).transpose(1, 2)  # (B, Hkv, T, hd)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         if cache is not None:
             slot = cache.length % cache.window
             cache.k[layer][:, :, slot] = k[:, :, 0]
             cache.v[layer][:, :, slot] = v[:, :, 0]
             n = min(cache.length + 1, cache.window)
-            y = F.scaled_dot_product_attention(q, cache.k[layer][:, :, :n], cache.v[layer][:, :, :n])  # (B, H, 1, hd)
+            # the query heads of a group form the rows of one small matrix product per (B, Hkv)
+            qg = q.reshape(B, Hkv, H // Hkv, hd)  # (B, Hkv, G, hd)
+            att = (qg @ cache.k[layer][:, :, :n].transpose(-1, -2)) * hd**-0.5  # (B, Hkv, G, n)
+            y = (att.softmax(-1) @ cache.v[layer][:, :, :n]).reshape(B, H, 1, hd)  # (B, H, 1, hd)
         else:
             p = self.dropout if self.training else 0.0
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None, dropout_p=p)  # (B, H, T, hd)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None, dropout_p=p,
+                                               enable_gqa=True)  # (B, H, T, hd)
             if kv_out is not None:
                 kv_out.append((k, v))
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
@@ -135,10 +142,10 @@ class SwiGLU(nn.Module):
 class Block(nn.Module):
     """Pre-norm transformer block."""
 
-    def __init__(self, n_embd: int, n_head: int, hidden: int, dropout: float) -> None:
+    def __init__(self, n_embd: int, n_head: int, n_kv_head: int, hidden: int, dropout: float) -> None:
         super().__init__()
         self.norm1 = RMSNorm(n_embd)
-        self.attn = CausalSelfAttention(n_embd, n_head, dropout)
+        self.attn = CausalSelfAttention(n_embd, n_head, n_kv_head, dropout)
         self.norm2 = RMSNorm(n_embd)
         self.mlp = SwiGLU(n_embd, hidden, dropout)
 
@@ -151,7 +158,8 @@ class Block(nn.Module):
 @dataclass
 class OrderModelConfig:
     n_layer: int = 4  # transformer blocks
-    n_head: int = 4  # attention heads
+    n_head: int = 4  # attention (query) heads
+    n_kv_head: int = 1  # key/value heads shared by the query heads (1: multi-query attention)
     n_embd: int = 128  # width of the residual stream
     mlp_hidden: int = 352  # SwiGLU hidden width (about 8/3 of n_embd, rounded to 32)
     window: int = 256  # attention window and training sequence length, tokens
@@ -187,7 +195,7 @@ class OrderModel(nn.Module):
         self.register_buffer("mid_bucket", _mid_bucket_table(), persistent=False)
         self.register_buffer("lob_offset", torch.arange(N_LOB) * N_LOB_BINS, persistent=False)
         self.drop = nn.Dropout(config.dropout)
-        self.blocks = nn.ModuleList(Block(d, config.n_head, config.mlp_hidden, config.dropout) for _ in range(config.n_layer))
+        self.blocks = nn.ModuleList(Block(d, config.n_head, config.n_kv_head, config.mlp_hidden, config.dropout) for _ in range(config.n_layer))
         self.norm_f = RMSNorm(d)
         # heads: p(type, price | h); p(volume | type, price, h); p(interval | type, price, volume, h)
         self.head_tp = nn.Linear(d, n_tp, bias=False)

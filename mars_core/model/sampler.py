@@ -105,7 +105,7 @@ class OrderModelSampler:
             kv: list = []
             h = self.model(tokens, lob, mask, mid, kv_out=kv)
             cfg = self.model.config
-            self._cache = KVCache(cfg.n_layer, B, cfg.n_head, self.window, cfg.n_embd // cfg.n_head)
+            self._cache = KVCache(cfg.n_layer, B, cfg.n_kv_head, self.window, cfg.n_embd // cfg.n_head)
             for layer, (k, v) in enumerate(kv):
                 self._cache.load(layer, k, v)
             self._cache.length = tokens.size(1)

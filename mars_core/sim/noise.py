@@ -187,14 +187,14 @@ class NoiseBackground:
         mid_ticks = (bid + ask) // (2 * tick)  # the tick at or just below the mid
         if kind == LIMIT_BUY:
             price = min((mid_ticks - self._ldepth[i]) * tick, ask - tick)
-            ex.submit(ts, 1, max(price, tick), self._lsize[i], AgentId.BACKGROUND)
+            ex.submit(ts, 1, max(price, tick), self._lsize[i], AgentId.BACKGROUND, OrderKind.LIMIT, sim.new_order_id(AgentId.BACKGROUND))
         elif kind == LIMIT_SELL:
             price = max((mid_ticks + (bid + ask) % (2 * tick) // tick + self._ldepth[i]) * tick, bid + tick)
-            ex.submit(ts, -1, price, self._lsize[i], AgentId.BACKGROUND)
+            ex.submit(ts, -1, price, self._lsize[i], AgentId.BACKGROUND, OrderKind.LIMIT, sim.new_order_id(AgentId.BACKGROUND))
         elif kind == MARKET_BUY:
-            ex.submit(ts, 1, 0, self._msize[i], AgentId.BACKGROUND, OrderKind.MARKET)
+            ex.submit(ts, 1, 0, self._msize[i], AgentId.BACKGROUND, OrderKind.MARKET, sim.new_order_id(AgentId.BACKGROUND))
         elif kind == MARKET_SELL:
-            ex.submit(ts, -1, 0, self._msize[i], AgentId.BACKGROUND, OrderKind.MARKET)
+            ex.submit(ts, -1, 0, self._msize[i], AgentId.BACKGROUND, OrderKind.MARKET, sim.new_order_id(AgentId.BACKGROUND))
         else:
             side = 1 if kind == CANCEL_BID else -1
             self._cancel(sim, ts, side, (bid + ask) // 2 - side * self._cdepth[i] * tick, self._pick[i])

@@ -28,9 +28,11 @@ from mars_core.sim.agent import NEVER, Action, Agent, BackgroundAgent, Cancel, F
 from mars_core.sim.recorder import Recorder, Sink
 
 RECENT_TRADES = 50
-# Ids the exchange assigns during a simulation start here, far above LOBSTER's, so replayed
-# historical orders keep their own ids without clashing.
+# Order ids in a simulation: historical orders keep LOBSTER's (< 2^40), the exchange numbers
+# historical IOC orders from 2^40, and agent k numbers its own from (k + 1) x 2^44, so an
+# agent's orders never shift another's ids (treated and baseline arms stay comparable).
 SIM_ORDER_IDS = 1 << 40
+AGENT_ID_SPACE = 44
 
 
 def warm_start(day: LobsterDay, start_ts: int, rules: MarketRules | None = None) -> tuple[LobsterReplay, Exchange]:
@@ -109,6 +111,7 @@ class Simulator:
         self.pending_fills: dict[int, list[Fill]] = {a.agent_id: [] for a in agents}
         # shares of historical (agent 0) orders filled by other agents' orders, by maker id
         self.foreign_fills: dict[int, int] = {}
+        self._next_ids: dict[int, int] = {}
         self._seen_trades = self.book.n_trades
         self._events: list[tuple[int, int, int, object]] = []  # (ts, seq, agent_id, action or None for a wake-up)
         self._seq = 0
@@ -200,12 +203,18 @@ class Simulator:
         own = {oid: (o[0], o[1], o[2]) for oid, o in self.open_orders[agent_id].items()}
         return Observation(ts, bid_p, bid_q, ask_p, ask_q, recent, own, fills)
 
+    def new_order_id(self, agent_id: int) -> int:
+        """The next id in `agent_id`'s own range (see SIM_ORDER_IDS)."""
+        oid = self._next_ids.get(agent_id, (agent_id + 1) << AGENT_ID_SPACE)
+        self._next_ids[agent_id] = oid + 1
+        return oid
+
     def _apply(self, agent: Agent, action: Action, ts: int) -> None:
         aid = agent.agent_id
         book, own = self.book, self.open_orders[aid]
         if isinstance(action, Submit):
-            status = self.exchange.submit(ts, action.side, action.price, action.qty, aid, action.kind)
-            oid = book.last_order_id
+            oid = self.new_order_id(aid)
+            status = self.exchange.submit(ts, action.side, action.price, action.qty, aid, action.kind, oid)
             if status == Status.OK and book.last_rested > 0:
                 own[oid] = [action.side, action.price, book.last_rested]
         elif isinstance(action, Cancel):
