@@ -72,6 +72,8 @@ cdef class OrderBook:
     """
 
     def __cinit__(self, int64_t tick_size=1, int64_t lot_size=1, bint log_orders=True):
+        if tick_size <= 0 or lot_size <= 0:  # both are divisors in order validation
+            raise ValueError(f"tick_size and lot_size must be positive, were {tick_size} and {lot_size}")
         self.tick_size = tick_size
         self.lot_size = lot_size
         self.band_low = 1
@@ -283,6 +285,7 @@ cdef class OrderBook:
             self._log(ts, EV_DELETE if qty == 0 else EV_CANCEL, order_id, agent, o.side, o.price, qty, LIMIT, NOT_OWNER)
             return NOT_OWNER
         if qty < 0:
+            self._log(ts, EV_CANCEL, order_id, agent, o.side, o.price, qty, LIMIT, INVALID_QTY)
             return INVALID_QTY
         cdef int8_t event = EV_DELETE if qty == 0 or qty >= o.qty else EV_CANCEL
         if qty == 0 or qty > o.qty:
@@ -329,7 +332,9 @@ cdef class OrderBook:
         the outcome. Market orders ignore `price`; during a call auction only
         limit orders are accepted and they rest without matching.
         """
-        return self._c_submit(<int8_t>side, price, qty, ts, agent, <int8_t>kind, order_id)
+        # out-of-range values become 0 (rejected) rather than wrapping in the int8 casts (257 -> 1)
+        return self._c_submit(<int8_t>(side if side == 1 or side == -1 else 0), price, qty, ts, agent,
+                              <int8_t>(kind if LIMIT <= kind <= IOC else 0), order_id)
 
     def cancel(self, int64_t order_id, int64_t ts, int64_t qty=0, int agent=-1) -> int:
         """Cancel `qty` shares of a resting order (0 or more than it has: all of it).

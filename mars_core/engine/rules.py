@@ -9,7 +9,9 @@ orders but accepts cancels.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from enum import Enum
+from fractions import Fraction
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -127,6 +129,8 @@ class MarketRules(BaseModel):
         """(lowest, highest) acceptable limit price around `reference`, on the tick grid."""
         if self.price_band is None:
             return 1, 2**63 - 1
-        lo = -(-int(reference * (1 - self.price_band)) // self.tick_size) * self.tick_size
-        hi = int(reference * (1 + self.price_band)) // self.tick_size * self.tick_size
+        # exact decimal arithmetic: int() before the ceiling let the lower edge fall a tick short
+        band = Fraction(str(self.price_band))
+        lo = math.ceil(reference * (1 - band) / self.tick_size) * self.tick_size
+        hi = math.floor(reference * (1 + band) / self.tick_size) * self.tick_size
         return max(lo, self.tick_size), hi

@@ -39,9 +39,9 @@ class Recorder:
         self._n = 0
         self.counts = {"orders": 0, "trades": 0, "book": 0}
 
-    def snapshot(self, ts: int) -> None:
-        """Record the visible book at `ts` when the sampling interval says so."""
-        if ts < self.next_snapshot:
+    def snapshot(self, ts: int, force: bool = False) -> None:
+        """Record the visible book at `ts` when the sampling interval says so (always with `force`)."""
+        if ts < self.next_snapshot and not force:
             return
         if self._n == self._cap:
             self.flush_book()

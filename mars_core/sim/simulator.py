@@ -165,9 +165,9 @@ class Simulator:
             self._apply(self.agents[agent_id], action, self.clock)
 
     def finish(self, seconds: float) -> RunResult:
-        """Close the run: cancel nothing, flush every table, collect agent records."""
-        self.exchange.advance(max(self.clock, self.end_ts - 1))
-        self.recorder.snapshot(self.end_ts - 1)
+        """Close the run: record the final book, flush every table, collect agent records."""
+        self.exchange.advance(self.end_ts - 1)
+        self.recorder.snapshot(self.end_ts - 1, force=True)
         self.recorder.flush()
         counts = self.recorder.counts
         return RunResult(counts["orders"], counts["trades"], seconds, {aid: a.records() for aid, a in self.agents.items()})

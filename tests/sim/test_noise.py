@@ -1,0 +1,49 @@
+"""The noise background is calibrated on the stock's own day and looks like it in the first minutes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mars_core.data import LobsterDay, minute_bars
+from mars_core.engine.rules import parse_clock
+from mars_core.sim.bars import BarBuilder
+from mars_core.sim.noise import calibrate, noise_params, NoiseBackground
+from mars_core.sim.simulator import Simulator
+
+
+def test_calibration_matches_the_days_own_counts(goog_day: LobsterDay) -> None:
+    p = calibrate(goog_day)
+    assert sum(p.mix) == pytest.approx(1.0)
+    assert 0.3 < p.mix[4] + p.mix[5] < 0.6  # cancels are about half of GOOG's order flow
+    assert sum(p.limit_depth[1]) == pytest.approx(1.0) and max(p.limit_size[0]) > 100
+    # the rate over the day averages the day's flow: ~142k orders over 6.5 hours
+    assert np.mean(p.rate_per_s) == pytest.approx(142_000 / 23_400, rel=0.25)
+
+
+def test_parameters_are_stored_per_symbol_and_date(goog_day: LobsterDay, tmp_path: Path) -> None:
+    fitted = noise_params(goog_day, tmp_path)
+    stored = json.loads((tmp_path / "noise_GOOG_2012-06-21.json").read_text())
+    assert stored["symbol"] == "GOOG" and stored["rate_per_s"] == fitted.rate_per_s
+    assert noise_params(goog_day, tmp_path) == fitted  # read back, not refitted
+
+
+@pytest.mark.parametrize("fixture", ["goog_day", "amzn_day"])
+def test_first_minutes_look_like_the_stock(fixture: str, request: pytest.FixtureRequest) -> None:
+    """Spread and order rate of the first five minutes in the range of the replayed day."""
+    day: LobsterDay = request.getfixturevalue(fixture)
+    start = parse_clock("11:00")
+    end = start + 5 * 60 * 10**9
+    real = minute_bars(day, start, end)
+    spreads, rates = [], []
+    for seed in range(4):
+        bars = BarBuilder(day.info.date)
+        Simulator(day, start, end, NoiseBackground(noise_params(day)), seed=seed, sink=bars.add).run()
+        b = bars.bars()
+        spreads.append(b["spread"].mean())
+        rates.append((b["submits"] + b["cancels"]).mean())
+    real_rate = (real["submits"] + real["cancels"]).mean()
+    assert 0.4 < np.mean(spreads) / real["spread"].mean() < 2.5
+    assert 0.6 < np.mean(rates) / real_rate < 1.6
