@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BUILT := $(VENV)/.built
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
 .PHONY: app test setup build bench clean
 
-setup: $(STAMP) build
+setup: $(BUILT)
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,9 +18,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-# Compiles the Cython engine in place; cheap when nothing changed.
-build: $(STAMP)
+# Compiles the Cython engine (mars_core/engine/*.pyx) and installs the `mars` command.
+$(BUILT): $(STAMP) setup.py $(wildcard mars_core/engine/*.pyx mars_core/engine/*.pxd)
 	$(BIN)/pip install --quiet --no-build-isolation --no-deps -e .
+	touch $(BUILT)
+
+build: $(BUILT)
 
 app: setup
 	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true
@@ -29,6 +33,7 @@ test: setup
 
 bench: setup
 	$(BIN)/mars bench engine --json
+	$(BIN)/mars bench sim --json
 
 clean:
-	rm -rf build *.egg-info mars_core/engine/*.cpp mars_core/engine/*.so
+	rm -rf build *.egg-info mars_core/engine/*.cpp mars_core/engine/*.so $(BUILT)
