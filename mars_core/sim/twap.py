@@ -74,6 +74,9 @@ class TWAPAgent:
     def __init__(self, config: TWAPConfig, agent_id: int, start_ts: int | None = None) -> None:
         self.config = config
         self.agent_id = agent_id
+        # the interval's settings; a policy (the RL environment) may change them between intervals
+        self.pvr = config.pvr
+        self.ap = config.ap
         self.start_ts = start_ts
         self.executed = 0
         self.notional = 0
@@ -92,7 +95,7 @@ class TWAPAgent:
         for i in range(1, c.intervals + 1):
             begin = t0 + (i - 1) * step
             self._plan.append((begin, "passive", i))
-            if c.ap > 0 and c.aggressive_s > 0:
+            if c.aggressive_s > 0:
                 self._plan.append((begin + aggressive_at, "aggressive", i))
         self._plan.append((t0 + int(c.duration_s * NS_PER_SECOND), "end", c.intervals))
         self._plan.reverse()
@@ -117,7 +120,7 @@ class TWAPAgent:
         at_best = [ch for ch in self.resting.values() if ch.price == best]
         passive_resting = sum(ch.qty for ch in at_best if ch.tag == "passive")
         behind_schedule = c.volume * i // c.intervals - self.executed - sum(ch.qty for ch in at_best)
-        qty = min(int(c.pvr * c.volume / c.intervals) - passive_resting, behind_schedule)
+        qty = min(int(self.pvr * c.volume / c.intervals) - passive_resting, behind_schedule)
         if qty > 0:
             actions.append(Submit(c.side, best, qty, tag="passive"))
         return actions
@@ -125,7 +128,7 @@ class TWAPAgent:
     def _aggressive(self, obs: Observation, i: int) -> list[Action]:
         c = self.config
         extra = c.volume * i // c.intervals - self.executed
-        if extra <= 0:
+        if extra <= 0 or self.ap == 0:
             return []
         actions: list[Action] = []
         free = c.volume - self.executed - sum(ch.qty for ch in self.resting.values())
@@ -135,7 +138,7 @@ class TWAPAgent:
             if self.resting[oid].tag == "passive":
                 actions.append(Cancel(oid))
                 free += self.resting[oid].qty
-        price = obs.level_price(-c.side, c.ap)
+        price = obs.level_price(-c.side, self.ap)
         qty = min(extra, free)
         if price and qty > 0:
             actions.append(Submit(c.side, price, qty, tag="aggressive"))

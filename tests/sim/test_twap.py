@@ -61,6 +61,7 @@ def test_passive_volume_not_at_bid1_is_cancelled_next_interval() -> None:
     agent = TWAPAgent(TWAPConfig(volume=1000, pvr=0.5, ap=0), agent_id=3)
     agent.start(T0, np.random.default_rng(0))
     accept(agent, agent.wake(obs(T0))[0], T0)
+    assert agent.wake(obs(T0 + 25 * S))[0] == []  # AP 0: the aggressive period does nothing
     actions, _ = agent.wake(obs(T0 + 30 * S, bids=(1003, 1000)))  # the market moved up
     assert actions[0] == Cancel(1)
     assert actions[1] == Submit(1, 1003, 50, tag="passive")  # new passive order, behind schedule by 200
@@ -79,6 +80,7 @@ def test_end_cancels_what_rests_and_reports_fulfillment() -> None:
     wake = agent.start(T0, np.random.default_rng(0))
     accept(agent, agent.wake(obs(wake))[0], T0)
     agent.on_fill(Fill(T0 + S, 1, 1, 1000, 30, False))
+    assert agent.wake(obs(T0 + 25 * S))[0] == []
     actions, wake = agent.wake(obs(T0 + 30 * S))
     assert actions == [Cancel(1)] and wake == NEVER
     assert agent.fulfillment == pytest.approx(0.3) and agent.vwap == 1000
