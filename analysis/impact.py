@@ -69,6 +69,8 @@ class PairedTrajectory:
         execution_s: length of the execution window, seconds (paper: 5 minutes).
         market_volume_treated: shares traded in the treated rollout during the
             execution window, agent included (eq. 12); None means V + filled qty.
+        replay_volume: shares traded in the real (replayed) day during the execution
+            window (eq. 13); None means V.
     """
 
     traj_id: str
@@ -88,6 +90,7 @@ class PairedTrajectory:
     fill_qty: np.ndarray = field(default_factory=lambda: np.empty(0))
     execution_s: float = 300.0
     market_volume_treated: float | None = None
+    replay_volume: float | None = None
 
     def __post_init__(self) -> None:
         where = f"trajectory {self.traj_id!r}"
@@ -178,7 +181,7 @@ def trajectory_metrics(
         "lob_pressure": float(factors.lob_pressure(filled, ask, bid, alpha)),
         "lob_depth": float(factors.lob_depth(ask, bid, beta)),
         "agent_rollout": float(factors.agent_rollout(filled, rollout_volume)),
-        "agent_replay": float(factors.agent_replay(filled, traj.market_volume)),
+        "agent_replay": float(factors.agent_replay(filled, traj.replay_volume or traj.market_volume)),
         "filled_qty": filled,
         "vwap": avg_price,
     }

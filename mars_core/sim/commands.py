@@ -130,7 +130,35 @@ def bench_sim(
     emit(result, as_json, human)
 
 
+def impact(
+    config: Annotated[Path, typer.Option("--config", help="Study file (YAML or JSON), see mars_core/sim/study.py.")],
+    out: Annotated[Path, typer.Option(help="Study directory (resumed if it holds the same study).")] = Path("runs/study"),
+    workers: Annotated[int | None, typer.Option(help="Parallel processes (default: all cores).")] = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a market impact study: TWAP grids on paired rollouts, square-root law, factors, SINDy, decay ODE."""
+    from mars_core.sim.study import StudyConfig, run_study
+
+    study = StudyConfig.load(config)
+    with tqdm(desc="arms", unit="arm", disable=as_json) as bar:
+
+        def progress(done: int, total: int, summary: dict) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        summary = run_study(study, out, data_dir, workers, progress)
+    ci = summary["delta_ci"] or [None, None]
+    human = (
+        f"{summary['points']} points, {summary['trajectories']} paired trajectories in {summary['seconds']:.1f}s; "
+        f"square-root law (pooled): delta = {summary['delta']} [{ci[0]}, {ci[1]}], Y = {summary['Y']}, R2 = {summary['r2']}"
+    )
+    emit(summary, as_json, human)
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.command("simulate")(simulate)
+    app.command("impact")(impact)
     app.command("export")(export)
     bench_app.command("sim")(bench_sim)

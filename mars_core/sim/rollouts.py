@@ -133,6 +133,9 @@ def _agent_summary(agent: Agent) -> dict[str, Any]:
     return {"type": type(agent).__name__}
 
 
+Task = tuple[SimConfig, str, int, str]  # (config, run directory, rollout, arm)
+
+
 def run_simulation(
     config: SimConfig,
     out: str | Path,
@@ -147,25 +150,39 @@ def run_simulation(
 
         return run_lmm_rollouts(config, out, day, progress)
     run = RunDir.create(out, config.model_dump(mode="json"))
-    tasks = [(r, arm) for r in range(config.rollouts) for arm in config.arms if not run.is_done(r, arm)]
-    total = config.rollouts * len(config.arms)
-    finished = total - len(tasks)
+    tasks = pending_tasks(config, run)
     started = time.perf_counter()
+    total = config.rollouts * len(config.arms)
+    run_tasks(tasks, data_dir, workers, progress, done_before=total - len(tasks), total=total)
+    return finalize(run, config, time.perf_counter() - started)
+
+
+def pending_tasks(config: SimConfig, run: RunDir) -> list[Task]:
+    """The arms of `config` not yet finished in `run`."""
+    return [(config, str(run.path), r, arm) for r in range(config.rollouts) for arm in config.arms if not run.is_done(r, arm)]
+
+
+def run_tasks(tasks: list[Task], data_dir: str | None, workers: int | None = None, progress: Progress | None = None,
+              done_before: int = 0, total: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Run rollout arms in a process pool (in this process when one worker); returns their summaries."""
+    total = done_before + len(tasks) if total is None else total
+    finished, summaries = done_before, []
     workers = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
     if workers <= 1:
-        for r, arm in tasks:
+        for config, path, r, arm in tasks:
+            summaries.append(run_arm(config, path, r, arm, data_dir))
             finished += 1
-            _report(progress, finished, total, run_arm(config, str(run.path), r, arm, data_dir))
-    else:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            pending = {pool.submit(run_arm, config, str(run.path), r, arm, data_dir) for r, arm in tasks}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    finished += 1
-                    _report(progress, finished, total, future.result())
-    return finalize(run, config, time.perf_counter() - started)
+            _report(progress, finished, total, summaries[-1])
+        return summaries
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending = {pool.submit(run_arm, config, path, r, arm, data_dir) for config, path, r, arm in tasks}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                summaries.append(future.result())
+                finished += 1
+                _report(progress, finished, total, summaries[-1])
+    return summaries
 
 
 def finalize(run: RunDir, config: SimConfig, seconds: float) -> RunSummary:

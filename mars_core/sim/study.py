@@ -1,0 +1,303 @@
+"""What-if market impact studies: TWAP grids on paired rollouts (paper Sec. 3.2, 4.3, App. K).
+
+A study crosses start moments (symbol, date, time) with TWAP configurations and
+target sizes Q/V. For each start, `rollouts` baseline futures run without any
+agent; their mean market volume in the execution window, V, fixes the target
+Q = (Q/V) x V of every point. Each point then runs its treated rollouts on the
+baselines' seeds, so rollout k of every point shares its background draws with
+baseline k: each treated rollout and its baseline form one paired trajectory.
+Results: a study directory with the baselines and points as run directories, a
+metrics table (one row per trajectory), impact curves, and the fits.
+
+Layout:
+    study.json                  the validated study configuration
+    base/<start>/               baseline run directories (no agent)
+    points/<start>__<config>__q<Q/V>/   treated run directories
+    metrics.parquet, curves.parquet, results.json
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from analysis.impact import PairedTrajectory, curve_frame, metrics_frame
+from analysis.impact_study import analyse
+from mars_core.data import LobsterDay, find_dataset, load_day, minute_bars, resolve_data_dir
+from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND, EventType
+from mars_core.engine.rules import parse_clock
+from mars_core.errors import ConfigError
+from mars_core.sim.config import SimConfig
+from mars_core.sim.rollouts import Progress, pending_tasks, run_simulation, run_tasks
+from mars_core.sim.store import RunDir, write_json
+from mars_core.sim.twap import TWAPConfig
+
+PAPER_CONFIGS = ("L1-P0.1", "L1-P0.9", "L5-P0.1", "L5-P0.9")
+GRID_S = 1.0  # impact curves are sampled every second
+
+
+def parse_agent_name(name: str) -> tuple[int, float]:
+    """'L5-P0.9' -> (ap 5, pvr 0.9)."""
+    try:
+        level, ratio = name.strip().upper().split("-")
+        if level[0] != "L" or ratio[0] != "P":
+            raise ValueError
+        return int(level[1:]), float(ratio[1:])
+    except (ValueError, IndexError):
+        raise ValueError(f"TWAP configuration {name!r} is not named like L1-P0.9 (AP level, passive volume ratio)") from None
+
+
+class StudyConfig(BaseModel):
+    """A market impact study; load with `StudyConfig.load(path)` for errors that name the field."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = "impact-study"
+    symbols: tuple[str, ...] = Field(min_length=1)
+    dates: tuple[str, ...] = Field(min_length=1)
+    start_times: tuple[str, ...] = Field(min_length=1, description="HH:MM, the agent's start")
+    execution_minutes: float = Field(5.0, gt=0, le=60)
+    horizon_minutes: float = Field(15.0, ge=0, le=120, description="observation after the execution")
+    side: Literal["buy", "sell"] = "buy"
+    q_over_v: tuple[float, ...] = Field(min_length=1, description="target volume as a fraction of V")
+    configs: tuple[str, ...] = PAPER_CONFIGS
+    interval_s: float = Field(30.0, gt=0)
+    rollouts: int = Field(16, ge=1, le=1000)
+    background: Literal["replay", "noise", "lmm"] = "noise"
+    seed: int = 0
+    pre_trade_minutes: int = Field(30, ge=3, le=120, description="window of sigma and resiliency")
+    alpha: float = Field(0.5, gt=0, lt=1, description="LOB pressure weight, eq. (6)")
+    beta: float = Field(0.5, gt=0, lt=1, description="LOB depth weight, eq. (7)")
+
+    @field_validator("q_over_v")
+    @classmethod
+    def _fractions(cls, values: tuple[float, ...]) -> tuple[float, ...]:
+        for v in values:
+            if not 0 < v <= 1:
+                raise ValueError(f"Q/V value {v} must lie in (0, 1]")
+        return values
+
+    @field_validator("configs")
+    @classmethod
+    def _names(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for name in values:
+            ap, pvr = parse_agent_name(name)
+            TWAPConfig(volume=1, ap=ap, pvr=pvr)
+        return tuple(name.strip().upper() for name in values)
+
+    @field_validator("start_times")
+    @classmethod
+    def _clocks(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            parse_clock(value)
+        return values
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "study config") -> StudyConfig:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected a mapping of settings, got {type(data).__name__}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'study'}: {e['msg']}" for e in err.errors())
+            raise ConfigError(f"{where}: {problems}") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> StudyConfig:
+        """Read a YAML or JSON study file."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: study config not found")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML/JSON ({err})") from None
+        return cls.from_dict(data, str(path))
+
+    @property
+    def side_sign(self) -> int:
+        return 1 if self.side == "buy" else -1
+
+    @property
+    def minutes(self) -> float:
+        return self.execution_minutes + self.horizon_minutes
+
+
+@dataclass(frozen=True)
+class Start:
+    symbol: str
+    date: str
+    time: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.symbol}_{self.date}_{self.time.replace(':', '')}"
+
+
+def starts(study: StudyConfig) -> list[Start]:
+    return [Start(s.upper(), d, t) for s in study.symbols for d in study.dates for t in study.start_times]
+
+
+def base_config(study: StudyConfig, start: Start) -> SimConfig:
+    return SimConfig(symbol=start.symbol, date=start.date, start=start.time, minutes=study.minutes,
+                     rollouts=study.rollouts, background=study.background, seed=study.seed)  # fmt: skip
+
+
+def point_config(study: StudyConfig, start: Start, name: str, volume: int) -> SimConfig:
+    ap, pvr = parse_agent_name(name)
+    twap = TWAPConfig(side=study.side_sign, volume=volume, duration_s=study.execution_minutes * 60,
+                      interval_s=study.interval_s, aggressive_s=min(5.0, study.interval_s / 2), pvr=pvr, ap=ap)  # fmt: skip
+    return base_config(study, start).model_copy(update={"twap": (twap,), "paired": False})
+
+
+def point_key(start: Start, name: str, q: float) -> str:
+    return f"{start.key}__{name}__q{q:g}"
+
+
+def validate_starts(study: StudyConfig, data_dir: str | None) -> dict[Start, LobsterDay]:
+    """Load each start's day and check its windows (pre-trade, execution and horizon)."""
+    days = {}
+    for start in starts(study):
+        day = load_day(find_dataset(start.symbol, start.date, resolve_data_dir(data_dir)))
+        base_config(study, start).check_window(day.info)
+        if parse_clock(start.time) - 3 * NS_PER_MINUTE < day.info.ts_start:
+            raise ConfigError(f"start {start.time} leaves fewer than 3 pre-trade minutes on {day.info.key}")
+        days[start] = day
+    return days
+
+
+def run_study(study: StudyConfig, out: str | Path, data_dir: str | None = None, workers: int | None = None,
+              progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run (or resume) a study; returns the summary line of `mars impact`."""
+    started = time.perf_counter()
+    out = Path(out)
+    days = validate_starts(study, data_dir)
+    _claim(out, study)
+    bases = {s: RunDir.create(out / "base" / s.key, base_config(study, s).model_dump(mode="json")) for s in days}
+    n_points = len(days) * len(study.configs) * len(study.q_over_v)
+    total = (len(days) + n_points) * study.rollouts
+    finished = [0]
+
+    def step(done: int, _total: int, summary: dict[str, Any]) -> None:
+        finished[0] += 1
+        if progress is not None:
+            progress(finished[0], total, summary)
+
+    _run(study, [(base_config(study, s), run) for s, run in bases.items()], data_dir, workers, step, finished)
+    points = {}
+    for s in days:
+        volume = np.mean([window_volume(bases[s], r, "main", s, study) for r in range(study.rollouts)])
+        for name in study.configs:
+            for q in study.q_over_v:
+                config = point_config(study, s, name, max(1, int(round(q * volume))))
+                points[(s, name, q)] = (config, RunDir.create(out / "points" / point_key(s, name, q), config.model_dump(mode="json")))
+    _run(study, list(points.values()), data_dir, workers, step, finished)
+    trajectories = [
+        paired_trajectory(study, s, name, q, bases[s], run, r, days[s])
+        for (s, name, q), (_, run) in points.items()
+        for r in range(study.rollouts)
+    ]
+    frame = metrics_frame(trajectories, window=study.pre_trade_minutes, alpha=study.alpha, beta=study.beta)
+    frame.insert(1, "point", [t.traj_id.rsplit("#", 1)[0] for t in trajectories])
+    frame.insert(2, "q_over_v_target", [float(t.traj_id.split("__q")[1].split("#")[0]) for t in trajectories])
+    curves = curve_frame(trajectories)
+    frame.to_parquet(out / "metrics.parquet", index=False)
+    curves.to_parquet(out / "curves.parquet", index=False)
+    results = analyse(frame, curves, study.execution_minutes * 60, seed=study.seed)
+    write_json(out / "results.json", results)
+    pooled = results["sqrt_law"].get("pooled", {})
+    return {
+        "study": str(out), "points": n_points, "trajectories": len(trajectories),
+        "seconds": round(time.perf_counter() - started, 2),
+        "delta": pooled.get("delta"), "delta_ci": pooled.get("delta_ci"), "Y": pooled.get("Y"), "r2": pooled.get("r2"),
+        "fulfillment": round(float(frame["fulfillment"].mean()), 4),
+    }  # fmt: skip
+
+
+def _claim(out: Path, study: StudyConfig) -> None:
+    """Create the study directory, or reopen it when it holds the same study."""
+    path = out / "study.json"
+    config = study.model_dump(mode="json")
+    if path.exists():
+        if json.loads(path.read_text()) != config:
+            raise ConfigError(f"{out} already holds a different study; choose another --out (or delete it to start over)")
+        return
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"{out} exists and is not a MarS study directory; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(path, config)
+
+
+def _run(study: StudyConfig, runs: list[tuple[SimConfig, RunDir]], data_dir: str | None, workers: int | None,
+         step: Callable[[int, int, dict], None], finished: list[int]) -> None:  # fmt: skip
+    """Run every pending arm of these run directories (in one pool), counting finished ones."""
+    if study.background == "lmm":  # the generative model batches a run's rollouts in one process
+        for config, run in runs:
+            finished[0] += config.rollouts - len(pending_tasks(config, run))
+            run_simulation(config, run.path, data_dir, workers, step)
+        return
+    tasks = [task for config, run in runs for task in pending_tasks(config, run)]
+    finished[0] += sum(config.rollouts for config, _ in runs) - len(tasks)
+    run_tasks(tasks, data_dir, workers, step)
+
+
+def _mid_path(run: RunDir, rollout: int, arm: str, start_ns: int, grid_s: np.ndarray) -> np.ndarray:
+    """Mid price at each grid time (the last snapshot at or before it)."""
+    book = run.table("book", rollout, arm)
+    ts = book["ts"].to_numpy()
+    mid = (book["ask_price_1"].to_numpy() + book["bid_price_1"].to_numpy()) / 2.0
+    two_sided = (book["ask_size_1"].to_numpy() > 0) & (book["bid_size_1"].to_numpy() > 0)
+    ts, mid = ts[two_sided], mid[two_sided]
+    idx = np.searchsorted(ts, start_ns + (grid_s * NS_PER_SECOND).astype(np.int64), side="right") - 1
+    return mid[np.maximum(idx, 0)]
+
+
+def window_volume(run: RunDir, rollout: int, arm: str, start: Start, study: StudyConfig) -> float:
+    """Shares traded in the execution window of one arm."""
+    trades = run.table("trades", rollout, arm)
+    t0 = parse_clock(start.time)
+    t1 = t0 + int(study.execution_minutes * NS_PER_MINUTE)
+    in_window = (trades["ts"] >= t0) & (trades["ts"] < t1) if len(trades) else []
+    return float(trades.loc[in_window, "qty"].sum()) if len(trades) else 0.0
+
+
+def paired_trajectory(study: StudyConfig, start: Start, name: str, q: float, base: RunDir, point: RunDir,
+                      rollout: int, day: LobsterDay) -> PairedTrajectory:  # fmt: skip
+    """Rollout `rollout` of a point with its baseline, plus the real day's pre-trade data."""
+    t0 = parse_clock(start.time)
+    grid = np.arange(0.0, study.minutes * 60 + GRID_S / 2, GRID_S)
+    baseline = _mid_path(base, rollout, "main", t0, grid)
+    treated = _mid_path(point, rollout, "main", t0, grid)
+    fills = point.table("agent_fills", rollout, "main")
+    pre = minute_bars(day, t0 - study.pre_trade_minutes * NS_PER_MINUTE, t0)
+    ev = day.events
+    executed = np.isin(ev.type, (EventType.EXECUTE, EventType.EXECUTE_HIDDEN))
+    in_window = (ev.ts >= t0) & (ev.ts < t0 + int(study.execution_minutes * NS_PER_MINUTE))
+    return PairedTrajectory(
+        traj_id=f"{point_key(start, name, q)}#{rollout}",
+        config=name,
+        side=study.side_sign,
+        t_s=grid,
+        mid_treated=treated,
+        mid_baseline=baseline,
+        arrival_mid=float(baseline[0]),
+        target_qty=float(point.config["twap"][0]["volume"]),
+        market_volume=max(window_volume(base, rollout, "main", start, study), 1.0),
+        pre_mid=pre["mid_close"].to_numpy(dtype=float),
+        pre_ask_volume=float(pre["ask_depth"].iloc[-1]),
+        pre_bid_volume=float(pre["bid_depth"].iloc[-1]),
+        fill_t_s=(fills["ts"].to_numpy() - t0) / NS_PER_SECOND if len(fills) else np.empty(0),
+        fill_price=fills["price"].to_numpy(dtype=float) if len(fills) else np.empty(0),
+        fill_qty=fills["qty"].to_numpy(dtype=float) if len(fills) else np.empty(0),
+        execution_s=study.execution_minutes * 60,
+        market_volume_treated=window_volume(point, rollout, "main", start, study),
+        replay_volume=float(ev.size[executed & in_window].sum()) or None,
+    )
