@@ -81,7 +81,9 @@ class SimConfig(BaseModel):
 
     def check_window(self, info: DatasetInfo) -> None:
         """The simulated window must lie inside continuous trading and the day's data."""
-        first, last = max(SESSION_OPEN, info.ts_start), min(SESSION_CLOSE, info.ts_end)
+        # the data's last message falls a moment before the close: its minute still counts
+        last_minute = -(-info.ts_end // NS_PER_MINUTE) * NS_PER_MINUTE
+        first, last = max(SESSION_OPEN, info.ts_start), min(SESSION_CLOSE, last_minute)
         if not first <= self.start_ts < last:
             raise ConfigError(
                 f"start {self.start} is outside {info.key}'s trading window {format_clock(first)[:8]}-{format_clock(last)[:8]}"
