@@ -14,10 +14,10 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mars_core.data.schema import NS_PER_SECOND
-from mars_core.errors import ConfigError
+from mars_core.settings import Settings
 
 
 class SessionKind(str, Enum):
@@ -54,10 +54,8 @@ def format_clock(ns: int) -> str:
     return text if rest == 0 else f"{text}.{rest:09d}".rstrip("0")
 
 
-class Session(BaseModel):
+class Session(Settings):
     """One trading session: [start, end) in ns since midnight."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: SessionKind
     start: int
@@ -77,10 +75,8 @@ class Session(BaseModel):
         return self
 
 
-class MarketRules(BaseModel):
+class MarketRules(Settings):
     """Tick, lot, price band and sessions; construct with `MarketRules.from_dict` for clear errors."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     tick_size: int = Field(100, gt=0, description="price increment, in price units (dollars x 10000)")
     lot_size: int = Field(1, gt=0, description="size increment, in shares")
@@ -99,15 +95,6 @@ class MarketRules(BaseModel):
                     f"{after.kind.value} starts {format_clock(after.start)}"
                 )
         return self
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "market rules") -> MarketRules:
-        """Validate a plain dict (from JSON/YAML); errors name the field and the problem."""
-        try:
-            return cls.model_validate(data)
-        except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'rules'}: {e['msg']}" for e in err.errors())
-            raise ConfigError(f"{where}: {problems}") from None
 
     @classmethod
     def nasdaq(cls, tick_size: int = 100, auctions: bool = False) -> MarketRules:

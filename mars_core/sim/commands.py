@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from tqdm import tqdm
 
 from mars_core.cli import DataDirOption, JsonOption, emit
@@ -32,11 +31,7 @@ def parse_twap(spec: str) -> TWAPConfig:
             fields["side"] = 1 if value.lower() == "buy" else -1
         else:
             fields[{"duration": "duration_s", "interval": "interval_s", "aggressive": "aggressive_s"}.get(key, key)] = value
-    try:
-        return TWAPConfig(**fields)
-    except (ValidationError, ValueError) as err:
-        problems = "; ".join(f"{e['loc'][0] if e['loc'] else ''} {e['msg']}".strip() for e in err.errors()) if isinstance(err, ValidationError) else str(err)
-        raise ConfigError(f"--twap {spec!r}: {problems}") from None
+    return TWAPConfig.from_dict(fields, where=f"--twap {spec!r}")
 
 
 def simulate(

@@ -2,23 +2,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from mars_core.data.schema import NS_PER_MINUTE, DatasetInfo
 from mars_core.engine.rules import format_clock, parse_clock
 from mars_core.errors import ConfigError
+from mars_core.settings import Settings
 from mars_core.sim.twap import TWAPConfig
 
 BACKGROUNDS = ("replay", "noise", "lmm")
 SESSION_OPEN, SESSION_CLOSE = parse_clock("09:30"), parse_clock("16:00")
 
 
-class SimConfig(BaseModel):
+class SimConfig(Settings):
     """Everything that determines a run's results (worker count and paths to outputs excluded)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     symbol: str
     date: str
@@ -53,14 +52,6 @@ class SimConfig(BaseModel):
     def _clock(cls, value: str) -> str:
         parse_clock(value)
         return value
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "simulation config") -> SimConfig:
-        try:
-            return cls.model_validate(data)
-        except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in err.errors())
-            raise ConfigError(f"{where}: {problems}") from None
 
     @property
     def start_ts(self) -> int:

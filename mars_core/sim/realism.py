@@ -15,33 +15,37 @@ Layout of an evaluation directory:
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from analysis import similarity, stylized_facts
-from mars_core.data import LobsterDay, discover, find_dataset, load_day, minute_bars, resolve_data_dir
+from mars_core.data import (
+    LobsterDay,
+    discover,
+    find_dataset,
+    load_day,
+    minute_bars,
+    resolve_data_dir,
+)
 from mars_core.data.orderflow import Action, order_flow
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.engine.rules import format_clock, parse_clock
 from mars_core.errors import ConfigError
+from mars_core.settings import Settings
 from mars_core.sim.config import SimConfig
 from mars_core.sim.rollouts import Progress, pending_tasks, run_simulation, run_tasks
-from mars_core.sim.store import RunDir, write_json
+from mars_core.sim.store import RunDir, claim_directory, write_json
 
 REPLAY = "replay"
 HELD_OUT = ("14:30", "16:00")
 
 
-class RealismConfig(BaseModel):
+class RealismConfig(Settings):
     """What to evaluate; `backgrounds` are the simulated ones (the replay is always the reference)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     symbol: str
     dates: tuple[str, ...] = ()  # empty: every catalogued day of the symbol
@@ -60,14 +64,6 @@ class RealismConfig(BaseModel):
             if v not in ("noise", "lmm"):
                 raise ValueError(f"background {v!r} is not one of replay, noise, lmm")
         return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RealismConfig:
-        try:
-            return cls.model_validate(data)
-        except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in err.errors())
-            raise ConfigError(f"realism config: {problems}") from None
 
     def start_times(self) -> list[str]:
         first, last = (parse_clock(t) for t in self.window)
@@ -119,7 +115,7 @@ def run_realism(config: RealismConfig, out: str | Path, data_dir: str | None = N
     for day in days:
         for start in starts:
             sim_config(config, day, "noise", start).check_window(day.info)
-    _claim(out, config)
+    claim_directory(out, "realism.json", config.model_dump(mode="json"), "realism evaluation")
     runs: dict[tuple[str, str, str], tuple[SimConfig, RunDir]] = {}
     for bg in config.backgrounds:
         for day in days:
@@ -183,15 +179,3 @@ def evaluate(config: RealismConfig, days: list[LobsterDay], starts: list[str], r
     presence = {fact: {bg: bool(facts[bg][fact]["present"]) for bg in facts} for fact in stylized_facts.FACTS}
     return {"metrics": metrics, "facts": presence, "facts_detail": facts, "facts_table": table}
 
-
-def _claim(out: Path, config: RealismConfig) -> None:
-    path = out / "realism.json"
-    data = config.model_dump(mode="json")
-    if path.exists():
-        if json.loads(path.read_text()) != data:
-            raise ConfigError(f"{out} already holds a different realism evaluation; choose another --out")
-        return
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out} exists and is not a MarS realism directory; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(path, data)

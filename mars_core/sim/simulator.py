@@ -24,7 +24,17 @@ from mars_core.engine.exchange import Exchange
 from mars_core.engine.replay import LobsterReplay
 from mars_core.engine.rules import MarketRules
 from mars_core.engine.types import Status
-from mars_core.sim.agent import NEVER, Action, Agent, BackgroundAgent, Cancel, Fill, Modify, Observation, Submit
+from mars_core.sim.agent import (
+    NEVER,
+    Action,
+    Agent,
+    BackgroundAgent,
+    Cancel,
+    Fill,
+    Modify,
+    Observation,
+    Submit,
+)
 from mars_core.sim.recorder import Recorder, Sink
 
 RECENT_TRADES = 50

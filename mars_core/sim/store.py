@@ -38,6 +38,19 @@ def write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def claim_directory(out: Path, marker: str, config: dict[str, Any], what: str) -> None:
+    """Create `out` holding `config` in its `marker` file, or reopen it when it holds the same one."""
+    path = out / marker
+    if path.exists():
+        if json.loads(path.read_text()) != json.loads(json.dumps(config, default=str)):
+            raise MarsInputError(f"{out} already holds a different {what}; choose another output directory (or delete it to start over)")
+        return
+    if out.exists() and any(out.iterdir()):
+        raise MarsInputError(f"{out} exists and is not a MarS {what} directory; choose another output directory")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(path, config)
+
+
 class RunDir:
     """A run directory (see the module docstring)."""
 
@@ -48,19 +61,7 @@ class RunDir:
     def create(cls, path: str | Path, config: dict[str, Any]) -> RunDir:
         """Start a run, or reopen it to resume when it holds the same configuration."""
         run = cls(path)
-        config_path = run.path / "config.json"
-        if config_path.exists():
-            existing = json.loads(config_path.read_text())
-            if existing != json.loads(json.dumps(config, default=str)):
-                raise MarsInputError(
-                    f"{run.path} already holds a run with a different configuration; "
-                    "choose another output directory (or delete it to start over)"
-                )
-            return run
-        if run.path.exists() and any(run.path.iterdir()):
-            raise MarsInputError(f"{run.path} exists and is not a MarS run directory; choose another output directory")
-        run.path.mkdir(parents=True, exist_ok=True)
-        write_json(config_path, config)
+        claim_directory(run.path, "config.json", config, "run")
         return run
 
     @classmethod

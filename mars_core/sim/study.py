@@ -17,7 +17,6 @@ Layout:
 """
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,19 +24,25 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from analysis.impact import PairedTrajectory, curve_frame, metrics_frame
 from analysis.impact_study import analyse
-from mars_core.data import LobsterDay, find_dataset, load_day, minute_bars, resolve_data_dir
+from mars_core.data import (
+    LobsterDay,
+    find_dataset,
+    load_day,
+    minute_bars,
+    resolve_data_dir,
+)
 from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND, EventType
 from mars_core.engine.rules import parse_clock
 from mars_core.errors import ConfigError
+from mars_core.settings import Settings
 from mars_core.sim.config import SimConfig
 from mars_core.sim.rollouts import Progress, pending_tasks, run_simulation, run_tasks
-from mars_core.sim.store import RunDir, write_json
+from mars_core.sim.store import RunDir, claim_directory, write_json
 from mars_core.sim.twap import TWAPConfig
 
 PAPER_CONFIGS = ("L1-P0.1", "L1-P0.9", "L5-P0.1", "L5-P0.9")
@@ -55,10 +60,8 @@ def parse_agent_name(name: str) -> tuple[int, float]:
         raise ValueError(f"TWAP configuration {name!r} is not named like L1-P0.9 (AP level, passive volume ratio)") from None
 
 
-class StudyConfig(BaseModel):
+class StudyConfig(Settings):
     """A market impact study; load with `StudyConfig.load(path)` for errors that name the field."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = "impact-study"
     symbols: tuple[str, ...] = Field(min_length=1)
@@ -99,16 +102,6 @@ class StudyConfig(BaseModel):
         for value in values:
             parse_clock(value)
         return values
-
-    @classmethod
-    def from_dict(cls, data: Any, where: str = "study config") -> StudyConfig:
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where}: expected a mapping of settings, got {type(data).__name__}")
-        try:
-            return cls.model_validate(data)
-        except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'study'}: {e['msg']}" for e in err.errors())
-            raise ConfigError(f"{where}: {problems}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> StudyConfig:
@@ -180,7 +173,7 @@ def run_study(study: StudyConfig, out: str | Path, data_dir: str | None = None, 
     started = time.perf_counter()
     out = Path(out)
     days = validate_starts(study, data_dir)
-    _claim(out, study)
+    claim_directory(out, "study.json", study.model_dump(mode="json"), "study")
     bases = {s: RunDir.create(out / "base" / s.key, base_config(study, s).model_dump(mode="json")) for s in days}
     n_points = len(days) * len(study.configs) * len(study.q_over_v)
     total = (len(days) + n_points) * study.rollouts
@@ -220,20 +213,6 @@ def run_study(study: StudyConfig, out: str | Path, data_dir: str | None = None, 
         "delta": pooled.get("delta"), "delta_ci": pooled.get("delta_ci"), "Y": pooled.get("Y"), "r2": pooled.get("r2"),
         "fulfillment": round(float(frame["fulfillment"].mean()), 4),
     }  # fmt: skip
-
-
-def _claim(out: Path, study: StudyConfig) -> None:
-    """Create the study directory, or reopen it when it holds the same study."""
-    path = out / "study.json"
-    config = study.model_dump(mode="json")
-    if path.exists():
-        if json.loads(path.read_text()) != config:
-            raise ConfigError(f"{out} already holds a different study; choose another --out (or delete it to start over)")
-        return
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out} exists and is not a MarS study directory; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(path, config)
 
 
 def _run(study: StudyConfig, runs: list[tuple[SimConfig, RunDir]], data_dir: str | None, workers: int | None,

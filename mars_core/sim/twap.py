@@ -23,17 +23,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from mars_core.data.schema import NS_PER_SECOND
 from mars_core.engine.types import Status
+from mars_core.settings import Settings
 from mars_core.sim.agent import NEVER, Action, Cancel, Fill, Observation, Submit
 
 
-class TWAPConfig(BaseModel):
+class TWAPConfig(Settings):
     """One TWAP agent; `name` follows the paper (L{AP}-P{PVR})."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     side: int = Field(1, description="1 buy, -1 sell")
     volume: int = Field(gt=0, description="total shares V")

@@ -83,7 +83,7 @@ def test_resume_skips_finished_arms_and_rejects_a_different_config(tmp_path: Pat
     run_simulation(config(), out, str(data_dir), workers=1)
     assert calls == [(0, "main"), (1, "main"), (1, "main")]
     assert run.finished() == [(0, "main"), (1, "main")]
-    with pytest.raises(MarsInputError, match="different configuration"):
+    with pytest.raises(MarsInputError, match="already holds a different run"):
         run_simulation(config(seed=9), out, str(data_dir), workers=1)
 
 
