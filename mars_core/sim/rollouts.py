@@ -29,7 +29,7 @@ from mars_core.sim.config import SimConfig
 from mars_core.sim.injected import InjectedOrders
 from mars_core.sim.noise import NoiseBackground, noise_params
 from mars_core.sim.replay_background import ReplayBackground
-from mars_core.sim.simulator import Simulator
+from mars_core.sim.simulator import RunResult, Simulator
 from mars_core.sim.store import ArmWriter, RunDir, write_json
 from mars_core.sim.twap import TWAPAgent
 
@@ -102,31 +102,41 @@ def run_arm(config: SimConfig, run_path: str, rollout: int, arm: str, data_dir: 
 
     try:
         agents = make_agents(config, day) if arm != "baseline" else []
-        sim = Simulator(
-            day, config.start_ts, config.end_ts, make_background(config.background, day), agents,
-            seed=rollout_seed(config.seed, rollout), sink=sink, depth=config.depth,
-            snapshot_levels=config.snapshot_levels, snapshot_interval_ns=config.snapshot_interval_ms * 1_000_000,
-            latency_ns=int(config.latency_ms * 1_000_000),
-        )  # fmt: skip
-        result = sim.run()
-        writer.write("bars", bars.bars())
-        for table, key in (("agent_orders", "orders"), ("agent_fills", "fills")):
-            frames = [pd.DataFrame(rec[key]).assign(agent=aid) for aid, rec in result.agent_records.items() if rec[key]]
-            if any(len(f) for f in frames):
-                writer.write(table, pd.concat(frames, ignore_index=True))
-        summary = {
-            "rollout": rollout, "arm": arm, "seed": rollout_seed(config.seed, rollout), "orders": result.orders,
-            "trades": result.trades, "seconds": round(result.seconds, 4),
-            "agents": {str(a.agent_id): _agent_summary(a) for a in agents},
-        }  # fmt: skip
-        writer.commit(summary)
-        return summary
+        sim = make_simulator(config, day, make_background(config.background, day), agents, rollout, sink)
+        return commit_arm(writer, bars, sim.run(), agents, config, rollout, arm)
     except BaseException:
         writer.abort()
         raise
 
 
-def _agent_summary(agent: Agent) -> dict[str, Any]:
+def make_simulator(config: SimConfig, day: LobsterDay, background: BackgroundAgent, agents: list[Agent], rollout: int,
+                   sink: Callable[[str, pd.DataFrame], None]) -> Simulator:  # fmt: skip
+    """The simulator of one rollout arm, as `config` describes it."""
+    return Simulator(
+        day, config.start_ts, config.end_ts, background, agents, seed=rollout_seed(config.seed, rollout), sink=sink,
+        depth=config.depth, snapshot_levels=config.snapshot_levels,
+        snapshot_interval_ns=config.snapshot_interval_ms * 1_000_000, latency_ns=int(config.latency_ms * 1_000_000),
+    )  # fmt: skip
+
+
+def commit_arm(writer: ArmWriter, bars: BarBuilder, result: RunResult, agents: list[Agent], config: SimConfig,
+               rollout: int, arm: str) -> dict[str, Any]:  # fmt: skip
+    """Write a finished arm's bars and agent records, then commit it; returns its summary."""
+    writer.write("bars", bars.bars())
+    for table, key in (("agent_orders", "orders"), ("agent_fills", "fills")):
+        frames = [pd.DataFrame(rec[key]).assign(agent=aid) for aid, rec in result.agent_records.items() if rec[key]]
+        if frames:
+            writer.write(table, pd.concat(frames, ignore_index=True))
+    summary = {
+        "rollout": rollout, "arm": arm, "seed": rollout_seed(config.seed, rollout), "orders": result.orders,
+        "trades": result.trades, "seconds": round(result.seconds, 4),
+        "agents": {str(a.agent_id): agent_summary(a) for a in agents},
+    }  # fmt: skip
+    writer.commit(summary)
+    return summary
+
+
+def agent_summary(agent: Agent) -> dict[str, Any]:
     if isinstance(agent, TWAPAgent):
         return {"type": "twap", "name": agent.config.name, "executed": agent.executed, "volume": agent.config.volume,
                 "fulfillment": round(agent.fulfillment, 6), "vwap": agent.vwap}  # fmt: skip

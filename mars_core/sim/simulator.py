@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,6 +127,8 @@ class Simulator:
         self._events: list[tuple[int, int, int, object]] = []  # (ts, seq, agent_id, action or None for a wake-up)
         self._seq = 0
         self.clock = start_ts
+        # called with (ts, action, bid, ask, resting order before it) for every accepted agent action
+        self.on_external: Callable[[int, Action, int, int, tuple | None], None] | None = None
         self.background.start(self, np.random.default_rng([seed, 0]))
         for k, agent in enumerate(agents):
             first = agent.start(start_ts, np.random.default_rng([seed, 1 + k]))
@@ -222,6 +225,8 @@ class Simulator:
     def _apply(self, agent: Agent, action: Action, ts: int) -> None:
         aid = agent.agent_id
         book, own = self.book, self.open_orders[aid]
+        bid, ask = book.best_bid(), book.best_ask()
+        resting = None if isinstance(action, Submit) else book.order(action.order_id)
         if isinstance(action, Submit):
             oid = self.new_order_id(aid)
             status = self.exchange.submit(ts, action.side, action.price, action.qty, aid, action.kind, oid)
@@ -247,6 +252,8 @@ class Simulator:
         else:
             raise TypeError(f"unknown action {action!r}")
         agent.on_result(action, status, oid, ts)
+        if status == Status.OK and self.on_external is not None:
+            self.on_external(ts, action, bid, ask, resting)
         if book.n_trades != self._seen_trades:
             self._dispatch_fills()
 
