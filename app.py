@@ -14,6 +14,9 @@ SECTIONS = {
     "Data": [
         st.Page("pages/market_data.py", title="Market Data", icon=":material/candlestick_chart:"),
     ],
+    "Simulate": [
+        st.Page("pages/simulate.py", title="Simulate", icon=":material/play_circle:"),
+    ],
 }
 
 st.navigation(SECTIONS).run()

@@ -11,6 +11,7 @@ _ui.route_through_app()
 # Pages to suggest, in order: (page file, label, icon, what it is for). Add a line when a workflow page lands.
 START_HERE = [
     ("pages/market_data.py", "Market Data", ":material/candlestick_chart:", "Browse a real trading day: prices, spread, book depth and order flow."),
+    ("pages/simulate.py", "Simulate", ":material/play_circle:", "Run many futures of a moment of that day, with your own orders or TWAP agents, and compare them."),
 ]
 
 st.title("MarS — market simulation")

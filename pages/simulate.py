@@ -1,0 +1,432 @@
+"""Simulate: run many futures of a moment of a real trading day, with and without your own orders."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import time
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis import charts, sim_charts
+from mars_core.data.schema import NS_PER_SECOND
+from mars_core.errors import MarsInputError
+from mars_core.sim.config import SESSION_CLOSE, SESSION_OPEN, SimConfig
+from mars_core.sim.rollouts import run_simulation
+from mars_core.sim.store import RunDir
+from pages import _sim_ui, _ui
+
+_ui.route_through_app()
+
+DEFAULT_START = dt.time(10, 0)
+DEFAULT_MINUTES, DEFAULT_ROLLOUTS = 5, 8
+LIVE_REDRAW_S = 0.3  # redraw the live charts at most this often while arms finish
+BACKGROUNDS = {
+    "noise": ("Noise traders", "Zero-intelligence traders calibrated on this day's order flow"),
+    "replay": ("Replay", "The day's real orders continue unchanged (they do not react to yours)"),
+    "lmm": ("Order model (LMM)", "The generative order model"),
+}
+
+state = st.session_state
+state.setdefault("sim_twap_ids", [])
+state.setdefault("sim_twap_next", 1)
+state.setdefault("sim_orders", _sim_ui.empty_orders())
+# Streamlit forgets a widget's value while its page is not shown; restore the form from our own copy
+for _key, _value in state.get("sim_form_saved", {}).items():
+    if _key not in state:
+        state[_key] = _value
+
+st.title("Simulate")
+st.caption(
+    "Start at any moment of a real trading day, simulate many possible futures of the order book, "
+    "and see how the market reacts to your own orders and execution agents."
+)
+
+# ---- which day ---------------------------------------------------------------------------------
+try:
+    data_dir = _ui.data_dir()
+    datasets, problems = _ui.catalog(str(data_dir))
+except MarsInputError as err:
+    _ui.show_error(err)
+    _ui.show_no_data(None)
+    st.stop()
+if not datasets:
+    _ui.show_no_data(data_dir)
+    _ui.show_problems(problems)
+    st.stop()
+
+with st.container(border=True):
+    st.markdown("**Market and window**")
+    c_symbol, c_date, c_start, c_minutes = st.columns(4)
+    symbol = c_symbol.selectbox("Symbol", sorted({d.symbol for d in datasets}), key="sim_symbol")
+    dates = sorted({d.date for d in datasets if d.symbol == symbol})
+    date = c_date.selectbox("Date", dates, key="sim_date", format_func=lambda d: d.isoformat())
+    info = next(d for d in datasets if d.symbol == symbol and d.date == date)
+    day_start, day_end = _ui.to_time(max(info.ts_start, SESSION_OPEN)), _ui.to_time(min(info.ts_end, SESSION_CLOSE))
+    window_help = f"Continuous trading with data: {day_start:%H:%M:%S}–{day_end:%H:%M:%S}."
+    start = c_start.time_input(
+        "Start", value=DEFAULT_START if day_start <= DEFAULT_START < day_end else day_start.replace(second=0),
+        step=60, key="sim_start", help=f"The book is warmed up with the real messages up to this time. {window_help}",
+    )  # fmt: skip
+    minutes = c_minutes.number_input("Length (minutes)", value=DEFAULT_MINUTES, step=1, key="sim_minutes",
+                                     help=f"Simulated minutes from the start. {window_help}")  # fmt: skip
+
+    model = _ui.model_status()
+    c_background, c_rollouts, c_seed = st.columns([2, 1, 1])
+    background = c_background.radio(
+        "Background order flow", list(BACKGROUNDS), key="sim_background", horizontal=True,
+        format_func=lambda b: BACKGROUNDS[b][0] + ("" if b != "lmm" or model.found else " — not available"),
+        captions=[BACKGROUNDS[b][1] + ("" if b != "lmm" else f" ({model.summary.rstrip('.').lower()})") for b in BACKGROUNDS],
+    )  # fmt: skip
+    rollouts = c_rollouts.number_input("Rollouts", value=DEFAULT_ROLLOUTS, step=1, key="sim_rollouts",
+                                       help=f"Independent futures from the same start, 1–{_sim_ui.MAX_ROLLOUTS}; run in parallel on all cores.")  # fmt: skip
+    seed = c_seed.number_input("Seed", value=0, step=1, key="sim_seed", help="The same seed gives the same futures, bit for bit.")
+    if background == "lmm" and not model.found:
+        st.info(
+            "The LMM background needs a trained order model in `assets/models`; none is shipped yet. "
+            "Pick noise or replay for now.", icon=":material/neurology:",
+        )  # fmt: skip
+
+
+# ---- your orders ---------------------------------------------------------------------------------
+def _add_twap() -> None:
+    state.sim_twap_ids.append(state.sim_twap_next)
+    state.sim_twap_next += 1
+
+
+def _remove_twap(agent: int) -> None:
+    state.sim_twap_ids.remove(agent)
+
+
+def _load_orders_csv() -> None:
+    upload = state.get("sim_orders_upload")
+    state.pop("sim_orders_error", None)
+    if upload is None:
+        return
+    try:
+        state.sim_orders = _sim_ui.orders_from_csv(upload.getvalue(), upload.name)
+    except MarsInputError as err:
+        state.sim_orders_error = str(err)
+
+
+def _example_orders() -> None:
+    try:
+        quotes = _ui.quote_grid(symbol, date.isoformat(), str(data_dir), _ui.to_ns(start), _ui.to_ns(start) + NS_PER_SECOND)
+        mid = float(quotes.mid[0]) if len(quotes.mid) and np.isfinite(quotes.mid[0]) else np.nan
+    except MarsInputError:
+        mid = np.nan
+    if np.isnan(mid):
+        mid = float(info.tick_size * 10_000)
+    state.sim_orders = _sim_ui.example_orders(_ui.to_ns(start), mid, info.tick_size)
+    state.pop("sim_orders_error", None)
+
+
+def _clear_orders() -> None:
+    state.sim_orders = _sim_ui.empty_orders()
+    state.pop("sim_orders_error", None)
+
+
+twaps: list[_sim_ui.TwapInput] = []
+with st.expander("Your orders: TWAP execution agents and injected orders", icon=":material/tune:"):
+    tab_twap, tab_orders = st.tabs(["TWAP agents", "Injected orders"])
+    with tab_twap:
+        st.caption(
+            "A TWAP agent (the paper's Algorithm 1) splits its volume into equal slices, one per interval. "
+            "It rests up to PVR × slice at the best bid (best ask when selling); in the last 5 s of each interval "
+            "it takes what it is behind schedule at level AP of the other side (AP 0: never aggressive). "
+            "Agents are named as in the paper: L{AP}-P{PVR}."
+        )
+        for number, agent in enumerate(state.sim_twap_ids, start=1):
+            with st.container(border=True):
+                head, remove = st.columns([6, 1], vertical_alignment="center")
+                title = head.empty()
+                remove.button("Remove", key=f"sim_twap_{agent}_remove", icon=":material/delete:",
+                              on_click=_remove_twap, args=(agent,), width="stretch")  # fmt: skip
+                c_side, c_volume, c_pvr, c_ap, c_time, c_interval = st.columns([1.1, 1.1, 1.5, 1.5, 1.2, 1])
+                side = c_side.segmented_control("Side", ["Buy", "Sell"], default="Buy", key=f"sim_twap_{agent}_side")
+                volume = c_volume.number_input("Volume (shares)", value=1_000, step=100, key=f"sim_twap_{agent}_volume")
+                pvr = c_pvr.slider("Passive volume ratio (PVR)", 0.0, 1.0, 0.9, 0.05, key=f"sim_twap_{agent}_pvr",
+                                   help="Largest share of each slice the agent rests passively at the best price.")  # fmt: skip
+                ap = c_ap.select_slider("Aggressive price level (AP)", options=list(range(6)), value=1, key=f"sim_twap_{agent}_ap",
+                                        help="Level of the other side it crosses to when behind schedule; 0 never crosses.")  # fmt: skip
+                run_time = c_time.number_input("Execution time (min)", value=None, min_value=0.0, step=1.0, placeholder="all",
+                                               key=f"sim_twap_{agent}_minutes", help="Empty: the whole simulated window.")  # fmt: skip
+                interval = c_interval.number_input("Interval (s)", value=30, step=5, key=f"sim_twap_{agent}_interval",
+                                                   help="One slice per interval; the last 5 s of each are the aggressive period.")  # fmt: skip
+                twap = _sim_ui.TwapInput(-1 if side == "Sell" else 1, volume, pvr, ap, run_time, interval)
+                twaps.append(twap)
+                how = f"{'sell' if twap.side < 0 else 'buy'} {volume:,} shares" if volume else "no volume yet"
+                title.markdown(f"**TWAP {number}** &nbsp; :blue-badge[L{ap}-P{pvr:g}] &nbsp; {how}")
+        st.button("Add a TWAP agent", icon=":material/add:", on_click=_add_twap, key="sim_twap_add")
+    with tab_orders:
+        st.caption(
+            "Your own orders at given times on the simulated day: **time** HH:MM:SS, **action** limit, market, ioc "
+            "or cancel, **side** buy or sell, **price** in dollars (limit and ioc), **qty** in shares (a cancel with "
+            "no qty cancels the whole order), **client_id** to name an order that a later cancel refers to."
+        )
+        orders = st.data_editor(
+            state.sim_orders, key="sim_orders_editor", num_rows="dynamic", hide_index=True, width="stretch",
+            column_config={
+                "time": st.column_config.TextColumn("time", help="HH:MM:SS on the trading day", width="small"),
+                "action": st.column_config.SelectboxColumn("action", options=_sim_ui.ORDER_ACTIONS, width="small"),
+                "side": st.column_config.SelectboxColumn("side", options=_sim_ui.ORDER_SIDES, width="small"),
+                "price": st.column_config.NumberColumn("price ($)", format="$%.2f", step=0.01, min_value=0.0),
+                "qty": st.column_config.NumberColumn("qty (shares)", format="%d", step=1, min_value=0),
+                "client_id": st.column_config.TextColumn("client_id", help="Optional label; cancels name it"),
+            },
+        )  # fmt: skip
+        c_upload, c_example, c_clear = st.columns([3, 1, 1], vertical_alignment="bottom")
+        c_upload.file_uploader("Load orders from a CSV file (time,action,side,price,qty,client_id)", type=["csv"],
+                               key="sim_orders_upload", on_change=_load_orders_csv)  # fmt: skip
+        c_example.button("Fill in an example", icon=":material/edit_note:", on_click=_example_orders, width="stretch")
+        c_clear.button("Clear the table", icon=":material/clear_all:", on_click=_clear_orders, width="stretch")
+        if state.get("sim_orders_error"):
+            st.error(f"{state.sim_orders_error}. The table was left as it was.", icon=":material/error:")
+
+has_orders = _sim_ui.has_orders(orders)
+has_agents = bool(twaps) or has_orders
+
+
+# ---- run -----------------------------------------------------------------------------------------
+def _paired_touched() -> None:
+    state.sim_paired_touched = True
+
+
+def _request_run() -> None:
+    # A flag, not the button's return value: a click survives the rerun that route_through_app may do first.
+    state.sim_run_requested = True
+
+
+if not state.get("sim_paired_touched"):
+    state.sim_paired = has_agents  # on by default once there are orders to compare
+c_paired, c_run, c_what = st.columns([1.5, 1, 2.5], vertical_alignment="center")
+paired = c_paired.toggle(
+    "Paired with / without your orders", key="sim_paired", disabled=not has_agents, on_change=_paired_touched,
+    help="Each rollout runs twice on the same random numbers, with and without your orders, so the difference "
+         "between the two is the effect of your orders and not noise.",
+)  # fmt: skip
+c_run.button("Run simulation", type="primary", icon=":material/play_arrow:", key="sim_run_button", on_click=_request_run,
+             disabled=background == "lmm" and not model.found, width="stretch")  # fmt: skip
+run_clicked = state.pop("sim_run_requested", False)
+arms = 2 if has_agents and paired else 1
+if isinstance(rollouts, int) and isinstance(minutes, (int, float)) and rollouts > 0 and minutes > 0:
+    c_what.caption(
+        f"{rollouts} rollout{'s' if rollouts != 1 else ''}{' × 2 (with and without your orders)' if arms == 2 else ''} "
+        f"= {rollouts * arms} simulation{'s' if rollouts * arms != 1 else ''} of {minutes:g} min"
+        f"{' with ' + str(len(twaps)) + ' TWAP agent' + ('s' if len(twaps) != 1 else '') if twaps else ''}"
+        f"{' and injected orders' if has_orders else ''}; results go to `{_sim_ui.runs_root()}`."
+    )
+progress_slot, status_slot = st.empty(), st.empty()
+state.sim_form_saved = {key: state[key] for key in _sim_ui.form_keys(state.sim_twap_ids) if key in state}
+
+new_run: tuple[SimConfig, str, bool] | None = None  # (config, run dir, reused)
+if run_clicked:
+    try:
+        config = _sim_ui.build_config(
+            info=info, start=start, minutes=minutes, rollouts=rollouts, background=background, seed=seed,
+            paired=paired, twaps=twaps, orders=orders, model_found=model.found,
+        )  # fmt: skip
+        path, reused = _sim_ui.run_dir_for(_sim_ui.runs_root(), config)
+        RunDir.create(path, _sim_ui.config_json(config))
+        new_run = (config, str(path), reused)
+        state.sim_run = path.name  # the results below show the new run
+    except MarsInputError as err:
+        lines = str(err).splitlines()
+        st.error(
+            "**Cannot run yet.** " + (lines[0] if len(lines) == 1 else "Fix these first:\n" + "\n".join(f"- {line}" for line in lines)),
+            icon=":material/error:",
+        )  # fmt: skip
+
+
+# ---- results ---------------------------------------------------------------------------------------
+def _compact(x: float) -> str:
+    """12,345 -> 12.3k; 1,234,567 -> 1.23M (metric cards are narrow)."""
+    if not np.isfinite(x):
+        return "—"
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(x) >= size:
+            return f"{x / size:,.3g}{suffix}"
+    return f"{x:,.0f}"
+
+
+def render(view: _sim_ui.RunView, replay: tuple[charts.QuoteGrid, pd.DataFrame] | None, slots: dict, live: int = 0) -> None:
+    """Draw the metrics and charts of `view` into the slots; `live` > 0 numbers a live redraw."""
+    config = view.config
+    run_date = dt.date.fromisoformat(config.date)
+    totals, execution, difference = view.totals(), view.execution(), view.difference()
+    metrics = [
+        ("Simulations", f"{view.finished} / {view.expected}", "Finished simulations: rollouts × arms (with and without your orders when paired)."),
+        ("Orders", f"{totals['orders']:,}", "Orders sent in all finished arms (every participant)."),
+        ("Trades", f"{totals['trades']:,}", None),
+        ("Orders/s per core", _compact(totals["orders_per_s"]),
+         "Engine speed: orders simulated per second of compute on one core (all participants)."),
+    ]  # fmt: skip
+    if not execution.empty:
+        filled = (execution["fulfillment_mean"] * execution["volume"]).sum() / execution["volume"].sum()
+        weights = execution["volume"].where(execution["slippage_bps_mean"].notna(), 0)
+        slippage = (execution["slippage_bps_mean"].fillna(0) * weights).sum() / weights.sum() if weights.sum() else np.nan
+        metrics.append(("TWAP fulfillment", f"{filled:.1%}", "Share of the TWAP volume executed, mean over rollouts."))
+        metrics.append(("VWAP vs arrival", f"{slippage:+.2f} bps" if np.isfinite(slippage) else "—",
+                        "Execution price against the mid at the start; positive = cost (bought higher / sold lower)."))  # fmt: skip
+    if difference is not None and difference.rollouts:
+        end = difference.q(0.5)[-1]
+        metrics.append(("Effect at the end", f"{end:+.2f} bps" if np.isfinite(end) else "—",
+                        "Median over rollouts of the mid with minus without your orders, at the end of the window."))  # fmt: skip
+    with slots["metrics"].container():
+        for row in (metrics[:4], metrics[4:]):  # the run, then what your orders did
+            if row:
+                for column, (label, value, help_text) in zip(st.columns(4), row):
+                    column.metric(label, value, help=help_text, border=True)
+
+    quotes, replay_bars = replay if replay is not None else (None, None)
+    # element keys must be unique within a script run: each live redraw gets its own
+    keyed = (lambda name: f"sim_{name}_live_{live}") if live else (lambda name: f"sim_{name}")
+    title = f"{config.symbol} {config.date}"
+    fan = sim_charts.fan_figure(
+        run_date, view.grid, view.fans(), quotes.ts if quotes is not None else None, quotes.mid if quotes is not None else None,
+        view.fills_frame(), _sim_ui.agent_names(config),
+        title=f"{title} — mid price: real day vs {view.config.rollouts} simulated futures ({config.background})",
+    )  # fmt: skip
+    slots["fan"].plotly_chart(fan, key=keyed("fan_chart"))
+    if difference is not None:
+        impact = sim_charts.impact_figure(run_date, view.grid, difference,
+                                          title=f"{title} — effect of your orders on the mid (paired rollouts)")  # fmt: skip
+        slots["impact"].plotly_chart(impact, key=keyed("impact_chart"))
+    minute = sim_charts.minute_figure(run_date, view.minute_stats(), replay_bars,
+                                      title=f"{title} — spread and traded volume per minute")  # fmt: skip
+    slots["minute"].plotly_chart(minute, key=keyed("minute_chart"))
+    if not execution.empty:
+        table = pd.DataFrame({
+            "Agent": execution["name"], "Side": np.where(execution["side"] > 0, "buy", "sell"),
+            "Volume (sh)": execution["volume"], "Filled, mean (sh)": execution["filled_mean"],
+            "Fulfillment, mean": execution["fulfillment_mean"] * 100, "Fulfillment, worst": execution["fulfillment_min"] * 100,
+            "VWAP ($)": execution["vwap_mean"] / charts.PRICE_SCALE,
+            "VWAP vs arrival (bps)": execution["slippage_bps_mean"], "± sd (bps)": execution["slippage_bps_sd"],
+        })  # fmt: skip
+        with slots["execution"].container():
+            st.markdown(f"**Execution** over {int(execution['rollouts'].iloc[0])} rollout(s)")
+            st.dataframe(table, hide_index=True, key=keyed("execution_table"), column_config={
+                "Volume (sh)": st.column_config.NumberColumn(format="localized"),
+                "Filled, mean (sh)": st.column_config.NumberColumn(format="%.0f"),
+                "Fulfillment, mean": st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
+                "Fulfillment, worst": st.column_config.NumberColumn(format="%.1f%%"),
+                "VWAP ($)": st.column_config.NumberColumn(format="$%.3f"),
+                "VWAP vs arrival (bps)": st.column_config.NumberColumn(format="%+.2f"),
+                "± sd (bps)": st.column_config.NumberColumn(format="%.2f"),
+            })  # fmt: skip
+
+
+st.subheader("Results")
+entries, run_problems = _sim_ui.list_runs(_sim_ui.runs_root())
+_ui.show_problems(run_problems)
+if not entries:
+    st.info(
+        f"No runs yet in `{_sim_ui.runs_root()}`. Set up a run above and press **Run simulation**.",
+        icon=":material/play_circle:",
+    )  # fmt: skip
+    st.stop()
+by_name = {e.path.name: e for e in entries}
+if new_run is not None:  # listed before it ran: describe it as it will be
+    name = Path(new_run[1]).name
+    by_name[name] = dataclasses.replace(by_name[name], finished=by_name[name].expected)
+chosen = st.selectbox(
+    "Run", list(by_name), key="sim_run", format_func=lambda name: by_name[name].label,
+    help=f"Every run in `{_sim_ui.runs_root()}` (set `{_sim_ui.RUNS_ENV}` to use another folder), newest first.",
+)  # fmt: skip
+entry = by_name[chosen]
+st.caption(f"{_sim_ui.describe(entry.config)} · window {_sim_ui.window_label(entry.config)} · `{entry.path}`")
+slots = {name: st.empty() for name in ("metrics", "fan", "impact", "minute", "execution")}
+replay = _sim_ui.replay_reference(entry.config, data_dir)
+
+if new_run is not None:
+    config, path, reused = new_run
+    view = _sim_ui.RunView.start(path, config)
+    for rollout, arm in RunDir(path).finished():  # a resumed run keeps its finished arms
+        view.add_arm(rollout, arm)
+    total = view.expected
+    if reused and view.finished >= total:
+        status_slot.info(
+            "These settings were already run, so their results are shown below (runs are deterministic by seed). "
+            "Change the seed for new futures.", icon=":material/history:",
+        )  # fmt: skip
+    else:
+        if view.finished:
+            status_slot.caption(f"Resuming: {view.finished} of {total} simulations were already finished.")
+        progress_slot.progress(view.finished / total, text=f"Simulating… {view.finished} of {total} done")
+        started = time.perf_counter()
+        last_draw = {"at": 0.0, "cost": 0.0}
+
+        def on_arm(done: int, total: int, summary: dict) -> None:
+            view.add_arm(summary["rollout"], summary["arm"])
+            progress_slot.progress(done / total, text=f"Simulating… {done} of {total} done")
+            status_slot.caption(
+                f"Rollout {summary['rollout']} ({summary['arm']}) finished: {summary['orders']:,} orders, {summary['trades']:,} trades."
+            )
+            now = time.perf_counter()
+            # redraw often, but never spend more than about a third of the time drawing
+            if now - last_draw["at"] >= max(LIVE_REDRAW_S, 2 * last_draw["cost"]) or done == total:
+                render(view, replay, slots, live=done)
+                last_draw["at"], last_draw["cost"] = time.perf_counter(), time.perf_counter() - now
+
+        try:
+            summary = run_simulation(config, path, data_dir=str(data_dir), progress=on_arm)
+        except MarsInputError as err:
+            progress_slot.empty()
+            status_slot.error(f"{err}\n\nCheck the settings above and run again.", icon=":material/error:")
+        except ImportError as err:  # a background whose code is not in this build (the LMM, before it ships)
+            progress_slot.empty()
+            status_slot.error(f"The {config.background} background is not available in this build ({err}). Pick noise or replay.",
+                              icon=":material/error:")  # fmt: skip
+        except BrokenProcessPool:
+            progress_slot.empty()
+            status_slot.error("A simulation worker process died (out of memory?). Try fewer rollouts or a shorter window, then "
+                              "run again; finished rollouts are kept.", icon=":material/error:")  # fmt: skip
+        else:
+            seconds = time.perf_counter() - started
+            progress_slot.progress(1.0, text=f"Finished: {total} of {total} simulations in {seconds:.1f} s "
+                                             f"({summary.orders:,} orders, {summary.trades:,} trades)")  # fmt: skip
+            status_slot.empty()
+
+finished = tuple(RunDir(entry.path).finished())
+if not finished:
+    slots["metrics"].info("This run has no finished rollouts yet. Run it again with the same settings to resume.", icon=":material/hourglass_empty:")
+    st.stop()
+if new_run is None or len(finished) != view.finished:
+    view = _sim_ui.load_view(str(entry.path), finished)  # else: the run just drawn live is complete already
+if replay is None:
+    st.caption(f"The real day {entry.config.symbol} {entry.config.date} is not in the data folder, so there is no real-day reference line.")
+render(view, replay, slots)
+if view.finished < view.expected:
+    st.warning(
+        f"This run is incomplete: {view.finished} of {view.expected} simulations finished. "
+        "Set the same settings and press Run simulation to resume it.", icon=":material/hourglass_bottom:",
+    )  # fmt: skip
+st.caption(
+    "Fans: the median across rollouts (line), 25–75% (dark band) and 10–90% (light band) of the simulated mid price, sampled every "
+    f"{_ui.fmt_step(view.grid)} from the book snapshots."
+    + (" Your fills: ▲ buys, ▼ sells; filled markers took liquidity, hollow ones rested at the best price." if view.config.has_agents else "")
+)
+
+# ---- downloads -----------------------------------------------------------------------------------
+st.markdown("**Downloads**")
+rollout_ids = sorted({r for r, _ in finished})
+paired_run = len(entry.config.arms) > 1
+c_zip, c_rollout, *c_arm, c_lobster = st.columns([1.4, 0.8, 0.8, 1.4] if paired_run else [1.4, 1.6, 1.4], vertical_alignment="bottom")
+c_zip.download_button(
+    "Whole run (Parquet, zip)", functools.partial(_sim_ui.run_zip_bytes, str(entry.path)), file_name=f"{entry.path.name}.zip",
+    mime="application/zip", icon=":material/download:", on_click="ignore", key="sim_download_run", width="stretch",
+    help="config.json, summary.json and every rollout's tables: orders, trades, book snapshots, minute bars, agent orders and fills.",
+)  # fmt: skip
+rollout = c_rollout.selectbox("Rollout", rollout_ids, key="sim_export_rollout")
+arms_done = sorted((a for r, a in finished if r == rollout), key=("treated", "baseline", "main").index)
+arm = c_arm[0].selectbox("Arm", arms_done, key="sim_export_arm", format_func=lambda a: sim_charts.ARM_LABELS[a]) if c_arm else arms_done[0]
+c_lobster.download_button(
+    "Rollout as LOBSTER CSVs (zip)", functools.partial(_sim_ui.lobster_zip_bytes, str(entry.path), rollout, arm, entry.config.snapshot_levels),
+    file_name=f"{entry.path.name}_rollout{rollout:04d}_{arm}_lobster.zip", mime="application/zip", icon=":material/download:",
+    on_click="ignore", key="sim_download_lobster", width="stretch",
+    help="A LOBSTER message file and orderbook file, readable by any LOBSTER tool (and by Market Data when unzipped into the data folder).",
+)  # fmt: skip

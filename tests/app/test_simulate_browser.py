@@ -1,0 +1,140 @@
+"""Drive the real dashboard in headless Chromium: one short Simulate run with a TWAP agent, clicked through."""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+LOBSTER_DIR = REPO.parent / "shared" / "data" / "lobster"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (CI installs Debian's chromium)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"streamlit did not become healthy at {url} within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A Streamlit server on a free port, writing runs to a temporary folder; yields (url, runs dir)."""
+    if not LOBSTER_DIR.is_dir():
+        pytest.skip(f"the LOBSTER sample data is not at {LOBSTER_DIR}")
+    port = _free_port()
+    work = tmp_path_factory.mktemp("streamlit")
+    runs = work / "runs"
+    env = {**os.environ, "MARS_DATA_DIR": str(LOBSTER_DIR), "MARS_RUNS_DIR": str(runs)}
+    with (work / "server.log").open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             # no file watching: other tests writing files must not trigger reruns mid-test
+             "--server.fileWatcherType", "none"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            _wait_healthy(f"http://127.0.0.1:{port}", server)
+            yield f"http://127.0.0.1:{port}", runs
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def test_a_short_paired_twap_run_draws_its_fan_chart(app: tuple[str, Path], tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, runs = app
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 4000})
+            # A deep link as the server's first request: it must still go through app.py's router.
+            page.goto(f"{url}/simulate", wait_until="domcontentloaded")
+            expect(page.get_by_role("heading", name="Simulate", exact=True)).to_be_visible(timeout=20_000)
+            # routed through app.py: its navigation titles the page "Simulate" (the legacy pages/ mode shows "simulate")
+            expect(page.get_by_test_id("stSidebarNavLink").filter(has_text=re.compile(r"Simulate$"))).to_have_count(1, timeout=20_000)
+            expect(page.get_by_text("No runs yet")).to_be_visible(timeout=20_000)
+
+            # GOOG, 1 minute, 2 rollouts, one TWAP buyer (paired by default): 4 simulations.
+            page.get_by_test_id("stSelectbox").first.click()
+            page.get_by_role("option", name="GOOG").click()
+            for name, value in (("Length (minutes)", "1"), ("Rollouts", "2")):
+                box = page.get_by_role("spinbutton", name=name)
+                box.fill(value)
+                box.press("Enter")
+                expect(box).to_have_value(value)
+            page.get_by_text("Your orders: TWAP execution agents").click()
+            page.get_by_role("button", name=re.compile("Add a TWAP agent")).click()
+            expect(page.get_by_text("L1-P0.9")).to_be_visible(timeout=20_000)
+            expect(page.get_by_role("switch", name=re.compile("Paired"))).to_be_checked()
+            expect(page.get_by_text(re.compile(r"2 rollouts × 2 .* = 4 simulations of 1 min"))).to_be_visible()
+
+            page.get_by_role("button", name=re.compile("Run simulation")).click()
+            expect(page.get_by_text(re.compile(r"Finished: 4 of 4 simulations"))).to_be_visible(timeout=45_000)
+
+            charts = page.locator(".js-plotly-plot")
+            expect(charts).to_have_count(3, timeout=20_000)
+            fan = charts.first
+            expect(fan.locator(".gtitle")).to_have_text("GOOG 2012-06-21 — mid price: real day vs 2 simulated futures (noise)")
+            # bands, medians and the real day are line traces; the TWAP's fills are marker points
+            expect(fan.locator(".scatterlayer .trace path.js-line").first).to_be_attached(timeout=20_000)
+            assert fan.locator(".scatterlayer .trace").count() >= 11  # 2 arms x (4 band edges + median) + real day
+            expect(fan.locator(".scatterlayer .trace .points path").first).to_be_attached()
+            legend = fan.locator(".legendtext").all_text_contents()
+            assert "With your orders: median of 2 rollouts" in legend and "Real day (LOBSTER)" in legend
+            expect(charts.nth(1).locator(".gtitle")).to_contain_text("effect of your orders on the mid")
+            expect(page.get_by_test_id("stMetricValue").first).to_have_text("4 / 4")
+            expect(page.get_by_role("button", name=re.compile("Whole run \\(Parquet, zip\\)"))).to_be_visible()
+            assert page.get_by_test_id("stException").count() == 0
+            assert len([d for d in runs.iterdir() if d.is_dir()]) == 1
+
+            # the download buttons build their zip on click: one rollout as LOBSTER message + orderbook files
+            with page.expect_download(timeout=30_000) as download:
+                page.get_by_role("button", name=re.compile("Rollout as LOBSTER CSVs")).click()
+            saved = tmp_path / download.value.suggested_filename
+            download.value.save_as(saved)
+            with zipfile.ZipFile(saved) as archive:
+                kinds = sorted(name.split("_")[-2] for name in archive.namelist())
+            assert kinds == ["message", "orderbook"] and saved.name.endswith("_rollout0000_treated_lobster.zip")
+
+            page.screenshot(path=str(tmp_path / "simulate_paired_twap.png"), full_page=True)
+            assert (tmp_path / "simulate_paired_twap.png").stat().st_size > 100_000
+        finally:
+            browser.close()

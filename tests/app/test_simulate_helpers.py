@@ -1,0 +1,185 @@
+"""The Simulate page's helpers (pages/_sim_ui.py): form validation, run directories, results, downloads."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # `pages` is the app's folder, not an installed package
+    sys.path.insert(0, str(REPO))
+
+from mars_core.data import find_dataset  # noqa: E402
+from mars_core.data.schema import NS_PER_SECOND, DatasetInfo  # noqa: E402
+from mars_core.errors import ConfigError, MarsInputError  # noqa: E402
+from mars_core.sim.injected import InjectedOrders  # noqa: E402
+from mars_core.sim.rollouts import run_simulation  # noqa: E402
+from pages import _sim_ui  # noqa: E402
+
+T10 = 36_000 * NS_PER_SECOND
+TICK = 100
+
+
+@pytest.fixture(scope="module")
+def goog(data_dir: Path) -> DatasetInfo:
+    return find_dataset("GOOG", "2012-06-21", data_dir)
+
+
+def form(info: DatasetInfo, **changes: object) -> dict:
+    values = {"info": info, "start": dt.time(10, 0), "minutes": 1, "rollouts": 2, "background": "noise", "seed": 0,
+              "paired": True, "twaps": [], "orders": _sim_ui.empty_orders(), "model_found": False}  # fmt: skip
+    return values | changes
+
+
+def orders(*rows: tuple) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=["time", "action", "side", "price", "qty", "client_id"])
+    return frame.astype(_sim_ui.empty_orders().dtypes.to_dict())
+
+
+# ---- the injected-orders table -------------------------------------------------------------------
+
+
+def test_orders_table_becomes_csv_that_the_simulator_reads() -> None:
+    table = orders(("10:00:30", "limit", "buy", 580.5, 100, "a"), ("10:00:40", "cancel", None, None, None, "a"), (None,) * 6)
+    text = _sim_ui.orders_csv(table, TICK, T10, T10 + 60 * NS_PER_SECOND)
+    parsed = InjectedOrders.from_text(text, TICK).table
+    assert parsed["price"].tolist() == [5_805_000, 0] and parsed["qty"].tolist() == [100, 0]
+    assert parsed["target"].tolist() == ["", "a"]
+
+
+def test_an_empty_table_means_no_injected_orders() -> None:
+    assert _sim_ui.orders_csv(_sim_ui.empty_orders(), TICK, T10, T10 + 1) is None
+    assert _sim_ui.orders_csv(orders((None,) * 6), TICK, T10, T10 + 1) is None
+    assert not _sim_ui.has_orders(orders((None,) * 6)) and _sim_ui.has_orders(orders(("10:00", None, None, None, None, None)))
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([("10:00:30", "limit", "buy", 580.5, -5, "")], "Injected orders, row 1: qty must be positive, was -5"),
+        ([("10:00:30", "market", "buy", None, 10, ""), ("10:00:31", "limit", "sell", 580.505, 10, "")],
+         "Injected orders, row 2: price 580.505 is not on the tick grid of $0.01"),
+        ([("09:59:00", "market", "buy", None, 10, "")], "row 1: time 09:59:00 is before the run starts at 10:00:00"),
+        ([("10:01:00", "market", "buy", None, 10, "")], "row 1: time 10:01:00 is not before the run ends at 10:01:00"),
+        ([(None,) * 6, ("10:00:30", "market", "buy", None, 10, "")], "row 1 is empty"),
+        ([("10:00:30", "cancel", None, None, None, "nope")], "row 1: cancel needs the client_id of an earlier order"),
+    ],
+)  # fmt: skip
+def test_bad_orders_are_reported_with_the_table_row(rows: list[tuple], message: str) -> None:
+    with pytest.raises(MarsInputError, match=message.replace("$", r"\$").replace("(", r"\(")):
+        _sim_ui.orders_csv(orders(*rows), TICK, T10, T10 + 60 * NS_PER_SECOND)
+
+
+def test_an_uploaded_csv_fills_the_table_and_reports_unreadable_cells_by_file_row() -> None:
+    table = _sim_ui.orders_from_csv(b"time,action,side,price,qty,client_id\n10:00:30,LIMIT,Buy,580.5,100,a\n10:00:40,market,sell,,5,\n", "o.csv")
+    assert table["action"].tolist() == ["limit", "market"] and table["side"].tolist() == ["buy", "sell"]
+    assert table["price"].iloc[0] == 580.5 and pd.isna(table["price"].iloc[1]) and table["qty"].tolist() == [100, 5]
+    with pytest.raises(MarsInputError, match=r"o.csv, row 3: price 'abc' is not a number"):
+        _sim_ui.orders_from_csv(b"time,action,side,price,qty\n10:00,limit,buy,1,1\n10:00,limit,buy,abc,1\n", "o.csv")
+    with pytest.raises(MarsInputError, match=r"o.csv: missing column\(s\) qty"):
+        _sim_ui.orders_from_csv(b"time,action,side,price\n10:00,limit,buy,1\n", "o.csv")
+
+
+# ---- the form ------------------------------------------------------------------------------------
+
+
+def test_build_config_from_a_valid_form(goog: DatasetInfo) -> None:
+    twap = _sim_ui.TwapInput(side=-1, volume=500, pvr=0.5, ap=2, minutes=None, interval_s=20)
+    config = _sim_ui.build_config(**form(goog, twaps=[twap], minutes=2))
+    assert (config.symbol, config.start, config.minutes, config.rollouts) == ("GOOG", "10:00:00", 2.0, 2)
+    assert config.twap[0].name == "L2-P0.5" and config.twap[0].duration_s == 120 and config.twap[0].side == -1
+    assert config.arms == ("treated", "baseline")
+
+
+def test_build_config_lists_every_problem_of_the_basic_fields(goog: DatasetInfo) -> None:
+    with pytest.raises(ConfigError) as err:
+        _sim_ui.build_config(**form(goog, rollouts=0, minutes=None, seed=-1, background="lmm"))
+    lines = str(err.value).splitlines()
+    assert lines == [
+        "Length: choose between 1 and 390 minutes (was empty).",
+        "Rollouts: choose between 1 and 64 (was 0).",
+        "Seed: enter a whole number, 0 or more (was -1).",
+        "Background: the LMM background needs a trained order model, and none is shipped yet; pick noise or replay.",
+    ]
+
+
+def test_build_config_rejects_a_window_outside_the_day(goog: DatasetInfo) -> None:
+    with pytest.raises(ConfigError, match="start 17:00:00 is outside GOOG 2012-06-21's trading window 09:30:00-"):
+        _sim_ui.build_config(**form(goog, start=dt.time(17, 0)))
+    with pytest.raises(ConfigError, match="ends at 16:04:00, after the end"):
+        _sim_ui.build_config(**form(goog, start=dt.time(15, 59), minutes=5))
+
+
+def test_build_config_names_the_twap_agent_and_the_order_row(goog: DatasetInfo) -> None:
+    twaps = [_sim_ui.TwapInput(1, 100, 0.9, 1, None, 30), _sim_ui.TwapInput(1, 100, 0.9, 1, 3, 30)]
+    bad = orders(("10:00:10", "limit", "hold", 580.0, 10, ""))
+    with pytest.raises(ConfigError) as err:
+        _sim_ui.build_config(**form(goog, twaps=twaps, orders=bad))
+    assert str(err.value).splitlines() == [
+        "TWAP 2: execution time 3 min is longer than the run (1 min); shorten it or lengthen the run.",
+        "Injected orders, row 1: side 'hold' must be buy or sell.",
+    ]
+
+
+# ---- runs: naming, reuse, listing, results, downloads ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, goog: DatasetInfo) -> Path:
+    config = _sim_ui.build_config(**form(goog, twaps=[_sim_ui.TwapInput(1, 300, 0.9, 1, None, 30)]))
+    root = tmp_path_factory.mktemp("runs")
+    path, reused = _sim_ui.run_dir_for(root, config, now=dt.datetime(2024, 1, 2, 3, 4, 5))
+    assert not reused and path.name == f"20240102-030405-GOOG-{_sim_ui.config_hash(config)}"
+    run_simulation(config, path, data_dir=str(data_dir), workers=1)
+    return path
+
+
+def test_the_same_settings_find_their_run_again(finished_run: Path) -> None:
+    config = _sim_ui.SimConfig.from_dict(_sim_ui.RunDir.open(finished_run).config)
+    assert _sim_ui.run_dir_for(finished_run.parent, config) == (finished_run, True)
+    other = config.model_copy(update={"seed": 1})
+    assert _sim_ui.run_dir_for(finished_run.parent, other)[1] is False
+
+
+def test_list_runs_describes_runs_and_skips_broken_dirs(finished_run: Path) -> None:
+    broken = finished_run.parent / "broken"
+    broken.mkdir(exist_ok=True)
+    (broken / "config.json").write_text("{not json")
+    entries, problems = _sim_ui.list_runs(finished_run.parent)
+    assert [e.path for e in entries] == [finished_run]
+    assert entries[0].complete and entries[0].finished == 4
+    assert "GOOG 2012-06-21 10:00:00 +1 min · noise · 2 rollouts · seed 0 · TWAP buy 300 L1-P0.9 · paired" in entries[0].label
+    assert len(problems) == 1 and "not readable JSON" in problems[0]
+    assert _sim_ui.list_runs(finished_run.parent / "nowhere") == ([], [])
+
+
+def test_run_view_collects_paths_fills_and_execution(finished_run: Path) -> None:
+    view = _sim_ui.load_view(str(finished_run), tuple(_sim_ui.RunDir(finished_run).finished()))
+    assert view.finished == view.expected == 4
+    fans = view.fans()
+    assert set(fans) == {"treated", "baseline"} and fans["treated"].rollouts == 2
+    assert len(view.grid) == 61 and np.isfinite(fans["baseline"].q(0.5)).all()
+    difference = view.difference()
+    assert difference.rollouts == 2 and difference.q(0.5)[0] == 0  # identical until the agent acts
+    fills = view.fills_frame()
+    assert not fills.empty and set(fills["side"]) == {1} and set(fills["arm"]) == {"treated"}
+    execution = view.execution().iloc[0]
+    assert execution["name"] == "TWAP 1 · L1-P0.9" and 0 < execution["fulfillment_mean"] <= 1
+    assert view.totals()["orders"] == sum(s["orders"] for s in view.summaries) > 0
+
+
+def test_downloads_zip_the_run_and_one_rollout_as_lobster(finished_run: Path) -> None:
+    with zipfile.ZipFile(io.BytesIO(_sim_ui.run_zip_bytes(finished_run))) as archive:
+        names = set(archive.namelist())
+    assert {"config.json", "summary.json", "rollout=0000/arm=treated/book.parquet", "rollout=0001/arm=baseline/trades.parquet"} <= names
+    with zipfile.ZipFile(io.BytesIO(_sim_ui.lobster_zip_bytes(finished_run, 1, "treated", levels=5))) as archive:
+        names = sorted(archive.namelist())
+        book = archive.read(names[1]).decode().splitlines()
+    assert [n.split("_")[-2] for n in names] == ["message", "orderbook"] and names[0].startswith("GOOGSIM_2012-06-21_")
+    assert len(book[0].split(",")) == 20
