@@ -106,24 +106,28 @@ class Exchange:
     def submit(self, ts: int, side: int, price: int, qty: int, agent: int = 0,
                kind: int = OrderKind.LIMIT, order_id: int = -1) -> int:
         """Submit an order; returns a `Status` code (0 accepted). See `OrderBook.submit`."""
-        if ts >= self._boundary:
-            self.advance(ts)
-        self.clock = ts
+        if ts != self.clock:
+            self._move_clock(ts)
         return self.book.submit(side, price, qty, ts, agent, kind, order_id)
 
     def cancel(self, ts: int, order_id: int, qty: int = 0, agent: int = -1) -> int:
         """Cancel all (qty 0) or part of a resting order; returns a `Status` code."""
-        if ts >= self._boundary:
-            self.advance(ts)
-        self.clock = ts
+        if ts != self.clock:
+            self._move_clock(ts)
         return self.book.cancel(order_id, ts, qty, agent)
 
     def modify(self, ts: int, order_id: int, price: int, qty: int, agent: int = -1) -> int:
         """Change a resting order's price and size (it loses priority); returns a `Status` code."""
+        if ts != self.clock:
+            self._move_clock(ts)
+        return self.book.modify(order_id, price, qty, ts, agent)
+
+    def _move_clock(self, ts: int) -> None:
+        if ts < self.clock:
+            raise ValueError(f"exchange clock runs forward: order at {ts} after {self.clock}")
         if ts >= self._boundary:
             self.advance(ts)
         self.clock = ts
-        return self.book.modify(order_id, price, qty, ts, agent)
 
     @staticmethod
     def explain(status: int) -> str:

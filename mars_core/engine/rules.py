@@ -8,8 +8,8 @@ orders but accepts cancels.
 """
 from __future__ import annotations
 
-import datetime as dt
 import math
+import re
 from enum import Enum
 from fractions import Fraction
 from typing import Any
@@ -32,20 +32,29 @@ class SessionKind(str, Enum):
         return self in (SessionKind.OPENING_AUCTION, SessionKind.CLOSING_AUCTION)
 
 
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?")
+DAY_NS = 24 * 3600 * NS_PER_SECOND
+
+
 def parse_clock(value: str | int) -> int:
-    """'HH:MM', 'HH:MM:SS' or 'HH:MM:SS.ffffff' (or ns since midnight) -> ns since midnight."""
+    """'HH:MM', 'HH:MM:SS' or 'HH:MM:SS.fffffffff' (or ns since midnight) -> ns since midnight.
+
+    "24:00" is the end of the day (a session may end there).
+    """
     if isinstance(value, int):
-        if not 0 <= value < 24 * 3600 * NS_PER_SECOND:
+        if not 0 <= value <= DAY_NS:
             raise ValueError(f"time {value} ns is outside the day")
         return value
-    text = str(value).strip()
-    for fmt in ("%H:%M", "%H:%M:%S", "%H:%M:%S.%f"):
-        try:
-            t = dt.datetime.strptime(text, fmt).time()
-        except ValueError:
-            continue
-        return ((t.hour * 60 + t.minute) * 60 + t.second) * NS_PER_SECOND + t.microsecond * 1000
-    raise ValueError(f"time {value!r} is not HH:MM or HH:MM:SS")
+    match = _CLOCK.fullmatch(str(value).strip())
+    if match is None:
+        raise ValueError(f"time {value!r} is not HH:MM or HH:MM:SS[.fffffffff]")
+    hours, minutes, seconds = int(match[1]), int(match[2]), int(match[3] or 0)
+    if minutes > 59 or seconds > 59:
+        raise ValueError(f"time {value!r} has minutes or seconds above 59")
+    ns = ((hours * 60 + minutes) * 60 + seconds) * NS_PER_SECOND + int((match[4] or "").ljust(9, "0"))
+    if ns > DAY_NS:
+        raise ValueError(f"time {value!r} is after the end of the day (24:00)")
+    return ns
 
 
 def format_clock(ns: int) -> str:
