@@ -3,7 +3,7 @@
 The auction price is chosen among the limit prices present in the book by:
   1. maximum executable volume  min(demand(p), supply(p));
   2. then minimum imbalance     |demand(p) - supply(p)|;
-  3. then closest to the reference price (the last trade or the configured reference);
+  3. then closest to the reference price (the exchange's: the configured one, or the last auction price);
   4. then the lowest such price (so the result is deterministic).
 demand(p) sums bids priced at or above p, supply(p) asks priced at or below p.
 Every bid >= p then trades with every ask <= p at that single price, in price-time
