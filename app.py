@@ -17,6 +17,10 @@ SECTIONS = {
     "Simulate": [
         st.Page("pages/simulate.py", title="Simulate", icon=":material/play_circle:"),
     ],
+    "What-if": [
+        st.Page("pages/market_impact.py", title="Market Impact", icon=":material/query_stats:"),
+        st.Page("pages/impact_factors.py", title="Impact Factors", icon=":material/functions:"),
+    ],
 }
 
 st.navigation(SECTIONS).run()

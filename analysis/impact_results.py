@@ -1,0 +1,397 @@
+"""A finished market impact study read back from its directory, and the tables and figures shown of it.
+
+`load_study(dir)` reads a study directory written by `mars_core.sim.study.run_study`
+(study.json, metrics.parquet, results.json) into `StudyResults`, turning the
+JSON of results.json back into frames and fits. The table and figure builders
+below are shared by the Market Impact and Impact Factors pages and by the
+report (`analysis.impact_report`), so the app and the filed report show the
+same numbers. Pure: no Streamlit.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analysis import impact_charts, sqrt_law
+from analysis.factors import FACTOR_COLUMNS
+from mars_core.errors import MarsInputError
+
+BPS = 1e4
+PRICE_SCALE = 10_000  # LOBSTER prices are dollars x 10000
+OTHER_FACTORS = ["agent_rollout", "agent_replay", "mid_price"]
+
+
+# ---- loading -------------------------------------------------------------------------------------
+
+
+def nan_float(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def fit_from_dict(data: dict) -> sqrt_law.SqrtLawFit:
+    """A `SqrtLawFit` from its `to_dict()` (NaN comes back from JSON null)."""
+    return sqrt_law.SqrtLawFit(
+        delta=nan_float(data["delta"]), delta_ci=tuple(map(nan_float, data["delta_ci"])), Y=nan_float(data["Y"]),
+        Y_ci=tuple(map(nan_float, data["Y_ci"])), r2=nan_float(data["r2"]), n=int(data["n"]), n_dropped=int(data["n_dropped"]),
+        method=str(data["method"]),
+    )  # fmt: skip
+
+
+def is_study(path: str | Path) -> bool:
+    return (Path(path) / "study.json").is_file()
+
+
+@dataclass(frozen=True, eq=False)
+class StudyResults:
+    """A finished study, read back from its directory."""
+
+    path: Path
+    config: dict[str, Any]
+    metrics: pd.DataFrame
+    results: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.config.get("name", self.path.name))
+
+    @property
+    def execution_min(self) -> float:
+        return float(self.config.get("execution_minutes", 5.0))
+
+    @cached_property
+    def bands(self) -> pd.DataFrame:
+        return pd.DataFrame(self.results.get("bands", {}))
+
+    def fits(self, method: str = "binned") -> dict[str, sqrt_law.SqrtLawFit]:
+        """The square-root-law fits ("binned" as in Fig. 6b, or "points"); empty when skipped."""
+        raw = self.results.get("sqrt_law" if method == "binned" else "sqrt_law_points", {})
+        return {k: fit_from_dict(v) for k, v in raw.items() if isinstance(v, dict)}
+
+    def skipped(self, key: str) -> str | None:
+        """Why a fit in results.json was skipped, or None."""
+        value = self.results.get(key)
+        return value.get("skipped") if isinstance(value, dict) else None
+
+    @cached_property
+    def fulfillment(self) -> pd.DataFrame:
+        return pd.DataFrame(self.results.get("fulfillment", []))
+
+    @cached_property
+    def correlation(self) -> pd.DataFrame:
+        corr = self.results.get("correlation") or {}
+        return pd.DataFrame(corr).astype(float) if corr else pd.DataFrame()
+
+    @property
+    def symbolic(self) -> dict[str, Any]:
+        return self.results.get("symbolic") or {}
+
+    @property
+    def decay(self) -> dict[str, Any]:
+        return self.results.get("decay") or {}
+
+    def varying_factors(self, columns: list[str] | None = None) -> list[str]:
+        """Factor columns that take more than one finite value in this study (the others cannot be compared)."""
+        return [col for col in columns or [*FACTOR_COLUMNS, *OTHER_FACTORS] if col in self.metrics and varies(self.metrics[col])]
+
+
+def varies(values: pd.Series) -> bool:
+    """More than one finite value, beyond rounding noise."""
+    finite = values.replace([np.inf, -np.inf], np.nan).dropna().to_numpy(dtype=float)
+    return finite.size > 1 and float(np.ptp(finite)) > 1e-9 * max(1.0, float(np.max(np.abs(finite))))
+
+
+def load_study(path: str | Path) -> StudyResults:
+    """Read a finished study directory.
+
+    Raises:
+        MarsInputError: not a study, or a study whose results are not written yet.
+    """
+    path = Path(path).expanduser()
+    if not is_study(path):
+        raise MarsInputError(f"{path}: not a MarS study directory (no study.json); studies are written by "
+                             "`mars impact --config FILE --out DIR` or the Market Impact page")  # fmt: skip
+    try:
+        config = json.loads((path / "study.json").read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise MarsInputError(f"{path / 'study.json'}: unreadable ({err})") from None
+    missing = [name for name in ("results.json", "metrics.parquet") if not (path / name).is_file()]
+    if missing:
+        raise MarsInputError(f"{path}: the study has not finished ({', '.join(missing)} missing); run it again with the same "
+                             "config and --out to resume it")  # fmt: skip
+    try:
+        results = json.loads((path / "results.json").read_text())
+        metrics = pd.read_parquet(path / "metrics.parquet")
+    except (OSError, ValueError) as err:
+        raise MarsInputError(f"{path}: cannot read the study's results ({err})") from None
+    return StudyResults(path, config, metrics, results)
+
+
+# ---- numbers -------------------------------------------------------------------------------------
+
+
+def fmt_ci(lo: float, hi: float, digits: int = 2) -> str:
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "—"
+    return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def delta_verdict(fit: sqrt_law.SqrtLawFit) -> str:
+    """One sentence on how δ relates to the square-root law and the empirical range."""
+    lo, hi = fit.delta_ci
+    low, high = sqrt_law.EMPIRICAL_DELTA_RANGE
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"δ = {fit.delta:.2f}, without a usable confidence interval."
+    text = f"δ = {fit.delta:.2f} (95% CI {lo:.2f}–{hi:.2f})"
+    if lo <= 0.5 <= hi:
+        verdict = "is consistent with the square-root law: δ = 0.5 lies inside its interval"
+    else:
+        verdict = f"departs from the square-root law: δ = 0.5 lies {'below' if lo > 0.5 else 'above'} its interval"
+    overlap = "overlaps" if lo <= high and hi >= low else "does not overlap"
+    width = " The interval is wide, so the data constrain δ only loosely." if hi - lo > 0.5 else ""
+    return f"{text} {verdict}, and the interval {overlap} the empirical range {low}–{high}.{width}"
+
+
+def headline(study: StudyResults) -> list[tuple[str, str, str]]:
+    """Key figures: (label, value, small print)."""
+    m = study.metrics
+    pooled = study.fits().get(sqrt_law.POOLED)
+    cards = [("Paired trajectories", f"{len(m):,}", f"{m['config'].nunique()} configurations × {m['q_over_v_target'].nunique() if 'q_over_v_target' in m else '?'} Q/V")]
+    if pooled is not None:
+        cards += [
+            ("Exponent δ (pooled)", f"{pooled.delta:.2f}", f"95% CI {fmt_ci(*pooled.delta_ci)}"),
+            ("Coefficient Y", f"{pooled.Y:.3g}", f"95% CI {fmt_ci(*pooled.Y_ci, digits=3)}"),
+            ("R² (log-log)", f"{pooled.r2:.2f}", f"{pooled.n} Q/V groups, {pooled.n_dropped} dropped"),
+        ]
+    cards += [
+        ("Impact at end of execution", f"{m['impact_end'].mean() * BPS:+.2f} bps", "mean over trajectories; + = adverse"),
+        ("Fulfillment", f"{m['fulfillment'].mean():.1%}", "mean share of the target traded"),
+        ("Slippage vs arrival", f"{m['slippage_bps'].mean():+.2f} bps", "mean execution VWAP vs arrival mid"),
+    ]
+    return cards
+
+
+# ---- tables --------------------------------------------------------------------------------------
+
+
+def fits_table(fits: dict[str, sqrt_law.SqrtLawFit]) -> pd.DataFrame:
+    rows = [{"Configuration": k, "δ": f.delta, "δ 95% CI": fmt_ci(*f.delta_ci), "Y": f.Y, "Y 95% CI": fmt_ci(*f.Y_ci, digits=3),
+             "R²": f.r2, "Points": f.n, "Dropped": f.n_dropped} for k, f in fits.items()]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _with_band(mean: float, lo: float, hi: float) -> str:
+    return f"{mean * BPS:+.2f}  {fmt_ci(lo * BPS, hi * BPS)}" if np.isfinite(mean) else "—"
+
+
+def impact_table(study: StudyResults) -> pd.DataFrame:
+    """Mean impact (bps) with its 95% band per configuration: at the end of execution, at the peak, at the horizon."""
+    bands = study.bands
+    if bands.empty:
+        return pd.DataFrame()
+    rows = []
+    end_s = study.execution_min * 60
+    for config, part in bands.groupby("config", sort=True):
+        part = part.sort_values("t_s")
+        at_end = part.iloc[int(np.argmin(np.abs(part["t_s"].to_numpy() - end_s)))]
+        last = part.iloc[-1]
+        peak = part.iloc[int(np.nanargmax(part["mean"].to_numpy()))] if part["mean"].notna().any() else last
+        rows.append({
+            "Configuration": config, "Trajectories": int(at_end["n"]),
+            "End of execution (bps)": _with_band(at_end["mean"], at_end["lo"], at_end["hi"]),
+            "Peak (bps)": f"{peak['mean'] * BPS:+.2f} at {peak['minute']:.1f} min",
+            f"At {last['minute']:g} min (bps)": _with_band(last["mean"], last["lo"], last["hi"]),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def fulfillment_table(study: StudyResults) -> pd.DataFrame:
+    f = study.fulfillment
+    if f.empty:
+        return f
+    return pd.DataFrame({
+        "Configuration": f["config"], "Q/V target": f.get("q_over_v_target", f["q_over_v"]), "Q/V realised": f["q_over_v"],
+        "Trajectories": f["trajectories"], "Fulfillment": f["fulfillment"], "Impact, end (bps)": f["impact_end"] * BPS,
+        "Slippage (bps)": f["slippage_bps"],
+    })  # fmt: skip
+
+
+def factors_table(study: StudyResults) -> pd.DataFrame:
+    """Per factor: its spread over the study and its correlation with the impact at the end of execution."""
+    m = study.metrics.replace([np.inf, -np.inf], np.nan)
+    rows = []
+    for col in [*FACTOR_COLUMNS, *OTHER_FACTORS]:
+        if col not in m:
+            continue
+        values = m[col] / PRICE_SCALE if col == "mid_price" else m[col]
+        changes = varies(values)
+        both = m[[col, "impact_end"]].dropna()
+        corr = both[col].corr(both["impact_end"]) if len(both) > 2 and changes else float("nan")
+        label = "mid price ($)" if col == "mid_price" else impact_charts.FACTOR_LABELS.get(col, col)
+        rows.append({"Factor": label, "Mean": values.mean(), "Std": values.std() if changes else 0.0,
+                     "Min": values.min(), "Max": values.max(), "Corr. with impact": corr, "Varies": changes})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def symbolic_table(study: StudyResults) -> pd.DataFrame:
+    s = study.symbolic
+    if "formula" not in s:
+        return pd.DataFrame()
+    return pd.DataFrame([
+        {"Model": f"SINDy formula ({len(s.get('coefficients', {})) - 1} terms)", "Train R²": s["train_r2"],
+         "Train RMSE (bps)": nan_float(s["train_rmse"]) * BPS, "Held-out R²": s["test_r2"], "Held-out RMSE (bps)": nan_float(s["test_rmse"]) * BPS},
+        {"Model": "Square-root law Y·σ·(Q/V)^δ", "Train R²": None, "Train RMSE (bps)": None,
+         "Held-out R²": s["sqrt_law_test_r2"], "Held-out RMSE (bps)": nan_float(s["sqrt_law_test_rmse"]) * BPS},
+    ])  # fmt: skip
+
+
+def decay_table(study: StudyResults) -> pd.DataFrame:
+    d = study.decay
+    if "learned" not in d:
+        return pd.DataFrame()
+    return pd.DataFrame([
+        {"Model": "Learned ODE, eq. (2)", "Held-out MSE": d["test_mse_learned"], "Train MSE": d["learned"].get("train_mse"),
+         "Parameters": f"W 7×2 + b 2 (L1, {d['learned'].get('method', 'rk4')})"},
+        {"Model": "Base ODE, eq. (14)", "Held-out MSE": d["test_mse_base"], "Train MSE": None,
+         "Parameters": f"scale c = {nan_float(d['base'].get('scale')):.3g}"},
+    ])  # fmt: skip
+
+
+def constant_decay_factors(study: StudyResults) -> list[str]:
+    """Factors of the learned ODE that do not vary in the study: their weights in W carry no information."""
+    learned = study.decay.get("learned", {})
+    varying = set(study.varying_factors(list(learned.get("factors", []))))
+    return [impact_charts.FACTOR_LABELS.get(f, f) for f in learned.get("factors", []) if f not in varying]
+
+
+def weights_frame(study: StudyResults) -> pd.DataFrame:
+    learned = study.decay.get("learned", {})
+    return pd.DataFrame(learned.get("W", []), index=learned.get("factors"), columns=learned.get("decay_functions"))
+
+
+# ---- figures -------------------------------------------------------------------------------------
+
+
+def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int) -> go.Figure:
+    fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"}, height=height,
+                      margin={"l": 60, "r": 20, "t": 60, "b": 50},
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1})  # fmt: skip
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def grid_ticks(fig: go.Figure, values: object) -> go.Figure:
+    """Label a log Q/V axis at the study's grid values (plotly's own log ticks read 2, 3, ... 0.1)."""
+    grid = sorted({float(v) for v in np.asarray(values, dtype=float) if np.isfinite(v) and v > 0})
+    if 0 < len(grid) <= 12:
+        fig.update_xaxes(tickvals=grid, ticktext=[f"{v:g}" for v in grid])
+    return fig
+
+
+def _target_key(metrics: pd.DataFrame) -> str:
+    return "q_over_v_target" if "q_over_v_target" in metrics else "q_over_v"
+
+
+def fulfillment_figure(metrics: pd.DataFrame, title: str = "Fulfillment rate vs Q/V", height: int = 400) -> go.Figure:
+    """Fulfillment per trajectory at its realised Q/V, and the mean per target Q/V of the study grid (Fig. 23a)."""
+    key = _target_key(metrics)
+    colors = impact_charts.config_colors(metrics["config"].unique())
+    fig = go.Figure()
+    for config, part in metrics.groupby("config", sort=True):
+        color = colors[str(config)]
+        fig.add_trace(go.Scatter(x=part["q_over_v"], y=part["fulfillment"], mode="markers", showlegend=False,
+                                 legendgroup=str(config), marker={"color": color, "size": 5, "opacity": 0.35},
+                                 hovertemplate=f"{config}: Q/V %{{x:.3g}}, fulfillment %{{y:.1%}}<extra></extra>"))  # fmt: skip
+        means = part.groupby(key)[["q_over_v", "fulfillment"]].mean().reset_index()
+        fig.add_trace(go.Scatter(x=means["q_over_v"], y=means["fulfillment"], mode="lines+markers", name=str(config),
+                                 legendgroup=str(config), line={"color": color, "width": 2}, marker={"size": 7},
+                                 hovertemplate=f"{config}: mean Q/V %{{x:.3g}}, fulfillment %{{y:.1%}}<extra></extra>"))  # fmt: skip
+    fig.update_xaxes(type="log")
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    grid_ticks(fig, metrics[key])
+    return _layout(fig, title, "Q/V (realised)", "Fulfillment rate", height)
+
+
+def slippage_figure(metrics: pd.DataFrame, title: str = "Slippage vs Q/V", height: int = 400) -> go.Figure:
+    """Mean execution VWAP against the arrival mid (bps) per configuration and target Q/V, with ±1 standard error."""
+    key = _target_key(metrics)
+    colors = impact_charts.config_colors(metrics["config"].unique())
+    fig = go.Figure()
+    for config, part in metrics.groupby("config", sort=True):
+        stats = part.groupby(key)["slippage_bps"].agg(["mean", "sem"]).reset_index()
+        fig.add_trace(go.Scatter(
+            x=stats[key], y=stats["mean"], name=str(config), mode="lines+markers", line={"color": colors[str(config)], "width": 2},
+            error_y={"type": "data", "array": stats["sem"].fillna(0), "visible": True, "thickness": 1},
+            hovertemplate=f"{config}: Q/V %{{x:g}}, slippage %{{y:.2f}} bps<extra></extra>",
+        ))  # fmt: skip
+    fig.add_hline(y=0, line={"color": "grey", "width": 1})
+    fig.update_xaxes(type="log")
+    grid_ticks(fig, metrics[key])
+    return _layout(fig, title, "Q/V (target)", "VWAP vs arrival mid (bps)", height)
+
+
+def factor_figure(metrics: pd.DataFrame, factor: str) -> go.Figure:
+    """Impact at the end of execution (bps) against one factor (Figs. 9a, 24)."""
+    frame = metrics.assign(impact_bps=metrics["impact_end"] * BPS)
+    fig = impact_charts.factor_scatter_figure(frame, factor, impact_col="impact_bps")
+    fig.update_yaxes(title_text="Impact at end of execution (bps)")
+    fig.add_hline(y=0, line={"color": "grey", "width": 1})
+    return fig
+
+
+def correlation_figure(study: StudyResults) -> go.Figure | None:
+    """The factor correlation heatmap (Fig. 25) over the factors that vary in this study."""
+    corr = study.correlation
+    varying = set(study.varying_factors(list(corr.columns)))
+    keep = [c for c in corr.columns if c in varying and corr[c].notna().sum() > 1]
+    return impact_charts.correlation_heatmap(corr.loc[keep, keep]) if len(keep) >= 2 else None
+
+
+def live_figure(frame: pd.DataFrame, title: str = "Impact at the end of execution so far", height: int = 360) -> go.Figure:
+    """Partial results of a running study: impact (bps) per finished trajectory against target Q/V, and the means."""
+    colors = impact_charts.config_colors(frame["config"].unique()) if len(frame) else {}
+    fig = go.Figure()
+    for config, part in frame.groupby("config", sort=True):
+        color = colors[str(config)]
+        fig.add_trace(go.Scatter(x=part["q_over_v_target"], y=part["impact_end"] * BPS, mode="markers", showlegend=False,
+                                 legendgroup=str(config), marker={"color": color, "size": 6, "opacity": 0.35},
+                                 hovertemplate=f"{config}: Q/V %{{x:g}}, impact %{{y:.2f}} bps<extra></extra>"))  # fmt: skip
+        means = part.groupby("q_over_v_target")["impact_end"].mean()
+        fig.add_trace(go.Scatter(x=means.index, y=means.to_numpy() * BPS, mode="lines+markers", name=str(config),
+                                 legendgroup=str(config), line={"color": color, "width": 2}))  # fmt: skip
+    fig.add_hline(y=0, line={"color": "grey", "width": 1})
+    fig.update_xaxes(type="log")
+    grid_ticks(fig, frame["q_over_v_target"])
+    return _layout(fig, title, "Q/V (target)", "Impact at end of execution (bps)", height)
+
+
+def impact_figure(study: StudyResults, normalize: bool = False) -> go.Figure:
+    bands = study.bands
+    if normalize:
+        bands = bands.copy()
+        for config, part in bands.groupby("config"):
+            scale = np.nanmax(np.abs(part["mean"])) or 1.0
+            bands.loc[part.index, ["mean", "lo", "hi"]] = part[["mean", "lo", "hi"]] / scale
+    return impact_charts.impact_curves_figure(
+        bands, execution_min=study.execution_min, in_bps=not normalize,
+        title="Short- and long-term market impact" + (" (normalised to each peak)" if normalize else ""),
+    )  # fmt: skip
+
+
+def sqrt_law_figure(study: StudyResults) -> go.Figure | None:
+    fits = study.fits()
+    if not fits:
+        return None
+    fig = impact_charts.sqrt_law_figure(study.metrics, fits)
+    if "q_over_v_target" in study.metrics:
+        grid_ticks(fig, study.metrics["q_over_v_target"])
+    return fig
+
+

@@ -1,0 +1,366 @@
+"""UI helpers of the Market Impact and Impact Factors pages: the study form, the studies on disk, live progress, reports.
+
+Business logic stays in `mars_core.sim.study` (running) and `analysis.impact_results`
+/ `analysis.report` (reading, figures, reports); this module turns form fields
+into a `StudyConfig` with errors that name the field as the page labels it,
+lists and loads studies with caches keyed on (path, modification stamp), and
+watches a running study's directory for finished arms.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import streamlit as st
+import yaml
+
+from analysis import report as reports
+from analysis.impact_results import StudyResults, load_study
+from mars_core.engine.rules import parse_clock
+from mars_core.errors import ConfigError, MarsInputError
+from mars_core.sim.study import PAPER_CONFIGS, StudyConfig, parse_agent_name, starts
+from pages import _ui
+
+RUNS_ENV = "MARS_RUNS_DIR"
+STUDIES_DIR = "studies"  # new studies go to <runs root>/studies/<name>-<hash>
+PAPER_AGENTS = [parse_agent_name(name) for name in PAPER_CONFIGS]  # (AP level, PVR)
+DEFAULT_Q = (0.01, 0.02, 0.05, 0.1, 0.2)
+Q_CHOICES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
+AP_LEVELS = (0, 1, 2, 3, 4, 5)
+MAX_ROLLOUTS = 256
+SELECTED = "impact_selected_study"  # session key shared by both pages: the study being looked at
+FIELD_LABELS = {
+    "name": "Study name", "symbols": "Symbol", "dates": "Date", "start_times": "Start times",
+    "execution_minutes": "Execution (min)", "horizon_minutes": "Observation after (min)", "side": "Side",
+    "q_over_v": "Q/V values", "configs": "TWAP agents", "interval_s": "Slice interval (s)", "rollouts": "Rollouts",
+    "background": "Background", "seed": "Seed", "pre_trade_minutes": "Pre-trade window (min)",
+    "alpha": "α (LOB pressure)", "beta": "β (LOB depth)",
+}  # fmt: skip
+
+
+# ---- the study form --------------------------------------------------------------------------------
+
+
+def runs_root() -> Path:
+    """Where studies are written and found: `MARS_RUNS_DIR`, else `runs/` in the repository."""
+    env = os.environ.get(RUNS_ENV)
+    return Path(env).expanduser() if env else _ui.REPO_ROOT / "runs"
+
+
+def agent_name(ap: int, pvr: float) -> str:
+    return f"L{int(ap)}-P{float(pvr):g}"
+
+
+def default_agents() -> pd.DataFrame:
+    return pd.DataFrame({"AP level": [ap for ap, _ in PAPER_AGENTS], "PVR": [pvr for _, pvr in PAPER_AGENTS]})
+
+
+def agent_names(table: pd.DataFrame) -> list[str]:
+    """Names (L{AP}-P{PVR}) of the agent table's rows; empty rows are ignored, bad ones named by row."""
+    names, problems = [], []
+    for i, (ap, pvr) in enumerate(zip(table.get("AP level", []), table.get("PVR", [])), start=1):
+        if _missing(ap) and _missing(pvr):
+            continue
+        if _missing(ap) or _missing(pvr):
+            problems.append(f"row {i}: set both the AP level and the PVR")
+        elif int(ap) not in AP_LEVELS:
+            problems.append(f"row {i}: AP level must be one of {', '.join(map(str, AP_LEVELS))}, was {ap}")
+        elif not 0 <= float(pvr) <= 1:
+            problems.append(f"row {i}: PVR must lie between 0 and 1, was {pvr}")
+        elif agent_name(ap, pvr) in names:
+            problems.append(f"row {i}: {agent_name(ap, pvr)} is listed twice")
+        else:
+            names.append(agent_name(ap, pvr))
+    if problems:
+        raise ConfigError("TWAP agents: " + "; ".join(problems))
+    if not names:
+        raise ConfigError("TWAP agents: add at least one agent (AP level and PVR)")
+    return names
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str) and not value.strip())
+
+
+def parse_q_values(values: Iterable[object]) -> tuple[float, ...]:
+    """Q/V values from the multiselect (presets and typed entries such as '0.15' or '15%')."""
+    out, bad = [], []
+    for value in values:
+        text = str(value).strip()
+        try:
+            q = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            bad.append(f"{text!r} is not a number")
+            continue
+        if not 0 < q <= 1:
+            bad.append(f"{text} must lie in (0, 1]")
+        elif q not in out:
+            out.append(q)
+    if bad:
+        raise ConfigError("Q/V values: " + "; ".join(bad))
+    if not out:
+        raise ConfigError("Q/V values: choose at least one (e.g. 0.01, 0.05, 0.1)")
+    return tuple(sorted(out))
+
+
+def parse_start_times(values: Iterable[object]) -> tuple[str, ...]:
+    """Start times as HH:MM[:SS] strings, sorted; typed entries are checked."""
+    out, bad = [], []
+    for value in values:
+        text = value.strftime("%H:%M") if isinstance(value, dt.time) else str(value).strip()
+        try:
+            parse_clock(text)
+        except ValueError:
+            bad.append(f"{text!r} is not HH:MM")
+            continue
+        if text not in out:
+            out.append(text)
+    if bad:
+        raise ConfigError("Start times: " + "; ".join(bad))
+    if not out:
+        raise ConfigError("Start times: choose at least one")
+    return tuple(sorted(out, key=parse_clock))
+
+
+def friendly(err: MarsInputError) -> str:
+    """A config error with its field names as the form labels them."""
+    text = str(err).replace("Value error, ", "")
+    if re.match(r"^[^:\s]+\.(ya?ml|json): ", text):  # an uploaded file: keep its own key names
+        return text
+    text = re.sub(r"^(study|study config|StudyConfig): ", "", text)
+    for key, label in FIELD_LABELS.items():
+        text = re.sub(rf"(^|; ){key}(\.\d+)?: ", rf"\1**{label}**: ", text)
+    return text
+
+
+def study_from_form(fields: dict) -> StudyConfig:
+    """Validate the form's fields into a study; errors name the field as labelled on the page."""
+    try:
+        return StudyConfig.from_dict(fields, where="study")
+    except ConfigError as err:
+        raise ConfigError(friendly(err)) from None
+
+
+def study_from_upload(name: str, data: bytes) -> StudyConfig:
+    """A study from an uploaded YAML/JSON file; errors name the file and the field."""
+    try:
+        parsed = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}: not a text file (expected YAML or JSON)") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{name}: not valid YAML/JSON ({str(err).splitlines()[0]})") from None
+    return StudyConfig.from_dict(parsed, where=name)
+
+
+def study_dir_for(root: Path, study: StudyConfig) -> Path:
+    """<root>/studies/<name>-<hash of the config>: the same study reopens (and resumes) the same directory."""
+    config = json.dumps(study.model_dump(mode="json"), sort_keys=True)
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", study.name).strip("-")[:40] or "study"
+    return root / STUDIES_DIR / f"{slug}-{hashlib.sha256(config.encode()).hexdigest()[:8]}"
+
+
+def plan(study: StudyConfig) -> dict[str, int]:
+    """How much a study simulates: starts, points, trajectories, arms."""
+    starts = len(study.symbols) * len(study.dates) * len(study.start_times)
+    points = starts * len(study.configs) * len(study.q_over_v)
+    return {"starts": starts, "points": points, "trajectories": points * study.rollouts, "arms": (starts + points) * study.rollouts}
+
+
+# ---- studies on disk -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudyEntry:
+    path: Path
+    config: dict
+    finished: bool  # results.json written
+    arms_done: int
+    arms_total: int
+    modified: float
+
+    @property
+    def label(self) -> str:
+        c = self.config
+        when = dt.datetime.fromtimestamp(self.modified).strftime("%Y-%m-%d %H:%M")
+        what = f"{', '.join(c.get('symbols', []))} {', '.join(c.get('dates', []))} {', '.join(c.get('start_times', []))}"
+        state = "" if self.finished else f" · unfinished ({self.arms_done}/{self.arms_total} arms)"
+        return f"{c.get('name', self.path.name)} · {what} · {c.get('background', '?')} · {when}{state}"
+
+    @property
+    def stamp(self) -> float:
+        """Changes whenever the results are rewritten: the key of the caches."""
+        results = self.path / "results.json"
+        return results.stat().st_mtime if results.exists() else 0.0
+
+
+def arms_total(config: dict) -> int:
+    starts = len(config.get("symbols", [])) * len(config.get("dates", [])) * len(config.get("start_times", []))
+    points = starts * len(config.get("configs", [])) * len(config.get("q_over_v", []))
+    return (starts + points) * int(config.get("rollouts", 0))
+
+
+def list_studies(root: Path) -> tuple[list[StudyEntry], list[str]]:
+    """Studies under `root` (root/*/ and root/*/*/), newest first, and a line per unreadable one."""
+    entries, problems = [], []
+    if not root.is_dir():
+        return entries, problems
+    for marker in sorted({*root.glob("*/study.json"), *root.glob("*/*/study.json")}):
+        try:
+            config = json.loads(marker.read_text())
+            if not isinstance(config, dict):
+                raise ValueError("not a mapping")
+        except (OSError, ValueError) as err:
+            problems.append(f"{marker}: not a readable study ({err})")
+            continue
+        path = marker.parent
+        done = sum(1 for _ in path.glob("*/*/rollout=*/arm=*/done.json"))
+        finished = (path / "results.json").is_file()
+        modified = max(marker.stat().st_mtime, (path / "results.json").stat().st_mtime if finished else 0.0)
+        entries.append(StudyEntry(path, config, finished, done, arms_total(config), modified))
+    entries.sort(key=lambda e: (e.modified, str(e.path)), reverse=True)
+    return entries, problems
+
+
+def choose_study(entries: Sequence[StudyEntry], key: str, label: str = "Study") -> StudyEntry | None:
+    """A selectbox over the studies; the choice is shared by both impact pages."""
+    if not entries:
+        return None
+    by_path = {str(e.path): e for e in entries}
+    if st.session_state.get(SELECTED) not in by_path:
+        st.session_state[SELECTED] = str(entries[0].path)
+    st.session_state[key] = st.session_state[SELECTED]
+    chosen = st.selectbox(label, list(by_path), key=key, format_func=lambda p: by_path[p].label,
+                          on_change=lambda: st.session_state.update({SELECTED: st.session_state[key]}),
+                          help=f"Studies under `{runs_root()}` (set `{RUNS_ENV}` to use another folder), newest first.")  # fmt: skip
+    return by_path[chosen]
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the study…")
+def results(path: str, stamp: float) -> StudyResults:  # noqa: ARG001 (stamp: the cache key)
+    return load_study(path)
+
+
+# ---- reports ---------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def report_html(path: str, stamp: float, data_dir: str) -> bytes:  # noqa: ARG001
+    return reports.render_html(reports.build_report(path, data_dir=data_dir)).encode("utf-8")
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def report_pdf(path: str, stamp: float, data_dir: str) -> bytes:  # noqa: ARG001
+    with tempfile.TemporaryDirectory(prefix="mars-pdf-") as tmp:
+        out = reports.render_pdf(reports.build_report(path, data_dir=data_dir), Path(tmp) / "report.pdf")
+        return out.read_bytes()
+
+
+def report_downloads(entry: StudyEntry, data_dir: str, key: str) -> None:
+    """HTML and PDF report buttons (files are made on click); PDF only when Chromium is there."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", str(entry.config.get("name", entry.path.name)))
+    c_html, c_pdf, c_note = st.columns([1, 1, 2], vertical_alignment="center")
+    c_html.download_button(
+        "Report (HTML)", lambda: report_html(str(entry.path), entry.stamp, data_dir), file_name=f"{name}_impact_report.html",
+        mime="text/html", icon=":material/description:", on_click="ignore", key=f"{key}_html", width="stretch",
+        help="One self-contained file with interactive charts; opens in any browser without a network connection.",
+    )  # fmt: skip
+    chromium = reports.chromium_path()
+    c_pdf.download_button(
+        "Report (PDF)", lambda: report_pdf(str(entry.path), entry.stamp, data_dir), file_name=f"{name}_impact_report.pdf",
+        mime="application/pdf", icon=":material/picture_as_pdf:", on_click="ignore", key=f"{key}_pdf", width="stretch",
+        disabled=chromium is None, help="The same report printed to PDF by headless Chromium (takes a few seconds).",
+    )  # fmt: skip
+    if chromium is None:
+        c_note.caption(f"PDF export needs Chromium (not found at `{reports.DEFAULT_CHROMIUM}`; install it with "
+                       f"`apt-get install chromium` or set `{reports.CHROMIUM_ENV}`). The HTML report prints to PDF from any browser.")  # fmt: skip
+    else:
+        c_note.caption(f"Or from a terminal: `mars report {entry.path} --format pdf --out report.pdf`")
+
+
+# ---- a running study -------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveStudy:
+    """Watches a running study's directory and turns finished treated arms into partial results."""
+
+    study: StudyConfig
+    path: Path
+    started: float = field(default_factory=time.perf_counter)
+    first_done: int | None = None  # arms already finished when this session started running
+    rows: list[dict] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    start_ns: dict[str, int] = field(default_factory=dict)  # start key -> agent start time
+
+    def __post_init__(self) -> None:
+        self.start_ns = {s.key: parse_clock(s.time) for s in starts(self.study)}
+
+    def eta(self, done: int, total: int) -> str:
+        """Elapsed and remaining time, from the arms finished in this session."""
+        if self.first_done is None:
+            self.first_done = done - 1
+        elapsed = time.perf_counter() - self.started
+        ran = done - self.first_done
+        text = f"elapsed {_clock(elapsed)}"
+        if 0 < ran and done < total:
+            text += f" · about {_clock(elapsed / ran * (total - done))} left"
+        return text
+
+    def refresh(self, budget_s: float = 0.5) -> pd.DataFrame:
+        """Pick up newly finished treated arms (within a time budget) and return all rows so far."""
+        deadline = time.perf_counter() + budget_s
+        execution_ns = int(self.study.execution_minutes * 60e9)
+        for done in sorted((self.path / "points").glob("*/rollout=*/arm=main/done.json")):
+            if str(done) in self.seen:
+                continue
+            if time.perf_counter() > deadline:
+                break
+            self.seen.add(str(done))
+            try:
+                row = self._row(done, execution_ns)
+            except (OSError, ValueError, KeyError, IndexError):
+                continue  # a partial arm or an unexpected layout: leave it to the final analysis
+            if row is not None:
+                self.rows.append(row)
+        return pd.DataFrame(self.rows, columns=["config", "q_over_v_target", "rollout", "impact_end", "fulfillment"])
+
+    def _row(self, done: Path, execution_ns: int) -> dict | None:
+        arm_dir, point_dir = done.parent, done.parent.parent.parent
+        start_key, name, q = point_dir.name.split("__")
+        rollout = arm_dir.parent.name.split("=")[1]
+        start_ns = self.start_ns[start_key]
+        base = self.path / "base" / start_key / f"rollout={rollout}" / "arm=main" / "book.parquet"
+        treated, baseline = _mid_at(arm_dir / "book.parquet", start_ns + execution_ns), _mid_at(base, start_ns + execution_ns)
+        arrival = _mid_at(base, start_ns)
+        summary = json.loads(done.read_text())
+        agents = list(summary.get("agents", {}).values())
+        executed = sum(a.get("executed", 0) for a in agents)
+        volume = sum(a.get("volume", 0) for a in agents)
+        side = 1 if self.study.side == "buy" else -1
+        return {"config": name, "q_over_v_target": float(q[1:]), "rollout": int(rollout),
+                "impact_end": side * (treated - baseline) / arrival if arrival > 0 else np.nan,
+                "fulfillment": executed / volume if volume else np.nan}  # fmt: skip
+
+
+def _mid_at(book: Path, ts: int) -> float:
+    """Mid price of the last two-sided snapshot at or before ts."""
+    frame = pq.read_table(book, columns=["ts", "ask_price_1", "bid_price_1", "ask_size_1", "bid_size_1"]).to_pandas()
+    frame = frame[(frame["ts"] <= ts) & (frame["ask_size_1"] > 0) & (frame["bid_size_1"] > 0)]
+    last = frame.iloc[-1]
+    return (float(last["ask_price_1"]) + float(last["bid_price_1"])) / 2.0
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"

@@ -1,0 +1,172 @@
+"""AppTest smoke tests of the Market Impact and Impact Factors pages: no study, a finished study, bad input."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mars_core.errors import ConfigError
+from pages import _impact_ui
+
+REPO = Path(__file__).resolve().parents[2]
+APP = str(REPO / "app.py")
+IMPACT, FACTORS = "pages/market_impact.py", "pages/impact_factors.py"
+# Same study, built in the same place, as tests/analysis/test_report.py: a full run builds it once.
+TINY_STUDY = {
+    "name": "tiny", "symbols": ["GOOG"], "dates": ["2012-06-21"], "start_times": ["11:00"], "execution_minutes": 1,
+    "horizon_minutes": 5, "q_over_v": [0.05, 0.2], "configs": ["L1-P0.9", "L5-P0.1"], "rollouts": 3, "background": "noise",
+}  # fmt: skip
+
+
+def tiny_study(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """Build TINY_STUDY once per test session, shared by xdist workers (one builds, the others wait for it)."""
+    from filelock import FileLock
+
+    from mars_core.sim.study import StudyConfig, run_study
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the session's root under xdist
+    out = shared / "tiny-impact-study"
+    with FileLock(str(shared / "tiny-impact-study.lock")):
+        if not (out / "results.json").exists():
+            run_study(StudyConfig.from_dict(TINY_STUDY), out, data_dir=str(data_dir))
+    return out
+
+
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    return tiny_study(tmp_path_factory, data_dir)
+
+
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data_dir: Path) -> Path:
+    monkeypatch.setenv("MARS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv(_impact_ui.RUNS_ENV, str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+@pytest.fixture
+def runs_with_study(runs: Path, finished_study: Path) -> Path:
+    target = runs / "studies" / "tiny-0001"
+    shutil.copytree(finished_study, target, ignore=shutil.ignore_patterns("base", "points"))  # results only: enough to view
+    return target
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements) -> str:  # noqa: ANN001 (AppTest element lists)
+    return "\n".join(str(e.value) for e in elements)
+
+
+def test_pages_without_a_study_explain_what_to_do(runs: Path) -> None:
+    at = open_page(IMPACT)
+    assert at.title[0].value == "Market impact"
+    assert "No studies yet" in texts(at.info) and str(runs) in texts(at.info)
+    assert at.button(key="mi_run").disabled is False  # the paper's four agents and five Q/V values are a valid study
+    assert "4 agents × 5 Q/V × 16 rollouts" in texts(at.caption) and "320 paired trajectories" in texts(at.caption)
+    at = open_page(FACTORS)
+    assert "No finished study" in texts(at.info)
+
+
+def test_finished_study_shows_its_results_on_both_pages(runs_with_study: Path) -> None:
+    results = json.loads((runs_with_study / "results.json").read_text())
+    pooled = results["sqrt_law"]["pooled"]
+    at = open_page(IMPACT)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Paired trajectories"] == "12" and metrics["Exponent δ (pooled)"] == f"{pooled['delta']:.2f}"
+    assert f"95% CI {pooled['delta_ci'][0]:.2f}–{pooled['delta_ci'][1]:.2f}" in texts(at.markdown)
+    assert len(at.get("plotly_chart")) == 4  # impact curves, fulfillment, slippage, square-root law
+    impact = next(d.value for d in at.dataframe if "End of execution (bps)" in d.value.columns)
+    assert set(impact["Configuration"]) == {"L1-P0.9", "L5-P0.1"} and set(impact["Trajectories"]) == {6}
+    assert [b.label for b in at.get("download_button")][:2] == ["Report (HTML)", "Report (PDF)"]
+
+    at = open_page(FACTORS)
+    assert results["symbolic"]["formula"] in texts(at.code)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["α (LOB pressure)"] == "0.5" and metrics["Pre-trade window"] == "30 min"
+    assert metrics["Learned ODE held-out MSE"] == f"{results['decay']['test_mse_learned']:.3e}"
+    assert len(at.get("plotly_chart")) == 4  # correlations, factor scatter, decay autocorrelation, W
+    at.selectbox(key="if_factor").set_value("lob_pressure").run()
+    assert not at.exception
+
+
+def test_bad_form_input_names_the_field_and_keeps_the_input(runs: Path) -> None:
+    at = open_page(IMPACT)
+    at.multiselect(key="mi_q").set_value([0.05, "abc", "1.5"]).run()
+    errors = texts(at.error)
+    assert "Q/V values" in errors and "'abc' is not a number" in errors and "1.5 must lie in (0, 1]" in errors
+    assert at.multiselect(key="mi_q").value == [0.05, "abc", "1.5"]  # nothing the user typed is lost
+    assert at.button(key="mi_run").disabled
+    at.multiselect(key="mi_q").set_value([0.05]).run()
+    at.multiselect(key="mi_starts").set_value(["25:99"]).run()
+    assert "Start times" in texts(at.error) and "'25:99' is not HH:MM" in texts(at.error)
+
+
+def test_a_start_outside_the_day_fails_on_run_with_a_clear_error(runs: Path) -> None:
+    at = open_page(IMPACT)
+    at.selectbox(key="mi_symbol").set_value("GOOG").run()
+    at.multiselect(key="mi_starts").set_value(["15:55"]).run()
+    at.button(key="mi_run").click().run()
+    assert not at.exception
+    assert "could not run" in texts(at.error) and "15:55" in texts(at.error)
+    assert not list(runs.glob("studies/*/base"))  # nothing simulated
+
+
+def test_lmm_background_needs_a_model(runs: Path) -> None:
+    at = open_page(IMPACT)
+    if _impact_ui._ui.model_status().found:
+        pytest.skip("a trained order model ships in assets/models")
+    at.radio(key="mi_background").set_value("lmm").run()
+    assert at.button(key="mi_run").disabled and "needs a trained model" in texts(at.warning)
+
+
+def test_unfinished_study_offers_to_resume(runs: Path) -> None:
+    path = runs / "studies" / "half"
+    path.mkdir(parents=True)
+    (path / "study.json").write_text(json.dumps(TINY_STUDY))
+    at = open_page(IMPACT)
+    assert "has not finished: 0 of 15 simulations" in texts(at.warning)
+    assert at.button(key="mi_resume_button").label == "Resume this study"
+    assert "No finished study" in texts(open_page(FACTORS).info)
+
+
+def test_uploaded_study_files_are_validated_with_the_file_and_field_named() -> None:
+    good = _impact_ui.study_from_upload("s.yaml", b"symbols: [GOOG]\ndates: ['2012-06-21']\nstart_times: ['11:00']\nq_over_v: [0.1]\n")
+    assert good.configs == ("L1-P0.1", "L1-P0.9", "L5-P0.1", "L5-P0.9")
+    with pytest.raises(ConfigError, match=r"s\.yaml: .*q_over_v.*must lie in \(0, 1\]"):
+        _impact_ui.study_from_upload("s.yaml", b"symbols: [GOOG]\ndates: ['2012-06-21']\nstart_times: ['11:00']\nq_over_v: [2]\n")
+    with pytest.raises(ConfigError, match=r"bad\.json: not valid YAML/JSON"):
+        _impact_ui.study_from_upload("bad.json", b"{symbols: [GOOG")
+    with pytest.raises(ConfigError, match=r"list\.yaml: expected a mapping"):
+        _impact_ui.study_from_upload("list.yaml", b"- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="TWAP agents: row 2: set both"):
+        _impact_ui.agent_names(_impact_ui.default_agents().assign(PVR=[0.1, None, 0.1, 0.9]))
+    assert "**Q/V values**" in _impact_ui.friendly(ConfigError("study: q_over_v.0: Value error, bad"))
+
+
+def test_run_a_small_study_from_the_form(runs: Path) -> None:
+    at = open_page(IMPACT)
+    at.selectbox(key="mi_symbol").set_value("GOOG").run()
+    at.multiselect(key="mi_starts").set_value(["11:00"])
+    at.number_input(key="mi_exec").set_value(1.0)
+    at.number_input(key="mi_horizon").set_value(1.0)
+    at.number_input(key="mi_rollouts").set_value(2)
+    at.multiselect(key="mi_q").set_value([0.05, "20%"]).run()
+    assert "4 agents × 2 Q/V × 2 rollouts × 1 start = **16 paired trajectories**: 18 simulations of 2 min" in texts(at.caption)
+    at.button(key="mi_run").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert "Finished: 16 paired trajectories" in at.get("progress")[0].proto.text
+    (study,) = runs.glob("studies/impact-study-*")
+    assert (study / "results.json").is_file() and at.selectbox(key="mi_study").value == str(study)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Paired trajectories"] == "16" and metrics["Fulfillment"].endswith("%")
+    assert json.loads((study / "study.json").read_text())["q_over_v"] == [0.05, 0.2]
