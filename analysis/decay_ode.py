@@ -163,7 +163,10 @@ def fit_decay_ode(
     if shift <= 0:
         raise MarsInputError(f"shift must be positive (minutes), was {shift}")
     x_mean, x_std = x.mean(axis=0), x.std(axis=0)
-    x_std[x_std == 0] = 1.0  # a constant factor standardises to 0 and gets no weight
+    # a constant factor standardises to 0 and gets no weight (its std is rounding noise, not 0, in float)
+    constant = x_std <= 1e-9 * np.maximum(np.abs(x_mean), 1.0)
+    x_std[constant] = 1.0
+    x_mean[constant] = x[0, constant]
     y_scale = float(np.sqrt(np.mean((curves - curves[:, :1]) ** 2))) or 1.0
 
     rate = DecayRate(torch.as_tensor((x - x_mean) / x_std), shift)

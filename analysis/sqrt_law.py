@@ -143,7 +143,8 @@ def _binned_xy(means: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndar
     return logq_m, y, (impact_m > 0) & (sigma_m > 0)
 
 
-def fit_binned(impact, sigma, q_over_v, n_boot: int = 1000, seed: int = 0, bins: int = 10) -> SqrtLawFit:
+def fit_binned(impact, sigma, q_over_v, n_boot: int = 1000, seed: int = 0, bins: int = 10,
+               groups: np.ndarray | None = None) -> SqrtLawFit:  # fmt: skip
     """Log-log OLS over Q/V groups of mean(impact) / mean(sigma) (see the module docstring).
 
     Args:
@@ -151,13 +152,15 @@ def fit_binned(impact, sigma, q_over_v, n_boot: int = 1000, seed: int = 0, bins:
         n_boot: bootstrap draws (trajectories resampled, groups kept).
         seed: bootstrap seed.
         bins: maximum number of Q/V groups.
+        groups: (N,) a group label per trajectory, e.g. the study's target Q/V; None groups by
+            `q_over_v_groups` of the realised Q/V.
     """
     impact, sigma, q = _inputs(impact, sigma, q_over_v)
     ok = np.isfinite(impact) & np.isfinite(sigma) & np.isfinite(q) & (q > 0)
     impact, sigma, q = impact[ok], sigma[ok], q[ok]
     if q.size == 0:
         raise MarsInputError("square-root-law fit (binned) got no finite rows")
-    groups = q_over_v_groups(q, bins)
+    groups = q_over_v_groups(q, bins) if groups is None else np.unique(np.asarray(groups)[ok], return_inverse=True)[1]
     n_groups = int(groups.max()) + 1
     x, y, good = _binned_xy(_group_means(groups, n_groups, np.ones((1, q.size)), impact, sigma, np.log(q)))
     x, y, good = x[0], y[0], good[0]
@@ -188,6 +191,7 @@ def fit_by_config(
     by: str = "config",
     n_boot: int = 1000,
     seed: int = 0,
+    group_col: str = "q_over_v_target",
     **kwargs,
 ) -> dict[str, SqrtLawFit]:
     """One fit per configuration plus a `"pooled"` fit over all rows.
@@ -199,6 +203,8 @@ def fit_by_config(
         by: grouping column.
         n_boot: bootstrap draws.
         seed: bootstrap seed.
+        group_col: for "binned", the column whose values form the groups when the frame has it
+            (a study's target Q/V grid, as the paper's Fig. 6b); otherwise realised Q/V bins.
         **kwargs: passed to the fit (e.g. bins).
     """
     fitter = {"binned": fit_binned, "points": fit_points}.get(method)
@@ -209,7 +215,10 @@ def fit_by_config(
         raise MarsInputError(f"fit_by_config: frame has no column(s) {sorted(missing)}")
 
     def fit(part: pd.DataFrame) -> SqrtLawFit:
-        return fitter(part[impact_col], part["sigma"], part["q_over_v"], n_boot=n_boot, seed=seed, **kwargs)
+        extra = dict(kwargs)
+        if method == "binned" and group_col in part.columns:
+            extra["groups"] = part[group_col].to_numpy()
+        return fitter(part[impact_col], part["sigma"], part["q_over_v"], n_boot=n_boot, seed=seed, **extra)
 
     fits = {str(key): fit(part) for key, part in frame.groupby(by, sort=True)}
     fits[POOLED] = fit(frame)

@@ -106,3 +106,29 @@ def tiny_lobster(tmp_path: Path) -> Callable[..., TinyLobster]:
         return tiny
 
     return make
+
+
+# The smallest impact study that exercises every section of its report: 12 trajectories (SINDy and the
+# decay ODE need 12) and 5 minutes after execution (the decay autocorrelation has lags up to 5 minutes).
+TINY_STUDY = {
+    "name": "tiny", "symbols": ["GOOG"], "dates": ["2012-06-21"], "start_times": ["11:00"], "execution_minutes": 1,
+    "horizon_minutes": 5, "q_over_v": [0.2, 0.5], "configs": ["L1-P0.9", "L5-P0.1"], "rollouts": 3, "background": "noise",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tiny_study_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """TINY_STUDY, built once per test session and shared by xdist workers (one builds, the others wait)."""
+    import os
+
+    from filelock import FileLock
+
+    from mars_core.sim.study import StudyConfig, run_study
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the session's root under xdist
+    out = shared / "tiny-impact-study"
+    with FileLock(str(shared / "tiny-impact-study.lock")):
+        if not (out / "results.json").exists():
+            run_study(StudyConfig.from_dict(TINY_STUDY), out, data_dir=str(data_dir))
+    return out

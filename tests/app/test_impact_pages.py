@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -15,31 +14,12 @@ from pages import _impact_ui
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
 IMPACT, FACTORS = "pages/market_impact.py", "pages/impact_factors.py"
-# Same study, built in the same place, as tests/analysis/test_report.py: a full run builds it once.
-TINY_STUDY = {
-    "name": "tiny", "symbols": ["GOOG"], "dates": ["2012-06-21"], "start_times": ["11:00"], "execution_minutes": 1,
-    "horizon_minutes": 5, "q_over_v": [0.05, 0.2], "configs": ["L1-P0.9", "L5-P0.1"], "rollouts": 3, "background": "noise",
-}  # fmt: skip
-
-
-def tiny_study(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """Build TINY_STUDY once per test session, shared by xdist workers (one builds, the others wait for it)."""
-    from filelock import FileLock
-
-    from mars_core.sim.study import StudyConfig, run_study
-
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the session's root under xdist
-    out = shared / "tiny-impact-study"
-    with FileLock(str(shared / "tiny-impact-study.lock")):
-        if not (out / "results.json").exists():
-            run_study(StudyConfig.from_dict(TINY_STUDY), out, data_dir=str(data_dir))
-    return out
 
 
 @pytest.fixture(scope="module")
-def finished_study(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    return tiny_study(tmp_path_factory, data_dir)
+def finished_study(tiny_study_dir: Path) -> Path:
+    """The session's tiny impact study (tests/conftest.py)."""
+    return tiny_study_dir
 
 
 @pytest.fixture
@@ -129,10 +109,10 @@ def test_lmm_background_needs_a_model(runs: Path) -> None:
     assert at.button(key="mi_run").disabled and "needs a trained model" in texts(at.warning)
 
 
-def test_unfinished_study_offers_to_resume(runs: Path) -> None:
+def test_unfinished_study_offers_to_resume(runs: Path, finished_study: Path) -> None:
     path = runs / "studies" / "half"
     path.mkdir(parents=True)
-    (path / "study.json").write_text(json.dumps(TINY_STUDY))
+    (path / "study.json").write_text((finished_study / "study.json").read_text())
     at = open_page(IMPACT)
     assert "has not finished: 0 of 15 simulations" in texts(at.warning)
     assert at.button(key="mi_resume_button").label == "Resume this study"
