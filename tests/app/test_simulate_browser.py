@@ -101,6 +101,8 @@ def test_a_short_paired_twap_run_draws_its_fan_chart(app: tuple[str, Path], tmp_
                 box.press("Enter")
                 expect(box).to_have_value(value)
             page.get_by_text("Your orders: TWAP execution agents").click()
+            # a click that lands while the page reruns (after the inputs above) is lost: wait until idle
+            expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
             page.get_by_role("button", name=re.compile("Add a TWAP agent")).click()
             expect(page.get_by_text("L1-P0.9")).to_be_visible(timeout=20_000)
             expect(page.get_by_role("switch", name=re.compile("Paired"))).to_be_checked()
