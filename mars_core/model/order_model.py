@@ -23,13 +23,21 @@ without losing precision, and attention depends only on relative positions.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mars_core.model.tokenizer import MID_CLIP, N_INTERVAL, N_LOB, N_LOB_BINS, N_PRICE, N_TYPES, N_VOLUME
+from mars_core.model.tokenizer import (
+    MID_CLIP,
+    N_INTERVAL,
+    N_LOB,
+    N_LOB_BINS,
+    N_PRICE,
+    N_TYPES,
+    N_VOLUME,
+)
 
 
 class RMSNorm(nn.Module):
@@ -41,20 +49,25 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+        return F.rms_norm(x, self.weight.shape, self.weight, self.eps)
 
 
-def rotary(positions: torch.Tensor, head_dim: int, base: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos and sin (T, head_dim // 2) float32 of the rotary angles at integer positions (T,)."""
-    inv_freq = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
-    angles = torch.remainder(positions.to(torch.float64)[:, None] * inv_freq[None, :], 2 * math.pi)
-    return angles.cos().float(), angles.sin().float()
+def rotary_frequencies(head_dim: int, base: float) -> torch.Tensor:
+    """Angular frequencies (head_dim // 2,) float64 of the rotary pairs."""
+    return base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
 
 
-def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate pairs (x[..., j], x[..., j + hd/2]) of x (B, H, T, hd) by the angles (T, hd/2)."""
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+def rotary(start: int, length: int, freq: torch.Tensor) -> torch.Tensor:
+    """Unit complex numbers (T, 1, head_dim // 2) of the rotary angles at positions start..start+T-1."""
+    positions = torch.arange(start, start + length, dtype=torch.float64)
+    angles = torch.remainder(torch.outer(positions, freq), 2 * math.pi)  # exact enough for any position
+    return torch.polar(torch.ones_like(angles), angles).to(torch.complex64)[:, None, :]
+
+
+def apply_rotary(x: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
+    """Rotate the pairs (x[..., 2j], x[..., 2j+1]) of x (B, T, heads, hd) by the angles `rot` (T, 1, hd/2)."""
+    pairs = torch.view_as_complex(x.unflatten(-1, (-1, 2)))  # (B, T, heads, hd/2) complex
+    return torch.view_as_real(pairs * rot).flatten(-2)  # (B, T, heads, hd)
 
 
 class KVCache:
@@ -72,7 +85,7 @@ class KVCache:
         self.length = 0  # positions written so far (the next position's index)
 
     def load(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> None:
-        """Store the keys/values (B, H, T, hd) of positions 0..T-1 (T <= window) of one layer."""
+        """Store the keys/values (B, Hkv, T, hd) of positions 0..T-1 (T <= window) of one layer."""
         T = k.size(2)
         self.k[layer][:, :, :T] = k
         self.v[layer][:, :, :T] = v
@@ -94,49 +107,49 @@ class CausalSelfAttention(nn.Module):
         self.dropout = dropout
         self.resid_dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None,
+    def forward(self, x: torch.Tensor, rot: torch.Tensor, mask: torch.Tensor | None,
                 cache: KVCache | None = None, layer: int = 0, kv_out: list | None = None) -> torch.Tensor:
         """x (B, T, C). With a cache, T must be 1: the new key/value go into the ring first.
         Without, `mask` (T, T) bool restricts attention (None: plain causal); `kv_out`, if
         given, receives this layer's keys and values (to fill a cache after a prefill)."""
         B, T, C = x.size()
         H, Hkv, hd = self.n_head, self.n_kv_head, self.head_dim
-        q, k, v = self.qkv(x).split([C, Hkv * hd, Hkv * hd], dim=2)
-        q = q.view(B, T, H, hd).transpose(1, 2)  # (B, H, T, hd)
-        k = k.view(B, T, Hkv, hd).transpose(1, 2)  # (B, Hkv, T, hd)
-        v = v.view(B, T, Hkv, hd).transpose(1, 2)  # (B, Hkv, T, hd)
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        qk, v = self.qkv(x).split([C + Hkv * hd, Hkv * hd], dim=2)
+        qk = apply_rotary(qk.view(B, T, H + Hkv, hd), rot)  # (B, T, H + Hkv, hd), queries and keys rotated at once
+        q, k = qk.split([H, Hkv], dim=2)
+        v = v.view(B, T, Hkv, hd)
         if cache is not None:
             slot = cache.length % cache.window
-            cache.k[layer][:, :, slot] = k[:, :, 0]
-            cache.v[layer][:, :, slot] = v[:, :, 0]
+            cache.k[layer][:, :, slot] = k[:, 0]
+            cache.v[layer][:, :, slot] = v[:, 0]
             n = min(cache.length + 1, cache.window)
-            # the query heads of a group form the rows of one small matrix product per (B, Hkv)
+            # the query heads sharing a key/value head form the rows of one small product per (B, Hkv)
             qg = q.reshape(B, Hkv, H // Hkv, hd)  # (B, Hkv, G, hd)
             att = (qg @ cache.k[layer][:, :, :n].transpose(-1, -2)) * hd**-0.5  # (B, Hkv, G, n)
-            y = (att.softmax(-1) @ cache.v[layer][:, :, :n]).reshape(B, H, 1, hd)  # (B, H, 1, hd)
+            y = (att.softmax(-1) @ cache.v[layer][:, :, :n]).view(B, 1, C)  # (B, 1, C)
         else:
+            q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, heads, T, hd)
             p = self.dropout if self.training else 0.0
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None, dropout_p=p,
                                                enable_gqa=True)  # (B, H, T, hd)
             if kv_out is not None:
                 kv_out.append((k, v))
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
+            y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
         return self.resid_dropout(self.proj(y))
 
 
 class SwiGLU(nn.Module):
-    """LLaMA's gated MLP: w2(silu(w1 x) * w3 x)."""
+    """LLaMA's gated MLP: w2(silu(w1 x) * w3 x), with w1 and w3 in one matrix."""
 
     def __init__(self, n_embd: int, hidden: int, dropout: float) -> None:
         super().__init__()
-        self.w1 = nn.Linear(n_embd, hidden, bias=False)
-        self.w3 = nn.Linear(n_embd, hidden, bias=False)
+        self.w13 = nn.Linear(n_embd, 2 * hidden, bias=False)
         self.w2 = nn.Linear(hidden, n_embd, bias=False)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.w2(F.silu(self.w1(x)) * self.w3(x)))  # (B, T, C)
+        gate, up = self.w13(x).chunk(2, dim=-1)  # (B, T, hidden) each
+        return self.dropout(self.w2(F.silu(gate) * up))  # (B, T, C)
 
 
 class Block(nn.Module):
@@ -149,9 +162,9 @@ class Block(nn.Module):
         self.norm2 = RMSNorm(n_embd)
         self.mlp = SwiGLU(n_embd, hidden, dropout)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None,
+    def forward(self, x: torch.Tensor, rot: torch.Tensor, mask: torch.Tensor | None,
                 cache: KVCache | None = None, layer: int = 0, kv_out: list | None = None) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x), cos, sin, mask, cache, layer, kv_out)
+        x = x + self.attn(self.norm1(x), rot, mask, cache, layer, kv_out)
         return x + self.mlp(self.norm2(x))  # (B, T, C)
 
 
@@ -162,7 +175,7 @@ class OrderModelConfig:
     n_kv_head: int = 1  # key/value heads shared by the query heads (1: multi-query attention)
     n_embd: int = 128  # width of the residual stream
     mlp_hidden: int = 352  # SwiGLU hidden width (about 8/3 of n_embd, rounded to 32)
-    window: int = 256  # attention window and training sequence length, tokens
+    window: int = 128  # attention window and training sequence length, tokens
     dropout: float = 0.1  # on attention weights and residual branches, training only
     rope_base: float = 10000.0  # rotary frequency base
 
@@ -194,8 +207,10 @@ class OrderModel(nn.Module):
         self.emb_mid = nn.Embedding(MID_BUCKETS, d)
         self.register_buffer("mid_bucket", _mid_bucket_table(), persistent=False)
         self.register_buffer("lob_offset", torch.arange(N_LOB) * N_LOB_BINS, persistent=False)
+        self.rope_freq = rotary_frequencies(d // config.n_head, config.rope_base)  # float64 on purpose: no buffer
         self.drop = nn.Dropout(config.dropout)
-        self.blocks = nn.ModuleList(Block(d, config.n_head, config.n_kv_head, config.mlp_hidden, config.dropout) for _ in range(config.n_layer))
+        self.blocks = nn.ModuleList(Block(d, config.n_head, config.n_kv_head, config.mlp_hidden, config.dropout)
+                                    for _ in range(config.n_layer))
         self.norm_f = RMSNorm(d)
         # heads: p(type, price | h); p(volume | type, price, h); p(interval | type, price, volume, h)
         self.head_tp = nn.Linear(d, n_tp, bias=False)
@@ -241,25 +256,25 @@ class OrderModel(nn.Module):
                 start: int = 0, kv_out: list | None = None) -> torch.Tensor:
         """Final hidden states (B, T, C) of a whole sequence whose first position is `start`.
         Beyond `window` positions attention is banded (sliding window). `kv_out` collects
-        every layer's (keys, values) (B, H, T, hd), in layer order."""
+        every layer's (keys, values) (B, Hkv, T, hd), in layer order."""
         T = tokens.size(1)
-        cos, sin = rotary(torch.arange(start, start + T), self.config.n_embd // self.config.n_head, self.config.rope_base)
+        rot = rotary(start, T, self.rope_freq)
         mask = None
         if T > self.config.window:
             i = torch.arange(T)
             mask = (i[:, None] >= i[None, :]) & (i[:, None] - i[None, :] < self.config.window)  # (T, T)
         x = self.embed(tokens, lob, lob_mask, mid)
         for block in self.blocks:
-            x = block(x, cos, sin, mask, kv_out=kv_out)
+            x = block(x, rot, mask, kv_out=kv_out)
         return self.norm_f(x)  # (B, T, C)
 
     def step(self, tokens: torch.Tensor, lob: torch.Tensor, lob_mask: torch.Tensor, mid: torch.Tensor,
              cache: KVCache) -> torch.Tensor:
         """Append one position per sequence (inputs (B, 1, ...)) through the cache; its hidden state (B, C)."""
-        cos, sin = rotary(torch.tensor([cache.length]), self.config.n_embd // self.config.n_head, self.config.rope_base)
+        rot = rotary(cache.length, 1, self.rope_freq)
         x = self.embed(tokens, lob, lob_mask, mid)
         for layer, block in enumerate(self.blocks):
-            x = block(x, cos, sin, None, cache, layer)
+            x = block(x, rot, None, cache, layer)
         cache.length += 1
         return self.norm_f(x)[:, 0]  # (B, C)
 
@@ -297,6 +312,3 @@ class OrderModel(nn.Module):
         lp_i = F.log_softmax(self.logits_interval(hh.repeat_interleave(N_VOLUME, 0), tp_v, vol), -1)  # (N*96*32, 16)
         lp = lp_tp.view(N, n_tp, 1, 1) + lp_v.view(N, n_tp, N_VOLUME, 1) + lp_i.view(N, n_tp, N_VOLUME, N_INTERVAL)
         return lp.view(N, -1)  # (N, 49152)
-
-    def config_dict(self) -> dict:
-        return asdict(self.config)

@@ -14,21 +14,25 @@ truncated context afterwards. A prefill longer than the window keeps its last `w
 positions.
 
 Temperature, top-k and top-p apply to each factor of the output distribution in turn:
-(type, price), then volume given them, then interval given all three. Every draw comes
-from the sampler's own seeded `torch.Generator`: the same seed, inputs and thread count
-give the same tokens, bit for bit.
+(type, price), then volume given them, then interval given all three. Each factor is drawn
+by inverting its cdf at one uniform number per rollout, from the sampler's own seeded
+`torch.Generator` or given by the caller (`sample(uniforms=...)`): the same seed (or
+uniforms), inputs and thread count give the same tokens, bit for bit.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from mars_core.errors import MarsInputError
 from mars_core.model.order_model import KVCache, OrderModel
 from mars_core.model.tokenizer import MAX_LEVELS, N_INTERVAL, N_LOB, N_VOLUME
-from mars_core.errors import MarsInputError
 
 
-def levels_mask(levels: np.ndarray | torch.Tensor) -> torch.Tensor:
+ArrayLike = np.ndarray | torch.Tensor  # inputs are taken as NumPy arrays or tensors
+
+
+def levels_mask(levels: ArrayLike) -> torch.Tensor:
     """(B, 20) bool mask of the book levels present for each row's depth (B,)."""
     levels = torch.as_tensor(levels).clamp(max=MAX_LEVELS)
     one_side = torch.arange(MAX_LEVELS)[None, :] < levels[:, None]  # (B, 10)
@@ -36,12 +40,13 @@ def levels_mask(levels: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 
 def pick(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None,
-         generator: torch.Generator) -> torch.Tensor:
-    """One index per row of logits (B, n): greedy at temperature 0, else a draw after
-    temperature scaling, top-k and top-p (nucleus) filtering."""
+         u: torch.Tensor) -> torch.Tensor:
+    """One index per row of logits (B, n): greedy at temperature 0, else the inverse cdf at the
+    row's uniform u (B,) after temperature scaling, top-k and top-p (nucleus) filtering."""
     if temperature == 0:
         return logits.argmax(-1)
-    logits = logits / temperature
+    if temperature != 1.0:
+        logits = logits / temperature
     if top_k is not None and top_k < logits.size(-1):
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -50,7 +55,8 @@ def pick(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: flo
         cum = sorted_logits.softmax(-1).cumsum(-1)
         drop = cum - sorted_logits.softmax(-1) >= top_p  # keep the smallest prefix reaching top_p
         logits = logits.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
-    return torch.multinomial(logits.softmax(-1), 1, generator=generator)[:, 0]
+    cdf = logits.softmax(-1).cumsum(-1)  # (B, n)
+    return torch.searchsorted(cdf, u[:, None] * cdf[:, -1:], right=True)[:, 0].clamp_(max=cdf.size(-1) - 1)
 
 
 class OrderModelSampler:
@@ -88,14 +94,15 @@ class OrderModelSampler:
         self._mask: torch.Tensor | None = None  # (B, 20) mask used by feed
 
     # ---------------------------------------------------------------- inputs
-    @torch.no_grad()
-    def prefill(self, tokens, lob, lob_mask, mid) -> None:
+    @torch.inference_mode()
+    def prefill(self, tokens: ArrayLike, lob: ArrayLike, lob_mask: ArrayLike, mid: ArrayLike) -> None:
         """Warm up every rollout on real history; T may differ from the window (only the last
         `window` positions are kept). lob_mask is (B, T, 20) bool or each row's book depth (B,)."""
         tokens, lob, mid = (torch.as_tensor(np.asarray(a), dtype=torch.int64) for a in (tokens, lob, mid))
         B, T = tokens.shape
         if B != self.batch or lob.shape != (B, T, N_LOB) or mid.shape != (B, T) or T < 1:
-            raise MarsInputError(f"prefill wants tokens (B, T), lob (B, T, {N_LOB}), mid (B, T) with B = {self.batch}, T >= 1; "
+            raise MarsInputError(f"prefill wants tokens (B, T), lob (B, T, {N_LOB}), mid (B, T) "
+                                 f"with B = {self.batch}, T >= 1; "
                                  f"got {tuple(tokens.shape)}, {tuple(lob.shape)}, {tuple(mid.shape)}")
         mask = torch.as_tensor(np.asarray(lob_mask))
         mask = levels_mask(mask)[:, None, :].expand(B, T, N_LOB) if mask.dim() == 1 else mask.bool()
@@ -113,8 +120,8 @@ class OrderModelSampler:
         else:
             self._hist = [tokens, lob, mask, mid]
 
-    @torch.no_grad()
-    def feed(self, tokens, lob, mid, lob_mask=None) -> None:
+    @torch.inference_mode()
+    def feed(self, tokens: ArrayLike, lob: ArrayLike, mid: ArrayLike, lob_mask: ArrayLike | None = None) -> None:
         """Append one position per rollout: the token applied (B,), the binned volumes of the
         book after it (B, 20) and its mid change in ticks (B,); the mask stays as in the prefill
         unless given (B, 20)."""
@@ -133,7 +140,7 @@ class OrderModelSampler:
             self._hist = [torch.cat([a, b], dim=1)[:, -self.window :] for a, b in zip(self._hist, step)]
 
     # -------------------------------------------------------------- sampling
-    @torch.no_grad()
+    @torch.inference_mode()
     def hidden(self) -> torch.Tensor:
         """The model's final hidden state (B, C) for the next order of each rollout."""
         if self._mask is None:
@@ -143,12 +150,24 @@ class OrderModelSampler:
         tokens, lob, mask, mid = self._hist
         return self.model(tokens, lob, mask, mid)[:, -1]
 
-    @torch.no_grad()
-    def sample(self) -> np.ndarray:
-        """The next token (B,) int64 of every rollout, drawn factor by factor."""
+    @torch.inference_mode()
+    def sample(self, uniforms: ArrayLike | None = None) -> np.ndarray:
+        """The next token (B,) int64 of every rollout, drawn factor by factor.
+
+        Args:
+            uniforms: optional (B, 3) numbers in [0, 1), one per factor and rollout, used instead
+                of the sampler's generator (e.g. each rollout's own stream, so that a rollout's
+                draws do not depend on the other rollouts of the batch).
+        """
         h = self.hidden()
-        m, args = self.model, (self.temperature, self.top_k, self.top_p, self.generator)
-        tp = pick(m.logits_type_price(h), *args)
-        vol = pick(m.logits_volume(h, tp), *args)
-        ivl = pick(m.logits_interval(h, tp, vol), *args)
+        if uniforms is None:
+            u = torch.rand(self.batch, 3, generator=self.generator)
+        else:
+            u = torch.as_tensor(np.asarray(uniforms), dtype=torch.float32)
+            if u.shape != (self.batch, 3):
+                raise MarsInputError(f"uniforms must be ({self.batch}, 3), got {tuple(u.shape)}")
+        m, opts = self.model, (self.temperature, self.top_k, self.top_p)
+        tp = pick(m.logits_type_price(h), *opts, u[:, 0])
+        vol = pick(m.logits_volume(h, tp), *opts, u[:, 1])
+        ivl = pick(m.logits_interval(h, tp, vol), *opts, u[:, 2])
         return ((tp * N_VOLUME + vol) * N_INTERVAL + ivl).numpy()

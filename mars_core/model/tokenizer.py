@@ -40,7 +40,9 @@ with `torch.load(weights_only=True)`) next to `TOKENIZER_VERSION`.
 """
 from __future__ import annotations
 
-from collections.abc import Container
+import bisect
+import itertools
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,13 +90,19 @@ class Binner:
     upper: np.ndarray  # (n,) int64 inclusive upper bound of each bin, increasing
     samples: np.ndarray  # (n, SAMPLES_PER_BIN) int64 sorted quantiles of the training values in each bin
 
+    def __post_init__(self) -> None:
+        # plain-Python copies for the per-order decoding path (numpy calls on scalars are slow)
+        object.__setattr__(self, "_upper", self.upper.tolist())
+        object.__setattr__(self, "_samples", self.samples.tolist())
+
     @classmethod
     def fit(cls, values: np.ndarray, n_bins: int, cap_quantile: float = 1.0) -> Binner:
         """Equal-frequency bins over the values up to the cap quantile; a value holding at least
-        the remaining count / remaining bins gets its own bin. Fewer bins only if fewer distinct values."""
+        the remaining count / remaining bins gets its own bin. Fewer bins only if fewer distinct values
+        (no values at all: one bin holding 0)."""
         values = np.asarray(values, dtype=np.int64)
         if len(values) == 0:
-            raise MarsInputError("cannot fit bins on no values")
+            return cls(np.zeros(1, dtype=np.int64), np.zeros((1, SAMPLES_PER_BIN), dtype=np.int64))
         cap = int(np.quantile(values, cap_quantile, method="higher"))
         values = np.sort(values[values <= cap])
         uniq, counts = np.unique(values, return_counts=True)
@@ -133,11 +141,25 @@ class Binner:
         """True where a value is above the range cap."""
         return np.asarray(values) > self.upper[-1]
 
-    def draw(self, k: int, rng: np.random.Generator, limit: int | None = None) -> int:
-        """A training value of bin k, optionally only among those <= limit (None if there are none)."""
-        row = self.samples[k]
-        n = len(row) if limit is None else int(np.searchsorted(row, limit, side="right"))
-        return None if n == 0 else int(row[rng.integers(n)])
+    def bin_one(self, value: int) -> int:
+        """`bin` of one value."""
+        return min(bisect.bisect_left(self._upper, value), len(self._upper) - 1)
+
+    def bounds(self, k: int) -> tuple[int, int]:
+        """Smallest and largest value of bin k (the last bin is open above: values past the cap land there)."""
+        lo = self._upper[k - 1] + 1 if k > 0 else -(2**62)
+        return lo, self._upper[k] if k < len(self._upper) - 1 else 2**62
+
+    def draw(self, k: int, rng: np.random.Generator) -> int:
+        """A random training value of bin k."""
+        return self.quantile(k, rng.random())
+
+    def quantile(self, k: int, u: float, limit: int | None = None) -> int | None:
+        """The u-quantile (0 <= u < 1) of the training values of bin k, optionally only among
+        those <= limit (None if there are none)."""
+        row = self._samples[k]
+        n = len(row) if limit is None else bisect.bisect_right(row, limit)
+        return None if n == 0 else row[int(u * n)]
 
     def state(self) -> dict[str, torch.Tensor]:
         return {"upper": torch.from_numpy(self.upper.copy()), "samples": torch.from_numpy(self.samples.copy())}
@@ -162,6 +184,9 @@ class RawOrders:
 
     def __len__(self) -> int:
         return len(self.price)
+
+    def __getitem__(self, index: slice | np.ndarray) -> RawOrders:
+        return RawOrders(*(getattr(self, f)[index] for f in self.__dataclass_fields__ if f != "tick"), tick=self.tick)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +248,10 @@ def join_token(type_: np.ndarray, price: np.ndarray, volume: np.ndarray, interva
 def split_token(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(type, price slot, volume slot, interval slot) of token indices."""
     tokens = np.asarray(tokens)
-    return tokens // (N_PRICE * N_VOLUME * N_INTERVAL), tokens // (N_VOLUME * N_INTERVAL) % N_PRICE, tokens // N_INTERVAL % N_VOLUME, tokens % N_INTERVAL
+    rest, interval = np.divmod(tokens, N_INTERVAL)
+    rest, volume = np.divmod(rest, N_VOLUME)
+    type_, price = np.divmod(rest, N_PRICE)
+    return type_, price, volume, interval
 
 
 def _region_values(raw: RawOrders) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -245,6 +273,25 @@ def _region_values(raw: RawOrders) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     }
 
 
+def _search_order(behind, n: int, lo: int, hi: int, target: int) -> Iterator[int]:
+    """Indices of n levels sorted by ticks behind the best (`behind(i)`), in cancel search order:
+    those within [lo, hi] nearest the target first, then the others nearest that range first."""
+    first = bisect.bisect_left(range(n), lo, key=behind)
+    last = bisect.bisect_right(range(n), hi, key=behind)
+    for start, stop, ref in ((first, last, None), (0, n, (first, last))):
+        # two pointers walking outwards: inside the range from the target, then away from the range
+        right = bisect.bisect_left(range(start, stop), target, key=behind) + start if ref is None else ref[1]
+        left = right - 1 if ref is None else ref[0] - 1
+        while left >= start or right < stop:
+            if right >= stop or (left >= start and abs(behind(left) - target if ref is None else lo - behind(left))
+                                 <= abs(behind(right) - target if ref is None else behind(right) - hi)):
+                yield left
+                left -= 1
+            else:
+                yield right
+                right += 1
+
+
 class OrderTokenizer:
     """Fitted bins plus encode/decode; build with `fit` or `from_state_dict`."""
 
@@ -264,7 +311,8 @@ class OrderTokenizer:
             price[name] = Binner.fit(vals, n, PRICE_CAP_Q)
         qty = np.concatenate([r.qty for r in raws])
         interval = np.concatenate([r.interval for r in raws])
-        return cls(price, Binner.fit(qty, N_VOLUME, VALUE_CAP_Q), Binner.fit(interval, N_INTERVAL, VALUE_CAP_Q), Binner.fit(lob_volumes, N_LOB_BINS))
+        return cls(price, Binner.fit(qty, N_VOLUME, VALUE_CAP_Q), Binner.fit(interval, N_INTERVAL, VALUE_CAP_Q),
+                   Binner.fit(lob_volumes, N_LOB_BINS))
 
     # ------------------------------------------------------------------ encode
     def encode(self, raw: RawOrders) -> np.ndarray:
@@ -286,10 +334,12 @@ class OrderTokenizer:
             slot[mask] = offsets[name] + binner.bin(value[mask])
             price_out[mask] = binner.outside(value[mask])
         tokens = join_token(type_, slot, self.volume.bin(raw.qty), self.interval.bin(raw.interval))
-        outside = {"price": price_out, "volume": self.volume.outside(raw.qty), "interval": self.interval.outside(raw.interval)}
+        outside = {"price": price_out, "volume": self.volume.outside(raw.qty),
+                   "interval": self.interval.outside(raw.interval)}
         return tokens.astype(np.int64), outside
 
-    def encode_order(self, is_cancel: bool, side: int, price: int, qty: int, interval_ns: int, bid: int, ask: int, tick: int) -> int:
+    def encode_order(self, is_cancel: bool, side: int, price: int, qty: int, interval_ns: int, bid: int, ask: int,
+                     tick: int) -> int:
         """Token of one order given the quotes before it (e.g. an injected order, to feed the model)."""
         one = [np.array([x], dtype=t) for x, t in ((is_cancel, bool), (side, np.int8), (price, np.int64), (qty, np.int64),
                                                       (interval_ns, np.int64), (bid, np.int64), (ask, np.int64))]
@@ -312,7 +362,8 @@ class OrderTokenizer:
         """Mid change since the open in whole ticks (floor), clipped to +-MID_CLIP; mid2 = bid + ask."""
         return np.clip((np.asarray(mid2, dtype=np.int64) - open_mid2) // (2 * tick), -MID_CLIP, MID_CLIP)
 
-    def row_features(self, rows: np.ndarray, levels: int, open_mid2: int, tick: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def row_features(self, rows: np.ndarray, levels: int, open_mid2: int,
+                     tick: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(lob (N,20), mask (N,20), mid (N,)) of LOBSTER-layout book rows (after each order)."""
         lob, mask = self.lob_features(rows, levels)
         bid, ask = quotes(rows, tick)
@@ -321,9 +372,25 @@ class OrderTokenizer:
 
     def book_features(self, book, open_mid2: int, levels: int = MAX_LEVELS) -> tuple[np.ndarray, np.ndarray, int]:
         """(lob (20,), mask (20,), mid ticks) of an engine `OrderBook`; `levels` = the depth the
-        training data had for this stock (5 for the AMZN sample), deeper levels are masked."""
-        lob, mask, mid = self.row_features(book.top(MAX_LEVELS)[None, :], levels, open_mid2, int(book.tick_size))
-        return lob[0], mask[0], int(mid[0])
+        training data had for this stock (5 for the AMZN sample), deeper levels are masked.
+        Same values as `row_features` of the book's LOBSTER-layout row."""
+        n_lv = min(levels, MAX_LEVELS)
+        row = book.top(MAX_LEVELS)
+        vols = np.zeros(N_LOB, dtype=np.int64)
+        vols[:n_lv] = row[1 : 4 * n_lv : 4]
+        vols[MAX_LEVELS : MAX_LEVELS + n_lv] = row[3 : 4 * n_lv : 4]
+        mask = np.zeros(N_LOB, dtype=bool)
+        mask[:n_lv] = mask[MAX_LEVELS : MAX_LEVELS + n_lv] = True
+        tick, bid, ask = book.tick_size, book.best_bid(), book.best_ask()
+        mid2 = (bid or ask - tick) + (ask or bid + tick) if bid or ask else open_mid2
+        mid = max(-MID_CLIP, min(MID_CLIP, (mid2 - open_mid2) // (2 * tick)))
+        return self.lob.bin(vols), mask, mid
+
+    def books_features(self, books: list, open_mid2: int,
+                       levels: int = MAX_LEVELS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`book_features` of many rollouts' books of one stock at once: (B, 20), (B, 20), (B,)."""
+        rows = np.stack([b.top(MAX_LEVELS) for b in books])
+        return self.row_features(rows, levels, open_mid2, int(books[0].tick_size))
 
     # ------------------------------------------------------------------ decode
     def decode(self, token: int, book, rng: np.random.Generator, agents: Container[int] = (1,)) -> DecodedOrder | None:
@@ -332,61 +399,83 @@ class OrderTokenizer:
         Submissions: a price in the slot's region drawn from the training offsets of the slot
         (inside the spread: only offsets that stay inside; if none, the best inside price, or
         joining the same-side best when the spread is one tick), a size and an interval drawn
-        from their bins. Cancels: a resting order of one of `agents` at the slot's price, or at
-        the nearest level holding one (within the slot's side); among those at that level, one
-        whose size lies in the volume bin if any (then it is deleted), else a random one, of
-        which a drawn size is cancelled (all of it if the size is not smaller). Levels inside
-        the slot's range come first, nearest the drawn depth first, then the rest by distance;
-        at most CANCEL_SEARCH_LEVELS levels are searched.
+        from their bins. Cancels: a resting order of one of `agents` on the slot's side, deleted
+        if its size lies in the volume bin; levels are searched inside the slot's price range
+        first (nearest a drawn depth first), then outside it by distance from the range. The
+        first level with an order of the bin's size wins; failing that, the first level holding
+        any of the agents' orders, of which a random one loses a drawn size (all of it if the
+        size is not smaller). At most CANCEL_SEARCH_LEVELS levels are searched.
 
         Returns:
-            The order, or None when the book has no quotes or `agents` own no order on that side.
+            The order, or None when the book has no quotes or `agents` own no order within reach.
         """
-        type_, slot, vol, ivl = (int(x) for x in split_token(token))
-        interval = self.interval.draw(ivl, rng)
-        tick = int(book.tick_size)
-        bid, ask = int(book.best_bid()), int(book.best_ask())
+        return self.decode_many([token], [book], rng, agents)[0]
+
+    def decode_many(self, tokens: Sequence[int], books: Sequence, rng: np.random.Generator,
+                    agents: Container[int] = (1,)) -> list[DecodedOrder | None]:
+        """`decode` of one token per book (e.g. one per rollout), with one draw of random numbers."""
+        uniforms = rng.random((len(tokens), 4)).tolist()  # interval, volume, price, queue choice
+        return [self._decode(int(t), book, u, agents) for t, book, u in zip(tokens, books, uniforms)]
+
+    def _decode(self, token: int, book, u: list[float], agents: Container[int]) -> DecodedOrder | None:
+        rest, ivl = divmod(token, N_INTERVAL)
+        rest, vol = divmod(rest, N_VOLUME)
+        type_, slot = divmod(rest, N_PRICE)
+        tick = book.tick_size
+        bid, ask = book.best_bid(), book.best_ask()
         if not bid and not ask:
             return None
         bid, ask = bid or ask - tick, ask or bid + tick
+        interval = self.interval.quantile(ivl, u[0])
         if type_ == CANCEL:
-            return self._decode_cancel(slot, vol, interval, book, bid, ask, tick, rng, agents)
+            return self._decode_cancel(slot, vol, interval, book, bid, ask, tick, u, agents)
         side = 1 if type_ == BID else -1
         own, opposite = (bid, ask) if side > 0 else (ask, bid)
-        qty = self.volume.draw(vol, rng)
+        qty = self.volume.quantile(vol, u[1])
         if slot < _SUBMIT_OFFSET["inside"]:
-            price = opposite + side * tick * self.price["cross"].draw(slot, rng)
+            price = opposite + side * tick * self.price["cross"].quantile(slot, u[2])
         elif slot < _SUBMIT_OFFSET["passive"]:
             spread = (ask - bid) // tick
             k = slot - _SUBMIT_OFFSET["inside"]
-            improve = self.price["inside"].draw(k, rng, limit=spread - 1) if spread > 1 else 0
+            improve = self.price["inside"].quantile(k, u[2], limit=spread - 1) if spread > 1 else 0
             if improve is None:  # the whole bin lies beyond the spread
                 improve = spread - 1
             price = own + side * tick * improve
         else:
-            price = own - side * tick * self.price["passive"].draw(slot - _SUBMIT_OFFSET["passive"], rng)
-        return DecodedOrder(type_, side, int(price), qty, interval)
+            price = own - side * tick * self.price["passive"].quantile(slot - _SUBMIT_OFFSET["passive"], u[2])
+        return DecodedOrder(type_, side, price, qty, interval)
 
     def _decode_cancel(self, slot: int, vol: int, interval: int, book, bid: int, ask: int, tick: int,
-                       rng: np.random.Generator, agents: Container[int]) -> DecodedOrder | None:
+                       u: list[float], agents: Container[int]) -> DecodedOrder | None:
         side, region = (1, "cancel_bid") if slot < _CANCEL_OFFSET["cancel_ask"] else (-1, "cancel_ask")
         binner, k = self.price[region], slot - _CANCEL_OFFSET[region]
-        lo = int(binner.upper[k - 1]) + 1 if k > 0 else 0
-        hi = int(binner.upper[k]) if k < binner.n_bins - 1 else np.iinfo(np.int64).max  # the last bin is open
-        target = binner.draw(k, rng)
-        prices, _ = book.depth(side, -1)
-        behind = (bid - prices if side > 0 else prices - ask) // tick
-        # levels inside the slot first, nearest the drawn depth first; then the others by distance
-        order = np.lexsort((np.abs(behind - target), (behind < lo) | (behind > hi)))
-        for level in prices[order[:CANCEL_SEARCH_LEVELS]]:
-            mine = [(oid, q) for oid, q, agent in book.queue(side, int(level)) if agent in agents]
-            if not mine:
-                continue
-            in_bin = np.flatnonzero(self.volume.bin(np.array([q for _, q in mine])) == vol)
-            oid, resting = mine[rng.choice(in_bin)] if len(in_bin) else mine[rng.integers(len(mine))]
-            qty = resting if len(in_bin) else min(self.volume.draw(vol, rng), resting)
-            return DecodedOrder(CANCEL, side, int(level), int(qty), interval, int(oid), int(resting))
-        return None
+        lo, hi = binner.bounds(k)
+        target = binner.quantile(k, u[2])
+        prices = book.depth(side, -1)[0].tolist()  # best first, so ticks behind the best only grow
+        ref = bid if side > 0 else ask
+
+        def behind(i: int) -> int:
+            return side * (ref - prices[i]) // tick
+
+        fallback = None  # the first level found holding the agents' orders, none of the slot's size
+        for i in itertools.islice(_search_order(behind, len(prices), lo, hi, target), CANCEL_SEARCH_LEVELS):
+            in_range = lo <= behind(i) <= hi
+            if fallback is not None and not in_range:
+                break  # every level of the slot was searched
+            mine = [(oid, q) for oid, q, agent in book.queue(side, prices[i]) if agent in agents]
+            in_bin = [o for o in mine if self.volume.bin_one(o[1]) == vol]
+            if in_bin:  # delete one of the slot's size
+                oid, resting = in_bin[int(u[3] * len(in_bin))]
+                return DecodedOrder(CANCEL, side, prices[i], resting, interval, oid, resting)
+            if mine and fallback is None:
+                fallback = (prices[i], mine)
+                if not in_range:
+                    break
+        if fallback is None:
+            return None
+        price, mine = fallback  # cancel a drawn size of one of them (all of it if not smaller)
+        oid, resting = mine[int(u[3] * len(mine))]
+        return DecodedOrder(CANCEL, side, price, min(self.volume.quantile(vol, u[1]), resting), interval, oid, resting)
 
     # --------------------------------------------------------------- storage
     def state_dict(self) -> dict:
@@ -403,6 +492,7 @@ class OrderTokenizer:
     def from_state_dict(cls, state: dict) -> OrderTokenizer:
         """Rebuild from `state_dict()`; refuses another tokenizer version."""
         if state.get("version") != TOKENIZER_VERSION:
-            raise MarsInputError(f"tokenizer version {state.get('version')} in the checkpoint, this code reads version {TOKENIZER_VERSION}")
+            raise MarsInputError(f"tokenizer version {state.get('version')} in the checkpoint, "
+                                 f"this code reads version {TOKENIZER_VERSION}")
         price = {name: Binner.from_state(s) for name, s in state["price"].items()}
-        return cls(price, Binner.from_state(state["volume"]), Binner.from_state(state["interval"]), Binner.from_state(state["lob"]))
+        return cls(price, *(Binner.from_state(state[name]) for name in ("volume", "interval", "lob")))

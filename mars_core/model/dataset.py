@@ -1,0 +1,180 @@
+"""Token streams for training: each LOBSTER day becomes tokens plus per-token context, split by time.
+
+Split: orders sent at or after 14:30 (the last 90 minutes of the session) are the
+validation targets; everything before is training. Validation targets keep their real
+history as context (the model is conditioned on the market before 14:30 too), but no
+training window ever has a target at or after 14:30. The tokenizer is fitted on the
+training orders and training book rows only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from mars_core.data import discover, load_day, resolve_data_dir
+from mars_core.data.orderflow import order_flow
+from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
+from mars_core.errors import MarsInputError
+from mars_core.model.sampler import levels_mask
+from mars_core.model.tokenizer import (
+    OrderTokenizer,
+    RawOrders,
+    day_open_mid2,
+    raw_orders,
+)
+
+VAL_START_NS = (14 * 60 + 30) * NS_PER_MINUTE  # 14:30, validation from here to the close
+
+
+@dataclass(frozen=True)
+class DayStream:
+    """One day's tokens and context features, ready for batching."""
+
+    key: str  # "SYMBOL YYYY-MM-DD"
+    tokens: torch.Tensor  # (N,) int64 one token per order
+    lob: torch.Tensor  # (N, 20) uint8 binned volumes of the book after each order
+    mid: torch.Tensor  # (N,) int64 mid change since the open, ticks, after each order
+    levels: int  # book depth of the data (levels beyond it are masked)
+    val_start: int  # index of the first order at or after VAL_START_NS
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def window(self, start: int, length: int) -> tuple[torch.Tensor, ...]:
+        """Inputs (tokens, lob, mask, mid) of positions start..start+length-1 and their targets
+        (the next tokens), each with a leading batch dimension of 1."""
+        sl = slice(start, start + length)
+        mask = levels_mask(torch.tensor([self.levels]))[:, None, :].expand(1, length, -1)
+        return (self.tokens[sl][None], self.lob[sl].long()[None], mask, self.mid[sl][None],
+                self.tokens[start + 1 : start + length + 1][None])
+
+
+def load_days(symbols: list[str], data_dir: str | None = None) -> list[LobsterDay]:
+    """Every catalogued day of the given symbols (deepest book when a day exists twice)."""
+    infos = discover(resolve_data_dir(data_dir))
+    wanted = {s.upper() for s in symbols}
+    chosen: dict[str, object] = {}
+    for info in infos:  # sorted with the most levels first
+        if info.symbol.upper() in wanted and info.key not in chosen:
+            chosen[info.key] = info
+    missing = wanted - {i.symbol.upper() for i in chosen.values()}
+    if missing:
+        have = sorted({i.symbol for i in infos})
+        raise MarsInputError(f"no LOBSTER data for {', '.join(sorted(missing))}; "
+                             f"available symbols: {', '.join(have) or 'none'}")
+    return [load_day(info) for info in chosen.values()]
+
+
+def slice_day(day: LobsterDay, start_ns: int, end_ns: int) -> LobsterDay:
+    """The messages of a day in [start_ns, end_ns) with their book rows (small data for tests)."""
+    lo, hi = np.searchsorted(day.events.ts, [start_ns, end_ns], side="left")
+    if hi - lo < 2:
+        raise MarsInputError(f"{day.info.key}: fewer than 2 messages between {start_ns} and {end_ns} ns")
+    return LobsterDay(replace(day.info, messages=int(hi - lo)), day.events[lo:hi], day.book[lo:hi])
+
+
+def _split(day: LobsterDay) -> tuple[RawOrders, np.ndarray, int]:
+    flow = order_flow(day)
+    val_start = int(np.searchsorted(flow.ts, VAL_START_NS, side="left"))
+    return raw_orders(day, flow), flow.last_msg, val_start
+
+
+def fit_tokenizer(days: list[LobsterDay], max_rows: int = 200_000, seed: int = 0) -> OrderTokenizer:
+    """Fit the tokenizer on the training split of the days (book volumes from a seeded subsample of rows)."""
+    rng = np.random.default_rng(seed)
+    raws, vols = [], []
+    for day in days:
+        raw, last_msg, val_start = _split(day)
+        raws.append(raw[:val_start])
+        rows = day.book[last_msg[:val_start]]
+        rows = rows[rng.choice(len(rows), min(len(rows), max_rows // len(days)), replace=False)]
+        n_lv = min(day.info.levels, 10)
+        vols.append(np.concatenate([rows[:, 1 : 4 * n_lv : 4].ravel(), rows[:, 3 : 4 * n_lv : 4].ravel()]))
+    return OrderTokenizer.fit(raws, np.concatenate(vols))
+
+
+def build_stream(day: LobsterDay, tokenizer: OrderTokenizer) -> DayStream:
+    """Encode a day: tokens of its orders and the context after each order."""
+    raw, last_msg, val_start = _split(day)
+    lob, _, mid = tokenizer.row_features(day.book[last_msg], day.info.levels, day_open_mid2(day), day.info.tick_size)
+    return DayStream(
+        key=day.info.key,
+        tokens=torch.from_numpy(tokenizer.encode(raw)),
+        lob=torch.from_numpy(lob.astype(np.uint8)),
+        mid=torch.from_numpy(mid),
+        levels=day.info.levels,
+        val_start=val_start,
+    )
+
+
+def coverage_by_day(days: list[LobsterDay], tokenizer: OrderTokenizer) -> dict[str, dict[str, dict[str, float]]]:
+    """{day: {"train"|"val": share of orders outside the price/volume/interval slot ranges}}."""
+    result = {}
+    for day in days:
+        raw, _, val_start = _split(day)
+        parts = {"train": slice(0, val_start), "val": slice(val_start, len(raw))}
+        result[day.info.key] = {
+            name: tokenizer.coverage(raw[sl]) for name, sl in parts.items()
+        }
+    return result
+
+
+def get_batch(streams: list[DayStream], batch: int, length: int, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+    """Random training windows: (tokens, lob, mask, mid, targets), targets all before 14:30."""
+    room = np.array([max(s.val_start - length - 1, 0) for s in streams], dtype=np.float64)
+    if room.sum() == 0:
+        raise MarsInputError(f"no training window of {length + 1} orders fits before 14:30 "
+                             f"in {', '.join(s.key for s in streams)}")
+    which = rng.choice(len(streams), size=batch, p=room / room.sum())
+    parts = [streams[i].window(int(rng.integers(room[i] + 1)), length) for i in which]
+    return tuple(torch.cat(p) for p in zip(*parts))
+
+
+@dataclass(frozen=True)
+class EvalWindows:
+    """Validation windows: every validation target scored exactly once."""
+
+    inputs: tuple[torch.Tensor, ...]  # (tokens, lob, mask, mid) each (W, length, ...)
+    targets: torch.Tensor  # (W, length)
+    scored: torch.Tensor  # (W, length) bool, the positions whose target counts
+
+
+def eval_windows(streams: list[DayStream], length: int) -> EvalWindows:
+    """Windows that score each validation target once, with at least length/2 orders of context
+    (except at the very start of a day): the second half of each window is scored, windows
+    advance by half a window, and the last one is aligned to the end of the day."""
+    half = length // 2
+    parts, masks = [], []
+    for s in streams:
+        if len(s) < length + 1:
+            raise MarsInputError(f"{s.key}: {len(s)} orders, fewer than a window of {length + 1}")
+        first, end = s.val_start, len(s) - 1  # targets are positions first..end (target j predicted at input j-1)
+        if first > end:
+            continue
+        t = first
+        while t <= end:
+            start = max(min(t - half - 1, end - length), 0)  # input positions start..start+length-1
+            scored = torch.zeros(length, dtype=torch.bool)
+            lo, hi = t - 1 - start, min(start + length, end) - start  # input indices whose target is in [t, end]
+            scored[lo:hi] = True
+            parts.append(s.window(start, length))
+            masks.append(scored)
+            t = start + hi + 1
+    if not parts:
+        raise MarsInputError("no validation orders (none at or after 14:30)")
+    cat = [torch.cat(p) for p in zip(*parts)]
+    return EvalWindows(tuple(cat[:4]), cat[4], torch.stack(masks))
+
+
+def val_pairs(streams: list[DayStream]) -> tuple[np.ndarray, np.ndarray]:
+    """(previous token, target token) of every validation target, for the baselines."""
+    prev = np.concatenate([s.tokens[s.val_start - 1 : -1].numpy() for s in streams])
+    nxt = np.concatenate([s.tokens[s.val_start :].numpy() for s in streams])
+    return prev, nxt
+
+
+def train_tokens(streams: list[DayStream]) -> list[np.ndarray]:
+    """The training token sequence of each day (orders before 14:30)."""
+    return [s.tokens[: s.val_start].numpy() for s in streams]

@@ -1,0 +1,314 @@
+"""Training of the order model on CPU: one visible loop around a few pure helpers.
+
+`train()` fits the tokenizer (or reuses the one in a checkpoint being resumed), builds the
+token streams, fits the unigram/bigram baselines on the same split and trains with AdamW,
+linear warm-up and cosine decay. Every `eval_every` steps it scores a fixed subset of the
+validation windows and appends a line to `metrics.jsonl`; at the end it scores all of
+them. The checkpoint (`ckpt.pt`, with optimizer state) and the slim model (`model.pt`:
+model arguments, weights, tokenizer, summary) are written atomically. Batches and
+dropout are seeded from (seed, step), so a resumed run continues exactly as an
+uninterrupted one would.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from mars_core.data.schema import LobsterDay
+from mars_core.errors import MarsInputError
+from mars_core.model.baselines import fit_baselines
+from mars_core.model.card import model_card, write_text_atomic
+from mars_core.model.dataset import (
+    DayStream,
+    EvalWindows,
+    build_stream,
+    coverage_by_day,
+    eval_windows,
+    fit_tokenizer,
+    get_batch,
+    load_days,
+    slice_day,
+    train_tokens,
+    val_pairs,
+)
+from mars_core.model.order_model import OrderModel, OrderModelConfig
+from mars_core.model.tokenizer import OrderTokenizer
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "assets" / "models" / "order_model"
+CHECKPOINT_FORMAT = 1
+
+# Model sizes for --size and the scaling study.
+SIZES: dict[str, OrderModelConfig] = {
+    "tiny": OrderModelConfig(n_layer=2, n_head=2, n_embd=32, mlp_hidden=96),
+    "small": OrderModelConfig(n_layer=3, n_head=4, n_embd=64, mlp_hidden=192),
+    "base": OrderModelConfig(n_layer=4, n_head=4, n_embd=128, mlp_hidden=352),
+    "large": OrderModelConfig(n_layer=6, n_head=6, n_embd=192, mlp_hidden=512),
+}
+
+
+@dataclass
+class TrainConfig:
+    symbols: list[str] = field(default_factory=lambda: ["GOOG", "AMZN"])  # days of these symbols
+    size: str = "small"  # key of SIZES (the shipped model is "small")
+    steps: int = 1000  # optimisation steps
+    batch_size: int = 32  # windows per step
+    lr: float = 1e-3  # peak learning rate
+    min_lr: float = 1e-4  # learning rate at the end of the cosine decay
+    warmup: int = 100  # linear warm-up steps
+    weight_decay: float = 0.1  # AdamW, on matrices only
+    grad_clip: float = 1.0  # max gradient norm
+    dropout: float = 0.1  # overrides the size's dropout
+    eval_every: int = 100  # steps between periodic evaluations
+    eval_windows: int = 96  # validation windows scored at periodic evaluations (all at the end)
+    seed: int = 0  # seeds batches, dropout and initialisation
+    data_dir: str | None = None  # LOBSTER folder (None: the default resolution)
+    time_slice: tuple[int, int] | None = None  # use only messages in [start, end) ns of each day (tests)
+
+
+def get_lr(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up to `lr`, then cosine decay to `min_lr` at `steps`."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = min((step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1), 1.0)
+    return cfg.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
+
+
+@torch.no_grad()
+def estimate_loss(model: OrderModel, windows: EvalWindows, index: np.ndarray | None = None, chunk: int = 32) -> float:
+    """Mean NLL (nats) per scored validation target, over all windows or the given ones."""
+    was_training = model.training
+    model.eval()
+    idx = torch.arange(len(windows.targets)) if index is None else torch.as_tensor(index)
+    total, count = 0.0, 0
+    for part in idx.split(chunk):
+        inputs = [x[part] for x in windows.inputs]
+        nll = model.nll(model(*inputs), windows.targets[part])
+        scored = windows.scored[part]
+        total += float(nll[scored].sum())
+        count += int(scored.sum())
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+def make_optimizer(model: OrderModel, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (not on gains and biases)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95))
+
+
+def atomic_save(obj: dict, path: Path) -> None:
+    """torch.save to a temporary file in the same folder, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; checkpoints are ordinary files
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def model_payload(model: OrderModel, tokenizer: OrderTokenizer, summary: dict) -> dict:
+    """Everything needed to rebuild the model and its tokenizer from one file."""
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "model_args": asdict(model.config),
+        "model": model.state_dict(),
+        "tokenizer": tokenizer.state_dict(),
+        "summary": summary,
+    }
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to sample (eval mode) with its tokenizer and training summary."""
+
+    model: OrderModel
+    tokenizer: OrderTokenizer
+    summary: dict
+
+
+def load_order_model(path: str | Path | None = None) -> LoadedModel:
+    """Load `model.pt` (a file, or a folder holding one); default: the shipped model in assets/.
+
+    Raises:
+        MarsInputError: the file is missing or not an order-model checkpoint.
+    """
+    path = Path(path) if path is not None else DEFAULT_MODEL_DIR
+    if path.is_dir():
+        path = path / "model.pt"
+    if not path.is_file():
+        raise MarsInputError(f"no order model at {path}; train one with `mars train order-model --out DIR`")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file: say which and why
+        raise MarsInputError(f"cannot read order model {path}: {err}") from err
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise MarsInputError(f"{path} is not an order-model checkpoint of format {CHECKPOINT_FORMAT}")
+    model = OrderModel(OrderModelConfig(**payload["model_args"]))
+    model.load_state_dict(payload["model"])
+    return LoadedModel(model.eval(), OrderTokenizer.from_state_dict(payload["tokenizer"]), payload["summary"])
+
+
+def _prepare(cfg: TrainConfig, tokenizer: OrderTokenizer | None) -> tuple[list[LobsterDay], OrderTokenizer, list[DayStream]]:
+    """The days of the config, the tokenizer (fitted unless given) and the token streams."""
+    days = load_days(cfg.symbols, cfg.data_dir)
+    if cfg.time_slice:
+        days = [slice_day(d, *cfg.time_slice) for d in days]
+    tokenizer = tokenizer or fit_tokenizer(days, seed=cfg.seed)
+    return days, tokenizer, [build_stream(d, tokenizer) for d in days]
+
+
+def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True, until: int | None = None) -> dict:
+    """Train (or resume) an order model into folder `out`; returns the summary written to model.pt.
+
+    `until` stops after that step with a checkpoint and no final evaluation, as an interruption
+    would (the summary then holds only `steps` and `stopped`); `resume` continues from it.
+
+    Raises:
+        MarsInputError: unknown size, nothing to resume, or data problems.
+    """
+    if cfg.size not in SIZES:
+        raise MarsInputError(f"unknown model size {cfg.size!r}; choose one of {', '.join(SIZES)}")
+    out = Path(out)
+    ckpt_path = out / "ckpt.pt"
+    state = None
+    if resume:
+        if not ckpt_path.is_file():
+            raise MarsInputError(f"nothing to resume: {ckpt_path} does not exist")
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        cfg = replace(TrainConfig(**state["train"]), steps=cfg.steps)
+    # wall and CPU time of the run, across resumes (on a shared machine the two differ a lot)
+    t0 = time.perf_counter() - (state["seconds"] if state else 0.0)
+    c0 = time.process_time() - (state["cpu_seconds"] if state else 0.0)
+    days, tokenizer, streams = _prepare(cfg, OrderTokenizer.from_state_dict(state["tokenizer"]) if state else None)
+    model_cfg = replace(SIZES[cfg.size], dropout=cfg.dropout)
+    torch.manual_seed(cfg.seed)
+    model = OrderModel(model_cfg)
+    optimizer = make_optimizer(model, cfg)
+    step = 0
+    if state:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = state["step"]
+    unigram, bigram = fit_baselines(train_tokens(streams))
+    prev, nxt = val_pairs(streams)
+    baselines = {"unigram_nll": unigram.nll(nxt), "bigram_nll": bigram.nll(prev, nxt)}
+    windows = eval_windows(streams, model_cfg.window)
+    n_windows = len(windows.targets)
+    subset = np.random.default_rng(cfg.seed).choice(n_windows, min(cfg.eval_windows, n_windows), replace=False)
+    metrics_path = out / "metrics.jsonl"
+    out.mkdir(parents=True, exist_ok=True)
+
+    def checkpoint(at_step: int) -> None:
+        atomic_save({"train": asdict(cfg), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "tokenizer": tokenizer.state_dict(), "step": at_step, "seconds": time.perf_counter() - t0,
+                     "cpu_seconds": time.process_time() - c0}, ckpt_path)
+
+    def log(record: dict) -> None:
+        with metrics_path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    model.train()
+    tokens_per_step = cfg.batch_size * model_cfg.window
+    bar = tqdm(total=cfg.steps, initial=step, desc=f"order model ({cfg.size})", file=sys.stderr, disable=not progress)
+    running = None
+    while step < min(until or cfg.steps, cfg.steps):
+        lr = get_lr(step, cfg)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout of this step
+        *inputs, targets = get_batch(streams, cfg.batch_size, model_cfg.window, np.random.default_rng([cfg.seed, step]))
+        loss = model.nll(model(*inputs), targets).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        step += 1
+        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+        bar.update(1)
+        bar.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.1e}")
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            val = estimate_loss(model, windows, subset)
+            log({"step": step, "tokens": step * tokens_per_step, "train_loss": round(running, 5), "val_nll": round(val, 5),
+                 "lr": lr, "seconds": round(time.perf_counter() - t0, 1)})
+            checkpoint(step)
+    bar.close()
+    if step < cfg.steps:
+        checkpoint(step)
+        return {"steps": step, "stopped": True}
+    val_nll = estimate_loss(model, windows)
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+    summary = {
+        "val_nll": round(val_nll, 5),
+        **{k: round(v, 5) for k, v in baselines.items()},
+        "unigram_alpha": unigram.alpha,
+        "bigram_beta": bigram.beta,
+        "params": model.n_params(),
+        "size": cfg.size,
+        "model_args": asdict(model_cfg),
+        "steps": step,
+        "tokens_seen": step * tokens_per_step,
+        "train_tokens": int(sum(s.val_start for s in streams)),
+        "val_tokens": int(len(nxt)),
+        "days": [s.key for s in streams],
+        "coverage": coverage_by_day(days, tokenizer),
+        "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu_seconds, 1),
+        "threads": torch.get_num_threads(),
+        "train_config": asdict(cfg),
+    }
+    log({"final": True, **{k: summary[k] for k in ("steps", "val_nll", "unigram_nll", "bigram_nll", "seconds")}})
+    checkpoint(step)
+    atomic_save(model_payload(model, tokenizer, summary), out / "model.pt")
+    write_text_atomic(out / "model_card.md", model_card(summary))
+    return summary
+
+
+def _finished(folder: Path, steps: int) -> dict | None:
+    """The summary of a finished training in `folder` of `steps` steps, else None."""
+    if not (folder / "model.pt").is_file():
+        return None
+    summary = load_order_model(folder).summary
+    return summary if summary["steps"] == steps else None
+
+
+def scaling_study(sizes: list[str], cfg: TrainConfig, out: str | Path, progress: bool = True) -> dict:
+    """Train each size on the same data and steps into out/<size>/ (finished sizes are kept,
+    interrupted ones resumed); results in out/scaling.json."""
+    out = Path(out)
+    runs = []
+    for size in sizes:
+        summary = _finished(out / size, cfg.steps) or train(replace(cfg, size=size), out / size,
+                                                             resume=(out / size / "ckpt.pt").is_file(), progress=progress)
+        curve = [json.loads(line) for line in (out / size / "metrics.jsonl").read_text().splitlines()]
+        runs.append({
+            "size": size,
+            "params": summary["params"],
+            "tokens_seen": summary["tokens_seen"],
+            "val_nll": summary["val_nll"],
+            "seconds": summary["seconds"],
+            "curve": [{k: r[k] for k in ("step", "tokens", "train_loss", "val_nll")} for r in curve if not r.get("final")],
+        })
+    result = {"runs": runs, "unigram_nll": summary["unigram_nll"], "bigram_nll": summary["bigram_nll"],
+              "train_tokens": summary["train_tokens"], "val_tokens": summary["val_tokens"], "days": summary["days"],
+              "steps": cfg.steps, "batch_size": cfg.batch_size,
+              "curve_note": f"curve val_nll on {cfg.eval_windows} fixed validation windows; final val_nll on all of them"}
+    tmp = out / "scaling.json.tmp"
+    tmp.write_text(json.dumps(result, indent=1))
+    os.replace(tmp, out / "scaling.json")
+    return result
