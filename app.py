@@ -21,6 +21,9 @@ SECTIONS = {
         st.Page("pages/market_impact.py", title="Market Impact", icon=":material/query_stats:"),
         st.Page("pages/impact_factors.py", title="Impact Factors", icon=":material/functions:"),
     ],
+    "Model": [
+        st.Page("pages/order_images.py", title="Order Images", icon=":material/grid_on:"),
+    ],
 }
 
 st.navigation(SECTIONS).run()

@@ -52,6 +52,7 @@ def _register() -> None:
     """Attach every area's commands; each area keeps its commands next to its code."""
     from mars_core.data.commands import data_app
     from mars_core.engine.commands import register as register_engine
+    from mars_core.model.batch_commands import register as register_batch_model
     from mars_core.model.commands import register as register_model
     from mars_core.reports import register as register_reports
     from mars_core.sim.commands import register as register_sim
@@ -60,6 +61,7 @@ def _register() -> None:
     app.add_typer(bench_app, name="bench")
     register_engine(app, bench_app)
     register_model(app, bench_app)
+    register_batch_model(app, bench_app)
     register_sim(app, bench_app)
     register_reports(app, bench_app)
 
