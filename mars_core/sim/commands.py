@@ -189,9 +189,29 @@ def realism(
     emit({"metrics": summary["metrics"], "facts": summary["facts"]}, as_json, "\n".join(lines))
 
 
+def bench_generate(
+    symbol: Annotated[str, typer.Option(help="Day to simulate.")] = "GOOG",
+    date: Annotated[str, typer.Option(help="Trading date.")] = "2012-06-21",
+    steps: Annotated[int, typer.Option(help="Lockstep steps measured with the KV cache.")] = 200,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Orders generated and matched per second by the shipped order model at 1, 16 and 64 rollouts."""
+    from mars_core.sim.lmm_bench import run
+
+    result = run(symbol, date, data_dir, steps=steps)
+    human = "\n".join(
+        f"{b:>3} rollouts: {result['orders_per_s'][b]:>7,} orders/s with the KV cache, "
+        f"{result['orders_per_s_nocache'][b]:>6,} recomputing the window ({result['speedup'][b]}x)"
+        for b in result["orders_per_s"]
+    )
+    emit(result, as_json, human)
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.command("simulate")(simulate)
     app.command("impact")(impact)
     app.command("realism")(realism)
     app.command("export")(export)
     bench_app.command("sim")(bench_sim)
+    bench_app.command("generate")(bench_generate)

@@ -158,7 +158,7 @@ def run_simulation(
     if config.background == "lmm":
         from mars_core.sim.lmm_background import run_lmm_rollouts
 
-        return run_lmm_rollouts(config, out, day, progress)
+        return run_lmm_rollouts(config, out, day, progress, workers, data_dir)
     run = RunDir.create(out, config.model_dump(mode="json"))
     tasks = pending_tasks(config, run)
     started = time.perf_counter()
@@ -182,7 +182,7 @@ def run_tasks(tasks: list[Task], data_dir: str | None, workers: int | None = Non
         for config, path, r, arm in tasks:
             summaries.append(run_arm(config, path, r, arm, data_dir))
             finished += 1
-            _report(progress, finished, total, summaries[-1])
+            report_progress(progress, finished, total, summaries[-1])
         return summaries
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         pending = {pool.submit(run_arm, config, path, r, arm, data_dir) for config, path, r, arm in tasks}
@@ -191,7 +191,7 @@ def run_tasks(tasks: list[Task], data_dir: str | None, workers: int | None = Non
             for future in done:
                 summaries.append(future.result())
                 finished += 1
-                _report(progress, finished, total, summaries[-1])
+                report_progress(progress, finished, total, summaries[-1])
     return summaries
 
 
@@ -210,6 +210,6 @@ def finalize(run: RunDir, config: SimConfig, seconds: float) -> RunSummary:
     return summary
 
 
-def _report(progress: Progress | None, finished: int, total: int, summary: dict[str, Any]) -> None:
+def report_progress(progress: Progress | None, finished: int, total: int, summary: dict[str, Any]) -> None:
     if progress is not None:
         progress(finished, total, summary)

@@ -1,0 +1,273 @@
+"""The generative background: the order model continues the market, order by order (paper Sec. 2.2).
+
+After the warm-up by replay, the model is primed with the day's real orders
+before the start (and the book after each). Then, in lockstep for a batch of
+rollouts, one model call samples the next order of every rollout; each is
+decoded against its rollout's own book (a concrete price, size, waiting time,
+or a resting order to cancel), matched by the exchange together with any
+injected or TWAP orders that arrived meanwhile, and the book after it is the
+context of the next step: the closed loop of the clearing house.
+
+Every rollout appends exactly one order to the model's sequence per step: the
+sampled one, or, when an agent's order reached the exchange first, that order
+(the sampled one is then dropped, so the model reacts to what really happened).
+The random numbers of rollout r come from its own generators, seeded by the
+rollout seed alone, so the treated and baseline arms of a pair draw the same
+numbers (common random numbers) whatever the batch holds.
+"""
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mars_core.data.orderflow import order_flow
+from mars_core.data.schema import LobsterDay
+from mars_core.engine.types import OrderKind
+from mars_core.model.sampler import OrderModelSampler
+from mars_core.model.tokenizer import DecodedOrder, day_open_mid2, raw_orders
+from mars_core.model.train import LoadedModel, load_order_model
+from mars_core.sim.agent import NEVER, Action, AgentId, Cancel, Modify, Submit
+from mars_core.sim.bars import BarBuilder
+from mars_core.sim.config import SimConfig
+from mars_core.sim.rollouts import (
+    Progress,
+    RunSummary,
+    commit_arm,
+    finalize,
+    make_agents,
+    make_simulator,
+    report_progress,
+    rollout_seed,
+)
+from mars_core.sim.simulator import Simulator
+from mars_core.sim.store import ArmWriter, RunDir
+
+MAKERS = (AgentId.HISTORY, AgentId.BACKGROUND)  # whose resting orders the background may cancel
+
+
+@functools.lru_cache(maxsize=2)
+def loaded_model(path: str | None = None) -> LoadedModel:
+    """The order model, loaded once per process (the shipped one by default)."""
+    return load_order_model(path)
+
+
+def history_context(day: LobsterDay, start_ts: int, model: LoadedModel) -> tuple[np.ndarray, ...]:
+    """Tokens, binned book volumes, masks and mid ticks of the last `window` real orders before `start_ts`."""
+    flow = order_flow(day)
+    n = int(np.searchsorted(flow.ts, start_ts, side="left"))
+    window = model.model.config.window
+    part = flow[max(0, n - window) : n]
+    tok = model.tokenizer
+    tokens = tok.encode(raw_orders(day, part))
+    lob, mask, mid = tok.row_features(day.book[part.last_msg], day.info.levels, day_open_mid2(day), day.info.tick_size)
+    return tokens, lob, mask, mid
+
+
+class LMMBackground:
+    """Agent 1 of one rollout: sends the order the batch driver decoded for it."""
+
+    name = "lmm"
+    agent_id = AgentId.BACKGROUND
+
+    def __init__(self) -> None:
+        self.pending: tuple[int, DecodedOrder] | None = None
+
+    @classmethod
+    def default(cls) -> LMMBackground:
+        return cls()
+
+    def start(self, sim: Simulator, rng: np.random.Generator) -> None:
+        self.pending = None
+
+    def next_ts(self) -> int:
+        return self.pending[0] if self.pending is not None else NEVER
+
+    def act(self, sim: Simulator) -> None:
+        ts, order = self.pending
+        self.pending = None
+        if order.order_id >= 0:  # a cancel
+            sim.exchange.cancel(ts, order.order_id, 0 if order.is_delete else order.qty)
+        else:
+            sim.exchange.submit(ts, order.side, order.price, order.qty, AgentId.BACKGROUND, OrderKind.LIMIT,
+                                sim.new_order_id(AgentId.BACKGROUND))  # fmt: skip
+
+
+class LockstepGroup:
+    """B rollouts of one arm, advanced together by one sampler (see the module docstring).
+
+    Args:
+        sims: the rollouts' simulators, each with an `LMMBackground`.
+        seeds: each rollout's seed (its random numbers depend on it alone).
+        model: the loaded order model.
+        context: `history_context` of the start.
+        temperature, top_k, top_p: sampling settings.
+        use_cache: incremental decoding (False recomputes the window each step, for the benchmark).
+    """
+
+    def __init__(self, sims: list[Simulator], seeds: list[int], model: LoadedModel, context: tuple[np.ndarray, ...],
+                 temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+                 use_cache: bool = True) -> None:  # fmt: skip
+        self.sims = sims
+        self.books = [sim.book for sim in sims]
+        self.model = model
+        self.tok = model.tokenizer
+        self.day = sims[0].day
+        self.open_mid2 = day_open_mid2(self.day)
+        self.levels = self.day.info.levels
+        self.tick = self.day.info.tick_size
+        B = len(sims)
+        self.sampler = OrderModelSampler(model.model, batch=B, temperature=temperature, top_k=top_k, top_p=top_p,
+                                         use_cache=use_cache)  # fmt: skip
+        tokens, lob, mask, mid = context
+        self.sampler.prefill(np.tile(tokens, (B, 1)), np.tile(lob, (B, 1, 1)), np.tile(mask, (B, 1, 1)), np.tile(mid, (B, 1)))
+        self.draws = [np.random.default_rng([seed, 7]) for seed in seeds]  # sampling uniforms
+        self.decoders = [np.random.default_rng([seed, 8]) for seed in seeds]  # decoding draws
+        self.external: list[deque[int]] = [deque() for _ in sims]
+        self.last_ts = [sim.clock for sim in sims]
+        self.active = [True] * B
+        self.generated = 0
+        for b, sim in enumerate(sims):
+            sim.on_external = functools.partial(self._external, b)
+
+    def _external(self, b: int, ts: int, action: Action, bid: int, ask: int, resting: tuple | None) -> None:
+        """An agent's accepted order in rollout b: queue its token for the model."""
+        if isinstance(action, Submit):
+            price = action.price if action.kind != OrderKind.MARKET else (ask if action.side > 0 else bid)
+            token = self.tok.encode_order(False, action.side, price, action.qty, ts - self.last_ts[b], bid, ask, self.tick)
+        elif isinstance(action, (Cancel, Modify)) and resting is not None:
+            side, price, qty = resting[0], resting[1], resting[2]
+            cancelled = qty if isinstance(action, Modify) or action.qty == 0 else min(action.qty, qty)
+            token = self.tok.encode_order(True, side, price, cancelled, ts - self.last_ts[b], bid, ask, self.tick)
+        else:
+            return
+        self.external[b].append(token)
+        self.last_ts[b] = ts
+
+    def step(self) -> None:
+        """One order per rollout: sample, decode, match (or take an agent's order), feed back."""
+        u = np.stack([g.random(3) for g in self.draws])  # (B, 3): one uniform per factor
+        tokens = self.sampler.sample(uniforms=u)
+        fed = tokens.copy()
+        for b, sim in enumerate(self.sims):
+            if not self.active[b]:
+                continue
+            if self.external[b]:
+                fed[b] = self.external[b].popleft()
+                continue
+            fed[b] = self._generate(b, sim, int(tokens[b]))
+        lob, _, mid = self.tok.books_features(self.books, self.open_mid2, self.levels)
+        self.sampler.feed(fed, lob, mid)
+
+    def _generate(self, b: int, sim: Simulator, token: int) -> int:
+        order = self.tok.decode(token, sim.book, self.decoders[b], agents=MAKERS)
+        wait = order.interval_ns if order is not None else self.tok.interval.draw(int(token) % 16, self.decoders[b])
+        ts = self.last_ts[b] + wait
+        if ts >= sim.end_ts:
+            sim.advance(sim.end_ts)
+            self.active[b] = False
+            return token
+        sim.advance(ts)  # agents' events before this order
+        if self.external[b]:  # an agent got there first: the model sees its order instead
+            return self.external[b].popleft()
+        self.last_ts[b] = ts
+        if order is not None:
+            sim.background.pending = (ts, order)
+            sim.advance(ts + 1)
+            self.generated += 1
+        return token
+
+    def run(self) -> None:
+        while any(self.active):
+            self.step()
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run with `n` intra-op threads: the lockstep loop's small matrices run fastest on one
+    thread per process (two threads wait on each other, worse on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def run_lmm_rollouts(config: SimConfig, out: str | Path, day: LobsterDay, progress: Progress | None = None,
+                     workers: int | None = None, data_dir: str | None = None,
+                     model_path: str | None = None) -> RunSummary:  # fmt: skip
+    """Every pending arm of `config` with the generative background: one lockstep group per arm,
+    the groups (treated and baseline) in parallel processes when there are cores for them."""
+    run = RunDir.create(out, config.model_dump(mode="json"))
+    started = time.perf_counter()
+    groups = [(arm, todo) for arm in config.arms if (todo := [r for r in range(config.rollouts) if not run.is_done(r, arm)])]
+    total = config.rollouts * len(config.arms)
+    finished = total - sum(len(todo) for _, todo in groups)
+    workers = min(workers or os.cpu_count() or 1, len(groups))
+    if workers <= 1:
+        loaded = loaded_model(model_path)
+        for arm, todo in groups:
+            for summary in run_group(config, str(run.path), arm, todo, day, loaded):
+                finished += 1
+                report_progress(progress, finished, total, summary)
+    else:
+        # spawn, not fork: a process forked after torch has started its thread pool can hang
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(run_group_in_worker, config, str(run.path), arm, todo, data_dir, model_path)
+                       for arm, todo in groups]  # fmt: skip
+            for future in as_completed(futures):
+                for summary in future.result():
+                    finished += 1
+                    report_progress(progress, finished, total, summary)
+    return finalize(run, config, time.perf_counter() - started)
+
+
+def run_group_in_worker(config: SimConfig, run_path: str, arm: str, rollouts: list[int], data_dir: str | None,
+                        model_path: str | None) -> list[dict[str, Any]]:  # fmt: skip
+    """`run_group` in a fresh worker process: loads the day and the model itself."""
+    from mars_core.sim.rollouts import load_config_day
+
+    return run_group(config, run_path, arm, rollouts, load_config_day(config, data_dir), loaded_model(model_path))
+
+
+def run_group(config: SimConfig, run_path: str, arm: str, rollouts: list[int], day: LobsterDay,
+              model: LoadedModel) -> list[dict[str, Any]]:  # fmt: skip
+    """Simulate `rollouts` of one arm in lockstep and commit each; returns their summaries."""
+    run = RunDir(run_path)
+    writers = {r: ArmWriter(run, r, arm) for r in rollouts}
+    bars = {r: BarBuilder(day.info.date) for r in rollouts}
+    agents = {r: make_agents(config, day) if arm != "baseline" else [] for r in rollouts}
+    try:
+        sims = [make_simulator(config, day, LMMBackground(), agents[r], r, _sink(writers[r], bars[r])) for r in rollouts]
+        group = LockstepGroup(sims, [rollout_seed(config.seed, r) for r in rollouts], model,
+                              history_context(day, config.start_ts, model))  # fmt: skip
+        started = time.perf_counter()
+        with torch_threads(1):
+            group.run()
+        seconds = time.perf_counter() - started
+        return [commit_arm(writers[r], bars[r], sim.finish(seconds / len(rollouts)), agents[r], config, r, arm)
+                for r, sim in zip(rollouts, sims)]  # fmt: skip
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+
+
+def _sink(writer: ArmWriter, bars: BarBuilder):
+    def sink(table: str, chunk: pd.DataFrame) -> None:
+        writer.write(table, chunk)
+        bars.add(table, chunk)
+
+    return sink

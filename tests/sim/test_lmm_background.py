@@ -1,0 +1,85 @@
+"""The generative background: the shipped order model continues the market in closed loop."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mars_core.data import LobsterDay
+from mars_core.engine.rules import parse_clock
+from mars_core.sim.config import SimConfig
+from mars_core.sim.lmm_background import LMMBackground, LockstepGroup, history_context, loaded_model
+from mars_core.sim.rollouts import rollout_seed, run_simulation
+from mars_core.sim.simulator import Simulator
+from mars_core.sim.store import RunDir
+from mars_core.sim.twap import TWAPConfig
+
+
+def config(**overrides) -> SimConfig:
+    base = dict(symbol="GOOG", date="2012-06-21", start="14:40", minutes=1, rollouts=2, background="lmm", seed=5)
+    return SimConfig(**(base | overrides))
+
+
+def test_history_context_is_the_last_window_of_real_orders(goog_day: LobsterDay) -> None:
+    model = loaded_model()
+    tokens, lob, mask, mid = history_context(goog_day, parse_clock("14:40"), model)
+    window = model.model.config.window
+    assert tokens.shape == (window,) and lob.shape == (window, 20) and mask.shape == (window, 20) and mid.shape == (window,)
+    assert tokens.min() >= 0 and tokens.max() < 49_152 and mask.all()  # GOOG has 10 levels: nothing masked
+
+
+def test_lmm_rollouts_generate_orders_that_the_exchange_matches(tmp_path: Path, data_dir: Path) -> None:
+    summary = run_simulation(config(), tmp_path / "lmm", str(data_dir), workers=1)
+    run = RunDir(summary.run_dir)
+    orders, trades, bars = run.table("orders"), run.table("trades"), run.table("bars")
+    generated = orders[(orders.agent == 1) & (orders.status == 0)]
+    assert len(generated) > 200  # the model sends hundreds of orders a minute, like the real stock
+    assert set(generated["event"]) >= {1, 3}  # submissions and cancels
+    assert len(trades) > 0 and bars["spread"].notna().all()
+    for r in range(2):
+        book = run.table("book", r, "main")
+        assert (book["ask_price_1"] > book["bid_price_1"]).all()  # never crossed
+
+
+def test_same_seed_same_rollout_and_paired_arms_agree_until_the_agent_acts(tmp_path: Path, data_dir: Path) -> None:
+    twap = TWAPConfig(volume=600, pvr=0.0, ap=3, duration_s=60, interval_s=30)  # first order at the aggressive period, 25 s in
+    paired = config(rollouts=1, twap=(twap,))
+    a = RunDir(run_simulation(paired, tmp_path / "a", str(data_dir), workers=1).run_dir)
+    b = RunDir(run_simulation(paired, tmp_path / "b", str(data_dir), workers=2).run_dir)
+    pd.testing.assert_frame_equal(a.table("orders"), b.table("orders"))  # deterministic, in or out of process
+    treated, baseline = (a.table("orders", 0, arm).drop(columns="arm") for arm in ("treated", "baseline"))
+    first_agent = treated.loc[treated.agent == 3, "ts"].min()
+    before = lambda t: t[t.ts < first_agent].reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(before(treated), before(baseline))  # common random numbers
+    assert first_agent >= parse_clock("14:40:25")
+    after_t, after_b = treated[treated.ts >= first_agent], baseline[baseline.ts >= first_agent]
+    assert not after_t[after_t.agent == 1].reset_index(drop=True).equals(after_b[after_b.agent == 1].reset_index(drop=True))
+
+
+def test_an_injected_order_is_fed_to_the_model(goog_day: LobsterDay) -> None:
+    """The model's sequence holds the agent's order: the group queues its token and then feeds it."""
+    from mars_core.sim.agent import Submit
+
+    model = loaded_model()
+    start = parse_clock("14:40")
+    sim = Simulator(goog_day, start, start + 60 * 10**9, LMMBackground(), seed=rollout_seed(1, 0))
+    group = LockstepGroup([sim], [1], model, history_context(goog_day, start, model))
+
+    class Buyer:
+        agent_id = 2
+        def start(self, ts, rng): return ts + 5 * 10**9  # noqa: E704
+        def wake(self, obs): return [Submit(1, obs.best_ask, 300)], 2**63 - 1  # noqa: E704
+        def on_result(self, *args): pass  # noqa: E704
+        def on_fill(self, fill): pass  # noqa: E704
+        def records(self): return {"orders": {}, "fills": {}}  # noqa: E704
+
+    sim.add_agent(Buyer(), np.random.default_rng(0))
+    fed = []
+    real_feed = group.sampler.feed
+    group.sampler.feed = lambda tokens, lob, mid: (fed.append(int(tokens[0])), real_feed(tokens, lob, mid))  # type: ignore[method-assign]
+    while sim.clock < start + 10 * 10**9:
+        group.step()
+    expected = model.tokenizer.encode_order(False, 1, 0, 300, 0, 0, 0, 100)  # type 0 (bid) crossing, 300 shares
+    assert any(t // (32 * 16) == expected // (32 * 16) for t in fed)  # same type, price slot and volume slot
