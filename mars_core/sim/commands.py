@@ -208,10 +208,34 @@ def bench_generate(
     emit(result, as_json, human)
 
 
+def evaluate_model(
+    symbols: Annotated[str, typer.Option(help="Comma-separated symbols.")] = "GOOG,AMZN",
+    minutes: Annotated[int, typer.Option(help="Minutes simulated from each start point.")] = 5,
+    every: Annotated[int, typer.Option(help="Minutes between start points in 14:30-16:00.")] = 10,
+    rollouts: Annotated[int, typer.Option(help="Rollouts per start point and background.")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    out: Annotated[Path, typer.Option(help="Evaluation directory (resumed when it holds the same settings).")] = Path("runs/model-eval"),
+    workers: Annotated[int | None, typer.Option(help="Parallel processes.")] = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare the generated order flow with the real held-out flow, next to the noise baseline."""
+    from mars_core.sim.model_eval import evaluate_model as run
+
+    result = run([s.strip().upper() for s in symbols.split(",") if s.strip()], out, minutes, every, rollouts,
+                 seed=seed, data_dir=data_dir, workers=workers)  # fmt: skip
+    lines = [f"validation NLL {result['val_nll']} (unigram {result['unigram_nll']}, bigram {result['bigram_nll']})",
+             f"distribution similarity over {result['starts']} start points x {result['rollouts']} rollouts:"]
+    lines += [f"  {m:13s} lmm {v['lmm']:.3f}  noise {v['noise']:.3f}" for m, v in result["similarity"].items()]
+    lines.append(f"the model beats the noise baseline on {result['lmm_wins']} of {result['metrics']} metrics")
+    emit(result, as_json, "\n".join(lines))
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.command("simulate")(simulate)
     app.command("impact")(impact)
     app.command("realism")(realism)
+    app.command("evaluate-model")(evaluate_model)
     app.command("export")(export)
     bench_app.command("sim")(bench_sim)
     bench_app.command("generate")(bench_generate)

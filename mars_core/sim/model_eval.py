@@ -1,0 +1,153 @@
+"""Realism of the generated order flow: `mars evaluate-model` (issue: LMM part 1, item 7).
+
+From start points spread over the held-out afternoon (the model's validation
+window), the generative model and the noise baseline each continue the market
+after the same warm-up. Their order flow and books are compared with the real
+flow of the same minutes, metric by metric, as the overlap coefficient of the
+two distributions (the paper's "distribution similarity"):
+
+  order_type     share of bid / ask / cancel orders (categorical overlap)
+  price_offset   submitted price minus the mid before the order, in ticks, signed so that
+                 positive is passive (away from the opposite side)
+  size           shares per submitted order (log scale)
+  interarrival   time between consecutive orders (log scale)
+  spread         ask1 - bid1 in ticks, sampled once a second
+  depth          visible size on the best 5 levels of both sides, sampled once a second
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.similarity import overlap_coefficient
+from mars_core.data import LobsterDay, load_day, resolve_data_dir
+from mars_core.data.orderflow import Action, order_flow
+from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND
+from mars_core.engine.rules import format_clock, parse_clock
+from mars_core.sim.config import SimConfig
+from mars_core.sim.rollouts import run_simulation
+from mars_core.sim.store import RunDir, claim_directory, write_json
+
+METRICS = ("order_type", "price_offset", "size", "interarrival", "spread", "depth")
+DEPTH_LEVELS = 5
+
+
+def flow_features(ts: np.ndarray, kind: np.ndarray, side: np.ndarray, price: np.ndarray, qty: np.ndarray,
+                  bid: np.ndarray, ask: np.ndarray, tick: int) -> pd.DataFrame:  # fmt: skip
+    """Per-order features; `kind` is 0 bid, 1 ask, 2 cancel; bid/ask are the quotes before each order."""
+    mid2 = bid + ask
+    offset = np.where(kind < 2, side * (mid2 - 2 * price) / (2 * tick), np.nan)
+    gaps = np.diff(ts, prepend=ts[:1]).astype(float)
+    return pd.DataFrame({"order_type": kind, "price_offset": offset,
+                         "size": np.where(kind < 2, np.log10(np.maximum(qty, 1)), np.nan),
+                         "interarrival": np.log10(np.maximum(gaps, 1.0) / NS_PER_SECOND)})  # fmt: skip
+
+
+def book_features(rows: np.ndarray, tick: int) -> pd.DataFrame:
+    """Spread (ticks) and depth of LOBSTER-layout rows, two-sided rows only."""
+    ask, bid = rows[:, 0], rows[:, 2]
+    ok = (rows[:, 1] > 0) & (rows[:, 3] > 0)
+    depth = rows[:, 1 : 4 * DEPTH_LEVELS : 4].sum(axis=1) + rows[:, 3 : 4 * DEPTH_LEVELS : 4].sum(axis=1)
+    return pd.DataFrame({"spread": (ask - bid)[ok] / tick, "depth": np.log10(np.maximum(depth[ok], 1))})
+
+
+def real_window(day: LobsterDay, t0: int, t1: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Order and book features of the real day in [t0, t1)."""
+    flow = order_flow(day)
+    keep = (flow.ts >= t0) & (flow.ts < t1)
+    f = flow[keep]
+    before = day.book[np.maximum(f.first_msg - 1, 0)]
+    kind = np.where(f.action != Action.SUBMIT, 2, np.where(f.side > 0, 0, 1))
+    orders = flow_features(f.ts, kind, f.side, f.price, f.qty, before[:, 2], before[:, 0], day.info.tick_size)
+    grid = np.arange(t0, t1, NS_PER_SECOND)
+    rows = day.book[np.maximum(np.searchsorted(day.events.ts, grid, side="right") - 1, 0)]
+    return orders, book_features(rows, day.info.tick_size)
+
+
+def sim_window(run: RunDir, rollout: int, agent: int, tick: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Order features of one background's accepted orders (quotes from the last snapshot before each), and its book."""
+    orders = run.table("orders", rollout, "main")
+    orders = orders[(orders.agent == agent) & (orders.status == 0)].sort_values("ts", kind="stable")
+    book = run.table("book", rollout, "main").sort_values("ts", kind="stable")
+    idx = np.maximum(np.searchsorted(book["ts"].to_numpy(), orders["ts"].to_numpy(), side="left") - 1, 0)
+    bid, ask = book["bid_price_1"].to_numpy()[idx], book["ask_price_1"].to_numpy()[idx]
+    event = orders["event"].to_numpy()
+    kind = np.where(event != 1, 2, np.where(orders["side"].to_numpy() > 0, 0, 1))
+    feats = flow_features(orders["ts"].to_numpy(), kind, orders["side"].to_numpy(), orders["price"].to_numpy(),
+                          orders["qty"].to_numpy(), bid, ask, tick)  # fmt: skip
+    seconds = book.groupby(book["ts"] // NS_PER_SECOND).tail(1)  # the book at each second's end
+    rows = seconds.drop(columns=["ts", "rollout", "arm"]).to_numpy()
+    return feats, book_features(rows, tick)
+
+
+def categorical_overlap(a: np.ndarray, b: np.ndarray, k: int = 3) -> float:
+    pa = np.bincount(a.astype(int), minlength=k) / max(len(a), 1)
+    pb = np.bincount(b.astype(int), minlength=k) / max(len(b), 1)
+    return float(np.minimum(pa, pb).sum())
+
+
+def similarity(real: tuple[pd.DataFrame, pd.DataFrame], sim: tuple[pd.DataFrame, pd.DataFrame]) -> dict[str, float]:
+    """Overlap coefficient per metric of the pooled real and simulated features."""
+    out = {"order_type": categorical_overlap(real[0]["order_type"].to_numpy(), sim[0]["order_type"].to_numpy())}
+    for metric in ("price_offset", "size", "interarrival"):
+        out[metric] = overlap_coefficient(real[0][metric], sim[0][metric], bins=60)
+    for metric in ("spread", "depth"):
+        out[metric] = overlap_coefficient(real[1][metric], sim[1][metric], bins=60)
+    return {k: round(float(v), 4) for k, v in out.items()}
+
+
+def evaluate_model(symbols: list[str], out: str | Path, minutes: int = 5, every: int = 10, rollouts: int = 4,
+                   window: tuple[str, str] = ("14:30", "16:00"), seed: int = 0, data_dir: str | None = None,
+                   workers: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Simulate both backgrounds from every start point and compare their flow with the real one."""
+    from mars_core.sim.lmm_background import loaded_model
+
+    started = time.perf_counter()
+    out = Path(out)
+    setup = {"symbols": symbols, "minutes": minutes, "every": every, "rollouts": rollouts, "window": list(window), "seed": seed}
+    claim_directory(out, "evaluation.json", setup, "model evaluation")
+    first, last = (parse_clock(t) for t in window)
+    starts = [format_clock(t)[:5] for t in range(first, last - minutes * NS_PER_MINUTE + 1, every * NS_PER_MINUTE)]
+    pooled: dict[str, list[list[pd.DataFrame]]] = {bg: [[], []] for bg in ("real", "lmm", "noise")}
+    for symbol in symbols:
+        day = load_day(_only_day(symbol, data_dir))
+        for start in starts:
+            t0 = parse_clock(start)
+            for part, frame in zip(pooled["real"], real_window(day, t0, t0 + minutes * NS_PER_MINUTE)):
+                part.append(frame)
+            for background in ("lmm", "noise"):
+                config = SimConfig(symbol=symbol, date=day.info.date.isoformat(), start=start, minutes=minutes,
+                                   rollouts=rollouts, background=background, seed=seed, snapshot_interval_ms=0)  # fmt: skip
+                run = RunDir(run_simulation(config, out / background / f"{symbol}_{start.replace(':', '')}", data_dir,
+                                            workers).run_dir)  # fmt: skip
+                for r in range(rollouts):
+                    for part, frame in zip(pooled[background], sim_window(run, r, 1, day.info.tick_size)):
+                        part.append(frame)
+    frames = {bg: (pd.concat(parts[0]), pd.concat(parts[1])) for bg, parts in pooled.items()}
+    sims = {bg: similarity(frames["real"], frames[bg]) for bg in ("lmm", "noise")}
+    summary = loaded_model().summary
+    result = {
+        "val_nll": summary.get("val_nll"), "unigram_nll": summary.get("unigram_nll"), "bigram_nll": summary.get("bigram_nll"),
+        "similarity": {metric: {bg: sims[bg][metric] for bg in sims} for metric in METRICS},
+        "lmm_wins": sum(sims["lmm"][m] > sims["noise"][m] for m in METRICS), "metrics": len(METRICS),
+        "orders": {bg: int(len(frames[bg][0])) for bg in frames}, "starts": len(starts) * len(symbols),
+        "rollouts": rollouts, "minutes": minutes, "seconds": round(time.perf_counter() - started, 1),
+    }  # fmt: skip
+    write_json(out / "result.json", result)
+    return result
+
+
+def _only_day(symbol: str, data_dir: str | None):
+    """The symbol's catalogued day (the sample data has one per symbol)."""
+    from mars_core.data import discover
+
+    infos = [i for i in discover(resolve_data_dir(data_dir)) if i.symbol == symbol.upper()]
+    if not infos:
+        from mars_core.errors import DatasetNotFoundError
+
+        raise DatasetNotFoundError(f"no catalogued day of {symbol}")
+    return infos[-1]
