@@ -21,9 +21,25 @@ import pandas as pd
 from analysis import impact_charts, sqrt_law
 from analysis.factors import FACTOR_COLUMNS
 from analysis.impact_results import (
-    StudyResults, constant_decay_factors, correlation_figure, nan_float, decay_table, delta_verdict, factor_figure, factors_table,
-    fits_table, fulfillment_figure, fulfillment_table, headline, impact_figure, impact_table, load_study,
-    slippage_figure, sqrt_law_figure, symbolic_table, weights_frame,
+    StudyResults,
+    constant_decay_factors,
+    correlation_figure,
+    decay_table,
+    delta_verdict,
+    factor_figure,
+    factors_table,
+    fits_table,
+    fulfillment_figure,
+    fulfillment_table,
+    headline,
+    impact_figure,
+    impact_table,
+    load_study,
+    nan_float,
+    slippage_figure,
+    sqrt_law_figure,
+    symbolic_table,
+    weights_frame,
 )  # fmt: skip
 from analysis.report import Figure, Report, Section, Table
 from mars_core.errors import MarsInputError

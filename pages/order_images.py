@@ -97,8 +97,8 @@ try:
         date = c_date.selectbox("Date", dates, key="oi_date", format_func=lambda d: d.isoformat())
         images, labels, note = real_images(symbol, date.isoformat(), str(data_dir))
     else:
-        from pages import _sim_ui
         from mars_core.sim.store import RunDir
+        from pages import _sim_ui
 
         entries, _ = _sim_ui.list_runs(_sim_ui.runs_root())
         entries = [e for e in entries if e.finished > 0]

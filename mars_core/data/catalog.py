@@ -27,7 +27,7 @@ from mars_core.data.lobster import (
     read_source,
     source_label,
 )
-from mars_core.data.schema import NS_PER_SECOND, DatasetInfo, EventType, Events
+from mars_core.data.schema import NS_PER_SECOND, DatasetInfo, Events, EventType
 from mars_core.errors import DatasetNotFoundError, LobsterFormatError, MarsInputError
 
 DATA_DIR_ENV = "MARS_DATA_DIR"

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from mars_core.data.schema import EVENT_FIELDS, NS_PER_SECOND, DatasetInfo, EventType, Events, LobsterDay
+from mars_core.data.schema import EVENT_FIELDS, NS_PER_SECOND, DatasetInfo, Events, EventType, LobsterDay
 from mars_core.errors import LobsterFormatError
 
 MESSAGE_COLUMNS = ("time", "event type", "order id", "size", "price", "direction")

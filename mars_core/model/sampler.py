@@ -28,7 +28,6 @@ from mars_core.errors import MarsInputError
 from mars_core.model.order_model import KVCache, OrderModel
 from mars_core.model.tokenizer import MAX_LEVELS, N_INTERVAL, N_LOB, N_VOLUME
 
-
 ArrayLike = np.ndarray | torch.Tensor  # inputs are taken as NumPy arrays or tensors
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import zipfile
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from mars_core.engine._book import OrderBook
 
 from mars_core.data import LobsterDay
 from mars_core.data.orderflow import order_flow
+from mars_core.engine._book import OrderBook
 from mars_core.engine.replay import LobsterReplay
 from mars_core.errors import MarsInputError
 from mars_core.model.dataset import VAL_START_NS, _split

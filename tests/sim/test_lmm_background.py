@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from mars_core.data import LobsterDay
 from mars_core.engine.rules import parse_clock
@@ -68,12 +67,24 @@ def test_an_injected_order_is_fed_to_the_model(goog_day: LobsterDay) -> None:
     group = LockstepGroup([sim], [1], model, history_context(goog_day, start, model))
 
     class Buyer:
+        """Buys 300 shares at the ask 5 s in."""
+
         agent_id = 2
-        def start(self, ts, rng): return ts + 5 * 10**9  # noqa: E704
-        def wake(self, obs): return [Submit(1, obs.best_ask, 300)], 2**63 - 1  # noqa: E704
-        def on_result(self, *args): pass  # noqa: E704
-        def on_fill(self, fill): pass  # noqa: E704
-        def records(self): return {"orders": {}, "fills": {}}  # noqa: E704
+
+        def start(self, ts: int, rng: np.random.Generator) -> int:
+            return ts + 5 * 10**9
+
+        def wake(self, obs):
+            return [Submit(1, obs.best_ask, 300)], 2**63 - 1
+
+        def on_result(self, *args) -> None:
+            pass
+
+        def on_fill(self, fill) -> None:
+            pass
+
+        def records(self) -> dict:
+            return {"orders": {}, "fills": {}}
 
     sim.add_agent(Buyer(), np.random.default_rng(0))
     fed = []

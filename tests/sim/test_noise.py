@@ -10,7 +10,7 @@ import pytest
 from mars_core.data import LobsterDay, minute_bars
 from mars_core.engine.rules import parse_clock
 from mars_core.sim.bars import BarBuilder
-from mars_core.sim.noise import calibrate, noise_params, NoiseBackground
+from mars_core.sim.noise import NoiseBackground, calibrate, noise_params
 from mars_core.sim.simulator import Simulator
 
 
