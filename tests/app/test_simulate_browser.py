@@ -1,80 +1,14 @@
 """Drive the real dashboard in headless Chromium: one short Simulate run with a TWAP agent, clicked through."""
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-LOBSTER_DIR = REPO.parent / "shared" / "data" / "lobster"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (CI installs Debian's chromium)"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"streamlit did not become healthy at {url} within {timeout:.0f} s")
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A Streamlit server on a free port, writing runs to a temporary folder; yields (url, runs dir)."""
-    if not LOBSTER_DIR.is_dir():
-        pytest.skip(f"the LOBSTER sample data is not at {LOBSTER_DIR}")
-    port = _free_port()
-    work = tmp_path_factory.mktemp("streamlit")
-    runs = work / "runs"
-    env = {**os.environ, "MARS_DATA_DIR": str(LOBSTER_DIR), "MARS_RUNS_DIR": str(runs)}
-    with (work / "server.log").open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             # no file watching: other tests writing files must not trigger reruns mid-test
-             "--server.fileWatcherType", "none"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            _wait_healthy(f"http://127.0.0.1:{port}", server)
-            yield f"http://127.0.0.1:{port}", runs
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 def test_a_short_paired_twap_run_draws_its_fan_chart(app: tuple[str, Path], tmp_path: Path) -> None:
@@ -82,7 +16,7 @@ def test_a_short_paired_twap_run_draws_its_fan_chart(app: tuple[str, Path], tmp_
 
     url, runs = app
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 4000})
             # A deep link as the server's first request: it must still go through app.py's router.
