@@ -22,6 +22,7 @@ from mars_core.errors import MarsInputError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO_ROOT / "assets" / "models"
+ORDER_MODEL = "order_model"  # the directory the LMM background loads
 DATA_ENV = "MARS_DATA_DIR"
 HOW_TO_ADD_DATA = (
     "To add data, run `mars data fetch-samples`, or copy LOBSTER zip files "
@@ -234,7 +235,7 @@ def bars_table(bars: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True, slots=True)
 class ModelStatus:
-    """What order model, if any, ships in assets/models."""
+    """Which models ship in assets/models; `found` is whether the order model (the LMM background) is there."""
 
     found: bool
     summary: str  # one line for the UI
@@ -243,16 +244,15 @@ class ModelStatus:
 
 
 def model_status(models_dir: Path | None = None) -> ModelStatus:
-    """Look for shipped order-model checkpoints (`<name>/model.pt`) and model cards.
-
-    Later this will ask the model loader; for now it only looks at files.
-    """
+    """Look for shipped checkpoints (`<name>/model.pt`) and model cards; the LMM needs `order_model/model.pt`."""
     models_dir = MODELS_DIR if models_dir is None else models_dir
     checkpoints = tuple(sorted(models_dir.glob("*/model.pt")))
     cards = tuple(sorted(models_dir.glob("**/model_card.md")))
+    found = (models_dir / ORDER_MODEL / "model.pt").is_file()
     if checkpoints:
         names = ", ".join(sorted({p.parent.name for p in checkpoints}))
-        return ModelStatus(True, f"Trained order model(s) found: {names}.", checkpoints, cards)
+        lead = "Trained models found" if found else f"No {ORDER_MODEL} checkpoint; other models found"
+        return ModelStatus(found, f"{lead}: {names}.", checkpoints, cards)
     if cards:
         names = ", ".join(sorted({p.parent.name for p in cards}))
         return ModelStatus(False, f"Model card(s) found for {names}, but no checkpoint (model.pt) next to them.", (), cards)

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pages import _ui
+
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
 LOBSTER_DIR = REPO.parent / "shared" / "data" / "lobster"
@@ -72,13 +74,17 @@ def test_page_renders_every_control_with_small_defaults(runs_dir: Path) -> None:
     assert at.number_input(key="sim_minutes").value == 5 and at.number_input(key="sim_rollouts").value == 8
     assert at.number_input(key="sim_seed").value == 0
     background = at.radio(key="sim_background")
-    assert background.value == "noise" and background.options == ["Noise traders", "Replay", "Order model (LMM) — not available"]
-    assert "LMM background needs a trained order model" not in texts(at.info)
+    assert background.value == "noise" and background.options == ["Noise traders", "Replay", "Order model (LMM)"]  # shipped
     assert at.toggle(key="sim_paired").value is False and at.toggle(key="sim_paired").disabled  # no orders yet
     assert at.button(key="sim_twap_add") and at.file_uploader(key="sim_orders_upload")
     assert "8 rollouts = 8 simulations of 5 min" in texts(at.caption)
     assert "No runs yet" in texts(at.info) and not at.get("plotly_chart")
-    # the LMM is listed, but without a shipped model it cannot run
+
+
+def test_lmm_is_listed_but_disabled_without_a_shipped_model(runs_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(_ui, "MODELS_DIR", tmp_path / "no-models")
+    at = open_page()
+    assert at.radio(key="sim_background").options[2] == "Order model (LMM) — not available"
     at.radio(key="sim_background").set_value("lmm").run()
     assert "needs a trained order model" in texts(at.info) and at.button(key="sim_run_button").disabled
 

@@ -50,9 +50,13 @@ def test_model_status_without_a_model(tmp_path: Path) -> None:
 
 
 def test_model_status_finds_checkpoints_and_cards(tmp_path: Path) -> None:
-    (tmp_path / "lmm-small").mkdir()
-    (tmp_path / "lmm-small" / "model_card.md").write_text("# LMM small")
+    (tmp_path / "order_model").mkdir()
+    (tmp_path / "order_model" / "model_card.md").write_text("# LMM small")
     assert "no checkpoint" in _ui.model_status(tmp_path).summary
-    (tmp_path / "lmm-small" / "model.pt").write_bytes(b"\0")
+    (tmp_path / "vqvae").mkdir()
+    (tmp_path / "vqvae" / "model.pt").write_bytes(b"\0")
     status = _ui.model_status(tmp_path)
-    assert status.found and "lmm-small" in status.summary and len(status.cards) == 1
+    assert not status.found and "No order_model checkpoint" in status.summary  # another model is not the LMM
+    (tmp_path / "order_model" / "model.pt").write_bytes(b"\0")
+    status = _ui.model_status(tmp_path)
+    assert status.found and "order_model, vqvae" in status.summary and len(status.cards) == 1
