@@ -34,7 +34,8 @@ def model_card(summary: dict, bench: dict | None = None, scaling: dict | None = 
 A LLaMA-style causal transformer that continues the order flow of a stock order by order
 (paper Sec. 2.1, eq. 1). One order is one token of 49,152 (type x price slot x volume slot x
 interval slot); each position also carries the binned volumes of 10 book levels after the
-order and the mid-price change since the open. Load it with
+order, the spread in ticks (price slots are measured from the quotes, so without it the model
+could not tell a one-tick market from a wide one) and the mid-price change since the open. Load it with
 `mars_core.model.load_order_model()` (no network); sample with `OrderModelSampler`.
 
 ## Data and split
@@ -91,8 +92,8 @@ bigram beta = {summary['bigram_beta']}.
 
 - Two stocks on one date: the validation set is the same day's afternoon, not an unseen day;
   the model has seen no other market regime.
-- The context is the order flow and the visible volumes of 10 levels; it sees neither the
-  spread nor the time of day directly (only through the order history and the interval tokens).
+- The context is the order flow, the visible volumes of 10 levels and the spread; it does not
+  see the time of day (only through the order history and the interval tokens).
 - Beyond the window the KV cache keeps sliding-window attention; the no-cache path truncates
   the context to the window instead (as MarS's released code does), so the two differ after
   {m['window']} positions.

@@ -34,7 +34,7 @@ class DayStream:
 
     key: str  # "SYMBOL YYYY-MM-DD"
     tokens: torch.Tensor  # (N,) int64 one token per order
-    lob: torch.Tensor  # (N, 20) uint8 binned volumes of the book after each order
+    lob: torch.Tensor  # (N, 21) uint8 binned volumes of the book after each order, then its spread in ticks
     mid: torch.Tensor  # (N,) int64 mid change since the open, ticks, after each order
     levels: int  # book depth of the data (levels beyond it are masked)
     val_start: int  # index of the first order at or after VAL_START_NS

@@ -239,14 +239,14 @@ class OrderModel(nn.Module):
 
     # ------------------------------------------------------------------ trunk
     def embed(self, tokens: torch.Tensor, lob: torch.Tensor, lob_mask: torch.Tensor, mid: torch.Tensor) -> torch.Tensor:
-        """Eq. (1). tokens (B, T) int64, lob (B, T, 20) int64 bins, lob_mask (B, T, 20) bool, mid (B, T) ticks."""
+        """Eq. (1). tokens (B, T) int64, lob (B, T, 21) int64 bins (20 volumes, the spread), lob_mask (B, T, 21) bool, mid (B, T) ticks."""
         B, T = tokens.shape
         ivl = tokens % N_INTERVAL
         vol = tokens // N_INTERVAL % N_VOLUME
         tp = tokens // (N_INTERVAL * N_VOLUME)  # type * N_PRICE + price
         typ = tp // N_PRICE
         x = self.emb_type_price(tp) + self.emb_type_volume(typ * N_VOLUME + vol) + self.emb_interval(ivl)  # (B, T, C)
-        idx = (lob + self.lob_offset).reshape(B * T, N_LOB)  # (B*T, 20) rows of lob_proj
+        idx = (lob + self.lob_offset).reshape(B * T, N_LOB)  # (B*T, 21) rows of lob_proj
         x = x + F.embedding_bag(idx, self.lob_proj, per_sample_weights=lob_mask.reshape(B * T, N_LOB).to(x.dtype),
                                 mode="sum").view(B, T, -1)  # (B, T, C)
         x = x + self.emb_mid(self.mid_bucket[mid.clamp(-MID_CLIP, MID_CLIP) + MID_CLIP])  # (B, T, C)

@@ -1,9 +1,9 @@
 """Batched next-order sampling for many rollouts at once.
 
     sampler = OrderModelSampler(model, batch=B, temperature=1.0, top_k=None, top_p=None, seed=0)
-    sampler.prefill(tokens (B, T), lob (B, T, 20), lob_mask (B, T, 20) or levels (B,), mid (B, T))
+    sampler.prefill(tokens (B, T), lob (B, T, 21), lob_mask (B, T, 21) or levels (B,), mid (B, T))
     nxt = sampler.sample()               # (B,) next token of each rollout
-    sampler.feed(tokens (B,), lob (B, 20), mid (B,))   # the token actually applied, book after it
+    sampler.feed(tokens (B,), lob (B, 21), mid (B,))   # the token actually applied, book after it
 
 With `use_cache=True` (the default) `feed` runs one position through the KV cache and
 `sample` only reads the heads; the state after a prefill of T <= window positions and
@@ -26,16 +26,14 @@ import torch
 
 from mars_core.errors import MarsInputError
 from mars_core.model.order_model import KVCache, OrderModel
-from mars_core.model.tokenizer import MAX_LEVELS, N_INTERVAL, N_LOB, N_VOLUME
+from mars_core.model.tokenizer import N_INTERVAL, N_LOB, N_VOLUME, levels_present
 
 ArrayLike = np.ndarray | torch.Tensor  # inputs are taken as NumPy arrays or tensors
 
 
 def levels_mask(levels: ArrayLike) -> torch.Tensor:
-    """(B, 20) bool mask of the book levels present for each row's depth (B,)."""
-    levels = torch.as_tensor(levels).clamp(max=MAX_LEVELS)
-    one_side = torch.arange(MAX_LEVELS)[None, :] < levels[:, None]  # (B, 10)
-    return torch.cat([one_side, one_side], dim=1)
+    """(B, 21) bool context mask for each row's book depth (B,): present levels and the spread."""
+    return torch.as_tensor(np.stack([levels_present(int(n)) for n in np.asarray(levels).reshape(-1)]))
 
 
 def pick(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None,
@@ -90,13 +88,13 @@ class OrderModelSampler:
         self._h: torch.Tensor | None = None  # (B, C) hidden state of the last position (cache path)
         self._cache: KVCache | None = None
         self._hist: list[torch.Tensor] | None = None  # last `window` inputs (no-cache path)
-        self._mask: torch.Tensor | None = None  # (B, 20) mask used by feed
+        self._mask: torch.Tensor | None = None  # (B, 21) mask used by feed
 
     # ---------------------------------------------------------------- inputs
     @torch.inference_mode()
     def prefill(self, tokens: ArrayLike, lob: ArrayLike, lob_mask: ArrayLike, mid: ArrayLike) -> None:
         """Warm up every rollout on real history; T may differ from the window (only the last
-        `window` positions are kept). lob_mask is (B, T, 20) bool or each row's book depth (B,)."""
+        `window` positions are kept). lob_mask is (B, T, 21) bool or each row's book depth (B,)."""
         tokens, lob, mid = (torch.as_tensor(np.asarray(a), dtype=torch.int64) for a in (tokens, lob, mid))
         B, T = tokens.shape
         if B != self.batch or lob.shape != (B, T, N_LOB) or mid.shape != (B, T) or T < 1:
@@ -122,8 +120,8 @@ class OrderModelSampler:
     @torch.inference_mode()
     def feed(self, tokens: ArrayLike, lob: ArrayLike, mid: ArrayLike, lob_mask: ArrayLike | None = None) -> None:
         """Append one position per rollout: the token applied (B,), the binned volumes of the
-        book after it (B, 20) and its mid change in ticks (B,); the mask stays as in the prefill
-        unless given (B, 20)."""
+        book after it (B, 21) and its mid change in ticks (B,); the mask stays as in the prefill
+        unless given (B, 21)."""
         if self._mask is None:
             raise MarsInputError("call prefill before feed")
         tokens, lob, mid = (torch.as_tensor(np.asarray(a), dtype=torch.int64) for a in (tokens, lob, mid))

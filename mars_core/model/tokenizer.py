@@ -61,8 +61,9 @@ TYPE_NAMES = ("bid", "ask", "cancel")
 SUBMIT_REGIONS = (("cross", 3), ("inside", 8), ("passive", 21))
 CANCEL_REGIONS = (("cancel_bid", 16), ("cancel_ask", 16))
 MAX_LEVELS = 10  # book levels in the context
-N_LOB = 2 * MAX_LEVELS  # ask volumes of levels 1-10, then bid volumes of levels 1-10
-N_LOB_BINS = 32
+SPREAD = 2 * MAX_LEVELS  # context column of the spread, after the ask and bid volumes
+N_LOB = SPREAD + 1  # ask volumes of levels 1-10, bid volumes of levels 1-10, then the spread
+N_LOB_BINS = 32  # volume bins; the spread column holds the spread in ticks, capped at N_LOB_BINS - 1
 MID_CLIP = 2048  # mid change since the open, ticks, clipped to [-MID_CLIP, MID_CLIP]
 CANCEL_SEARCH_LEVELS = 32  # a cancel looks for the agents' orders in at most this many levels
 SAMPLES_PER_BIN = 128  # stored quantiles of the training values in each bin, for decoding
@@ -206,6 +207,14 @@ class DecodedOrder:
         return self.type == CANCEL and self.qty >= self.resting_qty
 
 
+def levels_present(levels: int) -> np.ndarray:
+    """(21,) context mask of a stock whose data has `levels` book levels (the spread is always there)."""
+    n_lv = min(levels, MAX_LEVELS)
+    mask = np.zeros(N_LOB, dtype=bool)
+    mask[:n_lv] = mask[MAX_LEVELS : MAX_LEVELS + n_lv] = mask[SPREAD] = True
+    return mask
+
+
 def quotes(rows: np.ndarray, tick: int) -> tuple[np.ndarray, np.ndarray]:
     """(bid, ask) of LOBSTER book rows, an empty side replaced by the other best one tick away
     (both empty: 0, 0)."""
@@ -347,15 +356,18 @@ class OrderTokenizer:
         return int(self.encode(raw)[0])
 
     # ----------------------------------------------------------------- context
-    def lob_features(self, rows: np.ndarray, levels: int) -> tuple[np.ndarray, np.ndarray]:
-        """Binned volumes (N, 20) int64 and mask (N, 20) bool (True = level present) of LOBSTER rows."""
+    def lob_features(self, rows: np.ndarray, levels: int, tick: int) -> tuple[np.ndarray, np.ndarray]:
+        """Context (N, 21) int64 and mask (N, 21) bool (True = present) of LOBSTER rows: binned
+        volumes of 10 ask then 10 bid levels, and the spread in ticks (capped), which the price
+        slots (measured from the quotes) cannot show."""
         n_lv = min(levels, MAX_LEVELS)
-        vols = np.zeros((len(rows), N_LOB), dtype=np.int64)
+        vols = np.zeros((len(rows), SPREAD), dtype=np.int64)
         vols[:, :n_lv] = rows[:, 1 : 4 * n_lv : 4]
         vols[:, MAX_LEVELS : MAX_LEVELS + n_lv] = rows[:, 3 : 4 * n_lv : 4]
-        mask = np.zeros(N_LOB, dtype=bool)
-        mask[:n_lv] = mask[MAX_LEVELS : MAX_LEVELS + n_lv] = True
-        return self.lob.bin(vols), np.broadcast_to(mask, vols.shape).copy()
+        bid, ask = quotes(rows, tick)
+        spread = np.clip((ask - bid) // tick, 0, N_LOB_BINS - 1)
+        mask = levels_present(levels)
+        return np.column_stack([self.lob.bin(vols), spread]), np.broadcast_to(mask, (len(rows), N_LOB)).copy()
 
     @staticmethod
     def mid_ticks(mid2: np.ndarray, open_mid2: int, tick: int) -> np.ndarray:
@@ -364,31 +376,22 @@ class OrderTokenizer:
 
     def row_features(self, rows: np.ndarray, levels: int, open_mid2: int,
                      tick: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(lob (N,20), mask (N,20), mid (N,)) of LOBSTER-layout book rows (after each order)."""
-        lob, mask = self.lob_features(rows, levels)
+        """(lob (N,21), mask (N,21), mid (N,)) of LOBSTER-layout book rows (after each order)."""
+        lob, mask = self.lob_features(rows, levels, tick)
         bid, ask = quotes(rows, tick)
         mid2 = np.where(ask > 0, bid + ask, open_mid2)
         return lob, mask, self.mid_ticks(mid2, open_mid2, tick)
 
     def book_features(self, book, open_mid2: int, levels: int = MAX_LEVELS) -> tuple[np.ndarray, np.ndarray, int]:
-        """(lob (20,), mask (20,), mid ticks) of an engine `OrderBook`; `levels` = the depth the
+        """(lob (21,), mask (21,), mid ticks) of an engine `OrderBook`; `levels` = the depth the
         training data had for this stock (5 for the AMZN sample), deeper levels are masked.
         Same values as `row_features` of the book's LOBSTER-layout row."""
-        n_lv = min(levels, MAX_LEVELS)
-        row = book.top(MAX_LEVELS)
-        vols = np.zeros(N_LOB, dtype=np.int64)
-        vols[:n_lv] = row[1 : 4 * n_lv : 4]
-        vols[MAX_LEVELS : MAX_LEVELS + n_lv] = row[3 : 4 * n_lv : 4]
-        mask = np.zeros(N_LOB, dtype=bool)
-        mask[:n_lv] = mask[MAX_LEVELS : MAX_LEVELS + n_lv] = True
-        tick, bid, ask = book.tick_size, book.best_bid(), book.best_ask()
-        mid2 = (bid or ask - tick) + (ask or bid + tick) if bid or ask else open_mid2
-        mid = max(-MID_CLIP, min(MID_CLIP, (mid2 - open_mid2) // (2 * tick)))
-        return self.lob.bin(vols), mask, mid
+        lob, mask, mid = self.row_features(book.top(MAX_LEVELS)[None, :], levels, open_mid2, int(book.tick_size))
+        return lob[0], mask[0], int(mid[0])
 
     def books_features(self, books: list, open_mid2: int,
                        levels: int = MAX_LEVELS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`book_features` of many rollouts' books of one stock at once: (B, 20), (B, 20), (B,)."""
+        """`book_features` of many rollouts' books of one stock at once: (B, 21), (B, 21), (B,)."""
         rows = np.stack([b.top(MAX_LEVELS) for b in books])
         return self.row_features(rows, levels, open_mid2, int(books[0].tick_size))
 

@@ -45,7 +45,7 @@ from mars_core.model.order_model import OrderModel, OrderModelConfig
 from mars_core.model.tokenizer import OrderTokenizer
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "assets" / "models" / "order_model"
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: the context holds the spread (21 columns)
 
 # Model sizes for --size and the scaling study.
 SIZES: dict[str, OrderModelConfig] = {

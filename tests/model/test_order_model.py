@@ -8,6 +8,7 @@ import torch
 from mars_core.errors import MarsInputError
 from mars_core.model.order_model import OrderModel, OrderModelConfig
 from mars_core.model.sampler import OrderModelSampler, levels_mask, pick
+from mars_core.model.tokenizer import N_LOB
 from mars_core.model.tokenizer import VOCAB_SIZE
 
 WINDOW = 16
@@ -27,8 +28,8 @@ def _model(seed: int = 0, **kw) -> OrderModel:
 def _sequence(batch: int, length: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(seed)
     tokens = torch.randint(0, VOCAB_SIZE, (batch, length), generator=g)
-    lob = torch.randint(0, 32, (batch, length, 20), generator=g)
-    mask = levels_mask(torch.tensor([10, 5][:batch] + [10] * max(batch - 2, 0)))[:, None, :].expand(batch, length, 20)
+    lob = torch.randint(0, 32, (batch, length, N_LOB), generator=g)
+    mask = levels_mask(torch.tensor([10, 5][:batch] + [10] * max(batch - 2, 0)))[:, None, :].expand(batch, length, N_LOB)
     mid = torch.randint(-300, 300, (batch, length), generator=g)
     return tokens, lob, mask, mid
 
@@ -52,7 +53,7 @@ def test_lob_and_mid_context_change_the_prediction_and_masked_levels_do_not() ->
         base = model(tokens, lob, mask, mid)
         assert not torch.allclose(base, model(tokens, (lob + 1) % 32, mask, mid))
         assert not torch.allclose(base, model(tokens, lob, mask, mid + 50))
-        amzn = levels_mask(torch.tensor([5]))[:, None, :].expand(1, 6, 20)
+        amzn = levels_mask(torch.tensor([5]))[:, None, :].expand(1, 6, N_LOB)
         deep_changed = lob.clone()
         deep_changed[..., 5:10] = (deep_changed[..., 5:10] + 7) % 32
         torch.testing.assert_close(model(tokens, lob, amzn, mid), model(tokens, deep_changed, amzn, mid))

@@ -155,15 +155,22 @@ def test_book_features_of_a_replayed_book_match_lobster_rows(goog_day: LobsterDa
         lob_r, mask_r, mid_r = tokenizer.row_features(row, 10, open_mid2, TICK)
         assert np.array_equal(lob, lob_r[0]) and np.array_equal(mask, mask_r[0]) and mid == mid_r[0]
         lob_b, mask_b, mid_b = tokenizer.books_features([replay.book, replay.book], open_mid2, levels=5)
-        assert np.array_equal(lob_b[1, :5], lob[:5]) and mask_b[1].sum() == 10 and mid_b.tolist() == [mid, mid]
+        assert np.array_equal(lob_b[1, :5], lob[:5]) and mask_b[1].sum() == 11 and mid_b.tolist() == [mid, mid]  # 5 + 5 levels + spread
         checked += 1
     assert checked >= 3
 
 
 def test_amzn_levels_beyond_five_are_masked(amzn_day: LobsterDay, tokenizer: OrderTokenizer) -> None:
-    lob, mask = tokenizer.lob_features(amzn_day.book[:3], amzn_day.info.levels)
-    assert mask[0].tolist() == [True] * 5 + [False] * 5 + [True] * 5 + [False] * 5
-    assert lob.shape == (3, 20) and lob.max() < 32
+    lob, mask = tokenizer.lob_features(amzn_day.book[:3], amzn_day.info.levels, amzn_day.info.tick_size)
+    assert mask[0].tolist() == [True] * 5 + [False] * 5 + [True] * 5 + [False] * 5 + [True]  # the spread, always
+    assert lob.shape == (3, 21) and lob.max() < 32
+
+
+def test_the_context_holds_the_spread_in_ticks(goog_day: LobsterDay, tokenizer: OrderTokenizer) -> None:
+    rows = goog_day.book[:500]
+    lob, _ = tokenizer.lob_features(rows, 10, goog_day.info.tick_size)
+    expected = np.clip((rows[:, 0] - rows[:, 2]) // goog_day.info.tick_size, 0, 31)
+    assert np.array_equal(lob[:, -1], expected) and expected.max() > 1  # GOOG's spread spans many ticks
 
 
 def test_mid_change_is_whole_ticks_floored_and_clipped(tokenizer: OrderTokenizer) -> None:
