@@ -13,6 +13,7 @@ from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.errors import MarsInputError
 from mars_core.model.dataset import eval_windows
 from mars_core.model.sampler import OrderModelSampler
+from mars_core.model.tokenizer import N_LOB
 from mars_core.model.train import (
     SIZES,
     TrainConfig,
@@ -118,6 +119,6 @@ def test_the_shipped_model_loads_offline_is_small_and_beats_both_baselines() -> 
     assert f"| order model | {s['val_nll']:.4f} |" in (DEFAULT_MODEL_DIR / "model_card.md").read_text()
     sampler = OrderModelSampler(shipped.model, batch=2, seed=0)
     g = torch.Generator().manual_seed(0)
-    sampler.prefill(torch.randint(0, 49152, (2, 5), generator=g), torch.zeros(2, 5, 20, dtype=torch.long),
+    sampler.prefill(torch.randint(0, 49152, (2, 5), generator=g), torch.zeros(2, 5, N_LOB, dtype=torch.long),
                     np.array([10, 5]), torch.zeros(2, 5, dtype=torch.long))
     assert sampler.sample().shape == (2,)

@@ -8,6 +8,7 @@ import pandas as pd
 
 from mars_core.data import LobsterDay
 from mars_core.engine.rules import parse_clock
+from mars_core.model.tokenizer import N_LOB
 from mars_core.sim.config import SimConfig
 from mars_core.sim.lmm_background import LMMBackground, LockstepGroup, history_context, loaded_model
 from mars_core.sim.rollouts import rollout_seed, run_simulation
@@ -25,7 +26,7 @@ def test_history_context_is_the_last_window_of_real_orders(goog_day: LobsterDay)
     model = loaded_model()
     tokens, lob, mask, mid = history_context(goog_day, parse_clock("14:40"), model)
     window = model.model.config.window
-    assert tokens.shape == (window,) and lob.shape == (window, 20) and mask.shape == (window, 20) and mid.shape == (window,)
+    assert tokens.shape == (window,) and lob.shape == (window, N_LOB) and mask.shape == (window, N_LOB) and mid.shape == (window,)
     assert tokens.min() >= 0 and tokens.max() < 49_152 and mask.all()  # GOOG has 10 levels: nothing masked
 
 
