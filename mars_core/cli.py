@@ -50,6 +50,7 @@ def _jsonable(value: Any) -> Any:
 
 def _register() -> None:
     """Attach every area's commands; each area keeps its commands next to its code."""
+    from mars_core.control.commands import register as register_control
     from mars_core.data.commands import data_app
     from mars_core.engine.commands import register as register_engine
     from mars_core.model.batch_commands import register as register_batch_model
@@ -64,6 +65,7 @@ def _register() -> None:
     register_batch_model(app, bench_app)
     register_sim(app, bench_app)
     register_reports(app, bench_app)
+    register_control(app, bench_app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,8 +8,7 @@ import torch
 from mars_core.errors import MarsInputError
 from mars_core.model.order_model import OrderModel, OrderModelConfig
 from mars_core.model.sampler import OrderModelSampler, levels_mask, pick
-from mars_core.model.tokenizer import N_LOB
-from mars_core.model.tokenizer import VOCAB_SIZE
+from mars_core.model.tokenizer import N_LOB, VOCAB_SIZE
 
 WINDOW = 16
 

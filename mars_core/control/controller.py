@@ -1,0 +1,318 @@
+"""Controlled generation (paper Sec. 2.2, Fig. 4): the lockstep loop, steered minute by minute.
+
+At every minute boundary of every rollout (the first order whose time falls in a new
+minute of the day):
+
+1. "Shaping the future based on realized realities": the minutes just completed are
+   turned into order images from the rollout's own order log (every order that reached
+   its exchange: generated, injected or TWAP, as the tokens the model was fed), encoded
+   by the VQ-VAE and appended to the real minutes before the start.
+2. "Electing the best from every possible future": the order-batch model draws
+   `candidates` next minutes from the last `history_minutes` of them (each rollout with
+   its own random stream); with `mirror`, each candidate's buy/sell mirror is a
+   candidate too (the batch model was trained with that symmetry). The return map
+   (`signals.ReturnMap`) predicts each candidate's minute return, and the candidate
+   closest to the return the signal asks for is chosen (`choose`). The controller asks
+   for the return that brings the simulated mid onto the target path by the end of the
+   minute (feedback on the level, so deviations do not accumulate).
+3. For that minute, every next order of the rollout is drawn from the order model's
+   logits refined by the ensemble model conditioned on the chosen image (`strength`
+   scales the correction; 0 leaves the order model alone). Agents' orders still reach
+   the exchange first and are fed to the model as before, so they move the book and the
+   model reacts to them.
+
+Everything else is `LockstepGroup`'s loop, unchanged: the same per-rollout uniforms
+decide each factor's draw, the same decoding, matching and feeding. Uncontrolled runs
+keep using `LockstepGroup` itself.
+
+Candidate draws of rollouts that reach a boundary at the same step are batched; with
+`lag_steps` > 0 a rollout that reached one may keep its previous image for up to that
+many steps while others catch up (fewer, larger batches; a lag of a few seconds).
+"""
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from mars_core.control.candidates import CandidateSampler
+from mars_core.control.signals import BPS, ControlSignal, ReturnMap, mid2_at
+from mars_core.data.orderflow import order_flow
+from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
+from mars_core.errors import MarsInputError
+from mars_core.model.ensemble import EnsembleModel, image_condition
+from mars_core.model.order_images import images_from_tokens, mirror_sides
+from mars_core.model.tokenizer import raw_orders
+from mars_core.settings import Settings
+from mars_core.sim.lmm_background import LockstepGroup
+from mars_core.sim.simulator import Simulator
+
+
+class ControlSettings(Settings):
+    """How the controller steers (see the module docstring)."""
+
+    candidates: int = Field(4, ge=1, le=64, description="next minutes drawn per rollout and minute")
+    mirror: bool = Field(True, description="also consider each candidate's buy/sell mirror")
+    strength: float = Field(1.0, ge=0, le=10, description="scale of the ensemble's correction (1 = as trained)")
+    history_minutes: int = Field(15, ge=1, le=15, description="realised minutes the order-batch model sees")
+    temperature: float = Field(1.0, gt=0, le=5, description="temperature of the candidate draws")
+    lag_steps: int = Field(0, ge=0, le=1000, description="steps a boundary may wait to batch candidate draws")
+
+
+def choose(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Index (P,) of the candidate whose predicted return (P, K) is closest to each target (P,)."""
+    return np.abs(np.asarray(predicted) - np.asarray(target)[:, None]).argmin(-1)
+
+
+# ------------------------------------------------------------------ models
+@dataclass(frozen=True)
+class ControlKit:
+    """The models control needs besides the order model."""
+
+    ensemble: EnsembleModel
+    batch: object  # LoadedBatchModel (VQ-VAE inside)
+    return_map: ReturnMap
+    sampler: CandidateSampler
+    fingerprint: str
+    order_model: dict  # summary line (val_nll, size, params) of the order model the ensemble was trained on
+
+    def check_order_model(self, model) -> None:
+        """The ensemble reads the order model's hidden states: it only fits the checkpoint it was trained on.
+
+        Raises:
+            MarsInputError: `model` (a LoadedModel) is another order model.
+        """
+        have = {k: model.summary.get(k) for k in self.order_model}
+        if have != self.order_model:
+            raise MarsInputError(f"the ensemble was trained on the order model {self.order_model}, not on the loaded one "
+                                 f"{have}; retrain it with `mars train ensemble --out DIR`")
+
+
+def load_control_kit(ensemble_path: str | None = None, batch_path: str | None = None,
+                     return_map_path: str | None = None) -> ControlKit:  # fmt: skip
+    """Load the ensemble (and its return map) and the order-batch model; default: the shipped ones.
+
+    Raises:
+        MarsInputError: a model is missing, or the models' images use different tokenizers.
+    """
+    from mars_core.model.batch_train import load_batch_model
+    from mars_core.model.ensemble_train import DEFAULT_ENSEMBLE_DIR, load_ensemble
+
+    ens = load_ensemble(ensemble_path)
+    batch = load_batch_model(batch_path)
+    if ens.fingerprint != batch.vqvae.fingerprint:
+        raise MarsInputError(f"the ensemble's images ({ens.fingerprint}) and the order-batch model's "
+                             f"({batch.vqvae.fingerprint}) use different tokenizers")
+    if return_map_path is None:
+        base = Path(ensemble_path) if ensemble_path is not None else DEFAULT_ENSEMBLE_DIR
+        return_map_path = (base if base.is_dir() else base.parent) / "return_map.json"
+    return ControlKit(ens.model, batch, ReturnMap.load(return_map_path), CandidateSampler(batch.model), ens.fingerprint,
+                      ens.summary["order_model_summary"])
+
+
+@functools.lru_cache(maxsize=2)
+def cached_control_kit(ensemble_path: str | None = None, batch_path: str | None = None) -> ControlKit:
+    """`load_control_kit`, once per process."""
+    return load_control_kit(ensemble_path, batch_path)
+
+
+# ------------------------------------------------------------------ real history
+@dataclass(frozen=True)
+class RealHistory:
+    """The real minutes before a start, as the controller needs them."""
+
+    start_ts: int
+    start_minute: int  # minute of the day holding the start
+    codes: dict[int, np.ndarray]  # minute -> (8, 8) codes of the complete real minutes before start_minute
+    tokens: np.ndarray  # real order tokens of the start minute before start_ts
+    ts: np.ndarray  # their times
+    mid2_start: int  # bid + ask of the real book at the start
+
+
+def real_history(day: LobsterDay, start_ts: int, tokenizer, batch, minutes: int = 15) -> RealHistory:
+    """Codes of the `minutes` real minutes before the start's minute and the start minute's real orders."""
+    start_minute = start_ts // NS_PER_MINUTE
+    first = start_minute - minutes
+    flow = order_flow(day)
+    lo, hi = np.searchsorted(flow.ts, [first * NS_PER_MINUTE, start_ts], side="left")
+    part = flow[lo:hi]
+    tokens = tokenizer.encode(raw_orders(day, part)) if len(part) else np.zeros(0, np.int64)
+    ts = part.ts.astype(np.int64)
+    codes = {}
+    if start_minute > first:
+        _, images, _ = images_from_tokens(tokens, ts, first, start_minute - 1)
+        have = np.flatnonzero(np.arange(first, start_minute) >= day.info.ts_start // NS_PER_MINUTE)
+        if len(have):
+            enc = batch.encode(images[have])
+            codes = {int(first + i): enc[j] for j, i in enumerate(have)}
+    in_start = ts >= start_minute * NS_PER_MINUTE
+    return RealHistory(start_ts, int(start_minute), codes, tokens[in_start], ts[in_start], int(mid2_at(day, [start_ts])[0]))
+
+
+# ------------------------------------------------------------------ the loop
+class ControlledLockstepGroup(LockstepGroup):
+    """`LockstepGroup` with minute-by-minute control (see the module docstring).
+
+    Args:
+        sims, seeds, model, context, temperature, top_k, top_p, use_cache: as `LockstepGroup`.
+        kit: the ensemble, order-batch model, return map and candidate sampler.
+        signal: the target path, from the start.
+        real: `real_history` of the start.
+        settings: `ControlSettings`.
+    """
+
+    def __init__(self, sims: list[Simulator], seeds: list[int], model, context: tuple[np.ndarray, ...], kit: ControlKit,
+                 signal: ControlSignal, real: RealHistory, settings: ControlSettings | None = None,
+                 **kwargs) -> None:  # fmt: skip
+        kit.check_order_model(model)
+        super().__init__(sims, seeds, model, context, **kwargs)
+        self.kit = kit
+        self.signal = signal
+        self.real = real
+        self.settings = settings or ControlSettings()
+        B = len(sims)
+        self.candidate_draws = [np.random.default_rng([seed, 9]) for seed in seeds]
+        self.log_tokens: list[list[int]] = [list(map(int, real.tokens)) for _ in range(B)]
+        self.log_ts: list[list[int]] = [list(map(int, real.ts)) for _ in range(B)]
+        self.codes: list[dict[int, np.ndarray]] = [dict(real.codes) for _ in range(B)]
+        self.minute = [real.start_minute] * B  # the minute whose image conditions each rollout
+        self.waiting: dict[int, int] = {}  # rollout -> steps since it reached a boundary (lag_steps > 0)
+        self.counts = np.zeros((B, 3, 32, 32), dtype=np.float32)  # the chosen image of each rollout
+        self.decisions: list[dict] = []
+        self.candidate_seconds = 0.0
+        self._prep = None
+        self._decide(list(range(B)), [real.start_minute] * B)
+
+    # ---------------------------------------------------------------- order log
+    def _external(self, b: int, ts: int, action, bid: int, ask: int, resting: tuple | None) -> None:
+        n = len(self.external[b])
+        super()._external(b, ts, action, bid, ask, resting)
+        if len(self.external[b]) > n:
+            self._log(b, self.external[b][-1], ts)
+
+    def _generate(self, b: int, sim: Simulator, token: int) -> int:
+        before = self.generated
+        fed = super()._generate(b, sim, token)
+        if self.generated > before:
+            self._log(b, fed, self.last_ts[b])
+        return fed
+
+    def _log(self, b: int, token: int, ts: int) -> None:
+        self.log_tokens[b].append(int(token))
+        self.log_ts[b].append(int(ts))
+
+    # ---------------------------------------------------------------- control
+    def _minute_codes(self, b: int, first: int, last: int) -> None:
+        """Encode rollout b's completed minutes first..last from its order log."""
+        ts = np.asarray(self.log_ts[b], dtype=np.int64)
+        tokens = np.asarray(self.log_tokens[b], dtype=np.int64)
+        keep = ts >= first * NS_PER_MINUTE
+        _, images, _ = images_from_tokens(tokens[keep], ts[keep], first, last)
+        for m, code in zip(range(first, last + 1), self.kit.batch.encode(images)):
+            self.codes[b][m] = code
+        drop = int(np.searchsorted(ts, (last + 1) * NS_PER_MINUTE))
+        del self.log_tokens[b][:drop], self.log_ts[b][:drop]  # their minutes are encoded: never needed again
+
+    def _history(self, b: int, minute: int) -> np.ndarray:
+        """Codes (H, 8, 8) of the minutes before `minute` (the real ones before the start included)."""
+        H = self.settings.history_minutes
+        have = [self.codes[b][m] for m in range(minute - H, minute) if m in self.codes[b]]
+        return np.stack(have) if have else np.zeros((0, 8, 8), dtype=np.int64)
+
+    def _decide(self, rollouts: list[int], minutes: list[int]) -> None:
+        """Draw candidates for each rollout's new minute, choose one, condition the ensemble on it."""
+        import time
+
+        started = time.perf_counter()
+        s, kit = self.settings, self.kit
+        by_len: dict[int, list[int]] = defaultdict(list)  # histories of equal length are drawn together
+        hist = {}
+        for b, m in zip(rollouts, minutes):
+            hist[b] = self._history(b, m)
+            by_len[len(hist[b])].append(b)
+        target = {b: self._target_bps(b, m) for b, m in zip(rollouts, minutes)}
+        for group in by_len.values():
+            u = np.stack([self.candidate_draws[b].random((s.candidates, 64)) for b in group])
+            codes = kit.sampler.sample(np.stack([hist[b] for b in group]), s.candidates, u)  # (P, n, 8, 8)
+            counts = kit.batch.decode(codes)  # (P, n, 3, 32, 32)
+            if s.mirror:
+                counts = np.concatenate([counts, mirror_sides(counts)], axis=1)
+            predicted = kit.return_map.predict(counts)  # (P, K) bps
+            chosen = choose(predicted, np.array([target[b] for b in group]))
+            for p, b in enumerate(group):
+                self.counts[b] = counts[p, chosen[p]]
+                self.decisions.append({"rollout": b, "minute": int(dict(zip(rollouts, minutes))[b]),
+                                       "target_bps": round(float(target[b]), 3),
+                                       "chosen_bps": round(float(predicted[p, chosen[p]]), 3),
+                                       "min_bps": round(float(predicted[p].min()), 3),
+                                       "max_bps": round(float(predicted[p].max()), 3),
+                                       "mirrored": bool(s.mirror and chosen[p] >= s.candidates)})  # fmt: skip
+        for b, m in zip(rollouts, minutes):
+            self.minute[b] = m
+        with torch.inference_mode():
+            self._prep = kit.ensemble.prepare(image_condition(self.counts, kit.ensemble.config.prior_tp,
+                                                              kit.ensemble.config.prior_vol))  # fmt: skip
+        self.candidate_seconds += time.perf_counter() - started
+
+    def _target_bps(self, b: int, minute: int) -> float:
+        """The return (bps) that takes rollout b's mid onto the target path by the end of `minute`."""
+        end = (minute + 1) * NS_PER_MINUTE - self.real.start_ts
+        target = float(self.signal.target_logret(end))
+        bid, ask = self.books[b].best_bid(), self.books[b].best_ask()
+        if not bid or not ask:
+            return 0.0
+        return (target - np.log((bid + ask) / self.real.mid2_start)) * BPS
+
+    def _boundaries(self) -> None:
+        """Rollouts whose last order entered a new minute: record their completed minutes and decide."""
+        due, new = [], []
+        for b in range(len(self.sims)):
+            if not self.active[b]:
+                continue
+            m = self.last_ts[b] // NS_PER_MINUTE
+            if m <= self.minute[b]:
+                continue
+            if b not in self.waiting:
+                self._minute_codes(b, self.minute[b], m - 1)
+                self.waiting[b] = 0
+            else:
+                self.waiting[b] += 1
+        if not self.waiting:
+            return
+        lag = self.settings.lag_steps
+        active = sum(self.active)
+        if lag == 0 or max(self.waiting.values()) >= lag or len(self.waiting) >= active:
+            for b in list(self.waiting):
+                m = self.last_ts[b] // NS_PER_MINUTE
+                if m > self.minute[b] + 1 and m - 1 not in self.codes[b]:
+                    self._minute_codes(b, self.minute[b] + 1, m - 1)
+                due.append(b)
+                new.append(int(m))
+            self.waiting.clear()
+            self._decide(due, new)
+
+    # ---------------------------------------------------------------- step
+    def step(self) -> None:
+        """One order per rollout, drawn with the ensemble (see `LockstepGroup.step` for the rest)."""
+        self._boundaries()
+        u = np.stack([g.random(3) for g in self.draws])  # (B, 3): one uniform per factor
+        with torch.inference_mode():
+            h = self.sampler.hidden()
+            s = self.sampler
+            tokens = self.kit.ensemble.sample(self.model.model, h, self._prep, torch.as_tensor(u, dtype=torch.float32),
+                                              s.temperature, s.top_k, s.top_p, self.settings.strength)  # fmt: skip
+        fed = tokens.copy()
+        for b, sim in enumerate(self.sims):
+            if not self.active[b]:
+                continue
+            if self.external[b]:
+                fed[b] = self.external[b].popleft()
+                continue
+            fed[b] = self._generate(b, sim, int(tokens[b]))
+        lob, _, mid = self.tok.books_features(self.books, self.open_mid2, self.levels)
+        self.sampler.feed(fed, lob, mid)
