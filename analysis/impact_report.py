@@ -9,11 +9,7 @@ Pure: no Streamlit.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import platform
-import subprocess
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -41,8 +37,8 @@ from analysis.impact_results import (
     symbolic_table,
     weights_frame,
 )  # fmt: skip
+from analysis.provenance import datasets, git_commit, mtime, versions
 from analysis.report import Figure, Report, Section, Table
-from mars_core.errors import MarsInputError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_LABELS = {
@@ -67,63 +63,6 @@ BACKGROUND_CAVEATS = {
 
 
 # ---- provenance and caveats ----------------------------------------------------------------------
-
-
-def _git_commit() -> str:
-    try:
-        head = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5)  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return "not available"
-    if head.returncode != 0:
-        return "not available (not a git checkout)"
-    return head.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
-
-
-def _mtime(path: Path) -> str:
-    if not path.exists():
-        return "—"
-    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
-def _versions() -> str:
-    parts = [f"Python {platform.python_version()}"]
-    for package in ("numpy", "pandas", "pysindy", "torch", "torchdiffeq", "plotly"):
-        try:
-            parts.append(f"{package} {metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            pass
-    return ", ".join(parts)
-
-
-def _datasets(config: dict, data_dir: str | None) -> str:
-    from mars_core.data import find_dataset, resolve_data_dir
-
-    lines = []
-    try:
-        folder = resolve_data_dir(data_dir)
-    except MarsInputError as err:
-        return f"data folder not available ({err})"
-    for symbol in config.get("symbols", []):
-        for date in config.get("dates", []):
-            try:
-                info = find_dataset(symbol, date, folder)
-            except MarsInputError:
-                lines.append(f"{symbol} {date}: not found in {folder} (cannot confirm the files the study used)")
-                continue
-            member = f" ({info.message_member})" if info.message_member else ""
-            lines.append(f"{info.symbol} {info.date.isoformat()}: {info.message_path.name}{member}, {info.messages:,} messages, "
-                         f"{info.levels} levels, sha256 {_sha256(info.message_path)}")  # fmt: skip
-    return "\n".join(lines) or "—"
 
 
 def _seeds(path: Path, config: dict) -> str:
@@ -153,15 +92,15 @@ def provenance(study: StudyResults, data_dir: str | None = None) -> dict[str, st
         "Study directory": str(study.path.resolve()),
         "Symbols and dates": ", ".join(f"{s} {d}" for s in c.get("symbols", []) for d in c.get("dates", [])),
         "Start times": ", ".join(c.get("start_times", [])),
-        "LOBSTER data": _datasets(c, data_dir),
+        "LOBSTER data": datasets(c, data_dir),
         "Background": background,
         "Seeds": _seeds(study.path, c),
-        "Study started": _mtime(study.path / "study.json"),
-        "Results computed": _mtime(study.path / "results.json"),
+        "Study started": mtime(study.path / "study.json"),
+        "Results computed": mtime(study.path / "results.json"),
         "Report created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "MarS version": __version__,
-        "Git commit": _git_commit(),
-        "Software": _versions(),
+        "Git commit": git_commit(),
+        "Software": versions(),
     }
 
 

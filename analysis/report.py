@@ -3,8 +3,8 @@
 A `Report` is a plain value: a title, sections of (heading, text, key
 figures, formulas, plotly figures, tables, notes), the data's provenance, the
 configuration it ran with, and stated caveats. Builders turn a results
-directory into a Report (`build_report`: an impact study today; another kind,
-e.g. the realism evaluation, adds a builder to `BUILDERS`), and the renderers
+directory into a Report (`build_report`: an impact study or a realism
+evaluation; another kind adds a builder to `BUILDERS`), and the renderers
 know nothing about what the report is about:
 
 * `render_html(report)` -> one HTML document. plotly.js is embedded inline
@@ -138,14 +138,21 @@ def _impact_builder(path: Path, data_dir: str | None) -> Report:
     return build_impact_report(path, data_dir=data_dir)
 
 
+def _realism_builder(path: Path, data_dir: str | None) -> Report:
+    from analysis.realism_report import build_realism_report  # here: it imports this module
+
+    return build_realism_report(path, data_dir=data_dir)
+
+
 BUILDERS: list[tuple[str, Callable[[Path], bool], Callable[[Path, str | None], Report]]] = [
     ("impact study (mars impact)", lambda p: (p / "study.json").is_file(), _impact_builder),
+    ("realism evaluation (mars realism)", lambda p: (p / "realism.json").is_file(), _realism_builder),
 ]
 """(what it is, does this directory hold one?, build its Report); the first match builds."""
 
 
 def build_report(results_dir: str | Path, data_dir: str | None = None) -> Report:
-    """The Report of a results directory (today: an impact study written by `mars impact --out DIR`).
+    """The Report of a results directory: an impact study (`mars impact --out DIR`) or a realism evaluation (`mars realism --out DIR`).
 
     Args:
         results_dir: the directory.
@@ -162,8 +169,9 @@ def build_report(results_dir: str | Path, data_dir: str | None = None) -> Report
             return build(path, data_dir)
     kinds = "; ".join(what for what, _, _ in BUILDERS)
     run = " It looks like a simulation run (it has config.json)." if (path / "config.json").is_file() else ""
-    raise MarsInputError(f"{path}: not a MarS study directory (no study.json).{run} Reports are made of: {kinds} — "
-                         "the --out DIR of `mars impact --config study.yaml --out DIR`.")  # fmt: skip
+    raise MarsInputError(f"{path}: not a MarS study directory (no study.json) nor a realism evaluation (no realism.json).{run} Reports are made of: "
+                         f"{kinds} — the --out DIR of `mars impact --config study.yaml --out DIR` or "
+                         "`mars realism --symbol GOOG --out DIR`.")  # fmt: skip
 
 
 # ---- HTML ----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ FORMATS = ("html", "pdf")
 
 
 def report(
-    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A study directory (the --out of `mars impact`).", show_default=False)],
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A study directory: the --out of `mars impact` or of `mars realism`.", show_default=False)],
     fmt: Annotated[str, typer.Option("--format", help="html (interactive, self-contained) or pdf (needs Chromium).")] = "html",
     out: Annotated[Path | None, typer.Option(help="Report file (default: RUN_DIR/report.<format>).")] = None,
     data_dir: DataDirOption = None,

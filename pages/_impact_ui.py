@@ -11,9 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,14 +23,14 @@ import pyarrow.parquet as pq
 import streamlit as st
 import yaml
 
-from analysis import report as reports
 from analysis.impact_results import StudyResults, load_study
 from mars_core.engine.rules import parse_clock
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.sim.study import PAPER_CONFIGS, StudyConfig, parse_agent_name, starts
 from pages import _ui
 
-RUNS_ENV = "MARS_RUNS_DIR"
+RUNS_ENV = _ui.RUNS_ENV
+runs_root = _ui.runs_root  # where studies are written and found
 STUDIES_DIR = "studies"  # new studies go to <runs root>/studies/<name>-<hash>
 PAPER_AGENTS = [parse_agent_name(name) for name in PAPER_CONFIGS]  # (AP level, PVR)
 DEFAULT_Q = (0.01, 0.02, 0.05, 0.1, 0.2)
@@ -50,12 +48,6 @@ FIELD_LABELS = {
 
 
 # ---- the study form --------------------------------------------------------------------------------
-
-
-def runs_root() -> Path:
-    """Where studies are written and found: `MARS_RUNS_DIR`, else `runs/` in the repository."""
-    env = os.environ.get(RUNS_ENV)
-    return Path(env).expanduser() if env else _ui.REPO_ROOT / "runs"
 
 
 def agent_name(ap: int, pvr: float) -> str:
@@ -181,27 +173,16 @@ def plan(study: StudyConfig) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class StudyEntry:
-    path: Path
-    config: dict
-    finished: bool  # results.json written
-    arms_done: int
-    arms_total: int
-    modified: float
+class StudyEntry(_ui.RunEntry):
+    arms_done: int = 0
+    arms_total: int = 0
 
     @property
     def label(self) -> str:
         c = self.config
-        when = dt.datetime.fromtimestamp(self.modified).strftime("%Y-%m-%d %H:%M")
         what = f"{', '.join(c.get('symbols', []))} {', '.join(c.get('dates', []))} {', '.join(c.get('start_times', []))}"
         state = "" if self.finished else f" · unfinished ({self.arms_done}/{self.arms_total} arms)"
-        return f"{c.get('name', self.path.name)} · {what} · {c.get('background', '?')} · {when}{state}"
-
-    @property
-    def stamp(self) -> float:
-        """Changes whenever the results are rewritten: the key of the caches."""
-        results = self.path / "results.json"
-        return results.stat().st_mtime if results.exists() else 0.0
+        return f"{c.get('name', self.path.name)} · {what} · {c.get('background', '?')} · {self.when}{state}"
 
 
 def arms_total(config: dict) -> int:
@@ -212,38 +193,20 @@ def arms_total(config: dict) -> int:
 
 def list_studies(root: Path) -> tuple[list[StudyEntry], list[str]]:
     """Studies under `root` (root/*/ and root/*/*/), newest first, and a line per unreadable one."""
-    entries, problems = [], []
-    if not root.is_dir():
-        return entries, problems
-    for marker in sorted({*root.glob("*/study.json"), *root.glob("*/*/study.json")}):
-        try:
-            config = json.loads(marker.read_text())
-            if not isinstance(config, dict):
-                raise ValueError("not a mapping")
-        except (OSError, ValueError) as err:
-            problems.append(f"{marker}: not a readable study ({err})")
-            continue
-        path = marker.parent
+    found, problems = _ui.scan_runs(root, "study.json", "study")
+    entries = []
+    for path, config, modified in found:
+        results = path / StudyEntry.RESULTS
+        finished = results.is_file()
         done = sum(1 for _ in path.glob("*/*/rollout=*/arm=*/done.json"))
-        finished = (path / "results.json").is_file()
-        modified = max(marker.stat().st_mtime, (path / "results.json").stat().st_mtime if finished else 0.0)
-        entries.append(StudyEntry(path, config, finished, done, arms_total(config), modified))
-    entries.sort(key=lambda e: (e.modified, str(e.path)), reverse=True)
-    return entries, problems
+        entries.append(StudyEntry(path, config, finished, max(modified, results.stat().st_mtime if finished else 0.0),
+                                  arms_done=done, arms_total=arms_total(config)))  # fmt: skip
+    return _ui.newest_first(entries), problems
 
 
 def choose_study(entries: Sequence[StudyEntry], key: str, label: str = "Study") -> StudyEntry | None:
     """A selectbox over the studies; the choice is shared by both impact pages."""
-    if not entries:
-        return None
-    by_path = {str(e.path): e for e in entries}
-    if st.session_state.get(SELECTED) not in by_path:
-        st.session_state[SELECTED] = str(entries[0].path)
-    st.session_state[key] = st.session_state[SELECTED]
-    chosen = st.selectbox(label, list(by_path), key=key, format_func=lambda p: by_path[p].label,
-                          on_change=lambda: st.session_state.update({SELECTED: st.session_state[key]}),
-                          help=f"Studies under `{runs_root()}` (set `{RUNS_ENV}` to use another folder), newest first.")  # fmt: skip
-    return by_path[chosen]
+    return _ui.choose_run(entries, key, SELECTED, label, "Studies")
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the study…")
@@ -254,38 +217,9 @@ def results(path: str, stamp: float) -> StudyResults:  # noqa: ARG001 (stamp: th
 # ---- reports ---------------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def report_html(path: str, stamp: float, data_dir: str) -> bytes:  # noqa: ARG001
-    return reports.render_html(reports.build_report(path, data_dir=data_dir)).encode("utf-8")
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def report_pdf(path: str, stamp: float, data_dir: str) -> bytes:  # noqa: ARG001
-    with tempfile.TemporaryDirectory(prefix="mars-pdf-") as tmp:
-        out = reports.render_pdf(reports.build_report(path, data_dir=data_dir), Path(tmp) / "report.pdf")
-        return out.read_bytes()
-
-
-def report_downloads(entry: StudyEntry, data_dir: str, key: str) -> None:
-    """HTML and PDF report buttons (files are made on click); PDF only when Chromium is there."""
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", str(entry.config.get("name", entry.path.name)))
-    c_html, c_pdf, c_note = st.columns([1, 1, 2], vertical_alignment="center")
-    c_html.download_button(
-        "Report (HTML)", lambda: report_html(str(entry.path), entry.stamp, data_dir), file_name=f"{name}_impact_report.html",
-        mime="text/html", icon=":material/description:", on_click="ignore", key=f"{key}_html", width="stretch",
-        help="One self-contained file with interactive charts; opens in any browser without a network connection.",
-    )  # fmt: skip
-    chromium = reports.chromium_path()
-    c_pdf.download_button(
-        "Report (PDF)", lambda: report_pdf(str(entry.path), entry.stamp, data_dir), file_name=f"{name}_impact_report.pdf",
-        mime="application/pdf", icon=":material/picture_as_pdf:", on_click="ignore", key=f"{key}_pdf", width="stretch",
-        disabled=chromium is None, help="The same report printed to PDF by headless Chromium (takes a few seconds).",
-    )  # fmt: skip
-    if chromium is None:
-        c_note.caption(f"PDF export needs Chromium (not found at `{reports.DEFAULT_CHROMIUM}`; install it with "
-                       f"`apt-get install chromium` or set `{reports.CHROMIUM_ENV}`). The HTML report prints to PDF from any browser.")  # fmt: skip
-    else:
-        c_note.caption(f"Or from a terminal: `mars report {entry.path} --format pdf --out report.pdf`")
+def report_downloads(entry: StudyEntry, data_dir: str | Path | None, key: str) -> None:
+    """HTML and PDF report buttons of a finished study."""
+    _ui.report_downloads(entry, data_dir, key, name=f"{entry.config.get('name', entry.path.name)}_impact_report")
 
 
 # ---- a running study -------------------------------------------------------------------------------
@@ -297,8 +231,7 @@ class LiveStudy:
 
     study: StudyConfig
     path: Path
-    started: float = field(default_factory=time.perf_counter)
-    first_done: int | None = None  # arms already finished when this session started running
+    clock: _ui.ProgressClock = field(default_factory=_ui.ProgressClock)
     rows: list[dict] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     start_ns: dict[str, int] = field(default_factory=dict)  # start key -> agent start time
@@ -308,14 +241,7 @@ class LiveStudy:
 
     def eta(self, done: int, total: int) -> str:
         """Elapsed and remaining time, from the arms finished in this session."""
-        if self.first_done is None:
-            self.first_done = done - 1
-        elapsed = time.perf_counter() - self.started
-        ran = done - self.first_done
-        text = f"elapsed {_clock(elapsed)}"
-        if 0 < ran and done < total:
-            text += f" · about {_clock(elapsed / ran * (total - done))} left"
-        return text
+        return self.clock.eta(done, total)
 
     def refresh(self, budget_s: float = 0.5) -> pd.DataFrame:
         """Pick up newly finished treated arms (within a time budget) and return all rows so far."""
@@ -359,8 +285,3 @@ def _mid_at(book: Path, ts: int) -> float:
     frame = frame[(frame["ts"] <= ts) & (frame["ask_size_1"] > 0) & (frame["bid_size_1"] > 0)]
     last = frame.iloc[-1]
     return (float(last["ask_price_1"]) + float(last["bid_price_1"])) / 2.0
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"

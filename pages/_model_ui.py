@@ -1,0 +1,394 @@
+"""UI-side helpers of the Order Model page: the shipped model's files, evaluations, live generation.
+
+No widgets here (the page draws them). Cached loaders are keyed on paths and
+modification times, never on loaded objects, so a retrained model (a new
+`model.pt`, `metrics.jsonl` or `scaling.json`) shows up on the next rerun.
+Nothing assumes the model's sizes or context width: all of it is read from the files.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis import charts, sim_charts
+from analysis.model_charts import parse_metrics
+from mars_core.data.schema import NS_PER_MINUTE, DatasetInfo
+from mars_core.engine.rules import format_clock, parse_clock
+from mars_core.errors import ConfigError, MarsInputError
+from mars_core.model.dataset import VAL_START_NS
+from mars_core.sim.config import SESSION_CLOSE, SimConfig
+from mars_core.sim.store import RunDir
+from pages import _sim_ui, _ui
+
+DEFAULT_TRAIN_COMMAND = "mars train order-model --symbols GOOG AMZN --out assets/models/order_model"
+HELD_OUT = (format_clock(VAL_START_NS)[:5], format_clock(SESSION_CLOSE)[:5])  # the validation split: to the close
+QUICK_EVAL = {"minutes": 3, "every": 30, "rollouts": 2}  # the page's small evaluation: 3 start points per symbol
+LIVE_DEFAULT_START = dt.time(14, 40)
+MAX_LIVE_MINUTES, MAX_LIVE_ROLLOUTS = 3, 4  # a short generation: a few hundred orders a minute per rollout
+GENERATED = 1  # agent id of the generative background in the run tables
+_EV_SUBMIT, _EV_CANCEL, _EV_DELETE = 1, 2, 3
+ORDER_COLUMNS = ["rollout", "ts", "event", "side", "price", "qty"]
+
+
+def mtime(path: Path | None) -> float:
+    """A file's modification time (0 when missing): part of every cache key."""
+    try:
+        return path.stat().st_mtime if path is not None else 0.0
+    except OSError:
+        return 0.0
+
+
+# ---- the shipped model ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShippedFiles:
+    """What `assets/models/order_model` holds (None: missing)."""
+
+    directory: Path
+    checkpoint: Path | None
+    card: str | None
+    metrics: Path | None
+    scaling: Path | None
+
+    @property
+    def train_command(self) -> str:
+        return train_command(self.card)
+
+
+def shipped_files(directory: Path | None = None) -> ShippedFiles:
+    """The order model's files in `directory` (default: `order_model` under the dashboard's models folder)."""
+    directory = _ui.MODELS_DIR / _ui.ORDER_MODEL if directory is None else directory
+
+    def existing(name: str) -> Path | None:
+        path = directory / name
+        return path if path.is_file() else None
+
+    card = existing("model_card.md")
+    return ShippedFiles(directory, existing("model.pt"), card.read_text(encoding="utf-8", errors="replace") if card else None,
+                        existing("metrics.jsonl"), existing("scaling.json"))  # fmt: skip
+
+
+def file_sizes(directory: Path) -> list[tuple[str, int]]:
+    """(name, bytes) of the files in `directory`, by name; a file that vanishes meanwhile (a checkpoint
+    being replaced) is left out."""
+    sizes = []
+    for path in sorted(directory.iterdir()) if directory.is_dir() else []:
+        try:
+            if path.is_file():
+                sizes.append((path.name, path.stat().st_size))
+        except OSError:
+            continue
+    return sizes
+
+
+def train_command(card: str | None) -> str:
+    """The exact training command of the model card, else the default one."""
+    found = re.search(r"`(mars train order-model[^`]*)`", card or "")
+    return found.group(1).strip() if found else DEFAULT_TRAIN_COMMAND
+
+
+def demote_headings(markdown: str, by: int = 2) -> str:
+    """Markdown with every heading `by` levels smaller (a card's "# Title" under the page's own title);
+    lines inside code fences are left alone."""
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,6} ", line):
+            line = "#" * min(6, len(line) - len(line.lstrip("#")) + by) + line[len(line) - len(line.lstrip("#")):]
+        out.append(line)
+    return "\n".join(out)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the order model…")
+def load_model(path: str, stamp: float):  # noqa: ARG001 (stamp: the cache key)
+    """The checkpoint, ready to sample (a `LoadedModel`).
+
+    A new checkpoint (new stamp) also drops the generative background's per-process copy,
+    so the next generation samples from the model this page shows.
+
+    Raises:
+        MarsInputError: unreadable, or made for another version of the model code (e.g. another
+            context width), with what to do.
+    """
+    from mars_core.model import load_order_model
+    from mars_core.sim.lmm_background import loaded_model
+
+    try:
+        model = load_order_model(path)
+    except MarsInputError:
+        raise
+    except (RuntimeError, KeyError, TypeError, ValueError) as err:  # weights that do not fit this code's model
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise MarsInputError(f"{path} does not fit this version of the order-model code ({first}). Update the code "
+                             "to the version that wrote it, or retrain with this one.") from None  # fmt: skip
+    loaded_model.cache_clear()
+    return model
+
+
+def context_columns(loaded) -> int:  # noqa: ANN001 (a LoadedModel)
+    """Book-context columns each token carries, read off the checkpoint's weights (one row per column and bin)."""
+    from mars_core.model.tokenizer import N_LOB_BINS
+
+    return int(loaded.model.lob_proj.shape[0]) // N_LOB_BINS
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def model_tag(path: str, stamp: float) -> str:  # noqa: ARG001
+    """8 hex digits of the checkpoint's SHA-256: names the runs it generated, so a retrained model never reuses them."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:8]
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def training_log(path: str, stamp: float) -> tuple[pd.DataFrame, dict]:  # noqa: ARG001
+    """`metrics.jsonl` as (evaluation rows, final summary). Raises MarsInputError on a bad line."""
+    try:
+        return parse_metrics(Path(path).read_text(encoding="utf-8"), where=path)
+    except ValueError as err:
+        raise MarsInputError(str(err)) from None
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def scaling_study(path: str, stamp: float) -> dict:  # noqa: ARG001
+    """`scaling.json`. Raises MarsInputError when it is not a study."""
+    try:
+        study = json.loads(Path(path).read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise MarsInputError(f"{path}: not readable JSON ({err})") from None
+    if not isinstance(study, dict) or not isinstance(study.get("runs"), list):
+        raise MarsInputError(f"{path}: expected an object with a list of `runs`")
+    for k, run in enumerate(study["runs"]):
+        missing = {"size", "params", "val_nll"} - set(run)
+        if missing:
+            raise MarsInputError(f"{path}: run {k + 1} lacks {', '.join(sorted(missing))}")
+    return study
+
+
+# ---- evaluations: generated vs real flow -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvaluationEntry(_ui.RunEntry):
+    """A `mars evaluate-model` directory (its setup in evaluation.json) with a finished result.json."""
+
+    RESULTS: ClassVar[str] = "result.json"
+
+    result: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        r = self.result
+        return (f"{self.when} · {', '.join(self.config.get('symbols', []))} · {r.get('starts', '?')} start points × "
+                f"{r.get('rollouts', '?')} rollouts × {r.get('minutes', '?')} min · {self.path.name}")  # fmt: skip
+
+
+def list_evaluations(root: Path) -> tuple[list[EvaluationEntry], list[str]]:
+    """The finished evaluations under `root` (root/*/ and root/*/*/), newest first, and a line per unreadable one;
+    one still running (no result.json yet) is not offered."""
+    found, problems = _ui.scan_runs(root, "evaluation.json", "model evaluation")
+    entries = []
+    for path, setup, _ in found:
+        try:
+            result = json.loads((path / EvaluationEntry.RESULTS).read_text())
+        except (OSError, ValueError):
+            continue
+        entries.append(EvaluationEntry(path, setup, True, mtime(path / EvaluationEntry.RESULTS), result=result))
+    return _ui.newest_first(entries), problems
+
+
+def quick_evaluation_dir(root: Path, symbol: str, tag: str) -> Path:
+    return root / f"model-eval-quick-{symbol}-{tag}"
+
+
+def evaluation_starts(minutes: int, every: int, window: tuple[str, str] = HELD_OUT) -> list[str]:
+    """The start points `evaluate_model` uses (HH:MM)."""
+    first, last = (parse_clock(t) for t in window)
+    return [format_clock(t)[:5] for t in range(first, last - minutes * NS_PER_MINUTE + 1, every * NS_PER_MINUTE)]
+
+
+def quick_evaluation_text() -> str:
+    """What the page's quick evaluation simulates, in words."""
+    q = QUICK_EVAL
+    starts = len(evaluation_starts(q["minutes"], q["every"]))
+    return (f"one symbol, {starts} start point{'s' if starts != 1 else ''} in {HELD_OUT[0]}–{HELD_OUT[1]}, "
+            f"{q['rollouts']} rollout{'s' if q['rollouts'] != 1 else ''} of {q['minutes']} min per background")  # fmt: skip
+
+
+def run_evaluation(symbol: str, out: Path, data_dir: str, on_progress: Callable[[int, int, float], None]) -> dict:
+    """The page's small `evaluate_model` (QUICK_EVAL settings), with progress.
+
+    `evaluate_model` reports nothing while it runs, so it runs in a thread and this thread
+    counts the simulations it has finished (their done.json files) every 0.3 s:
+    `on_progress(done, total, seconds)`. Returns its result; re-raises its error.
+    """
+    from mars_core.sim.model_eval import evaluate_model
+
+    q = QUICK_EVAL
+    total = len(evaluation_starts(q["minutes"], q["every"])) * 2 * q["rollouts"]  # start points x backgrounds x rollouts
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:  # one worker: no process pool forked from a server thread that has torch loaded
+            outcome["result"] = evaluate_model([symbol], out, q["minutes"], q["every"], q["rollouts"], window=HELD_OUT,
+                                               data_dir=data_dir, workers=1)  # fmt: skip
+        except BaseException as err:  # noqa: BLE001 (handed to the caller's thread)
+            outcome["error"] = err
+
+    started = time.perf_counter()
+    worker = threading.Thread(target=work, name=f"model-eval-{symbol}", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.3)
+        on_progress(min(len(list(out.glob("*/*/rollout=*/arm=*/done.json"))), total), total, time.perf_counter() - started)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the evaluation's order flow…")
+def evaluation_frames(path: str, stamp: float, data_dir: str) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:  # noqa: ARG001
+    """Pooled per-order and per-second features of an evaluation: "real" and one entry per background.
+
+    The real flow is that of every (symbol, date, start) window the backgrounds simulated.
+    Raises MarsInputError when a run's day is not in the data folder.
+    """
+    from mars_core.sim.model_eval import real_window, sim_window
+
+    pooled: dict[str, tuple[list, list]] = {}
+    windows: set[tuple[str, str, str, float]] = set()
+    for background_dir in sorted(p for p in Path(path).iterdir() if p.is_dir()):
+        for run_dir in sorted(p for p in background_dir.iterdir() if (p / "config.json").is_file()):
+            run = RunDir(run_dir)
+            config = run.config
+            day = _ui.day(config["symbol"], config["date"], data_dir)
+            windows.add((config["symbol"], config["date"], config["start"], float(config["minutes"])))
+            parts = pooled.setdefault(background_dir.name, ([], []))
+            for rollout, arm in run.finished():
+                if arm == "main":
+                    orders, book = sim_window(run, rollout, GENERATED, day.info.tick_size)
+                    parts[0].append(orders)
+                    parts[1].append(book)
+    real: tuple[list, list] = ([], [])
+    for symbol, date, start, minutes in sorted(windows):
+        t0 = parse_clock(start)
+        orders, book = real_window(_ui.day(symbol, date, data_dir), t0, t0 + int(minutes * NS_PER_MINUTE))
+        real[0].append(orders)
+        real[1].append(book)
+    frames = {"real": real, **pooled}
+    return {k: (pd.concat(v[0], ignore_index=True), pd.concat(v[1], ignore_index=True)) for k, v in frames.items() if v[0]}
+
+
+# ---- live generation ---------------------------------------------------------------------------------
+
+
+def build_generation(info: DatasetInfo, start: dt.time | None, minutes: float | None, rollouts: int | None,
+                     seed: int | None) -> SimConfig:  # fmt: skip
+    """The generation's configuration (the LMM background alone, a book snapshot after every event).
+
+    Raises:
+        ConfigError: one line per problem, naming the field.
+    """
+    problems = []
+    if start is None:
+        problems.append("Start: pick a start time.")
+    if minutes is None or not 1 <= minutes <= MAX_LIVE_MINUTES:
+        problems.append(f"Minutes: choose between 1 and {MAX_LIVE_MINUTES} (was {'empty' if minutes is None else f'{minutes:g}'}).")
+    if rollouts is None or not 1 <= rollouts <= MAX_LIVE_ROLLOUTS:
+        problems.append(f"Rollouts: choose between 1 and {MAX_LIVE_ROLLOUTS} (was {'empty' if rollouts is None else rollouts}).")
+    if seed is None or seed < 0:
+        problems.append(f"Seed: enter a whole number, 0 or more (was {'empty' if seed is None else seed}).")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    config = SimConfig.from_dict({"symbol": info.symbol, "date": info.date.isoformat(), "start": start.strftime("%H:%M:%S"),
+                                  "minutes": float(minutes), "rollouts": int(rollouts), "background": "lmm", "seed": int(seed),
+                                  "snapshot_interval_ms": 0}, where="Generation")  # fmt: skip
+    try:
+        config.check_window(info)
+    except ConfigError as err:
+        raise ConfigError(f"Start: {err}; pick a start and length inside it.") from None
+    return config
+
+
+def generation_dir(root: Path, config: SimConfig, tag: str, now: dt.datetime | None = None) -> tuple[Path, bool]:
+    """Where to generate, and whether it already holds these settings with this model (runs are
+    deterministic by seed, so then its results are reused). Named like the Simulate page's runs,
+    which therefore lists them too, plus the model's tag."""
+    wanted, digest = _sim_ui.config_json(config), _sim_ui.config_hash(config)
+    for candidate in sorted(root.glob(f"*-{digest}-lmm{tag}"), reverse=True):
+        try:
+            if json.loads((candidate / "config.json").read_text()) == wanted:
+                return candidate, True
+        except (OSError, ValueError):
+            continue
+    return root / f"{(now or dt.datetime.now()):%Y%m%d-%H%M%S}-{config.symbol}-{digest}-lmm{tag}", False
+
+
+@dataclass
+class Generation:
+    """A finished generation, ready to draw."""
+
+    config: SimConfig
+    grid: np.ndarray  # (T,) ns since midnight
+    fan: sim_charts.Fan  # generated mids across rollouts, price units
+    orders: pd.DataFrame  # generated orders of every rollout (rollout, ts, event, side, price, qty), in time order
+    tokens: pd.DataFrame  # aligned with `orders`: token, type, price, volume, interval
+    real_tokens: pd.DataFrame  # the real orders of the same window, same columns
+    summaries: list[dict] = field(default_factory=list)
+
+    @property
+    def per_rollout(self) -> float:
+        return len(self.orders) / max(self.config.rollouts, 1)
+
+
+def _split(tokens: np.ndarray) -> pd.DataFrame:
+    from mars_core.model import split_token
+
+    tokens = np.asarray(tokens, dtype=np.int64)
+    type_, price, volume, interval = split_token(tokens)
+    return pd.DataFrame({"token": tokens, "type": type_, "price": price, "volume": volume, "interval": interval})
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the generated orders…")
+def generation(path: str, finished: tuple[tuple[int, str], ...], model_path: str, model_stamp: float,
+               data_dir: str) -> Generation:  # fmt: skip
+    """The generated mids, orders and tokens of a finished run, and the real tokens of its window."""
+    from mars_core.data.orderflow import order_flow
+    from mars_core.model.order_images import run_raw_orders
+    from mars_core.model.tokenizer import raw_orders
+
+    run = RunDir.open(path)
+    config = SimConfig.from_dict(run.config, where=f"{path}/config.json")
+    tok = load_model(model_path, model_stamp).tokenizer
+    day = _ui.day(config.symbol, config.date, data_dir)
+    grid = charts.time_grid(config.start_ts, config.end_ts, max_points=600)
+    mids, parts, summaries = [], [], []
+    for rollout, arm in finished:
+        book = run.table("book", rollout, arm).sort_values("ts", kind="stable")
+        mids.append(sim_charts.mid_on_grid(book, grid))
+        table = run.table("orders", rollout, arm)
+        ok = (table["agent"] == GENERATED) & (table["status"] == 0) & table["event"].isin((_EV_SUBMIT, _EV_CANCEL, _EV_DELETE))
+        mine = table[ok].sort_values("ts", kind="stable")  # the rows run_raw_orders encodes, in its order
+        raw, _ = run_raw_orders(table, book, day.info.tick_size, agents={GENERATED})
+        slots = _split(tok.encode(raw)).add_prefix("tok_")
+        parts.append(pd.concat([mine[ORDER_COLUMNS].reset_index(drop=True), slots], axis=1))
+        summaries.append(run.arm_summary(rollout, arm))
+    both = (pd.concat(parts, ignore_index=True) if parts else pd.concat([pd.DataFrame(columns=ORDER_COLUMNS), _split([]).add_prefix("tok_")], axis=1))
+    both = both.sort_values(["ts", "rollout"], kind="stable").reset_index(drop=True)
+    tokens = both.filter(like="tok_").rename(columns=lambda c: c.removeprefix("tok_"))
+    flow = order_flow(day)
+    window = flow[(flow.ts >= config.start_ts) & (flow.ts < config.end_ts)]
+    fan = sim_charts.fan(np.stack(mids)) if mids else sim_charts.fan(np.full((0, len(grid)), np.nan))
+    return Generation(config, grid, fan, both[ORDER_COLUMNS], tokens, _split(tok.encode(raw_orders(day, window))), summaries)

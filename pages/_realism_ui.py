@@ -1,0 +1,150 @@
+"""UI helpers of the Realism page: the evaluation form, evaluations on disk, cached results and reports.
+
+Business logic stays in `mars_core.sim.realism` (running) and
+`analysis.realism_report` / `analysis.realism_charts` / `analysis.report`
+(reading, figures, tables, reports). This module turns the form's fields into
+a `RealismConfig` with errors that name the field as the page labels it, and
+lists the evaluations under the runs root with caches keyed on (path,
+modification stamp).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import streamlit as st
+
+from analysis.realism_report import FILES, MARKER, RealismResults, load_evaluation
+from mars_core.engine.rules import parse_clock
+from mars_core.errors import ConfigError
+from mars_core.sim.realism import HELD_OUT, RealismConfig
+from pages import _ui
+
+RUNS_ENV = _ui.RUNS_ENV
+runs_root = _ui.runs_root  # where evaluations are written and found
+
+EVALUATIONS_DIR = "realism"  # new evaluations go to <runs root>/realism/<SYMBOL>-<hash>
+SELECTED = "re_selected"  # session key: the evaluation being looked at
+FIELD_LABELS = {
+    "symbol": "Symbol", "dates": "Dates", "backgrounds": "Simulated backgrounds", "window": "Held-out window",
+    "minutes": "Future length (min)", "every_minutes": "Start every (min)", "rollouts": "Rollouts", "seed": "Seed",
+}  # fmt: skip
+
+
+def _bounds(name: str) -> tuple[int, int]:
+    """The (ge, le) bounds RealismConfig validates a field with, so the form's inputs allow just what it accepts."""
+    metadata = RealismConfig.model_fields[name].metadata
+    return next(m.ge for m in metadata if hasattr(m, "ge")), next(m.le for m in metadata if hasattr(m, "le"))
+
+
+LIMITS = {name: _bounds(name) for name in ("minutes", "every_minutes", "rollouts")}
+
+
+def friendly(err: Exception) -> str:
+    """A config error with its field names as the form labels them."""
+    text = re.sub(r"^(evaluation|RealismConfig): ", "", str(err).replace("Value error, ", ""))
+    for key, label in FIELD_LABELS.items():
+        text = re.sub(rf"(^|; ){key}(\.\d+)?: ", rf"\1**{label}**: ", text)
+    return text
+
+
+def parse_window(first: str, last: str) -> tuple[str, str]:
+    """The held-out window from two HH:MM fields; errors name the field."""
+    out = []
+    for name, text in (("from", first), ("to", last)):
+        text = str(text).strip()
+        try:
+            parse_clock(text)
+        except ValueError:
+            raise ConfigError(f"**Held-out window** ({name}): {text!r} is not a time of day as HH:MM") from None
+        out.append(text)
+    if parse_clock(out[0]) >= parse_clock(out[1]):
+        raise ConfigError(f"**Held-out window**: it must end after it starts, was {out[0]}–{out[1]}")
+    return out[0], out[1]
+
+
+def config_from_form(fields: dict) -> RealismConfig:
+    """Validate the form's fields into an evaluation; errors name the field as labelled on the page."""
+    if not fields.get("backgrounds"):
+        raise ConfigError("**Simulated backgrounds**: choose noise traders and/or the order model; the replay (the real "
+                          "day) is the reference they are compared with")  # fmt: skip
+    fields = {**fields, "window": parse_window(*fields.get("window", HELD_OUT))}
+    try:
+        config = RealismConfig.from_dict(fields, where="evaluation")
+        config.start_times()  # the window must hold at least one future
+    except ConfigError as err:
+        message = friendly(err)
+        if message.startswith("window "):
+            message = f"**Held-out window**: {message[len('window '):]}; shorten the futures or widen the window"
+        raise ConfigError(message) from None
+    return config
+
+
+def evaluation_dir_for(root: Path, config: RealismConfig) -> Path:
+    """<root>/realism/<SYMBOL>-<hash of the config>: the same evaluation reopens (and resumes) the same directory."""
+    text = json.dumps(config.model_dump(mode="json"), sort_keys=True)
+    return root / EVALUATIONS_DIR / f"{config.symbol}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+LMM_SECONDS = (5.0, 0.4)  # the order model, per start point and per simulated minute (2-core development machine)
+
+
+def plan(config: RealismConfig, days: int) -> dict[str, int]:
+    """How much an evaluation simulates: start points, futures, simulated minutes, rough order-model seconds."""
+    starts = len(config.start_times()) * days
+    rollouts = starts * config.rollouts * len(config.backgrounds)
+    lmm = "lmm" in config.backgrounds
+    seconds = starts * LMM_SECONDS[0] + starts * config.rollouts * config.minutes * LMM_SECONDS[1] if lmm else 0
+    return {"starts": starts, "rollouts": rollouts, "minutes": rollouts * config.minutes, "lmm_seconds": round(seconds),
+            "fast": starts * config.rollouts * sum(b != "lmm" for b in config.backgrounds)}  # fmt: skip
+
+
+# ---- evaluations on disk ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvaluationEntry(_ui.RunEntry):
+    RESULTS: ClassVar[str] = "summary.json"
+
+    rollouts_done: int = 0
+
+    @property
+    def label(self) -> str:
+        c = self.config
+        bgs = ", ".join({"noise": "noise", "lmm": "LMM"}.get(b, b) for b in c.get("backgrounds", [])) or "replay only"
+        days = ", ".join(c.get("dates", [])) or "all days"
+        state = "" if self.finished else f" · unfinished ({self.rollouts_done} rollouts done)"
+        return (f"{c.get('symbol', '?')} {days} · {bgs} · {c.get('rollouts', '?')} rollouts × {c.get('minutes', '?')} min "
+                f"every {c.get('every_minutes', '?')} min · {self.when}{state}")  # fmt: skip
+
+
+def list_evaluations(root: Path) -> tuple[list[EvaluationEntry], list[str]]:
+    """Evaluations under `root` (root/*/ and root/*/*/), newest first, and a line per unreadable one."""
+    found, problems = _ui.scan_runs(root, MARKER, "realism evaluation")
+    entries = []
+    for path, config, modified in found:
+        finished = all((path / name).is_file() for name in FILES)
+        done = sum(1 for _ in path.glob("runs/*/*/rollout=*/arm=main/done.json"))
+        modified = max(modified, (path / EvaluationEntry.RESULTS).stat().st_mtime if finished else 0.0)
+        entries.append(EvaluationEntry(path, config, finished, modified, rollouts_done=done))
+    return _ui.newest_first(entries), problems
+
+
+def choose_evaluation(entries: list[EvaluationEntry], key: str) -> EvaluationEntry | None:
+    """A selectbox over the evaluations; a new run selects itself."""
+    return _ui.choose_run(entries, key, SELECTED, "Evaluation", "Evaluations")
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the evaluation…")
+def results(path: str, stamp: float) -> RealismResults:  # noqa: ARG001 (stamp: the cache key)
+    return load_evaluation(path)
+
+
+def report_downloads(entry: EvaluationEntry, data_dir: str | Path | None, key: str) -> None:
+    """HTML and PDF report buttons of a finished evaluation (`analysis.realism_report` via `analysis.report`)."""
+    symbol, name = str(entry.config.get("symbol", "")), entry.path.name
+    _ui.report_downloads(entry, data_dir, key, name=f"{name if symbol in name else f'{symbol}_{name}'}_realism_report")
