@@ -16,13 +16,16 @@ SECTIONS = {
     ],
     "Simulate": [
         st.Page("pages/simulate.py", title="Simulate", icon=":material/play_circle:"),
+        st.Page("pages/scenarios.py", title="Scenarios", icon=":material/timeline:"),
     ],
     "What-if": [
         st.Page("pages/market_impact.py", title="Market Impact", icon=":material/query_stats:"),
         st.Page("pages/impact_factors.py", title="Impact Factors", icon=":material/functions:"),
     ],
     "Model": [
+        st.Page("pages/order_model.py", title="Order Model", icon=":material/neurology:"),
         st.Page("pages/order_images.py", title="Order Images", icon=":material/grid_on:"),
+        st.Page("pages/realism.py", title="Realism", icon=":material/fact_check:"),
     ],
 }
 

@@ -51,6 +51,7 @@ def _jsonable(value: Any) -> Any:
 def _register() -> None:
     """Attach every area's commands; each area keeps its commands next to its code."""
     from mars_core.control.commands import register as register_control
+    from mars_core.control.scenario_commands import register as register_scenario
     from mars_core.data.commands import data_app
     from mars_core.engine.commands import register as register_engine
     from mars_core.model.batch_commands import register as register_batch_model
@@ -66,6 +67,7 @@ def _register() -> None:
     register_sim(app, bench_app)
     register_reports(app, bench_app)
     register_control(app, bench_app)
+    register_scenario(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from concurrent.futures.process import BrokenProcessPool
 
 import streamlit as st
 
@@ -28,22 +27,12 @@ BACKGROUNDS = {
 FORM_DEFAULTS = {
     "mi_mode": "Form", "mi_side": "buy", "mi_exec": 5.0, "mi_horizon": 15.0, "mi_rollouts": 16, "mi_background": "noise",
     "mi_q": list(_impact_ui.DEFAULT_Q), "mi_name": "impact-study", "mi_seed": 0, "mi_interval": 30.0, "mi_pre": 30,
-    "mi_alpha": 0.5, "mi_beta": 0.5,
+    "mi_alpha": 0.5, "mi_beta": 0.5, "mi_scenario": "sharp drop of 1% over 10 minutes",
 }  # fmt: skip
-FORM_KEYS = (*FORM_DEFAULTS, "mi_symbol", "mi_date", "mi_starts")
+FORM_KEYS = ("mi_symbol", "mi_date", "mi_starts")  # kept too, with defaults that depend on the data
 
 state = st.session_state
-for key in FORM_KEYS:  # keep the form's values when the user visits another page and comes back
-    if key in state:
-        state[key] = state[key]
-for key, value in FORM_DEFAULTS.items():  # defaults live in the session state, so widgets take no default of their own
-    state.setdefault(key, value)
-
-
-def _request_run() -> None:
-    # A flag, not the button's return value: a click survives the rerun that route_through_app may do first.
-    state.mi_run_requested = True
-
+_ui.keep_form(FORM_DEFAULTS, FORM_KEYS)
 st.title("Market impact")
 st.caption(
     "What does an execution do to the price? Run TWAP programmes of several sizes from a real moment of a trading day "
@@ -51,14 +40,28 @@ st.caption(
     "fulfillment and the square-root law off the differences."
 )
 
+
+def _impact_under_scenario() -> None:
+    """Hand the typed scenario and the TWAP side to the Scenarios page, which runs the paired arms under control."""
+    state.update({"sc_source": "Scenario", "sc_prompt": state.mi_scenario, "sc_twap": True, "sc_twap_side": state.mi_side,
+                  "sc_compare": False, "mi_open_scenarios": True})  # fmt: skip
+
+
+with st.expander("Impact under a scenario", icon=":material/timeline:"):
+    st.caption("How large is the impact if the market meanwhile does something specific — a sharp drop, a rally? The "
+               "Scenarios page steers the order model toward the described path and runs every future with and "
+               "without your TWAP agent on the same seeds; the difference is the agent's impact under that scenario.")  # fmt: skip
+    c_text, c_go = st.columns([4, 1], vertical_alignment="bottom")
+    c_text.text_input("Scenario", key="mi_scenario", placeholder="sharp drop of 1% over 10 minutes")
+    c_go.button("Open in Scenarios", key="mi_scenario_go", on_click=_impact_under_scenario, icon=":material/open_in_new:",
+                disabled=not state.mi_scenario.strip(), width="stretch")  # fmt: skip
+if state.pop("mi_open_scenarios", False):
+    st.switch_page("pages/scenarios.py")
+
+
 root = _impact_ui.runs_root()
 model = _ui.model_status()
-try:
-    data_dir = _ui.data_dir()
-    datasets, problems = _ui.catalog(str(data_dir))
-except MarsInputError as err:
-    data_dir, datasets, problems = None, [], []
-    _ui.show_error(err)
+data_dir, datasets, problems = _ui.data_catalog()
 
 
 # ---- the study ----------------------------------------------------------------------------------
@@ -185,12 +188,12 @@ with st.container(border=True):
 
     resume = state.pop("mi_resume", None)
     if resume is not None:
-        study = StudyConfig.from_dict(resume, where="study.json")
+        study = StudyConfig.from_dict(resume.config, where="study.json")
     blocked = study is not None and study.background == "lmm" and not model.found
     c_run, c_plan = st.columns([1, 4], vertical_alignment="center")
-    c_run.button("Run study", type="primary", icon=":material/play_arrow:", key="mi_run", on_click=_request_run,
+    c_run.button("Run study", type="primary", icon=":material/play_arrow:", key="mi_run", on_click=_ui.request("mi_run_requested"),
                  disabled=study is None or blocked, width="stretch")  # fmt: skip
-    run_clicked = state.pop("mi_run_requested", False)
+    run_clicked = _ui.requested("mi_run_requested")
     out = _impact_ui.study_dir_for(root, study) if study is not None else None
     if study is not None:
         p = _impact_ui.plan(study)
@@ -207,9 +210,7 @@ with st.container(border=True):
 
 if (run_clicked or resume is not None) and study is not None and not blocked:
     if (out / "results.json").exists():
-        state[_impact_ui.SELECTED] = str(out)
-        status_slot.info("This exact study has already run (runs are deterministic by seed): its results are shown below. "
-                         "Change the seed or any setting for a new one.", icon=":material/history:")  # fmt: skip
+        _ui.already_run(status_slot, _impact_ui.SELECTED, out, "study")
     else:
         live = _impact_ui.LiveStudy(study, out)
         last_draw = [0.0]
@@ -233,17 +234,11 @@ if (run_clicked or resume is not None) and study is not None and not blocked:
                 status_slot.info("All simulations finished; fitting the square-root law, the SINDy formula and the decay ODE…",
                                  icon=":material/functions:")  # fmt: skip
 
-        try:
-            summary = run_study(study, out, data_dir=str(data_dir) if data_dir else None, progress=on_arm)
-        except MarsInputError as err:
-            progress_slot.empty()
-            st.error(f"**The study could not run.** {_impact_ui.friendly(err)}\n\nFix the setting above and run again; "
-                     "finished simulations are kept.", icon=":material/error:")  # fmt: skip
-        except BrokenProcessPool:
-            progress_slot.empty()
-            st.error("A simulation worker process died (out of memory?). Try fewer rollouts or shorter windows, then run "
-                     "again; finished simulations are kept.", icon=":material/error:")  # fmt: skip
-        else:
+        summary = _ui.run_guarded(
+            lambda: run_study(study, out, data_dir=str(data_dir) if data_dir else None, progress=on_arm), "study",
+            "fewer rollouts or shorter windows", [progress_slot], _impact_ui.friendly,
+        )  # fmt: skip
+        if summary is not None:
             state[_impact_ui.SELECTED] = str(out)
             ci = summary.get("delta_ci") or [float("nan")] * 2
             delta = f"; δ = {summary['delta']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]" if summary.get("delta") is not None else ""
@@ -255,25 +250,15 @@ if (run_clicked or resume is not None) and study is not None and not blocked:
 
 # ---- results ------------------------------------------------------------------------------------
 st.subheader("Results")
-entries, study_problems = _impact_ui.list_studies(root)
-_ui.show_problems(study_problems)
-if not entries:
-    st.info(f"No studies yet in `{root}`. Set one up above and press **Run study**, or run one from a terminal: "
-            "`mars impact --config assets/studies/standard.yaml --out runs/studies/standard`.", icon=":material/query_stats:")  # fmt: skip
-    st.stop()
-entry = _impact_ui.choose_study(entries, key="mi_study")
-st.caption(f"`{entry.path}`")
+entry = _ui.pick_run(
+    _impact_ui.list_studies(root), lambda entries: _impact_ui.choose_study(entries, key="mi_study"),
+    f"No studies yet in `{root}`. Set one up above and press **Run study**, or run one from a terminal: "
+    "`mars impact --config assets/studies/standard.yaml --out runs/studies/standard`.", ":material/query_stats:",
+)  # fmt: skip
 if not entry.finished:
-    st.warning(f"This study has not finished: {entry.arms_done:,} of {entry.arms_total:,} simulations are done. "
-               "Resume it to finish the rest and fit the results.", icon=":material/hourglass_bottom:")  # fmt: skip
-    st.button("Resume this study", icon=":material/resume:", key="mi_resume_button",
-              on_click=lambda: state.update({"mi_resume": entry.config}))  # fmt: skip
-    st.stop()
-try:
-    res = _impact_ui.results(str(entry.path), entry.stamp)
-except MarsInputError as err:
-    _ui.show_error(err, "Pick another study, or run this one again to rewrite its results.")
-    st.stop()
+    _ui.offer_resume(entry, "study", f"{entry.arms_done:,} of {entry.arms_total:,} simulations are done", key="mi_resume_button",
+                     resume="mi_resume")  # fmt: skip
+res = _ui.load_or_stop(_impact_ui.results, entry, "study")
 
 for row in (lambda cards: (cards[:4], cards[4:]))(ir.headline(res)):
     for column, (label, value, small) in zip(st.columns(4), row):
@@ -321,11 +306,10 @@ st.caption("impact = Y·σ·(Q/V)^δ by least squares in log-log space, per conf
            "over trajectories. Empirical studies find δ ≈ 0.4–0.7 (grey band); the dashed line is δ = 0.5. *Dropped*: Q/V "
            "groups (or trajectories) with a non-positive mean impact, which a log-log fit cannot use.")  # fmt: skip
 
-with st.expander("Caveats"):
-    st.markdown("\n".join(f"- {line}" for line in study_caveats(res)))
+_ui.show_caveats(study_caveats(res))
 
 st.markdown("#### Export")
-_impact_ui.report_downloads(entry, str(data_dir) if data_dir else "", key="mi_report")
+_impact_ui.report_downloads(entry, data_dir, key="mi_report")
 c_csv, c_link = st.columns([1, 3], vertical_alignment="center")
 c_csv.download_button("Trajectories (CSV)", res.metrics.to_csv(index=False).encode(), file_name=f"{entry.path.name}_metrics.csv",
                       mime="text/csv", icon=":material/download:", on_click="ignore", key="mi_csv", width="stretch")  # fmt: skip

@@ -149,3 +149,13 @@ def test_run_a_small_study_from_the_form(runs: Path) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Paired trajectories"] == "16" and metrics["Fulfillment"].endswith("%")
     assert json.loads((study / "study.json").read_text())["q_over_v"] == [0.05, 0.2]
+
+
+def test_impact_under_a_scenario_opens_the_scenarios_page_with_the_agent(runs: Path) -> None:
+    at = open_page(IMPACT)
+    at.text_input(key="mi_scenario").set_value("sharp rise of 0.5% over 10 minutes").run()
+    at.button(key="mi_scenario_go").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Scenarios"
+    assert at.text_input(key="sc_prompt").value == "sharp rise of 0.5% over 10 minutes"
+    assert at.toggle(key="sc_twap").value is True and at.session_state["sc_twap_side"] == "buy"  # the study's side

@@ -1,0 +1,220 @@
+"""The Scenarios page (AppTest) and its helpers: prompt -> spec -> filter -> cases, replay curves, feedback on bad
+prompts, missing control models, and small controlled / TWAP simulations on the sample days."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mars_core.control import controller
+from mars_core.control.scenarios import ScenarioSpec
+from mars_core.control.signals import ControlSignal
+from mars_core.data import LobsterDay
+from mars_core.data.schema import NS_PER_MINUTE
+from mars_core.errors import ConfigError, MarsInputError
+from pages import _scenario_ui as ui
+
+REPO = Path(__file__).resolve().parents[2]
+APP = str(REPO / "app.py")
+PAGE = "pages/scenarios.py"
+ENSEMBLE = REPO / "assets" / "models" / "ensemble" / "ensemble.pt"
+
+
+@pytest.fixture(autouse=True)
+def sample_data(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    monkeypatch.setenv("MARS_DATA_DIR", str(data_dir))
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements) -> str:  # noqa: ANN001 (AppTest element lists)
+    return "\n".join(str(e.value) for e in elements)
+
+
+def cases_frame(at: AppTest):  # noqa: ANN201
+    return next(d.value for d in at.dataframe if "Window" in d.value.columns)
+
+
+# ---- helpers -------------------------------------------------------------------------------------------
+def test_plan_arms_covers_control_comparison_and_the_agent() -> None:
+    keys = lambda arms: [a.key for a in arms]  # noqa: E731
+    assert keys(ui.plan_arms(True, True, False)) == ["control", "no_control"]
+    assert keys(ui.plan_arms(True, False, True)) == ["control", "control_twap"]
+    assert keys(ui.plan_arms(True, True, True)) == ["control", "no_control", "control_twap", "no_control_twap"]
+    assert keys(ui.plan_arms(False, False, True)) == ["no_control", "no_control_twap"]  # no control models: uncontrolled
+
+
+def test_twap_truncate_and_spec_fields() -> None:
+    twap = ui.twap_config("sell", 700, 3)
+    assert (twap.side, twap.volume, twap.duration_s, twap.interval_s) == (-1, 700, 180.0, 30.0)
+    with pytest.raises(ConfigError, match="volume"):
+        ui.twap_config("buy", 0, 3)
+    signal = ControlSignal("s", np.log([1.0, 0.999, 0.998, 0.99]))
+    short = ui.truncate(signal, 2)
+    assert short.minutes == 2 and short.logret == pytest.approx(np.log([1.0, 0.999, 0.998])) and short.meta["truncated_to"] == 2
+    assert ui.truncate(signal, 5) is signal
+    spec = ScenarioSpec(kind="trend_reversal", direction="down_up", magnitude_pct=0.5, duration_min=12)
+    assert ui.spec_fields(spec) == [("Kind", "Trend reversal (down, then up)"), ("Magnitude", "0.5%"),
+                                    ("Duration", "12 min"), ("Symbol", "all days")]  # fmt: skip
+
+
+def test_real_context_is_the_real_mid_around_the_start(goog_day: LobsterDay) -> None:
+    start = (11 * 60 + 6) * NS_PER_MINUTE
+    (minutes, before), after = ui.real_context(goog_day, start, 10)
+    assert minutes[0] == -15 and minutes[-1] == 0 and before[-1] == 0.0 and len(after) == 10
+    # GOOG fell 0.46% from 11:06 to 11:16 (the second-best sharp drop of the sample days)
+    assert math.expm1(after[-1]) * 100 == pytest.approx(-0.4602, abs=1e-3)
+    (minutes, _), _ = ui.real_context(goog_day, goog_day.info.ts_start + 5 * NS_PER_MINUTE, 2)
+    assert minutes[0] == -5  # no minutes before the data
+
+
+def test_scenario_run_impacts_pair_the_arms() -> None:
+    run = ui.ScenarioRun("t", np.zeros(2), twap=ui.twap_config("buy", 100, 2))
+    run.paths = {"no_control": np.zeros((2, 2)), "no_control_twap": np.log(np.full((2, 2), 1.0005))}
+    run.labels = {"no_control": "Not controlled", "no_control_twap": "Not controlled + TWAP"}
+    run.fills = {"no_control": np.zeros(2), "no_control_twap": np.array([100, 60])}
+    impacts = run.impacts()
+    assert list(impacts) == ["no_control"] and impacts["no_control"] == pytest.approx(np.full((2, 2), 5.0))
+    assert ui.fills_text(run) == "TWAP buy agent filled, on average, Not controlled + TWAP: 80 of 100 shares."
+
+
+# ---- the page ------------------------------------------------------------------------------------------
+def test_default_prompt_shows_spec_filter_and_cases() -> None:
+    at = open_page()
+    assert at.title[0].value == "Scenarios"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"Kind": "Sharp drop", "Magnitude": "1%", "Duration": "10 min", "Symbol": "all days"}
+    assert "**Parsed:** Sharp drop of 1% over 10 minutes" in texts(at.markdown)
+    assert "- the return over the 10 minutes is -2 σ or beyond" in texts(at.markdown)
+    frame = cases_frame(at)
+    assert frame["Window"][0] == "AMZN 2012-06-21 12:20-12:30" and frame["Real return (%)"][0] == pytest.approx(-0.7577, abs=1e-3)
+    assert (frame["Real return (%)"] < 0).all() and frame["Target end (%)"].to_numpy() == pytest.approx(-1.0)
+    assert len(at.get("plotly_chart")) == 1
+    # the simulation starts where the chosen case comes from
+    assert at.selectbox(key="sc_sim_symbol").value == "AMZN" and at.time_input(key="sc_sim_time").value == dt.time(12, 20)
+    assert "× 4 rollouts × 10 min from AMZN 2012-06-21 12:20" in texts(at.caption)
+    at.selectbox(key="sc_case").set_value("GOOG 2012-06-21 11:06-11:16").run()
+    assert at.selectbox(key="sc_sim_symbol").value == "GOOG" and at.time_input(key="sc_sim_time").value == dt.time(11, 6)
+
+
+def test_without_data_the_page_says_how_to_add_some(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MARS_DATA_DIR", str(tmp_path))
+    at = open_page()
+    assert "No LOBSTER datasets found" in texts(at.info) and not at.text_input
+
+
+def test_unreadable_and_unmatched_prompts_get_clear_feedback() -> None:
+    at = open_page()
+    at.text_input(key="sc_prompt").set_value("make it interesting").run()
+    assert not at.exception
+    error = texts(at.error)
+    assert "Cannot read this scenario." in error and "could not find a scenario in 'make it interesting'" in error
+    assert "sharp drop of 2% over 10 minutes" in error  # examples to copy
+    assert not at.dataframe and "sc_run" not in [b.key for b in at.button]  # no cases, no simulation form
+
+    at.text_input(key="sc_prompt").set_value("GOOG rises sharply 1.5% in 10 min").run()
+    assert not at.exception
+    warning = texts(at.warning)
+    assert "No historical case matches." in warning and "the closest, GOOG 2012-06-21 14:33-14:43" in warning
+    assert {m.label: m.value for m in at.metric}["Symbol"] == "GOOG"
+
+    at.text_input(key="sc_prompt").set_value("drop of 50% over 10 minutes").run()
+    assert "magnitude_pct: Input should be less than or equal to 20" in texts(at.error)
+
+
+def test_replay_curve_target_starts_the_simulation_at_its_own_moment() -> None:
+    at = open_page()
+    at.segmented_control(key="sc_source").set_value("Replay curve").run()
+    at.selectbox(key="sc_replay_symbol").set_value("GOOG")
+    at.time_input(key="sc_replay_time").set_value(dt.time(11, 6))
+    at.number_input(key="sc_replay_minutes").set_value(5).run()
+    assert not at.exception
+    assert at.selectbox(key="sc_sim_symbol").value == "GOOG" and at.time_input(key="sc_sim_time").value == dt.time(11, 6)
+    assert at.number_input(key="sc_minutes").value == 5
+    assert "× 4 rollouts × 5 min from GOOG 2012-06-21 11:06" in texts(at.caption)
+    at.time_input(key="sc_replay_time").set_value(dt.time(15, 58)).run()
+    assert "runs past the end of the data" in texts(at.error) and not at.exception
+
+
+def test_language_model_reading_is_shown_after_ask(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def fake_llm(text: str, url: str, model: str, api_key: str | None = None, timeout: float = 30.0) -> ScenarioSpec:
+        calls.append((text, url, model, api_key))
+        if "nonsense" in text:
+            raise MarsInputError("the language model did not answer with JSON: 'hmm'")
+        return ScenarioSpec(kind="sharp_rise", magnitude_pct=0.5, duration_min=5, symbol="AMZN")
+
+    monkeypatch.setattr(ui, "parse_with_llm", fake_llm)
+    at = open_page()
+    at.radio(key="sc_parser").set_value("llm").run()
+    assert "Press **Ask**" in texts(at.info) and not calls  # nothing is sent before Ask
+    at.text_input(key="sc_llm_model").set_value("tiny")
+    at.text_input(key="sc_prompt").set_value("AMZN pops half a percent in 5 minutes").run()
+    at.button(key="sc_llm_ask").click().run()
+    assert calls == [("AMZN pops half a percent in 5 minutes", "http://127.0.0.1:8080/v1", "tiny", None)]
+    assert {m.label: m.value for m in at.metric}["Kind"] == "Sharp rise"
+    assert cases_frame(at)["Window"][0] == "AMZN 2012-06-21 10:49-10:54"
+    at.text_input(key="sc_prompt").set_value("nonsense").run()
+    assert "Press **Ask**" in texts(at.info)  # the reading belongs to the previous text
+    at.button(key="sc_llm_ask").click().run()
+    assert "The language model's answer cannot be used." in texts(at.error) and not at.exception
+
+
+@pytest.mark.slow
+def test_without_control_models_uncontrolled_runs_and_twap_impact_still_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(*args: object) -> None:
+        raise MarsInputError("no ensemble model at assets/models/ensemble")
+
+    monkeypatch.setattr(controller, "cached_control_kit", missing)
+    at = open_page()
+    at.segmented_control(key="sc_source").set_value("Replay curve").run()
+    at.selectbox(key="sc_replay_symbol").set_value("GOOG")
+    at.time_input(key="sc_replay_time").set_value(dt.time(11, 6)).run()
+    assert "**Controlled runs are not available:** no ensemble model at assets/models/ensemble" in texts(at.warning)
+    at.number_input(key="sc_minutes").set_value(2)
+    at.number_input(key="sc_rollouts").set_value(1)
+    at.toggle(key="sc_twap").set_value(True).run()
+    at.number_input(key="sc_twap_volume").set_value(200).run()
+    assert "2 runs (Not controlled, Not controlled + TWAP) × 1 rollouts × 2 min" in texts(at.caption)
+    at.button(key="sc_run").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    result = at.session_state["sc_result"]
+    assert set(result.paths) == {"no_control", "no_control_twap"} and result.paths["no_control"].shape == (1, 2)
+    assert len(result.target) == 2 and result.real == pytest.approx(result.target)  # a replay target is the real future
+    assert 0 < result.fills["no_control_twap"][0] <= 200 and result.fills["no_control"][0] == 0
+    assert len(at.get("plotly_chart")) == 3  # the replay curve, target vs simulated, impact
+    assert "TWAP buy agent filled, on average, Not controlled + TWAP:" in texts(at.caption)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ENSEMBLE.is_file(), reason="the control models (assets/models/ensemble) are not there yet")
+def test_a_small_controlled_simulation_runs_through_the_page() -> None:
+    at = open_page()  # the default scenario: its best case is AMZN 12:20-12:30, rescaled to -1%
+    at.number_input(key="sc_minutes").set_value(2)
+    at.number_input(key="sc_rollouts").set_value(1).run()
+    assert not [w for w in at.warning if "Controlled runs are not available" in str(w.value)]
+    assert "2 runs (Controlled, Not controlled) × 1 rollouts × 2 min from AMZN 2012-06-21 12:20" in texts(at.caption)
+    at.button(key="sc_run").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    result = at.session_state["sc_result"]
+    signal = cases_frame(at)
+    assert signal["Window"][0] == "AMZN 2012-06-21 12:20-12:30"
+    assert set(result.paths) == {"control", "no_control"}
+    assert result.paths["control"].shape == result.paths["no_control"].shape == (1, 2)
+    assert np.isfinite(result.paths["control"]).all() and np.abs(result.paths["control"]).max() < 0.05
+    assert len(result.target) == 2 and result.target[-1] < 0  # the first 2 minutes of the rescaled fall
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"Controlled: correlation with target", "Not controlled: correlation with target"} <= set(metrics)
+    follow = next(d.value for d in at.dataframe if "Run" in d.value.columns)
+    assert list(follow["Run"]) == ["Controlled", "Not controlled"] and (follow["Rollouts"] == 1).all()
+    assert len(at.get("plotly_chart")) == 2  # the cases, target vs simulated
