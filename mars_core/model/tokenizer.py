@@ -201,6 +201,8 @@ class DecodedOrder:
     interval_ns: int  # time after the previous order
     order_id: int = -1  # the resting order to cancel; -1 for submissions
     resting_qty: int = 0  # the cancelled order's size before the cancel
+    ioc: bool = False  # a marketable submission (price slot in the cross region): immediate-or-cancel, as
+    # 99% of the marketable orders of the training flow are (`order_flow` regroups executions into IOC orders)
 
     @property
     def is_delete(self) -> bool:
@@ -437,6 +439,7 @@ class OrderTokenizer:
         qty = self.volume.quantile(vol, u[1])
         if slot < _SUBMIT_OFFSET["inside"]:
             price = opposite + side * tick * self.price["cross"].quantile(slot, u[2])
+            return DecodedOrder(type_, side, price, qty, interval, ioc=True)
         elif slot < _SUBMIT_OFFSET["passive"]:
             spread = (ask - bid) // tick
             k = slot - _SUBMIT_OFFSET["inside"]

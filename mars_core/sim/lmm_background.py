@@ -100,8 +100,8 @@ class LMMBackground:
         if order.order_id >= 0:  # a cancel
             sim.exchange.cancel(ts, order.order_id, 0 if order.is_delete else order.qty)
         else:
-            sim.exchange.submit(ts, order.side, order.price, order.qty, AgentId.BACKGROUND, OrderKind.LIMIT,
-                                sim.new_order_id(AgentId.BACKGROUND))  # fmt: skip
+            kind = OrderKind.IOC if order.ioc else OrderKind.LIMIT
+            sim.exchange.submit(ts, order.side, order.price, order.qty, AgentId.BACKGROUND, kind, sim.new_order_id(AgentId.BACKGROUND))
 
 
 class LockstepGroup:

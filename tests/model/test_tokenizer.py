@@ -208,3 +208,16 @@ def test_an_inside_token_joins_the_best_when_the_spread_is_one_tick(tokenizer: O
     token = int(join_token(BID, 4, 13, 0))  # a buy improving the bid
     order = tokenizer.decode(token, book, np.random.default_rng(0))
     assert (order.side, order.price) == (1, 1_000_000)
+
+
+def test_marketable_tokens_decode_to_ioc_orders_and_the_rest_to_limit_orders(tokenizer: OrderTokenizer) -> None:
+    """99% of the marketable orders the model learned from are IOC (`order_flow`); submitted as plain
+    limits, their unfilled remainders would rest through the spread and the book would drift."""
+    book = OrderBook(tick_size=TICK, log_orders=False)
+    book.add(1, 1, 1_000_000, 100, 0)
+    book.add(2, -1, 1_000_500, 100, 0)
+    rng = np.random.default_rng(0)
+    cross, inside, passive = (tokenizer.decode(int(join_token(ASK, slot, 5, 0)), book, rng) for slot in (0, 5, 12))
+    assert cross.ioc and cross.side == -1 and cross.price <= 1_000_000  # a sell at or through the bid
+    assert not inside.ioc and 1_000_000 < inside.price < 1_000_500
+    assert not passive.ioc and passive.price >= 1_000_500
