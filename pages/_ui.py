@@ -110,6 +110,22 @@ def data_catalog() -> tuple[Path | None, list[DatasetInfo], list[str]]:
     return folder, datasets, problems
 
 
+def require_datasets() -> tuple[Path, list[DatasetInfo]]:
+    """The data dir and its datasets; without any, say why (and what was wrong) and stop the page."""
+    try:
+        folder = data_dir()
+        datasets, problems = catalog(str(folder))
+    except MarsInputError as err:
+        show_error(err)
+        show_no_data(None)
+        st.stop()
+    if not datasets:
+        show_no_data(folder)
+        show_problems(problems)
+        st.stop()
+    return folder, datasets
+
+
 @st.cache_data(ttl=10, show_spinner="Scanning for datasets…")
 def catalog(data_dir_str: str) -> tuple[list[DatasetInfo], list[str]]:
     """Datasets found in a directory and the problems met on the way.

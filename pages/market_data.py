@@ -20,17 +20,7 @@ st.title("Market data")
 st.caption("Real order-level data (LOBSTER): the visible limit order book and every message, for one trading day.")
 
 # ---- which day --------------------------------------------------------------------------------
-try:
-    data_dir = _ui.data_dir()
-    datasets, problems = _ui.catalog(str(data_dir))
-except MarsInputError as err:
-    _ui.show_error(err)
-    _ui.show_no_data(None)
-    st.stop()
-if not datasets:
-    _ui.show_no_data(data_dir)
-    _ui.show_problems(problems)
-    st.stop()
+data_dir, datasets = _ui.require_datasets()
 
 symbols = sorted({d.symbol for d in datasets})
 c_symbol, c_date, c_start, c_end = st.columns([1, 1, 1, 1])

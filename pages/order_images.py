@@ -76,17 +76,7 @@ def run_images(path: str, rollout: int, arm: str, symbol: str, date_iso: str, da
 
 
 # ---- which minutes ------------------------------------------------------------------------------
-try:
-    data_dir = _ui.data_dir()
-    datasets, problems = _ui.catalog(str(data_dir))
-except MarsInputError as err:
-    _ui.show_error(err)
-    _ui.show_no_data(None)
-    st.stop()
-if not datasets:
-    _ui.show_no_data(data_dir)
-    _ui.show_problems(problems)
-    st.stop()
+data_dir, datasets = _ui.require_datasets()
 
 source = st.radio("Source", ["Real day", "Simulated run"], horizontal=True, key="oi_source")
 try:

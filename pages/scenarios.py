@@ -44,17 +44,7 @@ st.caption(
     "order model's simulated futures toward it, while your TWAP agent still moves the book."
 )
 
-try:
-    data_dir = _ui.data_dir()
-    datasets, problems = _ui.catalog(str(data_dir))
-except MarsInputError as err:
-    _ui.show_error(err)
-    _ui.show_no_data(None)
-    st.stop()
-if not datasets:
-    _ui.show_no_data(data_dir)
-    _ui.show_problems(problems)
-    st.stop()
+data_dir, datasets = _ui.require_datasets()
 symbols = sorted({d.symbol for d in datasets})
 
 

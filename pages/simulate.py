@@ -47,17 +47,7 @@ st.caption(
 )
 
 # ---- which day ---------------------------------------------------------------------------------
-try:
-    data_dir = _ui.data_dir()
-    datasets, problems = _ui.catalog(str(data_dir))
-except MarsInputError as err:
-    _ui.show_error(err)
-    _ui.show_no_data(None)
-    st.stop()
-if not datasets:
-    _ui.show_no_data(data_dir)
-    _ui.show_problems(problems)
-    st.stop()
+data_dir, datasets = _ui.require_datasets()
 
 with st.container(border=True):
     st.markdown("**Market and window**")

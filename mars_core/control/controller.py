@@ -56,9 +56,10 @@ from mars_core.sim.simulator import Simulator
 class ControlSettings(Settings):
     """How the controller steers (see the module docstring)."""
 
-    candidates: int = Field(4, ge=1, le=64, description="next minutes drawn per rollout and minute")
+    candidates: int = Field(8, ge=1, le=64, description="next minutes drawn per rollout and minute")
     mirror: bool = Field(True, description="also consider each candidate's buy/sell mirror")
-    strength: float = Field(1.0, ge=0, le=10, description="scale of the ensemble's correction (1 = as trained)")
+    strength: float = Field(3.0, ge=0, le=10, description="scale of the ensemble's correction (1 = as trained; "
+                            "3 steers clearly harder, as classifier-free guidance does)")
     history_minutes: int = Field(15, ge=1, le=15, description="realised minutes the order-batch model sees")
     temperature: float = Field(1.0, gt=0, le=5, description="temperature of the candidate draws")
     lag_steps: int = Field(0, ge=0, le=1000, description="steps a boundary may wait to batch candidate draws")
@@ -298,21 +299,13 @@ class ControlledLockstepGroup(LockstepGroup):
 
     # ---------------------------------------------------------------- step
     def step(self) -> None:
-        """One order per rollout, drawn with the ensemble (see `LockstepGroup.step` for the rest)."""
+        """Record completed minutes and decide new ones, then `LockstepGroup.step`."""
         self._boundaries()
-        u = np.stack([g.random(3) for g in self.draws])  # (B, 3): one uniform per factor
+        super().step()
+
+    def draw(self, u: np.ndarray) -> np.ndarray:
+        """Next tokens drawn with the ensemble conditioned on each rollout's chosen image."""
+        s = self.sampler
         with torch.inference_mode():
-            h = self.sampler.hidden()
-            s = self.sampler
-            tokens = self.kit.ensemble.sample(self.model.model, h, self._prep, torch.as_tensor(u, dtype=torch.float32),
-                                              s.temperature, s.top_k, s.top_p, self.settings.strength)  # fmt: skip
-        fed = tokens.copy()
-        for b, sim in enumerate(self.sims):
-            if not self.active[b]:
-                continue
-            if self.external[b]:
-                fed[b] = self.external[b].popleft()
-                continue
-            fed[b] = self._generate(b, sim, int(tokens[b]))
-        lob, _, mid = self.tok.books_features(self.books, self.open_mid2, self.levels)
-        self.sampler.feed(fed, lob, mid)
+            return self.kit.ensemble.sample(self.model.model, s.hidden(), self._prep, torch.as_tensor(u, dtype=torch.float32),
+                                            s.temperature, s.top_k, s.top_p, self.settings.strength)  # fmt: skip

@@ -155,10 +155,14 @@ class LockstepGroup:
         self.external[b].append(token)
         self.last_ts[b] = ts
 
+    def draw(self, u: np.ndarray) -> np.ndarray:
+        """Next tokens (B,) at the uniforms u (B, 3), one per factor."""
+        return self.sampler.sample(uniforms=u)
+
     def step(self) -> None:
         """One order per rollout: sample, decode, match (or take an agent's order), feed back."""
         u = np.stack([g.random(3) for g in self.draws])  # (B, 3): one uniform per factor
-        tokens = self.sampler.sample(uniforms=u)
+        tokens = self.draw(u)
         fed = tokens.copy()
         for b, sim in enumerate(self.sims):
             if not self.active[b]:
