@@ -56,11 +56,12 @@ from mars_core.sim.simulator import Simulator
 class ControlSettings(Settings):
     """How the controller steers (see the module docstring)."""
 
-    candidates: int = Field(8, ge=1, le=64, description="next minutes drawn per rollout and minute")
+    candidates: int = Field(4, ge=1, le=64, description="next minutes drawn per rollout and minute")
     mirror: bool = Field(True, description="also consider each candidate's buy/sell mirror")
     strength: float = Field(3.0, ge=0, le=10, description="scale of the ensemble's correction (1 = as trained; "
                             "3 steers clearly harder, as classifier-free guidance does)")
-    history_minutes: int = Field(15, ge=1, le=15, description="realised minutes the order-batch model sees")
+    history_minutes: int = Field(7, ge=1, le=15, description="realised minutes the order-batch model sees "
+                                 "(7 of the 15 it can: half the cost of a candidate draw)")
     temperature: float = Field(1.0, gt=0, le=5, description="temperature of the candidate draws")
     lag_steps: int = Field(0, ge=0, le=1000, description="steps a boundary may wait to batch candidate draws")
 
