@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from mars_core.cli import DataDirOption, JsonOption, emit
-from mars_core.model.commands import SymbolsOption, ThreadsOption, _symbols, _threads, train_app
+from mars_core.model.commands import ResumeOption, SymbolsOption, ThreadsOption, _symbols, _threads, train_app
 
 ExtraSymbols = Annotated[list[str] | None, typer.Argument(help="More symbols after --symbols.", show_default=False)]
 
@@ -26,7 +26,7 @@ def train_vqvae_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed of batches, augmentation, dropout and initialisation.")] = 0,
     tokenizer: Annotated[str | None, typer.Option("--tokenizer", help="Order-model checkpoint whose tokenizer makes the images "
                                                   "(default: the shipped order model, else fitted like it).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/ckpt.pt (to --steps).")] = False,
+    resume: ResumeOption = False,
     threads: ThreadsOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
@@ -63,7 +63,7 @@ def train_batch_model_command(
     eval_samples: Annotated[int, typer.Option("--eval-samples", help="Candidates per validation minute in the final "
                                               "image-space evaluation (0: skip).")] = 8,
     seed: Annotated[int, typer.Option("--seed", help="Seed of batches, dropout and initialisation.")] = 0,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/ckpt.pt (to --steps).")] = False,
+    resume: ResumeOption = False,
     threads: ThreadsOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,

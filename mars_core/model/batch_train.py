@@ -19,7 +19,6 @@ trained on (so one file rebuilds images, codes and samples) and the training sum
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -32,7 +31,7 @@ from tqdm import tqdm
 from mars_core.errors import MarsInputError
 from mars_core.model.batch_model import BatchModel, BatchModelConfig
 from mars_core.model.order_images import mirror_sides
-from mars_core.model.train import atomic_save, get_lr, make_optimizer
+from mars_core.model.train import append_jsonl, atomic_save, get_lr, make_optimizer, resume_state, set_lr
 from mars_core.model.vqvae_train import (
     MODELS_DIR,
     VAL_START_MINUTE,
@@ -300,11 +299,8 @@ def train_batch_model(cfg: BatchTrainConfig, out: str | Path, resume: bool = Fal
         raise MarsInputError(f"unknown batch-model size {cfg.size!r}; choose one of {', '.join(SIZES)}")
     out = Path(out)
     ckpt_path = out / "ckpt.pt"
-    state = None
-    if resume:
-        if not ckpt_path.is_file():
-            raise MarsInputError(f"nothing to resume: {ckpt_path} does not exist")
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    state = resume_state(ckpt_path, resume)
+    if state:
         cfg = replace(BatchTrainConfig(**state["train"]), steps=cfg.steps)
     t0 = time.perf_counter() - (state["seconds"] if state else 0.0)
     vq_payload = state["vqvae"] if state else _vqvae_payload_of(cfg.vqvae)
@@ -330,17 +326,12 @@ def train_batch_model(cfg: BatchTrainConfig, out: str | Path, resume: bool = Fal
         atomic_save({"train": asdict(cfg), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "vqvae": vq_payload, "step": at_step, "seconds": seconds}, ckpt_path)
 
-    def log(record: dict) -> None:
-        with metrics_path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
-
     model.train()
     bar = tqdm(total=cfg.steps, initial=step, desc=f"batch model ({cfg.size})", file=sys.stderr, disable=not progress)
     running = None
     while step < cfg.steps:
         lr = get_lr(step, cfg)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout of this step
         batch = get_code_batch(days, cfg.batch_size, mc.minutes, cfg.mirror, np.random.default_rng([cfg.seed, step]))
         loss = model.loss(batch).mean()
@@ -354,7 +345,7 @@ def train_batch_model(cfg: BatchTrainConfig, out: str | Path, resume: bool = Fal
         bar.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.1e}")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             val = estimate_val_loss(model, windows)
-            log({"step": step, "train_loss": round(running, 5), "val_ce": round(val, 5), "lr": lr,
+            append_jsonl(metrics_path, {"step": step, "train_loss": round(running, 5), "val_ce": round(val, 5), "lr": lr,
                  "seconds": round(time.perf_counter() - t0, 1)})
             checkpoint(step, time.perf_counter() - t0)
     bar.close()
@@ -383,7 +374,7 @@ def train_batch_model(cfg: BatchTrainConfig, out: str | Path, resume: bool = Fal
         "threads": torch.get_num_threads(),
         "train_config": asdict(cfg),
     }
-    log({"final": True, "steps": step, "val_ce": summary["val_ce_per_code"], "seconds": summary["seconds"]})
+    append_jsonl(metrics_path, {"final": True, "steps": step, "val_ce": summary["val_ce_per_code"], "seconds": summary["seconds"]})
     checkpoint(step, seconds)
     atomic_save(batch_payload(model, vq_payload, summary), out / BATCH_MODEL_FILE)
     return summary

@@ -11,6 +11,7 @@ train_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train 
 
 SymbolsOption = Annotated[list[str], typer.Option("--symbols", help="Symbols whose days to train on (repeat or list).")]
 ThreadsOption = Annotated[int | None, typer.Option("--threads", help="torch threads (default: torch's choice).")]
+ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue from OUT/ckpt.pt (to --steps).")]
 
 
 def _threads(n: int | None) -> None:
@@ -37,7 +38,7 @@ def train_order_model(
     dropout: Annotated[float, typer.Option("--dropout", help="Dropout while training.")] = 0.1,
     eval_every: Annotated[int, typer.Option("--eval-every", help="Steps between evaluations.")] = 100,
     seed: Annotated[int, typer.Option("--seed", help="Seed of batches, dropout and initialisation.")] = 0,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/ckpt.pt (to --steps).")] = False,
+    resume: ResumeOption = False,
     threads: ThreadsOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,

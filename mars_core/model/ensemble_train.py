@@ -24,7 +24,6 @@ order tokenizer, the order model's summary line it was trained on, and the summa
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -41,7 +40,7 @@ from mars_core.model.dataset import build_stream, load_days, slice_day
 from mars_core.model.ensemble import EnsembleConfig, EnsembleModel, image_condition
 from mars_core.model.order_images import day_images
 from mars_core.model.order_model import OrderModel
-from mars_core.model.train import LoadedModel, atomic_save, get_lr, load_order_model
+from mars_core.model.train import LoadedModel, append_jsonl, atomic_save, get_lr, load_order_model, set_lr
 from mars_core.model.vqvae_train import MODELS_DIR, VAL_START_MINUTE, encode_images, tokenizer_fingerprint
 
 DEFAULT_ENSEMBLE_DIR = MODELS_DIR / "ensemble"
@@ -302,18 +301,13 @@ def train_ensemble(cfg: EnsembleTrainConfig, out: str | Path, progress: bool = T
     metrics_path = out / "metrics.jsonl"
     metrics_path.write_text("")
 
-    def log(record: dict) -> None:
-        with metrics_path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
-
-    log({"step": 0, "examples": 0, "val_nll": round(order_val, 5), "advantage": 0.0})
+    append_jsonl(metrics_path, {"step": 0, "examples": 0, "val_nll": round(order_val, 5), "advantage": 0.0})
     ens.train()
     bar = tqdm(total=cfg.steps, desc="ensemble", file=sys.stderr, disable=not progress)
     running = None
     for step in range(cfg.steps):
         lr = get_lr(step, cfg)  # reads steps, warmup, lr, min_lr
-        for group in opt.param_groups:
-            group["lr"] = lr
+        set_lr(opt, lr)
         torch.manual_seed(cfg.seed * 1_000_003 + step)
         idx = get_batch(data, train_rows, cfg.minutes_per_batch, cfg.per_minute, np.random.default_rng([cfg.seed, step]))
         uniq, which = torch.unique(data.minute[idx], return_inverse=True)
@@ -328,7 +322,7 @@ def train_ensemble(cfg: EnsembleTrainConfig, out: str | Path, progress: bool = T
         bar.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.1e}")
         if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
             val = estimate_nll(ens, order.model, data, val_idx)
-            log({"step": step + 1, "examples": (step + 1) * cfg.minutes_per_batch * cfg.per_minute,
+            append_jsonl(metrics_path, {"step": step + 1, "examples": (step + 1) * cfg.minutes_per_batch * cfg.per_minute,
                  "train_loss": round(running, 5), "val_nll": round(val, 5), "advantage": round(val - order_val, 5),
                  "seconds": round(time.perf_counter() - t0, 1)})  # fmt: skip
     bar.close()
@@ -379,7 +373,7 @@ def train_ensemble(cfg: EnsembleTrainConfig, out: str | Path, progress: bool = T
         summary["sampled_eval_examples"] = int(len(sub))
     return_map = data_return_map(data)
     summary["return_map"] = return_map.summary
-    log({"final": True, **{k: summary[k] for k in ("val_nll_order", "val_nll_ensemble", "loss_advantage", "seconds")}})
+    append_jsonl(metrics_path, {"final": True, **{k: summary[k] for k in ("val_nll_order", "val_nll_ensemble", "loss_advantage", "seconds")}})
     return_map.save(out / RETURN_MAP_FILE)
     atomic_save(ensemble_payload(ens, summary["tokenizer_fingerprint"], summary), out / ENSEMBLE_FILE)
     write_text_atomic(out / "model_card.md", ensemble_card(summary))

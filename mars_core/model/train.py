@@ -83,6 +83,31 @@ def get_lr(step: int, cfg: TrainConfig) -> float:
     return cfg.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
 
 
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set the learning rate of every parameter group."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def resume_state(ckpt_path: Path, resume: bool) -> dict | None:
+    """The training checkpoint to continue from, None when not resuming.
+
+    Raises:
+        MarsInputError: resuming, but there is no checkpoint.
+    """
+    if not resume:
+        return None
+    if not ckpt_path.is_file():
+        raise MarsInputError(f"nothing to resume: {ckpt_path} does not exist")
+    return torch.load(ckpt_path, map_location="cpu", weights_only=True)
+
+
+def append_jsonl(path: Path, record: dict) -> None:
+    """Append one JSON line (a metrics record) to a file."""
+    with path.open("a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
 @torch.no_grad()
 def estimate_loss(model: OrderModel, windows: EvalWindows, index: np.ndarray | None = None, chunk: int = 32) -> float:
     """Mean NLL (nats) per scored validation target, over all windows or the given ones."""
@@ -186,11 +211,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         raise MarsInputError(f"unknown model size {cfg.size!r}; choose one of {', '.join(SIZES)}")
     out = Path(out)
     ckpt_path = out / "ckpt.pt"
-    state = None
-    if resume:
-        if not ckpt_path.is_file():
-            raise MarsInputError(f"nothing to resume: {ckpt_path} does not exist")
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    state = resume_state(ckpt_path, resume)
+    if state:
         cfg = replace(TrainConfig(**state["train"]), steps=cfg.steps)
     # wall and CPU time of the run, across resumes (on a shared machine the two differ a lot)
     t0 = time.perf_counter() - (state["seconds"] if state else 0.0)
@@ -219,18 +241,13 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
                      "tokenizer": tokenizer.state_dict(), "step": at_step, "seconds": time.perf_counter() - t0,
                      "cpu_seconds": time.process_time() - c0}, ckpt_path)
 
-    def log(record: dict) -> None:
-        with metrics_path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
-
     model.train()
     tokens_per_step = cfg.batch_size * model_cfg.window
     bar = tqdm(total=cfg.steps, initial=step, desc=f"order model ({cfg.size})", file=sys.stderr, disable=not progress)
     running = None
     while step < min(until or cfg.steps, cfg.steps):
         lr = get_lr(step, cfg)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout of this step
         *inputs, targets = get_batch(streams, cfg.batch_size, model_cfg.window, np.random.default_rng([cfg.seed, step]))
         loss = model.nll(model(*inputs), targets).mean()
@@ -244,7 +261,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         bar.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.1e}")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             val = estimate_loss(model, windows, subset)
-            log({"step": step, "tokens": step * tokens_per_step, "train_loss": round(running, 5), "val_nll": round(val, 5),
+            append_jsonl(metrics_path, {"step": step, "tokens": step * tokens_per_step, "train_loss": round(running, 5), "val_nll": round(val, 5),
                  "lr": lr, "seconds": round(time.perf_counter() - t0, 1)})
             checkpoint(step)
     bar.close()
@@ -272,7 +289,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         "threads": torch.get_num_threads(),
         "train_config": asdict(cfg),
     }
-    log({"final": True, **{k: summary[k] for k in ("steps", "val_nll", "unigram_nll", "bigram_nll", "seconds")}})
+    append_jsonl(metrics_path, {"final": True, **{k: summary[k] for k in ("steps", "val_nll", "unigram_nll", "bigram_nll", "seconds")}})
     checkpoint(step)
     atomic_save(model_payload(model, tokenizer, summary), out / "model.pt")
     write_text_atomic(out / "model_card.md", model_card(summary))

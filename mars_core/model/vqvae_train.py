@@ -17,7 +17,6 @@ compares the reconstruction with the mean-training-image and previous-minute bas
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -33,7 +32,7 @@ from mars_core.model.dataset import VAL_START_NS, fit_tokenizer, load_days
 from mars_core.model.order_images import OrderImages, day_images, mirror_sides
 from mars_core.model.tokenizer import OrderTokenizer
 from mars_core.model.train import DEFAULT_MODEL_DIR as ORDER_MODEL_DIR
-from mars_core.model.train import atomic_save, get_lr, load_order_model
+from mars_core.model.train import append_jsonl, atomic_save, get_lr, load_order_model, resume_state, set_lr
 from mars_core.model.vqvae import VQVAE, VQVAEConfig
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "assets" / "models"
@@ -281,11 +280,8 @@ def train_vqvae(cfg: VQVAETrainConfig, out: str | Path, resume: bool = False, pr
     """
     out = Path(out)
     ckpt_path = out / "ckpt.pt"
-    state = None
-    if resume:
-        if not ckpt_path.is_file():
-            raise MarsInputError(f"nothing to resume: {ckpt_path} does not exist")
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    state = resume_state(ckpt_path, resume)
+    if state:
         cfg = replace(VQVAETrainConfig(**state["train"]), steps=cfg.steps)
     mc = model_config(cfg)
     t0 = time.perf_counter() - (state["seconds"] if state else 0.0)
@@ -311,17 +307,12 @@ def train_vqvae(cfg: VQVAETrainConfig, out: str | Path, resume: bool = False, pr
         atomic_save({"train": asdict(cfg), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "tokenizer": data.tokenizer.state_dict(), "step": at_step, "seconds": seconds}, ckpt_path)
 
-    def log(record: dict) -> None:
-        with metrics_path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
-
     model.train()
     bar = tqdm(total=cfg.steps, initial=step, desc=f"vqvae ({cfg.size})", file=sys.stderr, disable=not progress)
     running = None
     while step < cfg.steps:
         lr = get_lr(step, cfg)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout of this step
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # code restarts of this step
         batch = get_image_batch(train, cfg.batch_size, cfg.mirror, np.random.default_rng([cfg.seed, step]))
@@ -336,7 +327,7 @@ def train_vqvae(cfg: VQVAETrainConfig, out: str | Path, resume: bool = False, pr
         bar.set_postfix(recon=f"{running:.4f}", lr=f"{lr:.1e}")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             ev = evaluate_vqvae(model, val)
-            log({"step": step, "train_recon": round(running, 5), **{f"val_{k}": v for k, v in ev.items()}, "lr": lr,
+            append_jsonl(metrics_path, {"step": step, "train_recon": round(running, 5), **{f"val_{k}": v for k, v in ev.items()}, "lr": lr,
                  "seconds": round(time.perf_counter() - t0, 1)})
             checkpoint(step, time.perf_counter() - t0)
     bar.close()
@@ -357,7 +348,7 @@ def train_vqvae(cfg: VQVAETrainConfig, out: str | Path, resume: bool = False, pr
         "threads": torch.get_num_threads(),
         "train_config": asdict(cfg),
     }
-    log({"final": True, "steps": step, "val": summary["val"], "seconds": summary["seconds"]})
+    append_jsonl(metrics_path, {"final": True, "steps": step, "val": summary["val"], "seconds": summary["seconds"]})
     checkpoint(step, seconds)
     atomic_save(vqvae_payload(model, data.tokenizer, summary), out / VQVAE_FILE)
     return summary
