@@ -31,7 +31,7 @@ from tqdm import tqdm
 from mars_core.errors import MarsInputError
 from mars_core.model.batch_model import BatchModel, BatchModelConfig
 from mars_core.model.order_images import mirror_sides
-from mars_core.model.train import append_jsonl, atomic_save, get_lr, make_optimizer, resume_state, set_lr
+from mars_core.model.train import append_jsonl, atomic_save, get_lr, make_optimizer, read_checkpoint, resume_state, set_lr
 from mars_core.model.vqvae_train import (
     MODELS_DIR,
     VAL_START_MINUTE,
@@ -242,15 +242,8 @@ def load_batch_model(path: str | Path | None = None) -> LoadedBatchModel:
     Raises:
         MarsInputError: the file is missing or not an order-batch model checkpoint.
     """
-    path = Path(path) if path is not None else DEFAULT_BATCH_MODEL_DIR
-    if path.is_dir():
-        path = path / BATCH_MODEL_FILE
-    if not path.is_file():
-        raise MarsInputError(f"no order-batch model at {path}; train one with `mars train batch-model --vqvae DIR --out DIR`")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a truncated or foreign file: say which and why
-        raise MarsInputError(f"cannot read order-batch model {path}: {err}") from err
+    path, payload = read_checkpoint(path, DEFAULT_BATCH_MODEL_DIR, BATCH_MODEL_FILE, "order-batch model",
+                                    "mars train batch-model --vqvae DIR --out DIR")
     if not isinstance(payload, dict) or payload.get("kind") != "batch_model" or payload.get("format") != BATCH_FORMAT:
         raise MarsInputError(f"{path} is not an order-batch model checkpoint of format {BATCH_FORMAT}")
     model = BatchModel(BatchModelConfig(**payload["model_args"]))

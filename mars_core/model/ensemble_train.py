@@ -40,7 +40,7 @@ from mars_core.model.dataset import build_stream, load_days, slice_day
 from mars_core.model.ensemble import EnsembleConfig, EnsembleModel, image_condition
 from mars_core.model.order_images import day_images
 from mars_core.model.order_model import OrderModel
-from mars_core.model.train import LoadedModel, append_jsonl, atomic_save, get_lr, load_order_model, set_lr
+from mars_core.model.train import LoadedModel, append_jsonl, atomic_save, get_lr, load_order_model, read_checkpoint, set_lr
 from mars_core.model.vqvae_train import MODELS_DIR, VAL_START_MINUTE, encode_images, tokenizer_fingerprint
 
 DEFAULT_ENSEMBLE_DIR = MODELS_DIR / "ensemble"
@@ -220,15 +220,7 @@ def load_ensemble(path: str | Path | None = None) -> LoadedEnsemble:
     Raises:
         MarsInputError: the file is missing or not an ensemble checkpoint.
     """
-    path = Path(path) if path is not None else DEFAULT_ENSEMBLE_DIR
-    if path.is_dir():
-        path = path / ENSEMBLE_FILE
-    if not path.is_file():
-        raise MarsInputError(f"no ensemble model at {path}; train one with `mars train ensemble --out DIR`")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a truncated or foreign file: say which and why
-        raise MarsInputError(f"cannot read ensemble model {path}: {err}") from err
+    path, payload = read_checkpoint(path, DEFAULT_ENSEMBLE_DIR, ENSEMBLE_FILE, "ensemble model", "mars train ensemble --out DIR")
     if not isinstance(payload, dict) or payload.get("kind") != "ensemble" or payload.get("format") != ENSEMBLE_FORMAT:
         raise MarsInputError(f"{path} is not an ensemble checkpoint of format {ENSEMBLE_FORMAT}")
     model = EnsembleModel(EnsembleConfig(**payload["model_args"]))

@@ -167,21 +167,30 @@ class LoadedModel:
     summary: dict
 
 
+def read_checkpoint(path: str | Path | None, default_dir: Path, filename: str, what: str, train_hint: str) -> tuple[Path, object]:
+    """Resolve a checkpoint (a file, a folder holding `filename`, or None for `default_dir`) and torch.load it.
+
+    Raises:
+        MarsInputError: the file is missing (the message says how to train one) or unreadable.
+    """
+    path = Path(path) if path is not None else default_dir
+    if path.is_dir():
+        path = path / filename
+    if not path.is_file():
+        raise MarsInputError(f"no {what} at {path}; train one with `{train_hint}`")
+    try:
+        return path, torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file: say which and why
+        raise MarsInputError(f"cannot read {what} {path}: {err}") from err
+
+
 def load_order_model(path: str | Path | None = None) -> LoadedModel:
     """Load `model.pt` (a file, or a folder holding one); default: the shipped model in assets/.
 
     Raises:
         MarsInputError: the file is missing or not an order-model checkpoint.
     """
-    path = Path(path) if path is not None else DEFAULT_MODEL_DIR
-    if path.is_dir():
-        path = path / "model.pt"
-    if not path.is_file():
-        raise MarsInputError(f"no order model at {path}; train one with `mars train order-model --out DIR`")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a truncated or foreign file: say which and why
-        raise MarsInputError(f"cannot read order model {path}: {err}") from err
+    path, payload = read_checkpoint(path, DEFAULT_MODEL_DIR, "model.pt", "order model", "mars train order-model --out DIR")
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise MarsInputError(f"{path} is not an order-model checkpoint of format {CHECKPOINT_FORMAT}")
     model = OrderModel(OrderModelConfig(**payload["model_args"]))

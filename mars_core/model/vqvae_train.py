@@ -32,7 +32,7 @@ from mars_core.model.dataset import VAL_START_NS, fit_tokenizer, load_days
 from mars_core.model.order_images import OrderImages, day_images, mirror_sides
 from mars_core.model.tokenizer import OrderTokenizer
 from mars_core.model.train import DEFAULT_MODEL_DIR as ORDER_MODEL_DIR
-from mars_core.model.train import append_jsonl, atomic_save, get_lr, load_order_model, resume_state, set_lr
+from mars_core.model.train import append_jsonl, atomic_save, get_lr, load_order_model, read_checkpoint, resume_state, set_lr
 from mars_core.model.vqvae import VQVAE, VQVAEConfig
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "assets" / "models"
@@ -257,15 +257,7 @@ def load_vqvae(path: str | Path | None = None) -> LoadedVQVAE:
     Raises:
         MarsInputError: the file is missing or not a VQ-VAE checkpoint.
     """
-    path = Path(path) if path is not None else DEFAULT_VQVAE_DIR
-    if path.is_dir():
-        path = path / VQVAE_FILE
-    if not path.is_file():
-        raise MarsInputError(f"no VQ-VAE at {path}; train one with `mars train vqvae --out DIR`")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a truncated or foreign file: say which and why
-        raise MarsInputError(f"cannot read VQ-VAE {path}: {err}") from err
+    path, payload = read_checkpoint(path, DEFAULT_VQVAE_DIR, VQVAE_FILE, "VQ-VAE", "mars train vqvae --out DIR")
     return vqvae_from_payload(payload, str(path))
 
 
