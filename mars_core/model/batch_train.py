@@ -31,7 +31,16 @@ from tqdm import tqdm
 from mars_core.errors import MarsInputError
 from mars_core.model.batch_model import BatchModel, BatchModelConfig
 from mars_core.model.order_images import mirror_sides
-from mars_core.model.train import append_jsonl, atomic_save, get_lr, make_optimizer, read_checkpoint, resume_state, set_lr
+from mars_core.model.train import (
+    append_jsonl,
+    atomic_save,
+    get_lr,
+    make_optimizer,
+    optimizer_step,
+    read_checkpoint,
+    resume_state,
+    set_lr,
+)
 from mars_core.model.vqvae_train import (
     MODELS_DIR,
     VAL_START_MINUTE,
@@ -328,10 +337,7 @@ def train_batch_model(cfg: BatchTrainConfig, out: str | Path, resume: bool = Fal
         torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout of this step
         batch = get_code_batch(days, cfg.batch_size, mc.minutes, cfg.mirror, np.random.default_rng([cfg.seed, step]))
         loss = model.loss(batch).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
+        optimizer_step(optimizer, model, loss, cfg.grad_clip)
         step += 1
         running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
         bar.update(1)
@@ -339,7 +345,7 @@ def train_batch_model(cfg: BatchTrainConfig, out: str | Path, resume: bool = Fal
         if step % cfg.eval_every == 0 or step == cfg.steps:
             val = estimate_val_loss(model, windows)
             append_jsonl(metrics_path, {"step": step, "train_loss": round(running, 5), "val_ce": round(val, 5), "lr": lr,
-                 "seconds": round(time.perf_counter() - t0, 1)})
+                                        "seconds": round(time.perf_counter() - t0, 1)})
             checkpoint(step, time.perf_counter() - t0)
     bar.close()
     val = estimate_val_loss(model, windows)

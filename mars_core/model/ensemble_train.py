@@ -40,7 +40,16 @@ from mars_core.model.dataset import build_stream, load_days, slice_day
 from mars_core.model.ensemble import EnsembleConfig, EnsembleModel, image_condition
 from mars_core.model.order_images import day_images
 from mars_core.model.order_model import OrderModel
-from mars_core.model.train import LoadedModel, append_jsonl, atomic_save, get_lr, load_order_model, read_checkpoint, set_lr
+from mars_core.model.train import (
+    LoadedModel,
+    append_jsonl,
+    atomic_save,
+    get_lr,
+    load_order_model,
+    optimizer_step,
+    read_checkpoint,
+    set_lr,
+)
 from mars_core.model.vqvae_train import MODELS_DIR, VAL_START_MINUTE, encode_images, tokenizer_fingerprint
 
 DEFAULT_ENSEMBLE_DIR = MODELS_DIR / "ensemble"
@@ -305,18 +314,15 @@ def train_ensemble(cfg: EnsembleTrainConfig, out: str | Path, progress: bool = T
         uniq, which = torch.unique(data.minute[idx], return_inverse=True)
         cond = image_condition(images_all[uniq], ens.config.prior_tp, ens.config.prior_vol)
         loss = ens.nll(order.model, data.h[idx], ens.prepare(cond), data.targets[idx], which).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(ens.parameters(), cfg.grad_clip)
-        opt.step()
+        optimizer_step(opt, ens, loss, cfg.grad_clip)
         running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
         bar.update(1)
         bar.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.1e}")
         if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
             val = estimate_nll(ens, order.model, data, val_idx)
             append_jsonl(metrics_path, {"step": step + 1, "examples": (step + 1) * cfg.minutes_per_batch * cfg.per_minute,
-                 "train_loss": round(running, 5), "val_nll": round(val, 5), "advantage": round(val - order_val, 5),
-                 "seconds": round(time.perf_counter() - t0, 1)})  # fmt: skip
+                                        "train_loss": round(running, 5), "val_nll": round(val, 5), "advantage": round(val - order_val, 5),
+                                        "seconds": round(time.perf_counter() - t0, 1)})  # fmt: skip
     bar.close()
     ens.eval()
     train_seconds = time.perf_counter() - t0

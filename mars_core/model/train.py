@@ -89,6 +89,14 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
+def optimizer_step(optimizer: torch.optim.Optimizer, module: torch.nn.Module, loss: torch.Tensor, grad_clip: float) -> None:
+    """Backpropagate `loss`, clip the gradient norm of `module`'s parameters, and take one optimizer step."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
+    optimizer.step()
+
+
 def resume_state(ckpt_path: Path, resume: bool) -> dict | None:
     """The training checkpoint to continue from, None when not resuming.
 
@@ -260,10 +268,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout of this step
         *inputs, targets = get_batch(streams, cfg.batch_size, model_cfg.window, np.random.default_rng([cfg.seed, step]))
         loss = model.nll(model(*inputs), targets).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
+        optimizer_step(optimizer, model, loss, cfg.grad_clip)
         step += 1
         running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
         bar.update(1)
@@ -271,7 +276,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         if step % cfg.eval_every == 0 or step == cfg.steps:
             val = estimate_loss(model, windows, subset)
             append_jsonl(metrics_path, {"step": step, "tokens": step * tokens_per_step, "train_loss": round(running, 5), "val_nll": round(val, 5),
-                 "lr": lr, "seconds": round(time.perf_counter() - t0, 1)})
+                                        "lr": lr, "seconds": round(time.perf_counter() - t0, 1)})
             checkpoint(step)
     bar.close()
     if step < cfg.steps:

@@ -32,7 +32,16 @@ from mars_core.model.dataset import VAL_START_NS, fit_tokenizer, load_days
 from mars_core.model.order_images import OrderImages, day_images, mirror_sides
 from mars_core.model.tokenizer import OrderTokenizer
 from mars_core.model.train import DEFAULT_MODEL_DIR as ORDER_MODEL_DIR
-from mars_core.model.train import append_jsonl, atomic_save, get_lr, load_order_model, read_checkpoint, resume_state, set_lr
+from mars_core.model.train import (
+    append_jsonl,
+    atomic_save,
+    get_lr,
+    load_order_model,
+    optimizer_step,
+    read_checkpoint,
+    resume_state,
+    set_lr,
+)
 from mars_core.model.vqvae import VQVAE, VQVAEConfig
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "assets" / "models"
@@ -309,10 +318,7 @@ def train_vqvae(cfg: VQVAETrainConfig, out: str | Path, resume: bool = False, pr
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # code restarts of this step
         batch = get_image_batch(train, cfg.batch_size, cfg.mirror, np.random.default_rng([cfg.seed, step]))
         loss, parts = model.loss(batch, gen)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
+        optimizer_step(optimizer, model, loss, cfg.grad_clip)
         step += 1
         running = parts["recon"] if running is None else 0.95 * running + 0.05 * parts["recon"]
         bar.update(1)
@@ -320,7 +326,7 @@ def train_vqvae(cfg: VQVAETrainConfig, out: str | Path, resume: bool = False, pr
         if step % cfg.eval_every == 0 or step == cfg.steps:
             ev = evaluate_vqvae(model, val)
             append_jsonl(metrics_path, {"step": step, "train_recon": round(running, 5), **{f"val_{k}": v for k, v in ev.items()}, "lr": lr,
-                 "seconds": round(time.perf_counter() - t0, 1)})
+                                        "seconds": round(time.perf_counter() - t0, 1)})
             checkpoint(step, time.perf_counter() - t0)
     bar.close()
     seconds = time.perf_counter() - t0
