@@ -384,16 +384,11 @@ class OrderTokenizer:
         mid2 = np.where(ask > 0, bid + ask, open_mid2)
         return lob, mask, self.mid_ticks(mid2, open_mid2, tick)
 
-    def book_features(self, book, open_mid2: int, levels: int = MAX_LEVELS) -> tuple[np.ndarray, np.ndarray, int]:
-        """(lob (21,), mask (21,), mid ticks) of an engine `OrderBook`; `levels` = the depth the
-        training data had for this stock (5 for the AMZN sample), deeper levels are masked.
-        Same values as `row_features` of the book's LOBSTER-layout row."""
-        lob, mask, mid = self.row_features(book.top(MAX_LEVELS)[None, :], levels, open_mid2, int(book.tick_size))
-        return lob[0], mask[0], int(mid[0])
-
     def books_features(self, books: list, open_mid2: int,
                        levels: int = MAX_LEVELS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`book_features` of many rollouts' books of one stock at once: (B, 21), (B, 21), (B,)."""
+        """(lob (B, 21), mask (B, 21), mid ticks (B,)) of many rollouts' engine `OrderBook`s of one stock;
+        `levels` = the depth the training data had for this stock (5 for the AMZN sample), deeper levels
+        are masked. Same values as `row_features` of the books' LOBSTER-layout rows."""
         rows = np.stack([b.top(MAX_LEVELS) for b in books])
         return self.row_features(rows, levels, open_mid2, int(books[0].tick_size))
 

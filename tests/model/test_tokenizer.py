@@ -142,7 +142,7 @@ def test_cancel_decodes_to_an_own_order_at_the_nearest_level_or_none() -> None:
     assert tok.decode(ask_cancel, book, np.random.default_rng(0), agents={1}) is None  # owns nothing on the ask side
 
 
-def test_book_features_of_a_replayed_book_match_lobster_rows(goog_day: LobsterDay, tokenizer: OrderTokenizer) -> None:
+def test_books_features_of_a_replayed_book_match_lobster_rows(goog_day: LobsterDay, tokenizer: OrderTokenizer) -> None:
     replay = LobsterReplay(goog_day)
     open_mid2 = day_open_mid2(goog_day)
     checked = 0
@@ -151,7 +151,7 @@ def test_book_features_of_a_replayed_book_match_lobster_rows(goog_day: LobsterDa
         row = goog_day.book[m][None, :]
         if not np.array_equal(replay.book.top(10), row[0]):
             continue  # replay differs from LOBSTER here (out-of-view liquidity); nothing to compare
-        lob, mask, mid = tokenizer.book_features(replay.book, open_mid2, levels=10)
+        lob, mask, mid = (x[0] for x in tokenizer.books_features([replay.book], open_mid2, levels=10))
         lob_r, mask_r, mid_r = tokenizer.row_features(row, 10, open_mid2, TICK)
         assert np.array_equal(lob, lob_r[0]) and np.array_equal(mask, mask_r[0]) and mid == mid_r[0]
         lob_b, mask_b, mid_b = tokenizer.books_features([replay.book, replay.book], open_mid2, levels=5)
