@@ -32,6 +32,7 @@ many steps while others catch up (fewer, larger batches; a lag of a few seconds)
 from __future__ import annotations
 
 import functools
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,8 +229,6 @@ class ControlledLockstepGroup(LockstepGroup):
 
     def _decide(self, rollouts: list[int], minutes: list[int]) -> None:
         """Draw candidates for each rollout's new minute, choose one, condition the ensemble on it."""
-        import time
-
         started = time.perf_counter()
         s, kit = self.settings, self.kit
         by_len: dict[int, list[int]] = defaultdict(list)  # histories of equal length are drawn together

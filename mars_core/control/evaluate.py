@@ -38,10 +38,12 @@ from mars_core.control.controller import ControlSettings
 from mars_core.control.run import run_controlled
 from mars_core.control.signals import BPS, mid2_at, replay_curve
 from mars_core.data import find_dataset, load_day, resolve_data_dir
-from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
+from mars_core.data.schema import NS_PER_MINUTE, EventType, LobsterDay
 from mars_core.engine.rules import format_clock
-from mars_core.model.dataset import VAL_START_NS
+from mars_core.errors import MarsInputError
+from mars_core.model.dataset import VAL_START_NS, load_days
 from mars_core.settings import Settings
+from mars_core.sim.twap import TWAPConfig
 
 CONFIGS = ("no_control_no_interaction", "control_no_interaction", "no_control_interaction", "control_interaction")
 SESSION_END_NS = 16 * 60 * NS_PER_MINUTE
@@ -92,8 +94,6 @@ def pick_starts(day: LobsterDay, minutes: int, n: int, min_move_bps: float, firs
 
 def real_volume(day: LobsterDay, start_ts: int, end_ts: int) -> int:
     """Shares executed (visible and hidden) in [start_ts, end_ts) of the real day."""
-    from mars_core.data.schema import EventType
-
     ev = day.events
     lo, hi = np.searchsorted(ev.ts, [start_ts, end_ts], side="left")
     part = ev[lo:hi]
@@ -110,8 +110,6 @@ def path_correlation(sim: np.ndarray, target: np.ndarray) -> float:
 
 def run_group(start: Start, config: str, settings: EvalSettings, data_dir: str | None = None) -> dict[str, Any]:
     """One lockstep group of one start and configuration; returns paths and timings."""
-    from mars_core.sim.twap import TWAPConfig
-
     day = load_day(find_dataset(start.symbol, start.date, resolve_data_dir(data_dir)))
     H = settings.minutes
     twap = None
@@ -175,15 +173,11 @@ def run_eval(settings: EvalSettings, data_dir: str | None = None, workers: int |
     starts: list[Start] = []
     info = {}
     for symbol in settings.symbols:
-        from mars_core.model.dataset import load_days
-
         for day in load_days([symbol], data_dir):
             found = pick_starts(day, settings.minutes, settings.starts_per_day, settings.min_move_bps)
             starts += found
             info[day.info.key] = [s.label for s in found]
     if not starts:
-        from mars_core.errors import MarsInputError
-
         raise MarsInputError(f"no start from 14:30 moves {settings.min_move_bps:g} bps over {settings.minutes} minutes; "
                              "lower --min-move-bps")
     tasks = [(s, c, settings, data_dir) for s in starts for c in CONFIGS]

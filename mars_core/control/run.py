@@ -14,12 +14,22 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import torch
 
-from mars_core.control.controller import ControlKit, ControlSettings
+from mars_core.control.controller import (
+    ControlKit,
+    ControlledLockstepGroup,
+    ControlSettings,
+    cached_control_kit,
+    real_history,
+)
 from mars_core.control.signals import ControlSignal, mid2_at
 from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
 from mars_core.sim.agent import AgentId
-from mars_core.sim.twap import TWAPConfig
+from mars_core.sim.lmm_background import LMMBackground, LockstepGroup, history_context, loaded_model
+from mars_core.sim.rollouts import rollout_seed
+from mars_core.sim.simulator import Simulator
+from mars_core.sim.twap import TWAPAgent, TWAPConfig
 
 
 @dataclass(frozen=True)
@@ -69,14 +79,6 @@ def run_controlled(day: LobsterDay, start_ts: int, signal: ControlSignal, rollou
     Raises:
         MarsInputError: no shipped order model / control models, or a start the data cannot warm up to.
     """
-    import torch
-
-    from mars_core.control.controller import ControlledLockstepGroup, cached_control_kit, real_history
-    from mars_core.sim.lmm_background import LMMBackground, LockstepGroup, history_context, loaded_model
-    from mars_core.sim.rollouts import rollout_seed
-    from mars_core.sim.simulator import Simulator
-    from mars_core.sim.twap import TWAPAgent
-
     torch.set_num_threads(1)
     settings = settings or ControlSettings()
     H = signal.minutes
