@@ -25,9 +25,13 @@ Everything else is `LockstepGroup`'s loop, unchanged: the same per-rollout unifo
 decide each factor's draw, the same decoding, matching and feeding. Uncontrolled runs
 keep using `LockstepGroup` itself.
 
-Candidate draws of rollouts that reach a boundary at the same step are batched; with
-`lag_steps` > 0 a rollout that reached one may keep its previous image for up to that
-many steps while others catch up (fewer, larger batches; a lag of a few seconds).
+Candidate draws are batched across rollouts: a rollout that reaches a boundary is parked
+(taken out of the sampler's batch, its simulated clock stopped) until the others have
+caught up (every running rollout parked or finished) or it has waited `batch_wait`
+steps; then all parked rollouts decide in one draw and resume. A rollout's decisions do
+not depend on when it was parked or on the others (its own random streams), so the wait
+changes the cost, not the result: one draw for many rollouts costs little more than for
+one, but waiting for the slowest rollout of every minute would run its steps alone.
 """
 from __future__ import annotations
 
@@ -46,8 +50,9 @@ from mars_core.control.signals import BPS, ControlSignal, ReturnMap, mid2_at
 from mars_core.data.orderflow import order_flow
 from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
 from mars_core.errors import MarsInputError
-from mars_core.model.ensemble import EnsembleModel, image_condition
+from mars_core.model.ensemble import EnsembleModel, Prepared, image_condition
 from mars_core.model.order_images import images_from_tokens, mirror_sides
+from mars_core.model.sampler import Parked
 from mars_core.model.tokenizer import raw_orders
 from mars_core.settings import Settings
 from mars_core.sim.lmm_background import LockstepGroup
@@ -64,7 +69,8 @@ class ControlSettings(Settings):
     history_minutes: int = Field(7, ge=1, le=15, description="realised minutes the order-batch model sees "
                                  "(7 of the 15 it can: half the cost of a candidate draw)")
     temperature: float = Field(1.0, gt=0, le=5, description="temperature of the candidate draws")
-    lag_steps: int = Field(0, ge=0, le=1000, description="steps a boundary may wait to batch candidate draws")
+    batch_wait: int = Field(64, ge=0, le=100_000, description="steps a rollout parked at a minute boundary "
+                            "waits for others to share its candidate draw (cost only: results do not change)")
 
 
 def choose(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -173,6 +179,10 @@ class ControlledLockstepGroup(LockstepGroup):
                  signal: ControlSignal, real: RealHistory, settings: ControlSettings | None = None,
                  **kwargs) -> None:  # fmt: skip
         kit.check_order_model(model)
+        window = model.model.config.window
+        if len(context[0]) < window:  # parking a rollout needs the model's whole window of context
+            raise MarsInputError(f"control needs {window} real orders before the start to warm the model up; "
+                                 f"the day has {len(context[0])} there: start later")
         super().__init__(sims, seeds, model, context, **kwargs)
         self.kit = kit
         self.signal = signal
@@ -184,11 +194,12 @@ class ControlledLockstepGroup(LockstepGroup):
         self.log_ts: list[list[int]] = [list(map(int, real.ts)) for _ in range(B)]
         self.codes: list[dict[int, np.ndarray]] = [dict(real.codes) for _ in range(B)]
         self.minute = [real.start_minute] * B  # the minute whose image conditions each rollout
-        self.waiting: dict[int, int] = {}  # rollout -> steps since it reached a boundary (lag_steps > 0)
+        self.parked: list[tuple[list[int], Parked]] = []  # rollouts waiting at a boundary, by parking step
+        self.waited = 0  # steps since the first parked rollout was parked
         self.counts = np.zeros((B, 3, 32, 32), dtype=np.float32)  # the chosen image of each rollout
         self.decisions: list[dict] = []
         self.candidate_seconds = 0.0
-        self._prep = None
+        self._prep: tuple[list[int], Prepared] | None = None  # the ensemble's images of the batch rows
         self._decide(list(range(B)), [real.start_minute] * B)
 
     # ---------------------------------------------------------------- order log
@@ -255,9 +266,7 @@ class ControlledLockstepGroup(LockstepGroup):
                                        "mirrored": bool(s.mirror and chosen[p] >= s.candidates)})  # fmt: skip
         for b, m in zip(rollouts, minutes):
             self.minute[b] = m
-        with torch.inference_mode():
-            self._prep = kit.ensemble.prepare(image_condition(self.counts, kit.ensemble.config.prior_tp,
-                                                              kit.ensemble.config.prior_vol))  # fmt: skip
+        self._prep = None
         self.candidate_seconds += time.perf_counter() - started
 
     def _target_bps(self, b: int, minute: int) -> float:
@@ -270,42 +279,46 @@ class ControlledLockstepGroup(LockstepGroup):
         return (target - np.log((bid + ask) / self.real.mid2_start)) * BPS
 
     def _boundaries(self) -> None:
-        """Rollouts whose last order entered a new minute: record their completed minutes and decide."""
-        due, new = [], []
-        for b in range(len(self.sims)):
-            if not self.active[b]:
-                continue
-            m = self.last_ts[b] // NS_PER_MINUTE
-            if m <= self.minute[b]:
-                continue
-            if b not in self.waiting:
-                self._minute_codes(b, self.minute[b], m - 1)
-                self.waiting[b] = 0
-            else:
-                self.waiting[b] += 1
-        if not self.waiting:
+        """Park the rollouts whose last order entered a new minute (their completed minutes encoded);
+        once no rollout is running or the first has waited `batch_wait` steps, decide for all parked
+        ones and resume them."""
+        crossed = [i for i, b in enumerate(self.rows) if self.last_ts[b] // NS_PER_MINUTE > self.minute[b]]
+        if crossed:
+            rollouts = [self.rows[i] for i in crossed]
+            for b in rollouts:
+                self._minute_codes(b, self.minute[b], self.last_ts[b] // NS_PER_MINUTE - 1)
+            self.parked.append((rollouts, self.sampler.park(crossed)))
+            self.rows = [b for b in self.rows if b not in rollouts]
+        if not self.parked:
             return
-        lag = self.settings.lag_steps
-        active = sum(self.active)
-        if lag == 0 or max(self.waiting.values()) >= lag or len(self.waiting) >= active:
-            for b in list(self.waiting):
-                m = self.last_ts[b] // NS_PER_MINUTE
-                if m > self.minute[b] + 1 and m - 1 not in self.codes[b]:
-                    self._minute_codes(b, self.minute[b] + 1, m - 1)
-                due.append(b)
-                new.append(int(m))
-            self.waiting.clear()
-            self._decide(due, new)
+        if self.rows and self.waited < self.settings.batch_wait:
+            self.waited += 1
+            return
+        due = [b for rollouts, _ in self.parked for b in rollouts]
+        self._decide(due, [int(self.last_ts[b] // NS_PER_MINUTE) for b in due])
+        for rollouts, parked in self.parked:
+            self.sampler.resume(parked)
+            self.rows += rollouts
+        self.parked.clear()
+        self.waited = 0
 
     # ---------------------------------------------------------------- step
     def step(self) -> None:
-        """Record completed minutes and decide new ones, then `LockstepGroup.step`."""
+        """Park or decide at minute boundaries, then `LockstepGroup.step` for the running rollouts."""
         self._boundaries()
-        super().step()
+        if self.rows:
+            super().step()
+
+    def run(self) -> None:
+        while self.rows or self.parked:
+            self.step()
 
     def draw(self, u: np.ndarray) -> np.ndarray:
-        """Next tokens drawn with the ensemble conditioned on each rollout's chosen image."""
-        s = self.sampler
+        """Next tokens drawn with the ensemble conditioned on each running rollout's chosen image."""
+        s, ens = self.sampler, self.kit.ensemble
         with torch.inference_mode():
-            return self.kit.ensemble.sample(self.model.model, s.hidden(), self._prep, torch.as_tensor(u, dtype=torch.float32),
-                                            s.temperature, s.top_k, s.top_p, self.settings.strength)  # fmt: skip
+            if self._prep is None or self._prep[0] != self.rows:  # new images or new batch rows
+                cond = image_condition(self.counts[self.rows], ens.config.prior_tp, ens.config.prior_vol)
+                self._prep = (list(self.rows), ens.prepare(cond))
+            return ens.sample(self.model.model, s.hidden(), self._prep[1], torch.as_tensor(u, dtype=torch.float32),
+                              s.temperature, s.top_k, s.top_p, self.settings.strength)  # fmt: skip

@@ -158,7 +158,8 @@ class EnsembleModel(nn.Module):
         M, d, H = len(cond), self.config.width, self.config.n_head
         tokens = self.row_in(cond.rows) + self.row_pos.weight  # (M, 96, d)
         k, v = self.kv(tokens).view(M, N_TP, 2, H, d // H).permute(2, 0, 3, 1, 4)  # (M, H, 96, hd) each
-        return Prepared(k, v, self.tot_in(cond.totals), cond.tp_logq, cond.vol_logq)
+        # contiguous once here, or every decoding step copies them for its matrix products
+        return Prepared(k.contiguous(), v.contiguous(), self.tot_in(cond.totals), cond.tp_logq, cond.vol_logq)
 
     def context(self, h: torch.Tensor, prep: Prepared, which: torch.Tensor | None = None) -> torch.Tensor:
         """Mixed state z (B, d) of hidden states h (B, C) with their images (rows `which` of prep)."""

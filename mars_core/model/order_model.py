@@ -93,6 +93,27 @@ class KVCache:
     def filled(self) -> int:
         return min(self.length, self.window)
 
+    def take(self, rows: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Keys and values (n, Hkv, window, hd) per layer of sequences `rows` (indices)."""
+        return [k[rows] for k in self.k], [v[rows] for v in self.v]
+
+    def keep(self, rows: torch.Tensor) -> None:
+        """Keep only sequences `rows` (indices), in that order."""
+        self.k, self.v = self.take(rows)
+
+    def extend(self, k: list[torch.Tensor], v: list[torch.Tensor]) -> None:
+        """Append sequences (keys and values per layer, as `take` returns them) at the same length."""
+        self.k = [torch.cat([a, b]) for a, b in zip(self.k, k)]
+        self.v = [torch.cat([a, b]) for a, b in zip(self.v, v)]
+
+
+def shift_positions(k: torch.Tensor, v: torch.Tensor, d: int, freq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The full rings of keys and values (n, Hkv, window, hd) of sequences moved d positions later:
+    slots rolled by d and keys re-rotated by d. Attention depends only on relative positions, so a
+    sequence paused while the others of its batch advanced d positions resumes among them unchanged."""
+    rot = rotary(d, 1, freq)[0]  # (1, hd/2)
+    return torch.roll(apply_rotary(k, rot), d, dims=2), torch.roll(v, d, dims=2)
+
 
 class CausalSelfAttention(nn.Module):
     """Grouped-query attention over the last `window` positions, with rotary positions:

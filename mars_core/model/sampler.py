@@ -13,6 +13,10 @@ With `use_cache=False`, `sample` recomputes the last `window` positions from scr
 truncated context afterwards. A prefill longer than the window keeps its last `window`
 positions.
 
+The batch may shrink and grow: `keep` drops rollouts (finished ones), `park` takes some
+out and `resume` puts them back later, their cache moved to the batch's current position
+(`order_model.shift_positions`), so a paused rollout continues as if never paused.
+
 Temperature, top-k and top-p apply to each factor of the output distribution in turn:
 (type, price), then volume given them, then interval given all three. Each factor is drawn
 by inverting its cdf at one uniform number per rollout, from the sampler's own seeded
@@ -21,11 +25,13 @@ uniforms), inputs and thread count give the same tokens, bit for bit.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from mars_core.errors import MarsInputError
-from mars_core.model.order_model import KVCache, OrderModel
+from mars_core.model.order_model import KVCache, OrderModel, shift_positions
 from mars_core.model.tokenizer import N_INTERVAL, N_LOB, N_VOLUME, levels_present
 
 ArrayLike = np.ndarray | torch.Tensor  # inputs are taken as NumPy arrays or tensors
@@ -54,6 +60,17 @@ def pick(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: flo
         logits = logits.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
     cdf = logits.softmax(-1).cumsum(-1)  # (B, n)
     return torch.searchsorted(cdf, u[:, None] * cdf[:, -1:], right=True)[:, 0].clamp_(max=cdf.size(-1) - 1)
+
+
+@dataclass(frozen=True)
+class Parked:
+    """Rollouts taken out of a sampler's batch (`OrderModelSampler.park`), with their whole state."""
+
+    h: torch.Tensor  # (n, C) hidden state for the next order
+    mask: torch.Tensor  # (n, 21) context mask
+    k: list[torch.Tensor]  # per layer (n, Hkv, window, hd)
+    v: list[torch.Tensor]
+    length: int  # positions fed when parked
 
 
 class OrderModelSampler:
@@ -135,6 +152,47 @@ class OrderModelSampler:
             self._h = self.model.step(*step, self._cache)
         else:
             self._hist = [torch.cat([a, b], dim=1)[:, -self.window :] for a, b in zip(self._hist, step)]
+
+    # ---------------------------------------------------------------- rows
+    @torch.inference_mode()
+    def keep(self, rows: list[int]) -> None:
+        """Keep only the rollouts at batch rows `rows`, in that order (e.g. drop finished ones, so that
+        a step costs what the rollouts still running need)."""
+        idx = torch.as_tensor(rows, dtype=torch.long)
+        self.batch = len(rows)
+        self._mask = self._mask[idx]
+        if self.use_cache:
+            self._h = self._h[idx]
+            self._cache.keep(idx)
+        else:
+            self._hist = [a[idx] for a in self._hist]
+
+    @torch.inference_mode()
+    def park(self, rows: list[int]) -> Parked:
+        """Take the rollouts at batch rows `rows` out of the batch, to `resume` them later (the others
+        go on meanwhile). Needs the KV cache, filled to the window.
+
+        Raises:
+            MarsInputError: no cache, or fewer positions than the window.
+        """
+        if not self.use_cache or self._cache is None or self._cache.length < self.window:
+            raise MarsInputError(f"parking rollouts needs the KV cache filled to the window ({self.window} positions)")
+        idx = torch.as_tensor(rows, dtype=torch.long)
+        k, v = self._cache.take(idx)
+        parked = Parked(self._h[idx], self._mask[idx], k, v, self._cache.length)
+        gone = set(rows)
+        self.keep([i for i in range(self.batch) if i not in gone])
+        return parked
+
+    @torch.inference_mode()
+    def resume(self, parked: Parked) -> None:
+        """Append parked rollouts at the end of the batch, continuing exactly where they stopped."""
+        d = self._cache.length - parked.length
+        kv = [shift_positions(k, v, d, self.model.rope_freq) for k, v in zip(parked.k, parked.v)]
+        self._cache.extend([k for k, _ in kv], [v for _, v in kv])
+        self._h = torch.cat([self._h, parked.h])
+        self._mask = torch.cat([self._mask, parked.mask])
+        self.batch += len(parked.h)
 
     # -------------------------------------------------------------- sampling
     @torch.inference_mode()

@@ -13,7 +13,9 @@ sampled one, or, when an agent's order reached the exchange first, that order
 (the sampled one is then dropped, so the model reacts to what really happened).
 The random numbers of rollout r come from its own generators, seeded by the
 rollout seed alone, so the treated and baseline arms of a pair draw the same
-numbers (common random numbers) whatever the batch holds.
+numbers (common random numbers) whatever the batch holds. Finished rollouts
+leave the batch at once: the last steps, when a few long rollouts are still
+running, cost what those few need.
 """
 from __future__ import annotations
 
@@ -137,6 +139,7 @@ class LockstepGroup:
         self.external: list[deque[int]] = [deque() for _ in sims]
         self.last_ts = [sim.clock for sim in sims]
         self.active = [True] * B
+        self.rows = list(range(B))  # the rollout at each row of the sampler's batch (running ones only)
         self.generated = 0
         for b, sim in enumerate(sims):
             sim.on_external = functools.partial(self._external, b)
@@ -156,23 +159,27 @@ class LockstepGroup:
         self.last_ts[b] = ts
 
     def draw(self, u: np.ndarray) -> np.ndarray:
-        """Next tokens (B,) at the uniforms u (B, 3), one per factor."""
+        """Next tokens (rows,) of the running rollouts at the uniforms u (rows, 3), one per factor."""
         return self.sampler.sample(uniforms=u)
 
     def step(self) -> None:
-        """One order per rollout: sample, decode, match (or take an agent's order), feed back."""
-        u = np.stack([g.random(3) for g in self.draws])  # (B, 3): one uniform per factor
+        """One order per running rollout: sample, decode, match (or take an agent's order), feed
+        back; then drop the rollouts that reached their end from the batch."""
+        rows = self.rows
+        u = np.stack([self.draws[b].random(3) for b in rows])  # (rows, 3): one uniform per factor
         tokens = self.draw(u)
         fed = tokens.copy()
-        for b, sim in enumerate(self.sims):
-            if not self.active[b]:
-                continue
+        for i, b in enumerate(rows):
             if self.external[b]:
-                fed[b] = self.external[b].popleft()
+                fed[i] = self.external[b].popleft()
                 continue
-            fed[b] = self._generate(b, sim, int(tokens[b]))
-        lob, _, mid = self.tok.books_features(self.books, self.open_mid2, self.levels)
+            fed[i] = self._generate(b, self.sims[b], int(tokens[i]))
+        lob, _, mid = self.tok.books_features([self.books[b] for b in rows], self.open_mid2, self.levels)
         self.sampler.feed(fed, lob, mid)
+        running = [i for i, b in enumerate(rows) if self.active[b]]
+        if len(running) < len(rows):
+            self.sampler.keep(running)
+            self.rows = [rows[i] for i in running]
 
     def _generate(self, b: int, sim: Simulator, token: int) -> int:
         order = self.tok.decode(token, sim.book, self.decoders[b], agents=MAKERS)
@@ -193,7 +200,7 @@ class LockstepGroup:
         return token
 
     def run(self) -> None:
-        while any(self.active):
+        while self.rows:
             self.step()
 
 

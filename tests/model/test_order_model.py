@@ -136,6 +136,36 @@ def test_given_uniforms_make_each_rollouts_tokens_independent_of_the_rest_of_the
         s3.sample(uniforms=u[:2])
 
 
+def test_a_parked_rollout_resumes_as_if_never_parked_and_kept_rows_are_unchanged() -> None:
+    model = _model()
+    tokens, lob, mask, mid = _sequence(3, 40)
+
+    def sampler(rows: list[int]) -> OrderModelSampler:
+        s = OrderModelSampler(model, batch=len(rows))
+        s.prefill(tokens[rows, :20], lob[rows, :20], mask[rows, :20], mid[rows, :20])
+        return s
+
+    s, others, alone = sampler([0, 1, 2]), sampler([0, 2]), sampler([1])
+    parked = s.park([1])  # rollout 1 pauses while 0 and 2 go on 7 positions (past a ring wrap)
+    for t in range(20, 27):
+        s.feed(tokens[[0, 2], t], lob[[0, 2], t], mid[[0, 2], t])
+        others.feed(tokens[[0, 2], t], lob[[0, 2], t], mid[[0, 2], t])
+    s.resume(parked)  # batch rows: rollouts 0, 2, 1; rollout 1 goes on with position 20
+    for t in range(20, 33):
+        torch.testing.assert_close(s.hidden(), torch.cat([others.hidden(), alone.hidden()]), atol=1e-5, rtol=1e-5)
+        rows, at = [0, 2, 1], [t + 7, t + 7, t]
+        s.feed(tokens[rows, at], lob[rows, at], mid[rows, at])
+        others.feed(tokens[[0, 2], t + 7], lob[[0, 2], t + 7], mid[[0, 2], t + 7])
+        alone.feed(tokens[[1], t], lob[[1], t], mid[[1], t])
+    s.keep([2])  # rollout 1 alone
+    assert s.batch == 1
+    torch.testing.assert_close(s.hidden(), alone.hidden(), atol=1e-5, rtol=1e-5)
+    short = OrderModelSampler(model, batch=2)
+    short.prefill(tokens[:2, :5], lob[:2, :5], mask[:2, :5], mid[:2, :5])
+    with pytest.raises(MarsInputError, match="filled to the window"):
+        short.park([0])
+
+
 def test_top_k_one_and_tiny_top_p_are_greedy() -> None:
     logits = torch.randn(50, 96)
     u = torch.rand(50)
