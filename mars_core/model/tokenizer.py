@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -403,8 +404,9 @@ class OrderTokenizer:
         if its size lies in the volume bin; levels are searched inside the slot's price range
         first (nearest a drawn depth first), then outside it by distance from the range. The
         first level with an order of the bin's size wins; failing that, the first level holding
-        any of the agents' orders, of which a random one loses a drawn size (all of it if the
-        size is not smaller). At most CANCEL_SEARCH_LEVELS levels are searched.
+        any of the agents' orders, where the one nearest a drawn size of the bin (in log size) is
+        deleted: real cancels delete whole orders (under 1% of the sample days' cancels are partial),
+        so the order always goes. At most CANCEL_SEARCH_LEVELS levels are searched.
 
         Returns:
             The order, or None when the book has no quotes or `agents` own no order within reach.
@@ -474,9 +476,10 @@ class OrderTokenizer:
                     break
         if fallback is None:
             return None
-        price, mine = fallback  # cancel a drawn size of one of them (all of it if not smaller)
-        oid, resting = mine[int(u[3] * len(mine))]
-        return DecodedOrder(CANCEL, side, price, min(self.volume.quantile(vol, u[1]), resting), interval, oid, resting)
+        price, mine = fallback
+        want = self.volume.quantile(vol, u[1])
+        oid, resting = min(mine, key=lambda o: abs(math.log(o[1] / want)))  # first in queue on a tie
+        return DecodedOrder(CANCEL, side, price, resting, interval, oid, resting)
 
     # --------------------------------------------------------------- storage
     def state_dict(self) -> dict:

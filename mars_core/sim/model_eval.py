@@ -28,6 +28,7 @@ from mars_core.data import LobsterDay, load_day, resolve_data_dir
 from mars_core.data.orderflow import Action, order_flow
 from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND
 from mars_core.engine.rules import format_clock, parse_clock
+from mars_core.engine.types import OrderKind
 from mars_core.sim.config import SimConfig
 from mars_core.sim.rollouts import run_simulation
 from mars_core.sim.store import RunDir, claim_directory, write_json
@@ -68,10 +69,32 @@ def real_window(day: LobsterDay, t0: int, t1: int) -> tuple[pd.DataFrame, pd.Dat
     return orders, book_features(rows, day.info.tick_size)
 
 
+def background_orders(orders: pd.DataFrame, trades: pd.DataFrame, agent: int) -> pd.DataFrame:
+    """One background's accepted orders of a run without agents, measured as LOBSTER shows the real flow.
+
+    The order log names a cancel by the resting order's owner, so the background's cancels of
+    historical orders (agent 0) are its own too: nobody else sends orders in such a run. An
+    order that does not rest (IOC, market) appears in LOBSTER only through its executions, so,
+    as in `order_flow`, its size is what it executed, its price the worst one it executed at,
+    and it is left out if it executed nothing.
+    """
+    ok = orders[(orders.status == 0) & ((orders.agent == agent) | ((orders.agent == 0) & (orders.event != 1)))]
+    ok = ok.sort_values("ts", kind="stable").reset_index(drop=True)
+    taking = ok.index[(ok.event == 1) & (ok.kind != OrderKind.LIMIT)]
+    if len(taking) == 0:
+        return ok
+    fills = trades.groupby("taker_id").agg(executed=("qty", "sum"), high=("price", "max"), low=("price", "min"))
+    fills = fills.reindex(ok.loc[taking, "order_id"]).fillna(0)
+    ok.loc[taking, "qty"] = fills["executed"].to_numpy().astype(np.int64)
+    worst = np.where(ok.loc[taking, "side"].to_numpy() > 0, fills["high"], fills["low"])
+    ok.loc[taking, "price"] = worst.astype(np.int64)
+    return ok[ok.qty > 0].reset_index(drop=True)
+
+
 def sim_window(run: RunDir, rollout: int, agent: int, tick: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Order features of one background's accepted orders (quotes from the last snapshot before each), and its book."""
-    orders = run.table("orders", rollout, "main")
-    orders = orders[(orders.agent == agent) & (orders.status == 0)].sort_values("ts", kind="stable")
+    """Order features of one background's orders (`background_orders`; quotes from the last snapshot
+    before each), and its book."""
+    orders = background_orders(run.table("orders", rollout, "main"), run.table("trades", rollout, "main"), agent)
     book = run.table("book", rollout, "main").sort_values("ts", kind="stable")
     idx = np.maximum(np.searchsorted(book["ts"].to_numpy(), orders["ts"].to_numpy(), side="left") - 1, 0)
     bid, ask = book["bid_price_1"].to_numpy()[idx], book["ask_price_1"].to_numpy()[idx]

@@ -137,9 +137,24 @@ def test_cancel_decodes_to_an_own_order_at_the_nearest_level_or_none() -> None:
     token = tok.encode_order(True, 1, 1_000_000, 100, 0, 1_000_000, 1_000_500, TICK)  # cancel at the best bid
     order = tok.decode(token, book, np.random.default_rng(0), agents={1})
     assert order is not None and order.order_id == 2 and order.price == 999_700 and order.side == 1
-    assert 0 < order.qty <= 300 and order.resting_qty == 300
+    assert order.qty == order.resting_qty == 300 and order.is_delete  # no order of the bin's size: delete one
     ask_cancel = tok.encode_order(True, -1, 1_000_500, 100, 0, 1_000_000, 1_000_500, TICK)
     assert tok.decode(ask_cancel, book, np.random.default_rng(0), agents={1}) is None  # owns nothing on the ask side
+
+
+def test_a_cancel_without_an_order_of_its_size_deletes_the_order_nearest_that_size() -> None:
+    sizes = np.r_[np.full(100, 10), np.full(100, 100), np.full(100, 1000)]
+    raw = RawOrders(np.ones(300, bool), np.ones(300, np.int8), np.full(300, 1_000_000), sizes,
+                    np.arange(300) * 1000, np.full(300, 1_000_000), np.full(300, 1_000_500), TICK)
+    tok = OrderTokenizer.fit([raw], np.arange(1, 1000))
+    book = OrderBook(tick_size=TICK, log_orders=False)
+    for oid, qty in ((1, 1000), (2, 90), (3, 400)):
+        book.add(oid, 1, 1_000_000, qty, 0, agent=1)
+    book.add(4, -1, 1_000_500, 100, 0, agent=0)
+    for seed in range(5):
+        token = tok.encode_order(True, 1, 1_000_000, 10, 0, 1_000_000, 1_000_500, TICK)  # 10 shares: none rests
+        order = tok.decode(token, book, np.random.default_rng(seed), agents={1})
+        assert (order.order_id, order.qty, order.resting_qty, order.is_delete) == (2, 90, 90, True)
 
 
 def test_books_features_of_a_replayed_book_match_lobster_rows(goog_day: LobsterDay, tokenizer: OrderTokenizer) -> None:
