@@ -69,7 +69,7 @@ class ControlSettings(Settings):
     history_minutes: int = Field(7, ge=1, le=15, description="realised minutes the order-batch model sees "
                                  "(7 of the 15 it can: half the cost of a candidate draw)")
     temperature: float = Field(1.0, gt=0, le=5, description="temperature of the candidate draws")
-    batch_wait: int = Field(64, ge=0, le=100_000, description="steps a rollout parked at a minute boundary "
+    batch_wait: int = Field(1000, ge=0, le=100_000, description="steps a rollout parked at a minute boundary "
                             "waits for others to share its candidate draw (cost only: results do not change)")
 
 
@@ -196,6 +196,7 @@ class ControlledLockstepGroup(LockstepGroup):
         self.minute = [real.start_minute] * B  # the minute whose image conditions each rollout
         self.parked: list[tuple[list[int], Parked]] = []  # rollouts waiting at a boundary, by parking step
         self.waited = 0  # steps since the first parked rollout was parked
+        self.produced = np.zeros(B, dtype=np.int64)  # orders each rollout has sent so far
         self.counts = np.zeros((B, 3, 32, 32), dtype=np.float32)  # the chosen image of each rollout
         self.decisions: list[dict] = []
         self.candidate_seconds = 0.0
@@ -217,6 +218,7 @@ class ControlledLockstepGroup(LockstepGroup):
         return fed
 
     def _log(self, b: int, token: int, ts: int) -> None:
+        self.produced[b] += 1
         self.log_tokens[b].append(int(token))
         self.log_ts[b].append(int(ts))
 
@@ -263,7 +265,8 @@ class ControlledLockstepGroup(LockstepGroup):
                                        "chosen_bps": round(float(predicted[p, chosen[p]]), 3),
                                        "min_bps": round(float(predicted[p].min()), 3),
                                        "max_bps": round(float(predicted[p].max()), 3),
-                                       "mirrored": bool(s.mirror and chosen[p] >= s.candidates)})  # fmt: skip
+                                       "mirrored": bool(s.mirror and chosen[p] >= s.candidates),
+                                       "orders": round(float(counts[p, chosen[p]].sum()), 1)})  # fmt: skip
         for b, m in zip(rollouts, minutes):
             self.minute[b] = m
         self._prep = None
@@ -280,8 +283,9 @@ class ControlledLockstepGroup(LockstepGroup):
 
     def _boundaries(self) -> None:
         """Park the rollouts whose last order entered a new minute (their completed minutes encoded);
-        once no rollout is running or the first has waited `batch_wait` steps, decide for all parked
-        ones and resume them."""
+        decide for all parked ones and resume them once no rollout is running, the first has waited
+        `batch_wait` steps or the busiest rollout so far is parked (it sets the length of the whole
+        batch's run, so it never waits)."""
         crossed = [i for i, b in enumerate(self.rows) if self.last_ts[b] // NS_PER_MINUTE > self.minute[b]]
         if crossed:
             rollouts = [self.rows[i] for i in crossed]
@@ -291,7 +295,8 @@ class ControlledLockstepGroup(LockstepGroup):
             self.rows = [b for b in self.rows if b not in rollouts]
         if not self.parked:
             return
-        if self.rows and self.waited < self.settings.batch_wait:
+        busiest_parked = max(self.produced[b] for rollouts, _ in self.parked for b in rollouts)
+        if self.rows and self.waited < self.settings.batch_wait and busiest_parked < self.produced[self.rows].max():
             self.waited += 1
             return
         due = [b for rollouts, _ in self.parked for b in rollouts]
