@@ -24,7 +24,7 @@ def run(symbol: str = "GOOG", date: str = "2012-06-21", minutes: int = 3, batche
     day = load_day(find_dataset(symbol, date, resolve_data_dir(data_dir)))
     start = parse_clock(START)
     signal = replay_curve(day, start, minutes)
-    plain, steered, ratio, candidates = {}, {}, {}, {}
+    plain, steered, ratio, candidates, steps = {}, {}, {}, {}, {}
     for b in batches:
         runs = [run_controlled(day, start, signal, b, control=c) for _ in range(repeats) for c in (False, True)]
         off = min((r for r in runs[::2]), key=lambda r: r.seconds / r.orders)  # best of the repeats: least disturbed
@@ -33,11 +33,13 @@ def run(symbol: str = "GOOG", date: str = "2012-06-21", minutes: int = 3, batche
         steered[str(b)] = round(on.orders / on.seconds)
         ratio[str(b)] = round((on.seconds / on.orders) / (off.seconds / off.orders), 3)
         candidates[str(b)] = round(on.candidate_seconds / on.seconds, 3)
+        steps[str(b)] = {"uncontrolled": off.steps, "controlled": on.steps}
     return {
         "orders_per_s": plain,
         "orders_per_s_controlled": steered,
         "cost_ratio": ratio,  # seconds per order, controlled over uncontrolled (the issue asks for <= 2)
         "candidate_share": candidates,  # share of the controlled time spent drawing and scoring candidates
+        "steps": steps,  # lockstep steps: as many as the busiest rollout's orders
         "start": f"{symbol} {date} {START}",
         "minutes": minutes,
         "repeats": repeats,

@@ -30,8 +30,10 @@ Candidate draws are batched across rollouts: a rollout that reaches a boundary i
 caught up (every running rollout parked or finished) or it has waited `batch_wait`
 steps; then all parked rollouts decide in one draw and resume. A rollout's decisions do
 not depend on when it was parked or on the others (its own random streams), so the wait
-changes the cost, not the result: one draw for many rollouts costs little more than for
-one, but waiting for the slowest rollout of every minute would run its steps alone.
+changes the cost, not the result (up to rounding: a batch of another shape may round a
+logit differently and flip a draw that falls on a boundary). One draw for many rollouts
+costs little more than for one; the busiest rollout never waits, as it sets how many
+steps the whole batch runs.
 """
 from __future__ import annotations
 

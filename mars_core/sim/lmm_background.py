@@ -140,6 +140,7 @@ class LockstepGroup:
         self.last_ts = [sim.clock for sim in sims]
         self.active = [True] * B
         self.rows = list(range(B))  # the rollout at each row of the sampler's batch (running ones only)
+        self.steps = 0  # sampler calls: the batch runs as many as its busiest rollout has orders
         self.generated = 0
         for b, sim in enumerate(sims):
             sim.on_external = functools.partial(self._external, b)
@@ -166,6 +167,7 @@ class LockstepGroup:
         """One order per running rollout: sample, decode, match (or take an agent's order), feed
         back; then drop the rollouts that reached their end from the batch."""
         rows = self.rows
+        self.steps += 1
         u = np.stack([self.draws[b].random(3) for b in rows])  # (rows, 3): one uniform per factor
         tokens = self.draw(u)
         fed = tokens.copy()
