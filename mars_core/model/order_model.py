@@ -144,10 +144,9 @@ class CausalSelfAttention(nn.Module):
             cache.k[layer][:, :, slot] = k[:, 0]
             cache.v[layer][:, :, slot] = v[:, 0]
             n = min(cache.length + 1, cache.window)
-            # the query heads sharing a key/value head form the rows of one small product per (B, Hkv)
+            # the query heads sharing a key/value head are the G "positions" of one unmasked attention per (B, Hkv)
             qg = q.reshape(B, Hkv, H // Hkv, hd)  # (B, Hkv, G, hd)
-            att = (qg @ cache.k[layer][:, :, :n].transpose(-1, -2)) * hd**-0.5  # (B, Hkv, G, n)
-            y = (att.softmax(-1) @ cache.v[layer][:, :, :n]).view(B, 1, C)  # (B, 1, C)
+            y = F.scaled_dot_product_attention(qg, cache.k[layer][:, :, :n], cache.v[layer][:, :, :n]).view(B, 1, C)
         else:
             q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, heads, T, hd)
             p = self.dropout if self.training else 0.0
