@@ -211,8 +211,12 @@ def bench_generate(
 def evaluate_model(
     symbols: Annotated[str, typer.Option(help="Comma-separated symbols.")] = "GOOG,AMZN",
     minutes: Annotated[int, typer.Option(help="Minutes simulated from each start point.")] = 5,
-    every: Annotated[int, typer.Option(help="Minutes between start points in 14:30-16:00.")] = 10,
+    every: Annotated[int, typer.Option(help="Minutes between start points in the window.")] = 10,
     rollouts: Annotated[int, typer.Option(help="Rollouts per start point and background.")] = 4,
+    window: Annotated[tuple[str, str], typer.Option(help="First and last minute of the start points' runs, HH:MM HH:MM "
+                                                         "(default: the model's held-out afternoon).")] = ("14:30", "16:00"),
+    temperature: Annotated[float | None, typer.Option(help="Generative background's temperature (default: SimConfig's).")] = None,
+    top_p: Annotated[float | None, typer.Option(help="Generative background's top-p (default: SimConfig's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     out: Annotated[Path, typer.Option(help="Evaluation directory (resumed when it holds the same settings).")] = Path("runs/model-eval"),
     workers: Annotated[int | None, typer.Option(help="Parallel processes.")] = None,
@@ -222,10 +226,11 @@ def evaluate_model(
     """Compare the generated order flow with the real held-out flow, next to the noise baseline."""
     from mars_core.sim.model_eval import evaluate_model as run
 
-    result = run([s.strip().upper() for s in symbols.split(",") if s.strip()], out, minutes, every, rollouts,
-                 seed=seed, data_dir=data_dir, workers=workers)  # fmt: skip
+    result = run([s.strip().upper() for s in symbols.split(",") if s.strip()], out, minutes, every, rollouts, window,
+                 seed=seed, data_dir=data_dir, workers=workers, temperature=temperature, top_p=top_p)  # fmt: skip
+    decoding = ", ".join(f"{k} {v:g}" for k, v in result["decoding"].items())
     lines = [f"validation NLL {result['val_nll']} (unigram {result['unigram_nll']}, bigram {result['bigram_nll']})",
-             f"distribution similarity over {result['starts']} start points x {result['rollouts']} rollouts:"]
+             f"distribution similarity over {result['starts']} start points x {result['rollouts']} rollouts ({decoding}):"]
     lines += [f"  {m:13s} lmm {v['lmm']:.3f}  noise {v['noise']:.3f}" for m, v in result["similarity"].items()]
     lines.append(f"the model beats the noise baseline on {result['lmm_wins']} of {result['metrics']} metrics")
     emit(result, as_json, "\n".join(lines))

@@ -33,6 +33,13 @@ class SimConfig(Settings):
     snapshot_interval_ms: int = Field(1000, ge=0, description="0 records the book after every event")
     depth: int = Field(10, ge=1, le=50, description="levels agents observe")
     latency_ms: float = Field(0.0, ge=0)
+    # decoding of the generative background, selected on the training window (model card, "Decoding"; decoding.json)
+    lmm_temperature: float = Field(
+        1.0, gt=0, le=2, description="lmm background: temperature of each order factor's distribution (1 samples the model)"
+    )
+    lmm_top_p: float = Field(
+        1.0, gt=0, le=1, description="lmm background: keep the smallest set of each factor's values with this probability"
+    )
 
     @field_validator("symbol")
     @classmethod

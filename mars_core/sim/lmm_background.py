@@ -265,7 +265,8 @@ def run_group(config: SimConfig, run_path: str, arm: str, rollouts: list[int], d
     try:
         sims = [make_simulator(config, day, LMMBackground(), agents[r], r, _sink(writers[r], bars[r])) for r in rollouts]
         group = LockstepGroup(sims, [rollout_seed(config.seed, r) for r in rollouts], model,
-                              history_context(day, config.start_ts, model))  # fmt: skip
+                              history_context(day, config.start_ts, model),
+                              temperature=config.lmm_temperature, top_p=config.lmm_top_p)  # fmt: skip
         started = time.perf_counter()
         with torch_threads(1):
             group.run()

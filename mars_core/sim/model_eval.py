@@ -125,13 +125,17 @@ def similarity(real: tuple[pd.DataFrame, pd.DataFrame], sim: tuple[pd.DataFrame,
 
 def evaluate_model(symbols: list[str], out: str | Path, minutes: int = 5, every: int = 10, rollouts: int = 4,
                    window: tuple[str, str] = ("14:30", "16:00"), seed: int = 0, data_dir: str | None = None,
-                   workers: int | None = None) -> dict[str, Any]:  # fmt: skip
-    """Simulate both backgrounds from every start point and compare their flow with the real one."""
+                   workers: int | None = None, temperature: float | None = None,
+                   top_p: float | None = None) -> dict[str, Any]:  # fmt: skip
+    """Simulate both backgrounds from every start point and compare their flow with the real one;
+    the generative one decodes with `temperature` and `top_p` (None: `SimConfig`'s defaults)."""
     from mars_core.sim.lmm_background import loaded_model
 
     started = time.perf_counter()
     out = Path(out)
-    setup = {"symbols": symbols, "minutes": minutes, "every": every, "rollouts": rollouts, "window": list(window), "seed": seed}
+    decoding = lmm_decoding(temperature, top_p)
+    setup = {"symbols": symbols, "minutes": minutes, "every": every, "rollouts": rollouts, "window": list(window), "seed": seed,
+             "decoding": decoding}  # fmt: skip
     claim_directory(out, "evaluation.json", setup, "model evaluation")
     first, last = (parse_clock(t) for t in window)
     starts = [format_clock(t)[:5] for t in range(first, last - minutes * NS_PER_MINUTE + 1, every * NS_PER_MINUTE)]
@@ -144,7 +148,8 @@ def evaluate_model(symbols: list[str], out: str | Path, minutes: int = 5, every:
                 part.append(frame)
             for background in ("lmm", "noise"):
                 config = SimConfig(symbol=symbol, date=day.info.date.isoformat(), start=start, minutes=minutes,
-                                   rollouts=rollouts, background=background, seed=seed, snapshot_interval_ms=0)  # fmt: skip
+                                   rollouts=rollouts, background=background, seed=seed, snapshot_interval_ms=0,
+                                   **(decoding if background == "lmm" else {}))  # fmt: skip
                 run = RunDir(run_simulation(config, out / background / f"{symbol}_{start.replace(':', '')}", data_dir,
                                             workers).run_dir)  # fmt: skip
                 for r in range(rollouts):
@@ -158,10 +163,18 @@ def evaluate_model(symbols: list[str], out: str | Path, minutes: int = 5, every:
         "similarity": {metric: {bg: sims[bg][metric] for bg in sims} for metric in METRICS},
         "lmm_wins": sum(sims["lmm"][m] > sims["noise"][m] for m in METRICS), "metrics": len(METRICS),
         "orders": {bg: int(len(frames[bg][0])) for bg in frames}, "starts": len(starts) * len(symbols),
-        "rollouts": rollouts, "minutes": minutes, "seconds": round(time.perf_counter() - started, 1),
+        "rollouts": rollouts, "minutes": minutes, "window": list(window), "decoding": decoding,
+        "seconds": round(time.perf_counter() - started, 1),
     }  # fmt: skip
     write_json(out / "result.json", result)
     return result
+
+
+def lmm_decoding(temperature: float | None, top_p: float | None) -> dict[str, float]:
+    """The generative background's decoding fields of `SimConfig`: the given values (validated there), else its defaults."""
+    given = {k: v for k, v in (("lmm_temperature", temperature), ("lmm_top_p", top_p)) if v is not None}
+    config = SimConfig.from_dict({"symbol": "-", "date": "2000-01-01", **given}, where="decoding")
+    return {"lmm_temperature": config.lmm_temperature, "lmm_top_p": config.lmm_top_p}
 
 
 def _only_day(symbol: str, data_dir: str | None):

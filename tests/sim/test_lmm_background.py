@@ -5,10 +5,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mars_core.data import LobsterDay
 from mars_core.engine.rules import parse_clock
 from mars_core.engine.types import OrderKind
+from mars_core.errors import ConfigError
 from mars_core.model.tokenizer import N_LOB
 from mars_core.sim.config import SimConfig
 from mars_core.sim.lmm_background import LMMBackground, LockstepGroup, history_context, loaded_model
@@ -99,3 +101,22 @@ def test_an_injected_order_is_fed_to_the_model(goog_day: LobsterDay) -> None:
         group.step()
     expected = model.tokenizer.encode_order(False, 1, 0, 300, 0, 0, 0, 100)  # type 0 (bid) crossing, 300 shares
     assert any(t // (32 * 16) == expected // (32 * 16) for t in fed)  # same type, price slot and volume slot
+
+
+@pytest.mark.parametrize(("field", "value"), [("lmm_temperature", 0), ("lmm_temperature", 2.5), ("lmm_top_p", 0), ("lmm_top_p", 1.1)])
+def test_decoding_config_rejects_bad_values_naming_the_field(field: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=f"SimConfig: {field}: Input should be"):
+        SimConfig.from_dict({"symbol": "GOOG", "date": "2012-06-21", field: value})
+
+
+def test_lmm_top_p_changes_the_flow_and_is_deterministic_by_seed(tmp_path: Path, data_dir: Path) -> None:
+    def background_orders(name: str, **decoding) -> pd.DataFrame:
+        run = RunDir(run_simulation(config(rollouts=1, **decoding), tmp_path / name, str(data_dir), workers=1).run_dir)
+        orders = run.table("orders")
+        return orders[orders.agent == 1].reset_index(drop=True)
+
+    default, nucleus, again = background_orders("default"), background_orders("a", lmm_top_p=0.8), background_orders("b", lmm_top_p=0.8)
+    pd.testing.assert_frame_equal(nucleus, again)
+    assert not nucleus[["ts", "side", "price", "qty"]].equals(default[["ts", "side", "price", "qty"]])
+    # the nucleus drops each factor's unlikely tail: fewer distinct sizes than the full distribution draws
+    assert nucleus.qty.nunique() < default.qty.nunique()

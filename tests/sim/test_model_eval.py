@@ -1,10 +1,16 @@
 """Model evaluation: a background's flow is measured as LOBSTER shows the real one."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
+import pytest
 
 from mars_core.engine.types import OrderKind
-from mars_core.sim.model_eval import background_orders
+from mars_core.errors import ConfigError
+from mars_core.sim.config import SimConfig
+from mars_core.sim.model_eval import background_orders, evaluate_model, lmm_decoding
 
 LIMIT, MARKET, IOC = OrderKind.LIMIT, OrderKind.MARKET, OrderKind.IOC
 COLUMNS = ["ts", "event", "order_id", "agent", "side", "price", "qty", "kind", "status"]
@@ -26,3 +32,20 @@ def test_background_flow_counts_its_cancels_of_history_and_prices_taking_orders_
     assert flow.price.tolist() == [5000, 5100, 5200, 5000]
     assert flow.qty.tolist() == [100, 300, 250, 40]
     assert flow.event.tolist() == [1, 3, 1, 1]
+
+
+def test_model_eval_decoding_defaults_to_the_config_and_validates_given_values() -> None:
+    defaults = SimConfig(symbol="GOOG", date="2012-06-21")
+    assert lmm_decoding(None, None) == {"lmm_temperature": defaults.lmm_temperature, "lmm_top_p": defaults.lmm_top_p}
+    assert lmm_decoding(0.8, None) == {"lmm_temperature": 0.8, "lmm_top_p": defaults.lmm_top_p}
+    with pytest.raises(ConfigError, match="decoding: lmm_top_p: Input should be less than or equal to 1"):
+        lmm_decoding(None, 1.5)
+
+
+def test_model_eval_decodes_the_generative_background_only_with_the_given_settings(tmp_path: Path, data_dir: Path) -> None:
+    result = evaluate_model(["GOOG"], tmp_path, minutes=1, every=1, rollouts=1, window=("14:30", "14:31"),
+                            data_dir=str(data_dir), workers=1, temperature=0.9, top_p=0.95)  # fmt: skip
+    assert result["decoding"] == {"lmm_temperature": 0.9, "lmm_top_p": 0.95} and result["starts"] == 1
+    run_config = lambda bg: json.loads((tmp_path / bg / "GOOG_1430" / "config.json").read_text())  # noqa: E731
+    assert (run_config("lmm")["lmm_temperature"], run_config("lmm")["lmm_top_p"]) == (0.9, 0.95)
+    assert (run_config("noise")["lmm_temperature"], run_config("noise")["lmm_top_p"]) == (1.0, 1.0)  # unused by noise
