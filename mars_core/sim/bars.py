@@ -87,15 +87,15 @@ class BarBuilder:
         out = pd.DataFrame(index=frame.index)
         for col in ("mid_open", "mid_high", "mid_low", "mid_close", "last_open", "last_high", "last_low", "last_close"):
             out[col] = frame.get(col, np.nan)
-        out["volume"] = frame.get("volume", 0).fillna(0).astype(np.int64)
-        out["trades"] = frame.get("trades", 0).fillna(0).astype(np.int64)
+        out["volume"] = _count(frame, "volume")
+        out["trades"] = _count(frame, "trades")
         with np.errstate(invalid="ignore", divide="ignore"):
             out["spread"] = frame.get("spread_sum", np.nan) / frame.get("spread_n", np.nan)
             out["bid_depth"] = frame.get("bid_depth_sum", np.nan) / frame.get("book_n", np.nan)
             out["ask_depth"] = frame.get("ask_depth_sum", np.nan) / frame.get("book_n", np.nan)
             out["vwap"] = frame.get("notional", np.nan) / out["volume"].replace(0, np.nan)
-        out["submits"] = frame.get("submits", 0).fillna(0).astype(np.int64)
-        out["cancels"] = frame.get("cancels", 0).fillna(0).astype(np.int64)
+        out["submits"] = _count(frame, "submits")
+        out["cancels"] = _count(frame, "cancels")
         out["executions"] = out["trades"]
         out = out.reset_index().rename(columns={"index": "minute"})
         midnight = pd.Timestamp(self.date)
@@ -110,3 +110,8 @@ def _merge(parts: list[pd.DataFrame]) -> pd.DataFrame:
         return frame
     how = {col: _MERGE.get(col.split("_")[-1], "sum") for col in frame.columns}
     return frame.groupby(level=0).agg(how)
+
+
+def _count(frame: pd.DataFrame, col: str) -> pd.Series:
+    """An integer count of the merged aggregates, 0 in minutes without it (or in a run that never had one)."""
+    return frame[col].fillna(0).astype(np.int64) if col in frame else pd.Series(0, index=frame.index, dtype=np.int64)

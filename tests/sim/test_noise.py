@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mars_core.data import LobsterDay, minute_bars
@@ -47,3 +48,16 @@ def test_first_minutes_look_like_the_stock(fixture: str, request: pytest.Fixture
     real_rate = (real["submits"] + real["cancels"]).mean()
     assert 0.4 < np.mean(spreads) / real["spread"].mean() < 2.5
     assert 0.6 < np.mean(rates) / real_rate < 1.6
+
+
+def test_bars_of_a_run_without_trades_count_zero_volume(goog_day: LobsterDay) -> None:
+    start = parse_clock("11:00")
+    bars = BarBuilder(goog_day.info.date)
+    book = goog_day.book[:3]
+    chunk = pd.DataFrame(book[:, :8], columns=["ask_price_1", "ask_size_1", "bid_price_1", "bid_size_1",
+                                                "ask_price_2", "ask_size_2", "bid_price_2", "bid_size_2"])  # fmt: skip
+    chunk.insert(0, "ts", start + np.arange(3) * 1_000_000_000)
+    bars.add("book", chunk)
+    b = bars.bars()
+    assert len(b) == 1 and b["volume"].tolist() == [0] and b["trades"].tolist() == [0] and b["submits"].tolist() == [0]
+    assert b["spread"].iloc[0] == pytest.approx(float(np.mean(book[:, 0] - book[:, 2])))
