@@ -72,7 +72,7 @@ class ControlSettings(Settings):
                                  "(7 of the 15 it can: half the cost of a candidate draw)")
     temperature: float = Field(1.0, gt=0, le=5, description="temperature of the candidate draws")
     batch_wait: int = Field(128, ge=0, le=100_000, description="steps a rollout parked at a minute boundary "
-                            "waits for others to share its candidate draw (cost only: results do not change)")
+                            "waits for others to share its candidate draw (cost only: results change only by rounding)")
 
 
 def choose(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
