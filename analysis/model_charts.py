@@ -37,8 +37,10 @@ from mars_core.model.tokenizer import (
 )
 
 COLORS = {"train": "#4c78a8", "val": "#e45756", "lr": "#54a24b", "unigram": "#98a2b3", "bigram": "#667085"}
-SOURCE_LABELS = {"real": "Real flow", "lmm": "Order model (LMM)", "noise": "Noise baseline"}
-SOURCE_COLORS = {"real": "#1f2d3d", "lmm": "#e45756", "noise": "#4c78a8"}
+SOURCE_LABELS = {"real": "Real flow", "lmm": "Order model (LMM)", "noise": "Noise baseline",
+                 "noise_whole_day": "Noise, fitted on the whole day"}
+SOURCE_COLORS = {"real": "#1f2d3d", "lmm": "#e45756", "noise": "#4c78a8", "noise_whole_day": "#98a2b3"}
+SOURCE_DASH = {"noise": "dash", "noise_whole_day": "dot"}
 BASELINE_LABELS = {"unigram": "Unigram baseline", "bigram": "Bigram baseline"}
 # (metric, panel title, x-axis title); size, interarrival and depth arrive as log10 values
 FLOW_METRICS = (
@@ -351,7 +353,7 @@ def type_shares(order_type: object) -> np.ndarray:
 
 
 def _short(source: str) -> str:
-    return {"real": "real", "lmm": "LMM", "noise": "noise"}.get(source, source)
+    return {"real": "real", "lmm": "LMM", "noise": "noise", "noise_whole_day": "noise (day)"}.get(source, source)
 
 
 def _subtitle(similarity: Mapping[str, Mapping[str, float]] | None, metric: str, sources: Sequence[str],
@@ -374,7 +376,7 @@ def flow_distributions_figure(frames: Mapping[str, tuple[pd.DataFrame, pd.DataFr
         frames: source ("real", "lmm", "noise") -> (per-order features, per-second book features).
         similarity: metric -> source -> overlap coefficient with the real flow, shown in the panel titles.
     """
-    sources = [s for s in ("real", "lmm", "noise") if s in frames] + [s for s in frames if s not in SOURCE_LABELS]
+    sources = [s for s in SOURCE_LABELS if s in frames] + [s for s in frames if s not in SOURCE_LABELS]
     panels = {}
     for metric, _, _ in FLOW_METRICS:
         if metric != "order_type":
@@ -397,7 +399,7 @@ def flow_distributions_figure(frames: Mapping[str, tuple[pd.DataFrame, pd.DataFr
             x = 10**h.centres if metric in LOG10_METRICS else h.centres
             style = ({"fill": "tozeroy", "fillcolor": _tint(color, 0.16), "line": {"color": _tint(color, 0.5), "width": 1, "shape": "hvh"}}
                      if source == "real" else
-                     {"line": {"color": color, "width": 2, "shape": "hvh", "dash": "dash" if source == "noise" else "solid"}})  # fmt: skip
+                     {"line": {"color": color, "width": 2, "shape": "hvh", "dash": SOURCE_DASH.get(source, "solid")}})  # fmt: skip
             x_hover = "%{x:.3s}" if metric in LOG10_METRICS else "%{x:g}"
             fig.add_trace(go.Scatter(x=x, y=h.shares[source], mode="lines",
                                      hovertemplate=f"{label}: %{{y:.1%}} at {x_hover}<extra></extra>", **style, **common),
@@ -418,12 +420,12 @@ def flow_distributions_figure(frames: Mapping[str, tuple[pd.DataFrame, pd.DataFr
 def similarity_frame(similarity: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
     """One row per metric: each background's overlap with the real flow, and which one is closer."""
     names = {metric: name for metric, name, _ in FLOW_METRICS}
-    backgrounds = [b for b in ("lmm", "noise") if any(b in v for v in similarity.values())]
+    backgrounds = [b for b in ("lmm", "noise", "noise_whole_day") if any(b in v for v in similarity.values())]
     rows = []
     for metric, values in similarity.items():
         row = {"Metric": names.get(metric, metric)}
         row.update({SOURCE_LABELS[b]: values.get(b, np.nan) for b in backgrounds})
-        scored = {b: values[b] for b in backgrounds if values.get(b) is not None and np.isfinite(values[b])}
+        scored = {b: values[b] for b in ("lmm", "noise") if values.get(b) is not None and np.isfinite(values[b])}
         row["Closer to real"] = SOURCE_LABELS[max(scored, key=scored.get)] if len(scored) > 1 else "—"
         rows.append(row)
     return pd.DataFrame(rows)

@@ -183,7 +183,9 @@ if tab_flow.open:
         st.caption(
             "From start points in the held-out afternoon, the order model and the noise baseline each continue the market "
             "after the same warm-up; their orders and books are compared with the real ones of the same minutes "
-            "(`mars evaluate-model`). Overlap = the paper's distribution similarity: 1 is identical, 0 disjoint."
+            "(`mars evaluate-model`). Overlap = the paper's distribution similarity: 1 is identical, 0 disjoint. "
+            "The noise baseline is fitted on the orders before 14:30, as the model is; fitted on the whole day it has "
+            "seen the afternoon it is scored on (shown too, dotted)."
         )  # fmt: skip
         entries, problems = _model_ui.list_evaluations(root)
         _ui.show_problems(problems)

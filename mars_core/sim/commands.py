@@ -231,8 +231,10 @@ def evaluate_model(
     decoding = ", ".join(f"{k} {v:g}" for k, v in result["decoding"].items())
     lines = [f"validation NLL {result['val_nll']} (unigram {result['unigram_nll']}, bigram {result['bigram_nll']})",
              f"distribution similarity over {result['starts']} start points x {result['rollouts']} rollouts ({decoding}):"]
-    lines += [f"  {m:13s} lmm {v['lmm']:.3f}  noise {v['noise']:.3f}" for m, v in result["similarity"].items()]
-    lines.append(f"the model beats the noise baseline on {result['lmm_wins']} of {result['metrics']} metrics")
+    lines += [f"  {m:13s} lmm {v['lmm']:.3f}  noise {v['noise']:.3f}  (noise fitted on the whole day {v['noise_whole_day']:.3f})"
+              for m, v in result["similarity"].items()]  # fmt: skip
+    lines.append(f"the model beats the noise baseline (fitted before 14:30, as the model) on {result['lmm_wins']} of "
+                 f"{result['metrics']} metrics; the one fitted on the whole day on {result['lmm_wins_vs_whole_day']}")
     emit(result, as_json, "\n".join(lines))
 
 

@@ -33,6 +33,8 @@ class SimConfig(Settings):
     snapshot_interval_ms: int = Field(1000, ge=0, description="0 records the book after every event")
     depth: int = Field(10, ge=1, le=50, description="levels agents observe")
     latency_ms: float = Field(0.0, ge=0)
+    noise_fit_until: str | None = Field(None, description="noise background: fit the noise traders on the day's orders "
+                                        "before this HH:MM[:SS] only (default: the whole day)")
     # decoding of the generative background, selected on the training window (model card, "Decoding"; decoding.json)
     lmm_temperature: float = Field(
         1.0, gt=0, le=2, description="lmm background: temperature of each order factor's distribution (1 samples the model)"
@@ -54,15 +56,20 @@ class SimConfig(Settings):
         except ValueError:
             raise ValueError(f"date {value!r} is not YYYY-MM-DD") from None
 
-    @field_validator("start")
+    @field_validator("start", "noise_fit_until")
     @classmethod
-    def _clock(cls, value: str) -> str:
-        parse_clock(value)
+    def _clock(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_clock(value)
         return value
 
     @property
     def start_ts(self) -> int:
         return parse_clock(self.start)
+
+    @property
+    def noise_fit_until_ts(self) -> int | None:
+        return None if self.noise_fit_until is None else parse_clock(self.noise_fit_until)
 
     @property
     def end_ts(self) -> int:

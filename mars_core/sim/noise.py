@@ -25,7 +25,9 @@ import numpy as np
 
 from mars_core.data.orderflow import IOC, Action, order_flow
 from mars_core.data.schema import NS_PER_SECOND, LobsterDay
+from mars_core.engine.rules import format_clock
 from mars_core.engine.types import OrderKind
+from mars_core.errors import ConfigError
 from mars_core.sim.agent import AgentId
 
 CALIBRATION_DIR = Path(__file__).resolve().parents[2] / "assets" / "calibration"
@@ -64,9 +66,14 @@ def _pmf(values: np.ndarray) -> tuple[list[int], list[float]]:
     return uniq.astype(int).tolist(), (counts / counts.sum()).tolist()
 
 
-def calibrate(day: LobsterDay) -> NoiseParams:
-    """Fit the noise traders on a day's order flow and LOBSTER's book before each order."""
+def calibrate(day: LobsterDay, until_ts: int | None = None) -> NoiseParams:
+    """Fit the noise traders on a day's order flow and LOBSTER's book before each order; with
+    `until_ts`, on the orders before it only (later times get the last half hour's rate)."""
     flow = order_flow(day)
+    if until_ts is not None:
+        flow = flow[flow.ts < until_ts]
+        if len(flow) == 0:
+            raise ConfigError(f"no order of {day.info.key} before {format_clock(until_ts)} to fit the noise traders on")
     tick = day.info.tick_size
     before = day.book[np.maximum(flow.first_msg - 1, 0)]
     mid2 = before[:, 0] + before[:, 2]  # 2 x mid
@@ -82,7 +89,7 @@ def calibrate(day: LobsterDay) -> NoiseParams:
     )
     mix = np.bincount(kinds, minlength=6) / len(kinds)
     first_bucket = int(flow.ts[0] // BUCKET_NS * BUCKET_NS)
-    edges = np.arange(first_bucket, int(flow.ts[-1]) + BUCKET_NS, BUCKET_NS)
+    edges = np.arange(first_bucket, int(flow.ts[-1]) + 1, BUCKET_NS)  # every bucket holding an order
     counts = np.histogram(flow.ts, bins=np.r_[edges, edges[-1] + BUCKET_NS])[0][: len(edges)]
     spans = np.minimum(edges + BUCKET_NS, flow.ts[-1]) - np.maximum(edges, flow.ts[0])
     rates = counts / np.maximum(spans / NS_PER_SECOND, 1.0)

@@ -27,7 +27,7 @@ from mars_core.sim.agent import Agent, AgentId, BackgroundAgent
 from mars_core.sim.bars import BarBuilder
 from mars_core.sim.config import SimConfig
 from mars_core.sim.injected import InjectedOrders
-from mars_core.sim.noise import NoiseBackground, noise_params
+from mars_core.sim.noise import NoiseBackground, calibrate, noise_params
 from mars_core.sim.replay_background import ReplayBackground
 from mars_core.sim.simulator import RunResult, Simulator
 from mars_core.sim.store import ArmWriter, RunDir, write_json
@@ -60,12 +60,13 @@ def rollout_seed(seed: int, rollout: int) -> int:
     return int(np.random.SeedSequence([seed, rollout]).generate_state(1)[0])
 
 
-def make_background(name: str, day: LobsterDay) -> BackgroundAgent:
-    """A background by name: "replay", "noise" or "lmm"."""
+def make_background(name: str, day: LobsterDay, noise_fit_until: int | None = None) -> BackgroundAgent:
+    """A background by name: "replay", "noise" (fitted on the whole day, or on the orders before
+    `noise_fit_until` ns) or "lmm"."""
     if name == "replay":
         return ReplayBackground()
     if name == "noise":
-        return NoiseBackground(noise_params(day))
+        return NoiseBackground(noise_params(day) if noise_fit_until is None else calibrate(day, noise_fit_until))
     if name == "lmm":
         from mars_core.sim.lmm_background import LMMBackground
 
@@ -102,7 +103,7 @@ def run_arm(config: SimConfig, run_path: str, rollout: int, arm: str, data_dir: 
 
     try:
         agents = make_agents(config, day) if arm != "baseline" else []
-        sim = make_simulator(config, day, make_background(config.background, day), agents, rollout, sink)
+        sim = make_simulator(config, day, make_background(config.background, day, config.noise_fit_until_ts), agents, rollout, sink)
         return commit_arm(writer, bars, sim.run(), agents, config, rollout, arm)
     except BaseException:
         writer.abort()

@@ -49,3 +49,7 @@ def test_model_eval_decodes_the_generative_background_only_with_the_given_settin
     run_config = lambda bg: json.loads((tmp_path / bg / "GOOG_1430" / "config.json").read_text())  # noqa: E731
     assert (run_config("lmm")["lmm_temperature"], run_config("lmm")["lmm_top_p"]) == (0.9, 0.95)
     assert (run_config("noise")["lmm_temperature"], run_config("noise")["lmm_top_p"]) == (1.0, 1.0)  # unused by noise
+    # the noise baseline is fitted on the model's training split; the whole-day fit is reported next to it
+    assert run_config("noise")["noise_fit_until"] == "14:30:00" and run_config("noise_whole_day")["noise_fit_until"] is None
+    assert set(result["similarity"]["size"]) == {"lmm", "noise", "noise_whole_day"}
+    assert result["lmm_wins"] == sum(v["lmm"] > v["noise"] for v in result["similarity"].values())

@@ -10,7 +10,9 @@ import pytest
 
 from mars_core.data import LobsterDay, minute_bars
 from mars_core.engine.rules import parse_clock
+from mars_core.errors import ConfigError
 from mars_core.sim.bars import BarBuilder
+from mars_core.sim.config import SimConfig
 from mars_core.sim.noise import NoiseBackground, calibrate, noise_params
 from mars_core.sim.simulator import Simulator
 
@@ -22,6 +24,18 @@ def test_calibration_matches_the_days_own_counts(goog_day: LobsterDay) -> None:
     assert sum(p.limit_depth[1]) == pytest.approx(1.0) and max(p.limit_size[0]) > 100
     # the rate over the day averages the day's flow: ~142k orders over 6.5 hours
     assert np.mean(p.rate_per_s) == pytest.approx(142_000 / 23_400, rel=0.25)
+
+
+def test_a_fit_until_a_time_sees_only_the_orders_before_it(goog_day: LobsterDay) -> None:
+    morning = calibrate(goog_day, parse_clock("12:00"))
+    assert morning.bucket_start_ns[-1] < parse_clock("12:00") and morning.rate_at(parse_clock("15:00")) == morning.rate_per_s[-1]
+    assert morning.limit_size != calibrate(goog_day).limit_size and sum(morning.mix) == pytest.approx(1.0)
+    with pytest.raises(ConfigError, match="no order of GOOG.* before 04:00:00 to fit the noise traders on"):
+        calibrate(goog_day, parse_clock("04:00"))
+    config = SimConfig(symbol="GOOG", date="2012-06-21", noise_fit_until="14:30")
+    assert config.noise_fit_until_ts == parse_clock("14:30")
+    with pytest.raises(ConfigError, match="noise_fit_until"):
+        SimConfig.from_dict({"symbol": "GOOG", "date": "2012-06-21", "noise_fit_until": "25:99"}, where="config")
 
 
 def test_parameters_are_stored_per_symbol_and_date(goog_day: LobsterDay, tmp_path: Path) -> None:
