@@ -103,7 +103,8 @@ def bench_control(
         raise MarsInputError(f"--batches: {batches!r} needs rollout counts of at least 1")
     r = run(minutes=minutes, batches=sizes, data_dir=data_dir)
     human = "\n".join(f"{b:>3} rollouts: {r['orders_per_s'][b]:>6,} orders/s uncontrolled, {r['orders_per_s_controlled'][b]:>6,} "
-                      f"controlled (cost x{r['cost_ratio'][b]})" for b in r["orders_per_s"])  # fmt: skip
+                      f"controlled (cost x{r['cost_ratio'][b]} in time, x{r['cost_ratio_per_order'][b]} per order)"
+                      for b in r["orders_per_s"])  # fmt: skip
     emit(r, as_json, human)
 
 

@@ -16,7 +16,8 @@ minute of the day):
    for the return that brings the simulated mid onto the target path by the end of the
    minute (feedback on the level, so deviations do not accumulate).
 3. For that minute, every next order of the rollout is drawn from the order model's
-   logits refined by the ensemble model conditioned on the chosen image (`strength`
+   logits refined by the ensemble model conditioned on the chosen image and on the
+   rollout's pace in the minute (its orders so far, as the model was fed them; `strength`
    scales the correction; 0 leaves the order model alone). Agents' orders still reach
    the exchange first and are fed to the model as before, so they move the book and the
    model reacts to them.
@@ -52,7 +53,7 @@ from mars_core.control.signals import BPS, ControlSignal, ReturnMap, mid2_at
 from mars_core.data.orderflow import order_flow
 from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
 from mars_core.errors import MarsInputError
-from mars_core.model.ensemble import EnsembleModel, Prepared, image_condition
+from mars_core.model.ensemble import EnsembleModel, MinutePace, Prepared, image_condition, pace_features
 from mars_core.model.order_images import images_from_tokens, mirror_sides
 from mars_core.model.sampler import Parked
 from mars_core.model.tokenizer import raw_orders
@@ -194,6 +195,10 @@ class ControlledLockstepGroup(LockstepGroup):
         self.candidate_draws = [np.random.default_rng([seed, 9]) for seed in seeds]
         self.log_tokens: list[list[int]] = [list(map(int, real.tokens)) for _ in range(B)]
         self.log_ts: list[list[int]] = [list(map(int, real.ts)) for _ in range(B)]
+        self.pace = [MinutePace() for _ in range(B)]  # each rollout's orders so far in its current minute
+        for pace in self.pace:
+            for token, ts in zip(real.tokens.tolist(), real.ts.tolist()):
+                pace.add(token, ts)
         self.codes: list[dict[int, np.ndarray]] = [dict(real.codes) for _ in range(B)]
         self.minute = [real.start_minute] * B  # the minute whose image conditions each rollout
         self.parked: list[tuple[list[int], Parked]] = []  # rollouts waiting at a boundary, by parking step
@@ -221,6 +226,7 @@ class ControlledLockstepGroup(LockstepGroup):
     def _log(self, b: int, token: int, ts: int) -> None:
         self.log_tokens[b].append(int(token))
         self.log_ts[b].append(int(ts))
+        self.pace[b].add(int(token), int(ts))
 
     # ---------------------------------------------------------------- control
     def _minute_codes(self, b: int, first: int, last: int) -> None:
@@ -317,11 +323,13 @@ class ControlledLockstepGroup(LockstepGroup):
             self.step()
 
     def draw(self, u: np.ndarray) -> np.ndarray:
-        """Next tokens drawn with the ensemble conditioned on each running rollout's chosen image."""
+        """Next tokens drawn with the ensemble conditioned on each running rollout's chosen image and pace."""
         s, ens = self.sampler, self.kit.ensemble
         with torch.inference_mode():
             if self._prep is None or self._prep[0] != self.rows:  # new images or new batch rows
                 cond = image_condition(self.counts[self.rows], ens.config.prior_tp, ens.config.prior_vol)
                 self._prep = (list(self.rows), ens.prepare(cond))
-            return ens.sample(self.model.model, s.hidden(), self._prep[1], torch.as_tensor(u, dtype=torch.float32),
+            done, elapsed = zip(*(self.pace[b].at(self.last_ts[b]) for b in self.rows))
+            pace = pace_features(np.stack(done), np.array(elapsed))
+            return ens.sample(self.model.model, s.hidden(), pace, self._prep[1], torch.as_tensor(u, dtype=torch.float32),
                               s.temperature, s.top_k, s.top_p, self.settings.strength)  # fmt: skip

@@ -158,10 +158,11 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         for inter in ("no_interaction", "interaction"):
             ka, kb = f"{a}_{inter}", f"{b}_{inter}"
             if ka in detail and kb in detail:
-                # cost of control: seconds per generated order, controlled over uncontrolled
+                # cost of control: time for the same rollouts and minutes, and per generated order
+                detail[f"cost_ratio_{inter}"] = round(detail[ka]["seconds"] / max(detail[kb]["seconds"], 1e-9), 3)
                 ca = detail[ka]["seconds"] / max(detail[ka]["orders"], 1)
                 cb = detail[kb]["seconds"] / max(detail[kb]["orders"], 1)
-                detail[f"cost_ratio_{inter}"] = round(ca / cb, 3)
+                detail[f"cost_ratio_per_order_{inter}"] = round(ca / cb, 3)
     out["detail"] = detail
     return out
 

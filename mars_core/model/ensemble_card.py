@@ -23,6 +23,8 @@ current minute (the 3 x 32 x 32 counts of orders by type, price slot and volume 
 decoded by the VQ-VAE): a small cross-attention from the order model's last hidden state over
 the image's 96 (type, price) rows corrects the logits of each factor (type x price, volume,
 interval), and a learned gate multiplies in the image's own frequencies (product of experts).
+It also sees the pace of the minute (orders of each type sent so far in it and the elapsed
+share of it), so it can tell a minute running ahead of its image from one running behind.
 All corrections start at zero, so an untrained ensemble is the order model. At generation
 time the controller (`mars_core.control`) draws candidate next minutes with the order-batch
 model, elects the one whose predicted return best matches the control signal, and conditions
@@ -34,7 +36,8 @@ mid-price return, fitted in the same run.
 ## Data and split
 
 - Days: {", ".join(s["days"])}; every order is one example: the frozen order model's hidden
-  state before it, the order's token, and the reconstructed image of the minute it is drawn in.
+  state before it, the order's token, the reconstructed image of the minute it is drawn in,
+  and the pace of that minute at the order before it.
 - Training: targets before 14:30 ({s["train_examples"]:,} orders, {s["train_minutes"]} minutes);
   validation: from 14:30 ({s["val_examples"]:,} orders, {s["val_minutes"]} minutes, never trained on).
 - Order model: `{om["size"]}`, {om["params"]:,} parameters, validation NLL {om["val_nll"]:.4f}
@@ -80,5 +83,9 @@ deviation of {rm["return_std_bps"]:.2f} bps, predictions {rm["pred_std_bps"]:.2f
   drawn by the order-batch model it is {"worse" if s.get("loss_advantage_sampled_image", 0) > 0 else "not worse"}
   on average (a random future steers toward that future, which is the point of control, not of
   likelihood).
+- The pace makes the ensemble follow the image's activity as well as its mix, so a controlled
+  rollout sends about as many orders as the chosen minutes hold. The order-batch model forecasts
+  the next minute from the last ones, so when the market speeds up (GOOG from 14:40) controlled
+  rollouts are quieter than the real market and than uncontrolled ones.
 - Two stocks on one date; validation is the same day's afternoon.
 """

@@ -2,10 +2,10 @@
 
 Data. Every order of the days is one example: the frozen order model's hidden state
 h at the order before it (context of up to 128 orders, at least 64 except at the
-start of a day), the order's token as the target, and the order image of the
-minute the clock is in when the order is drawn (the minute of the previous order,
-as in generation, where the condition of the current minute is known before the
-next order's waiting time is). The image is the VQ-VAE reconstruction of the real
+start of a day), the order's token as the target, the order image of the minute
+the clock is in when the order is drawn (the minute of the previous order, as in
+generation, where the condition of the current minute is known before the next
+order's waiting time is), and the pace of that minute at the previous order. The image is the VQ-VAE reconstruction of the real
 minute (see `ensemble.py` for why), built with the order model's tokenizer (the
 fingerprints must agree). Split as the order model's: targets before 14:30 train,
 from 14:30 validate; the validation minutes' images are never trained on.
@@ -37,7 +37,7 @@ from mars_core.data.orderflow import order_flow
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.errors import MarsInputError
 from mars_core.model.dataset import build_stream, load_days, slice_day
-from mars_core.model.ensemble import EnsembleConfig, EnsembleModel, image_condition
+from mars_core.model.ensemble import EnsembleConfig, EnsembleModel, image_condition, minute_pace
 from mars_core.model.order_images import day_images
 from mars_core.model.order_model import OrderModel
 from mars_core.model.train import (
@@ -54,7 +54,7 @@ from mars_core.model.vqvae_train import MODELS_DIR, VAL_START_MINUTE, encode_ima
 
 DEFAULT_ENSEMBLE_DIR = MODELS_DIR / "ensemble"
 ENSEMBLE_FILE = "ensemble.pt"
-ENSEMBLE_FORMAT = 1
+ENSEMBLE_FORMAT = 2  # 2: the pace of the minute is an input
 RETURN_MAP_FILE = "return_map.json"  # the controller's image -> return map, fitted with the ensemble
 
 
@@ -64,6 +64,7 @@ class EnsembleData:
     """Hidden states, targets and minute images of every order of the days."""
 
     h: torch.Tensor  # (N, C) float32 frozen order-model hidden state before each target
+    pace: torch.Tensor  # (N, N_PACE) float32 pace of the minute at the order before each target
     targets: torch.Tensor  # (N,) int64 target tokens
     minute: torch.Tensor  # (N,) int64 row of `images` of each example (the minute of the previous order)
     prev_minute: torch.Tensor  # (N,) int64 row of the minute before it (itself at a day's first minute)
@@ -126,7 +127,7 @@ def build_data(order: LoadedModel, vqvae, symbols: list[str], data_dir: str | No
     days = load_days(symbols, data_dir)
     if time_slice:
         days = [slice_day(d, *time_slice) for d in days]
-    parts: dict[str, list] = {k: [] for k in ("h", "targets", "minute", "prev", "val", "images", "codes", "mod", "mid2", "day")}
+    parts: dict[str, list] = {k: [] for k in ("h", "pace", "targets", "minute", "prev", "val", "images", "codes", "mod", "mid2", "day")}
     offset = 0
     for di, day in enumerate(days):
         stream = build_stream(day, order.tokenizer)
@@ -137,6 +138,7 @@ def build_data(order: LoadedModel, vqvae, symbols: list[str], data_dir: str | No
             recon = vqvae.model.decode_counts(torch.as_tensor(codes)).numpy()
         minute = (flow.ts[:-1] // NS_PER_MINUTE - oi.minutes[0]).astype(np.int64)  # minute of each input order
         parts["h"].append(hidden_states(order.model, stream))
+        parts["pace"].append(minute_pace(stream.tokens[:-1].numpy(), flow.ts[:-1]))
         parts["targets"].append(stream.tokens[1:])
         parts["minute"].append(torch.from_numpy(minute + offset))
         parts["prev"].append(torch.from_numpy(np.maximum(minute - 1, 0) + offset))
@@ -148,7 +150,7 @@ def build_data(order: LoadedModel, vqvae, symbols: list[str], data_dir: str | No
         parts["day"].append(np.full(len(oi.minutes), di))
         offset += len(oi.minutes)
     return EnsembleData(
-        h=torch.cat(parts["h"]), targets=torch.cat(parts["targets"]), minute=torch.cat(parts["minute"]),
+        h=torch.cat(parts["h"]), pace=torch.cat(parts["pace"]), targets=torch.cat(parts["targets"]), minute=torch.cat(parts["minute"]),
         prev_minute=torch.cat(parts["prev"]), is_val=torch.cat(parts["val"]), images=np.concatenate(parts["images"]),
         codes=np.concatenate(parts["codes"]), minute_of_day=np.concatenate(parts["mod"]), mid2_close=np.concatenate(parts["mid2"]),
         day_of_row=np.concatenate(parts["day"]), days=[d.info.key for d in days],
@@ -183,7 +185,7 @@ def estimate_nll(ens: EnsembleModel | None, order: OrderModel, data: EnsembleDat
         if ens is None:
             nll = order.nll(h[:, None], y[:, None])[:, 0]
         else:
-            nll = ens.nll(order, h, prep, y, rows[part])
+            nll = ens.nll(order, h, data.pace[part], prep, y, rows[part])
         total += float(nll.sum())
     if ens is not None:
         ens.train(was_training)
@@ -230,8 +232,11 @@ def load_ensemble(path: str | Path | None = None) -> LoadedEnsemble:
         MarsInputError: the file is missing or not an ensemble checkpoint.
     """
     path, payload = read_checkpoint(path, DEFAULT_ENSEMBLE_DIR, ENSEMBLE_FILE, "ensemble model", "mars train ensemble --out DIR")
-    if not isinstance(payload, dict) or payload.get("kind") != "ensemble" or payload.get("format") != ENSEMBLE_FORMAT:
-        raise MarsInputError(f"{path} is not an ensemble checkpoint of format {ENSEMBLE_FORMAT}")
+    if not isinstance(payload, dict) or payload.get("kind") != "ensemble":
+        raise MarsInputError(f"{path} is not an ensemble checkpoint")
+    if payload.get("format") != ENSEMBLE_FORMAT:
+        raise MarsInputError(f"{path} is an ensemble checkpoint of format {payload.get('format')}; this code reads format "
+                             f"{ENSEMBLE_FORMAT}: retrain it with `mars train ensemble --out DIR`")
     model = EnsembleModel(EnsembleConfig(**payload["model_args"]))
     model.load_state_dict(payload["model"])
     return LoadedEnsemble(model.eval(), payload["tokenizer_fingerprint"], payload["summary"])
@@ -313,7 +318,7 @@ def train_ensemble(cfg: EnsembleTrainConfig, out: str | Path, progress: bool = T
         idx = get_batch(data, train_rows, cfg.minutes_per_batch, cfg.per_minute, np.random.default_rng([cfg.seed, step]))
         uniq, which = torch.unique(data.minute[idx], return_inverse=True)
         cond = image_condition(images_all[uniq], ens.config.prior_tp, ens.config.prior_vol)
-        loss = ens.nll(order.model, data.h[idx], ens.prepare(cond), data.targets[idx], which).mean()
+        loss = ens.nll(order.model, data.h[idx], data.pace[idx], ens.prepare(cond), data.targets[idx], which).mean()
         optimizer_step(opt, ens, loss, cfg.grad_clip)
         running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
         bar.update(1)
@@ -397,10 +402,11 @@ def _gate_means(ens: EnsembleModel, order: OrderModel, data: EnsembleData, idx: 
 
     part = idx[:: max(1, len(idx) // n)]
     prep = ens.prepare(image_condition(data.images, ens.config.prior_tp, ens.config.prior_vol))
-    z = ens.context(data.h[part], prep, data.minute[part])
+    z = ens.context(data.h[part], data.pace[part], prep, data.minute[part])
     tp = data.targets[part] // (16 * 32)
-    e = F.silu(z + ens.vol_tp(tp))
-    return {"type_price": round(float(ens.gate_tp(z).mean()), 4), "volume": round(float(ens.gate_vol(e).mean()), 4)}
+    gate_tp = ens.out_tp(z)[:, 0]
+    gate_vol = ens.out_vol(F.silu(z + ens.vol_tp(tp)))[:, 0]
+    return {"type_price": round(float(gate_tp.mean()), 4), "volume": round(float(gate_vol.mean()), 4)}
 
 
 def ensemble_card(summary: dict) -> str:

@@ -75,11 +75,12 @@ def test_the_metric_is_the_mean_path_correlation() -> None:
     assert path_correlation(target * 2 + 1, target) == pytest.approx(1.0)
     assert path_correlation(-target, target) == pytest.approx(-1.0) and path_correlation(np.ones(4), target) == 0.0
     results = [{"config": c, "start": "s", "paths": np.stack([target, -target]) if c.startswith("no") else np.stack([target, target]),
-                "target": target, "seconds": 1.0 if c.startswith("no") else 1.5, "orders": 100}
+                "target": target, "seconds": 1.0 if c.startswith("no") else 1.5, "orders": 100 if c.startswith("no") else 50}
                for c in CONFIGS]  # fmt: skip
     s = summarize(results)
     assert s["no_control_no_interaction"] == 0.0 and s["control_interaction"] == 1.0 and s["n"] == 2
-    assert s["detail"]["cost_ratio_interaction"] == 1.5 and s["detail"]["control_no_interaction"]["end_on_target_side"] == 1.0
+    assert s["detail"]["cost_ratio_interaction"] == 1.5 and s["detail"]["cost_ratio_per_order_interaction"] == 3.0
+    assert s["detail"]["control_no_interaction"]["end_on_target_side"] == 1.0
 
 
 @needs_models

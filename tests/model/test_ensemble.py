@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from mars_core.control.controller import ControlSettings
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.errors import MarsInputError
-from mars_core.model.ensemble import EnsembleConfig, EnsembleModel, image_condition
+from mars_core.model.ensemble import EnsembleConfig, EnsembleModel, MinutePace, image_condition, minute_pace, pace_features
 from mars_core.model.ensemble_train import EnsembleTrainConfig, load_ensemble, train_ensemble
 from mars_core.model.sampler import pick
 from mars_core.model.tokenizer import N_INTERVAL, N_VOLUME, VOCAB_SIZE
@@ -36,6 +37,11 @@ def hidden(order, n: int = 3, seed: int = 0) -> torch.Tensor:
     return h[:, -1]
 
 
+def paces(n: int, seed: int = 2) -> torch.Tensor:
+    rng = np.random.default_rng(seed)
+    return pace_features(rng.integers(0, 50, (n, 3)), rng.random(n))
+
+
 def images(n: int, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).poisson(0.3, (n, 3, 32, 32)).astype(np.float32)
 
@@ -43,19 +49,19 @@ def images(n: int, seed: int = 1) -> np.ndarray:
 def order_log_probs(order, h: torch.Tensor) -> torch.Tensor:
     """The order model's own (N, 49152) log-probabilities, factor by factor."""
     ens = EnsembleModel(EnsembleConfig(n_embd=order.model.config.n_embd))
-    return ens.log_prob_all(order.model, h, image_condition(images(len(h))), strength=0.0)
+    return ens.log_prob_all(order.model, h, paces(len(h)), image_condition(images(len(h))), strength=0.0)
 
 
 def test_an_untrained_ensemble_is_the_order_model_and_a_proper_distribution(order) -> None:
     h = hidden(order)
     ens = EnsembleModel(EnsembleConfig(n_embd=order.model.config.n_embd)).eval()
-    lp = ens.log_prob_all(order.model, h, image_condition(images(3)))
+    lp = ens.log_prob_all(order.model, h, paces(len(h)), image_condition(images(3)))
     assert lp.shape == (3, VOCAB_SIZE)
     torch.testing.assert_close(lp.logsumexp(-1), torch.zeros(3), atol=1e-4, rtol=0)
     torch.testing.assert_close(lp, order_log_probs(order, h), atol=1e-5, rtol=0)  # corrections start at exactly 0
     # the factorised NLL of a token is minus its log-probability in the full table
     targets = torch.tensor([0, 12_345, VOCAB_SIZE - 1])
-    nll = ens.nll(order.model, h, ens.prepare(image_condition(images(3))), targets)
+    nll = ens.nll(order.model, h, paces(3), ens.prepare(image_condition(images(3))), targets)
     torch.testing.assert_close(nll, -lp[torch.arange(3), targets], atol=1e-4, rtol=0)
 
 
@@ -64,17 +70,31 @@ def test_the_shipped_ensemble_changes_the_distribution_with_the_image_and_streng
     ens = load_ensemble().model
     h = hidden(order, 2)
     cond = image_condition(images(2))
-    lp1 = ens.log_prob_all(order.model, h, cond, strength=1.0)
-    lp2 = ens.log_prob_all(order.model, h, cond, strength=2.0)
+    lp1 = ens.log_prob_all(order.model, h, paces(2), cond, strength=1.0)
+    lp2 = ens.log_prob_all(order.model, h, paces(2), cond, strength=2.0)
     for lp in (lp1, lp2):
         torch.testing.assert_close(lp.logsumexp(-1), torch.zeros(2), atol=1e-4, rtol=0)
-    torch.testing.assert_close(ens.log_prob_all(order.model, h, cond, strength=0.0), order_log_probs(order, h), atol=1e-5, rtol=0)
+    torch.testing.assert_close(ens.log_prob_all(order.model, h, paces(2), cond, strength=0.0), order_log_probs(order, h), atol=1e-5, rtol=0)
     assert (lp1 - order_log_probs(order, h)).abs().max() > 0.1 and (lp2 - lp1).abs().max() > 0.1
     # a minute full of bids makes bids more likely than a minute full of asks does
     bids, asks = np.zeros((1, 3, 32, 32), np.float32), np.zeros((1, 3, 32, 32), np.float32)
     bids[0, 0, 3:8, :4] = asks[0, 1, 3:8, :4] = 20
-    p_bid = [ens.log_prob_all(order.model, h[:1], image_condition(c)).exp()[0].view(3, -1).sum(-1)[0] for c in (bids, asks)]
+    p_bid = [ens.log_prob_all(order.model, h[:1], paces(1), image_condition(c)).exp()[0].view(3, -1).sum(-1)[0] for c in (bids, asks)]
     assert p_bid[0] > p_bid[1]
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped ensemble")
+def test_the_shipped_ensemble_waits_longer_when_the_minute_runs_ahead_of_its_image(order) -> None:
+    ens = load_ensemble().model
+    h = hidden(order, 4)
+    image = np.zeros((4, 3, 32, 32), np.float32)
+    image[:, :, :8, 10:14] = 2.0  # ~190 orders of each type in the minute
+    slot = torch.arange(16, dtype=torch.float32)
+    strength = ControlSettings().strength
+    waits = torch.stack([(ens.log_prob_all(order.model, h, pace_features(np.full((4, 3), sent), np.full(4, 0.5)),
+                                           image_condition(image), strength).exp().view(4, -1, 16).sum(1) * slot).sum(1)
+                         for sent in (0, 50, 100, 400)])  # expected interval slot (slots grow with the wait) halfway
+    assert (waits.diff(dim=0) > -0.05).all() and (waits[-1] - waits[0] > 0.5).all()
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped ensemble")
@@ -83,14 +103,29 @@ def test_draws_are_deterministic_and_strength_zero_draws_from_the_order_model(or
     h = hidden(order, 4)
     prep = ens.prepare(image_condition(images(4)))
     u = torch.rand(4, 3, generator=torch.Generator().manual_seed(3))
-    a, b = ens.sample(order.model, h, prep, u), ens.sample(order.model, h, prep, u)
+    a, b = ens.sample(order.model, h, paces(4), prep, u), ens.sample(order.model, h, paces(4), prep, u)
     assert np.array_equal(a, b) and ((a >= 0) & (a < VOCAB_SIZE)).all()
-    zero = ens.sample(order.model, h, prep, u, strength=torch.zeros(4))
+    zero = ens.sample(order.model, h, paces(4), prep, u, strength=torch.zeros(4))
     m = order.model
     tp = pick(m.logits_type_price(h), 1.0, None, None, u[:, 0])
     vol = pick(m.logits_volume(h, tp), 1.0, None, None, u[:, 1])
     ivl = pick(m.logits_interval(h, tp, vol), 1.0, None, None, u[:, 2])
     assert np.array_equal(zero, ((tp * N_VOLUME + vol) * N_INTERVAL + ivl).numpy())
+
+
+def test_the_pace_counts_each_types_orders_of_the_minute_so_far_and_the_running_count_agrees() -> None:
+    M, T = NS_PER_MINUTE, 32 * 32 * 16  # a minute; tokens of type k are k * T ...
+    ts = np.array([10, 20, M - 1, M, M + M // 2, 3 * M + M // 4])
+    types = np.array([0, 2, 2, 1, 1, 0])
+    pace = minute_pace(types * T + 7, ts)
+    done = np.expm1(pace[:, :3].numpy()).round()
+    assert done.tolist() == [[1, 0, 0], [1, 0, 1], [1, 0, 2], [0, 1, 0], [0, 2, 0], [1, 0, 0]]
+    assert pace[:, 3].numpy() == pytest.approx([10 / M, 20 / M, (M - 1) / M, 0, 0.5, 0.25])
+    running = MinutePace()
+    for i, (k, t) in enumerate(zip(types.tolist(), ts.tolist())):
+        running.add(k * T + 7, t)
+        torch.testing.assert_close(pace_features(*[np.array([x]) for x in running.at(t)])[0], pace[i])
+    assert running.at(5 * M + 1)[0].tolist() == [0, 0, 0]  # a minute with no order yet
 
 
 def test_image_conditions_are_checked() -> None:
