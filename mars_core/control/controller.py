@@ -9,8 +9,10 @@ minute of the day):
    by the VQ-VAE and appended to the real minutes before the start.
 2. "Electing the best from every possible future": the order-batch model draws
    `candidates` next minutes from the last `history_minutes` of them (each rollout with
-   its own random stream); with `mirror`, each candidate's buy/sell mirror is a
-   candidate too (the batch model was trained with that symmetry). The return map
+   its own random stream), scaled by the kit's `activity_scale` (the batch model's
+   draws hold ~20% fewer orders than real minutes; the ensemble follows its image's
+   activity, so unscaled candidates would quieten the market); with `mirror`, each
+   candidate's buy/sell mirror is a candidate too (the batch model was trained with that symmetry). The return map
    (`signals.ReturnMap`) predicts each candidate's minute return, and the candidate
    closest to the return the signal asks for is chosen (`choose`). The controller asks
    for the return that brings the simulated mid onto the target path by the end of the
@@ -90,6 +92,7 @@ class ControlKit:
     batch: object  # LoadedBatchModel (VQ-VAE inside)
     return_map: ReturnMap
     sampler: CandidateSampler
+    activity_scale: float  # candidates' counts are multiplied by it (the batch model's draws undercount)
     fingerprint: str
     order_model: dict  # summary line (val_nll, size, params) of the order model the ensemble was trained on
 
@@ -123,8 +126,8 @@ def load_control_kit(ensemble_path: str | None = None, batch_path: str | None = 
     if return_map_path is None:
         base = Path(ensemble_path) if ensemble_path is not None else DEFAULT_ENSEMBLE_DIR
         return_map_path = (base if base.is_dir() else base.parent) / "return_map.json"
-    return ControlKit(ens.model, batch, ReturnMap.load(return_map_path), CandidateSampler(batch.model), ens.fingerprint,
-                      ens.summary["order_model_summary"])
+    return ControlKit(ens.model, batch, ReturnMap.load(return_map_path), CandidateSampler(batch.model),
+                      ens.summary["candidate_activity"]["scale"], ens.fingerprint, ens.summary["order_model_summary"])
 
 
 @functools.lru_cache(maxsize=2)
@@ -259,7 +262,7 @@ class ControlledLockstepGroup(LockstepGroup):
         for group in by_len.values():
             u = np.stack([self.candidate_draws[b].random((s.candidates, 64)) for b in group])
             codes = kit.sampler.sample(np.stack([hist[b] for b in group]), s.candidates, u)  # (P, n, 8, 8)
-            counts = kit.batch.decode(codes)  # (P, n, 3, 32, 32)
+            counts = kit.batch.decode(codes) * kit.activity_scale  # (P, n, 3, 32, 32)
             if s.mirror:
                 counts = np.concatenate([counts, mirror_sides(counts)], axis=1)
             predicted = kit.return_map.predict(counts)  # (P, K) bps

@@ -40,7 +40,10 @@ seconds left in the minute per order the image still has to come (at least half 
 order), says how long the next wait should be. A rollout that has already sent the
 image's orders should slow down, one that has sent few should hurry. Both stay in the
 range real minutes span: a rollout far ahead of its image has a long budget, like a
-quiet minute of the data, not an unseen magnitude.
+quiet minute of the data, not an unseen magnitude. The pace features enter the mixed
+state and, through a linear term of their own, the interval logits: through the mixed
+state alone the pace was too weak to stop the order model's flickering loops (a bid
+inside the spread and its cancel, thousands of times a minute) under control.
 Without the pace the image conditions what is sent but not how much, and a rollout
 can send several times the chosen minute's orders.
 
@@ -202,12 +205,13 @@ class EnsembleModel(nn.Module):
         self.ivl_tp = nn.Embedding(N_TP, d)
         self.ivl_vol = nn.Embedding(N_VOLUME, d)
         self.out_ivl = nn.Linear(d, N_INTERVAL)
+        self.ivl_pace = nn.Linear(PACE_FEATURES, N_INTERVAL, bias=False)  # the pace's direct say on the wait
         for module in self.modules():
             if isinstance(module, (nn.Linear, nn.Embedding)):
                 nn.init.normal_(module.weight, std=0.02)
             if isinstance(module, nn.Linear) and module.bias is not None:
                 nn.init.zeros_(module.bias)
-        for layer in (self.out_tp, self.out_vol, self.out_ivl):
+        for layer in (self.out_tp, self.out_vol, self.out_ivl, self.ivl_pace):
             nn.init.zeros_(layer.weight)  # corrections start at exactly 0: the ensemble starts as the order model
 
     def n_params(self) -> int:
@@ -223,15 +227,18 @@ class EnsembleModel(nn.Module):
         return Prepared(k.contiguous(), v.contiguous(), self.tot_in(cond.totals), torch.expm1(cond.totals),
                         cond.tp_logq, cond.vol_logq)
 
-    def context(self, h: torch.Tensor, pace: torch.Tensor, prep: Prepared, which: torch.Tensor | None = None) -> torch.Tensor:
-        """Mixed state z (B, d) of hidden states h (B, C) and paces (B, N_PACE) with their images (rows `which` of prep)."""
+    def context(self, h: torch.Tensor, pace: torch.Tensor, prep: Prepared,
+                which: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """Mixed state z (B, d) of hidden states h (B, C) and paces (B, N_PACE) with their images (rows `which`
+        of prep), and the pace features (B, PACE_FEATURES)."""
         B, d, H = h.size(0), self.config.width, self.config.n_head
         k, v, tot, counts = (prep.k, prep.v, prep.tot, prep.counts) if which is None else \
             (prep.k[which], prep.v[which], prep.tot[which], prep.counts[which])
         q = self.q(h).view(B, H, 1, d // H)  # (B, H, 1, hd)
         ctx = F.scaled_dot_product_attention(q, k, v).view(B, d)  # (B, d)
-        z = self.h_in(h) + self.drop(self.attn_out(ctx)) + tot + self.pace_in(self.pace(pace, counts))
-        return self.drop(F.silu(self.mix(F.silu(z))))  # (B, d)
+        paced = self.pace(pace, counts)
+        z = self.h_in(h) + self.drop(self.attn_out(ctx)) + tot + self.pace_in(paced)
+        return self.drop(F.silu(self.mix(F.silu(z)))), paced  # (B, d), (B, PACE_FEATURES)
 
     @staticmethod
     def pace(pace: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
@@ -256,9 +263,9 @@ class EnsembleModel(nn.Module):
         rows = torch.arange(len(tp)) if which is None else which
         return out[:, :1] * prep.vol_logq[rows, tp] + out[:, 1:]  # (B, 32)
 
-    def delta_interval(self, z: torch.Tensor, tp: torch.Tensor, vol: torch.Tensor) -> torch.Tensor:
-        """Correction (B, 16) of the interval logits given (type, price) and volume indices (B,)."""
-        return self.out_ivl(F.silu(z + self.ivl_tp(tp) + self.ivl_vol(vol)))
+    def delta_interval(self, z: torch.Tensor, paced: torch.Tensor, tp: torch.Tensor, vol: torch.Tensor) -> torch.Tensor:
+        """Correction (B, 16) of the interval logits given the pace features and (type, price) and volume indices (B,)."""
+        return self.out_ivl(F.silu(z + self.ivl_tp(tp) + self.ivl_vol(vol))) + self.ivl_pace(paced)
 
     # ------------------------------------------------------------------ scoring
     def nll(self, order: OrderModel, h: torch.Tensor, pace: torch.Tensor, prep: Prepared, targets: torch.Tensor,
@@ -267,10 +274,10 @@ class EnsembleModel(nn.Module):
         tp = targets // (N_INTERVAL * N_VOLUME)
         vol = targets // N_INTERVAL % N_VOLUME
         ivl = targets % N_INTERVAL
-        z = self.context(h, pace, prep, which)
+        z, paced = self.context(h, pace, prep, which)
         lg_tp = order.logits_type_price(h) + strength * self.delta_type_price(z, prep, which)
         lg_vol = order.logits_volume(h, tp) + strength * self.delta_volume(z, prep, tp, which)
-        lg_ivl = order.logits_interval(h, tp, vol) + strength * self.delta_interval(z, tp, vol)
+        lg_ivl = order.logits_interval(h, tp, vol) + strength * self.delta_interval(z, paced, tp, vol)
         return (F.cross_entropy(lg_tp, tp, reduction="none") + F.cross_entropy(lg_vol, vol, reduction="none")
                 + F.cross_entropy(lg_ivl, ivl, reduction="none"))
 
@@ -281,14 +288,14 @@ class EnsembleModel(nn.Module):
         image b for row b; for tests and analysis."""
         N = h.size(0)
         prep = self.prepare(cond)
-        z = self.context(h, pace, prep)
+        z, paced = self.context(h, pace, prep)
         lp_tp = F.log_softmax(order.logits_type_price(h) + strength * self.delta_type_price(z, prep), -1)  # (N, 96)
         tp = torch.arange(N_TP).repeat(N)  # (N*96,)
         rep = torch.arange(N).repeat_interleave(N_TP)
         lp_v = F.log_softmax(order.logits_volume(h[rep], tp) + strength * self.delta_volume(z[rep], prep, tp, rep), -1)
         rep2 = torch.arange(N * N_TP).repeat_interleave(N_VOLUME)
         tp2, vol = tp[rep2], torch.arange(N_VOLUME).repeat(N * N_TP)
-        lg_i = order.logits_interval(h[rep][rep2], tp2, vol) + strength * self.delta_interval(z[rep][rep2], tp2, vol)
+        lg_i = order.logits_interval(h[rep][rep2], tp2, vol) + strength * self.delta_interval(z[rep][rep2], paced[rep][rep2], tp2, vol)
         lp_i = F.log_softmax(lg_i, -1)  # (N*96*32, 16)
         lp = lp_tp.view(N, N_TP, 1, 1) + lp_v.view(N, N_TP, N_VOLUME, 1) + lp_i.view(N, N_TP, N_VOLUME, N_INTERVAL)
         return lp.view(N, -1)
@@ -305,10 +312,10 @@ class EnsembleModel(nn.Module):
         tensor: 0 leaves a row to the order model."""
         s = strength.view(-1, 1) if torch.is_tensor(strength) else strength
         opts = (temperature, top_k, top_p)
-        z = self.context(h, pace, prep)
+        z, paced = self.context(h, pace, prep)
         tp = pick(order.logits_type_price(h) + s * self.delta_type_price(z, prep), *opts, u[:, 0])
         vol = pick(order.logits_volume(h, tp) + s * self.delta_volume(z, prep, tp), *opts, u[:, 1])
-        ivl = pick(order.logits_interval(h, tp, vol) + s * self.delta_interval(z, tp, vol), *opts, u[:, 2])
+        ivl = pick(order.logits_interval(h, tp, vol) + s * self.delta_interval(z, paced, tp, vol), *opts, u[:, 2])
         return ((tp * N_VOLUME + vol) * N_INTERVAL + ivl).numpy()
 
 

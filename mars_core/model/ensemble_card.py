@@ -11,7 +11,7 @@ def _reproduce(cfg: dict) -> str:
 
 def render(s: dict) -> str:
     """Markdown card of a trained ensemble."""
-    om, rm, cfg = s["order_model_summary"], s["return_map"], s["train_config"]
+    om, rm, cfg, ca = s["order_model_summary"], s["return_map"], s["train_config"], s["candidate_activity"]
     sampled = ""
     if "loss_advantage_sampled_image" in s:
         sampled = (f"| image drawn by the order-batch model from the 15 real minutes before "
@@ -69,12 +69,18 @@ mid-price return, fitted in the same run.
 {sampled}
 Training NLL: order model {s["train_nll_order"]:.4f}, with the ensemble {s["train_nll_ensemble"]:.4f}.
 
-## Return map (controller)
+## Return map and candidate activity (controller)
 
 Ridge (lambda {rm["lambda"]:g}) of the minute's mid return on antisymmetric buy/sell features of the
 image: R^2 {rm["train_r2"]:.3f} on {rm["train_minutes"]} training minutes, {rm["val_r2"]:.3f} on
 {rm["val_minutes"]} validation minutes (correlation {rm["val_corr"]:.3f}); returns have a standard
 deviation of {rm["return_std_bps"]:.2f} bps, predictions {rm["pred_std_bps"]:.2f} bps.
+
+Candidate activity: the controller's candidates (one draw by the order-batch model from the
+{ca["history_minutes"]} real minutes before each minute) hold {ca["train_drawn_per_minute"]:.0f} orders per training minute
+against {ca["train_real_per_minute"]:.0f} real ones ({ca["val_drawn_per_minute"]:.0f} vs {ca["val_real_per_minute"]:.0f} held out). The ensemble follows
+its image's activity, so the controller multiplies candidates by {ca["scale"]:.3f}, the training
+ratio; held out, real over scaled drawn orders is {ca["val_ratio_scaled"]:.3f}.
 
 ## Limitations
 

@@ -17,7 +17,11 @@ image instead of the current one (no foresight), and with one image drawn by the
 order-batch model from the 15 real minutes before (the condition generation uses).
 
 The same run fits the controller's image -> minute-return map on the same reconstructed
-minutes (`mars_core.control.signals.fit_return_map`) and writes it to `return_map.json`.
+minutes (`mars_core.control.signals.fit_return_map`) and writes it to `return_map.json`,
+and measures how many orders the controller's candidates hold against the real minutes
+(`candidate_activity`): the order-batch model's draws undercount the next minute, and the
+ensemble follows its image's activity, so the controller scales candidates by the ratio
+fitted on the training minutes.
 
 `ensemble.pt` holds the ensemble's arguments and weights, the fingerprint of the
 order tokenizer, the order model's summary line it was trained on, and the summary.
@@ -210,6 +214,35 @@ def sampled_val_images(data: EnsembleData, batch_model_path: str | None = None, 
     return rows, np.concatenate(out).astype(np.float32)
 
 
+def candidate_activity(data: EnsembleData, batch_model_path: str | None = None, history_minutes: int = 7,
+                       seed: int = 0, chunk: int = 64) -> dict:  # fmt: skip
+    """Orders in the controller's candidates against the real minutes: one draw per minute by the
+    order-batch model from the `history_minutes` real minutes before it (as `ControlSettings`
+    draws by default). `scale`, real over drawn totals on the training minutes, is what the
+    controller multiplies candidates by; `val_ratio_scaled` checks it on the held-out minutes."""
+    from mars_core.control.candidates import CandidateSampler
+    from mars_core.model.batch_train import load_batch_model
+
+    bm = load_batch_model(batch_model_path)
+    sampler = CandidateSampler(bm.model)
+    H = history_minutes
+    rows = np.array([r for r in range(H, len(data.codes)) if data.day_of_row[r - H] == data.day_of_row[r]])
+    drawn = np.empty(len(rows))
+    rng = np.random.default_rng(seed)
+    for i in range(0, len(rows), chunk):
+        part = rows[i : i + chunk]
+        hist = np.stack([data.codes[r - H : r] for r in part])
+        codes = sampler.sample(hist, 1, rng.random((len(part), 1, bm.model.config.grid)))
+        drawn[i : i + chunk] = bm.decode(codes).sum(axis=(1, 2, 3, 4))
+    real = data.images[rows].sum(axis=(1, 2, 3))
+    val = data.minute_of_day[rows] >= VAL_START_MINUTE
+    scale = float(real[~val].sum() / drawn[~val].sum())
+    return {"scale": round(scale, 4), "history_minutes": H, "train_minutes": int((~val).sum()), "val_minutes": int(val.sum()),
+            "train_real_per_minute": round(float(real[~val].mean()), 1), "train_drawn_per_minute": round(float(drawn[~val].mean()), 1),
+            "val_real_per_minute": round(float(real[val].mean()), 1), "val_drawn_per_minute": round(float(drawn[val].mean()), 1),
+            "val_ratio_scaled": round(float(real[val].sum() / (scale * drawn[val].sum())), 4)}  # fmt: skip
+
+
 # ------------------------------------------------------------------ loading
 @dataclass(frozen=True)
 class LoadedEnsemble:
@@ -376,6 +409,7 @@ def train_ensemble(cfg: EnsembleTrainConfig, out: str | Path, progress: bool = T
         summary["sampled_eval_examples"] = int(len(sub))
     return_map = data_return_map(data)
     summary["return_map"] = return_map.summary
+    summary["candidate_activity"] = candidate_activity(data, cfg.batch_model, seed=cfg.seed)
     append_jsonl(metrics_path, {"final": True, **{k: summary[k] for k in ("val_nll_order", "val_nll_ensemble", "loss_advantage", "seconds")}})
     return_map.save(out / RETURN_MAP_FILE)
     atomic_save(ensemble_payload(ens, summary["tokenizer_fingerprint"], summary), out / ENSEMBLE_FILE)
@@ -402,7 +436,7 @@ def _gate_means(ens: EnsembleModel, order: OrderModel, data: EnsembleData, idx: 
 
     part = idx[:: max(1, len(idx) // n)]
     prep = ens.prepare(image_condition(data.images, ens.config.prior_tp, ens.config.prior_vol))
-    z = ens.context(data.h[part], data.pace[part], prep, data.minute[part])
+    z, _ = ens.context(data.h[part], data.pace[part], prep, data.minute[part])
     tp = data.targets[part] // (16 * 32)
     gate_tp = ens.out_tp(z)[:, 0]
     gate_vol = ens.out_vol(F.silu(z + ens.vol_tp(tp)))[:, 0]

@@ -93,8 +93,8 @@ def test_the_shipped_ensemble_waits_longer_when_the_minute_runs_ahead_of_its_ima
     strength = ControlSettings().strength
     waits = torch.stack([(ens.log_prob_all(order.model, h, pace_features(np.full((4, 3), sent), np.full(4, 0.5)),
                                            image_condition(image), strength).exp().view(4, -1, 16).sum(1) * slot).sum(1)
-                         for sent in (0, 50, 100, 400)])  # expected interval slot (slots grow with the wait) halfway
-    assert (waits.diff(dim=0) > -0.05).all() and (waits[-1] - waits[0] > 0.5).all()
+                         for sent in (0, 100, 400)])  # expected interval slot (slots grow with the wait) halfway
+    assert (waits[1:] > waits[0] + 1).all()  # ~190 orders a minute: 100 or 400 sent by halfway is far ahead
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped ensemble")
