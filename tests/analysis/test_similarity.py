@@ -39,9 +39,20 @@ def test_overlap_ignores_nans_and_handles_constant_and_empty_samples() -> None:
     assert math.isnan(sim.overlap_coefficient([], [1.0])) and math.isnan(sim.overlap_coefficient([np.nan], [1.0]))
 
 
-def test_overlap_is_symmetric_and_takes_explicit_bins() -> None:
+def test_overlap_takes_explicit_bins_on_the_reference() -> None:
     a, b = [0, 0, 1, 1], [0, 1, 1, 1]  # two bins: p = (1/2, 1/2), q = (1/4, 3/4) -> 1/4 + 1/2
     assert sim.overlap_coefficient(a, b, bins=2) == sim.overlap_coefficient(b, a, bins=2) == pytest.approx(0.75)
+
+
+def test_a_samples_outliers_do_not_coarsen_the_reference_ruler() -> None:
+    rng = np.random.default_rng(2)
+    reference = rng.normal(0, 1, 20_000)
+    shifted = rng.normal(0.5, 1, 20_000)
+    with_tail = np.r_[shifted, np.full(200, 60.0)]  # 1% far away: beyond the reference's bins, in the open bin
+    plain = sim.overlap_coefficient(reference, shifted, bins=60)
+    assert plain == pytest.approx(2 * stats.norm.cdf(-0.25), abs=0.02)
+    assert sim.overlap_coefficient(reference, with_tail, bins=60) == pytest.approx(plain / 1.01, abs=0.005)
+    assert sim.overlap_coefficient(reference, reference + 100, bins=60) == 0.0  # all of it beyond the ruler
 
 
 # --- 3-class accuracy ------------------------------------------------------------------------
