@@ -34,8 +34,9 @@ def band(paths: np.ndarray, quantiles: tuple[float, float] = BAND) -> tuple[np.n
 
 def _style(fig: go.Figure, title: str, x_title: str, y_title: str, height: int) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"}, height=height, margin={"l": 60, "r": 20, "t": 60, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1}, hoverlabel={"namelength": -1},
+        title={"text": title, "x": 0, "xanchor": "left"}, height=height, margin={"l": 60, "r": 20, "t": 50, "b": 110},
+        # below the plot: above it, a legend of several long names wraps onto the title
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0}, hoverlabel={"namelength": -1},
     )  # fmt: skip
     fig.update_xaxes(title_text=x_title, dtick=1 if _span(fig) <= 15 else None)  # whole minutes
     fig.update_yaxes(title_text=y_title)
@@ -59,7 +60,7 @@ def _band_traces(fig: go.Figure, x: np.ndarray, paths: np.ndarray, name: str, co
 
 
 def cases_figure(cases: Sequence[tuple[str, np.ndarray, np.ndarray]], title: str = "Retrieved historical cases",
-                 height: int = 380) -> go.Figure:  # fmt: skip
+                 height: int = 430) -> go.Figure:  # fmt: skip
     """Each retrieved window: its control signal (solid) and, when rescaled, the real path (dotted), in %.
 
     Args:
@@ -82,7 +83,7 @@ def cases_figure(cases: Sequence[tuple[str, np.ndarray, np.ndarray]], title: str
 
 def controlled_figure(target: np.ndarray, arms: Mapping[str, np.ndarray], labels: Mapping[str, str] | None = None,
                       history: tuple[np.ndarray, np.ndarray] | None = None, real: np.ndarray | None = None,
-                      title: str = "Target vs simulated mid", height: int = 440) -> go.Figure:  # fmt: skip
+                      title: str = "Target vs simulated mid", height: int = 490) -> go.Figure:  # fmt: skip
     """Target path and each arm's simulated paths as mean and 10–90% band (paper Fig. 16), in % from the start mid.
 
     Args:
@@ -121,7 +122,7 @@ def impact_paths(with_agent: np.ndarray, without: np.ndarray, side: int) -> np.n
 
 
 def impact_figure(impacts: Mapping[str, np.ndarray], labels: Mapping[str, str] | None = None,
-                  title: str = "Impact of the TWAP agent under this scenario", height: int = 380) -> go.Figure:  # fmt: skip
+                  title: str = "Impact of the TWAP agent under this scenario", height: int = 430) -> go.Figure:  # fmt: skip
     """Each arm's impact paths (R, H) in bps (`impact_paths`) as mean and 10–90% band."""
     labels = labels or {}
     fig = go.Figure()
