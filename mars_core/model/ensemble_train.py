@@ -5,10 +5,11 @@ h at the order before it (context of up to 128 orders, at least 64 except at the
 start of a day), the order's token as the target, the order image of the minute
 the clock is in when the order is drawn (the minute of the previous order, as in
 generation, where the condition of the current minute is known before the next
-order's waiting time is), and the pace of that minute at the previous order. The image is the VQ-VAE reconstruction of the real
-minute (see `ensemble.py` for why), built with the order model's tokenizer (the
-fingerprints must agree). Split as the order model's: targets before 14:30 train,
-from 14:30 validate; the validation minutes' images are never trained on.
+order's waiting time is), and the pace of that minute at the previous order. The
+image is the VQ-VAE reconstruction of the real minute (see `ensemble.py` for why),
+built with the order model's tokenizer (the fingerprints must agree). Split as the
+order model's: targets before 14:30 train, from 14:30 validate; the validation
+minutes' images are never trained on.
 
 Metric (paper Fig. 14): the loss advantage, validation NLL per token of order model
 + ensemble minus that of the order model alone, on the same positions. Also
@@ -214,18 +215,19 @@ def sampled_val_images(data: EnsembleData, batch_model_path: str | None = None, 
     return rows, np.concatenate(out).astype(np.float32)
 
 
-def candidate_activity(data: EnsembleData, batch_model_path: str | None = None, history_minutes: int = 7,
+def candidate_activity(data: EnsembleData, batch_model_path: str | None = None, history_minutes: int | None = None,
                        seed: int = 0, chunk: int = 64) -> dict:  # fmt: skip
     """Orders in the controller's candidates against the real minutes: one draw per minute by the
-    order-batch model from the `history_minutes` real minutes before it (as `ControlSettings`
+    order-batch model from the `history_minutes` real minutes before it (None: as `ControlSettings`
     draws by default). `scale`, real over drawn totals on the training minutes, is what the
     controller multiplies candidates by; `val_ratio_scaled` checks it on the held-out minutes."""
     from mars_core.control.candidates import CandidateSampler
+    from mars_core.control.controller import ControlSettings
     from mars_core.model.batch_train import load_batch_model
 
     bm = load_batch_model(batch_model_path)
     sampler = CandidateSampler(bm.model)
-    H = history_minutes
+    H = history_minutes or ControlSettings().history_minutes
     rows = np.array([r for r in range(H, len(data.codes)) if data.day_of_row[r - H] == data.day_of_row[r]])
     drawn = np.empty(len(rows))
     rng = np.random.default_rng(seed)

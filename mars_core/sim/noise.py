@@ -111,8 +111,18 @@ def calibration_path(symbol: str, date: str, directory: Path = CALIBRATION_DIR) 
     return directory / f"noise_{symbol}_{date}.json"
 
 
-def noise_params(day: LobsterDay, directory: Path = CALIBRATION_DIR, refit: bool = False) -> NoiseParams:
-    """The stored parameters of a day, fitted (and stored, when the folder is writable) if missing."""
+_PARTIAL_FITS: dict[tuple[str, int], NoiseParams] = {}  # fits on the orders before a time, per (day, time)
+
+
+def noise_params(day: LobsterDay, directory: Path = CALIBRATION_DIR, refit: bool = False,
+                 until_ts: int | None = None) -> NoiseParams:  # fmt: skip
+    """The stored parameters of a day, fitted (and stored, when the folder is writable) if missing;
+    with `until_ts`, fitted on the orders before it once per process (the stored fit is the whole day's)."""
+    if until_ts is not None:
+        key = (day.info.key, until_ts)
+        if refit or key not in _PARTIAL_FITS:
+            _PARTIAL_FITS[key] = calibrate(day, until_ts)
+        return _PARTIAL_FITS[key]
     path = calibration_path(day.info.symbol, day.info.date.isoformat(), directory)
     if path.exists() and not refit:
         data = json.loads(path.read_text())

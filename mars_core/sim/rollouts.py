@@ -27,7 +27,7 @@ from mars_core.sim.agent import Agent, AgentId, BackgroundAgent
 from mars_core.sim.bars import BarBuilder
 from mars_core.sim.config import SimConfig
 from mars_core.sim.injected import InjectedOrders
-from mars_core.sim.noise import NoiseBackground, calibrate, noise_params
+from mars_core.sim.noise import NoiseBackground, noise_params
 from mars_core.sim.replay_background import ReplayBackground
 from mars_core.sim.simulator import RunResult, Simulator
 from mars_core.sim.store import ArmWriter, RunDir, write_json
@@ -66,7 +66,7 @@ def make_background(name: str, day: LobsterDay, noise_fit_until: int | None = No
     if name == "replay":
         return ReplayBackground()
     if name == "noise":
-        return NoiseBackground(noise_params(day) if noise_fit_until is None else calibrate(day, noise_fit_until))
+        return NoiseBackground(noise_params(day, until_ts=noise_fit_until))
     if name == "lmm":
         from mars_core.sim.lmm_background import LMMBackground
 

@@ -30,6 +30,8 @@ def test_a_fit_until_a_time_sees_only_the_orders_before_it(goog_day: LobsterDay)
     morning = calibrate(goog_day, parse_clock("12:00"))
     assert morning.bucket_start_ns[-1] < parse_clock("12:00") and morning.rate_at(parse_clock("15:00")) == morning.rate_per_s[-1]
     assert morning.limit_size != calibrate(goog_day).limit_size and sum(morning.mix) == pytest.approx(1.0)
+    kept = noise_params(goog_day, until_ts=parse_clock("12:00"))
+    assert kept == morning and noise_params(goog_day, until_ts=parse_clock("12:00")) is kept  # fitted once per process
     with pytest.raises(ConfigError, match="no order of GOOG.* before 04:00:00 to fit the noise traders on"):
         calibrate(goog_day, parse_clock("04:00"))
     config = SimConfig(symbol="GOOG", date="2012-06-21", noise_fit_until="14:30")
