@@ -3,6 +3,7 @@
 To add a workflow page, write `pages/<name>.py` (UI only) and add one
 `st.Page(...)` line to its section below; the URL is /<name>.
 """
+
 import streamlit as st
 
 st.set_page_config(page_title="MarS", layout="wide")

@@ -1,4 +1,5 @@
 """Build the compiled core of the matching engine (Cython, C++17)."""
+
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -15,4 +16,8 @@ extensions = [
     for name in ("_book", "_replay")
 ]
 
-setup(ext_modules=cythonize(extensions, language_level=3, compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True}))
+setup(
+    ext_modules=cythonize(
+        extensions, language_level=3, compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True}
+    )
+)

@@ -9,6 +9,7 @@ Large inputs are reduced before they reach the browser: the book is sampled
 on a regular time grid (`time_grid`, `sample_rows`) and trades are thinned
 to at most `MAX_TRADE_MARKERS` points.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -185,7 +186,9 @@ def _style(fig: go.Figure, title: str, date: dt.date, y_title: str, height: int)
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
         hoverlabel={"namelength": -1},
     )
-    fig.update_xaxes(title_text=f"Time (exchange local, {date.isoformat()})", tickformat="%H:%M", hoverformat="%H:%M:%S")
+    fig.update_xaxes(
+        title_text=f"Time (exchange local, {date.isoformat()})", tickformat="%H:%M", hoverformat="%H:%M:%S"
+    )
     fig.update_yaxes(title_text=y_title)
     return fig
 
@@ -207,22 +210,33 @@ def price_figure(
     order, so a resting sell (-1) filled means a buyer-initiated trade.
     """
     fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=to_datetimes(date, grid_ts), y=np.asarray(mid) / PRICE_SCALE, name="Mid price",
-        mode="lines", line={"color": MID_COLOR, "width": 1.4, "shape": "hv"},
-        hovertemplate="mid $%{y:.4f}<extra></extra>",
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=to_datetimes(date, grid_ts),
+            y=np.asarray(mid) / PRICE_SCALE,
+            name="Mid price",
+            mode="lines",
+            line={"color": MID_COLOR, "width": 1.4, "shape": "hv"},
+            hovertemplate="mid $%{y:.4f}<extra></extra>",
+        )
+    )
     keep = thin(len(trade_ts), MAX_TRADE_MARKERS)
     ts, px, sz, sd = (np.asarray(a)[keep] for a in (trade_ts, trade_prices, trade_sizes, trade_sides))
     for name, mask, color, symbol in (
         ("Buyer-initiated trade", sd == -1, BID_COLOR, "triangle-up"),
         ("Seller-initiated trade", sd == 1, ASK_COLOR, "triangle-down"),
     ):
-        fig.add_trace(go.Scatter(
-            x=to_datetimes(date, ts[mask]), y=px[mask] / PRICE_SCALE, name=name, mode="markers",
-            marker={"color": color, "size": 6, "symbol": symbol, "opacity": 0.7},
-            customdata=sz[mask], hovertemplate="trade $%{y:.2f} × %{customdata} sh<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=to_datetimes(date, ts[mask]),
+                y=px[mask] / PRICE_SCALE,
+                name=name,
+                mode="markers",
+                marker={"color": color, "size": 6, "symbol": symbol, "opacity": 0.7},
+                customdata=sz[mask],
+                hovertemplate="trade $%{y:.2f} × %{customdata} sh<extra></extra>",
+            )
+        )
     if len(trade_ts) > len(keep):
         title += f" (showing {len(keep):,} of {len(trade_ts):,} trades)"
     _style(fig, title, date, "Price ($)", height)
@@ -230,14 +244,23 @@ def price_figure(
     return fig
 
 
-def spread_figure(date: dt.date, grid_ts: np.ndarray, spread: np.ndarray, title: str = "Bid-ask spread", height: int = 340) -> go.Figure:
+def spread_figure(
+    date: dt.date, grid_ts: np.ndarray, spread: np.ndarray, title: str = "Bid-ask spread", height: int = 340
+) -> go.Figure:
     """Quoted spread in cents over time (price units / 100 = cents)."""
     cents = np.asarray(spread, dtype=float) / (PRICE_SCALE / 100)
-    fig = go.Figure(go.Scatter(
-        x=to_datetimes(date, grid_ts), y=cents, name="Spread", mode="lines",
-        line={"color": "#7b3294", "width": 1.2, "shape": "hv"}, fill="tozeroy", fillcolor="rgba(123,50,148,0.12)",
-        hovertemplate="spread %{y:.1f}¢<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Scatter(
+            x=to_datetimes(date, grid_ts),
+            y=cents,
+            name="Spread",
+            mode="lines",
+            line={"color": "#7b3294", "width": 1.2, "shape": "hv"},
+            fill="tozeroy",
+            fillcolor="rgba(123,50,148,0.12)",
+            hovertemplate="spread %{y:.1f}¢<extra></extra>",
+        )
+    )
     _style(fig, title, date, "Spread (¢)", height)
     fig.update_yaxes(rangemode="tozero")
     return fig
@@ -250,35 +273,60 @@ def depth_figure(date: dt.date, grid: BookGrid, title: str = "Visible book depth
     fig = go.Figure()
     finite = np.concatenate([grid.bid_depth[np.isfinite(grid.bid_depth)], grid.ask_depth[np.isfinite(grid.ask_depth)]])
     zmax = float(np.percentile(finite, 95)) if finite.size else 1.0  # a few huge orders would wash out the rest
-    for name, depth, color, bar_x in (("Bid size", grid.bid_depth, BID_COLOR, 1.0), ("Ask size", grid.ask_depth, ASK_COLOR, 1.09)):
-        fig.add_trace(go.Heatmap(
-            x=x, y=y, z=depth, name=name, zmin=0, zmax=max(zmax, 1.0),
-            colorscale=[[0, _tint(color, 0.25)], [1, color]],
-            colorbar={"title": {"text": f"{name} (sh)", "side": "right"}, "x": bar_x, "len": 0.9, "thickness": 12},
-            # sizes above the 95th percentile share the darkest colour; the hover shows the true size
-            hovertemplate=f"{name.split()[0].lower()} %{{z:,.0f}} sh @ $%{{y:.2f}}<br>%{{x|%H:%M:%S}}<extra></extra>",
-            hoverongaps=False,
-        ))
-    fig.add_trace(go.Scatter(
-        x=x, y=grid.mid / PRICE_SCALE, name="Mid price", mode="lines", opacity=0.8,
-        line={"color": MID_COLOR, "width": 1, "shape": "hv"}, hovertemplate="mid $%{y:.4f}<extra></extra>",
-    ))
+    for name, depth, color, bar_x in (
+        ("Bid size", grid.bid_depth, BID_COLOR, 1.0),
+        ("Ask size", grid.ask_depth, ASK_COLOR, 1.09),
+    ):
+        fig.add_trace(
+            go.Heatmap(
+                x=x,
+                y=y,
+                z=depth,
+                name=name,
+                zmin=0,
+                zmax=max(zmax, 1.0),
+                colorscale=[[0, _tint(color, 0.25)], [1, color]],
+                colorbar={"title": {"text": f"{name} (sh)", "side": "right"}, "x": bar_x, "len": 0.9, "thickness": 12},
+                # sizes above the 95th percentile share the darkest colour; the hover shows the true size
+                hovertemplate=f"{name.split()[0].lower()} %{{z:,.0f}} sh @ $%{{y:.2f}}<br>%{{x|%H:%M:%S}}<extra></extra>",
+                hoverongaps=False,
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=grid.mid / PRICE_SCALE,
+            name="Mid price",
+            mode="lines",
+            opacity=0.8,
+            line={"color": MID_COLOR, "width": 1, "shape": "hv"},
+            hovertemplate="mid $%{y:.4f}<extra></extra>",
+        )
+    )
     _style(fig, title, date, "Price ($)", height)
     fig.update_layout(margin={"r": 110}, showlegend=False)
     fig.update_yaxes(tickprefix="$", tickformat=",.2f")
     return fig
 
 
-def order_flow_figure(date: dt.date, minute_ns: np.ndarray, counts: pd.DataFrame, title: str = "Order flow per minute", height: int = 340) -> go.Figure:
+def order_flow_figure(
+    date: dt.date, minute_ns: np.ndarray, counts: pd.DataFrame, title: str = "Order flow per minute", height: int = 340
+) -> go.Figure:
     """Stacked bars of message counts per minute; `counts` has columns submits, cancels, executions."""
     x = to_datetimes(date, minute_ns)
     fig = go.Figure()
     for column, color in FLOW_COLORS.items():
-        fig.add_trace(go.Bar(
-            x=x, y=np.asarray(counts[column]), name=column.capitalize(), marker_color=color,
-            xperiod=60_000, xperiodalignment="middle",  # a bar spans its whole minute (period in ms)
-            hovertemplate=f"{column} %{{y:,}}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=np.asarray(counts[column]),
+                name=column.capitalize(),
+                marker_color=color,
+                xperiod=60_000,
+                xperiodalignment="middle",  # a bar spans its whole minute (period in ms)
+                hovertemplate=f"{column} %{{y:,}}<extra></extra>",
+            )
+        )
     _style(fig, title, date, "Messages per minute", height)
     fig.update_layout(barmode="stack", bargap=0.1, hovermode="x unified", legend_traceorder="normal")
     return fig

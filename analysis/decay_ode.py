@@ -31,6 +31,7 @@ by least squares on the training curves (closed form), or fixed by the caller.
 Decay autocorrelation (Fig. 26): for lag k minutes, the Pearson correlation
 of the pairs (Y_n(t), Y_n(t + k)) pooled over all curves n and times t.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -45,7 +46,15 @@ from torchdiffeq import odeint
 from analysis.impact import split_trajectories
 from mars_core.errors import MarsInputError
 
-DECAY_FACTORS = ["sqrt_q_over_v", "mid_price", "agent_replay", "agent_rollout", "lob_depth", "lob_pressure", "resiliency"]
+DECAY_FACTORS = [
+    "sqrt_q_over_v",
+    "mid_price",
+    "agent_replay",
+    "agent_rollout",
+    "lob_depth",
+    "lob_pressure",
+    "resiliency",
+]
 DECAY_FUNCTIONS = ["1/t", "1/sqrt(t)"]
 
 
@@ -69,7 +78,9 @@ class DecayRate(torch.nn.Module):
         return (self.x @ self.W + self.b) @ decay_basis(t, self.shift)  # (N,)
 
 
-def _integrate(rate: DecayRate, y0: torch.Tensor, t: torch.Tensor, method: str, step_size: float | None) -> torch.Tensor:
+def _integrate(
+    rate: DecayRate, y0: torch.Tensor, t: torch.Tensor, method: str, step_size: float | None
+) -> torch.Tensor:
     """(N, T) solution of dY/dt = rate(t, Y) from Y(t[0]) = y0."""
     options = {"step_size": step_size} if step_size is not None else None
     return odeint(rate, y0, t, method=method, options=options).T
@@ -88,11 +99,15 @@ def _one_thread() -> Iterator[None]:
 
 def _check_curves(t_min: np.ndarray, curves: np.ndarray, x: np.ndarray) -> None:
     if x.ndim != 2 or x.shape[1] != len(DECAY_FACTORS):
-        raise MarsInputError(f"x must have shape (n_trajectories, {len(DECAY_FACTORS)}) with columns {DECAY_FACTORS}, got {x.shape}")
+        raise MarsInputError(
+            f"x must have shape (n_trajectories, {len(DECAY_FACTORS)}) with columns {DECAY_FACTORS}, got {x.shape}"
+        )
     if t_min.ndim != 1 or t_min.size < 2 or t_min[0] != 0 or np.any(np.diff(t_min) <= 0):
         raise MarsInputError("t_min must be an increasing grid of minutes starting at 0 (the end of execution)")
     if curves.shape != (x.shape[0], t_min.size):
-        raise MarsInputError(f"curves must have shape (n_trajectories, len(t_min)) = {(x.shape[0], t_min.size)}, got {curves.shape}")
+        raise MarsInputError(
+            f"curves must have shape (n_trajectories, len(t_min)) = {(x.shape[0], t_min.size)}, got {curves.shape}"
+        )
     if not (np.all(np.isfinite(curves)) and np.all(np.isfinite(x))):
         raise MarsInputError("curves and factors must be finite (drop trajectories with missing factors first)")
 
@@ -127,9 +142,18 @@ class DecayODEFit:
         return pd.DataFrame(self.W, index=list(self.factor_names), columns=list(self.decay_names))
 
     def to_dict(self) -> dict:
-        return {"W": self.W.tolist(), "b": self.b.tolist(), "factors": list(self.factor_names),
-                "decay_functions": list(self.decay_names), "x_mean": self.x_mean.tolist(), "x_std": self.x_std.tolist(),
-                "shift": self.shift, "train_mse": self.train_mse, "method": self.method, "step_size": self.step_size}
+        return {
+            "W": self.W.tolist(),
+            "b": self.b.tolist(),
+            "factors": list(self.factor_names),
+            "decay_functions": list(self.decay_names),
+            "x_mean": self.x_mean.tolist(),
+            "x_std": self.x_std.tolist(),
+            "shift": self.shift,
+            "train_mse": self.train_mse,
+            "method": self.method,
+            "step_size": self.step_size,
+        }
 
 
 def fit_decay_ode(
@@ -180,8 +204,16 @@ def fit_decay_ode(
             (mse + l1 * rate.W.abs().sum()).backward()
             optimizer.step()
     W, b = rate.W.detach().numpy() * y_scale, rate.b.detach().numpy() * y_scale
-    fit = DecayODEFit(W=W, b=b, x_mean=x_mean, x_std=x_std, shift=float(shift), train_mse=float("nan"),
-                      method=method, step_size=step_size)
+    fit = DecayODEFit(
+        W=W,
+        b=b,
+        x_mean=x_mean,
+        x_std=x_std,
+        shift=float(shift),
+        train_mse=float("nan"),
+        method=method,
+        step_size=step_size,
+    )
     return replace(fit, train_mse=float(np.mean((fit.predict(x, curves[:, 0], t_min) - curves) ** 2)))
 
 
@@ -206,11 +238,13 @@ class BaseODEFit:
         return {"scale": self.scale, "shift": self.shift}
 
 
-def fit_base_ode(t_min: np.ndarray, curves: np.ndarray, sigma: np.ndarray, q_over_v: np.ndarray, shift: float = 1.0) -> BaseODEFit:
+def fit_base_ode(
+    t_min: np.ndarray, curves: np.ndarray, sigma: np.ndarray, q_over_v: np.ndarray, shift: float = 1.0
+) -> BaseODEFit:
     """Least-squares scale c of eq. (14) on the training curves (closed form)."""
     curves = np.asarray(curves, float)
     g = (np.asarray(sigma, float) * np.sqrt(np.asarray(q_over_v, float)))[:, None] * _sqrt_growth(t_min, shift)[None, :]
-    denom = float(np.sum(g ** 2))
+    denom = float(np.sum(g**2))
     scale = float(np.sum(g * (curves - curves[:, :1])) / denom) if denom > 0 else 0.0
     return BaseODEFit(scale=scale, shift=float(shift))
 
@@ -225,7 +259,9 @@ def decay_autocorrelation(t_min: np.ndarray, curves: np.ndarray, lags: Sequence[
     for lag in lags:
         k = int(round(lag / step))
         if k < 1 or not np.isclose(k * step, lag) or k >= t_min.size:
-            raise MarsInputError(f"lag {lag} min is not a positive multiple of the grid step {step} min within the horizon")
+            raise MarsInputError(
+                f"lag {lag} min is not a positive multiple of the grid step {step} min within the horizon"
+            )
         a, b = curves[:, :-k].ravel(), curves[:, k:].ravel()
         out.append(float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan"))
     return np.asarray(out)
@@ -244,9 +280,15 @@ class DecayComparison:
     n_test: int
 
     def to_dict(self) -> dict:
-        return {"learned": self.learned.to_dict(), "base": self.base.to_dict(), "test_mse_learned": self.test_mse_learned,
-                "test_mse_base": self.test_mse_base, "acf": self.acf.to_dict(orient="list"),
-                "n_train": self.n_train, "n_test": self.n_test}
+        return {
+            "learned": self.learned.to_dict(),
+            "base": self.base.to_dict(),
+            "test_mse_learned": self.test_mse_learned,
+            "test_mse_base": self.test_mse_base,
+            "acf": self.acf.to_dict(orient="list"),
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+        }
 
 
 def compare_decay_models(
@@ -284,13 +326,20 @@ def compare_decay_models(
     base = fit_base_ode(t_min, curves[train], sigma[train], q[train], shift=learned.shift)
     pred_learned = learned.predict(x[test], curves[test, 0], t_min)
     pred_base = base.predict(sigma[test], q[test], curves[test, 0], t_min)
-    acf = pd.DataFrame({"lag_min": np.asarray(lags, float),
-                        "ground_truth": decay_autocorrelation(t_min, curves[test], lags),
-                        "learned": decay_autocorrelation(t_min, pred_learned, lags),
-                        "base": decay_autocorrelation(t_min, pred_base, lags)})
+    acf = pd.DataFrame(
+        {
+            "lag_min": np.asarray(lags, float),
+            "ground_truth": decay_autocorrelation(t_min, curves[test], lags),
+            "learned": decay_autocorrelation(t_min, pred_learned, lags),
+            "base": decay_autocorrelation(t_min, pred_base, lags),
+        }
+    )
     return DecayComparison(
-        learned=learned, base=base,
+        learned=learned,
+        base=base,
         test_mse_learned=float(np.mean((pred_learned - curves[test]) ** 2)),
         test_mse_base=float(np.mean((pred_base - curves[test]) ** 2)),
-        acf=acf, n_train=int(train.sum()), n_test=int(test.sum()),
+        acf=acf,
+        n_train=int(train.sum()),
+        n_test=int(test.sum()),
     )

@@ -25,6 +25,7 @@ All functions are vectorised: array arguments broadcast like NumPy ufuncs.
 Volumes are in shares, prices in any consistent unit (the factors are
 unit-free except LOB depth, the log of a share count).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -52,7 +53,9 @@ def check_omega(omega: ArrayLike) -> np.ndarray:
     """The weights {omega_t} of eq. (8) as an array, validated: each in (0, 1), summing to 1."""
     w = np.atleast_1d(np.asarray(omega, dtype=float))
     if w.ndim != 1 or w.size < 2:
-        raise MarsInputError(f"omega must be a 1-D sequence of at least 2 weights (each in (0, 1)), got shape {w.shape}")
+        raise MarsInputError(
+            f"omega must be a 1-D sequence of at least 2 weights (each in (0, 1)), got shape {w.shape}"
+        )
     if not np.all((w > 0) & (w < 1)):
         raise MarsInputError(f"omega: every weight must lie in the open interval (0, 1), got {w.tolist()}")
     if not np.isclose(w.sum(), 1.0, rtol=0, atol=1e-9):
@@ -82,7 +85,9 @@ def pre_trading_moment(pre_mid: np.ndarray, omega: ArrayLike | None = None) -> n
     mids = np.asarray(pre_mid, dtype=float)
     w = uniform_omega(mids.shape[-1] - 1) if omega is None else check_omega(omega)
     if w.size != mids.shape[-1] - 1:
-        raise MarsInputError(f"omega has {w.size} weights but pre_mid has {mids.shape[-1] - 1} minutes before the last one")
+        raise MarsInputError(
+            f"omega has {w.size} weights but pre_mid has {mids.shape[-1] - 1} minutes before the last one"
+        )
     return mids[..., :-1] @ w / mids[..., -1] - 1.0
 
 
@@ -108,7 +113,9 @@ def lob_imbalance(ask_volume: ArrayLike, bid_volume: ArrayLike) -> np.ndarray:
     return np.abs(a - b) / (a + b)
 
 
-def lob_pressure(agent_volume: ArrayLike, ask_volume: ArrayLike, bid_volume: ArrayLike, alpha: float = 0.5) -> np.ndarray:
+def lob_pressure(
+    agent_volume: ArrayLike, ask_volume: ArrayLike, bid_volume: ArrayLike, alpha: float = 0.5
+) -> np.ndarray:
     """Eq. (6): (alpha trans_ask + (1 - alpha) trans_bid) * imbalance, alpha in (0, 1)."""
     alpha = check_unit_interval("alpha", alpha)
     trans = alpha * agent_trans(agent_volume, ask_volume) + (1 - alpha) * agent_trans(agent_volume, bid_volume)

@@ -19,6 +19,7 @@ Definitions (side = +1 buy, -1 sell, so a positive impact is adverse):
     q_over_v     = Q / V, V the market volume of the baseline's execution window
 plus the App. K factors of `analysis.factors`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,9 +33,23 @@ from analysis import factors
 from mars_core.errors import MarsInputError
 
 METRIC_COLUMNS = [
-    "traj_id", "config", "side", "q_over_v", "sqrt_q_over_v", "impact_end", "fulfillment", "slippage_bps",
-    "sigma", "mid_price", "resiliency", "lob_pressure", "lob_depth", "agent_rollout", "agent_replay",
-    "filled_qty", "vwap",
+    "traj_id",
+    "config",
+    "side",
+    "q_over_v",
+    "sqrt_q_over_v",
+    "impact_end",
+    "fulfillment",
+    "slippage_bps",
+    "sigma",
+    "mid_price",
+    "resiliency",
+    "lob_pressure",
+    "lob_depth",
+    "agent_rollout",
+    "agent_replay",
+    "filled_qty",
+    "vwap",
 ]
 """Columns of `metrics_frame`, one row per paired trajectory."""
 
@@ -106,7 +121,9 @@ class PairedTrajectory:
             if not float(getattr(self, name)) > 0:
                 raise MarsInputError(f"{where}: {name} must be positive, was {getattr(self, name)}")
         if np.size(self.pre_mid) < 3 or np.any(np.asarray(self.pre_mid) <= 0):
-            raise MarsInputError(f"{where}: pre_mid needs at least 3 positive per-minute mids, got {np.size(self.pre_mid)}")
+            raise MarsInputError(
+                f"{where}: pre_mid needs at least 3 positive per-minute mids, got {np.size(self.pre_mid)}"
+            )
         if not np.size(self.fill_t_s) == np.size(self.fill_price) == np.size(self.fill_qty):
             raise MarsInputError(f"{where}: fill_t_s, fill_price and fill_qty must have the same length")
 
@@ -125,7 +142,7 @@ def pre_trade_sigma(pre_mid: np.ndarray, window: int = 30) -> float:
     """Std (ddof=1) of the 1-minute log returns of the last `window` + 1 pre-trade mids."""
     if window < 2:
         raise MarsInputError(f"window must be at least 2 minutes, was {window}")
-    mids = np.asarray(pre_mid, dtype=float)[-(window + 1):]
+    mids = np.asarray(pre_mid, dtype=float)[-(window + 1) :]
     return float(np.std(np.diff(np.log(mids)), ddof=1))
 
 
@@ -158,11 +175,15 @@ def trajectory_metrics(
     """
     n_moment = min(window, np.size(traj.pre_mid) - 1) if omega is None else len(omega)
     if n_moment > np.size(traj.pre_mid) - 1:
-        raise MarsInputError(f"omega has {n_moment} weights but trajectory {traj.traj_id!r} has only "
-                             f"{np.size(traj.pre_mid) - 1} pre-trade minutes before the last one")
-    pre_mid = np.asarray(traj.pre_mid, dtype=float)[-(n_moment + 1):]
+        raise MarsInputError(
+            f"omega has {n_moment} weights but trajectory {traj.traj_id!r} has only "
+            f"{np.size(traj.pre_mid) - 1} pre-trade minutes before the last one"
+        )
+    pre_mid = np.asarray(traj.pre_mid, dtype=float)[-(n_moment + 1) :]
     filled = traj.filled_qty
-    rollout_volume = traj.market_volume_treated if traj.market_volume_treated is not None else traj.market_volume + filled
+    rollout_volume = (
+        traj.market_volume_treated if traj.market_volume_treated is not None else traj.market_volume + filled
+    )
     avg_price = vwap(np.asarray(traj.fill_price, dtype=float), np.asarray(traj.fill_qty, dtype=float))
     q_over_v = traj.target_qty / traj.market_volume
     ask, bid = traj.pre_ask_volume, traj.pre_bid_volume
@@ -200,12 +221,23 @@ def metrics_frame(items: Iterable[PairedTrajectory | Mapping], **factor_args) ->
 
 def curve_frame(trajs: Iterable[PairedTrajectory]) -> pd.DataFrame:
     """Impact curves in long format (`CURVE_COLUMNS`), one row per trajectory and grid time."""
-    parts = [pd.DataFrame({"traj_id": str(t.traj_id), "config": str(t.config), "t_s": np.asarray(t.t_s, dtype=float),
-                           "impact": t.impact}) for t in trajs]
+    parts = [
+        pd.DataFrame(
+            {
+                "traj_id": str(t.traj_id),
+                "config": str(t.config),
+                "t_s": np.asarray(t.t_s, dtype=float),
+                "impact": t.impact,
+            }
+        )
+        for t in trajs
+    ]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CURVE_COLUMNS)
 
 
-def long_term_curves(trajs: Sequence[PairedTrajectory], step_s: float = 60.0, horizon_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def long_term_curves(
+    trajs: Sequence[PairedTrajectory], step_s: float = 60.0, horizon_s: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Impact after the end of execution on a common grid, the input of the decay ODE (eq. 2).
 
     Args:
@@ -222,7 +254,9 @@ def long_term_curves(trajs: Sequence[PairedTrajectory], step_s: float = 60.0, ho
     available = min(float(t.t_s[-1]) - t.execution_s for t in trajs)
     horizon = available if horizon_s is None else float(horizon_s)
     if horizon > available + 1e-9 or horizon < step_s:
-        raise MarsInputError(f"horizon_s={horizon} must be between step_s={step_s} and the shortest observation, {available} s")
+        raise MarsInputError(
+            f"horizon_s={horizon} must be between step_s={step_s} and the shortest observation, {available} s"
+        )
     rel = np.arange(0.0, horizon + 1e-9, step_s)
     curves = np.stack([np.interp(t.execution_s + rel, t.t_s, t.impact) for t in trajs])
     return rel / 60.0, curves
@@ -286,9 +320,20 @@ def impact_curves(
         mean, lo, hi, n = _band_t(values, level) if method == "t" else _band_bootstrap(values, level, n_boot, rng)
         scale = np.nanmax(np.abs(mean)) if normalize and np.any(mean != 0) else 1.0
         t = wide.columns.to_numpy(dtype=float)
-        parts.append(pd.DataFrame({by: key, "t_s": t, "minute": t / 60.0,
-                                   "phase": np.where(t <= execution_s, "short", "long"),
-                                   "mean": mean / scale, "lo": lo / scale, "hi": hi / scale, "n": n}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    by: key,
+                    "t_s": t,
+                    "minute": t / 60.0,
+                    "phase": np.where(t <= execution_s, "short", "long"),
+                    "mean": mean / scale,
+                    "lo": lo / scale,
+                    "hi": hi / scale,
+                    "n": n,
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[by, *BAND_COLUMNS[1:]])
 
 

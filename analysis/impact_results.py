@@ -7,6 +7,7 @@ below are shared by the Market Impact and Impact Factors pages and by the
 report (`analysis.impact_report`), so the app and the filed report show the
 same numbers. Pure: no Streamlit.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,10 +39,15 @@ def nan_float(value: Any) -> float:
 def fit_from_dict(data: dict) -> sqrt_law.SqrtLawFit:
     """A `SqrtLawFit` from its `to_dict()` (NaN comes back from JSON null)."""
     return sqrt_law.SqrtLawFit(
-        delta=nan_float(data["delta"]), delta_ci=tuple(map(nan_float, data["delta_ci"])), Y=nan_float(data["Y"]),
-        Y_ci=tuple(map(nan_float, data["Y_ci"])), r2=nan_float(data["r2"]), n=int(data["n"]), n_dropped=int(data["n_dropped"]),
+        delta=nan_float(data["delta"]),
+        delta_ci=tuple(map(nan_float, data["delta_ci"])),
+        Y=nan_float(data["Y"]),
+        Y_ci=tuple(map(nan_float, data["Y_ci"])),
+        r2=nan_float(data["r2"]),
+        n=int(data["n"]),
+        n_dropped=int(data["n_dropped"]),
         method=str(data["method"]),
-    )  # fmt: skip
+    )
 
 
 def is_study(path: str | Path) -> bool:
@@ -98,7 +104,11 @@ class StudyResults:
 
     def varying_factors(self, columns: list[str] | None = None) -> list[str]:
         """Factor columns that take more than one finite value in this study (the others cannot be compared)."""
-        return [col for col in columns or [*FACTOR_COLUMNS, *OTHER_FACTORS] if col in self.metrics and varies(self.metrics[col])]
+        return [
+            col
+            for col in columns or [*FACTOR_COLUMNS, *OTHER_FACTORS]
+            if col in self.metrics and varies(self.metrics[col])
+        ]
 
 
 def varies(values: pd.Series) -> bool:
@@ -115,16 +125,20 @@ def load_study(path: str | Path) -> StudyResults:
     """
     path = Path(path).expanduser()
     if not is_study(path):
-        raise MarsInputError(f"{path}: not a MarS study directory (no study.json); studies are written by "
-                             "`mars impact --config FILE --out DIR` or the Market Impact page")  # fmt: skip
+        raise MarsInputError(
+            f"{path}: not a MarS study directory (no study.json); studies are written by "
+            "`mars impact --config FILE --out DIR` or the Market Impact page"
+        )
     try:
         config = json.loads((path / "study.json").read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise MarsInputError(f"{path / 'study.json'}: unreadable ({err})") from None
     missing = [name for name in ("results.json", "metrics.parquet") if not (path / name).is_file()]
     if missing:
-        raise MarsInputError(f"{path}: the study has not finished ({', '.join(missing)} missing); run it again with the same "
-                             "config and --out to resume it")  # fmt: skip
+        raise MarsInputError(
+            f"{path}: the study has not finished ({', '.join(missing)} missing); run it again with the same "
+            "config and --out to resume it"
+        )
     try:
         results = json.loads((path / "results.json").read_text())
         metrics = pd.read_parquet(path / "metrics.parquet")
@@ -162,7 +176,13 @@ def headline(study: StudyResults) -> list[tuple[str, str, str]]:
     """Key figures: (label, value, small print)."""
     m = study.metrics
     pooled = study.fits().get(sqrt_law.POOLED)
-    cards = [("Paired trajectories", f"{len(m):,}", f"{m['config'].nunique()} configurations × {m['q_over_v_target'].nunique() if 'q_over_v_target' in m else '?'} Q/V")]
+    cards = [
+        (
+            "Paired trajectories",
+            f"{len(m):,}",
+            f"{m['config'].nunique()} configurations × {m['q_over_v_target'].nunique() if 'q_over_v_target' in m else '?'} Q/V",
+        )
+    ]
     if pooled is not None:
         cards += [
             ("Exponent δ (pooled)", f"{pooled.delta:.2f}", f"95% CI {fmt_ci(*pooled.delta_ci)}"),
@@ -170,7 +190,11 @@ def headline(study: StudyResults) -> list[tuple[str, str, str]]:
             ("R² (log-log)", f"{pooled.r2:.2f}", f"{pooled.n} Q/V groups, {pooled.n_dropped} dropped"),
         ]
     cards += [
-        ("Impact at end of execution", f"{m['impact_end'].mean() * BPS:+.2f} bps", "mean over trajectories; + = adverse"),
+        (
+            "Impact at end of execution",
+            f"{m['impact_end'].mean() * BPS:+.2f} bps",
+            "mean over trajectories; + = adverse",
+        ),
         ("Fulfillment", f"{m['fulfillment'].mean():.1%}", "mean share of the target traded"),
         ("Slippage vs arrival", f"{m['slippage_bps'].mean():+.2f} bps", "mean execution VWAP vs arrival mid"),
     ]
@@ -181,8 +205,19 @@ def headline(study: StudyResults) -> list[tuple[str, str, str]]:
 
 
 def fits_table(fits: dict[str, sqrt_law.SqrtLawFit]) -> pd.DataFrame:
-    rows = [{"Configuration": k, "δ": f.delta, "δ 95% CI": fmt_ci(*f.delta_ci), "Y": f.Y, "Y 95% CI": fmt_ci(*f.Y_ci, digits=3),
-             "R²": f.r2, "Points": f.n, "Dropped": f.n_dropped} for k, f in fits.items()]  # fmt: skip
+    rows = [
+        {
+            "Configuration": k,
+            "δ": f.delta,
+            "δ 95% CI": fmt_ci(*f.delta_ci),
+            "Y": f.Y,
+            "Y 95% CI": fmt_ci(*f.Y_ci, digits=3),
+            "R²": f.r2,
+            "Points": f.n,
+            "Dropped": f.n_dropped,
+        }
+        for k, f in fits.items()
+    ]
     return pd.DataFrame(rows)
 
 
@@ -202,12 +237,15 @@ def impact_table(study: StudyResults) -> pd.DataFrame:
         at_end = part.iloc[int(np.argmin(np.abs(part["t_s"].to_numpy() - end_s)))]
         last = part.iloc[-1]
         peak = part.iloc[int(np.nanargmax(part["mean"].to_numpy()))] if part["mean"].notna().any() else last
-        rows.append({
-            "Configuration": config, "Trajectories": int(at_end["n"]),
-            "End of execution (bps)": _with_band(at_end["mean"], at_end["lo"], at_end["hi"]),
-            "Peak (bps)": f"{peak['mean'] * BPS:+.2f} at {peak['minute']:.1f} min",
-            f"At {last['minute']:g} min (bps)": _with_band(last["mean"], last["lo"], last["hi"]),
-        })  # fmt: skip
+        rows.append(
+            {
+                "Configuration": config,
+                "Trajectories": int(at_end["n"]),
+                "End of execution (bps)": _with_band(at_end["mean"], at_end["lo"], at_end["hi"]),
+                "Peak (bps)": f"{peak['mean'] * BPS:+.2f} at {peak['minute']:.1f} min",
+                f"At {last['minute']:g} min (bps)": _with_band(last["mean"], last["lo"], last["hi"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -215,11 +253,17 @@ def fulfillment_table(study: StudyResults) -> pd.DataFrame:
     f = study.fulfillment
     if f.empty:
         return f
-    return pd.DataFrame({
-        "Configuration": f["config"], "Q/V target": f.get("q_over_v_target", f["q_over_v"]), "Q/V realised": f["q_over_v"],
-        "Trajectories": f["trajectories"], "Fulfillment": f["fulfillment"], "Impact, end (bps)": f["impact_end"] * BPS,
-        "Slippage (bps)": f["slippage_bps"],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "Configuration": f["config"],
+            "Q/V target": f.get("q_over_v_target", f["q_over_v"]),
+            "Q/V realised": f["q_over_v"],
+            "Trajectories": f["trajectories"],
+            "Fulfillment": f["fulfillment"],
+            "Impact, end (bps)": f["impact_end"] * BPS,
+            "Slippage (bps)": f["slippage_bps"],
+        }
+    )
 
 
 def factors_table(study: StudyResults) -> pd.DataFrame:
@@ -234,8 +278,17 @@ def factors_table(study: StudyResults) -> pd.DataFrame:
         both = m[[col, "impact_end"]].dropna()
         corr = both[col].corr(both["impact_end"]) if len(both) > 2 and changes else float("nan")
         label = "mid price ($)" if col == "mid_price" else impact_charts.FACTOR_LABELS.get(col, col)
-        rows.append({"Factor": label, "Mean": values.mean(), "Std": values.std() if changes else 0.0,
-                     "Min": values.min(), "Max": values.max(), "Corr. with impact": corr, "Varies": changes})  # fmt: skip
+        rows.append(
+            {
+                "Factor": label,
+                "Mean": values.mean(),
+                "Std": values.std() if changes else 0.0,
+                "Min": values.min(),
+                "Max": values.max(),
+                "Corr. with impact": corr,
+                "Varies": changes,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -243,24 +296,46 @@ def symbolic_table(study: StudyResults) -> pd.DataFrame:
     s = study.symbolic
     if "formula" not in s:
         return pd.DataFrame()
-    return pd.DataFrame([
-        {"Model": f"SINDy formula ({len(s.get('coefficients', {})) - 1} terms)", "Train R²": s["train_r2"],
-         "Train RMSE (bps)": nan_float(s["train_rmse"]) * BPS, "Held-out R²": s["test_r2"], "Held-out RMSE (bps)": nan_float(s["test_rmse"]) * BPS},
-        {"Model": "Square-root law Y·σ·(Q/V)^δ", "Train R²": None, "Train RMSE (bps)": None,
-         "Held-out R²": s["sqrt_law_test_r2"], "Held-out RMSE (bps)": nan_float(s["sqrt_law_test_rmse"]) * BPS},
-    ])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "Model": f"SINDy formula ({len(s.get('coefficients', {})) - 1} terms)",
+                "Train R²": s["train_r2"],
+                "Train RMSE (bps)": nan_float(s["train_rmse"]) * BPS,
+                "Held-out R²": s["test_r2"],
+                "Held-out RMSE (bps)": nan_float(s["test_rmse"]) * BPS,
+            },
+            {
+                "Model": "Square-root law Y·σ·(Q/V)^δ",
+                "Train R²": None,
+                "Train RMSE (bps)": None,
+                "Held-out R²": s["sqrt_law_test_r2"],
+                "Held-out RMSE (bps)": nan_float(s["sqrt_law_test_rmse"]) * BPS,
+            },
+        ]
+    )
 
 
 def decay_table(study: StudyResults) -> pd.DataFrame:
     d = study.decay
     if "learned" not in d:
         return pd.DataFrame()
-    return pd.DataFrame([
-        {"Model": "Learned ODE, eq. (2)", "Held-out MSE": d["test_mse_learned"], "Train MSE": d["learned"].get("train_mse"),
-         "Parameters": f"W 7×2 + b 2 (L1, {d['learned'].get('method', 'rk4')})"},
-        {"Model": "Base ODE, eq. (14)", "Held-out MSE": d["test_mse_base"], "Train MSE": None,
-         "Parameters": f"scale c = {nan_float(d['base'].get('scale')):.3g}"},
-    ])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "Model": "Learned ODE, eq. (2)",
+                "Held-out MSE": d["test_mse_learned"],
+                "Train MSE": d["learned"].get("train_mse"),
+                "Parameters": f"W 7×2 + b 2 (L1, {d['learned'].get('method', 'rk4')})",
+            },
+            {
+                "Model": "Base ODE, eq. (14)",
+                "Held-out MSE": d["test_mse_base"],
+                "Train MSE": None,
+                "Parameters": f"scale c = {nan_float(d['base'].get('scale')):.3g}",
+            },
+        ]
+    )
 
 
 def constant_decay_factors(study: StudyResults) -> list[str]:
@@ -279,9 +354,12 @@ def weights_frame(study: StudyResults) -> pd.DataFrame:
 
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"}, height=height,
-                      margin={"l": 60, "r": 20, "t": 60, "b": 50},
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1})  # fmt: skip
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left"},
+        height=height,
+        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+    )
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title)
     return fig
@@ -306,13 +384,30 @@ def fulfillment_figure(metrics: pd.DataFrame, title: str = "Fulfillment rate vs 
     fig = go.Figure()
     for config, part in metrics.groupby("config", sort=True):
         color = colors[str(config)]
-        fig.add_trace(go.Scatter(x=part["q_over_v"], y=part["fulfillment"], mode="markers", showlegend=False,
-                                 legendgroup=str(config), marker={"color": color, "size": 5, "opacity": 0.35},
-                                 hovertemplate=f"{config}: Q/V %{{x:.3g}}, fulfillment %{{y:.1%}}<extra></extra>"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=part["q_over_v"],
+                y=part["fulfillment"],
+                mode="markers",
+                showlegend=False,
+                legendgroup=str(config),
+                marker={"color": color, "size": 5, "opacity": 0.35},
+                hovertemplate=f"{config}: Q/V %{{x:.3g}}, fulfillment %{{y:.1%}}<extra></extra>",
+            )
+        )
         means = part.groupby(key)[["q_over_v", "fulfillment"]].mean().reset_index()
-        fig.add_trace(go.Scatter(x=means["q_over_v"], y=means["fulfillment"], mode="lines+markers", name=str(config),
-                                 legendgroup=str(config), line={"color": color, "width": 2}, marker={"size": 7},
-                                 hovertemplate=f"{config}: mean Q/V %{{x:.3g}}, fulfillment %{{y:.1%}}<extra></extra>"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=means["q_over_v"],
+                y=means["fulfillment"],
+                mode="lines+markers",
+                name=str(config),
+                legendgroup=str(config),
+                line={"color": color, "width": 2},
+                marker={"size": 7},
+                hovertemplate=f"{config}: mean Q/V %{{x:.3g}}, fulfillment %{{y:.1%}}<extra></extra>",
+            )
+        )
     fig.update_xaxes(type="log")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     grid_ticks(fig, metrics[key])
@@ -326,11 +421,17 @@ def slippage_figure(metrics: pd.DataFrame, title: str = "Slippage vs Q/V", heigh
     fig = go.Figure()
     for config, part in metrics.groupby("config", sort=True):
         stats = part.groupby(key)["slippage_bps"].agg(["mean", "sem"]).reset_index()
-        fig.add_trace(go.Scatter(
-            x=stats[key], y=stats["mean"], name=str(config), mode="lines+markers", line={"color": colors[str(config)], "width": 2},
-            error_y={"type": "data", "array": stats["sem"].fillna(0), "visible": True, "thickness": 1},
-            hovertemplate=f"{config}: Q/V %{{x:g}}, slippage %{{y:.2f}} bps<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=stats[key],
+                y=stats["mean"],
+                name=str(config),
+                mode="lines+markers",
+                line={"color": colors[str(config)], "width": 2},
+                error_y={"type": "data", "array": stats["sem"].fillna(0), "visible": True, "thickness": 1},
+                hovertemplate=f"{config}: Q/V %{{x:g}}, slippage %{{y:.2f}} bps<extra></extra>",
+            )
+        )
     fig.add_hline(y=0, line={"color": "grey", "width": 1})
     fig.update_xaxes(type="log")
     grid_ticks(fig, metrics[key])
@@ -354,18 +455,36 @@ def correlation_figure(study: StudyResults) -> go.Figure | None:
     return impact_charts.correlation_heatmap(corr.loc[keep, keep]) if len(keep) >= 2 else None
 
 
-def live_figure(frame: pd.DataFrame, title: str = "Impact at the end of execution so far", height: int = 360) -> go.Figure:
+def live_figure(
+    frame: pd.DataFrame, title: str = "Impact at the end of execution so far", height: int = 360
+) -> go.Figure:
     """Partial results of a running study: impact (bps) per finished trajectory against target Q/V, and the means."""
     colors = impact_charts.config_colors(frame["config"].unique()) if len(frame) else {}
     fig = go.Figure()
     for config, part in frame.groupby("config", sort=True):
         color = colors[str(config)]
-        fig.add_trace(go.Scatter(x=part["q_over_v_target"], y=part["impact_end"] * BPS, mode="markers", showlegend=False,
-                                 legendgroup=str(config), marker={"color": color, "size": 6, "opacity": 0.35},
-                                 hovertemplate=f"{config}: Q/V %{{x:g}}, impact %{{y:.2f}} bps<extra></extra>"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=part["q_over_v_target"],
+                y=part["impact_end"] * BPS,
+                mode="markers",
+                showlegend=False,
+                legendgroup=str(config),
+                marker={"color": color, "size": 6, "opacity": 0.35},
+                hovertemplate=f"{config}: Q/V %{{x:g}}, impact %{{y:.2f}} bps<extra></extra>",
+            )
+        )
         means = part.groupby("q_over_v_target")["impact_end"].mean()
-        fig.add_trace(go.Scatter(x=means.index, y=means.to_numpy() * BPS, mode="lines+markers", name=str(config),
-                                 legendgroup=str(config), line={"color": color, "width": 2}))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=means.index,
+                y=means.to_numpy() * BPS,
+                mode="lines+markers",
+                name=str(config),
+                legendgroup=str(config),
+                line={"color": color, "width": 2},
+            )
+        )
     fig.add_hline(y=0, line={"color": "grey", "width": 1})
     fig.update_xaxes(type="log")
     grid_ticks(fig, frame["q_over_v_target"])
@@ -376,13 +495,15 @@ def impact_figure(study: StudyResults, normalize: bool = False) -> go.Figure:
     bands = study.bands
     if normalize:
         bands = bands.copy()
-        for config, part in bands.groupby("config"):
+        for _, part in bands.groupby("config"):
             scale = np.nanmax(np.abs(part["mean"])) or 1.0
             bands.loc[part.index, ["mean", "lo", "hi"]] = part[["mean", "lo", "hi"]] / scale
     return impact_charts.impact_curves_figure(
-        bands, execution_min=study.execution_min, in_bps=not normalize,
+        bands,
+        execution_min=study.execution_min,
+        in_bps=not normalize,
         title="Short- and long-term market impact" + (" (normalised to each peak)" if normalize else ""),
-    )  # fmt: skip
+    )
 
 
 def sqrt_law_figure(study: StudyResults) -> go.Figure | None:
@@ -393,5 +514,3 @@ def sqrt_law_figure(study: StudyResults) -> go.Figure | None:
     if "q_over_v_target" in study.metrics:
         grid_ticks(fig, study.metrics["q_over_v_target"])
     return fig
-
-

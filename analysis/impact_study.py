@@ -6,6 +6,7 @@ fulfillment by Q/V, the factor correlations, the SINDy formula and the learned
 decay ODE against the base ODE. Fits that need more data than the study has are
 reported as skipped with the reason, never as an error.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,9 @@ MIN_SYMBOLIC = 12  # trajectories
 MIN_DECAY = 12
 
 
-def long_term_from_curves(curves: pd.DataFrame, metrics: pd.DataFrame, execution_s: float,
-                          step_s: float = 60.0) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def long_term_from_curves(
+    curves: pd.DataFrame, metrics: pd.DataFrame, execution_s: float, step_s: float = 60.0
+) -> tuple[np.ndarray, np.ndarray]:
     """(t_min, (N, T) curves) after the end of execution, rows aligned with `metrics`."""
     wide = curves.pivot_table(index="traj_id", columns="t_s", values="impact").reindex(metrics["traj_id"])
     t = wide.columns.to_numpy(dtype=float)
@@ -35,14 +37,27 @@ def long_term_from_curves(curves: pd.DataFrame, metrics: pd.DataFrame, execution
 def fulfillment_table(metrics: pd.DataFrame) -> pd.DataFrame:
     """Mean fulfillment, impact and slippage per configuration and target Q/V."""
     keys = ["config", "q_over_v_target"] if "q_over_v_target" in metrics else ["config"]
-    return metrics.groupby(keys).agg(
-        trajectories=("traj_id", "count"), q_over_v=("q_over_v", "mean"), fulfillment=("fulfillment", "mean"),
-        impact_end=("impact_end", "mean"), slippage_bps=("slippage_bps", "mean"),
-    ).reset_index()  # fmt: skip
+    return (
+        metrics.groupby(keys)
+        .agg(
+            trajectories=("traj_id", "count"),
+            q_over_v=("q_over_v", "mean"),
+            fulfillment=("fulfillment", "mean"),
+            impact_end=("impact_end", "mean"),
+            slippage_bps=("slippage_bps", "mean"),
+        )
+        .reset_index()
+    )
 
 
-def analyse(metrics: pd.DataFrame, curves: pd.DataFrame, execution_s: float, n_boot: int = 1000,
-            seed: int = 0, ode_epochs: int = 300) -> dict[str, Any]:  # fmt: skip
+def analyse(
+    metrics: pd.DataFrame,
+    curves: pd.DataFrame,
+    execution_s: float,
+    n_boot: int = 1000,
+    seed: int = 0,
+    ode_epochs: int = 300,
+) -> dict[str, Any]:
     """The study's results (see the module docstring)."""
     results: dict[str, Any] = {"trajectories": int(len(metrics))}
     try:
@@ -56,7 +71,9 @@ def analyse(metrics: pd.DataFrame, curves: pd.DataFrame, execution_s: float, n_b
     except MarsInputError as err:
         results["sqrt_law_points"] = {"skipped": str(err)}
     results["fulfillment"] = fulfillment_table(metrics).to_dict(orient="records")
-    results["bands"] = impact.impact_curves(curves.merge(metrics[["traj_id"]], on="traj_id"), execution_s=execution_s).to_dict(orient="list")
+    results["bands"] = impact.impact_curves(
+        curves.merge(metrics[["traj_id"]], on="traj_id"), execution_s=execution_s
+    ).to_dict(orient="list")
     usable = metrics.replace([np.inf, -np.inf], np.nan).dropna(subset=list(factors.FACTOR_COLUMNS))
     results["correlation"] = factors.correlation_matrix(usable).round(4).to_dict() if len(usable) > 2 else {}
     if len(usable) >= MIN_SYMBOLIC:
@@ -70,7 +87,9 @@ def analyse(metrics: pd.DataFrame, curves: pd.DataFrame, execution_s: float, n_b
     if len(usable) >= MIN_DECAY and horizon_s >= 120:
         t_min, long = long_term_from_curves(curves, usable, execution_s)
         try:
-            results["decay"] = decay_ode.compare_decay_models(t_min, long, usable, seed=seed, epochs=ode_epochs).to_dict()
+            results["decay"] = decay_ode.compare_decay_models(
+                t_min, long, usable, seed=seed, epochs=ode_epochs
+            ).to_dict()
         except MarsInputError as err:
             results["decay"] = {"skipped": str(err)}
     else:

@@ -1,6 +1,8 @@
 """Provenance of a report: the code, software, data files and times a result came from."""
+
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import platform
@@ -16,9 +18,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def git_commit() -> str:
     """The checkout's commit (and whether it has uncommitted changes)."""
     try:
-        head = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5)  # fmt: skip
+        head = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
     except (OSError, subprocess.SubprocessError):
         return "not available"
     if head.returncode != 0:
@@ -30,7 +38,7 @@ def mtime(path: Path) -> str:
     """Modification time of a file, UTC ISO; "—" when missing."""
     if not path.exists():
         return "—"
-    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")
 
 
 def sha256(path: Path) -> str:
@@ -46,10 +54,8 @@ def versions() -> str:
     """Python and the numeric packages' versions."""
     parts = [f"Python {platform.python_version()}"]
     for package in ("numpy", "pandas", "pysindy", "torch", "torchdiffeq", "plotly"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             parts.append(f"{package} {metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            pass
     return ", ".join(parts)
 
 
@@ -70,6 +76,8 @@ def datasets(config: dict, data_dir: str | None) -> str:
                 lines.append(f"{symbol} {date}: not found in {folder} (cannot confirm the files the study used)")
                 continue
             member = f" ({info.message_member})" if info.message_member else ""
-            lines.append(f"{info.symbol} {info.date.isoformat()}: {info.message_path.name}{member}, {info.messages:,} messages, "
-                         f"{info.levels} levels, sha256 {sha256(info.message_path)}")  # fmt: skip
+            lines.append(
+                f"{info.symbol} {info.date.isoformat()}: {info.message_path.name}{member}, {info.messages:,} messages, "
+                f"{info.levels} levels, sha256 {sha256(info.message_path)}"
+            )
     return "\n".join(lines) or "—"

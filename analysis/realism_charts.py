@@ -8,6 +8,7 @@ replay against each simulated background with 95% bootstrap bands and names
 the sample size of each in its subtitle; the tables put our results next to
 the paper's (`analysis.realism_reference`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -76,38 +77,98 @@ def _subtitle(facts: Facts, fact: str) -> str:
 
 def _style(fig: go.Figure, fact: str, what: str, facts: Facts, x_title: str, y_title: str, height: int) -> go.Figure:
     fig.update_layout(
-        title={"text": f"{FACT_NAMES[fact]}: {what}", "x": 0, "xanchor": "left",
-               "subtitle": {"text": _subtitle(facts, fact), "font": {"size": 11.5, "color": "#667085"}}},
-        height=height, margin={"l": 64, "r": 20, "t": 92, "b": 96}, template="plotly_white",
+        title={
+            "text": f"{FACT_NAMES[fact]}: {what}",
+            "x": 0,
+            "xanchor": "left",
+            "subtitle": {"text": _subtitle(facts, fact), "font": {"size": 11.5, "color": "#667085"}},
+        },
+        height=height,
+        margin={"l": 64, "r": 20, "t": 92, "b": 96},
+        template="plotly_white",
         legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.01, "xanchor": "left", "x": 0},
-        hoverlabel={"namelength": -1}, hovermode="x unified",
-    )  # fmt: skip
+        hoverlabel={"namelength": -1},
+        hovermode="x unified",
+    )
     fig.update_xaxes(title_text=x_title, showline=True, linecolor="#d0d5dd", zeroline=False)
     fig.update_yaxes(title_text=y_title, showline=True, linecolor="#d0d5dd", zeroline=False)
     return fig
 
 
-def _curve(fig: go.Figure, bg: str, x: Sequence, y: object, lo: object, hi: object, fmt: str = ".3f",
-           row: int | None = None, col: int | None = None, showlegend: bool = True) -> None:  # fmt: skip
+def _curve(
+    fig: go.Figure,
+    bg: str,
+    x: Sequence,
+    y: object,
+    lo: object,
+    hi: object,
+    fmt: str = ".3f",
+    row: int | None = None,
+    col: int | None = None,
+    showlegend: bool = True,
+) -> None:
     """A background's curve with its 95% band (lower edge, then upper edge filled to it)."""
     where = {"row": row, "col": col} if row is not None else {}
     c, x = color(bg), list(x)
     y, lo, hi = _arr(y), _arr(lo), _arr(hi)
     if np.isfinite(lo).any() and np.isfinite(hi).any():
-        fig.add_trace(go.Scatter(x=x, y=lo, mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False,
-                                 legendgroup=bg, connectgaps=False), **where)  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=hi, mode="lines", line={"width": 0}, fill="tonexty", fillcolor=_tint(c, 0.16),
-                                 hoverinfo="skip", showlegend=False, legendgroup=bg, connectgaps=False), **where)  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=lo,
+                mode="lines",
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=bg,
+                connectgaps=False,
+            ),
+            **where,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=hi,
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor=_tint(c, 0.16),
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=bg,
+                connectgaps=False,
+            ),
+            **where,
+        )
     custom = np.stack([lo, hi], axis=-1)
-    fig.add_trace(go.Scatter(
-        x=x, y=y, mode="lines+markers", name=label(bg), legendgroup=bg, showlegend=showlegend,
-        line={"color": c, "width": 2.2 if bg == REPLAY else 1.8, "dash": None}, marker={"size": 5, "color": c},
-        customdata=custom, hovertemplate=f"{short(bg)}: %{{y:{fmt}}} [%{{customdata[0]:{fmt}}}, %{{customdata[1]:{fmt}}}]<extra></extra>",
-    ), **where)  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="lines+markers",
+            name=label(bg),
+            legendgroup=bg,
+            showlegend=showlegend,
+            line={"color": c, "width": 2.2 if bg == REPLAY else 1.8, "dash": None},
+            marker={"size": 5, "color": c},
+            customdata=custom,
+            hovertemplate=f"{short(bg)}: %{{y:{fmt}}} [%{{customdata[0]:{fmt}}}, %{{customdata[1]:{fmt}}}]<extra></extra>",
+        ),
+        **where,
+    )
 
 
-def _curves(fig: go.Figure, facts: Facts, fact: str, x_key: str, y_key: str, sub: str | None = None,
-            lo_key: str = "ci_low", hi_key: str = "ci_high", **where) -> None:  # fmt: skip
+def _curves(
+    fig: go.Figure,
+    facts: Facts,
+    fact: str,
+    x_key: str,
+    y_key: str,
+    sub: str | None = None,
+    lo_key: str = "ci_low",
+    hi_key: str = "ci_high",
+    **where,
+) -> None:
     for bg in ordered(facts):
         result = facts[bg].get(fact)
         if not result:
@@ -120,15 +181,25 @@ def _zero(fig: go.Figure, text: str = "", **where) -> None:
     """The dotted zero line; with `text`, named in the legend (an annotation on the line would sit on the curves)."""
     fig.add_hline(y=0, line=ZERO_LINE, **where)
     if text:
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=ZERO_LINE, name=text, hoverinfo="skip"), **where)
+        fig.add_trace(
+            go.Scatter(x=[None], y=[None], mode="lines", line=ZERO_LINE, name=text, hoverinfo="skip"), **where
+        )
 
 
 def absence_figure(facts: Facts, height: int = 430) -> go.Figure:
     """Fact 1 (Fig. 17): ACF of 1-min returns of the last and the mean trade price, with the ±1.96/√n band."""
     fact = "absence_of_autocorrelations"
     mean_kind = next((facts[b][fact].get("mean_price") for b in facts if fact in facts[b]), "vwap")
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
-                        subplot_titles=("Last trade price", "Mean trade price" + (" (VWAP)" if mean_kind == "vwap" else " (last price: no VWAP)")))  # fmt: skip
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        horizontal_spacing=0.06,
+        subplot_titles=(
+            "Last trade price",
+            "Mean trade price" + (" (VWAP)" if mean_kind == "vwap" else " (last price: no VWAP)"),
+        ),
+    )
     for col, sub in ((1, "last"), (2, "mean")):
         for bg in ordered(facts):
             result = facts[bg].get(fact)
@@ -138,18 +209,61 @@ def absence_figure(facts: Facts, height: int = 430) -> go.Figure:
             with np.errstate(divide="ignore", invalid="ignore"):
                 band = np.where(n > 0, Z95 / np.sqrt(n), np.nan)
             if bg == REPLAY:  # the white-noise band of the reference sample, shaded
-                fig.add_trace(go.Scatter(x=result["lags"], y=-band, mode="lines", line={"width": 0}, hoverinfo="skip",
-                                         showlegend=False, legendgroup="band"), row=1, col=col)  # fmt: skip
-                fig.add_trace(go.Scatter(x=result["lags"], y=band, mode="lines", line={"width": 0}, fill="tonexty",
-                                         fillcolor="rgba(152,162,179,0.22)", name="±1.96/√n, replay", legendgroup="band",
-                                         showlegend=col == 1, hoverinfo="skip"), row=1, col=col)  # fmt: skip
+                fig.add_trace(
+                    go.Scatter(
+                        x=result["lags"],
+                        y=-band,
+                        mode="lines",
+                        line={"width": 0},
+                        hoverinfo="skip",
+                        showlegend=False,
+                        legendgroup="band",
+                    ),
+                    row=1,
+                    col=col,
+                )
+                fig.add_trace(
+                    go.Scatter(
+                        x=result["lags"],
+                        y=band,
+                        mode="lines",
+                        line={"width": 0},
+                        fill="tonexty",
+                        fillcolor="rgba(152,162,179,0.22)",
+                        name="±1.96/√n, replay",
+                        legendgroup="band",
+                        showlegend=col == 1,
+                        hoverinfo="skip",
+                    ),
+                    row=1,
+                    col=col,
+                )
             else:  # narrower for the larger simulated samples: dotted edges in the background's colour
                 for sign in (-1, 1):
-                    fig.add_trace(go.Scatter(x=result["lags"], y=sign * band, mode="lines", hoverinfo="skip",
-                                             line={"color": color(bg), "width": 1, "dash": "dot"}, showlegend=False,
-                                             legendgroup=bg), row=1, col=col)  # fmt: skip
-            _curve(fig, bg, result["lags"], result[sub]["acf"], result[sub]["ci_low"], result[sub]["ci_high"],
-                   row=1, col=col, showlegend=col == 1)  # fmt: skip
+                    fig.add_trace(
+                        go.Scatter(
+                            x=result["lags"],
+                            y=sign * band,
+                            mode="lines",
+                            hoverinfo="skip",
+                            line={"color": color(bg), "width": 1, "dash": "dot"},
+                            showlegend=False,
+                            legendgroup=bg,
+                        ),
+                        row=1,
+                        col=col,
+                    )
+            _curve(
+                fig,
+                bg,
+                result["lags"],
+                result[sub]["acf"],
+                result[sub]["ci_low"],
+                result[sub]["ci_high"],
+                row=1,
+                col=col,
+                showlegend=col == 1,
+            )
         _zero(fig, row=1, col=col)
         fig.update_xaxes(title_text="Lag (minutes)", dtick=1, row=1, col=col)
     _style(fig, fact, "autocorrelation of 1-minute returns", facts, "Lag (minutes)", "", height)
@@ -165,14 +279,24 @@ def _kurtosis_figure(facts: Facts, fact: str, what: str, height: int) -> go.Figu
         for bg in ordered(facts):
             raw = facts[bg].get(fact, {}).get("unconditional_kurtosis")
             if raw is not None:
-                fig.add_trace(go.Scatter(x=[1], y=[raw], mode="markers", legendgroup=bg, showlegend=False,
-                                         marker={"symbol": "diamond-open", "size": 11, "color": color(bg), "line": {"width": 2}},
-                                         hovertemplate=f"{short(bg)}: unconditional 1-min kurtosis %{{y:.3f}}<extra></extra>"))  # fmt: skip
+                fig.add_trace(
+                    go.Scatter(
+                        x=[1],
+                        y=[raw],
+                        mode="markers",
+                        legendgroup=bg,
+                        showlegend=False,
+                        marker={"symbol": "diamond-open", "size": 11, "color": color(bg), "line": {"width": 2}},
+                        hovertemplate=f"{short(bg)}: unconditional 1-min kurtosis %{{y:.3f}}<extra></extra>",
+                    )
+                )
     if fact == "aggregational_gaussianity":  # the tested drop, kurtosis(1 min) - kurtosis(K min), in the legend
         for trace in fig.data:
             r = facts.get(trace.legendgroup, {}).get(fact, {})
             if trace.mode == "lines+markers" and r.get("kurtosis_drop") is not None:
-                trace.name = f"{label(trace.legendgroup)} (drop 1→{r['longest_period']} min: {_num(r['kurtosis_drop'], '.2f')})"
+                trace.name = (
+                    f"{label(trace.legendgroup)} (drop 1→{r['longest_period']} min: {_num(r['kurtosis_drop'], '.2f')})"
+                )
     _zero(fig, "0 = normal distribution")
     fig.update_xaxes(dtick=2)
     return _style(fig, fact, what, facts, "Return period (minutes)", "Excess kurtosis", height)
@@ -199,7 +323,9 @@ def gain_loss_figure(facts: Facts, height: int = 400) -> go.Figure:
     _curves(fig, facts, "gain_loss_asymmetry", "periods", "skewness")
     _zero(fig, "0 = symmetric")
     fig.update_xaxes(dtick=2)
-    return _style(fig, "gain_loss_asymmetry", "skewness of returns", facts, "Return period (minutes)", "Skewness", height)
+    return _style(
+        fig, "gain_loss_asymmetry", "skewness of returns", facts, "Return period (minutes)", "Skewness", height
+    )
 
 
 def intermittency_figure(facts: Facts, height: int = 340) -> go.Figure:
@@ -211,21 +337,60 @@ def intermittency_figure(facts: Facts, height: int = 340) -> go.Figure:
         f, lo, hi, p = r.get("fano_factor"), r.get("ci_low"), r.get("ci_high"), r.get("p_value")
         detail = _extremes(r)
         if f is None:  # no Fano factor: fewer than two full windows
-            fig.add_trace(go.Scatter(x=[1], y=[label(bg)], mode="text", text=[f"undefined: {detail}"], showlegend=False,
-                                     textfont={"size": 11, "color": color(bg)}, hoverinfo="skip"))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[1],
+                    y=[label(bg)],
+                    mode="text",
+                    text=[f"undefined: {detail}"],
+                    showlegend=False,
+                    textfont={"size": 11, "color": color(bg)},
+                    hoverinfo="skip",
+                )
+            )
             continue
-        error = {"type": "data", "symmetric": False, "array": [hi - f], "arrayminus": [f - lo], "color": color(bg),
-                 "thickness": 2, "width": 8} if None not in (lo, hi) else None  # fmt: skip
+        error = (
+            {
+                "type": "data",
+                "symmetric": False,
+                "array": [hi - f],
+                "arrayminus": [f - lo],
+                "color": color(bg),
+                "thickness": 2,
+                "width": 8,
+            }
+            if None not in (lo, hi)
+            else None
+        )
         detail += (f", p = {p:.3f}" if p is not None else "") + ("" if error else ", no interval")
-        fig.add_trace(go.Scatter(
-            x=[f], y=[label(bg)], mode="markers+text", name=label(bg), error_x=error, showlegend=False,
-            marker={"size": 12, "color": color(bg)}, text=[detail], textposition="top center",
-            textfont={"size": 10.5, "color": "#667085"}, hovertemplate=f"{short(bg)}: F = %{{x:.3f}} ({detail})<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[f],
+                y=[label(bg)],
+                mode="markers+text",
+                name=label(bg),
+                error_x=error,
+                showlegend=False,
+                marker={"size": 12, "color": color(bg)},
+                text=[detail],
+                textposition="top center",
+                textfont={"size": 10.5, "color": "#667085"},
+                hovertemplate=f"{short(bg)}: F = %{{x:.3f}} ({detail})<extra></extra>",
+            )
+        )
     fig.add_vline(x=1, line=ZERO_LINE)
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=ZERO_LINE, name="F = 1: Poisson, no bursts", hoverinfo="skip"))
-    fig = _style(fig, fact, "Fano factor of extreme-return counts", facts, "Fano factor F = variance / mean of the counts per window",
-                 "", height)  # fmt: skip
+    fig.add_trace(
+        go.Scatter(x=[None], y=[None], mode="lines", line=ZERO_LINE, name="F = 1: Poisson, no bursts", hoverinfo="skip")
+    )
+    fig = _style(
+        fig,
+        fact,
+        "Fano factor of extreme-return counts",
+        facts,
+        "Fano factor F = variance / mean of the counts per window",
+        "",
+        height,
+    )
     rows = sum(1 for b in facts if fact in facts[b])
     fig.update_yaxes(range=[rows - 0.5, -0.9], showline=False)  # reversed, with room for the labels above the top row
     fig.update_layout(hovermode="closest")
@@ -251,8 +416,15 @@ def _lag_figure(facts: Facts, fact: str, y_key: str, what: str, x_title: str, y_
 
 def volatility_clustering_figure(facts: Facts, height: int = 400) -> go.Figure:
     """Fact 6 (Fig. 19b): autocorrelation of absolute 1-min returns."""
-    return _lag_figure(facts, "volatility_clustering", "acf", "autocorrelation of |returns|", "Lag (minutes)",
-                       "Autocorrelation", height)  # fmt: skip
+    return _lag_figure(
+        facts,
+        "volatility_clustering",
+        "acf",
+        "autocorrelation of |returns|",
+        "Lag (minutes)",
+        "Autocorrelation",
+        height,
+    )
 
 
 def slow_decay_figure(facts: Facts, height: int = 400) -> go.Figure:
@@ -267,33 +439,63 @@ def slow_decay_figure(facts: Facts, height: int = 400) -> go.Figure:
             trace.name = f"{label(bg)} (β = {beta:.2f})"
     _zero(fig)
     fig.update_xaxes(type="log", tickvals=list(range(1, 11)))
-    return _style(fig, fact, "decay of the |returns| autocorrelation", facts, "Lag (minutes, log scale)", "Autocorrelation", height)
+    return _style(
+        fig,
+        fact,
+        "decay of the |returns| autocorrelation",
+        facts,
+        "Lag (minutes, log scale)",
+        "Autocorrelation",
+        height,
+    )
 
 
 def leverage_figure(facts: Facts, height: int = 400) -> go.Figure:
     """Fact 9 (Fig. 20b): correlation of returns with later volatility, corr(r_t, |r_t+k|)."""
-    return _lag_figure(facts, "leverage_effect", "corr", "corr(return, later |return|)", "Lag k (minutes)", "Correlation",
-                       height)  # fmt: skip
+    return _lag_figure(
+        facts, "leverage_effect", "corr", "corr(return, later |return|)", "Lag k (minutes)", "Correlation", height
+    )
 
 
 def volume_volatility_figure(facts: Facts, height: int = 400) -> go.Figure:
     """Fact 10 (Fig. 21a): correlation of volume with later volatility, corr(volume_t, |r_t+k|)."""
-    return _lag_figure(facts, "volume_volatility_correlation", "corr", "corr(volume, later |return|)", "Lag k (minutes)",
-                       "Correlation", height)  # fmt: skip
+    return _lag_figure(
+        facts,
+        "volume_volatility_correlation",
+        "corr",
+        "corr(volume, later |return|)",
+        "Lag k (minutes)",
+        "Correlation",
+        height,
+    )
 
 
 def timescales_figure(facts: Facts, height: int = 430) -> go.Figure:
     """Fact 11 (Fig. 21b): rho(k) = corr(coarse vol_t+k, fine vol_t), k = -10..10, and D(k) = rho(k) - rho(-k)."""
     fact = "asymmetry_in_timescales"
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.09,
-                        subplot_titles=("ρ(k) = corr(coarse vol at t+k, fine vol at t)", "Asymmetry D(k) = ρ(k) − ρ(−k)"))  # fmt: skip
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.6, 0.4],
+        horizontal_spacing=0.09,
+        subplot_titles=("ρ(k) = corr(coarse vol at t+k, fine vol at t)", "Asymmetry D(k) = ρ(k) − ρ(−k)"),
+    )
     for bg in ordered(facts):
         r = facts[bg].get(fact)
         if not r:
             continue
         _curve(fig, bg, r["lags"], r["corr"], r["ci_low"], r["ci_high"], row=1, col=1)
-        _curve(fig, bg, r["asymmetry_lags"], r["asymmetry"], r["asymmetry_ci_low"], r["asymmetry_ci_high"],
-               row=1, col=2, showlegend=False)  # fmt: skip
+        _curve(
+            fig,
+            bg,
+            r["asymmetry_lags"],
+            r["asymmetry"],
+            r["asymmetry_ci_low"],
+            r["asymmetry_ci_high"],
+            row=1,
+            col=2,
+            showlegend=False,
+        )
     for col in (1, 2):
         _zero(fig, row=1, col=col)
     fig.update_xaxes(title_text="Lag k (minutes)", dtick=2, row=1, col=1)
@@ -319,11 +521,18 @@ FACT_FIGURES: dict[str, Callable[..., go.Figure]] = {
     "asymmetry_in_timescales": timescales_figure,
 }
 PAPER_FIGURES = {
-    "absence_of_autocorrelations": "Fig. 17", "heavy_tails": "Fig. 18a", "gain_loss_asymmetry": "Fig. 19a",
-    "aggregational_gaussianity": "Fig. 18a", "intermittency": "Fig. 20a", "volatility_clustering": "Fig. 19b",
-    "conditional_heavy_tails": "Fig. 18b", "slow_decay_of_absolute_autocorrelation": "Fig. 19b",
-    "leverage_effect": "Fig. 20b", "volume_volatility_correlation": "Fig. 21a", "asymmetry_in_timescales": "Fig. 21b",
-}  # fmt: skip
+    "absence_of_autocorrelations": "Fig. 17",
+    "heavy_tails": "Fig. 18a",
+    "gain_loss_asymmetry": "Fig. 19a",
+    "aggregational_gaussianity": "Fig. 18a",
+    "intermittency": "Fig. 20a",
+    "volatility_clustering": "Fig. 19b",
+    "conditional_heavy_tails": "Fig. 18b",
+    "slow_decay_of_absolute_autocorrelation": "Fig. 19b",
+    "leverage_effect": "Fig. 20b",
+    "volume_volatility_correlation": "Fig. 21a",
+    "asymmetry_in_timescales": "Fig. 21b",
+}
 
 
 def paper_figure_groups() -> dict[str, list[str]]:
@@ -374,8 +583,10 @@ def statistic(fact: str, r: dict) -> str:
     if fact == "aggregational_gaussianity":
         if r.get("kurtosis_drop") is None:
             return "kurtosis drop: too few long-period returns"
-        return (f"kurtosis(1 min) − kurtosis({r['longest_period']} min) {_num(r['kurtosis_drop'])} "
-                f"{_ci(r['drop_ci_low'], r['drop_ci_high'])}")  # fmt: skip
+        return (
+            f"kurtosis(1 min) − kurtosis({r['longest_period']} min) {_num(r['kurtosis_drop'])} "
+            f"{_ci(r['drop_ci_low'], r['drop_ci_high'])}"
+        )
     if fact in MEAN_STATISTICS:
         what, key = MEAN_STATISTICS[fact]
         return f"{what} {_num(r.get(key))} {_ci(r.get('mean_ci_low'), r.get('mean_ci_high'))}"
@@ -391,9 +602,16 @@ def statistic(fact: str, r: dict) -> str:
 
 def statistics_frame(facts: Facts, fact: str) -> pd.DataFrame:
     """One row per background: present?, n and the tested statistic."""
-    rows = [{"Background": label(bg), "Present": PRESENT if facts[bg][fact]["present"] else ABSENT,
-             "n": int(facts[bg][fact].get("n", 0)), "Statistic (95% CI)": statistic(fact, facts[bg][fact])}
-            for bg in ordered(facts) if fact in facts[bg]]  # fmt: skip
+    rows = [
+        {
+            "Background": label(bg),
+            "Present": PRESENT if facts[bg][fact]["present"] else ABSENT,
+            "n": int(facts[bg][fact].get("n", 0)),
+            "Statistic (95% CI)": statistic(fact, facts[bg][fact]),
+        }
+        for bg in ordered(facts)
+        if fact in facts[bg]
+    ]
     return pd.DataFrame(rows, columns=["Background", "Present", "n", "Statistic (95% CI)"])
 
 
@@ -424,8 +642,15 @@ def presence_frame(facts: Facts, with_test: bool = True, compact: bool = False) 
 def agreement(facts: Facts) -> dict[str, int]:
     """Per simulated background, how many of the 11 facts it has present/absent exactly as the replay does."""
     replay = facts.get(REPLAY, {})
-    return {bg: sum(1 for f in FACTS if f in replay and f in facts[bg] and bool(facts[bg][f]["present"]) == bool(replay[f]["present"]))
-            for bg in ordered(facts) if bg != REPLAY}  # fmt: skip
+    return {
+        bg: sum(
+            1
+            for f in FACTS
+            if f in replay and f in facts[bg] and bool(facts[bg][f]["present"]) == bool(replay[f]["present"])
+        )
+        for bg in ordered(facts)
+        if bg != REPLAY
+    }
 
 
 def accuracy_interval(accuracy: float | None, n: int | None) -> tuple[float, float]:
@@ -458,8 +683,14 @@ def metrics_frame(metrics: Mapping[str, Mapping[str, dict]], compact: bool = Fal
     """
     frame = _metrics_frame(metrics)
     if compact:
-        frame.columns = [c.replace(" similarity", " sim.").replace(" accuracy", " acc.").replace("start points", "starts")
-                         .replace("Start points", "Starts").replace(" 95% CI", " CI") for c in frame.columns]  # fmt: skip
+        frame.columns = [
+            c.replace(" similarity", " sim.")
+            .replace(" accuracy", " acc.")
+            .replace("start points", "starts")
+            .replace("Start points", "Starts")
+            .replace(" 95% CI", " CI")
+            for c in frame.columns
+        ]
     return frame
 
 
@@ -499,8 +730,13 @@ def metrics_figure(metrics: Mapping[str, Mapping[str, dict]], height: int | None
     bgs = metric_backgrounds(metrics)
     names = [METRIC_NAMES[m] for m in METRICS]
     height = height or 300 + 26 * len(METRICS) * (len(bgs) + 1) // 2  # room for every bar of a group
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
-                        subplot_titles=("Distribution similarity (overlap coefficient)", "Accuracy (3-class), 95% interval"))  # fmt: skip
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        subplot_titles=("Distribution similarity (overlap coefficient)", "Accuracy (3-class), 95% interval"),
+    )
     for col, key in ((1, "similarity"), (2, "accuracy")):
         for bg in bgs:
             cells = [metrics.get(m, {}).get(bg, {}) for m in METRICS]
@@ -508,33 +744,70 @@ def metrics_figure(metrics: Mapping[str, Mapping[str, dict]], height: int | None
             error, interval = None, [""] * len(cells)
             if key == "accuracy":  # the Wilson interval over the start points
                 lo, hi = np.array([accuracy_interval(c.get(key), c.get("n")) for c in cells]).T
-                error = {"type": "data", "symmetric": False, "array": hi - x, "arrayminus": x - lo, "color": "#667085",
-                         "thickness": 1.2, "width": 3}  # fmt: skip
+                error = {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": hi - x,
+                    "arrayminus": x - lo,
+                    "color": "#667085",
+                    "thickness": 1.2,
+                    "width": 3,
+                }
                 interval = [f", 95% CI {_ci(a, b)}" for a, b in zip(lo, hi)]
-            fig.add_trace(go.Bar(
-                y=names, x=x, orientation="h", name=label(bg), legendgroup=bg, error_x=error,
-                marker_color=color(bg), showlegend=col == 1,
-                customdata=[[c.get("n"), c.get("n_rollouts"), i] for c, i in zip(cells, interval)],
-                # the number at the bar's end; not on the accuracy bars, where the whisker is (the table has them)
-                text=None if error else [_num(c.get(key), ".2f") for c in cells], textposition="outside", cliponaxis=False,
-                textfont={"size": 10, "color": color(bg)},
-                hovertemplate=f"{short(bg)} {key} %{{x:.3f}}%{{customdata[2]}} (%{{customdata[0]}} start points × "
-                              "%{customdata[1]} rollouts)<extra></extra>",
-            ), row=1, col=col)  # fmt: skip
-        fig.add_trace(go.Bar(
-            y=names, x=[paper.TABLE7[m][key] for m in METRICS], orientation="h", name="Paper (MarS, Table 7)",
-            legendgroup="paper", marker={"color": PAPER_COLOR, "pattern": {"shape": "/", "fgcolor": "#8a94a6", "size": 5}},
-            showlegend=col == 1, hovertemplate=f"paper {key} %{{x:.3f}}<extra></extra>",
-        ), row=1, col=col)  # fmt: skip
+            fig.add_trace(
+                go.Bar(
+                    y=names,
+                    x=x,
+                    orientation="h",
+                    name=label(bg),
+                    legendgroup=bg,
+                    error_x=error,
+                    marker_color=color(bg),
+                    showlegend=col == 1,
+                    customdata=[[c.get("n"), c.get("n_rollouts"), i] for c, i in zip(cells, interval)],
+                    # the number at the bar's end; not on the accuracy bars, where the whisker is (the table has them)
+                    text=None if error else [_num(c.get(key), ".2f") for c in cells],
+                    textposition="outside",
+                    cliponaxis=False,
+                    textfont={"size": 10, "color": color(bg)},
+                    hovertemplate=f"{short(bg)} {key} %{{x:.3f}}%{{customdata[2]}} (%{{customdata[0]}} start points × "
+                    "%{customdata[1]} rollouts)<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=[paper.TABLE7[m][key] for m in METRICS],
+                orientation="h",
+                name="Paper (MarS, Table 7)",
+                legendgroup="paper",
+                marker={"color": PAPER_COLOR, "pattern": {"shape": "/", "fgcolor": "#8a94a6", "size": 5}},
+                showlegend=col == 1,
+                hovertemplate=f"paper {key} %{{x:.3f}}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
     fig.add_vline(x=1 / 3, line=ZERO_LINE, row=1, col=2)
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=ZERO_LINE, name="Chance accuracy (⅓)"), row=1, col=2)
-    fig.update_xaxes(range=[0, 1.12], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0], tickformat=".1f", showline=True, linecolor="#d0d5dd")
+    fig.add_trace(
+        go.Scatter(x=[None], y=[None], mode="lines", line=ZERO_LINE, name="Chance accuracy (⅓)"), row=1, col=2
+    )
+    fig.update_xaxes(
+        range=[0, 1.12], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0], tickformat=".1f", showline=True, linecolor="#d0d5dd"
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(
-        barmode="group", bargap=0.25, bargroupgap=0.05, height=height, template="plotly_white",
+        barmode="group",
+        bargap=0.25,
+        bargroupgap=0.05,
+        height=height,
+        template="plotly_white",
         title={"text": "Quantitative realism (Table 7): ours next to the paper's", "x": 0, "xanchor": "left"},
-        margin={"l": 150, "r": 20, "t": 80, "b": 40}, hovermode="closest",
+        margin={"l": 150, "r": 20, "t": 80, "b": 40},
+        hovermode="closest",
         legend={"orientation": "h", "yanchor": "top", "y": -0.06, "xanchor": "left", "x": 0},
-    )  # fmt: skip
+    )
     fig.update_annotations(font={"size": 12.5})
     return fig

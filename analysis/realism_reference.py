@@ -11,6 +11,7 @@ below follow its caption and summary: "All facts are present in both
 historical and simulated data, except for Gain/loss asymmetry and Leverage
 effect" (App. I.1).
 """
+
 from __future__ import annotations
 
 import pandas as pd

@@ -8,6 +8,7 @@ shows (`analysis.realism_charts`), where the data came from (LOBSTER files and
 message counts, the order-model checkpoint when the LMM was evaluated, seeds)
 and the caveats a reader must know. Pure: no Streamlit.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,19 +34,22 @@ DEFAULT_MODEL = REPO_ROOT / "assets" / "models" / "order_model" / "model.pt"
 MARKER = "realism.json"
 FILES = ("facts.json", "table7.json", "summary.json")
 CONFIG_LABELS = {
-    "symbol": "Stock", "dates": "Trading dates (empty: every catalogued day)",
+    "symbol": "Stock",
+    "dates": "Trading dates (empty: every catalogued day)",
     "backgrounds": "Simulated backgrounds (the replayed real day is always the reference)",
     "window": "Held-out window of each day (HH:MM), the order model's validation split",
-    "minutes": "Length of each simulated future, minutes", "every_minutes": "Spacing of the start points, minutes",
-    "rollouts": "Rollouts per start point and background", "seed": "Evaluation seed",
-}  # fmt: skip
+    "minutes": "Length of each simulated future, minutes",
+    "every_minutes": "Spacing of the start points, minutes",
+    "rollouts": "Rollouts per start point and background",
+    "seed": "Evaluation seed",
+}
 BACKGROUND_CAVEATS = {
     "noise": "**Noise traders** are zero-intelligence order flow calibrated on the day: they are the agent-based "
-             "baseline, not a model of real participants, so facts that need memory or strategy (volatility clustering, "
-             "slow decay) are not expected of them.",
+    "baseline, not a model of real participants, so facts that need memory or strategy (volatility clustering, "
+    "slow decay) are not expected of them.",
     "lmm": "The **order model (LMM)** is a small model trained on the two LOBSTER sample days; the held-out window is the "
-           "afternoon of a day it was trained on (its validation split), not an unseen day, and it has seen no other regime.",
-}  # fmt: skip
+    "afternoon of a day it was trained on (its validation split), not an unseen day, and it has seen no other regime.",
+}
 _RUN_NAME = re.compile(r"^(?P<symbol>[A-Z.]+)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<hhmm>\d{4})$")
 
 
@@ -115,7 +119,9 @@ def load_evaluation(path: str | Path) -> RealismResults:
     """
     path = Path(path).expanduser()
     if not is_evaluation(path):
-        raise MarsInputError(f"{path}: not a realism evaluation (no {MARKER}); make one with `mars realism --symbol GOOG --out DIR`")
+        raise MarsInputError(
+            f"{path}: not a realism evaluation (no {MARKER}); make one with `mars realism --symbol GOOG --out DIR`"
+        )
     parsed = {}
     for name in (MARKER, *FILES):
         file = path / name
@@ -129,8 +135,14 @@ def load_evaluation(path: str | Path) -> RealismResults:
     if not isinstance(facts, dict) or rc.REPLAY not in facts or any(set(FACTS) - set(v) for v in facts.values()):
         raise MarsInputError(f"{path / 'facts.json'}: expected the 11 facts for the replay and each background")
     runs = {bg: sorted(p for p in (path / "runs" / bg).glob("*") if p.is_dir()) for bg in facts if bg != rc.REPLAY}
-    return RealismResults(path, parsed[MARKER], {bg: facts[bg] for bg in rc.ordered(facts)}, parsed["table7.json"],
-                          parsed["summary.json"], runs)  # fmt: skip
+    return RealismResults(
+        path,
+        parsed[MARKER],
+        {bg: facts[bg] for bg in rc.ordered(facts)},
+        parsed["table7.json"],
+        parsed["summary.json"],
+        runs,
+    )
 
 
 # ---- what the report says ------------------------------------------------------------------------
@@ -140,8 +152,10 @@ def mean_scores(results: RealismResults) -> dict[str, dict[str, float]]:
     """Per simulated background (and "paper"), the mean similarity and accuracy over the Table 7 metrics."""
     out = {}
     for bg in rc.metric_backgrounds(results.metrics):
-        values = {k: [results.metrics[m][bg][k] for m in METRICS if results.metrics.get(m, {}).get(bg, {}).get(k) is not None]
-                  for k in ("similarity", "accuracy")}  # fmt: skip
+        values = {
+            k: [results.metrics[m][bg][k] for m in METRICS if results.metrics.get(m, {}).get(bg, {}).get(k) is not None]
+            for k in ("similarity", "accuracy")
+        }
         out[bg] = {k: float(np.mean(v)) if v else float("nan") for k, v in values.items()}
     out["paper"] = {k: float(np.mean([paper.TABLE7[m][k] for m in METRICS])) for k in ("similarity", "accuracy")}
     return out
@@ -150,21 +164,36 @@ def mean_scores(results: RealismResults) -> dict[str, dict[str, float]]:
 def headline(results: RealismResults) -> list[tuple[str, str, str, str]]:
     """Key figures (label, value, small print, what it means): the sample, each background's verdicts and scores, the paper's."""
     c = results.config
-    cards = [("Start points × rollouts", f"{results.n_starts} × {c.get('rollouts')}",
-              f"{c.get('minutes')}-min futures every {c.get('every_minutes')} min",
-              f"Start points in {results.window[0]}–{results.window[1]} of {', '.join(results.dates()) or 'each day'}.")]  # fmt: skip
+    cards = [
+        (
+            "Start points × rollouts",
+            f"{results.n_starts} × {c.get('rollouts')}",
+            f"{c.get('minutes')}-min futures every {c.get('every_minutes')} min",
+            f"Start points in {results.window[0]}–{results.window[1]} of {', '.join(results.dates()) or 'each day'}.",
+        )
+    ]
     agree, scores = rc.agreement(results.facts), mean_scores(results)
     for bg in results.simulated:
         s = scores.get(bg, {})
-        cards.append((rc.label(bg), f"{agree.get(bg, 0)} / {len(FACTS)} facts",
-                      f"similarity {_fmt(s.get('similarity'), '.2f')} · accuracy {_fmt(s.get('accuracy'), '.2f')}",
-                      "Facts present or absent exactly as in the real day; similarity and accuracy are the means over the "
-                      "ten Table 7 metrics."))  # fmt: skip
+        cards.append(
+            (
+                rc.label(bg),
+                f"{agree.get(bg, 0)} / {len(FACTS)} facts",
+                f"similarity {_fmt(s.get('similarity'), '.2f')} · accuracy {_fmt(s.get('accuracy'), '.2f')}",
+                "Facts present or absent exactly as in the real day; similarity and accuracy are the means over the "
+                "ten Table 7 metrics.",
+            )
+        )
     paper_agree = sum(v["historical"] == v["simulated"] for v in paper.TABLE6.values())
-    cards.append(("Paper (MarS, Tables 6–7)", f"{paper_agree} / {len(FACTS)} facts",
-                  f"similarity {scores['paper']['similarity']:.2f} · accuracy {scores['paper']['accuracy']:.2f}",
-                  "The paper's generative model on 500 Chinese stocks (2023): facts as in its historical data, and the "
-                  "means of its Table 7."))  # fmt: skip
+    cards.append(
+        (
+            "Paper (MarS, Tables 6–7)",
+            f"{paper_agree} / {len(FACTS)} facts",
+            f"similarity {scores['paper']['similarity']:.2f} · accuracy {scores['paper']['accuracy']:.2f}",
+            "The paper's generative model on 500 Chinese stocks (2023): facts as in its historical data, and the "
+            "means of its Table 7.",
+        )
+    )
     return cards
 
 
@@ -191,15 +220,19 @@ def caveats(results: RealismResults) -> list[str]:
         f"Distribution similarity (the overlap coefficient of two histograms) on {results.n_starts} start point"
         f"{'s' * (results.n_starts != 1)} is coarse: with so few values the histogram has few bins and the coefficient "
         f"moves in large steps. 3-class accuracy moves in steps of 1/{max(results.n_starts, 1)} around the chance level of ⅓.",
-    ]  # fmt: skip
+    ]
     short = [bg for bg in results.simulated if int(c.get("minutes", 0)) < 20]
     if short:
-        out.append(f"Each simulated future lasts {c.get('minutes')} minutes, so returns over longer periods and lags beyond "
-                   "it are undefined for the simulated backgrounds: their curves stop early and some statistics have no "
-                   "interval (shown as —).")  # fmt: skip
+        out.append(
+            f"Each simulated future lasts {c.get('minutes')} minutes, so returns over longer periods and lags beyond "
+            "it are undefined for the simulated backgrounds: their curves stop early and some statistics have no "
+            "interval (shown as —)."
+        )
     out += [BACKGROUND_CAVEATS[bg] for bg in results.simulated if bg in BACKGROUND_CAVEATS]
-    out.append("The paper's values come from a different market (the top 500 liquid Chinese stocks, March–July 2023) and "
-               "a far larger model; they show what the method reached there, not a target for these sample days.")  # fmt: skip
+    out.append(
+        "The paper's values come from a different market (the top 500 liquid Chinese stocks, March–July 2023) and "
+        "a far larger model; they show what the method reached there, not a target for these sample days."
+    )
     return out
 
 
@@ -241,7 +274,9 @@ def _simulated_orders(results: RealismResults) -> str:
             orders += int(summary.get("orders", 0))
             trades += int(summary.get("trades", 0))
             seconds += float(summary.get("seconds", 0.0))
-        lines.append(f"{rc.label(bg)}: {arms:,} rollouts, {orders:,} orders, {trades:,} trades, {seconds:,.1f} s of simulation")
+        lines.append(
+            f"{rc.label(bg)}: {arms:,} rollouts, {orders:,} orders, {trades:,} trades, {seconds:,.1f} s of simulation"
+        )
     return "\n".join(lines) or "— (replay only)"
 
 
@@ -257,11 +292,15 @@ def model_provenance(checkpoint: Path = DEFAULT_MODEL) -> str:
         s = torch.load(checkpoint, map_location="cpu", weights_only=True).get("summary", {})
     except Exception as err:  # noqa: BLE001 (a broken checkpoint must not break the report)
         return f"{text}; summary not readable ({type(err).__name__})"
-    days = ", ".join(str(d) if not isinstance(d, dict) else " ".join(str(v) for v in d.values()) for d in s.get("days", []))
+    days = ", ".join(
+        str(d) if not isinstance(d, dict) else " ".join(str(v) for v in d.values()) for d in s.get("days", [])
+    )
     parts = [f"{s.get('size', '?')} size, {s.get('params', 0):,} parameters", f"{s.get('steps', 0):,} training steps"]
     if s.get("val_nll") is not None:
-        parts.append(f"validation NLL {s['val_nll']:.3f} nats/token (bigram {s.get('bigram_nll', float('nan')):.3f}, "
-                     f"unigram {s.get('unigram_nll', float('nan')):.3f})")  # fmt: skip
+        parts.append(
+            f"validation NLL {s['val_nll']:.3f} nats/token (bigram {s.get('bigram_nll', float('nan')):.3f}, "
+            f"unigram {s.get('unigram_nll', float('nan')):.3f})"
+        )
     if days:
         parts.append(f"trained on {days}")
     card = checkpoint.parent / "model_card.md"
@@ -288,16 +327,18 @@ def provenance(results: RealismResults, data_dir: str | None = None) -> dict[str
         out["Noise calibration"] = ", ".join(found) or "fitted on the fly from the day"
     if "lmm" in results.simulated:
         out["Order model (LMM)"] = model_provenance()
-    out.update({
-        "Seeds": _seeds(results),
-        "Evaluation started": mtime(results.path / MARKER),
-        "Results computed": mtime(results.path / "summary.json"),
-        "Wall time": f"{results.summary.get('seconds', float('nan')):.1f} s",
-        "Report created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "MarS version": __version__,
-        "Git commit": git_commit(),
-        "Software": versions(),
-    })  # fmt: skip
+    out.update(
+        {
+            "Seeds": _seeds(results),
+            "Evaluation started": mtime(results.path / MARKER),
+            "Results computed": mtime(results.path / "summary.json"),
+            "Wall time": f"{results.summary.get('seconds', float('nan')):.1f} s",
+            "Report created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "MarS version": __version__,
+            "Git commit": git_commit(),
+            "Software": versions(),
+        }
+    )
     return out
 
 
@@ -309,70 +350,113 @@ def build_realism_report(path: str | Path, data_dir: str | None = None) -> Repor
     results = load_evaluation(path)
     c = results.config
     bgs = ", ".join(rc.label(b)[0].lower() + rc.label(b)[1:] for b in results.simulated) or "no simulated background"
-    subtitle = (f"{results.symbol} {', '.join(results.dates())} · held-out {results.window[0]}–{results.window[1]} · "
-                f"{results.n_starts} start points every {c.get('every_minutes')} min × {c.get('rollouts')} rollouts of "
-                f"{c.get('minutes')} min · {bgs} against the replayed real day")  # fmt: skip
+    subtitle = (
+        f"{results.symbol} {', '.join(results.dates())} · held-out {results.window[0]}–{results.window[1]} · "
+        f"{results.n_starts} start points every {c.get('every_minutes')} min × {c.get('rollouts')} rollouts of "
+        f"{c.get('minutes')} min · {bgs} against the replayed real day"
+    )
     return Report(
-        title=f"Realism evaluation: {results.symbol}", subtitle=subtitle, kind="MarS realism report",
-        source=str(results.path), sections=[_summary(results), _presence(results), _figures(results), _metrics(results)],
-        caveats=caveats(results), config=dict(c), config_labels=CONFIG_LABELS, provenance=provenance(results, data_dir),
-    )  # fmt: skip
+        title=f"Realism evaluation: {results.symbol}",
+        subtitle=subtitle,
+        kind="MarS realism report",
+        source=str(results.path),
+        sections=[_summary(results), _presence(results), _figures(results), _metrics(results)],
+        caveats=caveats(results),
+        config=dict(c),
+        config_labels=CONFIG_LABELS,
+        provenance=provenance(results, data_dir),
+    )
 
 
 def _summary(results: RealismResults) -> Section:
     c = results.config
-    text = [f"From {results.n_starts} start points in the held-out window {results.window[0]}–{results.window[1]}, each "
-            f"simulated background ran {c.get('rollouts')} futures of {c.get('minutes')} minutes; the real day over the same "
-            "minutes (the replay) is the reference. Their minute bars are tested for Cont's 11 stylized facts (paper App. I), "
-            "and per start point the window metrics of the paper's Table 7 (App. J) give each background's distribution "
-            "similarity and 3-class accuracy against the real day."]  # fmt: skip
+    text = [
+        f"From {results.n_starts} start points in the held-out window {results.window[0]}–{results.window[1]}, each "
+        f"simulated background ran {c.get('rollouts')} futures of {c.get('minutes')} minutes; the real day over the same "
+        "minutes (the replay) is the reference. Their minute bars are tested for Cont's 11 stylized facts (paper App. I), "
+        "and per start point the window metrics of the paper's Table 7 (App. J) give each background's distribution "
+        "similarity and 3-class accuracy against the real day."
+    ]
     agree = rc.agreement(results.facts)
     if agree:
-        text.append("Stylized facts with the same verdict as in the real day: "
-                    + "; ".join(f"**{rc.label(bg)}** {n} of {len(FACTS)}" for bg, n in agree.items()) + ".")  # fmt: skip
+        text.append(
+            "Stylized facts with the same verdict as in the real day: "
+            + "; ".join(f"**{rc.label(bg)}** {n} of {len(FACTS)}" for bg, n in agree.items())
+            + "."
+        )
     return Section("Summary", text=text, metrics=[card[:3] for card in headline(results)])
 
 
 def _presence(results: RealismResults) -> Section:
     frame = rc.presence_frame(results.facts, with_test=False, compact=True)
-    tests = pd.DataFrame({"#": range(1, len(FACTS) + 1), "Stylized fact": [FACT_NAMES[f] for f in FACTS],
-                          "Test for “present”": [FACT_TESTS[f] for f in FACTS]})  # fmt: skip
+    tests = pd.DataFrame(
+        {
+            "#": range(1, len(FACTS) + 1),
+            "Stylized fact": [FACT_NAMES[f] for f in FACTS],
+            "Test for “present”": [FACT_TESTS[f] for f in FACTS],
+        }
+    )
     who = ", ".join(f"{rc.short(b)} = {rc.label(b)[0].lower() + rc.label(b)[1:]}" for b in results.simulated)
     return Section(
         "Stylized facts (Table 6)",
-        text=[f"{rc.PRESENT} present, {rc.ABSENT} absent, decided per background by the test listed below on all its minute "
-              "bars pooled. The paper's columns are its Table 6 (historical and simulated data of the Chinese market): all "
-              "facts present except gain/loss asymmetry and the leverage effect."],
-        tables=[Table("Presence of the stylized facts", frame,
-                      f"Replay = the real day ({', '.join(results.dates())}, {results.window[0]}–{results.window[1]}); {who}, each "
-                      "pooling every rollout of every start point. Paper hist. / sim. = the paper's historical and simulated "
-                      "columns.", formats={"#": "{}"}),
-                Table("Tests for “present”", tests, "Intervals are 95% percentile intervals of a block bootstrap "
-                                                     "(30-minute blocks, 200 resamples); intermittency uses a Monte Carlo test.",
-                      formats={"#": "{}"})],
-    )  # fmt: skip
+        text=[
+            f"{rc.PRESENT} present, {rc.ABSENT} absent, decided per background by the test listed below on all its minute "
+            "bars pooled. The paper's columns are its Table 6 (historical and simulated data of the Chinese market): all "
+            "facts present except gain/loss asymmetry and the leverage effect."
+        ],
+        tables=[
+            Table(
+                "Presence of the stylized facts",
+                frame,
+                f"Replay = the real day ({', '.join(results.dates())}, {results.window[0]}–{results.window[1]}); {who}, each "
+                "pooling every rollout of every start point. Paper hist. / sim. = the paper's historical and simulated "
+                "columns.",
+                formats={"#": "{}"},
+            ),
+            Table(
+                "Tests for “present”",
+                tests,
+                "Intervals are 95% percentile intervals of a block bootstrap "
+                "(30-minute blocks, 200 resamples); intermittency uses a Monte Carlo test.",
+                formats={"#": "{}"},
+            ),
+        ],
+    )
 
 
 def _figures(results: RealismResults) -> Section:
     figures = []
     rows = []
     for i, fact in enumerate(FACTS, 1):
-        verdicts = "; ".join(f"{rc.short(bg)} {rc.PRESENT if results.facts[bg][fact]['present'] else rc.ABSENT} "
-                             f"{rc.statistic(fact, results.facts[bg][fact])}" for bg in results.backgrounds)  # fmt: skip
-        caption = (f"Fact {i}, {FACT_NAMES[fact]} (paper {rc.PAPER_FIGURES[fact]}). Bands: 95% block-bootstrap intervals. "
-                   f"Test: {FACT_TESTS[fact]}. {verdicts}.")  # fmt: skip
+        verdicts = "; ".join(
+            f"{rc.short(bg)} {rc.PRESENT if results.facts[bg][fact]['present'] else rc.ABSENT} "
+            f"{rc.statistic(fact, results.facts[bg][fact])}"
+            for bg in results.backgrounds
+        )
+        caption = (
+            f"Fact {i}, {FACT_NAMES[fact]} (paper {rc.PAPER_FIGURES[fact]}). Bands: 95% block-bootstrap intervals. "
+            f"Test: {FACT_TESTS[fact]}. {verdicts}."
+        )
         figures.append(Figure(rc.fact_figure(results.facts, fact), caption))
         for _, row in rc.statistics_frame(results.facts, fact).iterrows():
             rows.append({"#": i, "Fact": FACT_NAMES[fact], **row.to_dict()})
     return Section(
         "The facts, figure by figure",
-        text=["Each figure draws the real day (replay) against every simulated background, like the paper's Figs. 17–21, "
-              "with the number of observations behind each background's test in its subtitle. Curves of the simulated "
-              "backgrounds pool all their rollouts; no return or lag spans two trajectories."],
+        text=[
+            "Each figure draws the real day (replay) against every simulated background, like the paper's Figs. 17–21, "
+            "with the number of observations behind each background's test in its subtitle. Curves of the simulated "
+            "backgrounds pool all their rollouts; no return or lag spans two trajectories."
+        ],
         figures=figures,
-        tables=[Table("Tested statistics", pd.DataFrame(rows), "The number each presence test looks at, with its 95% interval.",
-                      formats={"#": "{}"})],
-    )  # fmt: skip
+        tables=[
+            Table(
+                "Tested statistics",
+                pd.DataFrame(rows),
+                "The number each presence test looks at, with its 95% interval.",
+                formats={"#": "{}"},
+            )
+        ],
+    )
 
 
 def _metrics(results: RealismResults) -> Section:
@@ -381,19 +465,31 @@ def _metrics(results: RealismResults) -> Section:
     rollouts = results.config.get("rollouts")
     return Section(
         "Quantitative metrics (Table 7)",
-        text=["For every start point the minutes after it give one value per metric: volatility (std of 1-minute mid "
-              "returns), mean spread, mean order volume, the shares of aggressive and of buy orders among submissions, and "
-              "the 1–5 minute returns. **Distribution similarity** is the overlap coefficient Σ min(p, q) of the histograms "
-              "of the real and the simulated values (1 = identical). **3-class accuracy** splits values into the real "
-              f"values' tertiles (low / medium / high) and counts the start points where the simulated class, the majority "
-              f"over the {rollouts} rollouts, equals the real one (chance ⅓)."],
-        figures=[Figure(rc.metrics_figure(results.metrics), "Hatched grey: the paper's Table 7 (MarS on the Chinese market, "
-                                                               "128 rollouts per start for the returns). Whiskers: the 95% "
-                                                               "Wilson interval of our accuracy over the start points.")],
-        tables=[Table("Distribution similarity and 3-class accuracy", frame,
-                      "Ours per simulated background next to the paper's values (sim. = distribution similarity, acc. = "
-                      "3-class accuracy, acc. CI = its 95% Wilson interval over the start points, which takes the tertiles as "
-                      "fixed); starts = start points with a value in both the real and the simulated windows. The "
-                      "similarity has no interval: the evaluation keeps only its value, not the values per start point.",
-                      formats=three)],
-    )  # fmt: skip
+        text=[
+            "For every start point the minutes after it give one value per metric: volatility (std of 1-minute mid "
+            "returns), mean spread, mean order volume, the shares of aggressive and of buy orders among submissions, and "
+            "the 1–5 minute returns. **Distribution similarity** is the overlap coefficient Σ min(p, q) of the histograms "
+            "of the real and the simulated values (1 = identical). **3-class accuracy** splits values into the real "
+            f"values' tertiles (low / medium / high) and counts the start points where the simulated class, the majority "
+            f"over the {rollouts} rollouts, equals the real one (chance ⅓)."
+        ],
+        figures=[
+            Figure(
+                rc.metrics_figure(results.metrics),
+                "Hatched grey: the paper's Table 7 (MarS on the Chinese market, "
+                "128 rollouts per start for the returns). Whiskers: the 95% "
+                "Wilson interval of our accuracy over the start points.",
+            )
+        ],
+        tables=[
+            Table(
+                "Distribution similarity and 3-class accuracy",
+                frame,
+                "Ours per simulated background next to the paper's values (sim. = distribution similarity, acc. = "
+                "3-class accuracy, acc. CI = its 95% Wilson interval over the start points, which takes the tertiles as "
+                "fixed); starts = start points with a value in both the real and the simulated windows. The "
+                "similarity has no interval: the evaluation keeps only its value, not the values per start point.",
+                formats=three,
+            )
+        ],
+    )

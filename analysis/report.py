@@ -17,6 +17,7 @@ know nothing about what the report is about:
 Pure: no Streamlit. Text paragraphs are plain text with two inline marks,
 `code` and **bold**; everything else is escaped.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,9 +42,14 @@ from mars_core.errors import MarsInputError
 CHROMIUM_ENV = "MARS_CHROMIUM"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = (
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-)  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 PDF_WIDTH_PX = 703  # A4 (210 mm) less 2 x 12 mm margins at 96 px/in: charts are drawn at the printed width
 FONT = "Inter, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
@@ -96,7 +102,7 @@ class Report:
     subtitle: str = ""
     kind: str = "report"
     source: str = ""  # the results directory it was built from
-    created: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     sections: list[Section] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
@@ -107,7 +113,9 @@ class Report:
         """The content sections, then caveats, configuration and provenance (as rendered)."""
         extra = []
         if self.caveats:
-            extra.append(Section("Caveats", text=["Read the results with these limits in mind."], bullets=list(self.caveats)))
+            extra.append(
+                Section("Caveats", text=["Read the results with these limits in mind."], bullets=list(self.caveats))
+            )
         if self.config:
             rows = [(self.config_labels.get(k, ""), k, _plain(v)) for k, v in self.config.items()]
             frame = pd.DataFrame(rows, columns=["Meaning", "Setting", "Value"])[["Setting", "Value", "Meaning"]]
@@ -123,10 +131,15 @@ class Report:
     def summary(self) -> dict[str, Any]:
         """A JSON-ready outline (for `mars report --json`)."""
         return {
-            "title": self.title, "kind": self.kind, "source": self.source, "created": self.created,
-            "sections": [s.heading for s in self.all_sections()], "figures": len(self.figures()),
-            "tables": sum(len(s.tables) for s in self.all_sections()), "caveats": len(self.caveats),
-        }  # fmt: skip
+            "title": self.title,
+            "kind": self.kind,
+            "source": self.source,
+            "created": self.created,
+            "sections": [s.heading for s in self.all_sections()],
+            "figures": len(self.figures()),
+            "tables": sum(len(s.tables) for s in self.all_sections()),
+            "caveats": len(self.caveats),
+        }
 
 
 # ---- builders ------------------------------------------------------------------------------------
@@ -169,9 +182,11 @@ def build_report(results_dir: str | Path, data_dir: str | None = None) -> Report
             return build(path, data_dir)
     kinds = "; ".join(what for what, _, _ in BUILDERS)
     run = " It looks like a simulation run (it has config.json)." if (path / "config.json").is_file() else ""
-    raise MarsInputError(f"{path}: not a MarS study directory (no study.json) nor a realism evaluation (no realism.json).{run} Reports are made of: "
-                         f"{kinds} — the --out DIR of `mars impact --config study.yaml --out DIR` or "
-                         "`mars realism --symbol GOOG --out DIR`.")  # fmt: skip
+    raise MarsInputError(
+        f"{path}: not a MarS study directory (no study.json) nor a realism evaluation (no realism.json).{run} Reports are made of: "
+        f"{kinds} — the --out DIR of `mars impact --config study.yaml --out DIR` or "
+        "`mars realism --symbol GOOG --out DIR`."
+    )
 
 
 # ---- HTML ----------------------------------------------------------------------------------------
@@ -287,20 +302,27 @@ def table_html(table: Table) -> str:
     caption = f'<div class="table-caption">{inline(table.caption)}</div>' if table.caption else ""
     title = f"<h3>{html.escape(table.title)}</h3>" if table.title else ""
     kind = ' class="kv"' if table.key_value else ""
-    return (f'<div class="table-wrap">{title}<table{kind}><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>{caption}</div>')  # fmt: skip
+    return (
+        f'<div class="table-wrap">{title}<table{kind}><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>{caption}</div>"
+    )
 
 
 def figure_html(fig: go.Figure, div_id: str, include_plotlyjs: bool | str) -> str:
     """A figure as a div (plotly.js inline when asked), in the report's typography."""
     styled = go.Figure(fig)
-    styled.update_layout(template="plotly_white", font={"family": FONT, "size": 12, "color": "#1d2939"},
-                         autosize=True, width=None)  # fmt: skip
+    styled.update_layout(
+        template="plotly_white", font={"family": FONT, "size": 12, "color": "#1d2939"}, autosize=True, width=None
+    )
     height = styled.layout.height or 420
     return styled.to_html(
-        full_html=False, include_plotlyjs=include_plotlyjs, div_id=div_id, default_width="100%",
-        default_height=f"{height}px", config={"displaylogo": False, "responsive": True},
-    )  # fmt: skip
+        full_html=False,
+        include_plotlyjs=include_plotlyjs,
+        div_id=div_id,
+        default_width="100%",
+        default_height=f"{height}px",
+        config={"displaylogo": False, "responsive": True},
+    )
 
 
 def _section_html(number: int, section: Section, figure_ids: list[str]) -> str:
@@ -410,10 +432,14 @@ def _print_pdf(html_text: str, n_figures: int, out: Path, chromium: Path, title:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
     except ImportError:
-        raise MarsInputError("PDF export needs the Python package playwright (`pip install playwright`); "
-                             "the HTML report works without it.") from None  # fmt: skip
-    footer = (f'<div style="font-size:8px; color:#667085; width:100%; padding:0 12mm; display:flex; justify-content:space-between;">'
-              f'<span>{html.escape(title)}</span><span>page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>')  # fmt: skip
+        raise MarsInputError(
+            "PDF export needs the Python package playwright (`pip install playwright`); "
+            "the HTML report works without it."
+        ) from None
+    footer = (
+        f'<div style="font-size:8px; color:#667085; width:100%; padding:0 12mm; display:flex; justify-content:space-between;">'
+        f'<span>{html.escape(title)}</span><span>page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>'
+    )
     part = out.with_name(out.name + ".part")
     with tempfile.TemporaryDirectory(prefix="mars-report-") as tmp:
         source = Path(tmp) / "report.html"
@@ -423,23 +449,34 @@ def _print_pdf(html_text: str, n_figures: int, out: Path, chromium: Path, title:
                 browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=list(CHROMIUM_ARGS))
                 try:
                     page = browser.new_page(viewport={"width": PDF_WIDTH_PX, "height": 1000})
-                    page.route(re.compile(r"^(?!file:|data:|about:).*"), lambda route: route.abort())  # no network, ever
+                    page.route(
+                        re.compile(r"^(?!file:|data:|about:).*"), lambda route: route.abort()
+                    )  # no network, ever
                     page.emulate_media(media="print")
                     page.goto(source.as_uri(), wait_until="load", timeout=timeout_s * 1000)
                     page.wait_for_function(
                         "n => [...document.querySelectorAll('.js-plotly-plot')].filter(d => d.querySelector('.main-svg')).length >= n",
-                        arg=n_figures, timeout=timeout_s * 1000,
-                    )  # fmt: skip
-                    page.pdf(path=str(part), format="A4", print_background=True, display_header_footer=True,
-                             header_template="<span></span>", footer_template=footer,
-                             margin={"top": "12mm", "bottom": "14mm", "left": "12mm", "right": "12mm"})  # fmt: skip
+                        arg=n_figures,
+                        timeout=timeout_s * 1000,
+                    )
+                    page.pdf(
+                        path=str(part),
+                        format="A4",
+                        print_background=True,
+                        display_header_footer=True,
+                        header_template="<span></span>",
+                        footer_template=footer,
+                        margin={"top": "12mm", "bottom": "14mm", "left": "12mm", "right": "12mm"},
+                    )
                 finally:
                     browser.close()
         except PlaywrightError as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             if "Executable doesn't exist" in str(err) or "ENOENT" in str(err):
                 raise missing_chromium(str(chromium)) from None
-            raise MarsInputError(f"PDF export failed in Chromium ({chromium}): {first}. The HTML report is unaffected.") from None
+            raise MarsInputError(
+                f"PDF export failed in Chromium ({chromium}): {first}. The HTML report is unaffected."
+            ) from None
     part.replace(out)  # atomic: a reader never sees half a PDF
 
 

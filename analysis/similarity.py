@@ -14,6 +14,7 @@ metric are compared two ways:
   (`three_class_accuracy_from_rollouts`); the paper aggregates 128 rollouts for
   the 1-5 minute returns.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -258,10 +259,12 @@ def table7(
             n = int(np.sum(np.isfinite(replay) & np.isfinite(sim).any(axis=1)))
             single = all(isinstance(s, Mapping) for s in sims)
             accuracy = (
-                float("nan") if n == 0
-                else three_class_accuracy(replay, sim[:, 0]) if single
+                float("nan")
+                if n == 0
+                else three_class_accuracy(replay, sim[:, 0])
+                if single
                 else three_class_accuracy_from_rollouts(replay, sim)
-            )  # fmt: skip
+            )
             result[metric][background] = {
                 "similarity": _json_float(overlap_coefficient(replay, sim)),
                 "accuracy": _json_float(accuracy),

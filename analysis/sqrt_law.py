@@ -20,6 +20,7 @@ Confidence intervals are percentile-bootstrap 95% intervals over trajectories
 (resampled with replacement, `n_boot` draws, seeded); the binned fit keeps the
 bins of the full sample.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -66,7 +67,7 @@ def _ols(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _r2(x: np.ndarray, y: np.ndarray, slope: float, intercept: float) -> float:
     resid = y - (intercept + slope * x)
     total = np.sum((y - y.mean()) ** 2)
-    return float(1 - np.sum(resid ** 2) / total) if total > 0 else float("nan")
+    return float(1 - np.sum(resid**2) / total) if total > 0 else float("nan")
 
 
 def _percentile_ci(values: np.ndarray) -> tuple[float, float]:
@@ -86,15 +87,24 @@ def _inputs(impact, sigma, q_over_v) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def _require_spread(x: np.ndarray, n_dropped: int, method: str) -> None:
     if x.size < 2 or np.ptp(x) == 0:
-        raise MarsInputError(f"square-root-law fit ({method}) needs at least 2 distinct Q/V values with positive impact, "
-                             f"got {x.size} point(s) ({n_dropped} dropped)")
+        raise MarsInputError(
+            f"square-root-law fit ({method}) needs at least 2 distinct Q/V values with positive impact, "
+            f"got {x.size} point(s) ({n_dropped} dropped)"
+        )
 
 
-def _fit(x: np.ndarray, y: np.ndarray, boot_slope: np.ndarray, boot_icpt: np.ndarray, n_dropped: int, method: str) -> SqrtLawFit:
+def _fit(
+    x: np.ndarray, y: np.ndarray, boot_slope: np.ndarray, boot_icpt: np.ndarray, n_dropped: int, method: str
+) -> SqrtLawFit:
     slope, icpt = _ols(x, y)
     return SqrtLawFit(
-        delta=float(slope), delta_ci=_percentile_ci(boot_slope), Y=float(np.exp(icpt)),
-        Y_ci=_percentile_ci(np.exp(boot_icpt)), r2=_r2(x, y, slope, icpt), n=int(x.size), n_dropped=n_dropped,
+        delta=float(slope),
+        delta_ci=_percentile_ci(boot_slope),
+        Y=float(np.exp(icpt)),
+        Y_ci=_percentile_ci(np.exp(boot_icpt)),
+        r2=_r2(x, y, slope, icpt),
+        n=int(x.size),
+        n_dropped=n_dropped,
         method=method,
     )
 
@@ -133,7 +143,9 @@ def _group_means(groups: np.ndarray, n_groups: int, weights: np.ndarray, *column
     flat = (np.arange(batch)[:, None] * n_groups + groups[None, :]).ravel()
     count = np.bincount(flat, weights.ravel(), batch * n_groups).reshape(batch, n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return [np.bincount(flat, (weights * c).ravel(), batch * n_groups).reshape(batch, n_groups) / count for c in columns]
+        return [
+            np.bincount(flat, (weights * c).ravel(), batch * n_groups).reshape(batch, n_groups) / count for c in columns
+        ]
 
 
 def _binned_xy(means: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -143,8 +155,9 @@ def _binned_xy(means: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndar
     return logq_m, y, (impact_m > 0) & (sigma_m > 0)
 
 
-def fit_binned(impact, sigma, q_over_v, n_boot: int = 1000, seed: int = 0, bins: int = 10,
-               groups: np.ndarray | None = None) -> SqrtLawFit:  # fmt: skip
+def fit_binned(
+    impact, sigma, q_over_v, n_boot: int = 1000, seed: int = 0, bins: int = 10, groups: np.ndarray | None = None
+) -> SqrtLawFit:
     """Log-log OLS over Q/V groups of mean(impact) / mean(sigma) (see the module docstring).
 
     Args:
@@ -179,7 +192,7 @@ def _masked_ols(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> tuple[np.ndar
     with np.errstate(invalid="ignore", divide="ignore"):
         xm, ym = x0.sum(axis=1) / nw, y0.sum(axis=1) / nw
         dx = np.where(mask, x0 - xm[:, None], 0.0)
-        slope = np.sum(dx * (y0 - ym[:, None]), axis=1) / np.sum(dx ** 2, axis=1)
+        slope = np.sum(dx * (y0 - ym[:, None]), axis=1) / np.sum(dx**2, axis=1)
     slope[nw < 2] = np.nan
     return slope, ym - slope * xm
 

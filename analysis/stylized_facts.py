@@ -27,6 +27,7 @@ fixes the blocks; `block_minutes` is then ignored) and keywords `n_boot` and
 with `ci_low`/`ci_high` and per-point counts (`n_by_lag`/`n_by_period`);
 non-finite values become None.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -86,7 +87,6 @@ FACT_TESTS = {
     "asymmetry_in_timescales": "rho(k) - rho(-k), rho(k) = corr(coarse vol_t+k, fine vol_t), averaged over "
     "k = 1..10: 95% CI below 0",
 }
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,9 +322,15 @@ def _public_curve(curve: dict, keys: Sequence[str]) -> dict:
 
 
 def absence_of_autocorrelations(
-    bars: BarsInput, *, max_lag: int = 10, skip_lags: int = 1, alpha: float = 0.05,
-    n_boot: int = 200, seed: int = 0, block_minutes: int = 30,
-) -> dict:  # fmt: skip
+    bars: BarsInput,
+    *,
+    max_lag: int = 10,
+    skip_lags: int = 1,
+    alpha: float = 0.05,
+    n_boot: int = 200,
+    seed: int = 0,
+    block_minutes: int = 30,
+) -> dict:
     """Fact 1: linear autocorrelation of 1-min returns, last and mean trade price (App. I.3, Fig. 17).
 
     Test: the ACF of last-price returns is insignificant at every lag in
@@ -384,8 +390,14 @@ def _kurtosis_fact(tr: Trajectories, max_period: int, n_boot: int, seed: int, bu
     periods = list(range(1, max_period + 1))
     est, boot, counts = _moment_curves(tr, periods, _boot_weights(tr.n_units, n_boot, seed), bucket_minutes)
     low, high = _interval(boot[:, :, 1])
-    return {"periods": periods, "kurtosis": est[:, 1], "ci_low": low, "ci_high": high, "n_by_period": counts,
-            "boot": boot[:, :, 1]}  # fmt: skip
+    return {
+        "periods": periods,
+        "kurtosis": est[:, 1],
+        "ci_low": low,
+        "ci_high": high,
+        "n_by_period": counts,
+        "boot": boot[:, :, 1],
+    }
 
 
 def heavy_tails(
@@ -401,16 +413,23 @@ def heavy_tails(
     curve = _kurtosis_fact(_as_trajectories(bars, block_minutes), max_period, n_boot, seed, None)
     out = _public_curve(curve, ("kurtosis", "ci_low", "ci_high", "n_by_period"))
     return {
-        "periods": curve["periods"], **out,
+        "periods": curve["periods"],
+        **out,
         "present": _significant(curve["ci_low"][0], curve["ci_high"][0], +1),
-        "n": int(curve["n_by_period"][0]), "test": FACT_TESTS["heavy_tails"],
-    }  # fmt: skip
+        "n": int(curve["n_by_period"][0]),
+        "test": FACT_TESTS["heavy_tails"],
+    }
 
 
 def aggregational_gaussianity(
-    bars: BarsInput, *, max_period: int = 20, min_obs: int = 30, n_boot: int = 200, seed: int = 0,
+    bars: BarsInput,
+    *,
+    max_period: int = 20,
+    min_obs: int = 30,
+    n_boot: int = 200,
+    seed: int = 0,
     block_minutes: int = 30,
-) -> dict:  # fmt: skip
+) -> dict:
     """Fact 4: kurtosis of k-min returns falls toward 0 as k grows (App. I.3, Fig. 18a).
 
     Test: the 1-min returns are heavy-tailed (`heavy_tails` test; Gaussian
@@ -427,18 +446,28 @@ def aggregational_gaussianity(
     out = {"periods": curve["periods"], **_public_curve(curve, ("kurtosis", "ci_low", "ci_high", "n_by_period"))}
     if len(usable) < 2:
         return {
-            **out, "longest_period": None, "kurtosis_drop": None, "drop_ci_low": None, "drop_ci_high": None,
-            "present": False, "n": int(curve["n_by_period"][0]), "test": FACT_TESTS["aggregational_gaussianity"],
-        }  # fmt: skip
+            **out,
+            "longest_period": None,
+            "kurtosis_drop": None,
+            "drop_ci_low": None,
+            "drop_ci_high": None,
+            "present": False,
+            "n": int(curve["n_by_period"][0]),
+            "test": FACT_TESTS["aggregational_gaussianity"],
+        }
     last = usable[-1]
     drop = curve["kurtosis"][0] - curve["kurtosis"][last]
     low, high = _interval(curve["boot"][:, 0] - curve["boot"][:, last])
     return {
-        **out, "longest_period": curve["periods"][last], "kurtosis_drop": _clean(drop),
-        "drop_ci_low": _clean(low), "drop_ci_high": _clean(high),
+        **out,
+        "longest_period": curve["periods"][last],
+        "kurtosis_drop": _clean(drop),
+        "drop_ci_low": _clean(low),
+        "drop_ci_high": _clean(high),
         "present": _significant(curve["ci_low"][0], curve["ci_high"][0], +1) and _significant(low, high, +1),
-        "n": int(curve["n_by_period"][0]), "test": FACT_TESTS["aggregational_gaussianity"],
-    }  # fmt: skip
+        "n": int(curve["n_by_period"][0]),
+        "test": FACT_TESTS["aggregational_gaussianity"],
+    }
 
 
 def gain_loss_asymmetry(
@@ -462,17 +491,30 @@ def gain_loss_asymmetry(
         mean = np.nanmean(est[:, 0])
         mean_low, mean_high = _interval(np.nanmean(boot[:, :, 0], axis=1))
     return {
-        "periods": periods, "skewness": _clean(est[:, 0]), "ci_low": _clean(low), "ci_high": _clean(high),
-        "n_by_period": counts.tolist(), "mean_skewness": _clean(mean), "mean_ci_low": _clean(mean_low),
-        "mean_ci_high": _clean(mean_high), "present": _significant(mean_low, mean_high, -1),
-        "n": int(counts[0]), "test": FACT_TESTS["gain_loss_asymmetry"],
-    }  # fmt: skip
+        "periods": periods,
+        "skewness": _clean(est[:, 0]),
+        "ci_low": _clean(low),
+        "ci_high": _clean(high),
+        "n_by_period": counts.tolist(),
+        "mean_skewness": _clean(mean),
+        "mean_ci_low": _clean(mean_low),
+        "mean_ci_high": _clean(mean_high),
+        "present": _significant(mean_low, mean_high, -1),
+        "n": int(counts[0]),
+        "test": FACT_TESTS["gain_loss_asymmetry"],
+    }
 
 
 def intermittency(
-    bars: BarsInput, *, quantile: float = 0.99, window_minutes: int = 15, alpha: float = 0.05,
-    n_boot: int = 200, seed: int = 0, block_minutes: int = 30,
-) -> dict:  # fmt: skip
+    bars: BarsInput,
+    *,
+    quantile: float = 0.99,
+    window_minutes: int = 15,
+    alpha: float = 0.05,
+    n_boot: int = 200,
+    seed: int = 0,
+    block_minutes: int = 30,
+) -> dict:
     """Fact 5: burstiness of extreme returns (App. I.3, Fig. 20a, after Ratliff-Crain et al. 2023).
 
     Extreme returns are 1-min returns with |r| above the pooled `quantile` of
@@ -499,8 +541,13 @@ def intermittency(
     sizes = np.bincount(wid)
     counts = np.bincount(wid, weights=(np.abs(r[keep]) > threshold).astype(float))[sizes == window_minutes]
     n_windows = len(counts)
-    result = {"threshold": _clean(threshold), "n_windows": n_windows, "n_extreme": int(counts.sum()),
-              "n": int(n_windows * window_minutes), "test": FACT_TESTS["intermittency"]}  # fmt: skip
+    result = {
+        "threshold": _clean(threshold),
+        "n_windows": n_windows,
+        "n_extreme": int(counts.sum()),
+        "n": int(n_windows * window_minutes),
+        "test": FACT_TESTS["intermittency"],
+    }
     if n_windows < 2:
         return {"fano_factor": None, "ci_low": None, "ci_high": None, "p_value": None, **result, "present": False}
 
@@ -522,9 +569,13 @@ def intermittency(
         null[i] = n_windows, total, c @ c
     p = (1 + np.sum(fano(null) >= est - 1e-12)) / (1 + n_boot) if np.isfinite(est) else np.nan
     return {
-        "fano_factor": _clean(est), "ci_low": _clean(low), "ci_high": _clean(high), "p_value": _clean(p),
-        **result, "present": bool(np.isfinite(p) and p < alpha),
-    }  # fmt: skip
+        "fano_factor": _clean(est),
+        "ci_low": _clean(low),
+        "ci_high": _clean(high),
+        "p_value": _clean(p),
+        **result,
+        "present": bool(np.isfinite(p) and p < alpha),
+    }
 
 
 def _abs_acf(tr: Trajectories, max_lag: int, n_boot: int, seed: int) -> tuple[dict, np.ndarray]:
@@ -551,11 +602,15 @@ def volatility_clustering(
     mean = np.mean(curve["acf"])
     low, high = _interval(boot.mean(axis=1))
     return {
-        "lags": curve["lags"], **_public_curve(curve, ("acf", "ci_low", "ci_high", "n_by_lag")),
-        "mean_acf": _clean(mean), "mean_ci_low": _clean(low), "mean_ci_high": _clean(high),
-        "present": _significant(low, high, +1), "n": int(curve["n_by_lag"][0]),
+        "lags": curve["lags"],
+        **_public_curve(curve, ("acf", "ci_low", "ci_high", "n_by_lag")),
+        "mean_acf": _clean(mean),
+        "mean_ci_low": _clean(low),
+        "mean_ci_high": _clean(high),
+        "present": _significant(low, high, +1),
+        "n": int(curve["n_by_lag"][0]),
         "test": FACT_TESTS["volatility_clustering"],
-    }  # fmt: skip
+    }
 
 
 def slow_decay_of_absolute_autocorrelation(
@@ -582,17 +637,26 @@ def slow_decay_of_absolute_autocorrelation(
         fit_exp = stats.linregress(lags[positive], np.log(acf[positive]))
         beta, r2_power, r2_exp = -fit_power.slope, fit_power.rvalue**2, fit_exp.rvalue**2
     return {
-        "lags": curve["lags"], **_public_curve(curve, ("acf", "ci_low", "ci_high", "n_by_lag")),
-        "power_law_exponent": _clean(beta), "power_law_r2": _clean(r2_power), "exponential_r2": _clean(r2_exp),
-        "present": _significant(curve["ci_low"][-1], curve["ci_high"][-1], +1), "n": int(curve["n_by_lag"][-1]),
+        "lags": curve["lags"],
+        **_public_curve(curve, ("acf", "ci_low", "ci_high", "n_by_lag")),
+        "power_law_exponent": _clean(beta),
+        "power_law_r2": _clean(r2_power),
+        "exponential_r2": _clean(r2_exp),
+        "present": _significant(curve["ci_low"][-1], curve["ci_high"][-1], +1),
+        "n": int(curve["n_by_lag"][-1]),
         "test": FACT_TESTS["slow_decay_of_absolute_autocorrelation"],
-    }  # fmt: skip
+    }
 
 
 def conditional_heavy_tails(
-    bars: BarsInput, *, max_period: int = 20, bucket_minutes: int = 30, n_boot: int = 200, seed: int = 0,
+    bars: BarsInput,
+    *,
+    max_period: int = 20,
+    bucket_minutes: int = 30,
+    n_boot: int = 200,
+    seed: int = 0,
     block_minutes: int = 30,
-) -> dict:  # fmt: skip
+) -> dict:
     """Fact 7: kurtosis of returns normalised by time-of-day volatility (App. I.3, Fig. 18b).
 
     Each k-min return is divided by the RMS of all pooled k-min returns ending
@@ -610,12 +674,14 @@ def conditional_heavy_tails(
     curve = _kurtosis_fact(tr, max_period, n_boot, seed, bucket_minutes)
     raw = _kurtosis_fact(tr, 1, n_boot, seed, None)["kurtosis"][0]
     return {
-        "periods": curve["periods"], **_public_curve(curve, ("kurtosis", "ci_low", "ci_high", "n_by_period")),
+        "periods": curve["periods"],
+        **_public_curve(curve, ("kurtosis", "ci_low", "ci_high", "n_by_period")),
         "unconditional_kurtosis": _clean(raw),
         "less_heavy_than_unconditional": bool(curve["kurtosis"][0] < raw),
         "present": _significant(curve["ci_low"][0], curve["ci_high"][0], +1),
-        "n": int(curve["n_by_period"][0]), "test": FACT_TESTS["conditional_heavy_tails"],
-    }  # fmt: skip
+        "n": int(curve["n_by_period"][0]),
+        "test": FACT_TESTS["conditional_heavy_tails"],
+    }
 
 
 def _cross_curve(tr: Trajectories, x: np.ndarray, y: np.ndarray, lags: Sequence[int], n_boot: int, seed: int):
@@ -642,10 +708,15 @@ def leverage_effect(
     mean = np.mean(curve["corr"])
     low, high = _interval(boot.mean(axis=1))
     return {
-        "lags": curve["lags"], **_public_curve(curve, ("corr", "ci_low", "ci_high", "n_by_lag")),
-        "mean_corr": _clean(mean), "mean_ci_low": _clean(low), "mean_ci_high": _clean(high),
-        "present": _significant(low, high, -1), "n": int(curve["n_by_lag"][0]), "test": FACT_TESTS["leverage_effect"],
-    }  # fmt: skip
+        "lags": curve["lags"],
+        **_public_curve(curve, ("corr", "ci_low", "ci_high", "n_by_lag")),
+        "mean_corr": _clean(mean),
+        "mean_ci_low": _clean(low),
+        "mean_ci_high": _clean(high),
+        "present": _significant(low, high, -1),
+        "n": int(curve["n_by_lag"][0]),
+        "test": FACT_TESTS["leverage_effect"],
+    }
 
 
 def volume_volatility_correlation(
@@ -660,12 +731,14 @@ def volume_volatility_correlation(
     """
     tr = _as_trajectories(bars, block_minutes)
     volume = np.where(tr.pos >= 1, tr.volume, np.nan)  # the first minute has no return to pair with
-    curve, _ = _cross_curve(tr, volume, np.abs(_returns(tr, 1)), range(0, max_lag + 1), n_boot, seed)
+    curve, _ = _cross_curve(tr, volume, np.abs(_returns(tr, 1)), range(max_lag + 1), n_boot, seed)
     return {
-        "lags": curve["lags"], **_public_curve(curve, ("corr", "ci_low", "ci_high", "n_by_lag")),
-        "present": _significant(curve["ci_low"][0], curve["ci_high"][0], +1), "n": int(curve["n_by_lag"][0]),
+        "lags": curve["lags"],
+        **_public_curve(curve, ("corr", "ci_low", "ci_high", "n_by_lag")),
+        "present": _significant(curve["ci_low"][0], curve["ci_high"][0], +1),
+        "n": int(curve["n_by_lag"][0]),
         "test": FACT_TESTS["volume_volatility_correlation"],
-    }  # fmt: skip
+    }
 
 
 def asymmetry_in_timescales(
@@ -700,13 +773,19 @@ def asymmetry_in_timescales(
     mean = np.mean(diff)
     mean_low, mean_high = _interval(diff_boot.mean(axis=1))
     return {
-        "lags": lags, **_public_curve(curve, ("corr", "ci_low", "ci_high", "n_by_lag")),
-        "asymmetry_lags": list(range(1, max_lag + 1)), "asymmetry": _clean(diff),
-        "asymmetry_ci_low": _clean(low), "asymmetry_ci_high": _clean(high), "mean_asymmetry": _clean(mean),
-        "mean_ci_low": _clean(mean_low), "mean_ci_high": _clean(mean_high),
-        "present": _significant(mean_low, mean_high, -1), "n": int(curve["n_by_lag"][max_lag]),
+        "lags": lags,
+        **_public_curve(curve, ("corr", "ci_low", "ci_high", "n_by_lag")),
+        "asymmetry_lags": list(range(1, max_lag + 1)),
+        "asymmetry": _clean(diff),
+        "asymmetry_ci_low": _clean(low),
+        "asymmetry_ci_high": _clean(high),
+        "mean_asymmetry": _clean(mean),
+        "mean_ci_low": _clean(mean_low),
+        "mean_ci_high": _clean(mean_high),
+        "present": _significant(mean_low, mean_high, -1),
+        "n": int(curve["n_by_lag"][max_lag]),
         "test": FACT_TESTS["asymmetry_in_timescales"],
-    }  # fmt: skip
+    }
 
 
 FACT_FUNCTIONS: dict[str, Callable[..., dict]] = {

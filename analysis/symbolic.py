@@ -23,6 +23,7 @@ are reported back in the original units. Sparse regression cannot tell apart
 nearly collinear candidates (e.g. `p` and `p * depth` when depth hardly
 varies); with noisy data it may pick either.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -69,8 +70,20 @@ class SymbolicFit:
         return np.asarray(self.library.transform(_matrix(frame, self.factors))) @ self.all_coefficients + self.intercept
 
     def to_dict(self) -> dict:
-        keys = ("formula", "coefficients", "train_r2", "train_rmse", "test_r2", "test_rmse", "sqrt_law_test_r2",
-                "sqrt_law_test_rmse", "n_train", "n_test", "threshold", "factors")
+        keys = (
+            "formula",
+            "coefficients",
+            "train_r2",
+            "train_rmse",
+            "test_r2",
+            "test_rmse",
+            "sqrt_law_test_r2",
+            "sqrt_law_test_rmse",
+            "n_train",
+            "n_test",
+            "threshold",
+            "factors",
+        )
         return {k: getattr(self, k) for k in keys}
 
 
@@ -94,7 +107,7 @@ def _scores(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     """R^2 and RMSE of `pred` against `y`."""
     resid = y - pred
     total = np.sum((y - y.mean()) ** 2)
-    return (float(1 - np.sum(resid ** 2) / total) if total > 0 else float("nan"), float(np.sqrt(np.mean(resid ** 2))))
+    return (float(1 - np.sum(resid**2) / total) if total > 0 else float("nan"), float(np.sqrt(np.mean(resid**2))))
 
 
 def format_formula(terms: Sequence[str], coefs: Sequence[float], target: str = "impact", precision: int = 4) -> str:
@@ -137,7 +150,9 @@ def fit_symbolic(
     test = split_trajectories(ids, test_frac, seed)
     train, held = data[~test], data[test]
     if len(train) < 3 or len(held) < 1:
-        raise MarsInputError(f"symbolic regression needs at least 3 training and 1 test rows, got {len(train)}/{len(held)}")
+        raise MarsInputError(
+            f"symbolic regression needs at least 3 training and 1 test rows, got {len(train)}/{len(held)}"
+        )
 
     library = feature_library(degree, include_sqrt)
     theta = np.asarray(library.fit_transform(_matrix(train, cols)))
@@ -156,9 +171,19 @@ def fit_symbolic(
     return SymbolicFit(
         formula=format_formula(["1", *(terms[i] for i in chosen)], [intercept, *coefs[chosen]]),
         coefficients={"1": intercept, **{terms[i]: float(coefs[i]) for i in chosen}},
-        train_r2=train_r2, train_rmse=train_rmse, test_r2=test_r2, test_rmse=test_rmse,
-        sqrt_law_test_r2=law_r2, sqrt_law_test_rmse=law_rmse, n_train=len(train), n_test=len(held),
-        threshold=threshold, factors=cols, library=library, all_terms=terms, all_coefficients=coefs,
+        train_r2=train_r2,
+        train_rmse=train_rmse,
+        test_r2=test_r2,
+        test_rmse=test_rmse,
+        sqrt_law_test_r2=law_r2,
+        sqrt_law_test_rmse=law_rmse,
+        n_train=len(train),
+        n_test=len(held),
+        threshold=threshold,
+        factors=cols,
+        library=library,
+        all_terms=terms,
+        all_coefficients=coefs,
         intercept=intercept,
     )
 
@@ -176,8 +201,14 @@ def _sparse_fit(theta: np.ndarray, y: np.ndarray, threshold: float, ridge: float
     return coefs, float(y_mean - coefs @ mu)
 
 
-def select_threshold(theta: np.ndarray, y: np.ndarray, grid: Sequence[float] = THRESHOLD_GRID, ridge: float = 1e-3,
-                     folds: int = 5, seed: int = 0) -> float:
+def select_threshold(
+    theta: np.ndarray,
+    y: np.ndarray,
+    grid: Sequence[float] = THRESHOLD_GRID,
+    ridge: float = 1e-3,
+    folds: int = 5,
+    seed: int = 0,
+) -> float:
     """The sparsest STLSQ threshold whose K-fold CV error is within one standard error of the best (one-SE rule)."""
     fold = np.random.default_rng(seed).permutation(len(y)) % folds
     errors = np.empty((len(grid), folds))

@@ -4,6 +4,7 @@ Every command that a script or a check may call takes `--json` and then prints
 exactly one JSON object on its last line of stdout. User mistakes end with a
 one-line message (and `{"error": ...}` under `--json`), never a traceback.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,14 @@ app = typer.Typer(
 )
 
 
-bench_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Benchmarks of the hot paths; --json for figures.")
+bench_app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Benchmarks of the hot paths; --json for figures."
+)
 
 # Options shared by every area's commands.
 DataDirOption = Annotated[
-    str | None, typer.Option("--data-dir", help="LOBSTER folder (default: $MARS_DATA_DIR, ./data, ../shared/data/lobster).")
+    str | None,
+    typer.Option("--data-dir", help="LOBSTER folder (default: $MARS_DATA_DIR, ./data, ../shared/data/lobster)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line of stdout.")]
 

@@ -5,6 +5,7 @@ raises a subclass of `MarsInputError` whose message names what is wrong and
 where. The CLI and the app catch this family and show the message; anything
 else is a bug and keeps its traceback.
 """
+
 from __future__ import annotations
 
 

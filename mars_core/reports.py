@@ -1,4 +1,5 @@
 """`mars report`: export a finished study as one self-contained HTML file or a PDF (see `analysis.report`)."""
+
 from __future__ import annotations
 
 import time
@@ -14,8 +15,17 @@ FORMATS = ("html", "pdf")
 
 
 def report(
-    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A study directory: the --out of `mars impact` or of `mars realism`.", show_default=False)],
-    fmt: Annotated[str, typer.Option("--format", help="html (interactive, self-contained) or pdf (needs Chromium).")] = "html",
+    run_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RUN_DIR",
+            help="A study directory: the --out of `mars impact` or of `mars realism`.",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", help="html (interactive, self-contained) or pdf (needs Chromium).")
+    ] = "html",
     out: Annotated[Path | None, typer.Option(help="Report file (default: RUN_DIR/report.<format>).")] = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
@@ -35,11 +45,18 @@ def report(
         raise MarsInputError(f"--out {target} is a directory; give a file name such as {target / ('report.' + fmt)}")
     path = write_report(built, target, fmt)
     result = {
-        "out": str(path), "format": fmt, "bytes": path.stat().st_size, "seconds": round(time.perf_counter() - started, 2),
+        "out": str(path),
+        "format": fmt,
+        "bytes": path.stat().st_size,
+        "seconds": round(time.perf_counter() - started, 2),
         **built.summary(),
-    }  # fmt: skip
-    emit(result, as_json, f"wrote {path} ({result['bytes'] / 1e6:.1f} MB, {result['figures']} figures, "
-                          f"{len(result['sections'])} sections) in {result['seconds']:.1f}s")  # fmt: skip
+    }
+    emit(
+        result,
+        as_json,
+        f"wrote {path} ({result['bytes'] / 1e6:.1f} MB, {result['figures']} figures, "
+        f"{len(result['sections'])} sections) in {result['seconds']:.1f}s",
+    )
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:  # noqa: ARG001 (no benchmark of its own)

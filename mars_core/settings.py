@@ -4,6 +4,7 @@ Settings are frozen pydantic models that refuse unknown keys; `from_dict`
 turns validation failures into one `ConfigError` that names each field and
 what is wrong with it.
 """
+
 from __future__ import annotations
 
 from typing import Any, Self

@@ -6,6 +6,7 @@ into a `StudyConfig` with errors that name the field as the page labels it,
 lists and loads studies with caches keyed on (path, modification stamp), and
 watches a running study's directory for finished arms.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,12 +40,23 @@ AP_LEVELS = (0, 1, 2, 3, 4, 5)
 MAX_ROLLOUTS = 256
 SELECTED = "impact_selected_study"  # session key shared by both pages: the study being looked at
 FIELD_LABELS = {
-    "name": "Study name", "symbols": "Symbol", "dates": "Date", "start_times": "Start times",
-    "execution_minutes": "Execution (min)", "horizon_minutes": "Observation after (min)", "side": "Side",
-    "q_over_v": "Q/V values", "configs": "TWAP agents", "interval_s": "Slice interval (s)", "rollouts": "Rollouts",
-    "background": "Background", "seed": "Seed", "pre_trade_minutes": "Pre-trade window (min)",
-    "alpha": "α (LOB pressure)", "beta": "β (LOB depth)",
-}  # fmt: skip
+    "name": "Study name",
+    "symbols": "Symbol",
+    "dates": "Date",
+    "start_times": "Start times",
+    "execution_minutes": "Execution (min)",
+    "horizon_minutes": "Observation after (min)",
+    "side": "Side",
+    "q_over_v": "Q/V values",
+    "configs": "TWAP agents",
+    "interval_s": "Slice interval (s)",
+    "rollouts": "Rollouts",
+    "background": "Background",
+    "seed": "Seed",
+    "pre_trade_minutes": "Pre-trade window (min)",
+    "alpha": "α (LOB pressure)",
+    "beta": "β (LOB depth)",
+}
 
 
 # ---- the study form --------------------------------------------------------------------------------
@@ -82,7 +94,11 @@ def agent_names(table: pd.DataFrame) -> list[str]:
 
 
 def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str) and not value.strip())
+    return (
+        value is None
+        or (isinstance(value, float) and np.isnan(value))
+        or (isinstance(value, str) and not value.strip())
+    )
 
 
 def parse_q_values(values: Iterable[object]) -> tuple[float, ...]:
@@ -166,7 +182,12 @@ def plan(study: StudyConfig) -> dict[str, int]:
     """How much a study simulates: starts, points, trajectories, arms."""
     starts = len(study.symbols) * len(study.dates) * len(study.start_times)
     points = starts * len(study.configs) * len(study.q_over_v)
-    return {"starts": starts, "points": points, "trajectories": points * study.rollouts, "arms": (starts + points) * study.rollouts}
+    return {
+        "starts": starts,
+        "points": points,
+        "trajectories": points * study.rollouts,
+        "arms": (starts + points) * study.rollouts,
+    }
 
 
 # ---- studies on disk -------------------------------------------------------------------------------
@@ -180,7 +201,9 @@ class StudyEntry(_ui.RunEntry):
     @property
     def label(self) -> str:
         c = self.config
-        what = f"{', '.join(c.get('symbols', []))} {', '.join(c.get('dates', []))} {', '.join(c.get('start_times', []))}"
+        what = (
+            f"{', '.join(c.get('symbols', []))} {', '.join(c.get('dates', []))} {', '.join(c.get('start_times', []))}"
+        )
         state = "" if self.finished else f" · unfinished ({self.arms_done}/{self.arms_total} arms)"
         return f"{c.get('name', self.path.name)} · {what} · {c.get('background', '?')} · {self.when}{state}"
 
@@ -199,8 +222,16 @@ def list_studies(root: Path) -> tuple[list[StudyEntry], list[str]]:
         results = path / StudyEntry.RESULTS
         finished = results.is_file()
         done = sum(1 for _ in path.glob("*/*/rollout=*/arm=*/done.json"))
-        entries.append(StudyEntry(path, config, finished, max(modified, results.stat().st_mtime if finished else 0.0),
-                                  arms_done=done, arms_total=arms_total(config)))  # fmt: skip
+        entries.append(
+            StudyEntry(
+                path,
+                config,
+                finished,
+                max(modified, results.stat().st_mtime if finished else 0.0),
+                arms_done=done,
+                arms_total=arms_total(config),
+            )
+        )
     return _ui.newest_first(entries), problems
 
 
@@ -267,16 +298,23 @@ class LiveStudy:
         rollout = arm_dir.parent.name.split("=")[1]
         start_ns = self.start_ns[start_key]
         base = self.path / "base" / start_key / f"rollout={rollout}" / "arm=main" / "book.parquet"
-        treated, baseline = _mid_at(arm_dir / "book.parquet", start_ns + execution_ns), _mid_at(base, start_ns + execution_ns)
+        treated, baseline = (
+            _mid_at(arm_dir / "book.parquet", start_ns + execution_ns),
+            _mid_at(base, start_ns + execution_ns),
+        )
         arrival = _mid_at(base, start_ns)
         summary = json.loads(done.read_text())
         agents = list(summary.get("agents", {}).values())
         executed = sum(a.get("executed", 0) for a in agents)
         volume = sum(a.get("volume", 0) for a in agents)
         side = 1 if self.study.side == "buy" else -1
-        return {"config": name, "q_over_v_target": float(q[1:]), "rollout": int(rollout),
-                "impact_end": side * (treated - baseline) / arrival if arrival > 0 else np.nan,
-                "fulfillment": executed / volume if volume else np.nan}  # fmt: skip
+        return {
+            "config": name,
+            "q_over_v_target": float(q[1:]),
+            "rollout": int(rollout),
+            "impact_end": side * (treated - baseline) / arrival if arrival > 0 else np.nan,
+            "fulfillment": executed / volume if volume else np.nan,
+        }
 
 
 def _mid_at(book: Path, ts: int) -> float:

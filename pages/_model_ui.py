@@ -5,6 +5,7 @@ modification times, never on loaded objects, so a retrained model (a new
 `model.pt`, `metrics.jsonl` or `scaling.json`) shows up on the next rerun.
 Nothing assumes the model's sizes or context width: all of it is read from the files.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -77,8 +78,13 @@ def shipped_files(directory: Path | None = None) -> ShippedFiles:
         return path if path.is_file() else None
 
     card = existing("model_card.md")
-    return ShippedFiles(directory, existing("model.pt"), card.read_text(encoding="utf-8", errors="replace") if card else None,
-                        existing("metrics.jsonl"), existing("scaling.json"))  # fmt: skip
+    return ShippedFiles(
+        directory,
+        existing("model.pt"),
+        card.read_text(encoding="utf-8", errors="replace") if card else None,
+        existing("metrics.jsonl"),
+        existing("scaling.json"),
+    )
 
 
 def file_sizes(directory: Path) -> list[tuple[str, int]]:
@@ -108,7 +114,7 @@ def demote_headings(markdown: str, by: int = 2) -> str:
         if line.lstrip().startswith(("```", "~~~")):
             fenced = not fenced
         elif not fenced and re.match(r"#{1,6} ", line):
-            line = "#" * min(6, len(line) - len(line.lstrip("#")) + by) + line[len(line) - len(line.lstrip("#")):]
+            line = "#" * min(6, len(line) - len(line.lstrip("#")) + by) + line[len(line) - len(line.lstrip("#")) :]
         out.append(line)
     return "\n".join(out)
 
@@ -133,8 +139,10 @@ def load_model(path: str, stamp: float):  # noqa: ARG001 (stamp: the cache key)
         raise
     except (RuntimeError, KeyError, TypeError, ValueError) as err:  # weights that do not fit this code's model
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise MarsInputError(f"{path} does not fit this version of the order-model code ({first}). Update the code "
-                             "to the version that wrote it, or retrain with this one.") from None  # fmt: skip
+        raise MarsInputError(
+            f"{path} does not fit this version of the order-model code ({first}). Update the code "
+            "to the version that wrote it, or retrain with this one."
+        ) from None
     loaded_model.cache_clear()
     return model
 
@@ -191,8 +199,10 @@ class EvaluationEntry(_ui.RunEntry):
     @property
     def label(self) -> str:
         r = self.result
-        return (f"{self.when} · {', '.join(self.config.get('symbols', []))} · {r.get('starts', '?')} start points × "
-                f"{r.get('rollouts', '?')} rollouts × {r.get('minutes', '?')} min · {self.path.name}")  # fmt: skip
+        return (
+            f"{self.when} · {', '.join(self.config.get('symbols', []))} · {r.get('starts', '?')} start points × "
+            f"{r.get('rollouts', '?')} rollouts × {r.get('minutes', '?')} min · {self.path.name}"
+        )
 
 
 def list_evaluations(root: Path) -> tuple[list[EvaluationEntry], list[str]]:
@@ -223,8 +233,10 @@ def quick_evaluation_text() -> str:
     """What the page's quick evaluation simulates, in words."""
     q = QUICK_EVAL
     starts = len(evaluation_starts(q["minutes"], q["every"]))
-    return (f"one symbol, {starts} start point{'s' if starts != 1 else ''} in {HELD_OUT[0]}–{HELD_OUT[1]}, "
-            f"{q['rollouts']} rollout{'s' if q['rollouts'] != 1 else ''} of {q['minutes']} min per background")  # fmt: skip
+    return (
+        f"one symbol, {starts} start point{'s' if starts != 1 else ''} in {HELD_OUT[0]}–{HELD_OUT[1]}, "
+        f"{q['rollouts']} rollout{'s' if q['rollouts'] != 1 else ''} of {q['minutes']} min per background"
+    )
 
 
 def run_evaluation(symbol: str, out: Path, data_dir: str, on_progress: Callable[[int, int, float], None]) -> dict:
@@ -237,13 +249,16 @@ def run_evaluation(symbol: str, out: Path, data_dir: str, on_progress: Callable[
     from mars_core.sim.model_eval import evaluate_model
 
     q = QUICK_EVAL
-    total = len(evaluation_starts(q["minutes"], q["every"])) * 2 * q["rollouts"]  # start points x backgrounds x rollouts
+    total = (
+        len(evaluation_starts(q["minutes"], q["every"])) * 2 * q["rollouts"]
+    )  # start points x backgrounds x rollouts
     outcome: dict[str, Any] = {}
 
     def work() -> None:
         try:  # one worker: no process pool forked from a server thread that has torch loaded
-            outcome["result"] = evaluate_model([symbol], out, q["minutes"], q["every"], q["rollouts"], window=HELD_OUT,
-                                               data_dir=data_dir, workers=1)  # fmt: skip
+            outcome["result"] = evaluate_model(
+                [symbol], out, q["minutes"], q["every"], q["rollouts"], window=HELD_OUT, data_dir=data_dir, workers=1
+            )
         except BaseException as err:  # noqa: BLE001 (handed to the caller's thread)
             outcome["error"] = err
 
@@ -252,7 +267,9 @@ def run_evaluation(symbol: str, out: Path, data_dir: str, on_progress: Callable[
     worker.start()
     while worker.is_alive():
         worker.join(0.3)
-        on_progress(min(len(list(out.glob("*/*/rollout=*/arm=*/done.json"))), total), total, time.perf_counter() - started)
+        on_progress(
+            min(len(list(out.glob("*/*/rollout=*/arm=*/done.json"))), total), total, time.perf_counter() - started
+        )
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
@@ -288,14 +305,17 @@ def evaluation_frames(path: str, stamp: float, data_dir: str) -> dict[str, tuple
         real[0].append(orders)
         real[1].append(book)
     frames = {"real": real, **pooled}
-    return {k: (pd.concat(v[0], ignore_index=True), pd.concat(v[1], ignore_index=True)) for k, v in frames.items() if v[0]}
+    return {
+        k: (pd.concat(v[0], ignore_index=True), pd.concat(v[1], ignore_index=True)) for k, v in frames.items() if v[0]
+    }
 
 
 # ---- live generation ---------------------------------------------------------------------------------
 
 
-def build_generation(info: DatasetInfo, start: dt.time | None, minutes: float | None, rollouts: int | None,
-                     seed: int | None) -> SimConfig:  # fmt: skip
+def build_generation(
+    info: DatasetInfo, start: dt.time | None, minutes: float | None, rollouts: int | None, seed: int | None
+) -> SimConfig:
     """The generation's configuration (the LMM background alone, a book snapshot after every event).
 
     Raises:
@@ -305,16 +325,30 @@ def build_generation(info: DatasetInfo, start: dt.time | None, minutes: float | 
     if start is None:
         problems.append("Start: pick a start time.")
     if minutes is None or not 1 <= minutes <= MAX_LIVE_MINUTES:
-        problems.append(f"Minutes: choose between 1 and {MAX_LIVE_MINUTES} (was {'empty' if minutes is None else f'{minutes:g}'}).")
+        problems.append(
+            f"Minutes: choose between 1 and {MAX_LIVE_MINUTES} (was {'empty' if minutes is None else f'{minutes:g}'})."
+        )
     if rollouts is None or not 1 <= rollouts <= MAX_LIVE_ROLLOUTS:
-        problems.append(f"Rollouts: choose between 1 and {MAX_LIVE_ROLLOUTS} (was {'empty' if rollouts is None else rollouts}).")
+        problems.append(
+            f"Rollouts: choose between 1 and {MAX_LIVE_ROLLOUTS} (was {'empty' if rollouts is None else rollouts})."
+        )
     if seed is None or seed < 0:
         problems.append(f"Seed: enter a whole number, 0 or more (was {'empty' if seed is None else seed}).")
     if problems:
         raise ConfigError("\n".join(problems))
-    config = SimConfig.from_dict({"symbol": info.symbol, "date": info.date.isoformat(), "start": start.strftime("%H:%M:%S"),
-                                  "minutes": float(minutes), "rollouts": int(rollouts), "background": "lmm", "seed": int(seed),
-                                  "snapshot_interval_ms": 0}, where="Generation")  # fmt: skip
+    config = SimConfig.from_dict(
+        {
+            "symbol": info.symbol,
+            "date": info.date.isoformat(),
+            "start": start.strftime("%H:%M:%S"),
+            "minutes": float(minutes),
+            "rollouts": int(rollouts),
+            "background": "lmm",
+            "seed": int(seed),
+            "snapshot_interval_ms": 0,
+        },
+        where="Generation",
+    )
     try:
         config.check_window(info)
     except ConfigError as err:
@@ -362,8 +396,9 @@ def _split(tokens: np.ndarray) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the generated orders…")
-def generation(path: str, finished: tuple[tuple[int, str], ...], model_path: str, model_stamp: float,
-               data_dir: str) -> Generation:  # fmt: skip
+def generation(
+    path: str, finished: tuple[tuple[int, str], ...], model_path: str, model_stamp: float, data_dir: str
+) -> Generation:
     """The generated mids, orders and tokens of a finished run, and the real tokens of its window."""
     from mars_core.data.orderflow import order_flow
     from mars_core.model.order_images import run_raw_orders
@@ -379,16 +414,26 @@ def generation(path: str, finished: tuple[tuple[int, str], ...], model_path: str
         book = run.table("book", rollout, arm).sort_values("ts", kind="stable")
         mids.append(sim_charts.mid_on_grid(book, grid))
         table = run.table("orders", rollout, arm)
-        ok = (table["agent"] == GENERATED) & (table["status"] == 0) & table["event"].isin((_EV_SUBMIT, _EV_CANCEL, _EV_DELETE))
+        ok = (
+            (table["agent"] == GENERATED)
+            & (table["status"] == 0)
+            & table["event"].isin((_EV_SUBMIT, _EV_CANCEL, _EV_DELETE))
+        )
         mine = table[ok].sort_values("ts", kind="stable")  # the rows run_raw_orders encodes, in its order
         raw, _ = run_raw_orders(table, book, day.info.tick_size, agents={GENERATED})
         slots = _split(tok.encode(raw)).add_prefix("tok_")
         parts.append(pd.concat([mine[ORDER_COLUMNS].reset_index(drop=True), slots], axis=1))
         summaries.append(run.arm_summary(rollout, arm))
-    both = (pd.concat(parts, ignore_index=True) if parts else pd.concat([pd.DataFrame(columns=ORDER_COLUMNS), _split([]).add_prefix("tok_")], axis=1))
+    both = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.concat([pd.DataFrame(columns=ORDER_COLUMNS), _split([]).add_prefix("tok_")], axis=1)
+    )
     both = both.sort_values(["ts", "rollout"], kind="stable").reset_index(drop=True)
     tokens = both.filter(like="tok_").rename(columns=lambda c: c.removeprefix("tok_"))
     flow = order_flow(day)
     window = flow[(flow.ts >= config.start_ts) & (flow.ts < config.end_ts)]
     fan = sim_charts.fan(np.stack(mids)) if mids else sim_charts.fan(np.full((0, len(grid)), np.nan))
-    return Generation(config, grid, fan, both[ORDER_COLUMNS], tokens, _split(tok.encode(raw_orders(day, window))), summaries)
+    return Generation(
+        config, grid, fan, both[ORDER_COLUMNS], tokens, _split(tok.encode(raw_orders(day, window))), summaries
+    )

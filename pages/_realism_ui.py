@@ -7,6 +7,7 @@ a `RealismConfig` with errors that name the field as the page labels it, and
 lists the evaluations under the runs root with caches keyed on (path,
 modification stamp).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,9 +31,15 @@ runs_root = _ui.runs_root  # where evaluations are written and found
 EVALUATIONS_DIR = "realism"  # new evaluations go to <runs root>/realism/<SYMBOL>-<hash>
 SELECTED = "re_selected"  # session key: the evaluation being looked at
 FIELD_LABELS = {
-    "symbol": "Symbol", "dates": "Dates", "backgrounds": "Simulated backgrounds", "window": "Held-out window",
-    "minutes": "Future length (min)", "every_minutes": "Start every (min)", "rollouts": "Rollouts", "seed": "Seed",
-}  # fmt: skip
+    "symbol": "Symbol",
+    "dates": "Dates",
+    "backgrounds": "Simulated backgrounds",
+    "window": "Held-out window",
+    "minutes": "Future length (min)",
+    "every_minutes": "Start every (min)",
+    "rollouts": "Rollouts",
+    "seed": "Seed",
+}
 
 
 def _bounds(name: str) -> tuple[int, int]:
@@ -70,8 +77,10 @@ def parse_window(first: str, last: str) -> tuple[str, str]:
 def config_from_form(fields: dict) -> RealismConfig:
     """Validate the form's fields into an evaluation; errors name the field as labelled on the page."""
     if not fields.get("backgrounds"):
-        raise ConfigError("**Simulated backgrounds**: choose noise traders and/or the order model; the replay (the real "
-                          "day) is the reference they are compared with")  # fmt: skip
+        raise ConfigError(
+            "**Simulated backgrounds**: choose noise traders and/or the order model; the replay (the real "
+            "day) is the reference they are compared with"
+        )
     fields = {**fields, "window": parse_window(*fields.get("window", HELD_OUT))}
     try:
         config = RealismConfig.from_dict(fields, where="evaluation")
@@ -79,7 +88,7 @@ def config_from_form(fields: dict) -> RealismConfig:
     except ConfigError as err:
         message = friendly(err)
         if message.startswith("window "):
-            message = f"**Held-out window**: {message[len('window '):]}; shorten the futures or widen the window"
+            message = f"**Held-out window**: {message[len('window ') :]}; shorten the futures or widen the window"
         raise ConfigError(message) from None
     return config
 
@@ -99,8 +108,13 @@ def plan(config: RealismConfig, days: int) -> dict[str, int]:
     rollouts = starts * config.rollouts * len(config.backgrounds)
     lmm = "lmm" in config.backgrounds
     seconds = starts * LMM_SECONDS[0] + starts * config.rollouts * config.minutes * LMM_SECONDS[1] if lmm else 0
-    return {"starts": starts, "rollouts": rollouts, "minutes": rollouts * config.minutes, "lmm_seconds": round(seconds),
-            "fast": starts * config.rollouts * sum(b != "lmm" for b in config.backgrounds)}  # fmt: skip
+    return {
+        "starts": starts,
+        "rollouts": rollouts,
+        "minutes": rollouts * config.minutes,
+        "lmm_seconds": round(seconds),
+        "fast": starts * config.rollouts * sum(b != "lmm" for b in config.backgrounds),
+    }
 
 
 # ---- evaluations on disk ---------------------------------------------------------------------------
@@ -118,8 +132,10 @@ class EvaluationEntry(_ui.RunEntry):
         bgs = ", ".join({"noise": "noise", "lmm": "LMM"}.get(b, b) for b in c.get("backgrounds", [])) or "replay only"
         days = ", ".join(c.get("dates", [])) or "all days"
         state = "" if self.finished else f" · unfinished ({self.rollouts_done} rollouts done)"
-        return (f"{c.get('symbol', '?')} {days} · {bgs} · {c.get('rollouts', '?')} rollouts × {c.get('minutes', '?')} min "
-                f"every {c.get('every_minutes', '?')} min · {self.when}{state}")  # fmt: skip
+        return (
+            f"{c.get('symbol', '?')} {days} · {bgs} · {c.get('rollouts', '?')} rollouts × {c.get('minutes', '?')} min "
+            f"every {c.get('every_minutes', '?')} min · {self.when}{state}"
+        )
 
 
 def list_evaluations(root: Path) -> tuple[list[EvaluationEntry], list[str]]:

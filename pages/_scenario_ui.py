@@ -4,6 +4,7 @@ The parsing, the filter and the controlled generation live in `mars_core.control
 (`scenarios`, `retrieval`, `run`); the figures in `analysis.scenario_charts`. This
 module turns the page's fields into those calls and their results into tables.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,10 @@ def ask_llm(text: str, url: str, model: str, api_key: str | None, timeout: float
     """The language model's reading, as a record for the session state: {"key", "spec"} or {"key", "error"}."""
     key = llm_key(text, url, model)
     try:
-        return {"key": key, "spec": parse_with_llm(text, url, model, api_key=api_key or None, timeout=timeout).model_dump()}
+        return {
+            "key": key,
+            "spec": parse_with_llm(text, url, model, api_key=api_key or None, timeout=timeout).model_dump(),
+        }
     except MarsInputError as err:
         return {"key": key, "error": str(err)}
 
@@ -55,8 +59,12 @@ def spec_fields(spec: ScenarioSpec) -> list[tuple[str, str]]:
         magnitude = "as retrieved"
     else:
         magnitude = f"{spec.magnitude_pct:g}%" + (" volatility" if spec.kind == "volatility_spike" else "")
-    return [("Kind", kind), ("Magnitude", magnitude), ("Duration", f"{spec.duration_min} min"),
-            ("Symbol", spec.symbol or "all days")]  # fmt: skip
+    return [
+        ("Kind", kind),
+        ("Magnitude", magnitude),
+        ("Duration", f"{spec.duration_min} min"),
+        ("Symbol", spec.symbol or "all days"),
+    ]
 
 
 @st.cache_data(max_entries=32, show_spinner="Searching the catalogued days…")
@@ -67,14 +75,16 @@ def cases(spec_json: str, data_dir_str: str, k: int) -> list[Retrieved]:
 
 def cases_table(found: list[Retrieved]) -> pd.DataFrame:
     """One display row per retrieved window (the shape column only for trend reversals)."""
-    table = pd.DataFrame({
-        "Window": [w.label for w in found],
-        "Shape": [DIRECTION_LABELS[w.direction] if w.direction else "" for w in found],
-        "Real return (%)": [w.real_return_pct for w in found],
-        "Score": [w.score for w in found],
-        "Rescaled ×": [w.scale for w in found],
-        "Target end (%)": [math.expm1(float(w.signal.logret[-1])) * 100 for w in found],
-    })  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "Window": [w.label for w in found],
+            "Shape": [DIRECTION_LABELS[w.direction] if w.direction else "" for w in found],
+            "Real return (%)": [w.real_return_pct for w in found],
+            "Score": [w.score for w in found],
+            "Rescaled ×": [w.scale for w in found],
+            "Target end (%)": [math.expm1(float(w.signal.logret[-1])) * 100 for w in found],
+        }
+    )
     return table if any(w.direction for w in found) else table.drop(columns="Shape")
 
 
@@ -82,8 +92,12 @@ def truncate(signal: ControlSignal, minutes: int) -> ControlSignal:
     """The first `minutes` minutes of a signal (all of it when longer)."""
     if minutes >= signal.minutes:
         return signal
-    return ControlSignal(f"{signal.name}, first {minutes} min", signal.logret[: minutes + 1], signal.source,
-                         {**signal.meta, "truncated_to": minutes})  # fmt: skip
+    return ControlSignal(
+        f"{signal.name}, first {minutes} min",
+        signal.logret[: minutes + 1],
+        signal.source,
+        {**signal.meta, "truncated_to": minutes},
+    )
 
 
 # ---- the runs ----------------------------------------------------------------------------------------
@@ -121,8 +135,12 @@ def plan_arms(control_ok: bool, compare: bool, twap: bool) -> list[Arm]:
 def twap_config(side: str, volume: int, minutes: int) -> TWAPConfig:
     """A TWAP agent trading `volume` shares over the simulated minutes, a slice every 30 s."""
     duration = 60.0 * minutes
-    fields = {"side": 1 if side == "buy" else -1, "volume": int(volume), "duration_s": duration,
-              "interval_s": min(TWAP_INTERVAL_S, duration)}  # fmt: skip
+    fields = {
+        "side": 1 if side == "buy" else -1,
+        "volume": int(volume),
+        "duration_s": duration,
+        "interval_s": min(TWAP_INTERVAL_S, duration),
+    }
     return TWAPConfig.from_dict(fields, where="TWAP agent")
 
 
@@ -155,8 +173,11 @@ class ScenarioRun:
         """Arm without the agent -> (R, H) impact in bps of adding it (same seeds: the difference is the agent's doing)."""
         if self.twap is None:
             return {}
-        return {base: sc.impact_paths(self.paths[f"{base}_twap"], self.paths[base], self.twap.side)
-                for base in ("control", "no_control") if base in self.paths and f"{base}_twap" in self.paths}  # fmt: skip
+        return {
+            base: sc.impact_paths(self.paths[f"{base}_twap"], self.paths[base], self.twap.side)
+            for base in ("control", "no_control")
+            if base in self.paths and f"{base}_twap" in self.paths
+        }
 
     def impact_labels(self) -> dict[str, str]:
         return {"control": "Controlled", "no_control": "Not controlled"}
@@ -176,8 +197,17 @@ def real_context(day: LobsterDay, start_ts: int, minutes: int) -> tuple[tuple[np
     return (before.astype(float), logmid[: len(before)]), real
 
 
-def run_arms(day: LobsterDay, start_ts: int, signal: ControlSignal, arms: list[Arm], rollouts: int, seed: int,
-             twap: TWAPConfig | None, settings=None, progress: Callable[[Arm, int], None] | None = None) -> ScenarioRun:  # fmt: skip
+def run_arms(
+    day: LobsterDay,
+    start_ts: int,
+    signal: ControlSignal,
+    arms: list[Arm],
+    rollouts: int,
+    seed: int,
+    twap: TWAPConfig | None,
+    settings=None,
+    progress: Callable[[Arm, int], None] | None = None,
+) -> ScenarioRun:
     """Every arm from the same start with the same rollout seeds (common random numbers).
 
     Raises:
@@ -189,14 +219,26 @@ def run_arms(day: LobsterDay, start_ts: int, signal: ControlSignal, arms: list[A
     if any(a.twap for a in arms) and twap is None:
         raise ConfigError("TWAP agent: set its side and volume")
     history, real = real_context(day, start_ts, signal.minutes)
-    out = ScenarioRun(f"{day.info.key} from {format_clock(start_ts)[:5]}, {rollouts} rollout{'s' * (rollouts != 1)}",
-                      signal.logret[1:], history=history, real=real if len(real) == signal.minutes else None,
-                      twap=twap if any(a.twap for a in arms) else None)  # fmt: skip
+    out = ScenarioRun(
+        f"{day.info.key} from {format_clock(start_ts)[:5]}, {rollouts} rollout{'s' * (rollouts != 1)}",
+        signal.logret[1:],
+        history=history,
+        real=real if len(real) == signal.minutes else None,
+        twap=twap if any(a.twap for a in arms) else None,
+    )
     for n, arm in enumerate(arms):
         if progress:
             progress(arm, n)
-        run = run_controlled(day, start_ts, signal, rollouts, seed, control=arm.control, twap=twap if arm.twap else None,
-                             settings=settings)  # fmt: skip
+        run = run_controlled(
+            day,
+            start_ts,
+            signal,
+            rollouts,
+            seed,
+            control=arm.control,
+            twap=twap if arm.twap else None,
+            settings=settings,
+        )
         out.paths[arm.key], out.labels[arm.key] = run.paths, arm.label
         out.fills[arm.key], out.seconds[arm.key] = run.fills, run.seconds
     return out
@@ -206,7 +248,10 @@ def fills_text(run: ScenarioRun) -> str:
     """The agent's mean fill per arm against its target volume."""
     if run.twap is None:
         return ""
-    parts = [f"{run.labels[k]}: {run.fills[k].mean():,.0f} of {run.twap.volume:,} shares"
-             for k in run.paths if k.endswith("_twap")]  # fmt: skip
+    parts = [
+        f"{run.labels[k]}: {run.fills[k].mean():,.0f} of {run.twap.volume:,} shares"
+        for k in run.paths
+        if k.endswith("_twap")
+    ]
     side = "buy" if run.twap.side == 1 else "sell"
     return f"TWAP {side} agent filled, on average, " + "; ".join(parts) + "."

@@ -6,6 +6,7 @@ run's results arm by arm (live, as arms finish, or when a run is reopened) and
 to pack downloads. Every user mistake becomes a `ConfigError`/`MarsInputError`
 whose message names the field (or the table row) and what to do.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -101,13 +102,19 @@ class RunEntry:
 
     @property
     def label(self) -> str:
-        return f"{self.created:%Y-%m-%d %H:%M} · {describe(self.config)}" + ("" if self.complete else f" · incomplete ({self.finished}/{self.expected} arms)")
+        return f"{self.created:%Y-%m-%d %H:%M} · {describe(self.config)}" + (
+            "" if self.complete else f" · incomplete ({self.finished}/{self.expected} arms)"
+        )
 
 
 def describe(config: SimConfig) -> str:
     """One line: what a run simulated."""
-    parts = [f"{config.symbol} {config.date} {config.start} +{config.minutes:g} min", f"{config.background}",
-             f"{config.rollouts} rollout{'s' if config.rollouts != 1 else ''}", f"seed {config.seed}"]  # fmt: skip
+    parts = [
+        f"{config.symbol} {config.date} {config.start} +{config.minutes:g} min",
+        f"{config.background}",
+        f"{config.rollouts} rollout{'s' if config.rollouts != 1 else ''}",
+        f"seed {config.seed}",
+    ]
     parts += [f"TWAP {'buy' if t.side > 0 else 'sell'} {t.volume:,} {t.name}" for t in config.twap]
     if config.inject_csv:
         parts.append(f"{len(config.inject_csv.strip().splitlines()) - 1} injected order(s)")
@@ -125,7 +132,11 @@ def list_runs(root: Path) -> tuple[list[RunEntry], list[str]]:
         try:
             config = SimConfig.from_dict(json.loads(config_path.read_text()), where=f"{config_path}")
         except (OSError, ValueError) as err:  # MarsInputError and JSONDecodeError are ValueErrors
-            problems.append(f"{config_path.parent.name}: {err}" if isinstance(err, MarsInputError) else f"{config_path}: not readable JSON ({err})")
+            problems.append(
+                f"{config_path.parent.name}: {err}"
+                if isinstance(err, MarsInputError)
+                else f"{config_path}: not readable JSON ({err})"
+            )
             continue
         finished = len(RunDir(config_path.parent).finished())
         created = dt.datetime.fromtimestamp(config_path.stat().st_mtime)
@@ -136,7 +147,16 @@ def list_runs(root: Path) -> tuple[list[RunEntry], list[str]]:
 
 # ---- the form's state ----------------------------------------------------------------------------
 
-FORM_KEYS = ("sim_symbol", "sim_date", "sim_start", "sim_minutes", "sim_background", "sim_rollouts", "sim_seed", "sim_paired")
+FORM_KEYS = (
+    "sim_symbol",
+    "sim_date",
+    "sim_start",
+    "sim_minutes",
+    "sim_background",
+    "sim_rollouts",
+    "sim_seed",
+    "sim_paired",
+)
 TWAP_FIELDS = ("side", "volume", "pvr", "ap", "minutes", "interval")
 
 
@@ -150,10 +170,16 @@ def form_keys(twap_ids: list[int]) -> list[str]:
 
 def empty_orders() -> pd.DataFrame:
     """The editor's empty table (typed columns, so the editor offers the right cell editors)."""
-    return pd.DataFrame({
-        "time": pd.Series(dtype="object"), "action": pd.Series(dtype="object"), "side": pd.Series(dtype="object"),
-        "price": pd.Series(dtype="float64"), "qty": pd.Series(dtype="Int64"), "client_id": pd.Series(dtype="object"),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "time": pd.Series(dtype="object"),
+            "action": pd.Series(dtype="object"),
+            "side": pd.Series(dtype="object"),
+            "price": pd.Series(dtype="float64"),
+            "qty": pd.Series(dtype="Int64"),
+            "client_id": pd.Series(dtype="object"),
+        }
+    )
 
 
 def example_orders(start_ns: int, mid: float, tick_size: int) -> pd.DataFrame:
@@ -181,7 +207,9 @@ def orders_from_csv(data: bytes, name: str) -> pd.DataFrame:
     raw = raw.rename(columns=lambda c: str(c).strip().lower())
     missing = [c for c in ("time", "action", "qty") if c not in raw.columns]
     if missing:
-        raise MarsInputError(f"{name}: missing column(s) {', '.join(missing)}; the header must be {','.join(ORDER_COLUMNS)}")
+        raise MarsInputError(
+            f"{name}: missing column(s) {', '.join(missing)}; the header must be {','.join(ORDER_COLUMNS)}"
+        )
     table = empty_orders()
     for column in ORDER_COLUMNS:
         values = raw[column].str.strip() if column in raw.columns else pd.Series([""] * len(raw))
@@ -196,7 +224,9 @@ def orders_from_csv(data: bytes, name: str) -> pd.DataFrame:
                 raise MarsInputError(f"{name}, row {row + 2}: qty {values.iat[row]!r} must be a whole number of shares")
             table[column] = numbers.astype(table[column].dtype)
         else:
-            table[column] = values.replace("", None).str.lower() if column in ("action", "side") else values.replace("", None)
+            table[column] = (
+                values.replace("", None).str.lower() if column in ("action", "side") else values.replace("", None)
+            )
     return table.reset_index(drop=True)
 
 
@@ -210,7 +240,9 @@ def _cell(value: object) -> str:
 
 
 def _as_text(table: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({c: table[c].map(_cell) if c in table.columns else "" for c in ORDER_COLUMNS}, index=table.index)
+    return pd.DataFrame(
+        {c: table[c].map(_cell) if c in table.columns else "" for c in ORDER_COLUMNS}, index=table.index
+    )
 
 
 def has_orders(table: pd.DataFrame) -> bool:
@@ -232,7 +264,9 @@ def orders_csv(table: pd.DataFrame, tick_size: int, start_ns: int, end_ns: int) 
     text = text.iloc[: last + 1].reset_index(drop=True)
     blank = np.flatnonzero(~filled[: last + 1])
     if blank.size:
-        raise MarsInputError(f"Injected orders, row {blank[0] + 1} is empty: fill it in or delete it (select the row, then press Delete)")
+        raise MarsInputError(
+            f"Injected orders, row {blank[0] + 1} is empty: fill it in or delete it (select the row, then press Delete)"
+        )
     orders = validate_orders(text, tick_size, where="Injected orders", first_row=1)
     for row in orders.itertuples(index=False):
         if row.ts < start_ns:
@@ -265,19 +299,34 @@ def twap_config(t: TwapInput, run_minutes: float, number: int) -> TWAPConfig:
     """The agent's TWAPConfig; a ConfigError naming "TWAP <number>" and the field otherwise."""
     where = f"TWAP {number}"
     if t.volume is None or t.volume <= 0:
-        raise ConfigError(f"{where}: volume must be a positive number of shares (was {t.volume if t.volume is not None else 'empty'})")
+        raise ConfigError(
+            f"{where}: volume must be a positive number of shares (was {t.volume if t.volume is not None else 'empty'})"
+        )
     minutes = run_minutes if t.minutes is None else t.minutes
     if minutes <= 0:
         raise ConfigError(f"{where}: execution time must be positive (was {minutes:g} min)")
     if minutes > run_minutes + 1e-9:
-        raise ConfigError(f"{where}: execution time {minutes:g} min is longer than the run ({run_minutes:g} min); shorten it or lengthen the run")
+        raise ConfigError(
+            f"{where}: execution time {minutes:g} min is longer than the run ({run_minutes:g} min); shorten it or lengthen the run"
+        )
     interval = 30.0 if t.interval_s is None else float(t.interval_s)
     if interval <= 5:
-        raise ConfigError(f"{where}: the split interval must be longer than the 5 s aggressive period (was {interval:g} s)")
+        raise ConfigError(
+            f"{where}: the split interval must be longer than the 5 s aggressive period (was {interval:g} s)"
+        )
     if interval > minutes * 60:
-        raise ConfigError(f"{where}: the split interval {interval:g} s is longer than the execution time ({minutes * 60:g} s)")
+        raise ConfigError(
+            f"{where}: the split interval {interval:g} s is longer than the execution time ({minutes * 60:g} s)"
+        )
     try:
-        return TWAPConfig(side=t.side, volume=int(t.volume), pvr=float(t.pvr), ap=int(t.ap), duration_s=minutes * 60, interval_s=interval)
+        return TWAPConfig(
+            side=t.side,
+            volume=int(t.volume),
+            pvr=float(t.pvr),
+            ap=int(t.ap),
+            duration_s=minutes * 60,
+            interval_s=interval,
+        )
     except ValueError as err:  # pydantic's ValidationError is a ValueError
         raise ConfigError(f"{where}: {err}") from None
 
@@ -304,17 +353,30 @@ def build_config(
     if start is None:
         problems.append("Start: pick a start time.")
     if minutes is None or not 0 < minutes <= MAX_MINUTES:
-        problems.append(f"Length: choose between 1 and {MAX_MINUTES} minutes (was {'empty' if minutes is None else f'{minutes:g}'}).")
+        problems.append(
+            f"Length: choose between 1 and {MAX_MINUTES} minutes (was {'empty' if minutes is None else f'{minutes:g}'})."
+        )
     if rollouts is None or not 1 <= rollouts <= MAX_ROLLOUTS:
-        problems.append(f"Rollouts: choose between 1 and {MAX_ROLLOUTS} (was {'empty' if rollouts is None else rollouts}).")
+        problems.append(
+            f"Rollouts: choose between 1 and {MAX_ROLLOUTS} (was {'empty' if rollouts is None else rollouts})."
+        )
     if seed is None or seed < 0:
         problems.append(f"Seed: enter a whole number, 0 or more (was {'empty' if seed is None else seed}).")
     if background == "lmm" and not model_found:
-        problems.append("Background: the LMM background needs a trained order model, and none is shipped yet; pick noise or replay.")
+        problems.append(
+            "Background: the LMM background needs a trained order model, and none is shipped yet; pick noise or replay."
+        )
     if problems:  # the rest needs a valid window
         raise ConfigError("\n".join(problems))
-    base = {"symbol": info.symbol, "date": info.date.isoformat(), "start": start.strftime("%H:%M:%S"), "minutes": float(minutes),
-            "rollouts": int(rollouts), "background": background, "seed": int(seed)}  # fmt: skip
+    base = {
+        "symbol": info.symbol,
+        "date": info.date.isoformat(),
+        "start": start.strftime("%H:%M:%S"),
+        "minutes": float(minutes),
+        "rollouts": int(rollouts),
+        "background": background,
+        "seed": int(seed),
+    }
     window = SimConfig.from_dict(base, where="Run")
     try:
         window.check_window(info)
@@ -397,15 +459,22 @@ class RunView:
             self.bars.append(bars.assign(rollout=rollout, arm=arm))
         fills = read("agent_fills")
         if not fills.empty:
-            sides = read("orders", columns=["order_id", "side"],
-                         filters=[("agent", ">=", int(AgentId.INJECTED)), ("event", "=", int(OrderEvent.SUBMIT))])  # fmt: skip
+            sides = read(
+                "orders",
+                columns=["order_id", "side"],
+                filters=[("agent", ">=", int(AgentId.INJECTED)), ("event", "=", int(OrderEvent.SUBMIT))],
+            )
             fills = fills.merge(sides.drop_duplicates("order_id"), on="order_id", how="left")
             self.fills.append(fills.assign(rollout=rollout, arm=arm))
         self.summaries.append(json.loads((arm_dir / "done.json").read_text()))
 
     # -- reductions for the figures and metrics --
     def fans(self) -> dict[str, sim_charts.Fan]:
-        return {arm: sim_charts.fan(np.stack([paths[r] for r in sorted(paths)])) for arm, paths in self.mids.items() if paths}
+        return {
+            arm: sim_charts.fan(np.stack([paths[r] for r in sorted(paths)]))
+            for arm, paths in self.mids.items()
+            if paths
+        }
 
     def paired_rollouts(self) -> list[int]:
         treated, baseline = self.mids.get("treated", {}), self.mids.get("baseline", {})
@@ -419,16 +488,19 @@ class RunView:
         if not both:
             return sim_charts.fan(np.empty((0, len(self.grid))))
         diff = sim_charts.paired_difference_bps(
-            np.stack([self.mids["treated"][r] for r in both]), np.stack([self.mids["baseline"][r] for r in both]),
+            np.stack([self.mids["treated"][r] for r in both]),
+            np.stack([self.mids["baseline"][r] for r in both]),
             np.array([self.arrival[r] for r in both]),
-        )  # fmt: skip
+        )
         return sim_charts.fan(diff)
 
     def minute_stats(self) -> pd.DataFrame:
         return sim_charts.minute_stats(pd.concat(self.bars, ignore_index=True) if self.bars else pd.DataFrame())
 
     def fills_frame(self) -> pd.DataFrame:
-        return pd.concat(self.fills, ignore_index=True).sort_values("ts", kind="stable") if self.fills else pd.DataFrame()
+        return (
+            pd.concat(self.fills, ignore_index=True).sort_values("ts", kind="stable") if self.fills else pd.DataFrame()
+        )
 
     def execution(self) -> pd.DataFrame:
         """Per TWAP agent: fulfillment and VWAP vs arrival over the finished treated arms."""
@@ -446,8 +518,11 @@ class RunView:
         """Orders and trades over the finished arms, and the engine's simulated orders per second."""
         orders = sum(s["orders"] for s in self.summaries)
         seconds = sum(s["seconds"] for s in self.summaries)
-        return {"orders": orders, "trades": sum(s["trades"] for s in self.summaries),
-                "orders_per_s": orders / seconds if seconds > 0 else float("nan")}  # fmt: skip
+        return {
+            "orders": orders,
+            "trades": sum(s["trades"] for s in self.summaries),
+            "orders_per_s": orders / seconds if seconds > 0 else float("nan"),
+        }
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the run…")
@@ -503,4 +578,3 @@ def lobster_zip_bytes(path: str | Path, rollout: int, arm: str, levels: int = 10
 
 def window_label(config: SimConfig) -> str:
     return f"{format_clock(config.start_ts)[:8]}–{format_clock(config.end_ts)[:8]}"
-

@@ -5,6 +5,7 @@ Caches are keyed on plain strings (symbol, ISO date, data dir, path and
 modification stamp), never on the loaded objects, so Streamlit can hash them
 cheaply and a different data dir never serves another dir's data.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -215,7 +216,10 @@ def fmt_step(grid_ts: np.ndarray) -> str:
         return "—"
     seconds = round(int(grid_ts[1] - grid_ts[0]) / NS_PER_SECOND)
     minutes, seconds = divmod(seconds, 60)
-    return " ".join(part for part in (f"{minutes} min" if minutes else "", f"{seconds} s" if seconds else "") if part) or "0 s"
+    return (
+        " ".join(part for part in (f"{minutes} min" if minutes else "", f"{seconds} s" if seconds else "") if part)
+        or "0 s"
+    )
 
 
 def fmt_price_bin(prices: np.ndarray) -> str:
@@ -292,7 +296,9 @@ def model_status(models_dir: Path | None = None) -> ModelStatus:
         return ModelStatus(found, f"{lead}: {names}.", checkpoints, cards)
     if cards:
         names = ", ".join(sorted({p.parent.name for p in cards}))
-        return ModelStatus(False, f"Model card(s) found for {names}, but no checkpoint (model.pt) next to them.", (), cards)
+        return ModelStatus(
+            False, f"Model card(s) found for {names}, but no checkpoint (model.pt) next to them.", (), cards
+        )
     return ModelStatus(False, "No trained order model shipped yet.")
 
 
@@ -393,14 +399,20 @@ def choose_run(entries: Sequence[Entry], key: str, selected: str, label: str, wh
     if state.get(selected) not in by_path:
         state[selected] = str(entries[0].path)
     state[key] = state[selected]
-    chosen = st.selectbox(label, list(by_path), key=key, format_func=lambda p: by_path[p].label,
-                          on_change=lambda: state.update({selected: state[key]}),
-                          help=f"{what} under `{runs_root()}` (set `{RUNS_ENV}` to use another folder), newest first.")  # fmt: skip
+    chosen = st.selectbox(
+        label,
+        list(by_path),
+        key=key,
+        format_func=lambda p: by_path[p].label,
+        on_change=lambda: state.update({selected: state[key]}),
+        help=f"{what} under `{runs_root()}` (set `{RUNS_ENV}` to use another folder), newest first.",
+    )
     return by_path[chosen]
 
 
-def pick_run(listing: tuple[list[Entry], list[str]], choose: Callable[[list[Entry]], Entry | None], empty: str,
-             icon: str) -> Entry:  # fmt: skip
+def pick_run(
+    listing: tuple[list[Entry], list[str]], choose: Callable[[list[Entry]], Entry | None], empty: str, icon: str
+) -> Entry:
     """The run to look at, from (runs on disk, problems) as the page lists them: the problems are shown, no run at all
     is explained by `empty` and stops the page, and the chosen run's directory is named."""
     entries, problems = listing
@@ -416,10 +428,16 @@ def pick_run(listing: tuple[list[Entry], list[str]], choose: Callable[[list[Entr
 def offer_resume(entry: RunEntry, what: str, progress: str, key: str, resume: str) -> None:
     """Say that a run has not finished (`progress`: how far it got) and offer to resume it: the button puts the
     entry in state[`resume`] for the page to run its configuration again. Stops the page."""
-    st.warning(f"This {what} has not finished: {progress}. Resume it to finish the rest and compute the results.",
-               icon=":material/hourglass_bottom:")  # fmt: skip
-    st.button(f"Resume this {what}", icon=":material/resume:", key=key,
-              on_click=lambda: st.session_state.update({resume: entry}))  # fmt: skip
+    st.warning(
+        f"This {what} has not finished: {progress}. Resume it to finish the rest and compute the results.",
+        icon=":material/hourglass_bottom:",
+    )
+    st.button(
+        f"Resume this {what}",
+        icon=":material/resume:",
+        key=key,
+        on_click=lambda: st.session_state.update({resume: entry}),
+    )
     st.stop()
 
 
@@ -435,22 +453,30 @@ def load_or_stop(load: Callable[[str, float], Result], entry: RunEntry, what: st
 def already_run(status_slot, selected: str, path: Path, what: str) -> None:  # noqa: ANN001 (a Streamlit placeholder)
     """Select a run that is on disk already instead of running it again."""
     st.session_state[selected] = str(path)
-    status_slot.info(f"This exact {what} has already run (runs are deterministic by seed): its results are shown below. "
-                     "Change the seed or any setting for a new one.", icon=":material/history:")  # fmt: skip
+    status_slot.info(
+        f"This exact {what} has already run (runs are deterministic by seed): its results are shown below. "
+        "Change the seed or any setting for a new one.",
+        icon=":material/history:",
+    )
 
 
-def run_guarded(run: Callable[[], Result], what: str, smaller: str, slots: Sequence = (),
-                friendly: Callable[[Exception], str] = str) -> Result | None:  # fmt: skip
+def run_guarded(
+    run: Callable[[], Result], what: str, smaller: str, slots: Sequence = (), friendly: Callable[[Exception], str] = str
+) -> Result | None:
     """Run a study from a page; bad input or a dead worker process clears `slots` and says what to change
     (never a traceback) and gives None."""
     try:
         return run()
     except MarsInputError as err:
-        message = (f"**The {what} could not run.** {friendly(err)}\n\nFix the setting above and run again; finished "
-                   "simulations are kept.")  # fmt: skip
+        message = (
+            f"**The {what} could not run.** {friendly(err)}\n\nFix the setting above and run again; finished "
+            "simulations are kept."
+        )
     except BrokenProcessPool:
-        message = (f"A simulation worker process died (out of memory?). Try {smaller}, then run again; finished "
-                   "simulations are kept.")  # fmt: skip
+        message = (
+            f"A simulation worker process died (out of memory?). Try {smaller}, then run again; finished "
+            "simulations are kept."
+        )
     for slot in slots:
         slot.empty()
     st.error(message, icon=":material/error:")
@@ -464,7 +490,7 @@ def show_caveats(lines: Iterable[str]) -> None:
 
 
 def fmt_duration(seconds: float) -> str:
-    """"42 s" or "3 min 05 s"."""
+    """ "42 s" or "3 min 05 s"."""
     seconds = int(round(seconds))
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
@@ -514,18 +540,33 @@ def report_downloads(entry: RunEntry, data_dir: str | Path | None, key: str, nam
     name, data_dir = re.sub(r"[^A-Za-z0-9_-]+", "-", name), str(data_dir) if data_dir else ""
     c_html, c_pdf, c_note = st.columns([1, 1, 2], vertical_alignment="center")
     c_html.download_button(
-        "Report (HTML)", lambda: report_html(str(entry.path), entry.stamp, data_dir), file_name=f"{name}.html",
-        mime="text/html", icon=":material/description:", on_click="ignore", key=f"{key}_html", width="stretch",
+        "Report (HTML)",
+        lambda: report_html(str(entry.path), entry.stamp, data_dir),
+        file_name=f"{name}.html",
+        mime="text/html",
+        icon=":material/description:",
+        on_click="ignore",
+        key=f"{key}_html",
+        width="stretch",
         help="One self-contained file with interactive charts; opens in any browser without a network connection.",
-    )  # fmt: skip
+    )
     chromium = reports.chromium_path()
     c_pdf.download_button(
-        "Report (PDF)", lambda: report_pdf(str(entry.path), entry.stamp, data_dir), file_name=f"{name}.pdf",
-        mime="application/pdf", icon=":material/picture_as_pdf:", on_click="ignore", key=f"{key}_pdf", width="stretch",
-        disabled=chromium is None, help="The same report printed to PDF by headless Chromium (takes a few seconds).",
-    )  # fmt: skip
+        "Report (PDF)",
+        lambda: report_pdf(str(entry.path), entry.stamp, data_dir),
+        file_name=f"{name}.pdf",
+        mime="application/pdf",
+        icon=":material/picture_as_pdf:",
+        on_click="ignore",
+        key=f"{key}_pdf",
+        width="stretch",
+        disabled=chromium is None,
+        help="The same report printed to PDF by headless Chromium (takes a few seconds).",
+    )
     if chromium is None:
-        c_note.caption(f"PDF export needs Chromium (not found at `{reports.DEFAULT_CHROMIUM}`; install it with "
-                       f"`apt-get install chromium` or set `{reports.CHROMIUM_ENV}`). The HTML report prints to PDF from any browser.")  # fmt: skip
+        c_note.caption(
+            f"PDF export needs Chromium (not found at `{reports.DEFAULT_CHROMIUM}`; install it with "
+            f"`apt-get install chromium` or set `{reports.CHROMIUM_ENV}`). The HTML report prints to PDF from any browser."
+        )
     else:
         c_note.caption(f"Or from a terminal: `mars report {entry.path} --format pdf --out report.pdf`")

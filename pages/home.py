@@ -1,4 +1,5 @@
 """Home: what MarS is, which data and model it found, and where to start."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -10,10 +11,30 @@ _ui.route_through_app()
 
 # Pages to suggest, in order: (page file, label, icon, what it is for). Add a line when a workflow page lands.
 START_HERE = [
-    ("pages/market_data.py", "Market Data", ":material/candlestick_chart:", "Browse a real trading day: prices, spread, book depth and order flow."),
-    ("pages/simulate.py", "Simulate", ":material/play_circle:", "Run many futures of a moment of that day, with your own orders or TWAP agents, and compare them."),
-    ("pages/market_impact.py", "Market Impact", ":material/query_stats:", "What does an execution do to the price? TWAP grids on paired futures, the square-root law, a report."),
-    ("pages/impact_factors.py", "Impact Factors", ":material/functions:", "The factors behind a study's impact: correlations, a symbolic formula, the learned decay ODE."),
+    (
+        "pages/market_data.py",
+        "Market Data",
+        ":material/candlestick_chart:",
+        "Browse a real trading day: prices, spread, book depth and order flow.",
+    ),
+    (
+        "pages/simulate.py",
+        "Simulate",
+        ":material/play_circle:",
+        "Run many futures of a moment of that day, with your own orders or TWAP agents, and compare them.",
+    ),
+    (
+        "pages/market_impact.py",
+        "Market Impact",
+        ":material/query_stats:",
+        "What does an execution do to the price? TWAP grids on paired futures, the square-root law, a report.",
+    ),
+    (
+        "pages/impact_factors.py",
+        "Impact Factors",
+        ":material/functions:",
+        "The factors behind a study's impact: correlations, a symbolic formula, the learned decay ODE.",
+    ),
 ]
 
 st.title("MarS — market simulation")

@@ -1,4 +1,5 @@
 """Market Data: browse one real trading day — prices, spread, book depth and order flow."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,7 +37,9 @@ default_end = min(
     (dt.datetime.combine(date, default_start) + dt.timedelta(minutes=DEFAULT_MINUTES)).time(),
     _ui.to_time(info.ts_end + 59 * NS_PER_SECOND).replace(second=0),  # the day's last minute, rounded up
 )
-start = c_start.time_input("Start", value=default_start, step=60, key="md_start", help=f"Data spans {day_start}–{day_end}.")
+start = c_start.time_input(
+    "Start", value=default_start, step=60, key="md_start", help=f"Data spans {day_start}–{day_end}."
+)
 end = c_end.time_input("End", value=default_end, step=60, key="md_end", help=f"Data spans {day_start}–{day_end}.")
 
 # ---- which window -----------------------------------------------------------------------------
@@ -96,13 +99,21 @@ else:
 title = f"{symbol} {date.isoformat()}"
 st.plotly_chart(
     charts.price_figure(
-        date, quotes.ts, quotes.mid, trades["ts"], trades["price"], trades["size"], trades["side"],
+        date,
+        quotes.ts,
+        quotes.mid,
+        trades["ts"],
+        trades["price"],
+        trades["size"],
+        trades["side"],
         title=f"{title} — mid price and trades",
     ),
     key="md_price_chart",
 )
 left, right = st.columns(2)
-left.plotly_chart(charts.spread_figure(date, quotes.ts, quotes.spread, title=f"{title} — bid-ask spread"), key="md_spread_chart")
+left.plotly_chart(
+    charts.spread_figure(date, quotes.ts, quotes.spread, title=f"{title} — bid-ask spread"), key="md_spread_chart"
+)
 if bars.empty:
     right.info("No complete minute in this window, so no per-minute order flow.", icon=":material/bar_chart:")
 else:

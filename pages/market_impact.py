@@ -1,4 +1,5 @@
 """Market Impact: run TWAP programmes of several sizes against paired simulated futures; impact curves and the square-root law."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,10 +26,21 @@ BACKGROUNDS = {
     "lmm": "Order model (LMM)",
 }
 FORM_DEFAULTS = {
-    "mi_mode": "Form", "mi_side": "buy", "mi_exec": 5.0, "mi_horizon": 15.0, "mi_rollouts": 16, "mi_background": "noise",
-    "mi_q": list(_impact_ui.DEFAULT_Q), "mi_name": "impact-study", "mi_seed": 0, "mi_interval": 30.0, "mi_pre": 30,
-    "mi_alpha": 0.5, "mi_beta": 0.5, "mi_scenario": "sharp drop of 1% over 10 minutes",
-}  # fmt: skip
+    "mi_mode": "Form",
+    "mi_side": "buy",
+    "mi_exec": 5.0,
+    "mi_horizon": 15.0,
+    "mi_rollouts": 16,
+    "mi_background": "noise",
+    "mi_q": list(_impact_ui.DEFAULT_Q),
+    "mi_name": "impact-study",
+    "mi_seed": 0,
+    "mi_interval": 30.0,
+    "mi_pre": 30,
+    "mi_alpha": 0.5,
+    "mi_beta": 0.5,
+    "mi_scenario": "sharp drop of 1% over 10 minutes",
+}
 FORM_KEYS = ("mi_symbol", "mi_date", "mi_starts")  # kept too, with defaults that depend on the data
 
 state = st.session_state
@@ -43,18 +55,34 @@ st.caption(
 
 def _impact_under_scenario() -> None:
     """Hand the typed scenario and the TWAP side to the Scenarios page, which runs the paired arms under control."""
-    state.update({"sc_source": "Scenario", "sc_prompt": state.mi_scenario, "sc_twap": True, "sc_twap_side": state.mi_side,
-                  "sc_compare": False, "mi_open_scenarios": True})  # fmt: skip
+    state.update(
+        {
+            "sc_source": "Scenario",
+            "sc_prompt": state.mi_scenario,
+            "sc_twap": True,
+            "sc_twap_side": state.mi_side,
+            "sc_compare": False,
+            "mi_open_scenarios": True,
+        }
+    )
 
 
 with st.expander("Impact under a scenario", icon=":material/timeline:"):
-    st.caption("How large is the impact if the market meanwhile does something specific — a sharp drop, a rally? The "
-               "Scenarios page steers the order model toward the described path and runs every future with and "
-               "without your TWAP agent on the same seeds; the difference is the agent's impact under that scenario.")  # fmt: skip
+    st.caption(
+        "How large is the impact if the market meanwhile does something specific — a sharp drop, a rally? The "
+        "Scenarios page steers the order model toward the described path and runs every future with and "
+        "without your TWAP agent on the same seeds; the difference is the agent's impact under that scenario."
+    )
     c_text, c_go = st.columns([4, 1], vertical_alignment="bottom")
     c_text.text_input("Scenario", key="mi_scenario", placeholder="sharp drop of 1% over 10 minutes")
-    c_go.button("Open in Scenarios", key="mi_scenario_go", on_click=_impact_under_scenario, icon=":material/open_in_new:",
-                disabled=not state.mi_scenario.strip(), width="stretch")  # fmt: skip
+    c_go.button(
+        "Open in Scenarios",
+        key="mi_scenario_go",
+        on_click=_impact_under_scenario,
+        icon=":material/open_in_new:",
+        disabled=not state.mi_scenario.strip(),
+        width="stretch",
+    )
 if state.pop("mi_open_scenarios", False):
     st.switch_page("pages/scenarios.py")
 
@@ -69,11 +97,17 @@ def scale_hint(symbol: str, date: dt.date, start_times: list, execution: float) 
     """What Q/V means in shares, from the real day's volume in the first execution window."""
     try:
         start_ns = parse_clock(_impact_ui.parse_start_times(start_times)[0])
-        volume = int(_ui.trades(symbol, date.isoformat(), str(data_dir), start_ns, start_ns + int(execution * NS_PER_MINUTE))["size"].sum())
+        volume = int(
+            _ui.trades(symbol, date.isoformat(), str(data_dir), start_ns, start_ns + int(execution * NS_PER_MINUTE))[
+                "size"
+            ].sum()
+        )
     except (MarsInputError, ValueError, IndexError):
         return "V is the market volume the simulated baselines trade in the execution window."
-    return (f"For scale: the real day traded {volume:,} shares in the {execution:g} minutes from {_ui.fmt_hms(start_ns)[:5]}, "
-            f"so Q/V = 0.1 would be about {volume // 10:,} shares. The study measures V on its own baselines.")
+    return (
+        f"For scale: the real day traded {volume:,} shares in the {execution:g} minutes from {_ui.fmt_hms(start_ns)[:5]}, "
+        f"so Q/V = 0.1 would be about {volume // 10:,} shares. The study measures V on its own baselines."
+    )
 
 
 def study_form() -> StudyConfig:
@@ -85,43 +119,87 @@ def study_form() -> StudyConfig:
     date = c_date.selectbox("Date", dates, key="mi_date", format_func=lambda d: d.isoformat())
     info = next(d for d in datasets if d.symbol == symbol and d.date == date)
     first = (info.ts_start // (START_STEP_MIN * NS_PER_MINUTE) + 2) * START_STEP_MIN * NS_PER_MINUTE
-    options = [_ui.fmt_hms(ns)[:5] for ns in range(first, info.ts_end - 20 * NS_PER_MINUTE, START_STEP_MIN * NS_PER_MINUTE)]
+    options = [
+        _ui.fmt_hms(ns)[:5] for ns in range(first, info.ts_end - 20 * NS_PER_MINUTE, START_STEP_MIN * NS_PER_MINUTE)
+    ]
     state.setdefault("mi_starts", ["11:00"] if "11:00" in options else options[:1])
     start_times = c_starts.multiselect(
-        "Start times", options, key="mi_starts", accept_new_options=True, placeholder="HH:MM",
+        "Start times",
+        options,
+        key="mi_starts",
+        accept_new_options=True,
+        placeholder="HH:MM",
         help=f"When the agents start trading; type any HH:MM. {info.key} has data {_ui.fmt_hms(info.ts_start)}–"
-             f"{_ui.fmt_hms(info.ts_end)}; each start needs its execution and observation windows inside the day.",
-    )  # fmt: skip
+        f"{_ui.fmt_hms(info.ts_end)}; each start needs its execution and observation windows inside the day.",
+    )
     side = c_side.segmented_control("Side", ["buy", "sell"], key="mi_side", required=True)
 
     c_exec, c_horizon, c_rollouts, c_background = st.columns([1, 1, 1, 2])
-    execution = c_exec.number_input("Execution (min)", 1.0, 60.0, step=1.0, key="mi_exec",
-                                    help="How long each TWAP programme trades (the paper: 5 minutes).")  # fmt: skip
-    horizon = c_horizon.number_input("Observation after (min)", 0.0, 120.0, step=1.0, key="mi_horizon",
-                                     help="How long the impact is followed after the execution ends (long-term impact and decay).")  # fmt: skip
-    rollouts = c_rollouts.number_input("Rollouts", 1, _impact_ui.MAX_ROLLOUTS, key="mi_rollouts",
-                                       help="Paired futures per point: each runs with the agent and without it on the same random numbers.")  # fmt: skip
+    execution = c_exec.number_input(
+        "Execution (min)",
+        1.0,
+        60.0,
+        step=1.0,
+        key="mi_exec",
+        help="How long each TWAP programme trades (the paper: 5 minutes).",
+    )
+    horizon = c_horizon.number_input(
+        "Observation after (min)",
+        0.0,
+        120.0,
+        step=1.0,
+        key="mi_horizon",
+        help="How long the impact is followed after the execution ends (long-term impact and decay).",
+    )
+    rollouts = c_rollouts.number_input(
+        "Rollouts",
+        1,
+        _impact_ui.MAX_ROLLOUTS,
+        key="mi_rollouts",
+        help="Paired futures per point: each runs with the agent and without it on the same random numbers.",
+    )
     background = c_background.radio(
-        "Background", list(BACKGROUNDS), key="mi_background", horizontal=True,
+        "Background",
+        list(BACKGROUNDS),
+        key="mi_background",
+        horizontal=True,
         format_func=lambda b: BACKGROUNDS[b] + (" — no model yet" if b == "lmm" and not model.found else ""),
         help="Who else trades: calibrated zero-intelligence noise traders, the day's real orders replayed "
-             "(they do not react), or the generative order model (needs a trained model in assets/models).",
-    )  # fmt: skip
+        "(they do not react), or the generative order model (needs a trained model in assets/models).",
+    )
 
     c_agents, c_q = st.columns([1, 1])
     with c_agents:
-        st.markdown("TWAP agents", help="One row per agent configuration; add rows at the bottom, select rows to delete "
-                                        "them. Every agent runs at every Q/V value.")  # fmt: skip
+        st.markdown(
+            "TWAP agents",
+            help="One row per agent configuration; add rows at the bottom, select rows to delete "
+            "them. Every agent runs at every Q/V value.",
+        )
         agents = st.data_editor(
-            _impact_ui.default_agents(), key="mi_agents", num_rows="dynamic", hide_index=True, width="stretch",
+            _impact_ui.default_agents(),
+            key="mi_agents",
+            num_rows="dynamic",
+            hide_index=True,
+            width="stretch",
             column_config={
-                "AP level": st.column_config.SelectboxColumn("AP level", options=list(_impact_ui.AP_LEVELS), required=True,
-                                                             help="Aggressive price level: how deep into the book the agent's "
-                                                                  "catch-up orders reach (0 = never aggressive)."),
-                "PVR": st.column_config.NumberColumn("PVR", min_value=0.0, max_value=1.0, step=0.05, format="%.2f", required=True,
-                                                     help="Passive volume ratio: the share of each slice first offered passively."),
+                "AP level": st.column_config.SelectboxColumn(
+                    "AP level",
+                    options=list(_impact_ui.AP_LEVELS),
+                    required=True,
+                    help="Aggressive price level: how deep into the book the agent's "
+                    "catch-up orders reach (0 = never aggressive).",
+                ),
+                "PVR": st.column_config.NumberColumn(
+                    "PVR",
+                    min_value=0.0,
+                    max_value=1.0,
+                    step=0.05,
+                    format="%.2f",
+                    required=True,
+                    help="Passive volume ratio: the share of each slice first offered passively.",
+                ),
             },
-        )  # fmt: skip
+        )
     names_error = None
     try:
         names = _impact_ui.agent_names(agents)
@@ -129,42 +207,72 @@ def study_form() -> StudyConfig:
         names, names_error = [], err
     with c_q:
         q_values = st.multiselect(
-            "Q/V values", list(_impact_ui.Q_CHOICES), key="mi_q", accept_new_options=True,
-            format_func=lambda q: f"{q:g}" if isinstance(q, float) else str(q), placeholder="e.g. 0.05 or 5%",
+            "Q/V values",
+            list(_impact_ui.Q_CHOICES),
+            key="mi_q",
+            accept_new_options=True,
+            format_func=lambda q: f"{q:g}" if isinstance(q, float) else str(q),
+            placeholder="e.g. 0.05 or 5%",
             help="Target volume Q of each programme as a fraction of V, the market volume the baselines trade in the "
-                 "execution window. Type other values (0.15, 15%).",
-        )  # fmt: skip
+            "execution window. Type other values (0.15, 15%).",
+        )
         st.caption(scale_hint(symbol, date, start_times, execution))
-    c_agents.caption("Agents: " + (", ".join(f"**{n}**" for n in names) or "none")
-                     + " — named like the paper: L = aggressive price level, P = passive volume ratio.")  # fmt: skip
+    c_agents.caption(
+        "Agents: "
+        + (", ".join(f"**{n}**" for n in names) or "none")
+        + " — named like the paper: L = aggressive price level, P = passive volume ratio."
+    )
     with st.expander("More settings"):
         c1, c2, c3, c4, c5, c6 = st.columns(6)
         name = c1.text_input("Study name", key="mi_name")
-        seed = c2.number_input("Seed", 0, 2**31 - 1, key="mi_seed", help="Same seed, same futures: results are reproducible.")
+        seed = c2.number_input(
+            "Seed", 0, 2**31 - 1, key="mi_seed", help="Same seed, same futures: results are reproducible."
+        )
         interval = c3.number_input("Slice interval (s)", 5.0, 300.0, step=5.0, key="mi_interval")
-        pre = c4.number_input("Pre-trade window (min)", 3, 120, key="mi_pre", help="Window of σ and resiliency, eqs. (5), (8).")
-        alpha = c5.number_input("α (LOB pressure)", 0.01, 0.99, step=0.05, key="mi_alpha", help="Ask-side weight in eq. (6).")
-        beta = c6.number_input("β (LOB depth)", 0.01, 0.99, step=0.05, key="mi_beta", help="Ask-side weight in eq. (7).")
+        pre = c4.number_input(
+            "Pre-trade window (min)", 3, 120, key="mi_pre", help="Window of σ and resiliency, eqs. (5), (8)."
+        )
+        alpha = c5.number_input(
+            "α (LOB pressure)", 0.01, 0.99, step=0.05, key="mi_alpha", help="Ask-side weight in eq. (6)."
+        )
+        beta = c6.number_input(
+            "β (LOB depth)", 0.01, 0.99, step=0.05, key="mi_beta", help="Ask-side weight in eq. (7)."
+        )
     if names_error is not None:
         raise names_error
     fields = {
-        "name": name.strip() or "impact-study", "symbols": [symbol], "dates": [date.isoformat()],
-        "start_times": list(_impact_ui.parse_start_times(start_times)), "execution_minutes": execution,
-        "horizon_minutes": horizon, "side": side or "buy", "q_over_v": list(_impact_ui.parse_q_values(q_values)),
-        "configs": names, "interval_s": interval, "rollouts": int(rollouts), "background": background, "seed": int(seed),
-        "pre_trade_minutes": int(pre), "alpha": alpha, "beta": beta,
-    }  # fmt: skip
+        "name": name.strip() or "impact-study",
+        "symbols": [symbol],
+        "dates": [date.isoformat()],
+        "start_times": list(_impact_ui.parse_start_times(start_times)),
+        "execution_minutes": execution,
+        "horizon_minutes": horizon,
+        "side": side or "buy",
+        "q_over_v": list(_impact_ui.parse_q_values(q_values)),
+        "configs": names,
+        "interval_s": interval,
+        "rollouts": int(rollouts),
+        "background": background,
+        "seed": int(seed),
+        "pre_trade_minutes": int(pre),
+        "alpha": alpha,
+        "beta": beta,
+    }
     return _impact_ui.study_from_form(fields)
 
 
 def study_upload() -> StudyConfig | None:
     upload = st.file_uploader(
-        "Study file (YAML or JSON)", type=["yaml", "yml", "json"], key="mi_upload",
+        "Study file (YAML or JSON)",
+        type=["yaml", "yml", "json"],
+        key="mi_upload",
         help="The same format as `mars impact --config`, e.g. assets/studies/standard.yaml.",
-    )  # fmt: skip
+    )
     if upload is None:
-        st.caption("Fields: name, symbols, dates, start_times, execution_minutes, horizon_minutes, side, q_over_v, configs, "
-                   "interval_s, rollouts, background, seed, pre_trade_minutes, alpha, beta.")  # fmt: skip
+        st.caption(
+            "Fields: name, symbols, dates, start_times, execution_minutes, horizon_minutes, side, q_over_v, configs, "
+            "interval_s, rollouts, background, seed, pre_trade_minutes, alpha, beta."
+        )
         return None
     return _impact_ui.study_from_upload(upload.name, upload.getvalue())
 
@@ -173,8 +281,9 @@ study: StudyConfig | None = None
 with st.container(border=True):
     c_head, c_mode = st.columns([3, 2], vertical_alignment="center")
     c_head.markdown("**New study**")
-    mode = c_mode.segmented_control("Set up with", ["Form", "Study file"], key="mi_mode", required=True,
-                                    label_visibility="collapsed")  # fmt: skip
+    mode = c_mode.segmented_control(
+        "Set up with", ["Form", "Study file"], key="mi_mode", required=True, label_visibility="collapsed"
+    )
     try:
         if mode == "Study file":
             study = study_upload()
@@ -191,8 +300,15 @@ with st.container(border=True):
         study = StudyConfig.from_dict(resume.config, where="study.json")
     blocked = study is not None and study.background == "lmm" and not model.found
     c_run, c_plan = st.columns([1, 4], vertical_alignment="center")
-    c_run.button("Run study", type="primary", icon=":material/play_arrow:", key="mi_run", on_click=_ui.request("mi_run_requested"),
-                 disabled=study is None or blocked, width="stretch")  # fmt: skip
+    c_run.button(
+        "Run study",
+        type="primary",
+        icon=":material/play_arrow:",
+        key="mi_run",
+        on_click=_ui.request("mi_run_requested"),
+        disabled=study is None or blocked,
+        width="stretch",
+    )
     run_clicked = _ui.requested("mi_run_requested")
     out = _impact_ui.study_dir_for(root, study) if study is not None else None
     if study is not None:
@@ -202,10 +318,12 @@ with st.container(border=True):
             f"× {p['starts']} start{'s' * (p['starts'] != 1)} = **{p['trajectories']:,} paired trajectories**: {p['arms']:,} "
             f"simulations of {study.minutes:g} min ({study.background}). Results go to `{out}`"
             + (" — already there, so Run re-opens them." if (out / "results.json").exists() else ".")
-        )  # fmt: skip
+        )
     if blocked:
-        st.warning(f"The order-model background needs a trained model: {model.summary} Choose noise or replay.",
-                   icon=":material/neurology:")  # fmt: skip
+        st.warning(
+            f"The order-model background needs a trained model: {model.summary} Choose noise or replay.",
+            icon=":material/neurology:",
+        )
     progress_slot, status_slot, live_slot = st.empty(), st.empty(), st.empty()
 
 if (run_clicked or resume is not None) and study is not None and not blocked:
@@ -217,33 +335,48 @@ if (run_clicked or resume is not None) and study is not None and not blocked:
         progress_slot.progress(0.0, text="Checking the data and the windows…")
 
         def on_arm(done: int, total: int, summary: dict) -> None:
-            progress_slot.progress(done / total, text=f"Simulating… {done:,} of {total:,} arms · {live.eta(done, total)}")
+            progress_slot.progress(
+                done / total, text=f"Simulating… {done:,} of {total:,} arms · {live.eta(done, total)}"
+            )
             now = time.perf_counter()
             if now - last_draw[0] >= LIVE_REDRAW_S or done == total:
                 last_draw[0] = now
                 frame = live.refresh()
                 with live_slot.container():
                     if frame.empty:
-                        st.caption("Baselines first (the futures without the agent, which fix V); partial results "
-                                   "appear as the agents' rollouts finish.")  # fmt: skip
+                        st.caption(
+                            "Baselines first (the futures without the agent, which fix V); partial results "
+                            "appear as the agents' rollouts finish."
+                        )
                     else:
                         st.plotly_chart(ir.live_figure(frame), key=f"mi_live_chart_{done}")
-                        st.caption(f"Partial results: {len(frame):,} of {_impact_ui.plan(study)['trajectories']:,} paired "
-                                   "trajectories. Fits run once every rollout has finished.")  # fmt: skip
+                        st.caption(
+                            f"Partial results: {len(frame):,} of {_impact_ui.plan(study)['trajectories']:,} paired "
+                            "trajectories. Fits run once every rollout has finished."
+                        )
             if done == total:
-                status_slot.info("All simulations finished; fitting the square-root law, the SINDy formula and the decay ODE…",
-                                 icon=":material/functions:")  # fmt: skip
+                status_slot.info(
+                    "All simulations finished; fitting the square-root law, the SINDy formula and the decay ODE…",
+                    icon=":material/functions:",
+                )
 
         summary = _ui.run_guarded(
-            lambda: run_study(study, out, data_dir=str(data_dir) if data_dir else None, progress=on_arm), "study",
-            "fewer rollouts or shorter windows", [progress_slot], _impact_ui.friendly,
-        )  # fmt: skip
+            lambda: run_study(study, out, data_dir=str(data_dir) if data_dir else None, progress=on_arm),
+            "study",
+            "fewer rollouts or shorter windows",
+            [progress_slot],
+            _impact_ui.friendly,
+        )
         if summary is not None:
             state[_impact_ui.SELECTED] = str(out)
             ci = summary.get("delta_ci") or [float("nan")] * 2
-            delta = f"; δ = {summary['delta']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]" if summary.get("delta") is not None else ""
-            progress_slot.progress(1.0, text=f"Finished: {summary['trajectories']:,} paired trajectories in "
-                                             f"{summary['seconds']:.0f} s{delta}")  # fmt: skip
+            delta = (
+                f"; δ = {summary['delta']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]" if summary.get("delta") is not None else ""
+            )
+            progress_slot.progress(
+                1.0,
+                text=f"Finished: {summary['trajectories']:,} paired trajectories in {summary['seconds']:.0f} s{delta}",
+            )
             status_slot.empty()
             live_slot.empty()
 
@@ -251,13 +384,20 @@ if (run_clicked or resume is not None) and study is not None and not blocked:
 # ---- results ------------------------------------------------------------------------------------
 st.subheader("Results")
 entry = _ui.pick_run(
-    _impact_ui.list_studies(root), lambda entries: _impact_ui.choose_study(entries, key="mi_study"),
+    _impact_ui.list_studies(root),
+    lambda entries: _impact_ui.choose_study(entries, key="mi_study"),
     f"No studies yet in `{root}`. Set one up above and press **Run study**, or run one from a terminal: "
-    "`mars impact --config assets/studies/standard.yaml --out runs/studies/standard`.", ":material/query_stats:",
-)  # fmt: skip
+    "`mars impact --config assets/studies/standard.yaml --out runs/studies/standard`.",
+    ":material/query_stats:",
+)
 if not entry.finished:
-    _ui.offer_resume(entry, "study", f"{entry.arms_done:,} of {entry.arms_total:,} simulations are done", key="mi_resume_button",
-                     resume="mi_resume")  # fmt: skip
+    _ui.offer_resume(
+        entry,
+        "study",
+        f"{entry.arms_done:,} of {entry.arms_total:,} simulations are done",
+        key="mi_resume_button",
+        resume="mi_resume",
+    )
 res = _ui.load_or_stop(_impact_ui.results, entry, "study")
 
 for row in (lambda cards: (cards[:4], cards[4:]))(ir.headline(res)):
@@ -270,23 +410,32 @@ else:
     st.warning(f"Square-root-law fit skipped: {res.skipped('sqrt_law')}", icon=":material/info:")
 
 st.markdown("#### Impact over time")
-normalize = st.toggle("Normalise each curve to its peak", key="mi_normalize", help="Compare the shapes of the curves (Fig. 23b).")
+normalize = st.toggle(
+    "Normalise each curve to its peak", key="mi_normalize", help="Compare the shapes of the curves (Fig. 23b)."
+)
 st.plotly_chart(ir.impact_figure(res, normalize=normalize), key="mi_impact_chart")
 st.dataframe(ir.impact_table(res), hide_index=True, key="mi_impact_table")
-st.caption("Mean impact per configuration with its 95% band over trajectories; positive = adverse to the agent "
-           "(price up for a buy, down for a sell), in basis points of the arrival mid.")  # fmt: skip
+st.caption(
+    "Mean impact per configuration with its 95% band over trajectories; positive = adverse to the agent "
+    "(price up for a buy, down for a sell), in basis points of the arrival mid."
+)
 
 st.markdown("#### Fulfillment and slippage")
 c_fill, c_slip = st.columns(2)
 c_fill.plotly_chart(ir.fulfillment_figure(res.metrics), key="mi_fulfillment_chart")
 c_slip.plotly_chart(ir.slippage_figure(res.metrics), key="mi_slippage_chart")
 with st.expander("By configuration and Q/V"):
-    st.dataframe(ir.fulfillment_table(res), hide_index=True, key="mi_fulfillment_table", column_config={
-        "Fulfillment": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
-        "Q/V realised": st.column_config.NumberColumn(format="%.4f"),
-        "Impact, end (bps)": st.column_config.NumberColumn(format="%+.2f"),
-        "Slippage (bps)": st.column_config.NumberColumn(format="%+.2f"),
-    })  # fmt: skip
+    st.dataframe(
+        ir.fulfillment_table(res),
+        hide_index=True,
+        key="mi_fulfillment_table",
+        column_config={
+            "Fulfillment": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+            "Q/V realised": st.column_config.NumberColumn(format="%.4f"),
+            "Impact, end (bps)": st.column_config.NumberColumn(format="%+.2f"),
+            "Slippage (bps)": st.column_config.NumberColumn(format="%+.2f"),
+        },
+    )
 
 st.markdown("#### Square-root law")
 figure = ir.sqrt_law_figure(res)
@@ -294,24 +443,49 @@ if figure is not None:
     st.plotly_chart(figure, key="mi_sqrt_chart")
 else:
     st.info(f"No fit to draw: {res.skipped('sqrt_law')}", icon=":material/info:")
-method = st.segmented_control("Fit over", ["binned", "points"], default="binned", key="mi_fit_method", required=True,
-                              format_func={"binned": "Q/V groups (Fig. 6b)", "points": "single trajectories"}.get)  # fmt: skip
+method = st.segmented_control(
+    "Fit over",
+    ["binned", "points"],
+    default="binned",
+    key="mi_fit_method",
+    required=True,
+    format_func={"binned": "Q/V groups (Fig. 6b)", "points": "single trajectories"}.get,
+)
 fits = res.fits(method or "binned")
 if fits:
-    st.dataframe(ir.fits_table(fits), hide_index=True, key="mi_fits_table", column_config={
-        "δ": st.column_config.NumberColumn(format="%.3f"), "Y": st.column_config.NumberColumn(format="%.4g"),
-        "R²": st.column_config.NumberColumn(format="%.3f"),
-    })  # fmt: skip
-st.caption("impact = Y·σ·(Q/V)^δ by least squares in log-log space, per configuration and pooled; 95% intervals by bootstrap "
-           "over trajectories. Empirical studies find δ ≈ 0.4–0.7 (grey band); the dashed line is δ = 0.5. *Dropped*: Q/V "
-           "groups (or trajectories) with a non-positive mean impact, which a log-log fit cannot use.")  # fmt: skip
+    st.dataframe(
+        ir.fits_table(fits),
+        hide_index=True,
+        key="mi_fits_table",
+        column_config={
+            "δ": st.column_config.NumberColumn(format="%.3f"),
+            "Y": st.column_config.NumberColumn(format="%.4g"),
+            "R²": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
+st.caption(
+    "impact = Y·σ·(Q/V)^δ by least squares in log-log space, per configuration and pooled; 95% intervals by bootstrap "
+    "over trajectories. Empirical studies find δ ≈ 0.4–0.7 (grey band); the dashed line is δ = 0.5. *Dropped*: Q/V "
+    "groups (or trajectories) with a non-positive mean impact, which a log-log fit cannot use."
+)
 
 _ui.show_caveats(study_caveats(res))
 
 st.markdown("#### Export")
 _impact_ui.report_downloads(entry, data_dir, key="mi_report")
 c_csv, c_link = st.columns([1, 3], vertical_alignment="center")
-c_csv.download_button("Trajectories (CSV)", res.metrics.to_csv(index=False).encode(), file_name=f"{entry.path.name}_metrics.csv",
-                      mime="text/csv", icon=":material/download:", on_click="ignore", key="mi_csv", width="stretch")  # fmt: skip
-c_link.page_link("pages/impact_factors.py", label="Impact factors, SINDy formula and decay ODE of this study",
-                 icon=":material/arrow_forward:")  # fmt: skip
+c_csv.download_button(
+    "Trajectories (CSV)",
+    res.metrics.to_csv(index=False).encode(),
+    file_name=f"{entry.path.name}_metrics.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    on_click="ignore",
+    key="mi_csv",
+    width="stretch",
+)
+c_link.page_link(
+    "pages/impact_factors.py",
+    label="Impact factors, SINDy formula and decay ODE of this study",
+    icon=":material/arrow_forward:",
+)

@@ -1,5 +1,6 @@
 """Order images: a minute of orders as a 3 x 32 x 32 image (paper App. C.3), its VQ-VAE
 reconstruction and next-minute samples of the order-batch model."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -55,7 +56,9 @@ def tokenizer_for(symbol: str, date_iso: str, data_dir_str: str) -> tuple[object
 
     if (DEFAULT_MODEL_DIR / "model.pt").is_file():
         return load_order_model(DEFAULT_MODEL_DIR).tokenizer, "slots of the shipped order model's tokenizer"
-    return fitted_tokenizer(symbol, date_iso, data_dir_str), f"slots fitted on {symbol} {date_iso} (no model ships a tokenizer yet)"
+    return fitted_tokenizer(
+        symbol, date_iso, data_dir_str
+    ), f"slots fitted on {symbol} {date_iso} (no model ships a tokenizer yet)"
 
 
 @st.cache_data(max_entries=8, show_spinner="Building the order images…")
@@ -93,8 +96,10 @@ try:
         entries, _ = _sim_ui.list_runs(_sim_ui.runs_root())
         entries = [e for e in entries if e.finished > 0]
         if not entries:
-            st.info(f"No finished simulated runs in `{_sim_ui.runs_root()}`. Run one on the **Simulate** page first.",
-                    icon=":material/play_circle:")
+            st.info(
+                f"No finished simulated runs in `{_sim_ui.runs_root()}`. Run one on the **Simulate** page first.",
+                icon=":material/play_circle:",
+            )
             st.stop()
         c_run, c_rollout, c_arm = st.columns([4, 1, 1])
         entry = c_run.selectbox("Run", entries, key="oi_run", format_func=lambda e: e.label)
@@ -102,11 +107,21 @@ try:
         rollout = c_rollout.selectbox("Rollout", sorted({r for r, _ in arms}), key="oi_rollout")
         arm = c_arm.selectbox("Arm", [a for r, a in arms if r == rollout], key="oi_arm")
         if not any(d.symbol == entry.config.symbol and d.date.isoformat() == entry.config.date for d in datasets):
-            st.warning(f"The run's day {entry.config.symbol} {entry.config.date} is not in the data folder; its images need "
-                       "a model-shipped tokenizer.", icon=":material/warning:")
+            st.warning(
+                f"The run's day {entry.config.symbol} {entry.config.date} is not in the data folder; its images need "
+                "a model-shipped tokenizer.",
+                icon=":material/warning:",
+            )
         done = RunDir(entry.path).arm_dir(rollout, arm) / "done.json"
-        images, labels, note = run_images(str(entry.path), int(rollout), str(arm), entry.config.symbol, entry.config.date,
-                                          str(data_dir), done.stat().st_mtime)
+        images, labels, note = run_images(
+            str(entry.path),
+            int(rollout),
+            str(arm),
+            entry.config.symbol,
+            entry.config.date,
+            str(data_dir),
+            done.stat().st_mtime,
+        )
 except MarsInputError as err:
     _ui.show_error(err, "Pick another day or run.")
     st.stop()
@@ -115,7 +130,9 @@ from mars_core.model.order_images import fmt_minute  # noqa: E402 (after the pag
 
 minutes = [int(m) for m in images.minutes]
 default = minutes[30 if len(minutes) > 30 else 0]  # 10:00 on a full day: enough history for the batch model
-minute = st.select_slider("Minute", options=minutes, value=default, format_func=fmt_minute, key=f"oi_minute_{images.key}")
+minute = st.select_slider(
+    "Minute", options=minutes, value=default, format_func=fmt_minute, key=f"oi_minute_{images.key}"
+)
 i = images.index_of(minute)
 image = images.images[i]
 st.plotly_chart(oic.totals_figure([fmt_minute(m) for m in minutes], images.counts, i), key="oi_totals")
@@ -123,8 +140,9 @@ m1, m2, m3, m4 = st.columns(4)
 m1.metric("Orders in the minute", f"{int(images.counts[i].sum()):,}")
 for col, name, c in ((m2, "Bid submissions", 0), (m3, "Ask submissions", 1), (m4, "Cancels", 2)):
     col.metric(name, f"{int(images.counts[i, c]):,}")
-st.plotly_chart(oic.order_image_figure(image, labels, f"{images.key} {fmt_minute(minute)}–{fmt_minute(minute + 1)}"),
-                key="oi_real")
+st.plotly_chart(
+    oic.order_image_figure(image, labels, f"{images.key} {fmt_minute(minute)}–{fmt_minute(minute + 1)}"), key="oi_real"
+)
 st.caption(f"Image slots: {note}. Clipped pixels: {int((image >= 100).sum())}.")
 
 # ---- reconstruction and samples -------------------------------------------------------------------
@@ -133,8 +151,11 @@ for problem in models["problems"]:
     st.warning(f"Could not load a shipped model: {problem}", icon=":material/warning:")
 vq, batch = models["vqvae"], models["batch"]
 if vq is None:
-    st.info("No VQ-VAE ships yet, so no reconstruction. Train one with "
-            "`mars train vqvae --symbols GOOG AMZN --out assets/models/vqvae`.", icon=":material/neurology:")
+    st.info(
+        "No VQ-VAE ships yet, so no reconstruction. Train one with "
+        "`mars train vqvae --symbols GOOG AMZN --out assets/models/vqvae`.",
+        icon=":material/neurology:",
+    )
     st.stop()
 import torch  # noqa: E402 (only when a model is there)
 
@@ -146,17 +167,21 @@ fit = image_metrics(recon[None], image[None])
 st.subheader("VQ-VAE reconstruction")
 st.plotly_chart(oic.order_image_figure(recon, labels, "Decoded from its 8 × 8 codes (expected counts)"), key="oi_recon")
 val = vq.summary.get("val", {})
-st.caption(f"This minute: MSE on log(1+n) {fit['mse_log1p']:.4f}, Poisson NLL {fit['poisson_nll']:.4f}. "
-           f"On the held-out minutes (14:30–16:00): MSE {val.get('mse_log1p', float('nan')):.4f}, "
-           f"{val.get('codes_used', '?')} codes used of {vq.model.config.codebook_size}.")
+st.caption(
+    f"This minute: MSE on log(1+n) {fit['mse_log1p']:.4f}, Poisson NLL {fit['poisson_nll']:.4f}. "
+    f"On the held-out minutes (14:30–16:00): MSE {val.get('mse_log1p', float('nan')):.4f}, "
+    f"{val.get('codes_used', '?')} codes used of {vq.model.config.codebook_size}."
+)
 with st.expander("Code grid (8 × 8)"):
     st.dataframe(codes[-1], key="oi_codes")
 
 st.subheader("Order-batch model: next-minute sample")
 if batch is None:
-    st.info("No order-batch model ships yet. Train one with "
-            "`mars train batch-model --vqvae assets/models/vqvae --symbols GOOG AMZN --out assets/models/batch_model`.",
-            icon=":material/neurology:")
+    st.info(
+        "No order-batch model ships yet. Train one with "
+        "`mars train batch-model --vqvae assets/models/vqvae --symbols GOOG AMZN --out assets/models/batch_model`.",
+        icon=":material/neurology:",
+    )
     st.stop()
 history = codes[:-1][-batch.context_minutes :]
 c_n, c_seed, c_temp, c_pick = st.columns(4)
@@ -166,9 +191,15 @@ temperature = c_temp.slider("Temperature", 0.0, 1.5, 1.0, 0.1, key="oi_temp")
 pick = c_pick.selectbox("Show candidate", list(range(1, int(n) + 1)), key="oi_pick")
 sample_codes, sample_images = batch.sample_next_minute(history, int(n), float(temperature), int(seed))
 shown = sample_images[int(pick) - 1]
-st.plotly_chart(oic.order_image_figure(shown, labels, f"Candidate {pick} of {n} for {fmt_minute(minute)}, "
-                                                      f"from the {len(history)} minutes before it"), key="oi_sample")
+st.plotly_chart(
+    oic.order_image_figure(
+        shown, labels, f"Candidate {pick} of {n} for {fmt_minute(minute)}, from the {len(history)} minutes before it"
+    ),
+    key="oi_sample",
+)
 mean_fit = image_metrics(sample_images.mean(0)[None], image[None])
-st.caption(f"The real minute against the mean of the {n} candidates: Poisson NLL {mean_fit['poisson_nll']:.4f} "
-           f"(its own reconstruction: {fit['poisson_nll']:.4f}). The models are small and trained on two days of data: "
-           "treat samples as indicative.")
+st.caption(
+    f"The real minute against the mean of the {n} candidates: Poisson NLL {mean_fit['poisson_nll']:.4f} "
+    f"(its own reconstruction: {fit['poisson_nll']:.4f}). The models are small and trained on two days of data: "
+    "treat samples as indicative."
+)

@@ -1,5 +1,6 @@
 """Order model: the generative model behind the LMM background — its card, training, scaling,
 how real its order flow looks, and a short live generation from a chosen moment."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,7 +25,13 @@ _ui.route_through_app()
 TABS = ("Model card", "Training", "Scaling", "Generated vs real flow", "Live generation")
 ORDER_ROWS = (20, 50, 200, 1000)
 state = st.session_state
-FORM_DEFAULTS = {"om_minutes": 1, "om_rollouts": _model_ui.MAX_LIVE_ROLLOUTS, "om_seed": 0, "om_rows": 50, "om_train_x": "Step"}
+FORM_DEFAULTS = {
+    "om_minutes": 1,
+    "om_rollouts": _model_ui.MAX_LIVE_ROLLOUTS,
+    "om_seed": 0,
+    "om_rows": 50,
+    "om_train_x": "Step",
+}
 _ui.keep_form(FORM_DEFAULTS, ("om_symbol", "om_date", "om_start", "om_eval_symbol"))
 
 st.title("Order model")
@@ -43,7 +50,9 @@ if files.checkpoint is not None:
         load_error = err
 summary = loaded.summary if loaded is not None else {}
 try:
-    curve, final = _model_ui.training_log(str(files.metrics), _model_ui.mtime(files.metrics)) if files.metrics else (None, {})
+    curve, final = (
+        _model_ui.training_log(str(files.metrics), _model_ui.mtime(files.metrics)) if files.metrics else (None, {})
+    )
 except MarsInputError as err:
     curve, final = None, {}
     _ui.show_error(err, "The training log cannot be drawn; the rest of the page still works.")
@@ -52,14 +61,16 @@ baselines = {k: summary.get(f"{k}_nll", final.get(f"{k}_nll")) for k in ("unigra
 
 # ---- headline ------------------------------------------------------------------------------------------
 if load_error is not None:
-    _ui.show_error(load_error, "If a new checkpoint is being written, reload in a minute; otherwise retrain it with "
-                               f"`{files.train_command}`.")  # fmt: skip
+    _ui.show_error(
+        load_error,
+        f"If a new checkpoint is being written, reload in a minute; otherwise retrain it with `{files.train_command}`.",
+    )
 elif loaded is None:
     st.info(
         f"**No order model ships yet** (looked for `model.pt` in `{files.directory}`). Train one on the sample days "
         "(at most an hour on a 2-core machine), then reload this page:",
         icon=":material/neurology:",
-    )  # fmt: skip
+    )
     st.code(files.train_command, language="bash")
 else:
     args = summary.get("model_args", {})
@@ -69,24 +80,58 @@ else:
     unigram = baselines["unigram"]
     params = summary.get("params")
     cards = [
-        ("Parameters", f"{params / 1e6:.2f}M" if params and params >= 1e6 else f"{params / 1e3:.0f}k" if params else "—",
-         f"size {summary.get('size', '?')}", f"{params:,} parameters. Size `{summary.get('size', '?')}`: {arch}." if params else None),
-        ("Validation NLL", f"{val_nll:.3f}" if val_nll is not None else "—",
-         f"{val_nll - bigram:+.3f} vs bigram" if val_nll is not None and bigram is not None else None,
-         "Negative log-likelihood per token (nats) on the held-out last 90 minutes of each day; lower is better. "
-         f"Perplexity {math.exp(val_nll):,.0f}." if val_nll is not None else None),
-        ("Bigram baseline", f"{bigram:.3f}" if bigram is not None else "—", f"unigram {unigram:.3f}" if unigram is not None else None,
-         "NLL of a first-order Markov model of the tokens (bigram) and of token frequencies (unigram), both fitted on "
-         "the same training split."),
-        ("Training time", _ui.fmt_duration(summary["seconds"]) if summary.get("seconds") is not None else "—",
-         f"{summary.get('steps', '?')} steps", f"Wall clock with {summary.get('threads', '?')} torch thread(s)"
-         + (f"; {_ui.fmt_duration(summary['cpu_seconds'])} of CPU." if summary.get("cpu_seconds") is not None else ".")),
-        ("Tokens seen", f"{seen / 1e6:.1f}M" if seen else "—", f"{seen / train_tokens:.1f} epochs" if seen and train_tokens else None,
-         f"{train_tokens:,} training tokens, {summary.get('val_tokens', 0):,} validation tokens." if train_tokens else None),
-    ]  # fmt: skip
+        (
+            "Parameters",
+            f"{params / 1e6:.2f}M" if params and params >= 1e6 else f"{params / 1e3:.0f}k" if params else "—",
+            f"size {summary.get('size', '?')}",
+            f"{params:,} parameters. Size `{summary.get('size', '?')}`: {arch}." if params else None,
+        ),
+        (
+            "Validation NLL",
+            f"{val_nll:.3f}" if val_nll is not None else "—",
+            f"{val_nll - bigram:+.3f} vs bigram" if val_nll is not None and bigram is not None else None,
+            "Negative log-likelihood per token (nats) on the held-out last 90 minutes of each day; lower is better. "
+            f"Perplexity {math.exp(val_nll):,.0f}."
+            if val_nll is not None
+            else None,
+        ),
+        (
+            "Bigram baseline",
+            f"{bigram:.3f}" if bigram is not None else "—",
+            f"unigram {unigram:.3f}" if unigram is not None else None,
+            "NLL of a first-order Markov model of the tokens (bigram) and of token frequencies (unigram), both fitted on "
+            "the same training split.",
+        ),
+        (
+            "Training time",
+            _ui.fmt_duration(summary["seconds"]) if summary.get("seconds") is not None else "—",
+            f"{summary.get('steps', '?')} steps",
+            f"Wall clock with {summary.get('threads', '?')} torch thread(s)"
+            + (
+                f"; {_ui.fmt_duration(summary['cpu_seconds'])} of CPU."
+                if summary.get("cpu_seconds") is not None
+                else "."
+            ),
+        ),
+        (
+            "Tokens seen",
+            f"{seen / 1e6:.1f}M" if seen else "—",
+            f"{seen / train_tokens:.1f} epochs" if seen and train_tokens else None,
+            f"{train_tokens:,} training tokens, {summary.get('val_tokens', 0):,} validation tokens."
+            if train_tokens
+            else None,
+        ),
+    ]
     for column, (label, value, delta, help_text) in zip(st.columns(len(cards)), cards):
-        column.metric(label, value, delta, delta_color="inverse" if label == "Validation NLL" else "off",
-                      delta_arrow="auto" if label == "Validation NLL" else "off", help=help_text, border=True)
+        column.metric(
+            label,
+            value,
+            delta,
+            delta_color="inverse" if label == "Validation NLL" else "off",
+            delta_arrow="auto" if label == "Validation NLL" else "off",
+            help=help_text,
+            border=True,
+        )
 
 tab_card, tab_training, tab_scaling, tab_flow, tab_live = st.tabs(TABS, key="om_tab", on_change="rerun")
 
@@ -101,13 +146,21 @@ if tab_card.open:
             c_card, c_side = st.columns([3, 1], gap="large")
             with c_side.container(border=True):
                 if loaded is not None:
-                    st.markdown(f"**Inputs per order**: its token (one of {VOCAB_SIZE:,}), "
-                                f"{_model_ui.context_columns(loaded)} book-context columns after it, and the mid-price "
-                                f"change since the open; attention over the last {loaded.model.config.window} orders.")  # fmt: skip
+                    st.markdown(
+                        f"**Inputs per order**: its token (one of {VOCAB_SIZE:,}), "
+                        f"{_model_ui.context_columns(loaded)} book-context columns after it, and the mid-price "
+                        f"change since the open; attention over the last {loaded.model.config.window} orders."
+                    )
                 st.markdown("**Files**")
-                st.markdown("\n".join(f"- `{name}` · {size / 1024:,.0f} KB" for name, size in _model_ui.file_sizes(files.directory)))
-                st.caption(f"In `{files.directory.relative_to(_ui.REPO_ROOT) if files.directory.is_relative_to(_ui.REPO_ROOT) else files.directory}`; "
-                           "loaded with no network.")  # fmt: skip
+                st.markdown(
+                    "\n".join(
+                        f"- `{name}` · {size / 1024:,.0f} KB" for name, size in _model_ui.file_sizes(files.directory)
+                    )
+                )
+                st.caption(
+                    f"In `{files.directory.relative_to(_ui.REPO_ROOT) if files.directory.is_relative_to(_ui.REPO_ROOT) else files.directory}`; "
+                    "loaded with no network."
+                )
             c_card.markdown(_model_ui.demote_headings(files.card))
 
 # ---- training -------------------------------------------------------------------------------------------
@@ -118,8 +171,12 @@ if tab_training.open:
         else:
             axis = st.segmented_control("Horizontal axis", ["Step", "Tokens seen"], key="om_train_x")
             x = "tokens" if axis == "Tokens seen" else "step"
-            st.plotly_chart(mc.training_figure(curve, baselines, final.get("val_nll", val_nll), x=x,
-                                               title="Training and validation loss per token"), key="om_training")  # fmt: skip
+            st.plotly_chart(
+                mc.training_figure(
+                    curve, baselines, final.get("val_nll", val_nll), x=x, title="Training and validation loss per token"
+                ),
+                key="om_training",
+            )
             windows = summary.get("train_config", {}).get("eval_windows")
             st.caption(
                 "Training loss: moving average of the batch loss (with dropout on). Validation NLL: every "
@@ -127,20 +184,27 @@ if tab_training.open:
                 f"{f'{windows} fixed' if windows else 'a fixed set of'} held-out windows; the star is the final model on "
                 "every held-out window. The dashed lines are the unigram and bigram baselines on the same split: the model "
                 "is useful only below them."
-            )  # fmt: skip
+            )
             with st.expander("Training log"):
-                st.dataframe(curve, hide_index=True, key="om_training_log", column_config={
-                    "tokens": st.column_config.NumberColumn(format="localized"),
-                    "lr": st.column_config.NumberColumn(format="%.2e"),
-                })  # fmt: skip
+                st.dataframe(
+                    curve,
+                    hide_index=True,
+                    key="om_training_log",
+                    column_config={
+                        "tokens": st.column_config.NumberColumn(format="localized"),
+                        "lr": st.column_config.NumberColumn(format="%.2e"),
+                    },
+                )
 
 # ---- scaling --------------------------------------------------------------------------------------------
 if tab_scaling.open:
     with tab_scaling:
         study = None
         if files.scaling is None:
-            st.info(f"No scaling study (`scaling.json`) in `{files.directory}`. Run one with `mars train scaling`.",
-                    icon=":material/stacked_line_chart:")  # fmt: skip
+            st.info(
+                f"No scaling study (`scaling.json`) in `{files.directory}`. Run one with `mars train scaling`.",
+                icon=":material/stacked_line_chart:",
+            )
         else:
             try:
                 study = _model_ui.scaling_study(str(files.scaling), _model_ui.mtime(files.scaling))
@@ -159,16 +223,25 @@ if tab_scaling.open:
                 if study.get("curve_note"):
                     st.caption(f"Study note: {study['curve_note']}.")
             runs = mc.scaling_runs(study)
-            st.dataframe(pd.DataFrame({
-                "Size": [r["size"] for r in runs], "Parameters": [r["params"] for r in runs],
-                "Tokens seen": [r.get("tokens_seen") for r in runs], "Validation NLL": [r["val_nll"] for r in runs],
-                "Training time (min)": [r.get("seconds", np.nan) / 60 for r in runs],
-            }), hide_index=True, key="om_scaling_table", column_config={
-                "Parameters": st.column_config.NumberColumn(format="localized"),
-                "Tokens seen": st.column_config.NumberColumn(format="localized"),
-                "Validation NLL": st.column_config.NumberColumn(format="%.4f"),
-                "Training time (min)": st.column_config.NumberColumn(format="%.1f"),
-            })  # fmt: skip
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "Size": [r["size"] for r in runs],
+                        "Parameters": [r["params"] for r in runs],
+                        "Tokens seen": [r.get("tokens_seen") for r in runs],
+                        "Validation NLL": [r["val_nll"] for r in runs],
+                        "Training time (min)": [r.get("seconds", np.nan) / 60 for r in runs],
+                    }
+                ),
+                hide_index=True,
+                key="om_scaling_table",
+                column_config={
+                    "Parameters": st.column_config.NumberColumn(format="localized"),
+                    "Tokens seen": st.column_config.NumberColumn(format="localized"),
+                    "Validation NLL": st.column_config.NumberColumn(format="%.4f"),
+                    "Training time (min)": st.column_config.NumberColumn(format="%.1f"),
+                },
+            )
 
 # ---- data (the last two tabs) ---------------------------------------------------------------------------
 datasets, data_dir = [], None
@@ -186,21 +259,31 @@ if tab_flow.open:
             "(`mars evaluate-model`). Overlap = the paper's distribution similarity: 1 is identical, 0 disjoint. "
             "The noise baseline is fitted on the orders before 14:30, as the model is; fitted on the whole day it has "
             "seen the afternoon it is scored on (shown too, dotted)."
-        )  # fmt: skip
+        )
         entries, problems = _model_ui.list_evaluations(root)
         _ui.show_problems(problems)
         symbols = sorted({d.symbol for d in datasets})
         with st.container(border=True):
             c_pick, c_symbol, c_button = st.columns([4, 1, 1.3], vertical_alignment="bottom")
             with c_pick:
-                entry = _ui.choose_run(entries, "om_eval", "om_eval_selected", "Evaluation", "Model evaluations (`mars evaluate-model`)")
+                entry = _ui.choose_run(
+                    entries, "om_eval", "om_eval_selected", "Evaluation", "Model evaluations (`mars evaluate-model`)"
+                )
             if entry is None:
-                c_pick.markdown(f"No `mars evaluate-model` result in `{root}` yet. Compute a small one here "
-                                f"({_model_ui.quick_evaluation_text()}), or run `mars evaluate-model --json` for the full one.")
+                c_pick.markdown(
+                    f"No `mars evaluate-model` result in `{root}` yet. Compute a small one here "
+                    f"({_model_ui.quick_evaluation_text()}), or run `mars evaluate-model --json` for the full one."
+                )
             eval_symbol = c_symbol.selectbox("Symbol", symbols or ["—"], key="om_eval_symbol", disabled=not symbols)
-            c_button.button("Compute a quick one", icon=":material/bolt:", key="om_eval_button", width="stretch",
-                            on_click=_ui.request("om_eval_requested"), disabled=loaded is None or not symbols,
-                            help=f"{_model_ui.quick_evaluation_text().capitalize()}; about half a minute.")  # fmt: skip
+            c_button.button(
+                "Compute a quick one",
+                icon=":material/bolt:",
+                key="om_eval_button",
+                width="stretch",
+                on_click=_ui.request("om_eval_requested"),
+                disabled=loaded is None or not symbols,
+                help=f"{_model_ui.quick_evaluation_text().capitalize()}; about half a minute.",
+            )
         if _ui.requested("om_eval_requested") and loaded is not None and symbols:
             tag = _model_ui.model_tag(str(files.checkpoint), _model_ui.mtime(files.checkpoint))
             out = _model_ui.quick_evaluation_dir(root, eval_symbol, tag)
@@ -222,8 +305,11 @@ if tab_flow.open:
             result = entry.result
             made_with = result.get("val_nll")
             if made_with is not None and val_nll is not None and abs(made_with - val_nll) > 1e-6:
-                st.warning(f"This evaluation was made with another checkpoint (validation NLL {made_with:.4f}; the shipped "
-                           f"model has {val_nll:.4f}). Compute a new one to see the current model.", icon=":material/history:")  # fmt: skip
+                st.warning(
+                    f"This evaluation was made with another checkpoint (validation NLL {made_with:.4f}; the shipped "
+                    f"model has {val_nll:.4f}). Compute a new one to see the current model.",
+                    icon=":material/history:",
+                )
             try:
                 frames = _model_ui.evaluation_frames(str(entry.path), entry.stamp, str(data_dir))
             except MarsInputError as err:
@@ -232,30 +318,51 @@ if tab_flow.open:
             similarity = result.get("similarity", {})
             wins, metrics = result.get("lmm_wins"), result.get("metrics", len(similarity))
             m1, m2, m3, m4 = st.columns(4)
-            m1.metric("LMM closer than noise", f"{wins} of {metrics}" if wins is not None else "—", border=True,
-                      help="Metrics on which the order model's overlap with the real flow beats the noise baseline's.")  # fmt: skip
+            m1.metric(
+                "LMM closer than noise",
+                f"{wins} of {metrics}" if wins is not None else "—",
+                border=True,
+                help="Metrics on which the order model's overlap with the real flow beats the noise baseline's.",
+            )
             orders = result.get("orders", {})
-            m2.metric("Real orders", f"{orders.get('real', 0):,}", border=True,
-                      help=f"{result.get('starts', '?')} windows of {result.get('minutes', '?')} min.")
-            m3.metric("Generated orders (LMM)", f"{orders.get('lmm', 0):,}", border=True,
-                      help=f"Over {result.get('rollouts', '?')} rollouts per window.")
+            m2.metric(
+                "Real orders",
+                f"{orders.get('real', 0):,}",
+                border=True,
+                help=f"{result.get('starts', '?')} windows of {result.get('minutes', '?')} min.",
+            )
+            m3.metric(
+                "Generated orders (LMM)",
+                f"{orders.get('lmm', 0):,}",
+                border=True,
+                help=f"Over {result.get('rollouts', '?')} rollouts per window.",
+            )
             m4.metric("Noise orders", f"{orders.get('noise', 0):,}", border=True)
             if frames:
-                st.plotly_chart(mc.flow_distributions_figure(frames, similarity,
-                                                             title=f"Generated vs real order flow — {entry.path.name}"),
-                                key="om_flow")  # fmt: skip
+                st.plotly_chart(
+                    mc.flow_distributions_figure(
+                        frames, similarity, title=f"Generated vs real order flow — {entry.path.name}"
+                    ),
+                    key="om_flow",
+                )
             if similarity:
                 table = mc.similarity_frame(similarity)
-                st.dataframe(table, hide_index=True, key="om_similarity", column_config={
-                    c: st.column_config.ProgressColumn(c, format="%.3f", min_value=0.0, max_value=1.0)
-                    for c in table.columns if c in mc.SOURCE_LABELS.values()
-                })  # fmt: skip
+                st.dataframe(
+                    table,
+                    hide_index=True,
+                    key="om_similarity",
+                    column_config={
+                        c: st.column_config.ProgressColumn(c, format="%.3f", min_value=0.0, max_value=1.0)
+                        for c in table.columns
+                        if c in mc.SOURCE_LABELS.values()
+                    },
+                )
             st.caption(
                 "Per metric, each source's share of its values in each bin, on common bins (sizes, gaps and depth on log "
                 "scales). The x range holds the real flow's central 99% and the bulk of each background; “off the chart” is "
                 "the share of a background beyond it. Where the order model's red line sits away from the grey real flow, "
                 "it has not learnt that part of the market."
-            )  # fmt: skip
+            )
 
 
 # ---- live generation -------------------------------------------------------------------------------------
@@ -264,28 +371,44 @@ def _generate(config, data_dir) -> str | None:
     tag = _model_ui.model_tag(str(files.checkpoint), _model_ui.mtime(files.checkpoint))
     path, reused = _model_ui.generation_dir(root, config, tag)
     if reused and len(RunDir(path).finished()) >= config.rollouts:
-        st.toast("Same settings and model as an earlier generation: its results are shown (runs are deterministic by seed).",
-                 icon=":material/history:")  # fmt: skip
+        st.toast(
+            "Same settings and model as an earlier generation: its results are shown (runs are deterministic by seed).",
+            icon=":material/history:",
+        )
         return str(path)
     bar = st.progress(0.0, text="Generating…")
     started = time.perf_counter()
 
     def on_arm(done: int, total: int, arm: dict) -> None:
-        bar.progress(done / total, text=f"Generated {done} of {total} rollouts ({arm['orders']:,} orders in the last one)")
+        bar.progress(
+            done / total, text=f"Generated {done} of {total} rollouts ({arm['orders']:,} orders in the last one)"
+        )
 
     try:
-        with st.spinner(f"Warming up the book with the real day up to {config.start}, then generating "
-                        f"{config.rollouts} rollout(s) of {config.minutes:g} min in lockstep…", show_time=True):  # fmt: skip
+        with st.spinner(
+            f"Warming up the book with the real day up to {config.start}, then generating "
+            f"{config.rollouts} rollout(s) of {config.minutes:g} min in lockstep…",
+            show_time=True,
+        ):
             # in this process (no pool forked from a server thread) and with the checkpoint this page shows
-            run_lmm_rollouts(config, path, _ui.day(config.symbol, config.date, str(data_dir)), on_arm, workers=1,
-                             data_dir=str(data_dir), model_path=str(files.checkpoint))  # fmt: skip
+            run_lmm_rollouts(
+                config,
+                path,
+                _ui.day(config.symbol, config.date, str(data_dir)),
+                on_arm,
+                workers=1,
+                data_dir=str(data_dir),
+                model_path=str(files.checkpoint),
+            )
     except MarsInputError as err:
         bar.empty()
         _ui.show_error(err, "Check the settings and generate again.")
         return None
     bar.empty()
-    st.caption(f"Generated {config.rollouts} rollout{'s' if config.rollouts != 1 else ''} in "
-               f"{time.perf_counter() - started:.1f} s (book warm-up, model priming, sampling and matching).")
+    st.caption(
+        f"Generated {config.rollouts} rollout{'s' if config.rollouts != 1 else ''} in "
+        f"{time.perf_counter() - started:.1f} s (book warm-up, model priming, sampling and matching)."
+    )
     return str(path)
 
 
@@ -295,7 +418,7 @@ if tab_live.open:
             "The book is warmed up with the real day up to the start; the model is primed with the real orders before it and "
             "then writes the market on its own, order by order, each order matched by the exchange before the next one is "
             "sampled. Default: the held-out afternoon, which the model never trained on."
-        )  # fmt: skip
+        )
         if loaded is None:
             st.info("Live generation needs a shipped order model (see above).", icon=":material/neurology:")
         elif not datasets:
@@ -307,29 +430,60 @@ if tab_live.open:
                 dates = sorted({d.date for d in datasets if d.symbol == symbol})
                 date = c_date.selectbox("Date", dates, key="om_date", format_func=lambda d: d.isoformat())
                 info = next(d for d in datasets if d.symbol == symbol and d.date == date)
-                first, last = _ui.to_time(max(info.ts_start, SESSION_OPEN)), _ui.to_time(min(info.ts_end, SESSION_CLOSE))
-                default = _model_ui.LIVE_DEFAULT_START if first <= _model_ui.LIVE_DEFAULT_START < last else first.replace(second=0)
+                first, last = (
+                    _ui.to_time(max(info.ts_start, SESSION_OPEN)),
+                    _ui.to_time(min(info.ts_end, SESSION_CLOSE)),
+                )
+                default = (
+                    _model_ui.LIVE_DEFAULT_START
+                    if first <= _model_ui.LIVE_DEFAULT_START < last
+                    else first.replace(second=0)
+                )
                 state.setdefault("om_start", default)
-                start = c_start.time_input("Start", step=60, key="om_start",
-                                           help=f"Continuous trading with data: {first:%H:%M:%S}–{last:%H:%M:%S}. "
-                                                f"The held-out (validation) part of the day starts at {_model_ui.HELD_OUT[0]}.")  # fmt: skip
-                minutes = c_minutes.number_input("Minutes", step=1, key="om_minutes",
-                                                 help=f"1–{_model_ui.MAX_LIVE_MINUTES} simulated minutes.")  # fmt: skip
-                rollouts = c_rollouts.number_input("Rollouts", step=1, key="om_rollouts",
-                                                   help=f"1–{_model_ui.MAX_LIVE_ROLLOUTS} futures, sampled together in one batch.")  # fmt: skip
+                start = c_start.time_input(
+                    "Start",
+                    step=60,
+                    key="om_start",
+                    help=f"Continuous trading with data: {first:%H:%M:%S}–{last:%H:%M:%S}. "
+                    f"The held-out (validation) part of the day starts at {_model_ui.HELD_OUT[0]}.",
+                )
+                minutes = c_minutes.number_input(
+                    "Minutes", step=1, key="om_minutes", help=f"1–{_model_ui.MAX_LIVE_MINUTES} simulated minutes."
+                )
+                rollouts = c_rollouts.number_input(
+                    "Rollouts",
+                    step=1,
+                    key="om_rollouts",
+                    help=f"1–{_model_ui.MAX_LIVE_ROLLOUTS} futures, sampled together in one batch.",
+                )
                 seed = c_seed.number_input("Seed", step=1, key="om_seed", help="The same seed gives the same orders.")
                 c_button, c_note = st.columns([1, 4], vertical_alignment="center")
-                c_button.button("Generate", type="primary", icon=":material/auto_awesome:", key="om_generate_button",
-                                width="stretch", on_click=_ui.request("om_generate_requested"))  # fmt: skip
-                c_note.caption(f"A minute with {_model_ui.MAX_LIVE_ROLLOUTS} rollouts takes a few seconds. Runs are saved in `{root}` and also listed "
-                               "on the Simulate page.")  # fmt: skip
+                c_button.button(
+                    "Generate",
+                    type="primary",
+                    icon=":material/auto_awesome:",
+                    key="om_generate_button",
+                    width="stretch",
+                    on_click=_ui.request("om_generate_requested"),
+                )
+                c_note.caption(
+                    f"A minute with {_model_ui.MAX_LIVE_ROLLOUTS} rollouts takes a few seconds. Runs are saved in `{root}` and also listed "
+                    "on the Simulate page."
+                )
             if _ui.requested("om_generate_requested"):
                 try:
                     config = _model_ui.build_generation(info, start, minutes, rollouts, seed)
                 except MarsInputError as err:
                     lines = str(err).splitlines()
-                    st.error("**Cannot generate yet.** " + (lines[0] if len(lines) == 1 else "Fix these first:\n"
-                             + "\n".join(f"- {line}" for line in lines)), icon=":material/error:")  # fmt: skip
+                    st.error(
+                        "**Cannot generate yet.** "
+                        + (
+                            lines[0]
+                            if len(lines) == 1
+                            else "Fix these first:\n" + "\n".join(f"- {line}" for line in lines)
+                        ),
+                        icon=":material/error:",
+                    )
                 else:
                     path = _generate(config, data_dir)
                     if path is not None:
@@ -337,7 +491,9 @@ if tab_live.open:
             path = state.get("om_generation")
             finished = tuple(RunDir(path).finished()) if path and (RunDir(path).path / "config.json").is_file() else ()
             if finished:
-                gen = _model_ui.generation(path, finished, str(files.checkpoint), _model_ui.mtime(files.checkpoint), str(data_dir))
+                gen = _model_ui.generation(
+                    path, finished, str(files.checkpoint), _model_ui.mtime(files.checkpoint), str(data_dir)
+                )
                 config = gen.config
                 run_date = dt.date.fromisoformat(config.date)
                 real_orders = len(gen.real_tokens)
@@ -347,54 +503,104 @@ if tab_live.open:
                     quotes = _ui.quote_grid(config.symbol, config.date, str(data_dir), config.start_ts, config.end_ts)
                 except MarsInputError:
                     quotes = None
-                real_end = float(quotes.mid[-1]) / mc.PRICE_SCALE if quotes is not None and len(quotes.mid) else float("nan")
-                st.markdown(f"**{config.symbol} {config.date}, {_sim_ui.window_label(config)}** · {config.rollouts} "
-                            f"rollout{'s' if config.rollouts != 1 else ''} · seed {config.seed}")  # fmt: skip
+                real_end = (
+                    float(quotes.mid[-1]) / mc.PRICE_SCALE if quotes is not None and len(quotes.mid) else float("nan")
+                )
+                st.markdown(
+                    f"**{config.symbol} {config.date}, {_sim_ui.window_label(config)}** · {config.rollouts} "
+                    f"rollout{'s' if config.rollouts != 1 else ''} · seed {config.seed}"
+                )
                 m1, m2, m3, m4 = st.columns(4)
-                m1.metric("Generated orders per rollout", f"{gen.per_rollout:,.0f}",
-                          f"real {real_orders:,}" if real_orders else None, delta_color="off", delta_arrow="off",
-                          border=True, help=f"The real day has {real_orders:,} orders in this window.")  # fmt: skip
+                m1.metric(
+                    "Generated orders per rollout",
+                    f"{gen.per_rollout:,.0f}",
+                    f"real {real_orders:,}" if real_orders else None,
+                    delta_color="off",
+                    delta_arrow="off",
+                    border=True,
+                    help=f"The real day has {real_orders:,} orders in this window.",
+                )
                 types = mc.type_shares(gen.tokens["type"])
                 real_types = mc.type_shares(gen.real_tokens["type"])
-                m2.metric("Cancels", f"{types[2]:.0%}", f"real {real_types[2]:.0%}", delta_color="off", delta_arrow="off", border=True,
-                          help="Share of the orders that cancel a resting order.")  # fmt: skip
-                m3.metric("Mid at the end (median)", f"${fan_end:,.2f}" if np.isfinite(fan_end) else "—",
-                          f"real ${real_end:,.2f}" if np.isfinite(real_end) else None, delta_color="off", delta_arrow="off",
-                          border=True, help="Median over the rollouts of the generated mid at the end of the window.")
-                m4.metric("Generation speed", f"{len(gen.orders) / seconds:,.0f} orders/s" if seconds > 0 else "—", border=True,
-                          help="Generated orders per second of the lockstep loop: sampling, decoding and matching.")
-                st.plotly_chart(sim_charts.fan_figure(
-                    run_date, gen.grid, {"main": gen.fan}, quotes.ts if quotes is not None else None,
-                    quotes.mid if quotes is not None else None,
-                    title=f"{config.symbol} {config.date} — real mid vs generated mids ({config.rollouts} rollout"
-                          f"{'s' if config.rollouts != 1 else ''})", height=440,
-                ), key="om_fan")  # fmt: skip
+                m2.metric(
+                    "Cancels",
+                    f"{types[2]:.0%}",
+                    f"real {real_types[2]:.0%}",
+                    delta_color="off",
+                    delta_arrow="off",
+                    border=True,
+                    help="Share of the orders that cancel a resting order.",
+                )
+                m3.metric(
+                    "Mid at the end (median)",
+                    f"${fan_end:,.2f}" if np.isfinite(fan_end) else "—",
+                    f"real ${real_end:,.2f}" if np.isfinite(real_end) else None,
+                    delta_color="off",
+                    delta_arrow="off",
+                    border=True,
+                    help="Median over the rollouts of the generated mid at the end of the window.",
+                )
+                m4.metric(
+                    "Generation speed",
+                    f"{len(gen.orders) / seconds:,.0f} orders/s" if seconds > 0 else "—",
+                    border=True,
+                    help="Generated orders per second of the lockstep loop: sampling, decoding and matching.",
+                )
+                st.plotly_chart(
+                    sim_charts.fan_figure(
+                        run_date,
+                        gen.grid,
+                        {"main": gen.fan},
+                        quotes.ts if quotes is not None else None,
+                        quotes.mid if quotes is not None else None,
+                        title=f"{config.symbol} {config.date} — real mid vs generated mids ({config.rollouts} rollout"
+                        f"{'s' if config.rollouts != 1 else ''})",
+                        height=440,
+                    ),
+                    key="om_fan",
+                )
                 c_head, c_rows = st.columns([5, 1], vertical_alignment="bottom")
-                c_head.markdown(f"**Generated orders** ({len(gen.orders):,} in all rollouts, in time order; each with its token)")
+                c_head.markdown(
+                    f"**Generated orders** ({len(gen.orders):,} in all rollouts, in time order; each with its token)"
+                )
                 rows = c_rows.selectbox("Rows", ORDER_ROWS, key="om_rows")
-                st.dataframe(mc.orders_frame(gen.orders, gen.tokens, limit=rows), hide_index=True, key="om_orders",
-                             height=min(36 + 35 * min(rows, len(gen.orders)), 420), column_config={
-                                 "Price ($)": st.column_config.NumberColumn(format="$%.2f"),
-                                 "Size (sh)": st.column_config.NumberColumn(format="localized"),
-                                 "Token": st.column_config.NumberColumn(format="%d", help=mc.token_formula()),
-                             })  # fmt: skip
+                st.dataframe(
+                    mc.orders_frame(gen.orders, gen.tokens, limit=rows),
+                    hide_index=True,
+                    key="om_orders",
+                    height=min(36 + 35 * min(rows, len(gen.orders)), 420),
+                    column_config={
+                        "Price ($)": st.column_config.NumberColumn(format="$%.2f"),
+                        "Size (sh)": st.column_config.NumberColumn(format="localized"),
+                        "Token": st.column_config.NumberColumn(format="%d", help=mc.token_formula()),
+                    },
+                )
                 from mars_core.model.order_images import slot_labels
 
                 labels = slot_labels(loaded.tokenizer)
                 slot_text = {
-                    "price": [f"submit: {s} · cancel: {c}" for s, c in zip(labels["submit_price"], labels["cancel_price"])],
-                    "volume": labels["volume"], "interval": mc.interval_labels(loaded.tokenizer.interval.upper),
-                }  # fmt: skip
-                st.plotly_chart(mc.token_slots_figure(
-                    {"generated": gen.tokens, "real": gen.real_tokens}, slot_text,
-                    names={"generated": "Generated", "real": "Real, same window"},
-                    colors={"generated": mc.SOURCE_COLORS["lmm"], "real": mc.SOURCE_COLORS["real"]},
-                    title="Token level: how the generated orders spread over the tokenizer's slots",
-                ), key="om_tokens")  # fmt: skip
+                    "price": [
+                        f"submit: {s} · cancel: {c}" for s, c in zip(labels["submit_price"], labels["cancel_price"])
+                    ],
+                    "volume": labels["volume"],
+                    "interval": mc.interval_labels(loaded.tokenizer.interval.upper),
+                }
+                st.plotly_chart(
+                    mc.token_slots_figure(
+                        {"generated": gen.tokens, "real": gen.real_tokens},
+                        slot_text,
+                        names={"generated": "Generated", "real": "Real, same window"},
+                        colors={"generated": mc.SOURCE_COLORS["lmm"], "real": mc.SOURCE_COLORS["real"]},
+                        title="Token level: how the generated orders spread over the tokenizer's slots",
+                    ),
+                    key="om_tokens",
+                )
                 st.caption(
                     f"Each order is one token: type × price slot (ticks from the quotes before it: {mc.price_regions_text()}) "
                     "× volume slot × interval slot (time since the previous order). Hover a bar for its range. Both sides are "
                     "encoded the same way: from the orders as the exchange recorded them, with the quotes before each."
-                )  # fmt: skip
+                )
             elif path:
-                st.info("The last generation has no finished rollout. Generate again.", icon=":material/hourglass_empty:")
+                st.info(
+                    "The last generation has no finished rollout. Generate again.", icon=":material/hourglass_empty:"
+                )

@@ -1,4 +1,5 @@
 """Realism: do simulated markets look real? Cont's 11 stylized facts and the paper's Table 7, replay vs each background."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -14,13 +15,21 @@ from pages import _realism_ui, _ui
 _ui.route_through_app()
 
 FORM_DEFAULTS = {
-    "re_backgrounds": ["noise"], "re_minutes": 30, "re_every": 10, "re_rollouts": 4, "re_seed": 0,
-    "re_from": HELD_OUT[0], "re_to": HELD_OUT[1],
-}  # fmt: skip
+    "re_backgrounds": ["noise"],
+    "re_minutes": 30,
+    "re_every": 10,
+    "re_rollouts": 4,
+    "re_seed": 0,
+    "re_from": HELD_OUT[0],
+    "re_to": HELD_OUT[1],
+}
 FORM_KEYS = ("re_symbol", "re_dates")  # kept too, with defaults that depend on the data
 BACKGROUNDS = {"noise": "Noise traders", "lmm": "Order model (LMM)"}
-PRESENCE_COLUMNS = {"#": st.column_config.NumberColumn("#", width=36), "Stylized fact": st.column_config.TextColumn(width="medium"),
-                    "Test for “present”": st.column_config.TextColumn(width="large")}  # fmt: skip
+PRESENCE_COLUMNS = {
+    "#": st.column_config.NumberColumn("#", width=36),
+    "Stylized fact": st.column_config.TextColumn(width="medium"),
+    "Test for “present”": st.column_config.TextColumn(width="large"),
+}
 MARK_STYLE = {rc.PRESENT: "color: #1a7f37; font-weight: 600", rc.ABSENT: "color: #b42318"}
 
 state = st.session_state
@@ -47,38 +56,65 @@ def evaluation_form():
     dates = sorted({d.date.isoformat() for d in datasets if d.symbol == symbol})
     if state.get("re_dates") is None or not set(state["re_dates"]) <= set(dates):
         state["re_dates"] = dates
-    chosen_dates = c_dates.multiselect("Dates", dates, key="re_dates", help="Every chosen day contributes its held-out window.")
+    chosen_dates = c_dates.multiselect(
+        "Dates", dates, key="re_dates", help="Every chosen day contributes its held-out window."
+    )
     options = ["noise", "lmm"] if model.found else ["noise"]
     if not model.found:
         state["re_backgrounds"] = [b for b in state["re_backgrounds"] if b != "lmm"]
     backgrounds = c_bgs.pills(
-        "Simulated backgrounds, each compared with the replayed real day", options, key="re_backgrounds",
-        selection_mode="multi", format_func=lambda b: BACKGROUNDS[b],
+        "Simulated backgrounds, each compared with the replayed real day",
+        options,
+        key="re_backgrounds",
+        selection_mode="multi",
+        format_func=lambda b: BACKGROUNDS[b],
         help="Noise traders: zero-intelligence order flow calibrated on the day. Order model: the generative model in "
-             "assets/models/order_model (" + model.summary.rstrip(".") + "). The replay, the real day over the same "
-             "minutes, is always the reference.",
-    )  # fmt: skip
+        "assets/models/order_model (" + model.summary.rstrip(".") + "). The replay, the real day over the same "
+        "minutes, is always the reference.",
+    )
     if not model.found:
         c_bgs.caption("The order model is not available: no `assets/models/order_model/model.pt`.")
 
     c_minutes, c_every, c_rollouts, c_seed, c_from, c_to = st.columns(6)
     lo, hi = _realism_ui.LIMITS["minutes"]
-    minutes = c_minutes.number_input("Future length (min)", lo, hi, key="re_minutes",
-                                     help="How long each simulated future runs from its start point.")  # fmt: skip
+    minutes = c_minutes.number_input(
+        "Future length (min)",
+        lo,
+        hi,
+        key="re_minutes",
+        help="How long each simulated future runs from its start point.",
+    )
     lo, hi = _realism_ui.LIMITS["every_minutes"]
-    every = c_every.number_input("Start every (min)", lo, hi, key="re_every", help="Spacing of the start points in the window.")
+    every = c_every.number_input(
+        "Start every (min)", lo, hi, key="re_every", help="Spacing of the start points in the window."
+    )
     lo, hi = _realism_ui.LIMITS["rollouts"]
-    rollouts = c_rollouts.number_input("Rollouts", lo, hi, key="re_rollouts",
-                                       help="Simulated futures per start point and background (the paper: 128 for the returns).")  # fmt: skip
-    seed = c_seed.number_input("Seed", 0, 2**31 - 1, key="re_seed", help="Same seed, same futures: results are reproducible.")
-    first = c_from.text_input("Window from", key="re_from", help="Held-out window, HH:MM. Default: the order model's "
-                                                                  "validation split, 14:30 to the close.")  # fmt: skip
+    rollouts = c_rollouts.number_input(
+        "Rollouts",
+        lo,
+        hi,
+        key="re_rollouts",
+        help="Simulated futures per start point and background (the paper: 128 for the returns).",
+    )
+    seed = c_seed.number_input(
+        "Seed", 0, 2**31 - 1, key="re_seed", help="Same seed, same futures: results are reproducible."
+    )
+    first = c_from.text_input(
+        "Window from",
+        key="re_from",
+        help="Held-out window, HH:MM. Default: the order model's validation split, 14:30 to the close.",
+    )
     last = c_to.text_input("Window to", key="re_to")
     fields = {
-        "symbol": symbol, "dates": list(chosen_dates), "backgrounds": list(backgrounds),
-        "window": (first, last), "minutes": int(minutes), "every_minutes": int(every), "rollouts": int(rollouts),
+        "symbol": symbol,
+        "dates": list(chosen_dates),
+        "backgrounds": list(backgrounds),
+        "window": (first, last),
+        "minutes": int(minutes),
+        "every_minutes": int(every),
+        "rollouts": int(rollouts),
         "seed": int(seed),
-    }  # fmt: skip
+    }
     if not chosen_dates:
         raise MarsInputError("**Dates**: choose at least one day")
     return _realism_ui.config_from_form(fields), len(chosen_dates)
@@ -105,22 +141,31 @@ with st.container(border=True):
         else:
             n_days = len(config.dates) or len({d.date for d in datasets if d.symbol == config.symbol.upper()})
     c_run, c_plan = st.columns([1, 4], vertical_alignment="center")
-    c_run.button("Run evaluation", type="primary", icon=":material/play_arrow:", key="re_run", on_click=_ui.request("re_run_requested"),
-                 disabled=config is None, width="stretch")  # fmt: skip
+    c_run.button(
+        "Run evaluation",
+        type="primary",
+        icon=":material/play_arrow:",
+        key="re_run",
+        on_click=_ui.request("re_run_requested"),
+        disabled=config is None,
+        width="stretch",
+    )
     run_clicked = _ui.requested("re_run_requested")
     if config is not None:
         out = out or _realism_ui.evaluation_dir_for(root, config)
         p = _realism_ui.plan(config, n_days)
         slow = ""
         if p["lmm_seconds"]:
-            slow = (f" The order model is the slow part: expect roughly {max(1, round(p['lmm_seconds'] / 60))} min on an idle "
-                    "machine, longer while other jobs share its cores.")  # fmt: skip
+            slow = (
+                f" The order model is the slow part: expect roughly {max(1, round(p['lmm_seconds'] / 60))} min on an idle "
+                "machine, longer while other jobs share its cores."
+            )
         c_plan.caption(
             f"{p['starts']} start point{'s' * (p['starts'] != 1)} × {config.rollouts} rollouts × {len(config.backgrounds)} "
             f"background{'s' * (len(config.backgrounds) != 1)} = **{p['rollouts']:,} simulated futures** of {config.minutes} min "
             f"({p['minutes']:,} simulated minutes).{slow} Results go to `{out}`"
             + (" — already there, so Run re-opens them." if (out / "summary.json").exists() else ".")
-        )  # fmt: skip
+        )
     progress_slot, status_slot = st.empty(), st.empty()
 
 if (run_clicked or resume is not None) and config is not None:
@@ -131,31 +176,49 @@ if (run_clicked or resume is not None) and config is not None:
         progress_slot.progress(0.0, text="Checking the data and the windows…")
 
         def on_rollout(done: int, total: int, summary: dict) -> None:  # noqa: ARG001
-            progress_slot.progress(min(done / max(total, 1), 1.0), text=f"Simulating… {done:,} of {total:,} futures · {clock.eta(done, total)}")
+            progress_slot.progress(
+                min(done / max(total, 1), 1.0),
+                text=f"Simulating… {done:,} of {total:,} futures · {clock.eta(done, total)}",
+            )
             if done >= total:
-                status_slot.info("All futures simulated; computing the stylized facts and Table 7…", icon=":material/functions:")
+                status_slot.info(
+                    "All futures simulated; computing the stylized facts and Table 7…", icon=":material/functions:"
+                )
 
         summary = _ui.run_guarded(
             lambda: run_realism(config, out, data_dir=str(data_dir) if data_dir else None, progress=on_rollout),
-            "evaluation", "fewer rollouts or shorter futures", [progress_slot, status_slot], _realism_ui.friendly,
-        )  # fmt: skip
+            "evaluation",
+            "fewer rollouts or shorter futures",
+            [progress_slot, status_slot],
+            _realism_ui.friendly,
+        )
         if summary is not None:
             state[_realism_ui.SELECTED] = str(out)
-            progress_slot.progress(1.0, text=f"Finished: {summary['starts']} start points × {summary['rollouts']} rollouts "
-                                             f"in {summary['seconds']:.0f} s")  # fmt: skip
+            progress_slot.progress(
+                1.0,
+                text=f"Finished: {summary['starts']} start points × {summary['rollouts']} rollouts "
+                f"in {summary['seconds']:.0f} s",
+            )
             status_slot.empty()
 
 
 # ---- results ------------------------------------------------------------------------------------
 st.subheader("Results")
 entry = _ui.pick_run(
-    _realism_ui.list_evaluations(root), lambda entries: _realism_ui.choose_evaluation(entries, key="re_evaluation"),
+    _realism_ui.list_evaluations(root),
+    lambda entries: _realism_ui.choose_evaluation(entries, key="re_evaluation"),
     f"No evaluations yet in `{root}`. Set one up above and press **Run evaluation**, or run one from a terminal: "
-    f"`mars realism --symbol GOOG --backgrounds replay,noise --out {root / 'realism' / 'GOOG'}`.", ":material/fact_check:",
-)  # fmt: skip
+    f"`mars realism --symbol GOOG --backgrounds replay,noise --out {root / 'realism' / 'GOOG'}`.",
+    ":material/fact_check:",
+)
 if not entry.finished:
-    _ui.offer_resume(entry, "evaluation", f"{entry.rollouts_done:,} simulated futures are done", key="re_resume_button",
-                     resume="re_resume")  # fmt: skip
+    _ui.offer_resume(
+        entry,
+        "evaluation",
+        f"{entry.rollouts_done:,} simulated futures are done",
+        key="re_resume_button",
+        resume="re_resume",
+    )
 res = _ui.load_or_stop(_realism_ui.results, entry, "evaluation")
 
 cards = headline(res)
@@ -164,38 +227,68 @@ for column, (label, value, small, about) in zip(st.columns(len(cards)), cards):
 
 st.markdown("#### Stylized facts (Table 6)")
 presence = rc.presence_frame(res.facts)
-st.dataframe(presence.style.map(lambda v: MARK_STYLE.get(v, "")), hide_index=True, key="re_presence",
-             column_config=PRESENCE_COLUMNS, height=35 * (len(presence) + 1) + 3)  # fmt: skip
-st.caption(f"{rc.PRESENT} present, {rc.ABSENT} absent, by the test in the last column on each background's pooled minute "
-           "bars; the replay is the real day. The paper's columns are its Table 6 (Chinese market, 2023).")  # fmt: skip
+st.dataframe(
+    presence.style.map(lambda v: MARK_STYLE.get(v, "")),
+    hide_index=True,
+    key="re_presence",
+    column_config=PRESENCE_COLUMNS,
+    height=35 * (len(presence) + 1) + 3,
+)
+st.caption(
+    f"{rc.PRESENT} present, {rc.ABSENT} absent, by the test in the last column on each background's pooled minute "
+    "bars; the replay is the real day. The paper's columns are its Table 6 (Chinese market, 2023)."
+)
 
 st.markdown("#### The facts as plots (Figs. 17–21)")
 groups = rc.paper_figure_groups()
-for tab, (figure, group) in zip(st.tabs([f"{figure}: fact{'s' * (len(g) > 1)} {', '.join(str(FACTS.index(f) + 1) for f in g)}"
-                                         for figure, g in groups.items()]), groups.items()):  # fmt: skip
+for tab, group in zip(
+    st.tabs(
+        [
+            f"{figure}: fact{'s' * (len(g) > 1)} {', '.join(str(FACTS.index(f) + 1) for f in g)}"
+            for figure, g in groups.items()
+        ]
+    ),
+    groups.values(),
+):
     with tab:
         for fact in group:
             st.plotly_chart(rc.fact_figure(res.facts, fact), key=f"re_chart_{fact}")
-            st.dataframe(rc.statistics_frame(res.facts, fact).style.map(lambda v: MARK_STYLE.get(v, "")), hide_index=True,
-                         key=f"re_stats_{fact}")  # fmt: skip
-            st.caption(f"**Fact {FACTS.index(fact) + 1}, {FACT_NAMES[fact]} (paper {rc.PAPER_FIGURES[fact]}).** "
-                       f"Test: {FACT_TESTS[fact]}.")  # fmt: skip
-st.caption("The real day (replay) against every simulated background, like the paper's Figs. 17–21. Bands are 95% "
-           "block-bootstrap intervals; n counts the observations behind each background's test; the simulated curves pool "
-           "all their rollouts, and no return or lag spans two futures.")  # fmt: skip
+            st.dataframe(
+                rc.statistics_frame(res.facts, fact).style.map(lambda v: MARK_STYLE.get(v, "")),
+                hide_index=True,
+                key=f"re_stats_{fact}",
+            )
+            st.caption(
+                f"**Fact {FACTS.index(fact) + 1}, {FACT_NAMES[fact]} (paper {rc.PAPER_FIGURES[fact]}).** "
+                f"Test: {FACT_TESTS[fact]}."
+            )
+st.caption(
+    "The real day (replay) against every simulated background, like the paper's Figs. 17–21. Bands are 95% "
+    "block-bootstrap intervals; n counts the observations behind each background's test; the simulated curves pool "
+    "all their rollouts, and no return or lag spans two futures."
+)
 
 st.markdown("#### Quantitative metrics (Table 7)")
 st.plotly_chart(rc.metrics_figure(res.metrics), key="re_metrics_chart")
 metrics = rc.metrics_frame(res.metrics)
-st.dataframe(metrics, hide_index=True, key="re_metrics_table", column_config={
-    c: st.column_config.NumberColumn(format="%.3f") for c in metrics.columns if c.endswith(("similarity", "accuracy"))
-})  # fmt: skip
-st.caption(f"Ours next to the paper's Table 7, over {res.n_starts} start points × {res.config.get('rollouts')} rollouts. "
-           "Distribution similarity: the overlap coefficient of the histograms of the real and the simulated values (1 = "
-           "identical). 3-class accuracy: the share of start points where the simulated value (the majority over the "
-           "rollouts) falls in the same tertile of the real values as the real value (chance ⅓), with its 95% Wilson "
-           "interval over the start points (whiskers in the chart). The similarity has no interval: the evaluation keeps its "
-           "value, not the values per start point.")  # fmt: skip
+st.dataframe(
+    metrics,
+    hide_index=True,
+    key="re_metrics_table",
+    column_config={
+        c: st.column_config.NumberColumn(format="%.3f")
+        for c in metrics.columns
+        if c.endswith(("similarity", "accuracy"))
+    },
+)
+st.caption(
+    f"Ours next to the paper's Table 7, over {res.n_starts} start points × {res.config.get('rollouts')} rollouts. "
+    "Distribution similarity: the overlap coefficient of the histograms of the real and the simulated values (1 = "
+    "identical). 3-class accuracy: the share of start points where the simulated value (the majority over the "
+    "rollouts) falls in the same tertile of the real values as the real value (chance ⅓), with its 95% Wilson "
+    "interval over the start points (whiskers in the chart). The similarity has no interval: the evaluation keeps its "
+    "value, not the values per start point."
+)
 
 _ui.show_caveats(evaluation_caveats(res))
 

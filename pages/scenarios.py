@@ -1,5 +1,6 @@
 """Scenarios: describe where the market should go (or pick a real price curve), see the historical cases that match,
 and run controlled simulations toward it, with and without a TWAP agent (paper Sec. 3.3, App. E, Fig. 16)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,13 +21,33 @@ _ui.route_through_app()
 Origin = tuple[str, dt.date, int]  # (symbol, date, start ns) a target comes from: the simulation's default start
 PARSERS = {"builtin": "Built-in parser", "llm": "Language model (OpenAI-compatible endpoint)"}
 FORM_DEFAULTS = {
-    "sc_source": "Scenario", "sc_prompt": "sharp drop of 1% over 10 minutes", "sc_parser": "builtin",
-    "sc_llm_url": "http://127.0.0.1:8080/v1", "sc_llm_model": "", "sc_k": 5, "sc_replay_time": dt.time(11, 0),
-    "sc_replay_minutes": 10, "sc_rollouts": 4, "sc_seed": 0, "sc_compare": True, "sc_twap": False, "sc_twap_side": "buy",
-    "sc_twap_volume": 500, "sc_candidates": ControlSettings().candidates, "sc_strength": ControlSettings().strength,
-}  # fmt: skip
-FORM_KEYS = ("sc_replay_symbol", "sc_replay_date", "sc_case", "sc_sim_symbol", "sc_sim_date",
-             "sc_sim_time", "sc_minutes", "sc_llm_key")  # fmt: skip
+    "sc_source": "Scenario",
+    "sc_prompt": "sharp drop of 1% over 10 minutes",
+    "sc_parser": "builtin",
+    "sc_llm_url": "http://127.0.0.1:8080/v1",
+    "sc_llm_model": "",
+    "sc_k": 5,
+    "sc_replay_time": dt.time(11, 0),
+    "sc_replay_minutes": 10,
+    "sc_rollouts": 4,
+    "sc_seed": 0,
+    "sc_compare": True,
+    "sc_twap": False,
+    "sc_twap_side": "buy",
+    "sc_twap_volume": 500,
+    "sc_candidates": ControlSettings().candidates,
+    "sc_strength": ControlSettings().strength,
+}
+FORM_KEYS = (
+    "sc_replay_symbol",
+    "sc_replay_date",
+    "sc_case",
+    "sc_sim_symbol",
+    "sc_sim_date",
+    "sc_sim_time",
+    "sc_minutes",
+    "sc_llm_key",
+)
 NUMBER_FORMATS = {"Real return (%)": "%+.3f", "Score": "%.2f", "Rescaled ×": "%.2f", "Target end (%)": "%+.3f"}
 
 state = st.session_state
@@ -55,9 +76,15 @@ def dates_of(symbol: str) -> list[dt.date]:
 # ---- 1. the target ---------------------------------------------------------------------------------
 def read_spec(text: str) -> ScenarioSpec | None:
     """The scenario as the chosen parser reads it; problems are shown, never raised."""
-    parser = st.radio("Read it with", list(PARSERS), key="sc_parser", format_func=PARSERS.get, horizontal=True,
-                      help="The language model only fills in the scenario's fields as JSON; MarS validates them and "
-                           "runs its own filter. Nothing it returns is executed.")  # fmt: skip
+    parser = st.radio(
+        "Read it with",
+        list(PARSERS),
+        key="sc_parser",
+        format_func=PARSERS.get,
+        horizontal=True,
+        help="The language model only fills in the scenario's fields as JSON; MarS validates them and "
+        "runs its own filter. Nothing it returns is executed.",
+    )
     if parser == "builtin":
         try:
             return ui.read_prompt(text, symbols)
@@ -65,8 +92,12 @@ def read_spec(text: str) -> ScenarioSpec | None:
             st.error(f"**Cannot read this scenario.** {err}", icon=":material/error:")
             return None
     c_url, c_model, c_key, c_ask = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
-    c_url.text_input("Endpoint (base URL)", key="sc_llm_url", help="OpenAI-compatible, e.g. a local llama.cpp or vLLM "
-                     "server: http://127.0.0.1:8080/v1 (MarS posts to …/chat/completions).")  # fmt: skip
+    c_url.text_input(
+        "Endpoint (base URL)",
+        key="sc_llm_url",
+        help="OpenAI-compatible, e.g. a local llama.cpp or vLLM "
+        "server: http://127.0.0.1:8080/v1 (MarS posts to …/chat/completions).",
+    )
     c_model.text_input("Model", key="sc_llm_model", placeholder="model name")
     c_key.text_input("API key (optional)", key="sc_llm_key", type="password")
     c_ask.button("Ask", key="sc_llm_ask", on_click=_ask_llm, icon=":material/send:", width="stretch")
@@ -82,8 +113,12 @@ def read_spec(text: str) -> ScenarioSpec | None:
 
 def scenario_target() -> tuple[ControlSignal | None, Origin | None]:
     """Prompt -> spec -> filter -> retrieved cases; the chosen case's signal."""
-    text = st.text_input("Scenario", key="sc_prompt", placeholder=EXAMPLES[0],
-                         help="In words: the kind, and optionally a size (%, bps), a duration (minutes) and a symbol.")  # fmt: skip
+    text = st.text_input(
+        "Scenario",
+        key="sc_prompt",
+        placeholder=EXAMPLES[0],
+        help="In words: the kind, and optionally a size (%, bps), a duration (minutes) and a symbol.",
+    )
     st.caption("Examples: " + " · ".join(f"*{e}*" for e in EXAMPLES))
     spec = read_spec(text)
     if spec is None:
@@ -99,12 +134,18 @@ def scenario_target() -> tuple[ControlSignal | None, Origin | None]:
         st.warning(f"**No historical case matches.** {err}", icon=":material/search_off:")
         return None, None
     st.plotly_chart(sc.cases_figure([(w.label, w.logret, w.signal.logret) for w in found]), key="sc_cases_chart")
-    st.dataframe(ui.cases_table(found), hide_index=True, key="sc_cases_table",
-                 column_config={c: st.column_config.NumberColumn(format=f) for c, f in NUMBER_FORMATS.items()})  # fmt: skip
+    st.dataframe(
+        ui.cases_table(found),
+        hide_index=True,
+        key="sc_cases_table",
+        column_config={c: st.column_config.NumberColumn(format=f) for c, f in NUMBER_FORMATS.items()},
+    )
     labels = [w.label for w in found]
     if state.get("sc_case") not in labels:
         state.sc_case = labels[0]
-    label = st.selectbox("Control signal", labels, key="sc_case", help="The case whose (rescaled) path the simulation follows.")
+    label = st.selectbox(
+        "Control signal", labels, key="sc_case", help="The case whose (rescaled) path the simulation follows."
+    )
     chosen = found[labels.index(label)]
     return chosen.signal, (chosen.symbol, dt.date.fromisoformat(chosen.date), chosen.start_ts)
 
@@ -122,8 +163,9 @@ def replay_target() -> tuple[ControlSignal | None, Origin | None]:
     except MarsInputError as err:
         _ui.show_error(err, "Pick an earlier start or fewer minutes.")
         return None, None
-    st.plotly_chart(sc.cases_figure([(signal.source, signal.logret, signal.logret)], title="Replay curve"),
-                    key="sc_replay_chart")  # fmt: skip
+    st.plotly_chart(
+        sc.cases_figure([(signal.source, signal.logret, signal.logret)], title="Replay curve"), key="sc_replay_chart"
+    )
     return signal, (symbol, date, start_ns)
 
 
@@ -141,16 +183,35 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
     if state.get("sc_sim_date") not in dates:
         state.sc_sim_date = dates[0]
     date = c_date.selectbox("Date", dates, key="sc_sim_date", format_func=lambda d: d.isoformat())
-    start = c_time.time_input("Start", key="sc_sim_time", step=60, help="Simulated futures start from the real book here.")
-    minutes = int(c_minutes.number_input("Minutes to simulate", 1, signal.minutes, key="sc_minutes",
-                                         help=f"Up to the target's {signal.minutes} minutes."))  # fmt: skip
+    start = c_time.time_input(
+        "Start", key="sc_sim_time", step=60, help="Simulated futures start from the real book here."
+    )
+    minutes = int(
+        c_minutes.number_input(
+            "Minutes to simulate",
+            1,
+            signal.minutes,
+            key="sc_minutes",
+            help=f"Up to the target's {signal.minutes} minutes.",
+        )
+    )
     c_roll, c_seed, c_compare, c_twap = st.columns(4, vertical_alignment="bottom")
-    rollouts = int(c_roll.number_input("Rollouts", 1, 32, key="sc_rollouts", help="Simulated futures per run (the same "
-                                       "seeds in every run: common random numbers)."))  # fmt: skip
+    rollouts = int(
+        c_roll.number_input(
+            "Rollouts",
+            1,
+            32,
+            key="sc_rollouts",
+            help="Simulated futures per run (the same seeds in every run: common random numbers).",
+        )
+    )
     seed = int(c_seed.number_input("Seed", 0, 2**31 - 1, key="sc_seed"))
     compare = c_compare.toggle("Also without control", key="sc_compare", help="The same futures without steering.")
-    with_twap = c_twap.toggle("With a TWAP agent", key="sc_twap", help="Also run every future with an execution agent, "
-                              "and show its impact under this scenario.")  # fmt: skip
+    with_twap = c_twap.toggle(
+        "With a TWAP agent",
+        key="sc_twap",
+        help="Also run every future with an execution agent, and show its impact under this scenario.",
+    )
     twap = None
     if with_twap:
         c_side, c_volume, _ = st.columns([1, 1, 2])
@@ -162,34 +223,65 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
             _ui.show_error(err)
     with st.expander("Control settings"):
         c_cand, c_strength = st.columns(2)
-        candidates = c_cand.number_input("Candidates per minute", 1, 64, key="sc_candidates",
-                                         help="Next minutes the order-batch model draws; the closest to the target wins.")  # fmt: skip
-        strength = c_strength.number_input("Strength", 0.0, 10.0, step=0.25, key="sc_strength",
-                                           help="Scale of the ensemble model's correction (1 = as trained, 0 = none).")  # fmt: skip
+        candidates = c_cand.number_input(
+            "Candidates per minute",
+            1,
+            64,
+            key="sc_candidates",
+            help="Next minutes the order-batch model draws; the closest to the target wins.",
+        )
+        strength = c_strength.number_input(
+            "Strength",
+            0.0,
+            10.0,
+            step=0.25,
+            key="sc_strength",
+            help="Scale of the ensemble model's correction (1 = as trained, 0 = none).",
+        )
 
     model = _ui.model_status()
     problem = ui.control_kit_problem()
     if problem is not None:
-        st.warning(f"**Controlled runs are not available:** {problem}\n\nUncontrolled runs still work; train the control "
-                   "models with `mars train ensemble` (into `assets/models/ensemble/`) to steer them.",
-                   icon=":material/neurology:")  # fmt: skip
+        st.warning(
+            f"**Controlled runs are not available:** {problem}\n\nUncontrolled runs still work; train the control "
+            "models with `mars train ensemble` (into `assets/models/ensemble/`) to steer them.",
+            icon=":material/neurology:",
+        )
     if not model.found:
         st.warning(f"**The simulation needs the order model.** {model.summary}", icon=":material/neurology:")
     arms = ui.plan_arms(problem is None, compare, twap is not None)
     ready = model.found and not (with_twap and twap is None)
     c_run, c_plan = st.columns([1, 4], vertical_alignment="center")
-    c_run.button("Run simulations", type="primary", icon=":material/play_arrow:", key="sc_run", on_click=_ui.request("sc_run_requested"),
-                 disabled=not ready, width="stretch")  # fmt: skip
-    c_plan.caption(f"{len(arms)} run{'s' * (len(arms) != 1)} ({', '.join(a.label for a in arms)}) × {rollouts} rollouts × "
-                   f"{minutes} min from {symbol} {date.isoformat()} {start.strftime('%H:%M')}, on the same seeds.")  # fmt: skip
+    c_run.button(
+        "Run simulations",
+        type="primary",
+        icon=":material/play_arrow:",
+        key="sc_run",
+        on_click=_ui.request("sc_run_requested"),
+        disabled=not ready,
+        width="stretch",
+    )
+    c_plan.caption(
+        f"{len(arms)} run{'s' * (len(arms) != 1)} ({', '.join(a.label for a in arms)}) × {rollouts} rollouts × "
+        f"{minutes} min from {symbol} {date.isoformat()} {start.strftime('%H:%M')}, on the same seeds."
+    )
     if not (_ui.requested("sc_run_requested") and ready):
         return
     settings = ControlSettings(candidates=int(candidates), strength=float(strength))
     with st.status("Simulating…", expanded=True) as status:
         try:
             day = _ui.day(symbol, date.isoformat(), str(data_dir))
-            result = ui.run_arms(day, _ui.to_ns(start), ui.truncate(signal, minutes), arms, rollouts, seed, twap, settings,
-                                 progress=lambda arm, n: status.write(f"{arm.label} ({n + 1} of {len(arms)})…"))  # fmt: skip
+            result = ui.run_arms(
+                day,
+                _ui.to_ns(start),
+                ui.truncate(signal, minutes),
+                arms,
+                rollouts,
+                seed,
+                twap,
+                settings,
+                progress=lambda arm, n: status.write(f"{arm.label} ({n + 1} of {len(arms)})…"),
+            )
         except MarsInputError as err:
             status.update(label="The simulation could not run", state="error")
             st.error(f"**The simulation could not run.** {err}", icon=":material/error:")
@@ -206,29 +298,44 @@ def show_results(result: ui.ScenarioRun) -> None:
     main = {k: v for k, v in result.paths.items() if not k.endswith("_twap")} or result.paths
     table = sc.follow_table(result.target, main, result.labels)
     for column, (_, row) in zip(st.columns(max(len(table), 1)), table.iterrows()):
-        column.metric(f"{row['Run']}: correlation with target", f"{row['Correlation with target (mean)']:.2f}", border=True,
-                      help="Mean over rollouts of the Pearson correlation of the simulated and the target mid at "
-                           "minutes 1..H (as `mars control-eval` measures it).")  # fmt: skip
+        column.metric(
+            f"{row['Run']}: correlation with target",
+            f"{row['Correlation with target (mean)']:.2f}",
+            border=True,
+            help="Mean over rollouts of the Pearson correlation of the simulated and the target mid at "
+            "minutes 1..H (as `mars control-eval` measures it).",
+        )
     if len(result.target) < 3:
-        st.caption("With fewer than 3 simulated minutes every correlation is ±1; simulate 3 minutes or more for a "
-                   "meaningful value.")  # fmt: skip
-    st.plotly_chart(sc.controlled_figure(result.target, main, result.labels, result.history, result.real), key="sc_paths_chart")
+        st.caption(
+            "With fewer than 3 simulated minutes every correlation is ±1; simulate 3 minutes or more for a "
+            "meaningful value."
+        )
+    st.plotly_chart(
+        sc.controlled_figure(result.target, main, result.labels, result.history, result.real), key="sc_paths_chart"
+    )
     full = sc.follow_table(result.target, result.paths, result.labels)
-    st.dataframe(full, hide_index=True, key="sc_follow_table",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in full.columns[2:]})  # fmt: skip
+    st.dataframe(
+        full,
+        hide_index=True,
+        key="sc_follow_table",
+        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in full.columns[2:]},
+    )
     impacts = result.impacts()
     if impacts:
         st.subheader("Impact under this scenario")
         st.plotly_chart(sc.impact_figure(impacts, result.impact_labels()), key="sc_impact_chart")
-        st.caption("Each future ran twice on the same random numbers, with and without the agent; the difference of the "
-                   "two mid paths is the agent's impact (mean and 10–90% band over rollouts). " + ui.fills_text(result))  # fmt: skip
+        st.caption(
+            "Each future ran twice on the same random numbers, with and without the agent; the difference of the "
+            "two mid paths is the agent's impact (mean and 10–90% band over rollouts). " + ui.fills_text(result)
+        )
 
 
 with st.container(border=True):
     c_head, c_source = st.columns([3, 2], vertical_alignment="center")
     c_head.markdown("**1. Target**")
-    source = c_source.segmented_control("Target from", ["Scenario", "Replay curve"], key="sc_source", required=True,
-                                        label_visibility="collapsed")  # fmt: skip
+    source = c_source.segmented_control(
+        "Target from", ["Scenario", "Replay curve"], key="sc_source", required=True, label_visibility="collapsed"
+    )
     target, origin = scenario_target() if source == "Scenario" else replay_target()
 if target is not None and origin is not None:
     with st.container(border=True):

@@ -1,4 +1,5 @@
 """Simulate: run many futures of a moment of a real trading day, with and without your own orders."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -59,27 +60,48 @@ with st.container(border=True):
     day_start, day_end = _ui.to_time(max(info.ts_start, SESSION_OPEN)), _ui.to_time(min(info.ts_end, SESSION_CLOSE))
     window_help = f"Continuous trading with data: {day_start:%H:%M:%S}–{day_end:%H:%M:%S}."
     start = c_start.time_input(
-        "Start", value=DEFAULT_START if day_start <= DEFAULT_START < day_end else day_start.replace(second=0),
-        step=60, key="sim_start", help=f"The book is warmed up with the real messages up to this time. {window_help}",
-    )  # fmt: skip
-    minutes = c_minutes.number_input("Length (minutes)", value=DEFAULT_MINUTES, step=1, key="sim_minutes",
-                                     help=f"Simulated minutes from the start. {window_help}")  # fmt: skip
+        "Start",
+        value=DEFAULT_START if day_start <= DEFAULT_START < day_end else day_start.replace(second=0),
+        step=60,
+        key="sim_start",
+        help=f"The book is warmed up with the real messages up to this time. {window_help}",
+    )
+    minutes = c_minutes.number_input(
+        "Length (minutes)",
+        value=DEFAULT_MINUTES,
+        step=1,
+        key="sim_minutes",
+        help=f"Simulated minutes from the start. {window_help}",
+    )
 
     model = _ui.model_status()
     c_background, c_rollouts, c_seed = st.columns([2, 1, 1])
     background = c_background.radio(
-        "Background order flow", list(BACKGROUNDS), key="sim_background", horizontal=True,
+        "Background order flow",
+        list(BACKGROUNDS),
+        key="sim_background",
+        horizontal=True,
         format_func=lambda b: BACKGROUNDS[b][0] + ("" if b != "lmm" or model.found else " — not available"),
-        captions=[BACKGROUNDS[b][1] + ("" if b != "lmm" else f" ({model.summary.rstrip('.').lower()})") for b in BACKGROUNDS],
-    )  # fmt: skip
-    rollouts = c_rollouts.number_input("Rollouts", value=DEFAULT_ROLLOUTS, step=1, key="sim_rollouts",
-                                       help=f"Independent futures from the same start, 1–{_sim_ui.MAX_ROLLOUTS}; run in parallel on all cores.")  # fmt: skip
-    seed = c_seed.number_input("Seed", value=0, step=1, key="sim_seed", help="The same seed gives the same futures, bit for bit.")
+        captions=[
+            BACKGROUNDS[b][1] + ("" if b != "lmm" else f" ({model.summary.rstrip('.').lower()})") for b in BACKGROUNDS
+        ],
+    )
+    rollouts = c_rollouts.number_input(
+        "Rollouts",
+        value=DEFAULT_ROLLOUTS,
+        step=1,
+        key="sim_rollouts",
+        help=f"Independent futures from the same start, 1–{_sim_ui.MAX_ROLLOUTS}; run in parallel on all cores.",
+    )
+    seed = c_seed.number_input(
+        "Seed", value=0, step=1, key="sim_seed", help="The same seed gives the same futures, bit for bit."
+    )
     if background == "lmm" and not model.found:
         st.info(
             "The LMM background needs a trained order model in `assets/models`; none is shipped yet. "
-            "Pick noise or replay for now.", icon=":material/neurology:",
-        )  # fmt: skip
+            "Pick noise or replay for now.",
+            icon=":material/neurology:",
+        )
 
 
 # ---- your orders ---------------------------------------------------------------------------------
@@ -105,7 +127,9 @@ def _load_orders_csv() -> None:
 
 def _example_orders() -> None:
     try:
-        quotes = _ui.quote_grid(symbol, date.isoformat(), str(data_dir), _ui.to_ns(start), _ui.to_ns(start) + NS_PER_SECOND)
+        quotes = _ui.quote_grid(
+            symbol, date.isoformat(), str(data_dir), _ui.to_ns(start), _ui.to_ns(start) + NS_PER_SECOND
+        )
         mid = float(quotes.mid[0]) if len(quotes.mid) and np.isfinite(quotes.mid[0]) else np.nan
     except MarsInputError:
         mid = np.nan
@@ -134,19 +158,49 @@ with st.expander("Your orders: TWAP execution agents and injected orders", icon=
             with st.container(border=True):
                 head, remove = st.columns([6, 1], vertical_alignment="center")
                 title = head.empty()
-                remove.button("Remove", key=f"sim_twap_{agent}_remove", icon=":material/delete:",
-                              on_click=_remove_twap, args=(agent,), width="stretch")  # fmt: skip
+                remove.button(
+                    "Remove",
+                    key=f"sim_twap_{agent}_remove",
+                    icon=":material/delete:",
+                    on_click=_remove_twap,
+                    args=(agent,),
+                    width="stretch",
+                )
                 c_side, c_volume, c_pvr, c_ap, c_time, c_interval = st.columns([1.1, 1.1, 1.5, 1.5, 1.2, 1])
                 side = c_side.segmented_control("Side", ["Buy", "Sell"], default="Buy", key=f"sim_twap_{agent}_side")
                 volume = c_volume.number_input("Volume (shares)", value=1_000, step=100, key=f"sim_twap_{agent}_volume")
-                pvr = c_pvr.slider("Passive volume ratio (PVR)", 0.0, 1.0, 0.9, 0.05, key=f"sim_twap_{agent}_pvr",
-                                   help="Largest share of each slice the agent rests passively at the best price.")  # fmt: skip
-                ap = c_ap.select_slider("Aggressive price level (AP)", options=list(range(6)), value=1, key=f"sim_twap_{agent}_ap",
-                                        help="Level of the other side it crosses to when behind schedule; 0 never crosses.")  # fmt: skip
-                run_time = c_time.number_input("Execution time (min)", value=None, min_value=0.0, step=1.0, placeholder="all",
-                                               key=f"sim_twap_{agent}_minutes", help="Empty: the whole simulated window.")  # fmt: skip
-                interval = c_interval.number_input("Interval (s)", value=30, step=5, key=f"sim_twap_{agent}_interval",
-                                                   help="One slice per interval; the last 5 s of each are the aggressive period.")  # fmt: skip
+                pvr = c_pvr.slider(
+                    "Passive volume ratio (PVR)",
+                    0.0,
+                    1.0,
+                    0.9,
+                    0.05,
+                    key=f"sim_twap_{agent}_pvr",
+                    help="Largest share of each slice the agent rests passively at the best price.",
+                )
+                ap = c_ap.select_slider(
+                    "Aggressive price level (AP)",
+                    options=list(range(6)),
+                    value=1,
+                    key=f"sim_twap_{agent}_ap",
+                    help="Level of the other side it crosses to when behind schedule; 0 never crosses.",
+                )
+                run_time = c_time.number_input(
+                    "Execution time (min)",
+                    value=None,
+                    min_value=0.0,
+                    step=1.0,
+                    placeholder="all",
+                    key=f"sim_twap_{agent}_minutes",
+                    help="Empty: the whole simulated window.",
+                )
+                interval = c_interval.number_input(
+                    "Interval (s)",
+                    value=30,
+                    step=5,
+                    key=f"sim_twap_{agent}_interval",
+                    help="One slice per interval; the last 5 s of each are the aggressive period.",
+                )
                 twap = _sim_ui.TwapInput(-1 if side == "Sell" else 1, volume, pvr, ap, run_time, interval)
                 twaps.append(twap)
                 how = f"{'sell' if twap.side < 0 else 'buy'} {volume:,} shares" if volume else "no volume yet"
@@ -159,7 +213,11 @@ with st.expander("Your orders: TWAP execution agents and injected orders", icon=
             "no qty cancels the whole order), **client_id** to name an order that a later cancel refers to."
         )
         orders = st.data_editor(
-            state.sim_orders, key="sim_orders_editor", num_rows="dynamic", hide_index=True, width="stretch",
+            state.sim_orders,
+            key="sim_orders_editor",
+            num_rows="dynamic",
+            hide_index=True,
+            width="stretch",
             column_config={
                 "time": st.column_config.TextColumn("time", help="HH:MM:SS on the trading day", width="small"),
                 "action": st.column_config.SelectboxColumn("action", options=_sim_ui.ORDER_ACTIONS, width="small"),
@@ -168,10 +226,14 @@ with st.expander("Your orders: TWAP execution agents and injected orders", icon=
                 "qty": st.column_config.NumberColumn("qty (shares)", format="%d", step=1, min_value=0),
                 "client_id": st.column_config.TextColumn("client_id", help="Optional label; cancels name it"),
             },
-        )  # fmt: skip
+        )
         c_upload, c_example, c_clear = st.columns([3, 1, 1], vertical_alignment="bottom")
-        c_upload.file_uploader("Load orders from a CSV file (time,action,side,price,qty,client_id)", type=["csv"],
-                               key="sim_orders_upload", on_change=_load_orders_csv)  # fmt: skip
+        c_upload.file_uploader(
+            "Load orders from a CSV file (time,action,side,price,qty,client_id)",
+            type=["csv"],
+            key="sim_orders_upload",
+            on_change=_load_orders_csv,
+        )
         c_example.button("Fill in an example", icon=":material/edit_note:", on_click=_example_orders, width="stretch")
         c_clear.button("Clear the table", icon=":material/clear_all:", on_click=_clear_orders, width="stretch")
         if state.get("sim_orders_error"):
@@ -195,12 +257,22 @@ if not state.get("sim_paired_touched"):
     state.sim_paired = has_agents  # on by default once there are orders to compare
 c_paired, c_run, c_what = st.columns([1.5, 1, 2.5], vertical_alignment="center")
 paired = c_paired.toggle(
-    "Paired with / without your orders", key="sim_paired", disabled=not has_agents, on_change=_paired_touched,
+    "Paired with / without your orders",
+    key="sim_paired",
+    disabled=not has_agents,
+    on_change=_paired_touched,
     help="Each rollout runs twice on the same random numbers, with and without your orders, so the difference "
-         "between the two is the effect of your orders and not noise.",
-)  # fmt: skip
-c_run.button("Run simulation", type="primary", icon=":material/play_arrow:", key="sim_run_button", on_click=_request_run,
-             disabled=background == "lmm" and not model.found, width="stretch")  # fmt: skip
+    "between the two is the effect of your orders and not noise.",
+)
+c_run.button(
+    "Run simulation",
+    type="primary",
+    icon=":material/play_arrow:",
+    key="sim_run_button",
+    on_click=_request_run,
+    disabled=background == "lmm" and not model.found,
+    width="stretch",
+)
 run_clicked = state.pop("sim_run_requested", False)
 arms = 2 if has_agents and paired else 1
 if isinstance(rollouts, int) and isinstance(minutes, (int, float)) and rollouts > 0 and minutes > 0:
@@ -217,9 +289,17 @@ new_run: tuple[SimConfig, str, bool] | None = None  # (config, run dir, reused)
 if run_clicked:
     try:
         config = _sim_ui.build_config(
-            info=info, start=start, minutes=minutes, rollouts=rollouts, background=background, seed=seed,
-            paired=paired, twaps=twaps, orders=orders, model_found=model.found,
-        )  # fmt: skip
+            info=info,
+            start=start,
+            minutes=minutes,
+            rollouts=rollouts,
+            background=background,
+            seed=seed,
+            paired=paired,
+            twaps=twaps,
+            orders=orders,
+            model_found=model.found,
+        )
         path, reused = _sim_ui.run_dir_for(_sim_ui.runs_root(), config)
         RunDir.create(path, _sim_ui.config_json(config))
         new_run = (config, str(path), reused)
@@ -227,9 +307,10 @@ if run_clicked:
     except MarsInputError as err:
         lines = str(err).splitlines()
         st.error(
-            "**Cannot run yet.** " + (lines[0] if len(lines) == 1 else "Fix these first:\n" + "\n".join(f"- {line}" for line in lines)),
+            "**Cannot run yet.** "
+            + (lines[0] if len(lines) == 1 else "Fix these first:\n" + "\n".join(f"- {line}" for line in lines)),
             icon=":material/error:",
-        )  # fmt: skip
+        )
 
 
 # ---- results ---------------------------------------------------------------------------------------
@@ -243,29 +324,50 @@ def _compact(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def render(view: _sim_ui.RunView, replay: tuple[charts.QuoteGrid, pd.DataFrame] | None, slots: dict, live: int = 0) -> None:
+def render(
+    view: _sim_ui.RunView, replay: tuple[charts.QuoteGrid, pd.DataFrame] | None, slots: dict, live: int = 0
+) -> None:
     """Draw the metrics and charts of `view` into the slots; `live` > 0 numbers a live redraw."""
     config = view.config
     run_date = dt.date.fromisoformat(config.date)
     totals, execution, difference = view.totals(), view.execution(), view.difference()
     metrics = [
-        ("Simulations", f"{view.finished} / {view.expected}", "Finished simulations: rollouts × arms (with and without your orders when paired)."),
+        (
+            "Simulations",
+            f"{view.finished} / {view.expected}",
+            "Finished simulations: rollouts × arms (with and without your orders when paired).",
+        ),
         ("Orders", f"{totals['orders']:,}", "Orders sent in all finished arms (every participant)."),
         ("Trades", f"{totals['trades']:,}", None),
-        ("Orders/s per core", _compact(totals["orders_per_s"]),
-         "Engine speed: orders simulated per second of compute on one core (all participants)."),
-    ]  # fmt: skip
+        (
+            "Orders/s per core",
+            _compact(totals["orders_per_s"]),
+            "Engine speed: orders simulated per second of compute on one core (all participants).",
+        ),
+    ]
     if not execution.empty:
         filled = (execution["fulfillment_mean"] * execution["volume"]).sum() / execution["volume"].sum()
         weights = execution["volume"].where(execution["slippage_bps_mean"].notna(), 0)
-        slippage = (execution["slippage_bps_mean"].fillna(0) * weights).sum() / weights.sum() if weights.sum() else np.nan
+        slippage = (
+            (execution["slippage_bps_mean"].fillna(0) * weights).sum() / weights.sum() if weights.sum() else np.nan
+        )
         metrics.append(("TWAP fulfillment", f"{filled:.1%}", "Share of the TWAP volume executed, mean over rollouts."))
-        metrics.append(("VWAP vs arrival", f"{slippage:+.2f} bps" if np.isfinite(slippage) else "—",
-                        "Execution price against the mid at the start; positive = cost (bought higher / sold lower)."))  # fmt: skip
+        metrics.append(
+            (
+                "VWAP vs arrival",
+                f"{slippage:+.2f} bps" if np.isfinite(slippage) else "—",
+                "Execution price against the mid at the start; positive = cost (bought higher / sold lower).",
+            )
+        )
     if difference is not None and difference.rollouts:
         end = difference.q(0.5)[-1]
-        metrics.append(("Effect at the end", f"{end:+.2f} bps" if np.isfinite(end) else "—",
-                        "Median over rollouts of the mid with minus without your orders, at the end of the window."))  # fmt: skip
+        metrics.append(
+            (
+                "Effect at the end",
+                f"{end:+.2f} bps" if np.isfinite(end) else "—",
+                "Median over rollouts of the mid with minus without your orders, at the end of the window.",
+            )
+        )
     with slots["metrics"].container():
         for row in (metrics[:4], metrics[4:]):  # the run, then what your orders did
             if row:
@@ -277,37 +379,55 @@ def render(view: _sim_ui.RunView, replay: tuple[charts.QuoteGrid, pd.DataFrame] 
     keyed = (lambda name: f"sim_{name}_live_{live}") if live else (lambda name: f"sim_{name}")
     title = f"{config.symbol} {config.date}"
     fan = sim_charts.fan_figure(
-        run_date, view.grid, view.fans(), quotes.ts if quotes is not None else None, quotes.mid if quotes is not None else None,
-        view.fills_frame(), _sim_ui.agent_names(config),
+        run_date,
+        view.grid,
+        view.fans(),
+        quotes.ts if quotes is not None else None,
+        quotes.mid if quotes is not None else None,
+        view.fills_frame(),
+        _sim_ui.agent_names(config),
         title=f"{title} — mid price: real day vs {view.config.rollouts} simulated futures ({config.background})",
-    )  # fmt: skip
+    )
     slots["fan"].plotly_chart(fan, key=keyed("fan_chart"))
     if difference is not None:
-        impact = sim_charts.impact_figure(run_date, view.grid, difference,
-                                          title=f"{title} — effect of your orders on the mid (paired rollouts)")  # fmt: skip
+        impact = sim_charts.impact_figure(
+            run_date, view.grid, difference, title=f"{title} — effect of your orders on the mid (paired rollouts)"
+        )
         slots["impact"].plotly_chart(impact, key=keyed("impact_chart"))
-    minute = sim_charts.minute_figure(run_date, view.minute_stats(), replay_bars,
-                                      title=f"{title} — spread and traded volume per minute")  # fmt: skip
+    minute = sim_charts.minute_figure(
+        run_date, view.minute_stats(), replay_bars, title=f"{title} — spread and traded volume per minute"
+    )
     slots["minute"].plotly_chart(minute, key=keyed("minute_chart"))
     if not execution.empty:
-        table = pd.DataFrame({
-            "Agent": execution["name"], "Side": np.where(execution["side"] > 0, "buy", "sell"),
-            "Volume (sh)": execution["volume"], "Filled, mean (sh)": execution["filled_mean"],
-            "Fulfillment, mean": execution["fulfillment_mean"] * 100, "Fulfillment, worst": execution["fulfillment_min"] * 100,
-            "VWAP ($)": execution["vwap_mean"] / charts.PRICE_SCALE,
-            "VWAP vs arrival (bps)": execution["slippage_bps_mean"], "± sd (bps)": execution["slippage_bps_sd"],
-        })  # fmt: skip
+        table = pd.DataFrame(
+            {
+                "Agent": execution["name"],
+                "Side": np.where(execution["side"] > 0, "buy", "sell"),
+                "Volume (sh)": execution["volume"],
+                "Filled, mean (sh)": execution["filled_mean"],
+                "Fulfillment, mean": execution["fulfillment_mean"] * 100,
+                "Fulfillment, worst": execution["fulfillment_min"] * 100,
+                "VWAP ($)": execution["vwap_mean"] / charts.PRICE_SCALE,
+                "VWAP vs arrival (bps)": execution["slippage_bps_mean"],
+                "± sd (bps)": execution["slippage_bps_sd"],
+            }
+        )
         with slots["execution"].container():
             st.markdown(f"**Execution** over {int(execution['rollouts'].iloc[0])} rollout(s)")
-            st.dataframe(table, hide_index=True, key=keyed("execution_table"), column_config={
-                "Volume (sh)": st.column_config.NumberColumn(format="localized"),
-                "Filled, mean (sh)": st.column_config.NumberColumn(format="%.0f"),
-                "Fulfillment, mean": st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
-                "Fulfillment, worst": st.column_config.NumberColumn(format="%.1f%%"),
-                "VWAP ($)": st.column_config.NumberColumn(format="$%.3f"),
-                "VWAP vs arrival (bps)": st.column_config.NumberColumn(format="%+.2f"),
-                "± sd (bps)": st.column_config.NumberColumn(format="%.2f"),
-            })  # fmt: skip
+            st.dataframe(
+                table,
+                hide_index=True,
+                key=keyed("execution_table"),
+                column_config={
+                    "Volume (sh)": st.column_config.NumberColumn(format="localized"),
+                    "Filled, mean (sh)": st.column_config.NumberColumn(format="%.0f"),
+                    "Fulfillment, mean": st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
+                    "Fulfillment, worst": st.column_config.NumberColumn(format="%.1f%%"),
+                    "VWAP ($)": st.column_config.NumberColumn(format="$%.3f"),
+                    "VWAP vs arrival (bps)": st.column_config.NumberColumn(format="%+.2f"),
+                    "± sd (bps)": st.column_config.NumberColumn(format="%.2f"),
+                },
+            )
 
 
 st.subheader("Results")
@@ -317,16 +437,19 @@ if not entries:
     st.info(
         f"No runs yet in `{_sim_ui.runs_root()}`. Set up a run above and press **Run simulation**.",
         icon=":material/play_circle:",
-    )  # fmt: skip
+    )
     st.stop()
 by_name = {e.path.name: e for e in entries}
 if new_run is not None:  # listed before it ran: describe it as it will be
     name = Path(new_run[1]).name
     by_name[name] = dataclasses.replace(by_name[name], finished=by_name[name].expected)
 chosen = st.selectbox(
-    "Run", list(by_name), key="sim_run", format_func=lambda name: by_name[name].label,
+    "Run",
+    list(by_name),
+    key="sim_run",
+    format_func=lambda name: by_name[name].label,
     help=f"Every run in `{_sim_ui.runs_root()}` (set `{_sim_ui.RUNS_ENV}` to use another folder), newest first.",
-)  # fmt: skip
+)
 entry = by_name[chosen]
 st.caption(f"{_sim_ui.describe(entry.config)} · window {_sim_ui.window_label(entry.config)} · `{entry.path}`")
 slots = {name: st.empty() for name in ("metrics", "fan", "impact", "minute", "execution")}
@@ -341,8 +464,9 @@ if new_run is not None:
     if reused and view.finished >= total:
         status_slot.info(
             "These settings were already run, so their results are shown below (runs are deterministic by seed). "
-            "Change the seed for new futures.", icon=":material/history:",
-        )  # fmt: skip
+            "Change the seed for new futures.",
+            icon=":material/history:",
+        )
     else:
         if view.finished:
             status_slot.caption(f"Resuming: {view.finished} of {total} simulations were already finished.")
@@ -369,54 +493,89 @@ if new_run is not None:
             status_slot.error(f"{err}\n\nCheck the settings above and run again.", icon=":material/error:")
         except ImportError as err:  # a background whose code is not in this build (the LMM, before it ships)
             progress_slot.empty()
-            status_slot.error(f"The {config.background} background is not available in this build ({err}). Pick noise or replay.",
-                              icon=":material/error:")  # fmt: skip
+            status_slot.error(
+                f"The {config.background} background is not available in this build ({err}). Pick noise or replay.",
+                icon=":material/error:",
+            )
         except BrokenProcessPool:
             progress_slot.empty()
-            status_slot.error("A simulation worker process died (out of memory?). Try fewer rollouts or a shorter window, then "
-                              "run again; finished rollouts are kept.", icon=":material/error:")  # fmt: skip
+            status_slot.error(
+                "A simulation worker process died (out of memory?). Try fewer rollouts or a shorter window, then "
+                "run again; finished rollouts are kept.",
+                icon=":material/error:",
+            )
         else:
             seconds = time.perf_counter() - started
-            progress_slot.progress(1.0, text=f"Finished: {total} of {total} simulations in {seconds:.1f} s "
-                                             f"({summary.orders:,} orders, {summary.trades:,} trades)")  # fmt: skip
+            progress_slot.progress(
+                1.0,
+                text=f"Finished: {total} of {total} simulations in {seconds:.1f} s "
+                f"({summary.orders:,} orders, {summary.trades:,} trades)",
+            )
             status_slot.empty()
 
 finished = tuple(RunDir(entry.path).finished())
 if not finished:
-    slots["metrics"].info("This run has no finished rollouts yet. Run it again with the same settings to resume.", icon=":material/hourglass_empty:")
+    slots["metrics"].info(
+        "This run has no finished rollouts yet. Run it again with the same settings to resume.",
+        icon=":material/hourglass_empty:",
+    )
     st.stop()
 if new_run is None or len(finished) != view.finished:
     view = _sim_ui.load_view(str(entry.path), finished)  # else: the run just drawn live is complete already
 if replay is None:
-    st.caption(f"The real day {entry.config.symbol} {entry.config.date} is not in the data folder, so there is no real-day reference line.")
+    st.caption(
+        f"The real day {entry.config.symbol} {entry.config.date} is not in the data folder, so there is no real-day reference line."
+    )
 render(view, replay, slots)
 if view.finished < view.expected:
     st.warning(
         f"This run is incomplete: {view.finished} of {view.expected} simulations finished. "
-        "Set the same settings and press Run simulation to resume it.", icon=":material/hourglass_bottom:",
-    )  # fmt: skip
+        "Set the same settings and press Run simulation to resume it.",
+        icon=":material/hourglass_bottom:",
+    )
 st.caption(
     "Fans: the median across rollouts (line), 25–75% (dark band) and 10–90% (light band) of the simulated mid price, sampled every "
     f"{_ui.fmt_step(view.grid)} from the book snapshots."
-    + (" Your fills: ▲ buys, ▼ sells; filled markers took liquidity, hollow ones rested at the best price." if view.config.has_agents else "")
+    + (
+        " Your fills: ▲ buys, ▼ sells; filled markers took liquidity, hollow ones rested at the best price."
+        if view.config.has_agents
+        else ""
+    )
 )
 
 # ---- downloads -----------------------------------------------------------------------------------
 st.markdown("**Downloads**")
 rollout_ids = sorted({r for r, _ in finished})
 paired_run = len(entry.config.arms) > 1
-c_zip, c_rollout, *c_arm, c_lobster = st.columns([1.4, 0.8, 0.8, 1.4] if paired_run else [1.4, 1.6, 1.4], vertical_alignment="bottom")
+c_zip, c_rollout, *c_arm, c_lobster = st.columns(
+    [1.4, 0.8, 0.8, 1.4] if paired_run else [1.4, 1.6, 1.4], vertical_alignment="bottom"
+)
 c_zip.download_button(
-    "Whole run (Parquet, zip)", functools.partial(_sim_ui.run_zip_bytes, str(entry.path)), file_name=f"{entry.path.name}.zip",
-    mime="application/zip", icon=":material/download:", on_click="ignore", key="sim_download_run", width="stretch",
+    "Whole run (Parquet, zip)",
+    functools.partial(_sim_ui.run_zip_bytes, str(entry.path)),
+    file_name=f"{entry.path.name}.zip",
+    mime="application/zip",
+    icon=":material/download:",
+    on_click="ignore",
+    key="sim_download_run",
+    width="stretch",
     help="config.json, summary.json and every rollout's tables: orders, trades, book snapshots, minute bars, agent orders and fills.",
-)  # fmt: skip
+)
 rollout = c_rollout.selectbox("Rollout", rollout_ids, key="sim_export_rollout")
 arms_done = sorted((a for r, a in finished if r == rollout), key=("treated", "baseline", "main").index)
-arm = c_arm[0].selectbox("Arm", arms_done, key="sim_export_arm", format_func=lambda a: sim_charts.ARM_LABELS[a]) if c_arm else arms_done[0]
+arm = (
+    c_arm[0].selectbox("Arm", arms_done, key="sim_export_arm", format_func=lambda a: sim_charts.ARM_LABELS[a])
+    if c_arm
+    else arms_done[0]
+)
 c_lobster.download_button(
-    "Rollout as LOBSTER CSVs (zip)", functools.partial(_sim_ui.lobster_zip_bytes, str(entry.path), rollout, arm, entry.config.snapshot_levels),
-    file_name=f"{entry.path.name}_rollout{rollout:04d}_{arm}_lobster.zip", mime="application/zip", icon=":material/download:",
-    on_click="ignore", key="sim_download_lobster", width="stretch",
+    "Rollout as LOBSTER CSVs (zip)",
+    functools.partial(_sim_ui.lobster_zip_bytes, str(entry.path), rollout, arm, entry.config.snapshot_levels),
+    file_name=f"{entry.path.name}_rollout{rollout:04d}_{arm}_lobster.zip",
+    mime="application/zip",
+    icon=":material/download:",
+    on_click="ignore",
+    key="sim_download_lobster",
+    width="stretch",
     help="A LOBSTER message file and orderbook file, readable by any LOBSTER tool (and by Market Data when unzipped into the data folder).",
-)  # fmt: skip
+)

@@ -1,4 +1,5 @@
 """Shared fixtures: the bundled LOBSTER sample days and a tiny LOBSTER file pair to corrupt."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -111,9 +112,17 @@ def tiny_lobster(tmp_path: Path) -> Callable[..., TinyLobster]:
 # The smallest impact study that exercises every section of its report: 12 trajectories (SINDy and the
 # decay ODE need 12) and 5 minutes after execution (the decay autocorrelation has lags up to 5 minutes).
 TINY_STUDY = {
-    "name": "tiny", "symbols": ["GOOG"], "dates": ["2012-06-21"], "start_times": ["11:00"], "execution_minutes": 1,
-    "horizon_minutes": 5, "q_over_v": [0.2, 0.5], "configs": ["L1-P0.9", "L5-P0.1"], "rollouts": 3, "background": "noise",
-}  # fmt: skip
+    "name": "tiny",
+    "symbols": ["GOOG"],
+    "dates": ["2012-06-21"],
+    "start_times": ["11:00"],
+    "execution_minutes": 1,
+    "horizon_minutes": 5,
+    "q_over_v": [0.2, 0.5],
+    "configs": ["L1-P0.9", "L5-P0.1"],
+    "rollouts": 3,
+    "background": "noise",
+}
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ quieter controlled market for the orders it did not send. On a shared machine si
 runs vary by up to 1.5x, so each figure is the best of alternating repeats (the orders
 of a configuration are the same in every repeat: rollouts are deterministic by seed).
 """
+
 from __future__ import annotations
 
 from mars_core.control.run import run_controlled
@@ -23,8 +24,14 @@ from mars_core.engine.rules import parse_clock
 START = "14:40"
 
 
-def run(symbol: str = "GOOG", date: str = "2012-06-21", minutes: int = 3, batches: tuple[int, ...] = (16, 64),
-        data_dir: str | None = None, repeats: int = 2) -> dict:  # fmt: skip
+def run(
+    symbol: str = "GOOG",
+    date: str = "2012-06-21",
+    minutes: int = 3,
+    batches: tuple[int, ...] = (16, 64),
+    data_dir: str | None = None,
+    repeats: int = 2,
+) -> dict:
     """Orders per second with and without control (best of `repeats` alternating runs each), and their cost ratio."""
     day = load_day(find_dataset(symbol, date, resolve_data_dir(data_dir)))
     start = parse_clock(START)

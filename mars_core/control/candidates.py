@@ -16,6 +16,7 @@
   query per sequence (~5 ms per call for the fused CPU kernel). A test checks the step
   against the model's own.
 """
+
 from __future__ import annotations
 
 import math

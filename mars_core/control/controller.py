@@ -38,6 +38,7 @@ logit differently and flip a draw that falls on a boundary). A draw costs ~60 ms
 ~15 ms per rollout, so small batches are what waiting saves; waiting long is not free
 either: a parked rollout that later turns out to be the busiest lengthens the whole run.
 """
+
 from __future__ import annotations
 
 import functools
@@ -69,13 +70,28 @@ class ControlSettings(Settings):
 
     candidates: int = Field(4, ge=1, le=64, description="next minutes drawn per rollout and minute")
     mirror: bool = Field(True, description="also consider each candidate's buy/sell mirror")
-    strength: float = Field(3.0, ge=0, le=10, description="scale of the ensemble's correction (1 = as trained; "
-                            "3 steers clearly harder, as classifier-free guidance does)")
-    history_minutes: int = Field(7, ge=1, le=15, description="realised minutes the order-batch model sees "
-                                 "(7 of the 15 it can: half the cost of a candidate draw)")
+    strength: float = Field(
+        3.0,
+        ge=0,
+        le=10,
+        description="scale of the ensemble's correction (1 = as trained; "
+        "3 steers clearly harder, as classifier-free guidance does)",
+    )
+    history_minutes: int = Field(
+        7,
+        ge=1,
+        le=15,
+        description="realised minutes the order-batch model sees "
+        "(7 of the 15 it can: half the cost of a candidate draw)",
+    )
     temperature: float = Field(1.0, gt=0, le=5, description="temperature of the candidate draws")
-    batch_wait: int = Field(128, ge=0, le=100_000, description="steps a rollout parked at a minute boundary "
-                            "waits for others to share its candidate draw (cost only: results change only by rounding)")
+    batch_wait: int = Field(
+        128,
+        ge=0,
+        le=100_000,
+        description="steps a rollout parked at a minute boundary "
+        "waits for others to share its candidate draw (cost only: results change only by rounding)",
+    )
 
 
 def choose(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -104,12 +120,15 @@ class ControlKit:
         """
         have = {k: model.summary.get(k) for k in self.order_model}
         if have != self.order_model:
-            raise MarsInputError(f"the ensemble was trained on the order model {self.order_model}, not on the loaded one "
-                                 f"{have}; retrain it with `mars train ensemble --out DIR`")
+            raise MarsInputError(
+                f"the ensemble was trained on the order model {self.order_model}, not on the loaded one "
+                f"{have}; retrain it with `mars train ensemble --out DIR`"
+            )
 
 
-def load_control_kit(ensemble_path: str | None = None, batch_path: str | None = None,
-                     return_map_path: str | None = None) -> ControlKit:  # fmt: skip
+def load_control_kit(
+    ensemble_path: str | None = None, batch_path: str | None = None, return_map_path: str | None = None
+) -> ControlKit:
     """Load the ensemble (and its return map) and the order-batch model; default: the shipped ones.
 
     Raises:
@@ -121,13 +140,22 @@ def load_control_kit(ensemble_path: str | None = None, batch_path: str | None = 
     ens = load_ensemble(ensemble_path)
     batch = load_batch_model(batch_path)
     if ens.fingerprint != batch.vqvae.fingerprint:
-        raise MarsInputError(f"the ensemble's images ({ens.fingerprint}) and the order-batch model's "
-                             f"({batch.vqvae.fingerprint}) use different tokenizers")
+        raise MarsInputError(
+            f"the ensemble's images ({ens.fingerprint}) and the order-batch model's "
+            f"({batch.vqvae.fingerprint}) use different tokenizers"
+        )
     if return_map_path is None:
         base = Path(ensemble_path) if ensemble_path is not None else DEFAULT_ENSEMBLE_DIR
         return_map_path = (base if base.is_dir() else base.parent) / "return_map.json"
-    return ControlKit(ens.model, batch, ReturnMap.load(return_map_path), CandidateSampler(batch.model),
-                      ens.summary["candidate_activity"]["scale"], ens.fingerprint, ens.summary["order_model_summary"])
+    return ControlKit(
+        ens.model,
+        batch,
+        ReturnMap.load(return_map_path),
+        CandidateSampler(batch.model),
+        ens.summary["candidate_activity"]["scale"],
+        ens.fingerprint,
+        ens.summary["order_model_summary"],
+    )
 
 
 @functools.lru_cache(maxsize=2)
@@ -166,7 +194,9 @@ def real_history(day: LobsterDay, start_ts: int, tokenizer, batch, minutes: int 
             enc = batch.encode(images[have])
             codes = {int(first + i): enc[j] for j, i in enumerate(have)}
     in_start = ts >= start_minute * NS_PER_MINUTE
-    return RealHistory(start_ts, int(start_minute), codes, tokens[in_start], ts[in_start], int(mid2_at(day, [start_ts])[0]))
+    return RealHistory(
+        start_ts, int(start_minute), codes, tokens[in_start], ts[in_start], int(mid2_at(day, [start_ts])[0])
+    )
 
 
 # ------------------------------------------------------------------ the loop
@@ -181,14 +211,25 @@ class ControlledLockstepGroup(LockstepGroup):
         settings: `ControlSettings`.
     """
 
-    def __init__(self, sims: list[Simulator], seeds: list[int], model, context: tuple[np.ndarray, ...], kit: ControlKit,
-                 signal: ControlSignal, real: RealHistory, settings: ControlSettings | None = None,
-                 **kwargs) -> None:  # fmt: skip
+    def __init__(
+        self,
+        sims: list[Simulator],
+        seeds: list[int],
+        model,
+        context: tuple[np.ndarray, ...],
+        kit: ControlKit,
+        signal: ControlSignal,
+        real: RealHistory,
+        settings: ControlSettings | None = None,
+        **kwargs,
+    ) -> None:
         kit.check_order_model(model)
         window = model.model.config.window
         if len(context[0]) < window:  # parking a rollout needs the model's whole window of context
-            raise MarsInputError(f"control needs {window} real orders before the start to warm the model up; "
-                                 f"the day has {len(context[0])} there: start later")
+            raise MarsInputError(
+                f"control needs {window} real orders before the start to warm the model up; "
+                f"the day has {len(context[0])} there: start later"
+            )
         super().__init__(sims, seeds, model, context, **kwargs)
         self.kit = kit
         self.signal = signal
@@ -269,13 +310,18 @@ class ControlledLockstepGroup(LockstepGroup):
             chosen = choose(predicted, np.array([target[b] for b in group]))
             for p, b in enumerate(group):
                 self.counts[b] = counts[p, chosen[p]]
-                self.decisions.append({"rollout": b, "minute": int(dict(zip(rollouts, minutes))[b]),
-                                       "target_bps": round(float(target[b]), 3),
-                                       "chosen_bps": round(float(predicted[p, chosen[p]]), 3),
-                                       "min_bps": round(float(predicted[p].min()), 3),
-                                       "max_bps": round(float(predicted[p].max()), 3),
-                                       "mirrored": bool(s.mirror and chosen[p] >= s.candidates),
-                                       "orders": round(float(counts[p, chosen[p]].sum()), 1)})  # fmt: skip
+                self.decisions.append(
+                    {
+                        "rollout": b,
+                        "minute": int(dict(zip(rollouts, minutes))[b]),
+                        "target_bps": round(float(target[b]), 3),
+                        "chosen_bps": round(float(predicted[p, chosen[p]]), 3),
+                        "min_bps": round(float(predicted[p].min()), 3),
+                        "max_bps": round(float(predicted[p].max()), 3),
+                        "mirrored": bool(s.mirror and chosen[p] >= s.candidates),
+                        "orders": round(float(counts[p, chosen[p]].sum()), 1),
+                    }
+                )
         for b, m in zip(rollouts, minutes):
             self.minute[b] = m
         self._prep = None
@@ -334,5 +380,14 @@ class ControlledLockstepGroup(LockstepGroup):
                 self._prep = (list(self.rows), ens.prepare(cond))
             done, elapsed = zip(*(self.pace[b].at(self.last_ts[b]) for b in self.rows))
             pace = pace_features(np.stack(done), np.array(elapsed))
-            return ens.sample(self.model.model, s.hidden(), pace, self._prep[1], torch.as_tensor(u, dtype=torch.float32),
-                              s.temperature, s.top_k, s.top_p, self.settings.strength)  # fmt: skip
+            return ens.sample(
+                self.model.model,
+                s.hidden(),
+                pace,
+                self._prep[1],
+                torch.as_tensor(u, dtype=torch.float32),
+                s.temperature,
+                s.top_k,
+                s.top_p,
+                self.settings.strength,
+            )

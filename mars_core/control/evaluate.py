@@ -22,6 +22,7 @@ reported: the correlation of the rollouts' mean path with the target, the RMS
 distance to the target (bps) and the share of rollouts ending on the target's side of
 the start.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -74,7 +75,9 @@ class Start:
         return f"{self.symbol} {self.date} {format_clock(self.start_ts)[:5]}"
 
 
-def pick_starts(day: LobsterDay, minutes: int, n: int, min_move_bps: float, first_ts: int = VAL_START_NS) -> list[Start]:
+def pick_starts(
+    day: LobsterDay, minutes: int, n: int, min_move_bps: float, first_ts: int = VAL_START_NS
+) -> list[Start]:
     """Up to n non-overlapping starts on whole minutes from `first_ts` whose real mid moves at least
     `min_move_bps` over `minutes`, largest moves first."""
     last = min(SESSION_END_NS, day.events.ts[-1]) - minutes * NS_PER_MINUTE
@@ -117,10 +120,26 @@ def run_group(start: Start, config: str, settings: EvalSettings, data_dir: str |
         real = real_volume(day, start.start_ts, start.start_ts + H * NS_PER_MINUTE)
         volume = max(100, int(round(settings.twap_share * real / 100)) * 100)
         twap = TWAPConfig(side=-1 if start.move_bps > 0 else 1, volume=volume, duration_s=H * 60.0, interval_s=30.0)
-    run = run_controlled(day, start.start_ts, replay_curve(day, start.start_ts, H), settings.rollouts, settings.seed,
-                         control=config.startswith("control"), twap=twap, settings=settings.control)  # fmt: skip
-    return {"start": start.label, "config": config, "paths": run.paths, "target": run.target, "seconds": run.seconds,
-            "orders": run.orders, "candidate_seconds": run.candidate_seconds, "twap_volume": run.twap_volume}  # fmt: skip
+    run = run_controlled(
+        day,
+        start.start_ts,
+        replay_curve(day, start.start_ts, H),
+        settings.rollouts,
+        settings.seed,
+        control=config.startswith("control"),
+        twap=twap,
+        settings=settings.control,
+    )
+    return {
+        "start": start.label,
+        "config": config,
+        "paths": run.paths,
+        "target": run.target,
+        "seconds": run.seconds,
+        "orders": run.orders,
+        "candidate_seconds": run.candidate_seconds,
+        "twap_volume": run.twap_volume,
+    }
 
 
 def _task(args: tuple) -> dict[str, Any]:
@@ -150,9 +169,11 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
             "n": int(len(corr)),
             "seconds": round(sum(r["seconds"] for r in rows), 1),
             "orders": int(sum(r["orders"] for r in rows)),
-            "per_start": {r["start"]: round(float(np.mean([path_correlation(p, r["target"]) for p in r["paths"]])), 4)
-                          for r in rows},
-        }  # fmt: skip
+            "per_start": {
+                r["start"]: round(float(np.mean([path_correlation(p, r["target"]) for p in r["paths"]])), 4)
+                for r in rows
+            },
+        }
     out["n"] = min((d["n"] for d in detail.values()), default=0)
     for a, b in (("control", "no_control"),):
         for inter in ("no_interaction", "interaction"):
@@ -167,8 +188,9 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_eval(settings: EvalSettings, data_dir: str | None = None, workers: int | None = None,
-             progress=None) -> dict[str, Any]:  # fmt: skip
+def run_eval(
+    settings: EvalSettings, data_dir: str | None = None, workers: int | None = None, progress=None
+) -> dict[str, Any]:
     """Pick the starts, run every (start, configuration) group (in processes), summarize."""
     started = time.perf_counter()
     starts: list[Start] = []
@@ -179,8 +201,10 @@ def run_eval(settings: EvalSettings, data_dir: str | None = None, workers: int |
             starts += found
             info[day.info.key] = [s.label for s in found]
     if not starts:
-        raise MarsInputError(f"no start from 14:30 moves {settings.min_move_bps:g} bps over {settings.minutes} minutes; "
-                             "lower --min-move-bps")
+        raise MarsInputError(
+            f"no start from 14:30 moves {settings.min_move_bps:g} bps over {settings.minutes} minutes; "
+            "lower --min-move-bps"
+        )
     tasks = [(s, c, settings, data_dir) for s in starts for c in CONFIGS]
     workers = min(workers or os.cpu_count() or 1, len(tasks))
     results = []
@@ -201,8 +225,10 @@ def run_eval(settings: EvalSettings, data_dir: str | None = None, workers: int |
     summary["rollouts_per_start"] = settings.rollouts
     summary["control"] = settings.control.model_dump()
     summary["seconds"] = round(time.perf_counter() - started, 1)
-    summary["metric"] = ("mean over rollouts of the Pearson correlation between simulated and target mid at minute points "
-                         f"1..{settings.minutes} after each start (replay curves from 14:30 on, held out)")
+    summary["metric"] = (
+        "mean over rollouts of the Pearson correlation between simulated and target mid at minute points "
+        f"1..{settings.minutes} after each start (replay curves from 14:30 on, held out)"
+    )
     return summary
 
 

@@ -30,6 +30,7 @@ Control signal: the window's path, rescaled so that the spec's magnitude is met 
 one is given (net move for drops and rises, first leg for reversals, realised
 volatility for spikes); without a magnitude, the real path as it was.
 """
+
 from __future__ import annotations
 
 import functools
@@ -79,44 +80,77 @@ def _move_rules(sign: int, noun: str) -> dict[str, tuple[Rule, ...]]:
     ret = "the return over the {D} minutes is {s}{z:g} σ or beyond"
     burst = "the steepest {L} consecutive minutes carry at {least} {share:.0%} of the {noun}"
     return {
-        "sharp": (Rule("z", op, sign * SHARP_Z, ret.format(D="{D}", s=s, z=SHARP_Z)),
-                  Rule("burst", ">=", BURST_SHARE, burst.format(L="{L}", least="least", share=BURST_SHARE, noun=noun))),
-        "steady": (Rule("z", op, sign * STEADY_Z, ret.format(D="{D}", s=s, z=STEADY_Z)),
-                   Rule("r2", ">=", STRAIGHT_R2, f"a straight line fits the path (R² at least {STRAIGHT_R2:g})"),
-                   Rule("burst", "<=", BURST_SHARE, burst.format(L="{L}", least="most", share=BURST_SHARE, noun=noun))),
-    }  # fmt: skip
+        "sharp": (
+            Rule("z", op, sign * SHARP_Z, ret.format(D="{D}", s=s, z=SHARP_Z)),
+            Rule("burst", ">=", BURST_SHARE, burst.format(L="{L}", least="least", share=BURST_SHARE, noun=noun)),
+        ),
+        "steady": (
+            Rule("z", op, sign * STEADY_Z, ret.format(D="{D}", s=s, z=STEADY_Z)),
+            Rule("r2", ">=", STRAIGHT_R2, f"a straight line fits the path (R² at least {STRAIGHT_R2:g})"),
+            Rule("burst", "<=", BURST_SHARE, burst.format(L="{L}", least="most", share=BURST_SHARE, noun=noun)),
+        ),
+    }
 
 
 _DROP, _RISE = _move_rules(-1, "fall"), _move_rules(1, "rise")
 REVERSAL_RULES = {
-    "down_up": (Rule("turn_pos", ">=", 0.25, "the window's low comes at minute {A} or later"),
-                Rule("turn_pos", "<=", 0.75, "and by minute {B}"),
-                Rule("z1", "<=", -LEG_Z, f"it falls {LEG_Z:g} σ or more to the low"),
-                Rule("z2", ">=", LEG_Z, f"then rises {LEG_Z:g} σ or more to the end"),
-                Rule("retrace", ">=", RETRACE, f"and gives back at least {RETRACE:.0%} of the fall")),
-    "up_down": (Rule("turn_pos", ">=", 0.25, "the window's high comes at minute {A} or later"),
-                Rule("turn_pos", "<=", 0.75, "and by minute {B}"),
-                Rule("z1", ">=", LEG_Z, f"it rises {LEG_Z:g} σ or more to the high"),
-                Rule("z2", "<=", -LEG_Z, f"then falls {LEG_Z:g} σ or more to the end"),
-                Rule("retrace", ">=", RETRACE, f"and gives back at least {RETRACE:.0%} of the rise")),
-}  # fmt: skip
+    "down_up": (
+        Rule("turn_pos", ">=", 0.25, "the window's low comes at minute {A} or later"),
+        Rule("turn_pos", "<=", 0.75, "and by minute {B}"),
+        Rule("z1", "<=", -LEG_Z, f"it falls {LEG_Z:g} σ or more to the low"),
+        Rule("z2", ">=", LEG_Z, f"then rises {LEG_Z:g} σ or more to the end"),
+        Rule("retrace", ">=", RETRACE, f"and gives back at least {RETRACE:.0%} of the fall"),
+    ),
+    "up_down": (
+        Rule("turn_pos", ">=", 0.25, "the window's high comes at minute {A} or later"),
+        Rule("turn_pos", "<=", 0.75, "and by minute {B}"),
+        Rule("z1", ">=", LEG_Z, f"it rises {LEG_Z:g} σ or more to the high"),
+        Rule("z2", "<=", -LEG_Z, f"then falls {LEG_Z:g} σ or more to the end"),
+        Rule("retrace", ">=", RETRACE, f"and gives back at least {RETRACE:.0%} of the rise"),
+    ),
+}
 RULES: dict[str, tuple[Rule, ...]] = {
-    "sharp_drop": _DROP["sharp"], "sharp_rise": _RISE["sharp"], "steady_drop": _DROP["steady"], "steady_rise": _RISE["steady"],
-    "volatility_spike": (Rule("rv", ">=", VOL_RATIO, f"realised volatility over the window is at least {VOL_RATIO:g} × the "
-                                                     "day's usual for {D} minutes (σ)"),),
-}  # fmt: skip
+    "sharp_drop": _DROP["sharp"],
+    "sharp_rise": _RISE["sharp"],
+    "steady_drop": _DROP["steady"],
+    "steady_rise": _RISE["steady"],
+    "volatility_spike": (
+        Rule(
+            "rv",
+            ">=",
+            VOL_RATIO,
+            f"realised volatility over the window is at least {VOL_RATIO:g} × the day's usual for {{D}} minutes (σ)",
+        ),
+    ),
+}
 SCORES: dict[str, Callable[[dict[str, np.ndarray]], np.ndarray]] = {
-    "sharp_drop": lambda m: -m["z"], "steady_drop": lambda m: -m["z"], "sharp_rise": lambda m: m["z"],
-    "steady_rise": lambda m: m["z"], "volatility_spike": lambda m: m["rv"],
-    "down_up": lambda m: np.minimum(-m["z1"], m["z2"]), "up_down": lambda m: np.minimum(m["z1"], -m["z2"]),
-}  # fmt: skip
-METRIC_LABELS = {"z": "move", "burst_down": "share of the fall in the steepest third", "burst_up": "share of the rise in the "
-                 "steepest third", "r2": "R² of a straight line", "rv": "volatility ratio", "z1": "first leg",
-                 "z2": "second leg", "retrace": "share given back",
-                 "turn_pos": "turn at this share of the window"}  # fmt: skip
-SCORE_TEXT = {"sharp_drop": "the size of the fall in σ", "steady_drop": "the size of the fall in σ",
-              "sharp_rise": "the size of the rise in σ", "steady_rise": "the size of the rise in σ",
-              "trend_reversal": "the weaker leg's size in σ", "volatility_spike": "the volatility ratio"}  # fmt: skip
+    "sharp_drop": lambda m: -m["z"],
+    "steady_drop": lambda m: -m["z"],
+    "sharp_rise": lambda m: m["z"],
+    "steady_rise": lambda m: m["z"],
+    "volatility_spike": lambda m: m["rv"],
+    "down_up": lambda m: np.minimum(-m["z1"], m["z2"]),
+    "up_down": lambda m: np.minimum(m["z1"], -m["z2"]),
+}
+METRIC_LABELS = {
+    "z": "move",
+    "burst_down": "share of the fall in the steepest third",
+    "burst_up": "share of the rise in the steepest third",
+    "r2": "R² of a straight line",
+    "rv": "volatility ratio",
+    "z1": "first leg",
+    "z2": "second leg",
+    "retrace": "share given back",
+    "turn_pos": "turn at this share of the window",
+}
+SCORE_TEXT = {
+    "sharp_drop": "the size of the fall in σ",
+    "steady_drop": "the size of the fall in σ",
+    "sharp_rise": "the size of the rise in σ",
+    "steady_rise": "the size of the rise in σ",
+    "trend_reversal": "the weaker leg's size in σ",
+    "volatility_spike": "the volatility ratio",
+}
 
 
 # ------------------------------------------------------------------ minute paths
@@ -216,8 +250,10 @@ def describe_filter(spec: ScenarioSpec) -> str:
     D, L = spec.duration_min, math.ceil(spec.duration_min / 3)
     A, B = turn_range(D)
     where = f"{spec.symbol}'s days" if spec.symbol else "every catalogued day"
-    lines = [f"{KIND_LABELS[spec.kind]}: every {D}-minute window of {where}, on whole minutes from "
-             f"{FIRST_MINUTE // 60:02d}:{FIRST_MINUTE % 60:02d} to {LAST_MINUTE // 60:02d}:00, where"]  # fmt: skip
+    lines = [
+        f"{KIND_LABELS[spec.kind]}: every {D}-minute window of {where}, on whole minutes from "
+        f"{FIRST_MINUTE // 60:02d}:{FIRST_MINUTE % 60:02d} to {LAST_MINUTE // 60:02d}:00, where"
+    ]
     for direction in _directions(spec):
         several = len(_directions(spec)) > 1
         if direction:
@@ -225,10 +261,14 @@ def describe_filter(spec: ScenarioSpec) -> str:
         indent = "  " if several else ""
         lines += [f"{indent}- {r.text.format(D=D, L=L, A=A, B=B)}" for r in _rules(spec, direction)]
     lines.append("")  # the notes below the rules are a paragraph of their own
-    lines.append(f"σ = the day's standard deviation of 1-minute mid returns × the square root of the minutes "
-                 f"measured. Ranked by {SCORE_TEXT[spec.kind]}, best first; windows of one day do not overlap.")  # fmt: skip
+    lines.append(
+        f"σ = the day's standard deviation of 1-minute mid returns × the square root of the minutes "
+        f"measured. Ranked by {SCORE_TEXT[spec.kind]}, best first; windows of one day do not overlap."
+    )
     if spec.magnitude_pct is not None:
-        what = {"trend_reversal": "its first leg is", "volatility_spike": "its realised volatility is"}.get(spec.kind, "it moves")
+        what = {"trend_reversal": "its first leg is", "volatility_spike": "its realised volatility is"}.get(
+            spec.kind, "it moves"
+        )
         lines.append(f"Each window's path is rescaled so that {what} {spec.magnitude_pct:g}%.")
     else:
         lines.append("Each window's path is used as it was (no magnitude given).")
@@ -265,11 +305,19 @@ class Retrieved:
         return float(np.expm1(self.logret[-1]) * 100)
 
     def to_dict(self) -> dict:
-        return {"symbol": self.symbol, "date": self.date, "start": format_clock(self.start_ts)[:5],
-                "end": format_clock(self.end_ts)[:5], "label": self.label, "real_return_pct": round(self.real_return_pct, 4),
-                "score": round(self.score, 3), "scale": round(self.scale, 4), "direction": self.direction,
-                "stats": {k: round(v, 4) for k, v in self.stats.items()},
-                "target_logret": [round(float(v), 7) for v in self.signal.logret]}  # fmt: skip
+        return {
+            "symbol": self.symbol,
+            "date": self.date,
+            "start": format_clock(self.start_ts)[:5],
+            "end": format_clock(self.end_ts)[:5],
+            "label": self.label,
+            "real_return_pct": round(self.real_return_pct, 4),
+            "score": round(self.score, 3),
+            "scale": round(self.scale, 4),
+            "direction": self.direction,
+            "stats": {k: round(v, 4) for k, v in self.stats.items()},
+            "target_logret": [round(float(v), 7) for v in self.signal.logret],
+        }
 
 
 def magnitude_of(spec: ScenarioSpec, path: np.ndarray, stats: dict[str, float]) -> tuple[float, float]:
@@ -284,7 +332,9 @@ def magnitude_of(spec: ScenarioSpec, path: np.ndarray, stats: dict[str, float]) 
     return abs(float(path[-1])), abs(math.log1p(sign * target)) if spec.magnitude_pct is not None else target
 
 
-def signal_for(spec: ScenarioSpec, path: np.ndarray, stats: dict[str, float], label: str) -> tuple[ControlSignal, float]:
+def signal_for(
+    spec: ScenarioSpec, path: np.ndarray, stats: dict[str, float], label: str
+) -> tuple[ControlSignal, float]:
     """The control signal of a retrieved path (rescaled to the spec's magnitude when given) and the scale used."""
     measured, wanted = magnitude_of(spec, path, stats)
     scale = wanted / measured if spec.magnitude_pct is not None and measured > 0 else 1.0
@@ -330,7 +380,9 @@ def _candidates(spec: ScenarioSpec, infos: list[DatasetInfo]) -> _Candidates:
         for direction in _directions(spec):
             rules = _rules(spec, direction)
             ok = np.logical_and.reduce([r.passes(_metric(m, direction, r.metric)) for r in rules])
-            score = SCORES[direction or spec.kind](m if not direction else {k: _metric(m, direction, k) for k in ("z1", "z2")})
+            score = SCORES[direction or spec.kind](
+                m if not direction else {k: _metric(m, direction, k) for k in ("z1", "z2")}
+            )
             names = {r.metric for r in rules} | {"z"} | ({"leg1", "turn"} if direction else set())
             for i in range(len(paths)):
                 c.rows.append((d, i, direction))
@@ -345,12 +397,17 @@ def _closest(spec: ScenarioSpec, c: _Candidates) -> str:
     """What the closest window measured, rule by rule: among the windows failing the fewest rules, the best score."""
     if not c.rows:
         return "no day has enough minutes for such a window"
-    failed = [sum(not r.passes(np.array(c.stats[j][r.metric])) for r in _rules(spec, c.rows[j][2])) for j in range(len(c.rows))]
+    failed = [
+        sum(not r.passes(np.array(c.stats[j][r.metric])) for r in _rules(spec, c.rows[j][2]))
+        for j in range(len(c.rows))
+    ]
     j = min(range(len(c.rows)), key=lambda j: (failed[j], -c.score[j]))
     d, i, direction = c.rows[j]
     dm = c.days[d]
     start = int(dm.minutes[i]) * NS_PER_MINUTE
-    label = f"{dm.symbol} {dm.date} {format_clock(start)[:5]}-{format_clock(start + spec.duration_min * NS_PER_MINUTE)[:5]}"
+    label = (
+        f"{dm.symbol} {dm.date} {format_clock(start)[:5]}-{format_clock(start + spec.duration_min * NS_PER_MINUTE)[:5]}"
+    )
     checks = []
     for r in _rules(spec, direction):
         value = c.stats[j][r.metric]
@@ -384,13 +441,27 @@ def retrieve(spec: ScenarioSpec, data_dir: str | Path | None = None, k: int = 5)
         stats = dict(c.stats[j])
         label = f"{dm.symbol} {dm.date} {format_clock(start)[:5]}-{format_clock(start + spec.duration_min * NS_PER_MINUTE)[:5]}"
         signal, scale = signal_for(spec, c.paths[j], stats, label)
-        out.append(Retrieved(dm.symbol, dm.date, start, spec.duration_min, c.paths[j], c.score[j], stats, scale, signal,
-                             direction or None))
+        out.append(
+            Retrieved(
+                dm.symbol,
+                dm.date,
+                start,
+                spec.duration_min,
+                c.paths[j],
+                c.score[j],
+                stats,
+                scale,
+                signal,
+                direction or None,
+            )
+        )
         if len(out) >= k:
             break
     if not out:
         days = ", ".join(f"{dm.symbol} {dm.date}" for dm in c.days) or "the catalogued days"
-        raise NoMatchError(f"no {spec.duration_min}-minute window of {days} passes the {KIND_LABELS[spec.kind].lower()} "
-                           f"filter; {_closest(spec, c)}. Try another duration or kind (any magnitude is reached by "
-                           "rescaling).")  # fmt: skip
+        raise NoMatchError(
+            f"no {spec.duration_min}-minute window of {days} passes the {KIND_LABELS[spec.kind].lower()} "
+            f"filter; {_closest(spec, c)}. Try another duration or kind (any magnitude is reached by "
+            "rescaling)."
+        )
     return out

@@ -7,6 +7,7 @@ common random numbers by rollout seed), optionally steered toward a `ControlSign
 returns the simulated mid at the signal's minute points, relative to the start mid, next
 to the target.
 """
+
 from __future__ import annotations
 
 import time
@@ -72,9 +73,18 @@ class MidSink:
         return np.log(mid2[i] / mid2_start)
 
 
-def run_controlled(day: LobsterDay, start_ts: int, signal: ControlSignal, rollouts: int, seed: int = 0, *,
-                   control: bool = True, twap: TWAPConfig | None = None, settings: ControlSettings | None = None,
-                   kit: ControlKit | None = None) -> ControlledRun:  # fmt: skip
+def run_controlled(
+    day: LobsterDay,
+    start_ts: int,
+    signal: ControlSignal,
+    rollouts: int,
+    seed: int = 0,
+    *,
+    control: bool = True,
+    twap: TWAPConfig | None = None,
+    settings: ControlSettings | None = None,
+    kit: ControlKit | None = None,
+) -> ControlledRun:
     """R rollouts over the signal's horizon from `start_ts`; steered toward it when `control`.
 
     Raises:
@@ -87,8 +97,18 @@ def run_controlled(day: LobsterDay, start_ts: int, signal: ControlSignal, rollou
     model = loaded_model()
     seeds = [rollout_seed(seed, r) for r in range(rollouts)]
     sinks = [MidSink() for _ in seeds]
-    sims = [Simulator(day, start_ts, end + 1, LMMBackground(), [TWAPAgent(twap, AgentId.EXECUTION)] if twap else [],
-                      seed=s, sink=sink) for s, sink in zip(seeds, sinks)]  # fmt: skip
+    sims = [
+        Simulator(
+            day,
+            start_ts,
+            end + 1,
+            LMMBackground(),
+            [TWAPAgent(twap, AgentId.EXECUTION)] if twap else [],
+            seed=s,
+            sink=sink,
+        )
+        for s, sink in zip(seeds, sinks)
+    ]
     context = history_context(day, start_ts, model)
     started = time.perf_counter()
     if control:
@@ -104,7 +124,12 @@ def run_controlled(day: LobsterDay, start_ts: int, signal: ControlSignal, rollou
     points = start_ts + np.arange(1, H + 1) * NS_PER_MINUTE
     mid2_start = int(mid2_at(day, [start_ts])[0])
     return ControlledRun(
-        paths=np.stack([sink.mid_logret_at(points, mid2_start) for sink in sinks]), target=signal.logret[1:],
-        seconds=seconds, orders=group.generated, steps=group.steps, candidate_seconds=getattr(group, "candidate_seconds", 0.0),
-        twap_volume=twap.volume if twap else 0, fills=np.array([sink.filled for sink in sinks]),
-    )  # fmt: skip
+        paths=np.stack([sink.mid_logret_at(points, mid2_start) for sink in sinks]),
+        target=signal.logret[1:],
+        seconds=seconds,
+        orders=group.generated,
+        steps=group.steps,
+        candidate_seconds=getattr(group, "candidate_seconds", 0.0),
+        twap_volume=twap.volume if twap else 0,
+        fills=np.array([sink.filled for sink in sinks]),
+    )

@@ -1,4 +1,5 @@
 """`mars scenario`: a scenario in words -> the parsed spec, the filter it runs and the retrieved windows."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,14 @@ from mars_core.control.scenarios import ScenarioSpec
 LLM_KEY_ENV = "MARS_LLM_API_KEY"
 
 
-def parse_scenario(prompt: str, symbols: list[str], llm_url: str | None = None, llm_model: str | None = None,
-                   api_key: str | None = None, timeout: float = 30.0) -> tuple[ScenarioSpec, str]:  # fmt: skip
+def parse_scenario(
+    prompt: str,
+    symbols: list[str],
+    llm_url: str | None = None,
+    llm_model: str | None = None,
+    api_key: str | None = None,
+    timeout: float = 30.0,
+) -> tuple[ScenarioSpec, str]:
     """(spec, parser name): the language model's reading when a URL is given, else the built-in parser's."""
     from mars_core.control.scenarios import parse_prompt, parse_with_llm
     from mars_core.errors import ConfigError
@@ -32,16 +39,24 @@ def windows_text(found: list) -> str:
     for n, w in enumerate(found, start=1):
         target = math.expm1(float(w.signal.logret[-1])) * 100
         way = f" {w.direction.replace('_', '-')}" if w.direction else ""
-        lines.append(f"  {n}. {w.label}{way}: real {w.real_return_pct:+.3f}%, score {w.score:.2f}, "
-                     f"scale x{w.scale:.2f} -> target ends {target:+.3f}%")  # fmt: skip
+        lines.append(
+            f"  {n}. {w.label}{way}: real {w.real_return_pct:+.3f}%, score {w.score:.2f}, "
+            f"scale x{w.scale:.2f} -> target ends {target:+.3f}%"
+        )
     return "\n".join(lines)
 
 
 def scenario_command(
     prompt: Annotated[str, typer.Argument(help='The scenario in words, e.g. "sharp drop of 1% over 10 minutes".')],
     top: Annotated[int, typer.Option("--top", "-k", min=1, max=50, help="How many windows to retrieve.")] = 5,
-    llm_url: Annotated[str | None, typer.Option("--llm-url", help="Parse with a language model behind this OpenAI-compatible "
-                                                "base URL (e.g. http://127.0.0.1:8080/v1) instead of the built-in parser.")] = None,
+    llm_url: Annotated[
+        str | None,
+        typer.Option(
+            "--llm-url",
+            help="Parse with a language model behind this OpenAI-compatible "
+            "base URL (e.g. http://127.0.0.1:8080/v1) instead of the built-in parser.",
+        ),
+    ] = None,
     llm_model: Annotated[str | None, typer.Option("--llm-model", help="Model name for --llm-url.")] = None,
     llm_timeout: Annotated[float, typer.Option("--llm-timeout", help="Seconds to wait for the language model.")] = 30.0,
     data_dir: DataDirOption = None,
@@ -57,15 +72,22 @@ def scenario_command(
     symbols = sorted({i.symbol for i in discover(folder)})
     spec, parser = parse_scenario(prompt, symbols, llm_url, llm_model, os.environ.get(LLM_KEY_ENV) or None, llm_timeout)
     filter_text = describe_filter(spec)
-    head = f"scenario: {spec.describe()}, read by the {parser} parser\nfilter:\n" + "\n".join(f"  {line}" for line in
-                                                                                             filter_text.splitlines())  # fmt: skip
+    head = f"scenario: {spec.describe()}, read by the {parser} parser\nfilter:\n" + "\n".join(
+        f"  {line}" for line in filter_text.splitlines()
+    )
     try:
         found = retrieve(spec, folder, top)
     except NoMatchError:
         typer.echo(head)
         raise
-    result: dict[str, Any] = {"prompt": prompt, "parser": parser, "spec": spec.model_dump(), "description": spec.describe(),
-                              "filter": filter_text, "windows": [w.to_dict() for w in found]}  # fmt: skip
+    result: dict[str, Any] = {
+        "prompt": prompt,
+        "parser": parser,
+        "spec": spec.model_dump(),
+        "description": spec.describe(),
+        "filter": filter_text,
+        "windows": [w.to_dict() for w in found],
+    }
     emit(result, as_json, f"{head}\nretrieved {len(found)} window{'s' * (len(found) != 1)}:\n{windows_text(found)}")
 
 

@@ -28,6 +28,7 @@ Magnitudes are numbers with a unit (2%, 2 percent, 1.5 pct, 50 bps); durations a
 numbers with minutes or hours (10 minutes, 5 min, 10-minute, 1 hour), or "half an
 hour" / "an hour". A ticker is a word in capitals (GOOG), or one of `symbols` in any case.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,9 +46,13 @@ from mars_core.settings import Settings
 Kind = Literal["sharp_drop", "sharp_rise", "steady_drop", "steady_rise", "trend_reversal", "volatility_spike"]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 KIND_LABELS = {
-    "sharp_drop": "Sharp drop", "sharp_rise": "Sharp rise", "steady_drop": "Steady drop", "steady_rise": "Steady rise",
-    "trend_reversal": "Trend reversal", "volatility_spike": "Volatility spike",
-}  # fmt: skip
+    "sharp_drop": "Sharp drop",
+    "sharp_rise": "Sharp rise",
+    "steady_drop": "Steady drop",
+    "steady_rise": "Steady rise",
+    "trend_reversal": "Trend reversal",
+    "volatility_spike": "Volatility spike",
+}
 DIRECTION_LABELS = {"down_up": "down, then up", "up_down": "up, then down"}
 DEFAULT_DURATION = 10
 MAX_MAGNITUDE_PCT = 20.0
@@ -65,9 +70,15 @@ class ScenarioSpec(Settings):
     """A market scenario to steer a simulation toward (see the module docstring)."""
 
     kind: Kind = Field(description="what the price does")
-    magnitude_pct: float | None = Field(None, gt=0, le=MAX_MAGNITUDE_PCT, description=(
-        "size in percent: the net move (drops, rises), the first leg (reversals) or the realised volatility "
-        "over the window (volatility spikes); none = as retrieved"))  # fmt: skip
+    magnitude_pct: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_MAGNITUDE_PCT,
+        description=(
+            "size in percent: the net move (drops, rises), the first leg (reversals) or the realised volatility "
+            "over the window (volatility spikes); none = as retrieved"
+        ),
+    )
     duration_min: int = Field(DEFAULT_DURATION, ge=2, le=120, description="length of the window in minutes")
     direction: Literal["down_up", "up_down"] | None = Field(None, description="trend reversals only; none = either")
     symbol: str | None = Field(None, description="retrieve from this symbol's days only; none = every catalogued day")
@@ -118,24 +129,129 @@ VOLATILE = _words(r"volatil\w*", r"vol", r"turbulen\w*", r"choppy", r"whipsaw\w*
 REVERSAL = _words(r"revers\w*", r"v[- ]?shaped?", r"turn(?:s|ed|ing)? ?around", r"turnaround", r"u-?turn")
 REBOUND = _words(r"rebound\w*", r"recover\w*", r"bounc\w*", r"comes? back")  # a reversal that ends up
 PEAK = _words(r"peaks?", r"peaking", r"tops? out", r"inverted v")  # a reversal that ends down
-DOWN = _words(r"drops?", r"dropp\w+", r"falls?", r"falling", r"fell", r"declin\w*", r"plung\w*", r"crash\w*", r"tumbl\w*",
-              r"sell-?offs?", r"selloffs?", r"slump\w*", r"div(?:e|es|ing)", r"tank\w*", r"sink\w*", r"sank", r"slid\w*",
-              r"collaps\w*", r"dumps?", r"down", r"downwards?", r"downtrend", r"bearish", r"lower", r"loses?",
-              r"losing")  # fmt: skip
-UP = _words(r"rises?", r"rising", r"rose", r"rall(?:y|ies|ied|ying)", r"surg\w*", r"jump\w*", r"climb\w*", r"soar\w*",
-            r"bumps?", r"pops?", r"spikes? up", r"up", r"upwards?", r"uptrend", r"bullish", r"higher", r"gains?",
-            r"gaining")  # fmt: skip
-SHARP = _words(r"sharp\w*", r"sudden\w*", r"fast", r"quick\w*", r"rapid\w*", r"steep\w*", r"abrupt\w*", r"flash", r"crash\w*",
-               r"plung\w*", r"surg\w*", r"spik\w*", r"jump\w*", r"soar\w*", r"tank\w*", r"tumbl\w*", r"collaps\w*")  # fmt: skip
-STEADY = _words(r"stead\w*", r"gradual\w*", r"slow\w*", r"gentl\w*", r"drift\w*", r"grind\w*", r"creep\w*", r"trend(?:s|ing)?",
-                r"uptrend", r"downtrend", r"smooth\w*", r"orderly")  # fmt: skip
+DOWN = _words(
+    r"drops?",
+    r"dropp\w+",
+    r"falls?",
+    r"falling",
+    r"fell",
+    r"declin\w*",
+    r"plung\w*",
+    r"crash\w*",
+    r"tumbl\w*",
+    r"sell-?offs?",
+    r"selloffs?",
+    r"slump\w*",
+    r"div(?:e|es|ing)",
+    r"tank\w*",
+    r"sink\w*",
+    r"sank",
+    r"slid\w*",
+    r"collaps\w*",
+    r"dumps?",
+    r"down",
+    r"downwards?",
+    r"downtrend",
+    r"bearish",
+    r"lower",
+    r"loses?",
+    r"losing",
+)
+UP = _words(
+    r"rises?",
+    r"rising",
+    r"rose",
+    r"rall(?:y|ies|ied|ying)",
+    r"surg\w*",
+    r"jump\w*",
+    r"climb\w*",
+    r"soar\w*",
+    r"bumps?",
+    r"pops?",
+    r"spikes? up",
+    r"up",
+    r"upwards?",
+    r"uptrend",
+    r"bullish",
+    r"higher",
+    r"gains?",
+    r"gaining",
+)
+SHARP = _words(
+    r"sharp\w*",
+    r"sudden\w*",
+    r"fast",
+    r"quick\w*",
+    r"rapid\w*",
+    r"steep\w*",
+    r"abrupt\w*",
+    r"flash",
+    r"crash\w*",
+    r"plung\w*",
+    r"surg\w*",
+    r"spik\w*",
+    r"jump\w*",
+    r"soar\w*",
+    r"tank\w*",
+    r"tumbl\w*",
+    r"collaps\w*",
+)
+STEADY = _words(
+    r"stead\w*",
+    r"gradual\w*",
+    r"slow\w*",
+    r"gentl\w*",
+    r"drift\w*",
+    r"grind\w*",
+    r"creep\w*",
+    r"trend(?:s|ing)?",
+    r"uptrend",
+    r"downtrend",
+    r"smooth\w*",
+    r"orderly",
+)
 MAGNITUDE = re.compile(r"([+-]?\d+(?:\.\d+)?)\s*(%|percent|per cent|pct|bps|bp|basis points?)(?![a-z])")
 DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(minutes?|mins?|m|hours?|hrs?|h)\b")
-DURATION_WORDS = {r"\bhalf an hour\b": 30, r"\bquarter of an hour\b": 15, r"\bquarter hour\b": 15,
-                  r"\b(?:an|one) hour\b": 60, r"\ba minute\b": 1}  # fmt: skip
+DURATION_WORDS = {
+    r"\bhalf an hour\b": 30,
+    r"\bquarter of an hour\b": 15,
+    r"\bquarter hour\b": 15,
+    r"\b(?:an|one) hour\b": 60,
+    r"\ba minute\b": 1,
+}
 NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
-NOT_TICKERS = {"US", "USA", "UK", "EU", "AM", "PM", "ET", "EST", "LLM", "API", "OK", "TWAP", "VWAP", "LOB", "BPS", "BP",
-               "PCT", "MIN", "MINS", "MAX", "AI", "CEO", "IPO", "FED", "CPI", "GDP", "NYSE", "NASDAQ", "V", "U"}  # fmt: skip
+NOT_TICKERS = {
+    "US",
+    "USA",
+    "UK",
+    "EU",
+    "AM",
+    "PM",
+    "ET",
+    "EST",
+    "LLM",
+    "API",
+    "OK",
+    "TWAP",
+    "VWAP",
+    "LOB",
+    "BPS",
+    "BP",
+    "PCT",
+    "MIN",
+    "MINS",
+    "MAX",
+    "AI",
+    "CEO",
+    "IPO",
+    "FED",
+    "CPI",
+    "GDP",
+    "NYSE",
+    "NASDAQ",
+    "V",
+    "U",
+}
 
 
 def examples_text() -> str:
@@ -179,11 +295,17 @@ def _duration(text: str) -> tuple[float | None, str]:
 def _symbol(original: str, symbols: Iterable[str] | None) -> str | None:
     known = {s.upper() for s in symbols or ()}
     found = [w for w in re.findall(r"\$?\b[A-Za-z][A-Za-z0-9.]{0,9}\b", original) if w.lstrip("$").upper() in known]
-    found += [w for w in re.findall(r"\$?\b[A-Z]{2,5}\b", original) if w.lstrip("$") not in NOT_TICKERS
-              and not any(p.search(w.lower()) for p in (VOLATILE, REVERSAL, REBOUND, PEAK, DOWN, UP, SHARP, STEADY))]  # fmt: skip
+    found += [
+        w
+        for w in re.findall(r"\$?\b[A-Z]{2,5}\b", original)
+        if w.lstrip("$") not in NOT_TICKERS
+        and not any(p.search(w.lower()) for p in (VOLATILE, REVERSAL, REBOUND, PEAK, DOWN, UP, SHARP, STEADY))
+    ]
     tickers = list(dict.fromkeys(w.lstrip("$").upper() for w in found))
     if len(tickers) > 1:
-        raise _fail(f"found more than one symbol ({', '.join(tickers)}); a scenario retrieves from one symbol or from all")
+        raise _fail(
+            f"found more than one symbol ({', '.join(tickers)}); a scenario retrieves from one symbol or from all"
+        )
     return tickers[0] if tickers else None
 
 
@@ -207,8 +329,10 @@ def _kind(text: str, original: str) -> tuple[str, str | None]:
             return "trend_reversal", "up_down"
         return "trend_reversal", None
     if down is None and up is None:
-        raise _fail(f"could not find a scenario in {original!r}: no word for a drop, a rise, a trend reversal "
-                    "or a volatility spike")
+        raise _fail(
+            f"could not find a scenario in {original!r}: no word for a drop, a rise, a trend reversal "
+            "or a volatility spike"
+        )
     pace = "steady" if STEADY.search(text) and not SHARP.search(text) else "sharp"
     return f"{pace}_{'drop' if down is not None else 'rise'}", None
 
@@ -232,8 +356,10 @@ def parse_prompt(text: str, symbols: Iterable[str] | None = None) -> ScenarioSpe
     duration, rest = _duration(rest)
     stray = NUMBER.search(rest)
     if stray is not None:
-        raise _fail(f"could not understand the number {stray.group(0)!r} in {original!r}: give a magnitude with a unit "
-                    "(2%, 50 bps) and a duration in minutes or hours (over 10 minutes)")  # fmt: skip
+        raise _fail(
+            f"could not understand the number {stray.group(0)!r} in {original!r}: give a magnitude with a unit "
+            "(2%, 50 bps) and a duration in minutes or hours (over 10 minutes)"
+        )
     kind, direction = _kind(rest, original)
     fields: dict[str, object] = {"kind": kind, "direction": direction, "symbol": _symbol(original, symbols)}
     if magnitude is not None:
@@ -281,7 +407,9 @@ def _reply_json(content: str) -> dict:
     return data
 
 
-def parse_with_llm(text: str, base_url: str, model: str, api_key: str | None = None, timeout: float = 30.0) -> ScenarioSpec:
+def parse_with_llm(
+    text: str, base_url: str, model: str, api_key: str | None = None, timeout: float = 30.0
+) -> ScenarioSpec:
     """Ask a language model behind an OpenAI-compatible endpoint for the spec of a description.
 
     The reply must be one JSON object with `ScenarioSpec`'s fields (null = not given); it is validated and

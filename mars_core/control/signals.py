@@ -23,6 +23,7 @@ before 14:30 of the catalogued days, on the VQ-VAE *reconstructions* of their im
 fitted on raw images would over-trust features that candidates barely carry), and
 scored on the minutes from 14:30 (R^2 and correlation in its summary).
 """
+
 from __future__ import annotations
 
 import json
@@ -65,12 +66,20 @@ class ReturnMap:
         return image_features(counts) @ self.weights
 
     def to_dict(self) -> dict:
-        return {"kind": "return_map", "features": list(FEATURE_NAMES), "weights": [float(w) for w in self.weights],
-                "summary": self.summary}  # fmt: skip
+        return {
+            "kind": "return_map",
+            "features": list(FEATURE_NAMES),
+            "weights": [float(w) for w in self.weights],
+            "summary": self.summary,
+        }
 
     @classmethod
     def from_dict(cls, data: dict, where: str = "return map") -> ReturnMap:
-        if not isinstance(data, dict) or data.get("kind") != "return_map" or len(data.get("weights", [])) != len(FEATURE_NAMES):
+        if (
+            not isinstance(data, dict)
+            or data.get("kind") != "return_map"
+            or len(data.get("weights", [])) != len(FEATURE_NAMES)
+        ):
             raise MarsInputError(f"{where} is not a return map with {len(FEATURE_NAMES)} weights")
         return cls(np.asarray(data["weights"], dtype=np.float64), data.get("summary", {}))
 
@@ -83,7 +92,9 @@ class ReturnMap:
     def load(cls, path: str | Path) -> ReturnMap:
         path = Path(path)
         if not path.is_file():
-            raise MarsInputError(f"no return map at {path}; fit one with `mars train ensemble` (it writes return_map.json)")
+            raise MarsInputError(
+                f"no return map at {path}; fit one with `mars train ensemble` (it writes return_map.json)"
+            )
         return cls.from_dict(json.loads(path.read_text()), str(path))
 
 
@@ -97,8 +108,13 @@ def r2(y: np.ndarray, pred: np.ndarray) -> float:
     return float(1 - ((y - pred) ** 2).sum() / max((y**2).sum(), 1e-12))
 
 
-def fit_return_map(images: list[np.ndarray], mid2_close: list[np.ndarray], minutes: list[np.ndarray],
-                   val_start_minute: int, lam: float = 10.0) -> ReturnMap:  # fmt: skip
+def fit_return_map(
+    images: list[np.ndarray],
+    mid2_close: list[np.ndarray],
+    minutes: list[np.ndarray],
+    val_start_minute: int,
+    lam: float = 10.0,
+) -> ReturnMap:
     """Fit the map on consecutive minutes of several days.
 
     Args:
@@ -121,11 +137,15 @@ def fit_return_map(images: list[np.ndarray], mid2_close: list[np.ndarray], minut
     w = fit_ridge(x[train], y[train], lam)
     pred = x @ w
     summary = {
-        "lambda": lam, "train_minutes": int(train.sum()), "val_minutes": int(val.sum()),
-        "train_r2": round(r2(y[train], pred[train]), 4), "val_r2": round(r2(y[val], pred[val]), 4),
+        "lambda": lam,
+        "train_minutes": int(train.sum()),
+        "val_minutes": int(val.sum()),
+        "train_r2": round(r2(y[train], pred[train]), 4),
+        "val_r2": round(r2(y[val], pred[val]), 4),
         "val_corr": round(float(np.corrcoef(pred[val], y[val])[0, 1]), 4),
-        "return_std_bps": round(float(y.std()), 3), "pred_std_bps": round(float(pred.std()), 3),
-    }  # fmt: skip
+        "return_std_bps": round(float(y.std()), 3),
+        "pred_std_bps": round(float(pred.std()), 3),
+    }
     return ReturnMap(w, summary)
 
 
@@ -160,7 +180,9 @@ class ControlSignal:
 
     @classmethod
     def from_dict(cls, data: dict) -> ControlSignal:
-        return cls(data["name"], np.asarray(data["logret"], dtype=np.float64), data.get("source", ""), data.get("meta", {}))
+        return cls(
+            data["name"], np.asarray(data["logret"], dtype=np.float64), data.get("source", ""), data.get("meta", {})
+        )
 
 
 def mid2_at(day: LobsterDay, ts: np.ndarray) -> np.ndarray:
@@ -177,10 +199,16 @@ def replay_curve(day: LobsterDay, start_ts: int, minutes: int) -> ControlSignal:
         raise MarsInputError(f"a replay curve needs at least 1 minute, got {minutes}")
     ts = start_ts + np.arange(minutes + 1, dtype=np.int64) * NS_PER_MINUTE
     if ts[-1] > day.events.ts[-1] + NS_PER_MINUTE:
-        raise MarsInputError(f"{day.info.key}: a {minutes}-minute replay curve from the start runs past the end of the data")
+        raise MarsInputError(
+            f"{day.info.key}: a {minutes}-minute replay curve from the start runs past the end of the data"
+        )
     mid2 = mid2_at(day, ts).astype(np.float64)
     from mars_core.engine.rules import format_clock
 
     start, end = format_clock(int(ts[0]))[:5], format_clock(int(ts[-1]))[:5]
-    return ControlSignal(f"replay {day.info.key} {start}-{end}", np.log(mid2 / mid2[0]), f"{day.info.key} {start}-{end} (real mid)",
-                         {"kind": "replay", "key": day.info.key, "start_ts": int(start_ts), "minutes": minutes})
+    return ControlSignal(
+        f"replay {day.info.key} {start}-{end}",
+        np.log(mid2 / mid2[0]),
+        f"{day.info.key} {start}-{end} (real mid)",
+        {"kind": "replay", "key": day.info.key, "start_ts": int(start_ts), "minutes": minutes},
+    )

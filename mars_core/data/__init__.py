@@ -1,4 +1,5 @@
 """The data layer: LOBSTER reading and validation, the dataset catalogue, minute bars, sample fetching."""
+
 from mars_core.data.bars import BAR_COLUMNS, minute_bars
 from mars_core.data.catalog import (
     discover,

@@ -3,6 +3,7 @@
 Prices stay in LOBSTER units (dollars x 10000) but become floats here, since
 mids are half-ticks and means are fractional; bars feed analysis and plots.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,12 +12,26 @@ import pandas as pd
 from mars_core.data.schema import DUMMY_ASK_PRICE, DUMMY_BID_PRICE, NS_PER_MINUTE, EventType, LobsterDay
 
 BAR_COLUMNS = (
-    "minute", "time",
-    "mid_open", "mid_high", "mid_low", "mid_close",
-    "last_open", "last_high", "last_low", "last_close",
-    "volume", "trades", "spread", "bid_depth", "ask_depth",
-    "submits", "cancels", "executions", "vwap",
-)  # fmt: skip
+    "minute",
+    "time",
+    "mid_open",
+    "mid_high",
+    "mid_low",
+    "mid_close",
+    "last_open",
+    "last_high",
+    "last_low",
+    "last_close",
+    "volume",
+    "trades",
+    "spread",
+    "bid_depth",
+    "ask_depth",
+    "submits",
+    "cancels",
+    "executions",
+    "vwap",
+)
 
 
 def minute_bars(day: LobsterDay, start_ns: int | None = None, end_ns: int | None = None) -> pd.DataFrame:
@@ -86,4 +101,4 @@ def minute_bars(day: LobsterDay, start_ns: int | None = None, end_ns: int | None
     bars["vwap"] = bars.pop("notional") / bars["volume"].where(bars["volume"] > 0)
     bars = bars.reset_index()
     bars.insert(1, "time", pd.Timestamp(day.info.date) + pd.to_timedelta(bars["minute"].to_numpy(), unit="ns"))
-    return bars.astype({c: np.int64 for c in ("minute", "volume", "trades", "submits", "cancels", "executions")})
+    return bars.astype(dict.fromkeys(("minute", "volume", "trades", "submits", "cancels", "executions"), np.int64))

@@ -6,6 +6,7 @@ Discovery never lets one bad file hide the others: every dataset that cannot
 be used becomes a problem message naming the file, and the rest are listed.
 Results are cached per file (path, mtime, size), so repeated calls are cheap.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -114,7 +115,9 @@ def scan_file(path: str | Path) -> tuple[list[DatasetInfo], list[str]]:
     return list(found), list(bad)
 
 
-def find_dataset(symbol: str, date: str | dt.date, data_dir: str | Path | None = None, levels: int | None = None) -> DatasetInfo:
+def find_dataset(
+    symbol: str, date: str | dt.date, data_dir: str | Path | None = None, levels: int | None = None
+) -> DatasetInfo:
     """Look up one day by symbol (any case) and date.
 
     Args:
@@ -227,7 +230,9 @@ def _scan_zip_cached(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[Datas
         _file_into(_describe(name, Path(path), name.name, Path(path), partner), infos, problems)
     for name in parsed.values():
         if name.kind == "orderbook" and name.partner() not in parsed:
-            problems.append(f"{source_label(path, name.name)}: orderbook file without its message file {name.partner()}")
+            problems.append(
+                f"{source_label(path, name.name)}: orderbook file without its message file {name.partner()}"
+            )
     return tuple(infos), tuple(problems)
 
 

@@ -1,4 +1,5 @@
 """`mars data ...`: list, show and fetch LOBSTER datasets."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -23,10 +24,18 @@ def list_datasets(data_dir: DataDirOption = None, as_json: JsonOption = False) -
     infos, problems = discover_with_problems(root)
     rows = [["SYMBOL", "DATE", "LEVELS", "MESSAGES", "FIRST", "LAST", "TICK", "FILE"]]
     rows += [
-        [i.symbol, i.date.isoformat(), str(i.levels), f"{i.messages:,}", format_ts(i.ts_start)[:12], format_ts(i.ts_end)[:12],
-         str(i.tick_size), i.message_path.name]
+        [
+            i.symbol,
+            i.date.isoformat(),
+            str(i.levels),
+            f"{i.messages:,}",
+            format_ts(i.ts_start)[:12],
+            format_ts(i.ts_end)[:12],
+            str(i.tick_size),
+            i.message_path.name,
+        ]
         for i in infos
-    ]  # fmt: skip
+    ]
     widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
     lines = [f"data dir: {root}"] + ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     if not infos:
@@ -65,12 +74,17 @@ def show_dataset(
 @data_app.command("fetch-samples")
 def fetch_samples_command(
     symbols: Annotated[str, typer.Option("--symbols", help="Comma-separated tickers.")] = ",".join(SAMPLE_SYMBOLS),
-    levels: Annotated[str, typer.Option("--levels", help="Comma-separated book depths (LOBSTER offers 1, 5, 10).")] = "10",
+    levels: Annotated[
+        str, typer.Option("--levels", help="Comma-separated book depths (LOBSTER offers 1, 5, 10).")
+    ] = "10",
     date: Annotated[str, typer.Option("--date", help="Sample day, YYYY-MM-DD.")] = SAMPLE_DATE,
     base_url: Annotated[
-        str | None, typer.Option("--base-url", help="Where the zips live (default: $MARS_SAMPLES_URL, else lobsterdata.com).")
+        str | None,
+        typer.Option("--base-url", help="Where the zips live (default: $MARS_SAMPLES_URL, else lobsterdata.com)."),
     ] = None,
-    dest: Annotated[str | None, typer.Option("--dest", help="Target folder (default: $MARS_DATA_DIR, else ./data).")] = None,
+    dest: Annotated[
+        str | None, typer.Option("--dest", help="Target folder (default: $MARS_DATA_DIR, else ./data).")
+    ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait on the server.")] = 60.0,
     as_json: JsonOption = False,
 ) -> None:

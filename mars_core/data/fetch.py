@@ -5,6 +5,7 @@ checked to be a zip holding a discoverable message/orderbook pair of the
 requested symbol and depth, and only then moved into place with `os.replace`,
 so an interrupted or bad download never leaves a half file behind.
 """
+
 from __future__ import annotations
 
 import http.client

@@ -16,6 +16,7 @@ vectorised; only a file that fails the typed parse is re-read as text to
 locate the bad line. Loaded arrays are cached in-process (keyed by path,
 mtime and size) and therefore read-only: copy before modifying.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -182,7 +183,9 @@ def _single_member(path: Path | str, kind: str, levels: int | None = None) -> st
     pattern = f"*_{kind}_{levels if levels else 'N'}.csv"
     if not members:
         raise LobsterFormatError(str(path), None, f"zip holds no LOBSTER {kind} file ({pattern})")
-    raise LobsterFormatError(str(path), None, f"zip holds several {kind} files ({', '.join(members)}); name one as member")
+    raise LobsterFormatError(
+        str(path), None, f"zip holds several {kind} files ({', '.join(members)}); name one as member"
+    )
 
 
 # ---------------------------------------------------------------- parsing
@@ -314,7 +317,13 @@ def parse_messages(data: bytes, where: str, validate: bool = True) -> Events:
 
 
 def validate_events(
-    ts: np.ndarray, kind: np.ndarray, order_id: np.ndarray, size: np.ndarray, price: np.ndarray, side: np.ndarray, where: str
+    ts: np.ndarray,
+    kind: np.ndarray,
+    order_id: np.ndarray,
+    size: np.ndarray,
+    price: np.ndarray,
+    side: np.ndarray,
+    where: str,
 ) -> None:
     """Check message columns against the LOBSTER format; raise on the first bad line.
 
@@ -450,7 +459,8 @@ def load_day(info: DatasetInfo, validate: bool = True) -> LobsterDay:
     book = load_orderbook(info.orderbook_path, info.levels, info.orderbook_member, validate=validate)
     if len(book) != len(events):
         raise LobsterFormatError(
-            orderbook, min(len(book), len(events)) + 1,
+            orderbook,
+            min(len(book), len(events)) + 1,
             f"orderbook has {len(book)} rows but the message file has {len(events)}; they must match line for line",
         )
     return LobsterDay(info, events, book)
@@ -465,7 +475,9 @@ def _cached_events(path: str, _mtime_ns: int, _size: int, member: str | None, va
 
 
 @functools.lru_cache(maxsize=4)  # a 10-level day is ~50 MB
-def _cached_orderbook(path: str, _mtime_ns: int, _size: int, member: str | None, levels: int, validate: bool) -> np.ndarray:
+def _cached_orderbook(
+    path: str, _mtime_ns: int, _size: int, member: str | None, levels: int, validate: bool
+) -> np.ndarray:
     book = parse_orderbook(read_source(path, member), source_label(path, member), levels, validate)
     book.flags.writeable = False  # shared by every caller of the cache
     return book

@@ -20,6 +20,7 @@ The flow is columnar (`OrderFlow`); `first_msg`/`last_msg` index the messages
 each order came from, so the book before and after it can be read from LOBSTER's
 own orderbook rows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,7 +80,9 @@ def order_flow(day: LobsterDay) -> OrderFlow:
     prev_price = np.r_[0, price[:-1]]
     continues_run = is_exec & prev_exec & same_ts & (side == prev_side)
     # a remainder rests at its limit, which is at or beyond every price the order executed at
-    ends_in_rest = (t == EventType.SUBMIT) & prev_exec & same_ts & (side == -prev_side) & (side * (price - prev_price) >= 0)
+    ends_in_rest = (
+        (t == EventType.SUBMIT) & prev_exec & same_ts & (side == -prev_side) & (side * (price - prev_price) >= 0)
+    )
     starts = np.flatnonzero(~(continues_run | ends_in_rest))
     ends = np.r_[starts[1:], len(keep)] - 1
     first, last = keep[starts], keep[ends]

@@ -5,6 +5,7 @@ of the trading date (`ts`), prices are integers in LOBSTER units (dollars x
 10000), sizes are integer shares. Events are columnar: one NumPy array per
 field, so they can go to Cython loops and Parquet without copies.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,7 +64,14 @@ class Events:
 
 
 EVENT_FIELDS = ("ts", "type", "order_id", "size", "price", "side")
-EVENT_DTYPES = {"ts": np.int64, "type": np.int8, "order_id": np.int64, "size": np.int64, "price": np.int64, "side": np.int8}
+EVENT_DTYPES = {
+    "ts": np.int64,
+    "type": np.int8,
+    "order_id": np.int64,
+    "size": np.int64,
+    "price": np.int64,
+    "side": np.int8,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ demand(p) sums bids priced at or above p, supply(p) asks priced at or below p.
 Every bid >= p then trades with every ask <= p at that single price, in price-time
 priority on each side, up to the executable volume (`OrderBook.uncross`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

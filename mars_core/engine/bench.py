@@ -2,6 +2,7 @@
 
 Run with `mars bench engine --json`. Both measurements are single-threaded.
 """
+
 from __future__ import annotations
 
 import resource
@@ -36,7 +37,9 @@ def bench_replay(symbol: str, date: str, repeats: int = 3, data_dir: str | None 
 def deep_book(levels: int = 20, orders_per_level: int = 2_000, seed: int = 0) -> Exchange:
     """An exchange whose book holds `levels` x `orders_per_level` resting orders on each side."""
     rng = np.random.default_rng(seed)
-    exchange = Exchange(MarketRules(tick_size=TICK, sessions=({"kind": "continuous", "start": "00:00", "end": "23:59"},)))
+    exchange = Exchange(
+        MarketRules(tick_size=TICK, sessions=({"kind": "continuous", "start": "00:00", "end": "23:59"},))
+    )
     sizes = rng.integers(1, 10, size=(2, levels, orders_per_level)) * 100
     ts = 0
     for j in range(orders_per_level):

@@ -1,4 +1,5 @@
 """`mars replay` and `mars bench engine`."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -13,7 +14,9 @@ from mars_core.engine.replay import replay_day
 def replay(
     symbol: Annotated[str, typer.Argument(help="Ticker, e.g. GOOG.")],
     date: Annotated[str, typer.Argument(help="Trading date, YYYY-MM-DD.")],
-    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Compare with LOBSTER's book after every message.")] = True,
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Compare with LOBSTER's book after every message.")
+    ] = True,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:

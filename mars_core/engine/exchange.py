@@ -6,6 +6,7 @@ The exchange's clock only moves forward: every call carries a timestamp and
 crossing a session boundary first finishes the old session (an auction
 uncrosses at its end time) and then opens the new one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,7 +36,9 @@ class Exchange:
         ts: the exchange clock at creation, ns since midnight.
     """
 
-    def __init__(self, rules: MarketRules, book: OrderBook | None = None, reference_price: int | None = None, ts: int = 0) -> None:
+    def __init__(
+        self, rules: MarketRules, book: OrderBook | None = None, reference_price: int | None = None, ts: int = 0
+    ) -> None:
         self.rules = rules
         self.book = book if book is not None else OrderBook(rules.tick_size, rules.lot_size)
         self.book.tick_size = rules.tick_size
@@ -103,8 +106,9 @@ class Exchange:
         self._update_accepting()
 
     # ---------------------------------------------------------- order entry
-    def submit(self, ts: int, side: int, price: int, qty: int, agent: int = 0,
-               kind: int = OrderKind.LIMIT, order_id: int = -1) -> int:
+    def submit(
+        self, ts: int, side: int, price: int, qty: int, agent: int = 0, kind: int = OrderKind.LIMIT, order_id: int = -1
+    ) -> int:
         """Submit an order; returns a `Status` code (0 accepted). See `OrderBook.submit`."""
         if ts != self.clock:
             self._move_clock(ts)

@@ -18,6 +18,7 @@ Rules (the compiled loop is `_replay.Replayer`):
     LOBSTER sends no messages) or `in_view` (unexplained). Only the first two are
     corrected from the snapshot, and each correction is counted.
 """
+
 from __future__ import annotations
 
 import time
@@ -100,8 +101,9 @@ class LobsterReplay:
         if stop <= self.position:
             return
         ev = self.day.events
-        self.replayer.run(ev.ts, ev.type, ev.order_id, ev.size, ev.price, ev.side, self.day.book,
-                          self.position, stop, verify)
+        self.replayer.run(
+            ev.ts, ev.type, ev.order_id, ev.size, ev.price, ev.side, self.day.book, self.position, stop, verify
+        )
         self.position = stop
 
     def advance_to(self, ts: int, verify: bool = False) -> None:

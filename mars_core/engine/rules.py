@@ -6,6 +6,7 @@ A call-auction session collects limit orders without matching and uncrosses
 them at its end (see `auction.py` for the price rule); a halt rejects new
 orders but accepts cancels.
 """
+
 from __future__ import annotations
 
 import math
@@ -78,7 +79,9 @@ class Session(Settings):
     @model_validator(mode="after")
     def _ordered(self) -> Session:
         if self.start >= self.end:
-            raise ValueError(f"{self.kind.value} session starts at {format_clock(self.start)}, not before its end {format_clock(self.end)}")
+            raise ValueError(
+                f"{self.kind.value} session starts at {format_clock(self.start)}, not before its end {format_clock(self.end)}"
+            )
         if self.kind == SessionKind.CLOSED:
             raise ValueError("'closed' is what lies between sessions; do not list it as a session")
         return self
@@ -89,7 +92,9 @@ class MarketRules(Settings):
 
     tick_size: int = Field(100, gt=0, description="price increment, in price units (dollars x 10000)")
     lot_size: int = Field(1, gt=0, description="size increment, in shares")
-    price_band: float | None = Field(None, gt=0, le=1, description="orders priced beyond reference x (1 +/- band) are rejected")
+    price_band: float | None = Field(
+        None, gt=0, le=1, description="orders priced beyond reference x (1 +/- band) are rejected"
+    )
     sessions: tuple[Session, ...] = Field(
         default_factory=lambda: (Session(kind=SessionKind.CONTINUOUS, start="09:30", end="16:00"),),
         description="non-overlapping, in time order",

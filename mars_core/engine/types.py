@@ -3,6 +3,7 @@
 The integer values are part of the stored formats (order log, trades) and
 mirror the constants compiled into `_book.pyx`.
 """
+
 from __future__ import annotations
 
 from enum import IntEnum

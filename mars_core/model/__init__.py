@@ -1,12 +1,13 @@
 """The generative order model: tokenizer, transformer, batched sampler, training and baselines.
 
-    from mars_core.model import load_order_model, OrderModelSampler
-    lm = load_order_model()                       # the shipped checkpoint in assets/models/order_model
-    sampler = OrderModelSampler(lm.model, batch=64, seed=0)
-    sampler.prefill(tokens, lob, lob_mask, mid)   # real history, features from lm.tokenizer
-    token = sampler.sample()                      # (64,) next tokens
-    order = lm.tokenizer.decode(int(token[0]), book, rng, agents={1})
+from mars_core.model import load_order_model, OrderModelSampler
+lm = load_order_model()                       # the shipped checkpoint in assets/models/order_model
+sampler = OrderModelSampler(lm.model, batch=64, seed=0)
+sampler.prefill(tokens, lob, lob_mask, mid)   # real history, features from lm.tokenizer
+token = sampler.sample()                      # (64,) next tokens
+order = lm.tokenizer.decode(int(token[0]), book, rng, agents={1})
 """
+
 from mars_core.model.order_model import KVCache, OrderModel, OrderModelConfig
 from mars_core.model.sampler import OrderModelSampler, levels_mask
 from mars_core.model.tokenizer import (

@@ -8,6 +8,7 @@
 alpha and beta are chosen on the last 10% of the training tokens (fitted on the first
 90%), then the model is refitted on all training tokens: validation data is never used.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

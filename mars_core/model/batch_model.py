@@ -20,6 +20,7 @@ Input at position t, which predicts code t (minute m = t // 64, cell j = t % 64)
 then 64 single-position steps). Draws come from a seeded `torch.Generator`: the same
 seed and inputs give the same codes.
 """
+
 from __future__ import annotations
 
 import math
@@ -180,7 +181,7 @@ class BatchModel(nn.Module):
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
         """Logits (B, T, V) of code t given codes < t, for code sequences (B, T), T <= length."""
         B, T = codes.shape
-        if T > self.config.length:
+        if self.config.length < T:
             raise MarsInputError(f"sequence of {T} codes is longer than the model's {self.config.length}")
         x = self.embed(codes, 0, T)
         for block in self.blocks:
@@ -202,8 +203,15 @@ class BatchModel(nn.Module):
 
     # ------------------------------------------------------------------ sampling
     @torch.inference_mode()
-    def sample_next_minute(self, history: np.ndarray | torch.Tensor, n_samples: int = 8, temperature: float = 1.0,
-                           seed: int = 0, top_k: int | None = None, single_thread: bool = True) -> np.ndarray:
+    def sample_next_minute(
+        self,
+        history: np.ndarray | torch.Tensor,
+        n_samples: int = 8,
+        temperature: float = 1.0,
+        seed: int = 0,
+        top_k: int | None = None,
+        single_thread: bool = True,
+    ) -> np.ndarray:
         """Candidate code grids of the minute after each history.
 
         Args:
@@ -231,8 +239,10 @@ class BatchModel(nn.Module):
         if single:
             h = h[None]
         if h.dim() != 3 or h.size(-1) != G or n_samples < 1 or temperature < 0 or (top_k is not None and top_k < 1):
-            raise MarsInputError(f"history must be (H, {G}), (H, {side}, {side}) or batched with a leading B; n_samples >= 1, "
-                                 f"temperature >= 0, top_k >= 1; got {tuple(np.shape(history))}, {n_samples}, {temperature}, {top_k}")
+            raise MarsInputError(
+                f"history must be (H, {G}), (H, {side}, {side}) or batched with a leading B; n_samples >= 1, "
+                f"temperature >= 0, top_k >= 1; got {tuple(np.shape(history))}, {n_samples}, {temperature}, {top_k}"
+            )
         if h.numel() and (h.min() < 0 or h.max() >= V):
             raise MarsInputError(f"history codes must lie in [0, {V})")
         was_training, threads = self.training, torch.get_num_threads()
@@ -240,16 +250,22 @@ class BatchModel(nn.Module):
         if single_thread:
             torch.set_num_threads(1)
         try:
-            seq = self._draw(h[:, -(self.config.minutes - 1):] if self.config.minutes > 1 else h[:, :0],
-                             n_samples, temperature, top_k, torch.Generator().manual_seed(seed))
+            seq = self._draw(
+                h[:, -(self.config.minutes - 1) :] if self.config.minutes > 1 else h[:, :0],
+                n_samples,
+                temperature,
+                top_k,
+                torch.Generator().manual_seed(seed),
+            )
         finally:
             self.train(was_training)
             torch.set_num_threads(threads)
         out = seq[:, -G:].reshape(h.size(0), n_samples, side, side).numpy()
         return out[0] if single else out
 
-    def _draw(self, h: torch.Tensor, n_samples: int, temperature: float, top_k: int | None,
-              gen: torch.Generator) -> torch.Tensor:
+    def _draw(
+        self, h: torch.Tensor, n_samples: int, temperature: float, top_k: int | None, gen: torch.Generator
+    ) -> torch.Tensor:
         """Histories h (B, H, G) -> sequences (B * n, (H + 1) * G) ending in a drawn minute."""
         B, H, G = h.shape
         seq = h.reshape(B, H * G)

@@ -17,6 +17,7 @@ buy/sell-mirrored images (`order_images.mirror_sides`).
 `batch_model.pt` holds the model arguments and weights, the whole VQ-VAE checkpoint it was
 trained on (so one file rebuilds images, codes and samples) and the training summary.
 """
+
 from __future__ import annotations
 
 import sys
@@ -83,7 +84,9 @@ def encode_days(data: ImageData, vqvae: LoadedVQVAE) -> list[DayCodes]:
     return out
 
 
-def get_code_batch(days: list[DayCodes], batch: int, minutes: int, mirror: bool, rng: np.random.Generator) -> torch.Tensor:
+def get_code_batch(
+    days: list[DayCodes], batch: int, minutes: int, mirror: bool, rng: np.random.Generator
+) -> torch.Tensor:
     """Random training windows (B, minutes * 64) of consecutive minutes, all before 14:30."""
     room = np.array([max(d.n_train - minutes + 1, 0) for d in days], dtype=np.float64)
     if room.sum() == 0:
@@ -97,7 +100,9 @@ def get_code_batch(days: list[DayCodes], batch: int, minutes: int, mirror: bool,
 
 def val_windows(days: list[DayCodes], minutes: int) -> torch.Tensor:
     """(W, minutes * 64): each validation minute with the minutes - 1 minutes before it."""
-    rows = [d.codes[i - minutes + 1 : i + 1].ravel() for d in days for i in range(max(d.n_train, minutes - 1), len(d.codes))]
+    rows = [
+        d.codes[i - minutes + 1 : i + 1].ravel() for d in days for i in range(max(d.n_train, minutes - 1), len(d.codes))
+    ]
     if not rows:
         raise MarsInputError("no validation minutes (none at or after 14:30)")
     return torch.from_numpy(np.stack(rows))
@@ -114,10 +119,16 @@ def estimate_val_loss(model: BatchModel, windows: torch.Tensor, chunk: int = 16)
     return total / (len(windows) * G)
 
 
-
 @torch.no_grad()
-def sample_eval(model: BatchModel, vqvae: LoadedVQVAE, data: ImageData, days: list[DayCodes], n_samples: int = 8,
-                seed: int = 0, chunk: int = 32) -> dict:
+def sample_eval(
+    model: BatchModel,
+    vqvae: LoadedVQVAE,
+    data: ImageData,
+    days: list[DayCodes],
+    n_samples: int = 8,
+    seed: int = 0,
+    chunk: int = 32,
+) -> dict:
     """How well sampled next minutes predict the real one, in image space (codebook-independent).
 
     For every validation minute, `n_samples` candidates are drawn from the 15 minutes before it
@@ -141,7 +152,9 @@ def sample_eval(model: BatchModel, vqvae: LoadedVQVAE, data: ImageData, days: li
         rate = vqvae.model.decode_counts(flat)  # (b * n, 3, 32, 32)
         pred.append(rate.view(len(codes), n_samples, *rate.shape[1:]).mean(1).numpy())
     real_a, prev_a = np.stack(real), np.stack(prev)
-    prev_rec = vqvae.model.decode_counts(torch.from_numpy(np.stack([h[-1] for h in hist]).reshape(-1, *vqvae.model.grid))).numpy()
+    prev_rec = vqvae.model.decode_counts(
+        torch.from_numpy(np.stack([h[-1] for h in hist]).reshape(-1, *vqvae.model.grid))
+    ).numpy()
     train, _ = data.split()
     return {
         "n_samples": n_samples,
@@ -188,8 +201,14 @@ def code_baselines(days: list[DayCodes], V: int, tune_share: float = 0.1) -> dic
     uni, cell = fit([d.codes[: d.n_train] for d in days])
     cur, prev = pairs([(d, d.n_train, len(d.codes)) for d in days])
     pu, pc, pr = probs(uni, cell, alpha, beta, lam, cur, prev)
-    return {"unigram": round(_ce(pu), 5), "cell_unigram": round(_ce(pc), 5), "repeat_last": round(_ce(pr), 5),
-            "alpha": alpha, "beta": beta, "lambda": lam}
+    return {
+        "unigram": round(_ce(pu), 5),
+        "cell_unigram": round(_ce(pc), 5),
+        "repeat_last": round(_ce(pr), 5),
+        "alpha": alpha,
+        "beta": beta,
+        "lambda": lam,
+    }
 
 
 # ------------------------------------------------------------------ loading
@@ -222,8 +241,14 @@ class LoadedBatchModel:
         out = self.vqvae.model.decode_counts(codes.reshape(-1, *codes.shape[-2:]))
         return out.reshape(*lead, *out.shape[1:]).numpy()
 
-    def sample_next_minute(self, history_codes: np.ndarray, n_samples: int = 8, temperature: float = 1.0, seed: int = 0,
-                           top_k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def sample_next_minute(
+        self,
+        history_codes: np.ndarray,
+        n_samples: int = 8,
+        temperature: float = 1.0,
+        seed: int = 0,
+        top_k: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Candidate next minutes after the given minutes, as codes and as decoded images.
 
         Args:
@@ -241,8 +266,14 @@ class LoadedBatchModel:
 
 
 def batch_payload(model: BatchModel, vqvae: dict, summary: dict) -> dict:
-    return {"format": BATCH_FORMAT, "kind": "batch_model", "model_args": asdict(model.config), "model": model.state_dict(),
-            "vqvae": vqvae, "summary": summary}
+    return {
+        "format": BATCH_FORMAT,
+        "kind": "batch_model",
+        "model_args": asdict(model.config),
+        "model": model.state_dict(),
+        "vqvae": vqvae,
+        "summary": summary,
+    }
 
 
 def load_batch_model(path: str | Path | None = None) -> LoadedBatchModel:
@@ -251,13 +282,20 @@ def load_batch_model(path: str | Path | None = None) -> LoadedBatchModel:
     Raises:
         MarsInputError: the file is missing or not an order-batch model checkpoint.
     """
-    path, payload = read_checkpoint(path, DEFAULT_BATCH_MODEL_DIR, BATCH_MODEL_FILE, "order-batch model",
-                                    "mars train batch-model --vqvae DIR --out DIR")
+    path, payload = read_checkpoint(
+        path,
+        DEFAULT_BATCH_MODEL_DIR,
+        BATCH_MODEL_FILE,
+        "order-batch model",
+        "mars train batch-model --vqvae DIR --out DIR",
+    )
     if not isinstance(payload, dict) or payload.get("kind") != "batch_model" or payload.get("format") != BATCH_FORMAT:
         raise MarsInputError(f"{path} is not an order-batch model checkpoint of format {BATCH_FORMAT}")
     model = BatchModel(BatchModelConfig(**payload["model_args"]))
     model.load_state_dict(payload["model"])
-    return LoadedBatchModel(model.eval(), vqvae_from_payload(payload["vqvae"], f"{path} (its VQ-VAE)"), payload["summary"])
+    return LoadedBatchModel(
+        model.eval(), vqvae_from_payload(payload["vqvae"], f"{path} (its VQ-VAE)"), payload["summary"]
+    )
 
 
 # ------------------------------------------------------------------ training
@@ -288,8 +326,9 @@ class BatchTrainConfig:
     data_dir: str | None = None  # LOBSTER folder (None: the default resolution)
 
 
-def train_batch_model(cfg: BatchTrainConfig, out: str | Path, resume: bool = False, progress: bool = True,
-                      data: ImageData | None = None) -> dict:
+def train_batch_model(
+    cfg: BatchTrainConfig, out: str | Path, resume: bool = False, progress: bool = True, data: ImageData | None = None
+) -> dict:
     """Train (or resume) an order-batch model into folder `out`; returns the summary in batch_model.pt.
 
     `data` (optional) replaces loading the days (tests); it must use the VQ-VAE's tokenizer.
@@ -325,8 +364,17 @@ def train_batch_model(cfg: BatchTrainConfig, out: str | Path, resume: bool = Fal
     metrics_path = out / "metrics.jsonl"
 
     def checkpoint(at_step: int, seconds: float) -> None:
-        atomic_save({"train": asdict(cfg), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "vqvae": vq_payload, "step": at_step, "seconds": seconds}, ckpt_path)
+        atomic_save(
+            {
+                "train": asdict(cfg),
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "vqvae": vq_payload,
+                "step": at_step,
+                "seconds": seconds,
+            },
+            ckpt_path,
+        )
 
     model.train()
     bar = tqdm(total=cfg.steps, initial=step, desc=f"batch model ({cfg.size})", file=sys.stderr, disable=not progress)
@@ -344,8 +392,16 @@ def train_batch_model(cfg: BatchTrainConfig, out: str | Path, resume: bool = Fal
         bar.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.1e}")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             val = estimate_val_loss(model, windows)
-            append_jsonl(metrics_path, {"step": step, "train_loss": round(running, 5), "val_ce": round(val, 5), "lr": lr,
-                                        "seconds": round(time.perf_counter() - t0, 1)})
+            append_jsonl(
+                metrics_path,
+                {
+                    "step": step,
+                    "train_loss": round(running, 5),
+                    "val_ce": round(val, 5),
+                    "lr": lr,
+                    "seconds": round(time.perf_counter() - t0, 1),
+                },
+            )
             checkpoint(step, time.perf_counter() - t0)
     bar.close()
     val = estimate_val_loss(model, windows)
@@ -373,7 +429,10 @@ def train_batch_model(cfg: BatchTrainConfig, out: str | Path, resume: bool = Fal
         "threads": torch.get_num_threads(),
         "train_config": asdict(cfg),
     }
-    append_jsonl(metrics_path, {"final": True, "steps": step, "val_ce": summary["val_ce_per_code"], "seconds": summary["seconds"]})
+    append_jsonl(
+        metrics_path,
+        {"final": True, "steps": step, "val_ce": summary["val_ce_per_code"], "seconds": summary["seconds"]},
+    )
     checkpoint(step, seconds)
     atomic_save(batch_payload(model, vq_payload, summary), out / BATCH_MODEL_FILE)
     return summary

@@ -6,6 +6,7 @@ followed by `feed()` of the sampled tokens. Without the cache every step recompu
 whole window. The head comparison times, at B=64, the factorised heads with their three
 draws against one 49,152-way linear head with a 49,152-way multinomial.
 """
+
 from __future__ import annotations
 
 import time
@@ -21,8 +22,12 @@ from mars_core.model.train import load_order_model
 
 def _inputs(batch: int, length: int, seed: int) -> tuple[np.ndarray, ...]:
     rng = np.random.default_rng(seed)
-    return (rng.integers(0, VOCAB_SIZE, (batch, length)), rng.integers(0, N_LOB_BINS, (batch, length, N_LOB)),
-            np.full(batch, 10), rng.integers(-20, 20, (batch, length)))
+    return (
+        rng.integers(0, VOCAB_SIZE, (batch, length)),
+        rng.integers(0, N_LOB_BINS, (batch, length, N_LOB)),
+        np.full(batch, 10),
+        rng.integers(-20, 20, (batch, length)),
+    )
 
 
 def tokens_per_s(model: OrderModel, batch: int, steps: int, use_cache: bool) -> float:

@@ -1,4 +1,5 @@
 """The model card written next to every trained `model.pt` (from the training summary)."""
+
 from __future__ import annotations
 
 import math
@@ -11,9 +12,11 @@ from mars_core.model.tokenizer import TOKENIZER_VERSION
 def reproduce_command(summary: dict) -> str:
     """The `mars train order-model` command line that reruns a training."""
     c = summary["train_config"]
-    return (f"mars train order-model --symbols {' '.join(c['symbols'])} --out DIR --size {c['size']} --steps {c['steps']} "
-            f"--batch-size {c['batch_size']} --lr {c['lr']:g} --dropout {c['dropout']:g} --eval-every {c['eval_every']} "
-            f"--seed {c['seed']} --threads {summary['threads']}")
+    return (
+        f"mars train order-model --symbols {' '.join(c['symbols'])} --out DIR --size {c['size']} --steps {c['steps']} "
+        f"--batch-size {c['batch_size']} --lr {c['lr']:g} --dropout {c['dropout']:g} --eval-every {c['eval_every']} "
+        f"--seed {c['seed']} --threads {summary['threads']}"
+    )
 
 
 def model_card(summary: dict, bench: dict | None = None, scaling: dict | None = None) -> str:
@@ -21,12 +24,16 @@ def model_card(summary: dict, bench: dict | None = None, scaling: dict | None = 
     `scaling` (a `mars train scaling` result) the scaling study."""
     m, c = summary["model_args"], summary["train_config"]
     epochs = summary["tokens_seen"] / max(summary["train_tokens"], 1)
-    rows = [("order model", summary["val_nll"]), ("bigram (interpolated)", summary["bigram_nll"]),
-            ("unigram (add-alpha)", summary["unigram_nll"])]
+    rows = [
+        ("order model", summary["val_nll"]),
+        ("bigram (interpolated)", summary["bigram_nll"]),
+        ("unigram (add-alpha)", summary["unigram_nll"]),
+    ]
     table = "\n".join(f"| {name} | {nll:.4f} | {math.exp(nll):,.0f} |" for name, nll in rows)
     cov_rows = "\n".join(
         f"| {day} | {split} | {v['price']:.2%} | {v['volume']:.2%} | {v['interval']:.2%} |"
-        for day, parts in summary.get("coverage", {}).items() for split, v in parts.items()
+        for day, parts in summary.get("coverage", {}).items()
+        for split, v in parts.items()
     )
     cpu = f", {summary['cpu_seconds'] / 60:.1f} minutes of CPU" if "cpu_seconds" in summary else ""
     card = f"""# Order model (MarS Large Market Model, part 1)
@@ -40,11 +47,11 @@ could not tell a one-tick market from a wide one) and the mid-price change since
 
 ## Data and split
 
-- Days: {', '.join(summary['days'])} (LOBSTER sample files; the order flow of
+- Days: {", ".join(summary["days"])} (LOBSTER sample files; the order flow of
   `mars_core.data.orderflow`, marketable orders regrouped from their executions).
 - Split by time: orders sent from 14:30 to the close (the last 90 minutes) are validation,
   everything before is training. Tokenizer bins and both baselines are fitted on training only.
-- Training tokens: {summary['train_tokens']:,}; validation tokens: {summary['val_tokens']:,}.
+- Training tokens: {summary["train_tokens"]:,}; validation tokens: {summary["val_tokens"]:,}.
 
 ## Tokenizer (version {TOKENIZER_VERSION})
 
@@ -60,20 +67,20 @@ on the training split and stored in `model.pt`. Share of orders outside the slot
 
 ## Model
 
-- {m['n_layer']} layers, width {m['n_embd']}, {m['n_head']} query heads sharing {m['n_kv_head']} key/value head(s),
-  SwiGLU hidden {m['mlp_hidden']}, RMSNorm, rotary positions, sliding-window attention over {m['window']} tokens.
-- {summary['params']:,} parameters (`{summary['size']}` size).
+- {m["n_layer"]} layers, width {m["n_embd"]}, {m["n_head"]} query heads sharing {m["n_kv_head"]} key/value head(s),
+  SwiGLU hidden {m["mlp_hidden"]}, RMSNorm, rotary positions, sliding-window attention over {m["window"]} tokens.
+- {summary["params"]:,} parameters (`{summary["size"]}` size).
 - Output: exact factorisation p(type, price) p(volume | type, price) p(interval | type, price, volume),
   a proper distribution over all 49,152 tokens, so the NLL below compares directly with the baselines.
 
 ## Training
 
-- AdamW (betas 0.9, 0.95, weight decay {c['weight_decay']:g} on matrices), peak learning rate {c['lr']:g} after
-  {c['warmup']} warm-up steps, cosine decay to {c['min_lr']:g}; dropout {c['dropout']:g};
-  gradient clipping {c['grad_clip']:g}.
-- {summary['steps']} steps of {c['batch_size']} windows of {m['window']} tokens:
-  {summary['tokens_seen']:,} tokens ({epochs:.1f} epochs).
-- Time: {summary['seconds'] / 60:.1f} minutes wall clock{cpu}, {summary['threads']} torch thread(s),
+- AdamW (betas 0.9, 0.95, weight decay {c["weight_decay"]:g} on matrices), peak learning rate {c["lr"]:g} after
+  {c["warmup"]} warm-up steps, cosine decay to {c["min_lr"]:g}; dropout {c["dropout"]:g};
+  gradient clipping {c["grad_clip"]:g}.
+- {summary["steps"]} steps of {c["batch_size"]} windows of {m["window"]} tokens:
+  {summary["tokens_seen"]:,} tokens ({epochs:.1f} epochs).
+- Time: {summary["seconds"] / 60:.1f} minutes wall clock{cpu}, {summary["threads"]} torch thread(s),
   on the 2-core development machine (shared with other jobs while it ran).
 - Reproduce: `{reproduce_command(summary)}`
   (batches and dropout are seeded per step, so the same command and thread count give the same
@@ -85,8 +92,8 @@ on the training split and stored in `model.pt`. Share of orders outside the slot
 |---|---|---|
 {table}
 
-Baseline smoothing chosen on the last 10% of the training tokens: unigram alpha = {summary['unigram_alpha']},
-bigram beta = {summary['bigram_beta']}.
+Baseline smoothing chosen on the last 10% of the training tokens: unigram alpha = {summary["unigram_alpha"]},
+bigram beta = {summary["bigram_beta"]}.
 
 ## Limitations
 
@@ -96,13 +103,15 @@ bigram beta = {summary['bigram_beta']}.
   see the time of day (only through the order history and the interval tokens).
 - Beyond the window the KV cache keeps sliding-window attention; the no-cache path truncates
   the context to the window instead (as MarS's released code does), so the two differ after
-  {m['window']} positions.
+  {m["window"]} positions.
 """
     if bench:
-        speed = "\n".join(f"| {b} | {v:,} | {bench['tokens_per_s_nocache'][b]:,} | {bench['speedup'][b]}x |"
-                          for b, v in bench["tokens_per_s"].items())
+        speed = "\n".join(
+            f"| {b} | {v:,} | {bench['tokens_per_s_nocache'][b]:,} | {bench['speedup'][b]}x |"
+            for b, v in bench["tokens_per_s"].items()
+        )
         card += f"""
-## Sampling speed (`mars bench sampler`, {bench['threads']} thread(s))
+## Sampling speed (`mars bench sampler`, {bench["threads"]} thread(s))
 
 Raw sampling, no matching: `sample()` + `feed()` per step, B rollouts in lockstep. One torch
 thread: on the 2-core machine, shared with other jobs, two threads made these small steps
@@ -112,13 +121,14 @@ slower, not faster (the threads wait on each other).
 |---|---|---|---|
 {speed}
 
-A full 49,152-way output head with a 49,152-way multinomial takes {bench['head_ms']['full']:.2f} ms per step at B=64
-(the head alone would also hold {49152 * m['n_embd']:,} weights), against {bench['head_ms']['factorised']:.2f} ms for the
+A full 49,152-way output head with a 49,152-way multinomial takes {bench["head_ms"]["full"]:.2f} ms per step at B=64
+(the head alone would also hold {49152 * m["n_embd"]:,} weights), against {bench["head_ms"]["factorised"]:.2f} ms for the
 three factorised heads with their three draws.
 """
     if scaling:
-        sizes = "\n".join(f"| {r['size']} | {r['params']:,} | {r['tokens_seen']:,} | {r['val_nll']:.4f} |"
-                           for r in scaling["runs"])
+        sizes = "\n".join(
+            f"| {r['size']} | {r['params']:,} | {r['tokens_seen']:,} | {r['val_nll']:.4f} |" for r in scaling["runs"]
+        )
         card += f"""
 ## Scaling study (`mars train scaling`, `scaling.json`)
 
@@ -128,7 +138,7 @@ Every size trained on the same data with the same steps and settings:
 |---|---|---|---|
 {sizes}
 
-Unigram {scaling['unigram_nll']:.4f}, bigram {scaling['bigram_nll']:.4f}. With about 220,000 training
+Unigram {scaling["unigram_nll"]:.4f}, bigram {scaling["bigram_nll"]:.4f}. With about 220,000 training
 tokens the largest size overfits (its training loss keeps falling while the validation loss turns up
 after about half the steps); the paper's scaling law needs far more data than two sample days.
 """

@@ -1,4 +1,5 @@
 """`mars train order-model`, `mars train scaling` and `mars bench sampler`."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -7,7 +8,9 @@ import typer
 
 from mars_core.cli import DataDirOption, JsonOption, emit
 
-train_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train the generative order model on LOBSTER days.")
+train_app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Train the generative order model on LOBSTER days."
+)
 
 SymbolsOption = Annotated[list[str], typer.Option("--symbols", help="Symbols whose days to train on (repeat or list).")]
 ThreadsOption = Annotated[int | None, typer.Option("--threads", help="torch threads (default: torch's choice).")]
@@ -47,14 +50,25 @@ def train_order_model(
     from mars_core.model.train import TrainConfig, train
 
     _threads(threads)
-    cfg = TrainConfig(symbols=_symbols(symbols + (extra or [])), size=size, steps=steps, batch_size=batch_size, lr=lr,
-                      dropout=dropout, eval_every=eval_every, seed=seed, data_dir=data_dir)
+    cfg = TrainConfig(
+        symbols=_symbols(symbols + (extra or [])),
+        size=size,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        dropout=dropout,
+        eval_every=eval_every,
+        seed=seed,
+        data_dir=data_dir,
+    )
     summary = train(cfg, out, resume=resume)
-    human = (f"{summary['size']} model, {summary['params']:,} parameters, {summary['steps']} steps "
-             f"in {summary['seconds']:.0f}s\n"
-             f"validation NLL/token {summary['val_nll']:.4f} "
-             f"(unigram {summary['unigram_nll']:.4f}, bigram {summary['bigram_nll']:.4f})\n"
-             f"saved {out}/model.pt")
+    human = (
+        f"{summary['size']} model, {summary['params']:,} parameters, {summary['steps']} steps "
+        f"in {summary['seconds']:.0f}s\n"
+        f"validation NLL/token {summary['val_nll']:.4f} "
+        f"(unigram {summary['unigram_nll']:.4f}, bigram {summary['bigram_nll']:.4f})\n"
+        f"saved {out}/model.pt"
+    )
     emit({k: v for k, v in summary.items() if k != "train_config"}, as_json, human)
 
 
@@ -80,17 +94,22 @@ def train_scaling(
     unknown = [s for s in chosen if s not in SIZES]
     if unknown or len(chosen) < 1:
         raise MarsInputError(f"unknown sizes {unknown or sizes!r}; choose from {', '.join(SIZES)}")
-    cfg = TrainConfig(symbols=_symbols(symbols + (extra or [])), steps=steps, eval_every=eval_every, seed=seed,
-                      data_dir=data_dir)
+    cfg = TrainConfig(
+        symbols=_symbols(symbols + (extra or [])), steps=steps, eval_every=eval_every, seed=seed, data_dir=data_dir
+    )
     result = scaling_study(chosen, cfg, out)
-    human = "\n".join(f"{r['size']:>6}: {r['params']:>9,} params, val NLL {r['val_nll']:.4f} ({r['seconds']:.0f}s)"
-                      for r in result["runs"])
+    human = "\n".join(
+        f"{r['size']:>6}: {r['params']:>9,} params, val NLL {r['val_nll']:.4f} ({r['seconds']:.0f}s)"
+        for r in result["runs"]
+    )
     human += f"\nunigram {result['unigram_nll']:.4f}, bigram {result['bigram_nll']:.4f}; results in {out}/scaling.json"
     emit(result, as_json, human)
 
 
 def bench_sampler(
-    model: Annotated[str | None, typer.Option("--model", help="model.pt or its folder (default: the shipped one).")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="model.pt or its folder (default: the shipped one).")
+    ] = None,
     batches: Annotated[str, typer.Option("--batches", help="Comma-separated rollout counts.")] = "1,16,64",
     steps: Annotated[int, typer.Option("--steps", help="Sampled positions per measurement.")] = 300,
     threads: ThreadsOption = None,
@@ -102,10 +121,15 @@ def bench_sampler(
 
     _threads(threads)
     result = run(model, [int(b) for b in batches.split(",")], steps)
-    human = "\n".join(f"B={b:>3}: {result['tokens_per_s'][b]:>9,.0f} tokens/s cached, "
-                      f"{result['tokens_per_s_nocache'][b]:>7,.0f} without cache" for b in result["tokens_per_s"])
-    human += (f"\nstep at B=64: factorised heads + sampling {result['head_ms']['factorised']:.2f} ms, "
-              f"full 49,152-way head + multinomial {result['head_ms']['full']:.2f} ms")
+    human = "\n".join(
+        f"B={b:>3}: {result['tokens_per_s'][b]:>9,.0f} tokens/s cached, "
+        f"{result['tokens_per_s_nocache'][b]:>7,.0f} without cache"
+        for b in result["tokens_per_s"]
+    )
+    human += (
+        f"\nstep at B=64: factorised heads + sampling {result['head_ms']['factorised']:.2f} ms, "
+        f"full 49,152-way head + multinomial {result['head_ms']['full']:.2f} ms"
+    )
     emit(result, as_json, human)
 
 

@@ -6,6 +6,7 @@ history as context (the model is conditioned on the market before 14:30 too), bu
 training window ever has a target at or after 14:30. The tokenizer is fitted on the
 training orders and training book rows only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -47,8 +48,13 @@ class DayStream:
         (the next tokens), each with a leading batch dimension of 1."""
         sl = slice(start, start + length)
         mask = levels_mask(torch.tensor([self.levels]))[:, None, :].expand(1, length, -1)
-        return (self.tokens[sl][None], self.lob[sl].long()[None], mask, self.mid[sl][None],
-                self.tokens[start + 1 : start + length + 1][None])
+        return (
+            self.tokens[sl][None],
+            self.lob[sl].long()[None],
+            mask,
+            self.mid[sl][None],
+            self.tokens[start + 1 : start + length + 1][None],
+        )
 
 
 def load_days(symbols: list[str], data_dir: str | None = None) -> list[LobsterDay]:
@@ -62,8 +68,9 @@ def load_days(symbols: list[str], data_dir: str | None = None) -> list[LobsterDa
     missing = wanted - {i.symbol.upper() for i in chosen.values()}
     if missing:
         have = sorted({i.symbol for i in infos})
-        raise MarsInputError(f"no LOBSTER data for {', '.join(sorted(missing))}; "
-                             f"available symbols: {', '.join(have) or 'none'}")
+        raise MarsInputError(
+            f"no LOBSTER data for {', '.join(sorted(missing))}; available symbols: {', '.join(have) or 'none'}"
+        )
     return [load_day(info) for info in chosen.values()]
 
 
@@ -115,9 +122,7 @@ def coverage_by_day(days: list[LobsterDay], tokenizer: OrderTokenizer) -> dict[s
     for day in days:
         raw, _, val_start = _split(day)
         parts = {"train": slice(0, val_start), "val": slice(val_start, len(raw))}
-        result[day.info.key] = {
-            name: tokenizer.coverage(raw[sl]) for name, sl in parts.items()
-        }
+        result[day.info.key] = {name: tokenizer.coverage(raw[sl]) for name, sl in parts.items()}
     return result
 
 
@@ -125,8 +130,9 @@ def get_batch(streams: list[DayStream], batch: int, length: int, rng: np.random.
     """Random training windows: (tokens, lob, mask, mid, targets), targets all before 14:30."""
     room = np.array([max(s.val_start - length - 1, 0) for s in streams], dtype=np.float64)
     if room.sum() == 0:
-        raise MarsInputError(f"no training window of {length + 1} orders fits before 14:30 "
-                             f"in {', '.join(s.key for s in streams)}")
+        raise MarsInputError(
+            f"no training window of {length + 1} orders fits before 14:30 in {', '.join(s.key for s in streams)}"
+        )
     which = rng.choice(len(streams), size=batch, p=room / room.sum())
     parts = [streams[i].window(int(rng.integers(room[i] + 1)), length) for i in which]
     return tuple(torch.cat(p) for p in zip(*parts))

@@ -50,6 +50,7 @@ can send several times the chosen minute's orders.
 All output layers and gates start at zero, so an untrained ensemble equals the order
 model (the loss advantage of Fig. 14 starts at 0).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -95,7 +96,9 @@ def image_condition(counts: np.ndarray | torch.Tensor, prior_tp: float = 0.5, pr
     of the frequency terms (so an empty row gives a flat, not an infinite, preference)."""
     c = torch.as_tensor(np.asarray(counts), dtype=torch.float32).clamp(min=0)
     if c.dim() != 4 or tuple(c.shape[1:]) != (N_TYPES, N_PRICE, N_VOLUME):
-        raise MarsInputError(f"an image condition needs counts (B, {N_TYPES}, {N_PRICE}, {N_VOLUME}), got {tuple(c.shape)}")
+        raise MarsInputError(
+            f"an image condition needs counts (B, {N_TYPES}, {N_PRICE}, {N_VOLUME}), got {tuple(c.shape)}"
+        )
     B = c.size(0)
     rows = c.reshape(B, N_TP, N_VOLUME)  # (B, 96, 32)
     marg = rows.sum(-1)  # (B, 96)
@@ -224,16 +227,26 @@ class EnsembleModel(nn.Module):
         tokens = self.row_in(cond.rows) + self.row_pos.weight  # (M, 96, d)
         k, v = self.kv(tokens).view(M, N_TP, 2, H, d // H).permute(2, 0, 3, 1, 4)  # (M, H, 96, hd) each
         # contiguous once here, or every decoding step copies them for its matrix products
-        return Prepared(k.contiguous(), v.contiguous(), self.tot_in(cond.totals), torch.expm1(cond.totals),
-                        cond.tp_logq, cond.vol_logq)
+        return Prepared(
+            k.contiguous(),
+            v.contiguous(),
+            self.tot_in(cond.totals),
+            torch.expm1(cond.totals),
+            cond.tp_logq,
+            cond.vol_logq,
+        )
 
-    def context(self, h: torch.Tensor, pace: torch.Tensor, prep: Prepared,
-                which: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    def context(
+        self, h: torch.Tensor, pace: torch.Tensor, prep: Prepared, which: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Mixed state z (B, d) of hidden states h (B, C) and paces (B, N_PACE) with their images (rows `which`
         of prep), and the pace features (B, PACE_FEATURES)."""
         B, d, H = h.size(0), self.config.width, self.config.n_head
-        k, v, tot, counts = (prep.k, prep.v, prep.tot, prep.counts) if which is None else \
-            (prep.k[which], prep.v[which], prep.tot[which], prep.counts[which])
+        k, v, tot, counts = (
+            (prep.k, prep.v, prep.tot, prep.counts)
+            if which is None
+            else (prep.k[which], prep.v[which], prep.tot[which], prep.counts[which])
+        )
         q = self.q(h).view(B, H, 1, d // H)  # (B, H, 1, hd)
         ctx = F.scaled_dot_product_attention(q, k, v).view(B, d)  # (B, d)
         paced = self.pace(pace, counts)
@@ -256,8 +269,9 @@ class EnsembleModel(nn.Module):
         out = self.out_tp(z)
         return out[:, :1] * logq + out[:, 1:]
 
-    def delta_volume(self, z: torch.Tensor, prep: Prepared, tp: torch.Tensor,
-                     which: torch.Tensor | None = None) -> torch.Tensor:
+    def delta_volume(
+        self, z: torch.Tensor, prep: Prepared, tp: torch.Tensor, which: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Correction (B, 32) of the volume logits given (type, price) indices tp (B,)."""
         out = self.out_vol(F.silu(z + self.vol_tp(tp)))  # (B, 1 + 32)
         rows = torch.arange(len(tp)) if which is None else which
@@ -268,8 +282,16 @@ class EnsembleModel(nn.Module):
         return self.out_ivl(F.silu(z + self.ivl_tp(tp) + self.ivl_vol(vol))) + self.ivl_pace(paced)
 
     # ------------------------------------------------------------------ scoring
-    def nll(self, order: OrderModel, h: torch.Tensor, pace: torch.Tensor, prep: Prepared, targets: torch.Tensor,
-            which: torch.Tensor | None = None, strength: float = 1.0) -> torch.Tensor:
+    def nll(
+        self,
+        order: OrderModel,
+        h: torch.Tensor,
+        pace: torch.Tensor,
+        prep: Prepared,
+        targets: torch.Tensor,
+        which: torch.Tensor | None = None,
+        strength: float = 1.0,
+    ) -> torch.Tensor:
         """Per-position NLL (nats) (B,) of target tokens (B,) under order model + ensemble."""
         tp = targets // (N_INTERVAL * N_VOLUME)
         vol = targets // N_INTERVAL % N_VOLUME
@@ -278,12 +300,16 @@ class EnsembleModel(nn.Module):
         lg_tp = order.logits_type_price(h) + strength * self.delta_type_price(z, prep, which)
         lg_vol = order.logits_volume(h, tp) + strength * self.delta_volume(z, prep, tp, which)
         lg_ivl = order.logits_interval(h, tp, vol) + strength * self.delta_interval(z, paced, tp, vol)
-        return (F.cross_entropy(lg_tp, tp, reduction="none") + F.cross_entropy(lg_vol, vol, reduction="none")
-                + F.cross_entropy(lg_ivl, ivl, reduction="none"))
+        return (
+            F.cross_entropy(lg_tp, tp, reduction="none")
+            + F.cross_entropy(lg_vol, vol, reduction="none")
+            + F.cross_entropy(lg_ivl, ivl, reduction="none")
+        )
 
     @torch.no_grad()
-    def log_prob_all(self, order: OrderModel, h: torch.Tensor, pace: torch.Tensor, cond: Condition,
-                     strength: float = 1.0) -> torch.Tensor:  # fmt: skip
+    def log_prob_all(
+        self, order: OrderModel, h: torch.Tensor, pace: torch.Tensor, cond: Condition, strength: float = 1.0
+    ) -> torch.Tensor:
         """Log-probabilities (N, 49152) of every token for hidden states (N, C) and paces (N, N_PACE),
         image b for row b; for tests and analysis."""
         N = h.size(0)
@@ -295,17 +321,27 @@ class EnsembleModel(nn.Module):
         lp_v = F.log_softmax(order.logits_volume(h[rep], tp) + strength * self.delta_volume(z[rep], prep, tp, rep), -1)
         rep2 = torch.arange(N * N_TP).repeat_interleave(N_VOLUME)
         tp2, vol = tp[rep2], torch.arange(N_VOLUME).repeat(N * N_TP)
-        lg_i = order.logits_interval(h[rep][rep2], tp2, vol) + strength * self.delta_interval(z[rep][rep2], paced[rep][rep2], tp2, vol)
+        lg_i = order.logits_interval(h[rep][rep2], tp2, vol) + strength * self.delta_interval(
+            z[rep][rep2], paced[rep][rep2], tp2, vol
+        )
         lp_i = F.log_softmax(lg_i, -1)  # (N*96*32, 16)
         lp = lp_tp.view(N, N_TP, 1, 1) + lp_v.view(N, N_TP, N_VOLUME, 1) + lp_i.view(N, N_TP, N_VOLUME, N_INTERVAL)
         return lp.view(N, -1)
 
     # ------------------------------------------------------------------ sampling
     @torch.inference_mode()
-    def sample(self, order: OrderModel, h: torch.Tensor, pace: torch.Tensor, prep: Prepared, u: torch.Tensor,
-               temperature: float = 1.0,
-               top_k: int | None = None, top_p: float | None = None,
-               strength: float | torch.Tensor = 1.0) -> np.ndarray:  # fmt: skip
+    def sample(
+        self,
+        order: OrderModel,
+        h: torch.Tensor,
+        pace: torch.Tensor,
+        prep: Prepared,
+        u: torch.Tensor,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        strength: float | torch.Tensor = 1.0,
+    ) -> np.ndarray:
         """Next tokens (B,) int64 of hidden states h (B, C) and paces (B, N_PACE) with images prep (B rows), drawn factor by
         factor at the uniforms u (B, 3) exactly as `OrderModelSampler.sample` draws from the order
         model alone (same temperature, top-k, top-p and inverse-cdf draws). `strength` may be a (B,)
@@ -324,5 +360,16 @@ def loss_advantage(nll_ensemble: float, nll_order: float) -> float:
     return nll_ensemble - nll_order
 
 
-__all__ = ["Condition", "EnsembleConfig", "EnsembleModel", "MinutePace", "N_PACE", "N_TP", "Prepared", "image_condition",
-           "loss_advantage", "minute_pace", "pace_features"]
+__all__ = [
+    "Condition",
+    "EnsembleConfig",
+    "EnsembleModel",
+    "MinutePace",
+    "N_PACE",
+    "N_TP",
+    "Prepared",
+    "image_condition",
+    "loss_advantage",
+    "minute_pace",
+    "pace_features",
+]

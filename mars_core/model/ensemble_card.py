@@ -1,12 +1,15 @@
 """The model card written next to `ensemble.pt` (every number from the training summary)."""
+
 from __future__ import annotations
 
 
 def _reproduce(cfg: dict) -> str:
     symbols = " ".join(cfg["symbols"])
-    return (f"`mars train ensemble --symbols {symbols} --out DIR --width {cfg['width']} --steps {cfg['steps']} "
-            f"--minutes-per-batch {cfg['minutes_per_batch']} --per-minute {cfg['per_minute']} --lr {cfg['lr']:g} "
-            f"--dropout {cfg['dropout']:g} --seed {cfg['seed']} --threads 1`")
+    return (
+        f"`mars train ensemble --symbols {symbols} --out DIR --width {cfg['width']} --steps {cfg['steps']} "
+        f"--minutes-per-batch {cfg['minutes_per_batch']} --per-minute {cfg['per_minute']} --lr {cfg['lr']:g} "
+        f"--dropout {cfg['dropout']:g} --seed {cfg['seed']} --threads 1`"
+    )
 
 
 def render(s: dict) -> str:
@@ -14,8 +17,10 @@ def render(s: dict) -> str:
     om, rm, cfg, ca = s["order_model_summary"], s["return_map"], s["train_config"], s["candidate_activity"]
     sampled = ""
     if "loss_advantage_sampled_image" in s:
-        sampled = (f"| image drawn by the order-batch model from the 15 real minutes before "
-                   f"| {s['val_nll_ensemble_sampled_image']:.4f} | {s['loss_advantage_sampled_image']:+.4f} |\n")
+        sampled = (
+            f"| image drawn by the order-batch model from the 15 real minutes before "
+            f"| {s['val_nll_ensemble_sampled_image']:.4f} | {s['loss_advantage_sampled_image']:+.4f} |\n"
+        )
     return f"""# Ensemble model (MarS Large Market Model, part 2: ensemble, paper App. D)
 
 Refines the frozen order model's next-order distribution with a target order image for the

@@ -27,6 +27,7 @@ fitted on the training minutes.
 `ensemble.pt` holds the ensemble's arguments and weights, the fingerprint of the
 order tokenizer, the order model's summary line it was trained on, and the summary.
 """
+
 from __future__ import annotations
 
 import sys
@@ -116,8 +117,13 @@ def hidden_states(model: OrderModel, stream, chunk: int = 32) -> torch.Tensor:
     return out
 
 
-def build_data(order: LoadedModel, vqvae, symbols: list[str], data_dir: str | None = None,
-               time_slice: tuple[int, int] | None = None) -> EnsembleData:
+def build_data(
+    order: LoadedModel,
+    vqvae,
+    symbols: list[str],
+    data_dir: str | None = None,
+    time_slice: tuple[int, int] | None = None,
+) -> EnsembleData:
     """Examples of every catalogued day of the symbols (see the module docstring).
 
     Args:
@@ -127,12 +133,16 @@ def build_data(order: LoadedModel, vqvae, symbols: list[str], data_dir: str | No
     """
     fp_order, fp_vq = tokenizer_fingerprint(order.tokenizer), vqvae.fingerprint
     if fp_order != fp_vq:
-        raise MarsInputError(f"the order model's tokenizer ({fp_order}) is not the VQ-VAE's ({fp_vq}): "
-                             "images would not describe the order tokens; use models trained together")
+        raise MarsInputError(
+            f"the order model's tokenizer ({fp_order}) is not the VQ-VAE's ({fp_vq}): "
+            "images would not describe the order tokens; use models trained together"
+        )
     days = load_days(symbols, data_dir)
     if time_slice:
         days = [slice_day(d, *time_slice) for d in days]
-    parts: dict[str, list] = {k: [] for k in ("h", "pace", "targets", "minute", "prev", "val", "images", "codes", "mod", "mid2", "day")}
+    parts: dict[str, list] = {
+        k: [] for k in ("h", "pace", "targets", "minute", "prev", "val", "images", "codes", "mod", "mid2", "day")
+    }
     offset = 0
     for di, day in enumerate(days):
         stream = build_stream(day, order.tokenizer)
@@ -155,15 +165,24 @@ def build_data(order: LoadedModel, vqvae, symbols: list[str], data_dir: str | No
         parts["day"].append(np.full(len(oi.minutes), di))
         offset += len(oi.minutes)
     return EnsembleData(
-        h=torch.cat(parts["h"]), pace=torch.cat(parts["pace"]), targets=torch.cat(parts["targets"]), minute=torch.cat(parts["minute"]),
-        prev_minute=torch.cat(parts["prev"]), is_val=torch.cat(parts["val"]), images=np.concatenate(parts["images"]),
-        codes=np.concatenate(parts["codes"]), minute_of_day=np.concatenate(parts["mod"]), mid2_close=np.concatenate(parts["mid2"]),
-        day_of_row=np.concatenate(parts["day"]), days=[d.info.key for d in days],
-    )  # fmt: skip
+        h=torch.cat(parts["h"]),
+        pace=torch.cat(parts["pace"]),
+        targets=torch.cat(parts["targets"]),
+        minute=torch.cat(parts["minute"]),
+        prev_minute=torch.cat(parts["prev"]),
+        is_val=torch.cat(parts["val"]),
+        images=np.concatenate(parts["images"]),
+        codes=np.concatenate(parts["codes"]),
+        minute_of_day=np.concatenate(parts["mod"]),
+        mid2_close=np.concatenate(parts["mid2"]),
+        day_of_row=np.concatenate(parts["day"]),
+        days=[d.info.key for d in days],
+    )
 
 
-def get_batch(data: EnsembleData, train_rows: np.ndarray, minutes: int, per_minute: int,
-              rng: np.random.Generator) -> torch.Tensor:
+def get_batch(
+    data: EnsembleData, train_rows: np.ndarray, minutes: int, per_minute: int, rng: np.random.Generator
+) -> torch.Tensor:
     """Indices of a training batch: `per_minute` random orders of each of `minutes` random training
     minutes (grouped, so each step runs the image side for few minutes only)."""
     chosen = rng.choice(len(train_rows), size=minutes, replace=len(train_rows) < minutes)
@@ -172,8 +191,15 @@ def get_batch(data: EnsembleData, train_rows: np.ndarray, minutes: int, per_minu
 
 # ------------------------------------------------------------------ evaluation
 @torch.no_grad()
-def estimate_nll(ens: EnsembleModel | None, order: OrderModel, data: EnsembleData, index: torch.Tensor,
-                 rows: torch.Tensor | None = None, images: np.ndarray | None = None, chunk: int = 2048) -> float:
+def estimate_nll(
+    ens: EnsembleModel | None,
+    order: OrderModel,
+    data: EnsembleData,
+    index: torch.Tensor,
+    rows: torch.Tensor | None = None,
+    images: np.ndarray | None = None,
+    chunk: int = 2048,
+) -> float:
     """Mean NLL per token (nats) over examples `index`: of the order model alone when `ens` is None,
     else with the ensemble conditioned on image rows `rows` (default: each example's own minute) of
     `images` (default: the data's reconstructions)."""
@@ -182,8 +208,9 @@ def estimate_nll(ens: EnsembleModel | None, order: OrderModel, data: EnsembleDat
     if ens is not None:
         was_training = ens.training
         ens.eval()
-        prep = ens.prepare(image_condition(data.images if images is None else images, ens.config.prior_tp,
-                                           ens.config.prior_vol))  # fmt: skip
+        prep = ens.prepare(
+            image_condition(data.images if images is None else images, ens.config.prior_tp, ens.config.prior_vol)
+        )
     rows = data.minute if rows is None else rows
     for part in index.split(chunk):
         h, y = data.h[part], data.targets[part]
@@ -197,15 +224,16 @@ def estimate_nll(ens: EnsembleModel | None, order: OrderModel, data: EnsembleDat
     return total / max(len(index), 1)
 
 
-def sampled_val_images(data: EnsembleData, batch_model_path: str | None = None, seed: int = 0,
-                       chunk: int = 48) -> tuple[np.ndarray, np.ndarray]:
+def sampled_val_images(
+    data: EnsembleData, batch_model_path: str | None = None, seed: int = 0, chunk: int = 48
+) -> tuple[np.ndarray, np.ndarray]:
     """One image per validation minute drawn by the order-batch model from the 15 real minutes
     before it (the condition generation uses): (rows (V,), decoded images (V, 3, 32, 32))."""
     from mars_core.model.batch_train import load_batch_model
 
     bm = load_batch_model(batch_model_path)
     H = bm.context_minutes
-    rows = np.flatnonzero((data.minute_of_day >= VAL_START_MINUTE))
+    rows = np.flatnonzero(data.minute_of_day >= VAL_START_MINUTE)
     rows = rows[[r >= H and data.day_of_row[r - H] == data.day_of_row[r] for r in rows]]
     hist = np.stack([data.codes[r - H : r] for r in rows])  # (V, H, 8, 8)
     out = []
@@ -215,8 +243,13 @@ def sampled_val_images(data: EnsembleData, batch_model_path: str | None = None, 
     return rows, np.concatenate(out).astype(np.float32)
 
 
-def candidate_activity(data: EnsembleData, batch_model_path: str | None = None, history_minutes: int | None = None,
-                       seed: int = 0, chunk: int = 64) -> dict:  # fmt: skip
+def candidate_activity(
+    data: EnsembleData,
+    batch_model_path: str | None = None,
+    history_minutes: int | None = None,
+    seed: int = 0,
+    chunk: int = 64,
+) -> dict:
     """Orders in the controller's candidates against the real minutes: one draw per minute by the
     order-batch model from the `history_minutes` real minutes before it (None: as `ControlSettings`
     draws by default). `scale`, real over drawn totals on the training minutes, is what the
@@ -239,10 +272,17 @@ def candidate_activity(data: EnsembleData, batch_model_path: str | None = None, 
     real = data.images[rows].sum(axis=(1, 2, 3))
     val = data.minute_of_day[rows] >= VAL_START_MINUTE
     scale = float(real[~val].sum() / drawn[~val].sum())
-    return {"scale": round(scale, 4), "history_minutes": H, "train_minutes": int((~val).sum()), "val_minutes": int(val.sum()),
-            "train_real_per_minute": round(float(real[~val].mean()), 1), "train_drawn_per_minute": round(float(drawn[~val].mean()), 1),
-            "val_real_per_minute": round(float(real[val].mean()), 1), "val_drawn_per_minute": round(float(drawn[val].mean()), 1),
-            "val_ratio_scaled": round(float(real[val].sum() / (scale * drawn[val].sum())), 4)}  # fmt: skip
+    return {
+        "scale": round(scale, 4),
+        "history_minutes": H,
+        "train_minutes": int((~val).sum()),
+        "val_minutes": int(val.sum()),
+        "train_real_per_minute": round(float(real[~val].mean()), 1),
+        "train_drawn_per_minute": round(float(drawn[~val].mean()), 1),
+        "val_real_per_minute": round(float(real[val].mean()), 1),
+        "val_drawn_per_minute": round(float(drawn[val].mean()), 1),
+        "val_ratio_scaled": round(float(real[val].sum() / (scale * drawn[val].sum())), 4),
+    }
 
 
 # ------------------------------------------------------------------ loading
@@ -256,8 +296,14 @@ class LoadedEnsemble:
 
 
 def ensemble_payload(model: EnsembleModel, fingerprint: str, summary: dict) -> dict:
-    return {"format": ENSEMBLE_FORMAT, "kind": "ensemble", "model_args": asdict(model.config), "model": model.state_dict(),
-            "tokenizer_fingerprint": fingerprint, "summary": summary}
+    return {
+        "format": ENSEMBLE_FORMAT,
+        "kind": "ensemble",
+        "model_args": asdict(model.config),
+        "model": model.state_dict(),
+        "tokenizer_fingerprint": fingerprint,
+        "summary": summary,
+    }
 
 
 def load_ensemble(path: str | Path | None = None) -> LoadedEnsemble:
@@ -266,12 +312,16 @@ def load_ensemble(path: str | Path | None = None) -> LoadedEnsemble:
     Raises:
         MarsInputError: the file is missing or not an ensemble checkpoint.
     """
-    path, payload = read_checkpoint(path, DEFAULT_ENSEMBLE_DIR, ENSEMBLE_FILE, "ensemble model", "mars train ensemble --out DIR")
+    path, payload = read_checkpoint(
+        path, DEFAULT_ENSEMBLE_DIR, ENSEMBLE_FILE, "ensemble model", "mars train ensemble --out DIR"
+    )
     if not isinstance(payload, dict) or payload.get("kind") != "ensemble":
         raise MarsInputError(f"{path} is not an ensemble checkpoint")
     if payload.get("format") != ENSEMBLE_FORMAT:
-        raise MarsInputError(f"{path} is an ensemble checkpoint of format {payload.get('format')}; this code reads format "
-                             f"{ENSEMBLE_FORMAT}: retrain it with `mars train ensemble --out DIR`")
+        raise MarsInputError(
+            f"{path} is an ensemble checkpoint of format {payload.get('format')}; this code reads format "
+            f"{ENSEMBLE_FORMAT}: retrain it with `mars train ensemble --out DIR`"
+        )
     model = EnsembleModel(EnsembleConfig(**payload["model_args"]))
     model.load_state_dict(payload["model"])
     return LoadedEnsemble(model.eval(), payload["tokenizer_fingerprint"], payload["summary"])
@@ -305,12 +355,20 @@ class EnsembleTrainConfig:
 def _optimizer(model: EnsembleModel, cfg: EnsembleTrainConfig) -> torch.optim.AdamW:
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}],
-                             lr=cfg.lr, betas=(0.9, 0.95))
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.95),
+    )
 
 
-def train_ensemble(cfg: EnsembleTrainConfig, out: str | Path, progress: bool = True, data: EnsembleData | None = None,
-                   order: LoadedModel | None = None) -> dict:
+def train_ensemble(
+    cfg: EnsembleTrainConfig,
+    out: str | Path,
+    progress: bool = True,
+    data: EnsembleData | None = None,
+    order: LoadedModel | None = None,
+) -> dict:
     """Train an ensemble model into folder `out` (ensemble.pt, metrics.jsonl, model_card.md); returns the summary.
 
     `data` and `order` (optional) replace building them (tests).
@@ -332,8 +390,9 @@ def train_ensemble(cfg: EnsembleTrainConfig, out: str | Path, progress: bool = T
     if len(train_rows) == 0 or len(val_idx) == 0:
         raise MarsInputError("the ensemble needs orders both before 14:30 (training) and after (validation)")
     torch.manual_seed(cfg.seed)
-    ens = EnsembleModel(EnsembleConfig(n_embd=order.model.config.n_embd, width=cfg.width, n_head=cfg.n_head,
-                                       dropout=cfg.dropout))  # fmt: skip
+    ens = EnsembleModel(
+        EnsembleConfig(n_embd=order.model.config.n_embd, width=cfg.width, n_head=cfg.n_head, dropout=cfg.dropout)
+    )
     opt = _optimizer(ens, cfg)
     images_all = torch.from_numpy(data.images)
     order_val = estimate_nll(None, order.model, data, val_idx)
@@ -350,7 +409,9 @@ def train_ensemble(cfg: EnsembleTrainConfig, out: str | Path, progress: bool = T
         lr = get_lr(step, cfg)  # reads steps, warmup, lr, min_lr
         set_lr(opt, lr)
         torch.manual_seed(cfg.seed * 1_000_003 + step)
-        idx = get_batch(data, train_rows, cfg.minutes_per_batch, cfg.per_minute, np.random.default_rng([cfg.seed, step]))
+        idx = get_batch(
+            data, train_rows, cfg.minutes_per_batch, cfg.per_minute, np.random.default_rng([cfg.seed, step])
+        )
         uniq, which = torch.unique(data.minute[idx], return_inverse=True)
         cond = image_condition(images_all[uniq], ens.config.prior_tp, ens.config.prior_vol)
         loss = ens.nll(order.model, data.h[idx], data.pace[idx], ens.prepare(cond), data.targets[idx], which).mean()
@@ -360,9 +421,17 @@ def train_ensemble(cfg: EnsembleTrainConfig, out: str | Path, progress: bool = T
         bar.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.1e}")
         if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
             val = estimate_nll(ens, order.model, data, val_idx)
-            append_jsonl(metrics_path, {"step": step + 1, "examples": (step + 1) * cfg.minutes_per_batch * cfg.per_minute,
-                                        "train_loss": round(running, 5), "val_nll": round(val, 5), "advantage": round(val - order_val, 5),
-                                        "seconds": round(time.perf_counter() - t0, 1)})  # fmt: skip
+            append_jsonl(
+                metrics_path,
+                {
+                    "step": step + 1,
+                    "examples": (step + 1) * cfg.minutes_per_batch * cfg.per_minute,
+                    "train_loss": round(running, 5),
+                    "val_nll": round(val, 5),
+                    "advantage": round(val - order_val, 5),
+                    "seconds": round(time.perf_counter() - t0, 1),
+                },
+            )
     bar.close()
     ens.eval()
     train_seconds = time.perf_counter() - t0
@@ -412,7 +481,10 @@ def train_ensemble(cfg: EnsembleTrainConfig, out: str | Path, progress: bool = T
     return_map = data_return_map(data)
     summary["return_map"] = return_map.summary
     summary["candidate_activity"] = candidate_activity(data, cfg.batch_model, seed=cfg.seed)
-    append_jsonl(metrics_path, {"final": True, **{k: summary[k] for k in ("val_nll_order", "val_nll_ensemble", "loss_advantage", "seconds")}})
+    append_jsonl(
+        metrics_path,
+        {"final": True, **{k: summary[k] for k in ("val_nll_order", "val_nll_ensemble", "loss_advantage", "seconds")}},
+    )
     return_map.save(out / RETURN_MAP_FILE)
     atomic_save(ensemble_payload(ens, summary["tokenizer_fingerprint"], summary), out / ENSEMBLE_FILE)
     write_text_atomic(out / "model_card.md", ensemble_card(summary))
@@ -426,8 +498,13 @@ def data_return_map(data: EnsembleData, lam: float = 10.0):
 
     days = range(len(data.days))
     rows = [np.flatnonzero(data.day_of_row == d) for d in days]
-    return fit_return_map([data.images[r] for r in rows], [data.mid2_close[r] for r in rows],
-                          [data.minute_of_day[r] for r in rows], VAL_START_MINUTE, lam)
+    return fit_return_map(
+        [data.images[r] for r in rows],
+        [data.mid2_close[r] for r in rows],
+        [data.minute_of_day[r] for r in rows],
+        VAL_START_MINUTE,
+        lam,
+    )
 
 
 @torch.no_grad()
@@ -452,5 +529,13 @@ def ensemble_card(summary: dict) -> str:
     return render(summary)
 
 
-__all__ = ["DEFAULT_ENSEMBLE_DIR", "EnsembleData", "EnsembleTrainConfig", "LoadedEnsemble", "build_data", "hidden_states",
-           "load_ensemble", "train_ensemble"]
+__all__ = [
+    "DEFAULT_ENSEMBLE_DIR",
+    "EnsembleData",
+    "EnsembleTrainConfig",
+    "LoadedEnsemble",
+    "build_data",
+    "hidden_states",
+    "load_ensemble",
+    "train_ensemble",
+]

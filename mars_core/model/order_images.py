@@ -25,6 +25,7 @@ Every collection also carries twice the mid-price at each minute's end (`mid2_cl
 the last quotes seen in or before the minute), so images can be paired with minute
 returns (the control step needs both).
 """
+
 from __future__ import annotations
 
 import math
@@ -79,8 +80,10 @@ class OrderImages:
         """Position of a minute of the day in this collection."""
         i = int(minute - self.minutes[0]) if len(self.minutes) else -1
         if not 0 <= i < len(self.minutes):
-            raise MarsInputError(f"{self.key}: minute {minute} ({fmt_minute(minute)}) is outside "
-                                 f"{fmt_minute(self.minutes[0])}-{fmt_minute(self.minutes[-1])}")
+            raise MarsInputError(
+                f"{self.key}: minute {minute} ({fmt_minute(minute)}) is outside "
+                f"{fmt_minute(self.minutes[0])}-{fmt_minute(self.minutes[-1])}"
+            )
         return i
 
     def select(self, mask: np.ndarray) -> OrderImages:
@@ -94,8 +97,9 @@ def fmt_minute(minute: int) -> str:
 
 
 # ------------------------------------------------------------------ construction
-def images_from_tokens(tokens: np.ndarray, ts: np.ndarray, first_minute: int | None = None,
-                       last_minute: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def images_from_tokens(
+    tokens: np.ndarray, ts: np.ndarray, first_minute: int | None = None, last_minute: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Histogram order tokens (N,) with times ts (N,) ns into per-minute images.
 
     Args:
@@ -134,8 +138,13 @@ def _mid2_at_minute_ends(quote_ts: np.ndarray, bid: np.ndarray, ask: np.ndarray,
     return (bid[i] + ask[i]).astype(np.int64)
 
 
-def day_images(day: LobsterDay, tokenizer: OrderTokenizer, flow: OrderFlow | None = None,
-               first_minute: int | None = None, last_minute: int | None = None) -> OrderImages:
+def day_images(
+    day: LobsterDay,
+    tokenizer: OrderTokenizer,
+    flow: OrderFlow | None = None,
+    first_minute: int | None = None,
+    last_minute: int | None = None,
+) -> OrderImages:
     """Order images of every minute of a real day (09:30-15:59 for a full LOBSTER day).
 
     Args:
@@ -158,8 +167,9 @@ def _infer_tick(prices: np.ndarray) -> int:
     return CENT if len(p) < 2 else math.gcd(int(np.gcd.reduce(np.diff(p))), CENT)
 
 
-def run_raw_orders(orders: pd.DataFrame, book: pd.DataFrame, tick: int | None = None,
-                   agents: Container[int] | None = None) -> tuple[RawOrders, np.ndarray]:
+def run_raw_orders(
+    orders: pd.DataFrame, book: pd.DataFrame, tick: int | None = None, agents: Container[int] | None = None
+) -> tuple[RawOrders, np.ndarray]:
     """The orders of a simulated arm as `RawOrders` (quotes from the book snapshots) and their ts.
 
     Args:
@@ -173,7 +183,9 @@ def run_raw_orders(orders: pd.DataFrame, book: pd.DataFrame, tick: int | None = 
         raise MarsInputError(f"orders table lacks columns {sorted(missing)}")
     if len(book) == 0 or not {"ts", "ask_price_1", "bid_price_1"} <= set(book.columns):
         raise MarsInputError("book table is empty or lacks ts, ask_price_1, bid_price_1")
-    ok = orders["event"].isin((_EV_SUBMIT, _EV_CANCEL, _EV_DELETE)).to_numpy() & (orders["status"].to_numpy() == _STATUS_OK)
+    ok = orders["event"].isin((_EV_SUBMIT, _EV_CANCEL, _EV_DELETE)).to_numpy() & (
+        orders["status"].to_numpy() == _STATUS_OK
+    )
     if agents is not None:
         ok &= orders["agent"].isin(list(agents)).to_numpy()
     o = orders.loc[ok].sort_values("ts", kind="stable")
@@ -186,7 +198,9 @@ def run_raw_orders(orders: pd.DataFrame, book: pd.DataFrame, tick: int | None = 
     if tick is None:
         tick = _infer_tick(np.concatenate([price, rows[:, 0], rows[:, 2]]))
     bid_all, ask_all = quotes(rows, tick)
-    before = np.clip(np.searchsorted(book_ts, ts, side="left") - 1, 0, len(book_ts) - 1)  # last snapshot strictly before
+    before = np.clip(
+        np.searchsorted(book_ts, ts, side="left") - 1, 0, len(book_ts) - 1
+    )  # last snapshot strictly before
     bid, ask = bid_all[before], ask_all[before]
     market = (o["kind"].to_numpy() == _KIND_MARKET) & (o["event"].to_numpy() == _EV_SUBMIT)
     price = np.where(market, np.where(side > 0, ask, bid), price)  # a market order crosses at the opposite best
@@ -203,8 +217,14 @@ def run_raw_orders(orders: pd.DataFrame, book: pd.DataFrame, tick: int | None = 
     return raw, ts
 
 
-def images_from_run(run, rollout: int, arm: str, tokenizer: OrderTokenizer, agents: Container[int] | None = None,
-                    tick: int | None = None) -> OrderImages:
+def images_from_run(
+    run,
+    rollout: int,
+    arm: str,
+    tokenizer: OrderTokenizer,
+    agents: Container[int] | None = None,
+    tick: int | None = None,
+) -> OrderImages:
     """Order images of one arm of a simulated run (a `RunDir` or its path).
 
     Args:
@@ -218,7 +238,9 @@ def images_from_run(run, rollout: int, arm: str, tokenizer: OrderTokenizer, agen
 
     run = RunDir.open(run) if isinstance(run, (str, Path)) else run
     if not run.is_done(rollout, arm):
-        raise MarsInputError(f"{run.path}: rollout {rollout} arm {arm!r} is not a finished arm; finished: {run.finished()}")
+        raise MarsInputError(
+            f"{run.path}: rollout {rollout} arm {arm!r} is not a finished arm; finished: {run.finished()}"
+        )
     orders, book = run.table("orders", rollout, arm), run.table("book", rollout, arm).sort_values("ts", kind="stable")
     raw, ts = run_raw_orders(orders, book, tick, agents)
     book_ts = book["ts"].to_numpy(np.int64)
@@ -267,9 +289,13 @@ def slot_labels(tokenizer: OrderTokenizer) -> dict[str, list[str]]:
             lo = hi + 1
         return out
 
-    words = {"cross": "cross {} t beyond opposite best", "inside": "inside spread, {} t better than own best",
-             "passive": "{} t behind own best", "cancel_bid": "cancel bid, {} t behind best bid",
-             "cancel_ask": "cancel ask, {} t behind best ask"}
+    words = {
+        "cross": "cross {} t beyond opposite best",
+        "inside": "inside spread, {} t better than own best",
+        "passive": "{} t behind own best",
+        "cancel_bid": "cancel bid, {} t behind best bid",
+        "cancel_ask": "cancel ask, {} t behind best ask",
+    }
     labels: dict[str, list[str]] = {}
     for key, regions in (("submit_price", SUBMIT_REGIONS), ("cancel_price", CANCEL_REGIONS)):
         row = []
@@ -283,6 +309,17 @@ def slot_labels(tokenizer: OrderTokenizer) -> dict[str, list[str]]:
 
 
 __all__ = [
-    "IMAGE_CELLS", "IMAGE_SHAPE", "PIXEL_CLIP", "TYPE_NAMES", "OrderImages", "day_images", "fmt_minute",
-    "images_from_run", "images_from_tokens", "mirror_sides", "run_raw_orders", "slot_labels", "to_log1p",
+    "IMAGE_CELLS",
+    "IMAGE_SHAPE",
+    "PIXEL_CLIP",
+    "TYPE_NAMES",
+    "OrderImages",
+    "day_images",
+    "fmt_minute",
+    "images_from_run",
+    "images_from_tokens",
+    "mirror_sides",
+    "run_raw_orders",
+    "slot_labels",
+    "to_log1p",
 ]

@@ -20,6 +20,7 @@ keeps the last `window` keys and values in a ring buffer (`KVCache`). Rotary ang
 computed in float64 modulo 2*pi, so absolute positions can grow through a long rollout
 without losing precision, and attention depends only on relative positions.
 """
+
 from __future__ import annotations
 
 import math
@@ -128,8 +129,15 @@ class CausalSelfAttention(nn.Module):
         self.dropout = dropout
         self.resid_dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, rot: torch.Tensor, mask: torch.Tensor | None,
-                cache: KVCache | None = None, layer: int = 0, kv_out: list | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        rot: torch.Tensor,
+        mask: torch.Tensor | None,
+        cache: KVCache | None = None,
+        layer: int = 0,
+        kv_out: list | None = None,
+    ) -> torch.Tensor:
         """x (B, T, C). With a cache, T must be 1: the new key/value go into the ring first.
         Without, `mask` (T, T) bool restricts attention (None: plain causal); `kv_out`, if
         given, receives this layer's keys and values (to fill a cache after a prefill)."""
@@ -150,8 +158,9 @@ class CausalSelfAttention(nn.Module):
         else:
             q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, heads, T, hd)
             p = self.dropout if self.training else 0.0
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None, dropout_p=p,
-                                               enable_gqa=True)  # (B, H, T, hd)
+            y = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, is_causal=mask is None, dropout_p=p, enable_gqa=True
+            )  # (B, H, T, hd)
             if kv_out is not None:
                 kv_out.append((k, v))
             y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
@@ -182,8 +191,15 @@ class Block(nn.Module):
         self.norm2 = RMSNorm(n_embd)
         self.mlp = SwiGLU(n_embd, hidden, dropout)
 
-    def forward(self, x: torch.Tensor, rot: torch.Tensor, mask: torch.Tensor | None,
-                cache: KVCache | None = None, layer: int = 0, kv_out: list | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        rot: torch.Tensor,
+        mask: torch.Tensor | None,
+        cache: KVCache | None = None,
+        layer: int = 0,
+        kv_out: list | None = None,
+    ) -> torch.Tensor:
         x = x + self.attn(self.norm1(x), rot, mask, cache, layer, kv_out)
         return x + self.mlp(self.norm2(x))  # (B, T, C)
 
@@ -229,8 +245,9 @@ class OrderModel(nn.Module):
         self.register_buffer("lob_offset", torch.arange(N_LOB) * N_LOB_BINS, persistent=False)
         self.rope_freq = rotary_frequencies(d // config.n_head, config.rope_base)  # float64 on purpose: no buffer
         self.drop = nn.Dropout(config.dropout)
-        self.blocks = nn.ModuleList(Block(d, config.n_head, config.n_kv_head, config.mlp_hidden, config.dropout)
-                                    for _ in range(config.n_layer))
+        self.blocks = nn.ModuleList(
+            Block(d, config.n_head, config.n_kv_head, config.mlp_hidden, config.dropout) for _ in range(config.n_layer)
+        )
         self.norm_f = RMSNorm(d)
         # heads: p(type, price | h); p(volume | type, price, h); p(interval | type, price, volume, h)
         self.head_tp = nn.Linear(d, n_tp, bias=False)
@@ -267,20 +284,28 @@ class OrderModel(nn.Module):
         typ = tp // N_PRICE
         x = self.emb_type_price(tp) + self.emb_type_volume(typ * N_VOLUME + vol) + self.emb_interval(ivl)  # (B, T, C)
         idx = (lob + self.lob_offset).reshape(B * T, N_LOB)  # (B*T, 21) rows of lob_proj
-        x = x + F.embedding_bag(idx, self.lob_proj, per_sample_weights=lob_mask.reshape(B * T, N_LOB).to(x.dtype),
-                                mode="sum").view(B, T, -1)  # (B, T, C)
+        x = x + F.embedding_bag(
+            idx, self.lob_proj, per_sample_weights=lob_mask.reshape(B * T, N_LOB).to(x.dtype), mode="sum"
+        ).view(B, T, -1)  # (B, T, C)
         x = x + self.emb_mid(self.mid_bucket[mid.clamp(-MID_CLIP, MID_CLIP) + MID_CLIP])  # (B, T, C)
         return self.drop(x)
 
-    def forward(self, tokens: torch.Tensor, lob: torch.Tensor, lob_mask: torch.Tensor, mid: torch.Tensor,
-                start: int = 0, kv_out: list | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        lob: torch.Tensor,
+        lob_mask: torch.Tensor,
+        mid: torch.Tensor,
+        start: int = 0,
+        kv_out: list | None = None,
+    ) -> torch.Tensor:
         """Final hidden states (B, T, C) of a whole sequence whose first position is `start`.
         Beyond `window` positions attention is banded (sliding window). `kv_out` collects
         every layer's (keys, values) (B, Hkv, T, hd), in layer order."""
         T = tokens.size(1)
         rot = rotary(start, T, self.rope_freq)
         mask = None
-        if T > self.config.window:
+        if self.config.window < T:
             i = torch.arange(T)
             mask = (i[:, None] >= i[None, :]) & (i[:, None] - i[None, :] < self.config.window)  # (T, T)
         x = self.embed(tokens, lob, lob_mask, mid)
@@ -288,8 +313,9 @@ class OrderModel(nn.Module):
             x = block(x, rot, mask, kv_out=kv_out)
         return self.norm_f(x)  # (B, T, C)
 
-    def step(self, tokens: torch.Tensor, lob: torch.Tensor, lob_mask: torch.Tensor, mid: torch.Tensor,
-             cache: KVCache) -> torch.Tensor:
+    def step(
+        self, tokens: torch.Tensor, lob: torch.Tensor, lob_mask: torch.Tensor, mid: torch.Tensor, cache: KVCache
+    ) -> torch.Tensor:
         """Append one position per sequence (inputs (B, 1, ...)) through the cache; its hidden state (B, C)."""
         rot = rotary(cache.length, 1, self.rope_freq)
         x = self.embed(tokens, lob, lob_mask, mid)
@@ -318,7 +344,9 @@ class OrderModel(nn.Module):
             (self.logits_volume(h, tp), vol),
             (self.logits_interval(h, tp, vol), ivl),
         )
-        return sum(F.cross_entropy(lg.flatten(0, 1), t.flatten(), reduction="none").view_as(t) for lg, t in parts)  # (B, T)
+        return sum(
+            F.cross_entropy(lg.flatten(0, 1), t.flatten(), reduction="none").view_as(t) for lg, t in parts
+        )  # (B, T)
 
     def log_prob_all(self, h: torch.Tensor) -> torch.Tensor:
         """Log-probabilities (N, 49152) of every token for hidden states (N, C); for tests and analysis."""

@@ -23,6 +23,7 @@ by inverting its cdf at one uniform number per rollout, from the sampler's own s
 `torch.Generator` or given by the caller (`sample(uniforms=...)`): the same seed (or
 uniforms), inputs and thread count give the same tokens, bit for bit.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,8 +43,9 @@ def levels_mask(levels: ArrayLike) -> torch.Tensor:
     return torch.as_tensor(np.stack([levels_present(int(n)) for n in np.asarray(levels).reshape(-1)]))
 
 
-def pick(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None,
-         u: torch.Tensor) -> torch.Tensor:
+def pick(
+    logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None, u: torch.Tensor
+) -> torch.Tensor:
     """One index per row of logits (B, n): greedy at temperature 0, else the inverse cdf at the
     row's uniform u (B,) after temperature scaling, top-k and top-p (nucleus) filtering."""
     if temperature == 0:
@@ -86,8 +88,16 @@ class OrderModelSampler:
         use_cache: incremental decoding with a KV cache; False recomputes the window each step.
     """
 
-    def __init__(self, model: OrderModel, batch: int, temperature: float = 1.0, top_k: int | None = None,
-                 top_p: float | None = None, seed: int = 0, use_cache: bool = True) -> None:
+    def __init__(
+        self,
+        model: OrderModel,
+        batch: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int = 0,
+        use_cache: bool = True,
+    ) -> None:
         if batch < 1:
             raise MarsInputError(f"batch must be at least 1, was {batch}")
         if temperature < 0:
@@ -114,10 +124,12 @@ class OrderModelSampler:
         `window` positions are kept). lob_mask is (B, T, 21) bool or each row's book depth (B,)."""
         tokens, lob, mid = (torch.as_tensor(np.asarray(a), dtype=torch.int64) for a in (tokens, lob, mid))
         B, T = tokens.shape
-        if B != self.batch or lob.shape != (B, T, N_LOB) or mid.shape != (B, T) or T < 1:
-            raise MarsInputError(f"prefill wants tokens (B, T), lob (B, T, {N_LOB}), mid (B, T) "
-                                 f"with B = {self.batch}, T >= 1; "
-                                 f"got {tuple(tokens.shape)}, {tuple(lob.shape)}, {tuple(mid.shape)}")
+        if self.batch != B or lob.shape != (B, T, N_LOB) or mid.shape != (B, T) or T < 1:
+            raise MarsInputError(
+                f"prefill wants tokens (B, T), lob (B, T, {N_LOB}), mid (B, T) "
+                f"with B = {self.batch}, T >= 1; "
+                f"got {tuple(tokens.shape)}, {tuple(lob.shape)}, {tuple(mid.shape)}"
+            )
         mask = torch.as_tensor(np.asarray(lob_mask))
         mask = levels_mask(mask)[:, None, :].expand(B, T, N_LOB) if mask.dim() == 1 else mask.bool()
         tokens, lob, mask, mid = (a[:, -self.window :] for a in (tokens, lob, mask, mid))
@@ -143,8 +155,10 @@ class OrderModelSampler:
             raise MarsInputError("call prefill before feed")
         tokens, lob, mid = (torch.as_tensor(np.asarray(a), dtype=torch.int64) for a in (tokens, lob, mid))
         if tokens.shape != (self.batch,) or lob.shape != (self.batch, N_LOB) or mid.shape != (self.batch,):
-            raise MarsInputError(f"feed wants tokens ({self.batch},), lob ({self.batch}, {N_LOB}), mid ({self.batch},); "
-                                 f"got {tuple(tokens.shape)}, {tuple(lob.shape)}, {tuple(mid.shape)}")
+            raise MarsInputError(
+                f"feed wants tokens ({self.batch},), lob ({self.batch}, {N_LOB}), mid ({self.batch},); "
+                f"got {tuple(tokens.shape)}, {tuple(lob.shape)}, {tuple(mid.shape)}"
+            )
         if lob_mask is not None:
             self._mask = torch.as_tensor(np.asarray(lob_mask)).bool()
         step = (tokens[:, None], lob[:, None], self._mask[:, None], mid[:, None])

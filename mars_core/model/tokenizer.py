@@ -38,6 +38,7 @@ is taken as unchanged).
 Fitted arrays travel in `state_dict()` (plain tensors and ints, safe to load
 with `torch.load(weights_only=True)`) next to `TOKENIZER_VERSION`.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -295,8 +296,11 @@ def _search_order(behind, n: int, lo: int, hi: int, target: int) -> Iterator[int
         right = bisect.bisect_left(range(start, stop), target, key=behind) + start if ref is None else ref[1]
         left = right - 1 if ref is None else ref[0] - 1
         while left >= start or right < stop:
-            if right >= stop or (left >= start and abs(behind(left) - target if ref is None else lo - behind(left))
-                                 <= abs(behind(right) - target if ref is None else behind(right) - hi)):
+            if right >= stop or (
+                left >= start
+                and abs(behind(left) - target if ref is None else lo - behind(left))
+                <= abs(behind(right) - target if ref is None else behind(right) - hi)
+            ):
                 yield left
                 left -= 1
             else:
@@ -323,8 +327,12 @@ class OrderTokenizer:
             price[name] = Binner.fit(vals, n, PRICE_CAP_Q)
         qty = np.concatenate([r.qty for r in raws])
         interval = np.concatenate([r.interval for r in raws])
-        return cls(price, Binner.fit(qty, N_VOLUME, VALUE_CAP_Q), Binner.fit(interval, N_INTERVAL, VALUE_CAP_Q),
-                   Binner.fit(lob_volumes, N_LOB_BINS))
+        return cls(
+            price,
+            Binner.fit(qty, N_VOLUME, VALUE_CAP_Q),
+            Binner.fit(interval, N_INTERVAL, VALUE_CAP_Q),
+            Binner.fit(lob_volumes, N_LOB_BINS),
+        )
 
     # ------------------------------------------------------------------ encode
     def encode(self, raw: RawOrders) -> np.ndarray:
@@ -346,15 +354,29 @@ class OrderTokenizer:
             slot[mask] = offsets[name] + binner.bin(value[mask])
             price_out[mask] = binner.outside(value[mask])
         tokens = join_token(type_, slot, self.volume.bin(raw.qty), self.interval.bin(raw.interval))
-        outside = {"price": price_out, "volume": self.volume.outside(raw.qty),
-                   "interval": self.interval.outside(raw.interval)}
+        outside = {
+            "price": price_out,
+            "volume": self.volume.outside(raw.qty),
+            "interval": self.interval.outside(raw.interval),
+        }
         return tokens.astype(np.int64), outside
 
-    def encode_order(self, is_cancel: bool, side: int, price: int, qty: int, interval_ns: int, bid: int, ask: int,
-                     tick: int) -> int:
+    def encode_order(
+        self, is_cancel: bool, side: int, price: int, qty: int, interval_ns: int, bid: int, ask: int, tick: int
+    ) -> int:
         """Token of one order given the quotes before it (e.g. an injected order, to feed the model)."""
-        one = [np.array([x], dtype=t) for x, t in ((is_cancel, bool), (side, np.int8), (price, np.int64), (qty, np.int64),
-                                                      (interval_ns, np.int64), (bid, np.int64), (ask, np.int64))]
+        one = [
+            np.array([x], dtype=t)
+            for x, t in (
+                (is_cancel, bool),
+                (side, np.int8),
+                (price, np.int64),
+                (qty, np.int64),
+                (interval_ns, np.int64),
+                (bid, np.int64),
+                (ask, np.int64),
+            )
+        ]
         raw = RawOrders(*one, tick=tick)
         return int(self.encode(raw)[0])
 
@@ -377,16 +399,18 @@ class OrderTokenizer:
         """Mid change since the open in whole ticks (floor), clipped to +-MID_CLIP; mid2 = bid + ask."""
         return np.clip((np.asarray(mid2, dtype=np.int64) - open_mid2) // (2 * tick), -MID_CLIP, MID_CLIP)
 
-    def row_features(self, rows: np.ndarray, levels: int, open_mid2: int,
-                     tick: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def row_features(
+        self, rows: np.ndarray, levels: int, open_mid2: int, tick: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(lob (N,21), mask (N,21), mid (N,)) of LOBSTER-layout book rows (after each order)."""
         lob, mask = self.lob_features(rows, levels, tick)
         bid, ask = quotes(rows, tick)
         mid2 = np.where(ask > 0, bid + ask, open_mid2)
         return lob, mask, self.mid_ticks(mid2, open_mid2, tick)
 
-    def books_features(self, books: list, open_mid2: int,
-                       levels: int = MAX_LEVELS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def books_features(
+        self, books: list, open_mid2: int, levels: int = MAX_LEVELS
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(lob (B, 21), mask (B, 21), mid ticks (B,)) of many rollouts' engine `OrderBook`s of one stock;
         `levels` = the depth the training data had for this stock (5 for the AMZN sample), deeper levels
         are masked. Same values as `row_features` of the books' LOBSTER-layout rows."""
@@ -413,8 +437,9 @@ class OrderTokenizer:
         """
         return self.decode_many([token], [book], rng, agents)[0]
 
-    def decode_many(self, tokens: Sequence[int], books: Sequence, rng: np.random.Generator,
-                    agents: Container[int] = (1,)) -> list[DecodedOrder | None]:
+    def decode_many(
+        self, tokens: Sequence[int], books: Sequence, rng: np.random.Generator, agents: Container[int] = (1,)
+    ) -> list[DecodedOrder | None]:
         """`decode` of one token per book (e.g. one per rollout), with one draw of random numbers."""
         uniforms = rng.random((len(tokens), 4)).tolist()  # interval, volume, price, queue choice
         return [self._decode(int(t), book, u, agents) for t, book, u in zip(tokens, books, uniforms)]
@@ -448,8 +473,18 @@ class OrderTokenizer:
             price = own - side * tick * self.price["passive"].quantile(slot - _SUBMIT_OFFSET["passive"], u[2])
         return DecodedOrder(type_, side, price, qty, interval)
 
-    def _decode_cancel(self, slot: int, vol: int, interval: int, book, bid: int, ask: int, tick: int,
-                       u: list[float], agents: Container[int]) -> DecodedOrder | None:
+    def _decode_cancel(
+        self,
+        slot: int,
+        vol: int,
+        interval: int,
+        book,
+        bid: int,
+        ask: int,
+        tick: int,
+        u: list[float],
+        agents: Container[int],
+    ) -> DecodedOrder | None:
         side, region = (1, "cancel_bid") if slot < _CANCEL_OFFSET["cancel_ask"] else (-1, "cancel_ask")
         binner, k = self.price[region], slot - _CANCEL_OFFSET[region]
         lo, hi = binner.bounds(k)
@@ -496,7 +531,9 @@ class OrderTokenizer:
     def from_state_dict(cls, state: dict) -> OrderTokenizer:
         """Rebuild from `state_dict()`; refuses another tokenizer version."""
         if state.get("version") != TOKENIZER_VERSION:
-            raise MarsInputError(f"tokenizer version {state.get('version')} in the checkpoint, "
-                                 f"this code reads version {TOKENIZER_VERSION}")
+            raise MarsInputError(
+                f"tokenizer version {state.get('version')} in the checkpoint, "
+                f"this code reads version {TOKENIZER_VERSION}"
+            )
         price = {name: Binner.from_state(s) for name, s in state["price"].items()}
         return cls(price, *(Binner.from_state(state[name]) for name in ("volume", "interval", "lob")))

@@ -9,6 +9,7 @@ model arguments, weights, tokenizer, summary) are written atomically. Batches an
 dropout are seeded from (seed, step), so a resumed run continues exactly as an
 uninterrupted one would.
 """
+
 from __future__ import annotations
 
 import json
@@ -89,7 +90,9 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def optimizer_step(optimizer: torch.optim.Optimizer, module: torch.nn.Module, loss: torch.Tensor, grad_clip: float) -> None:
+def optimizer_step(
+    optimizer: torch.optim.Optimizer, module: torch.nn.Module, loss: torch.Tensor, grad_clip: float
+) -> None:
     """Backpropagate `loss`, clip the gradient norm of `module`'s parameters, and take one optimizer step."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -175,7 +178,9 @@ class LoadedModel:
     summary: dict
 
 
-def read_checkpoint(path: str | Path | None, default_dir: Path, filename: str, what: str, train_hint: str) -> tuple[Path, object]:
+def read_checkpoint(
+    path: str | Path | None, default_dir: Path, filename: str, what: str, train_hint: str
+) -> tuple[Path, object]:
     """Resolve a checkpoint (a file, a folder holding `filename`, or None for `default_dir`) and torch.load it.
 
     Raises:
@@ -198,7 +203,9 @@ def load_order_model(path: str | Path | None = None) -> LoadedModel:
     Raises:
         MarsInputError: the file is missing or not an order-model checkpoint.
     """
-    path, payload = read_checkpoint(path, DEFAULT_MODEL_DIR, "model.pt", "order model", "mars train order-model --out DIR")
+    path, payload = read_checkpoint(
+        path, DEFAULT_MODEL_DIR, "model.pt", "order model", "mars train order-model --out DIR"
+    )
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise MarsInputError(f"{path} is not an order-model checkpoint of format {CHECKPOINT_FORMAT}")
     model = OrderModel(OrderModelConfig(**payload["model_args"]))
@@ -206,7 +213,9 @@ def load_order_model(path: str | Path | None = None) -> LoadedModel:
     return LoadedModel(model.eval(), OrderTokenizer.from_state_dict(payload["tokenizer"]), payload["summary"])
 
 
-def _prepare(cfg: TrainConfig, tokenizer: OrderTokenizer | None) -> tuple[list[LobsterDay], OrderTokenizer, list[DayStream]]:
+def _prepare(
+    cfg: TrainConfig, tokenizer: OrderTokenizer | None
+) -> tuple[list[LobsterDay], OrderTokenizer, list[DayStream]]:
     """The days of the config, the tokenizer (fitted unless given) and the token streams."""
     days = load_days(cfg.symbols, cfg.data_dir)
     if cfg.time_slice:
@@ -215,7 +224,9 @@ def _prepare(cfg: TrainConfig, tokenizer: OrderTokenizer | None) -> tuple[list[L
     return days, tokenizer, [build_stream(d, tokenizer) for d in days]
 
 
-def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True, until: int | None = None) -> dict:
+def train(
+    cfg: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True, until: int | None = None
+) -> dict:
     """Train (or resume) an order model into folder `out`; returns the summary written to model.pt.
 
     `until` stops after that step with a checkpoint and no final evaluation, as an interruption
@@ -254,9 +265,18 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
     out.mkdir(parents=True, exist_ok=True)
 
     def checkpoint(at_step: int) -> None:
-        atomic_save({"train": asdict(cfg), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "tokenizer": tokenizer.state_dict(), "step": at_step, "seconds": time.perf_counter() - t0,
-                     "cpu_seconds": time.process_time() - c0}, ckpt_path)
+        atomic_save(
+            {
+                "train": asdict(cfg),
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "tokenizer": tokenizer.state_dict(),
+                "step": at_step,
+                "seconds": time.perf_counter() - t0,
+                "cpu_seconds": time.process_time() - c0,
+            },
+            ckpt_path,
+        )
 
     model.train()
     tokens_per_step = cfg.batch_size * model_cfg.window
@@ -275,8 +295,17 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         bar.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.1e}")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             val = estimate_loss(model, windows, subset)
-            append_jsonl(metrics_path, {"step": step, "tokens": step * tokens_per_step, "train_loss": round(running, 5), "val_nll": round(val, 5),
-                                        "lr": lr, "seconds": round(time.perf_counter() - t0, 1)})
+            append_jsonl(
+                metrics_path,
+                {
+                    "step": step,
+                    "tokens": step * tokens_per_step,
+                    "train_loss": round(running, 5),
+                    "val_nll": round(val, 5),
+                    "lr": lr,
+                    "seconds": round(time.perf_counter() - t0, 1),
+                },
+            )
             checkpoint(step)
     bar.close()
     if step < cfg.steps:
@@ -303,7 +332,10 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         "threads": torch.get_num_threads(),
         "train_config": asdict(cfg),
     }
-    append_jsonl(metrics_path, {"final": True, **{k: summary[k] for k in ("steps", "val_nll", "unigram_nll", "bigram_nll", "seconds")}})
+    append_jsonl(
+        metrics_path,
+        {"final": True, **{k: summary[k] for k in ("steps", "val_nll", "unigram_nll", "bigram_nll", "seconds")}},
+    )
     checkpoint(step)
     atomic_save(model_payload(model, tokenizer, summary), out / "model.pt")
     write_text_atomic(out / "model_card.md", model_card(summary))
@@ -324,21 +356,33 @@ def scaling_study(sizes: list[str], cfg: TrainConfig, out: str | Path, progress:
     out = Path(out)
     runs = []
     for size in sizes:
-        summary = _finished(out / size, cfg.steps) or train(replace(cfg, size=size), out / size,
-                                                             resume=(out / size / "ckpt.pt").is_file(), progress=progress)
+        summary = _finished(out / size, cfg.steps) or train(
+            replace(cfg, size=size), out / size, resume=(out / size / "ckpt.pt").is_file(), progress=progress
+        )
         curve = [json.loads(line) for line in (out / size / "metrics.jsonl").read_text().splitlines()]
-        runs.append({
-            "size": size,
-            "params": summary["params"],
-            "tokens_seen": summary["tokens_seen"],
-            "val_nll": summary["val_nll"],
-            "seconds": summary["seconds"],
-            "curve": [{k: r[k] for k in ("step", "tokens", "train_loss", "val_nll")} for r in curve if not r.get("final")],
-        })
-    result = {"runs": runs, "unigram_nll": summary["unigram_nll"], "bigram_nll": summary["bigram_nll"],
-              "train_tokens": summary["train_tokens"], "val_tokens": summary["val_tokens"], "days": summary["days"],
-              "steps": cfg.steps, "batch_size": cfg.batch_size,
-              "curve_note": f"curve val_nll on {cfg.eval_windows} fixed validation windows; final val_nll on all of them"}
+        runs.append(
+            {
+                "size": size,
+                "params": summary["params"],
+                "tokens_seen": summary["tokens_seen"],
+                "val_nll": summary["val_nll"],
+                "seconds": summary["seconds"],
+                "curve": [
+                    {k: r[k] for k in ("step", "tokens", "train_loss", "val_nll")} for r in curve if not r.get("final")
+                ],
+            }
+        )
+    result = {
+        "runs": runs,
+        "unigram_nll": summary["unigram_nll"],
+        "bigram_nll": summary["bigram_nll"],
+        "train_tokens": summary["train_tokens"],
+        "val_tokens": summary["val_tokens"],
+        "days": summary["days"],
+        "steps": cfg.steps,
+        "batch_size": cfg.batch_size,
+        "curve_note": f"curve val_nll on {cfg.eval_windows} fixed validation windows; final val_nll on all of them",
+    }
     tmp = out / "scaling.json.tmp"
     tmp.write_text(json.dumps(result, indent=1))
     os.replace(tmp, out / "scaling.json")

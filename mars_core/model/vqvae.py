@@ -25,6 +25,7 @@ and a grid of codes decodes back to an image.
 The model is deterministic at inference (`eval()`): `encode` gives code indices
 (B, 8, 8) int64 and `decode_*` their image.
 """
+
 from __future__ import annotations
 
 import math
@@ -153,7 +154,9 @@ class VectorQuantizer(nn.Module):
             self.ema_sum[dead] = z[pick] * share
         return len(dead)
 
-    def forward(self, z: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, z: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """z (B, d, h, w) -> (straight-through quantized (B, d, h, w), codes (B, h, w), commitment term)."""
         B, d, h, w = z.shape
         flat = z.permute(0, 2, 3, 1).reshape(-1, d)  # (B*h*w, d)
@@ -203,13 +206,17 @@ class VQVAE(nn.Module):
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, images: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, images: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """images (B, 3, 32, 32) counts -> (log-rates (B, 3, 32, 32), codes (B, 8, 8), commitment term)."""
         z = self.encoder(scale_input(images))  # (B, d, 8, 8)
         q, codes, commit = self.quantizer(z, generator)
         return self.decoder(q), codes, commit
 
-    def loss(self, images: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(
+        self, images: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """Training loss (reconstruction + beta * commitment) of a batch of count images."""
         log_rate, codes, commit = self(images, generator)
         recon = reconstruction_loss(log_rate, images.float(), self.config.recon_loss)

@@ -14,6 +14,7 @@ every `eval_every` steps (metrics.jsonl), checkpoints atomically (`ckpt.pt`, res
 batches seeded from (seed, step)) and writes the slim `vqvae.pt` with a summary that
 compares the reconstruction with the mean-training-image and previous-minute baselines.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -108,8 +109,13 @@ class ImageData:
         return np.concatenate(cur), np.concatenate(prev)
 
 
-def load_image_data(symbols: list[str], data_dir: str | None = None, tokenizer: OrderTokenizer | None = None,
-                    tokenizer_source: str | Path | None = None, seed: int = 0) -> ImageData:
+def load_image_data(
+    symbols: list[str],
+    data_dir: str | None = None,
+    tokenizer: OrderTokenizer | None = None,
+    tokenizer_source: str | Path | None = None,
+    seed: int = 0,
+) -> ImageData:
     """Order images of every catalogued day of the symbols (see the module docstring)."""
     days = load_days(symbols, data_dir)
     if tokenizer is None:
@@ -117,7 +123,9 @@ def load_image_data(symbols: list[str], data_dir: str | None = None, tokenizer: 
     else:
         where = "given"
     images = [day_images(d, tokenizer) for d in days]
-    if not any((d.minutes < VAL_START_MINUTE).any() for d in images) or not any((d.minutes >= VAL_START_MINUTE).any() for d in images):
+    if not any((d.minutes < VAL_START_MINUTE).any() for d in images) or not any(
+        (d.minutes >= VAL_START_MINUTE).any() for d in images
+    ):
         raise MarsInputError("the days need minutes both before and after 14:30 (training and validation)")
     return ImageData(images, tokenizer, where)
 
@@ -157,8 +165,13 @@ def code_usage(codes: np.ndarray, codebook_size: int) -> dict:
 def encode_images(model: VQVAE, images: np.ndarray, chunk: int = 256) -> np.ndarray:
     """Code grids (N, 8, 8) int64 of uint8 images (N, 3, 32, 32)."""
     model.eval()
-    return np.concatenate([model.encode(torch.from_numpy(images[i : i + chunk])).numpy()
-                           for i in range(0, len(images), chunk)]) if len(images) else np.zeros((0, *model.grid), np.int64)
+    return (
+        np.concatenate(
+            [model.encode(torch.from_numpy(images[i : i + chunk])).numpy() for i in range(0, len(images), chunk)]
+        )
+        if len(images)
+        else np.zeros((0, *model.grid), np.int64)
+    )
 
 
 @torch.no_grad()
@@ -166,7 +179,9 @@ def evaluate_vqvae(model: VQVAE, images: np.ndarray) -> dict:
     """Reconstruction metrics and code usage of the model on uint8 images (N, 3, 32, 32)."""
     was_training = model.training
     codes = encode_images(model, images)
-    rate = np.concatenate([model.decode_counts(torch.from_numpy(codes[i : i + 256])).numpy() for i in range(0, len(codes), 256)])
+    rate = np.concatenate(
+        [model.decode_counts(torch.from_numpy(codes[i : i + 256])).numpy() for i in range(0, len(codes), 256)]
+    )
     model.train(was_training)
     return {**image_metrics(rate, images), **code_usage(codes, model.config.codebook_size)}
 
@@ -222,7 +237,9 @@ def model_config(cfg: VQVAETrainConfig) -> VQVAEConfig:
     if cfg.recon_loss is not None:
         mc = replace(mc, recon_loss=cfg.recon_loss)
     if mc.codebook_size < 2 or mc.recon_loss not in ("poisson", "mse"):
-        raise MarsInputError(f"codebook size must be >= 2 and the loss poisson or mse; got {mc.codebook_size}, {mc.recon_loss!r}")
+        raise MarsInputError(
+            f"codebook size must be >= 2 and the loss poisson or mse; got {mc.codebook_size}, {mc.recon_loss!r}"
+        )
     return mc
 
 
@@ -237,8 +254,15 @@ def get_image_batch(train: np.ndarray, batch: int, mirror: bool, rng: np.random.
 
 def vqvae_payload(model: VQVAE, tokenizer: OrderTokenizer, summary: dict) -> dict:
     """Everything needed to rebuild the VQ-VAE and its image slots from one file."""
-    return {"format": VQVAE_FORMAT, "kind": "vqvae", "model_args": asdict(model.config), "model": model.state_dict(),
-            "tokenizer": tokenizer.state_dict(), "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer), "summary": summary}
+    return {
+        "format": VQVAE_FORMAT,
+        "kind": "vqvae",
+        "model_args": asdict(model.config),
+        "model": model.state_dict(),
+        "tokenizer": tokenizer.state_dict(),
+        "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer),
+        "summary": summary,
+    }
 
 
 @dataclass(frozen=True)
@@ -256,8 +280,12 @@ def vqvae_from_payload(payload: dict, where: str) -> LoadedVQVAE:
         raise MarsInputError(f"{where} is not a VQ-VAE checkpoint of format {VQVAE_FORMAT}")
     model = VQVAE(VQVAEConfig(**payload["model_args"]))
     model.load_state_dict(payload["model"])
-    return LoadedVQVAE(model.eval(), OrderTokenizer.from_state_dict(payload["tokenizer"]), payload["tokenizer_fingerprint"],
-                       payload["summary"])
+    return LoadedVQVAE(
+        model.eval(),
+        OrderTokenizer.from_state_dict(payload["tokenizer"]),
+        payload["tokenizer_fingerprint"],
+        payload["summary"],
+    )
 
 
 def load_vqvae(path: str | Path | None = None) -> LoadedVQVAE:
@@ -270,8 +298,9 @@ def load_vqvae(path: str | Path | None = None) -> LoadedVQVAE:
     return vqvae_from_payload(payload, str(path))
 
 
-def train_vqvae(cfg: VQVAETrainConfig, out: str | Path, resume: bool = False, progress: bool = True,
-                data: ImageData | None = None) -> dict:
+def train_vqvae(
+    cfg: VQVAETrainConfig, out: str | Path, resume: bool = False, progress: bool = True, data: ImageData | None = None
+) -> dict:
     """Train (or resume) a VQ-VAE into folder `out`; returns the summary written to vqvae.pt.
 
     `data` (optional) replaces loading the days (tests); its tokenizer is used.
@@ -294,8 +323,11 @@ def train_vqvae(cfg: VQVAETrainConfig, out: str | Path, resume: bool = False, pr
     model = VQVAE(mc)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}],
-                                  lr=cfg.lr, betas=(0.9, 0.99))
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.99),
+    )
     step = 0
     if state:
         model.load_state_dict(state["model"])
@@ -305,8 +337,17 @@ def train_vqvae(cfg: VQVAETrainConfig, out: str | Path, resume: bool = False, pr
     metrics_path = out / "metrics.jsonl"
 
     def checkpoint(at_step: int, seconds: float) -> None:
-        atomic_save({"train": asdict(cfg), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "tokenizer": data.tokenizer.state_dict(), "step": at_step, "seconds": seconds}, ckpt_path)
+        atomic_save(
+            {
+                "train": asdict(cfg),
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "tokenizer": data.tokenizer.state_dict(),
+                "step": at_step,
+                "seconds": seconds,
+            },
+            ckpt_path,
+        )
 
     model.train()
     bar = tqdm(total=cfg.steps, initial=step, desc=f"vqvae ({cfg.size})", file=sys.stderr, disable=not progress)
@@ -325,8 +366,16 @@ def train_vqvae(cfg: VQVAETrainConfig, out: str | Path, resume: bool = False, pr
         bar.set_postfix(recon=f"{running:.4f}", lr=f"{lr:.1e}")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             ev = evaluate_vqvae(model, val)
-            append_jsonl(metrics_path, {"step": step, "train_recon": round(running, 5), **{f"val_{k}": v for k, v in ev.items()}, "lr": lr,
-                                        "seconds": round(time.perf_counter() - t0, 1)})
+            append_jsonl(
+                metrics_path,
+                {
+                    "step": step,
+                    "train_recon": round(running, 5),
+                    **{f"val_{k}": v for k, v in ev.items()},
+                    "lr": lr,
+                    "seconds": round(time.perf_counter() - t0, 1),
+                },
+            )
             checkpoint(step, time.perf_counter() - t0)
     bar.close()
     seconds = time.perf_counter() - t0

@@ -34,6 +34,7 @@ Terminated after the last interval (`duration_s / interval_s` steps); never trun
 day, background ("noise" or "replay"), side, volume, duration_s, interval_s,
 start_window (pair of "HH:MM"), shortfall_bps.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -89,7 +90,9 @@ class ExecutionEnv(gym.Env):
             start = int(self.np_random.integers(lo // NS_PER_SECOND, hi // NS_PER_SECOND)) * NS_PER_SECOND
         end = start + int(self.twap.duration_s * NS_PER_SECOND)
         sim_seed = int(self.np_random.integers(2**31))
-        self.sim = Simulator(self.day, start, end + NS_PER_SECOND, make_background(self.background, self.day), seed=sim_seed)
+        self.sim = Simulator(
+            self.day, start, end + NS_PER_SECOND, make_background(self.background, self.day), seed=sim_seed
+        )
         self.agent = TWAPAgent(self.twap, AgentId.EXECUTION)
         self.sim.add_agent(self.agent, np.random.default_rng([sim_seed, 1]))
         self.arrival = self._mid()
@@ -120,8 +123,13 @@ class ExecutionEnv(gym.Env):
         terminated = self.interval >= self.twap.intervals
         if terminated:
             reward -= self.shortfall_bps * (1 - self.agent.fulfillment)
-        info = {"executed": self.agent.executed, "fulfillment": self.agent.fulfillment, "vwap": self.agent.vwap,
-                "pvr": self.agent.pvr, "ap": self.agent.ap}  # fmt: skip
+        info = {
+            "executed": self.agent.executed,
+            "fulfillment": self.agent.fulfillment,
+            "vwap": self.agent.vwap,
+            "pvr": self.agent.pvr,
+            "ap": self.agent.ap,
+        }
         return self._observe(), reward, terminated, False, info
 
     def _mid(self) -> float:

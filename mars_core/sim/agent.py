@@ -11,6 +11,7 @@ model) is 1, a user's injected orders 2, execution agents (TWAP) 3 and up.
   generative model). The simulator asks it for the time of its next order and
   then lets it act on the exchange directly, so it reacts to the current book.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -115,8 +116,7 @@ class Agent(Protocol):
         """The exchange's answer to one of this agent's actions."""
         ...
 
-    def on_fill(self, fill: Fill) -> None:
-        ...
+    def on_fill(self, fill: Fill) -> None: ...
 
     def records(self) -> dict[str, list]:
         """Columnar records the agent keeps (child orders, fills) for the results store."""

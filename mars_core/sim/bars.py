@@ -5,6 +5,7 @@ simulated days alike). Mids, spread and depth come from the book
 snapshots (sampled, see `Recorder`), trades from the trade log, event counts
 from the order log. Memory is one row of partial aggregates per minute.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,20 +51,38 @@ class BarBuilder:
             }
         )
         part = rows.groupby("minute").agg(
-            mid_open=("mid", "first"), mid_high=("mid", "max"), mid_low=("mid", "min"), mid_close=("mid", "last"),
-            spread_sum=("spread", "sum"), spread_n=("spread", "count"),
-            bid_depth_sum=("bid_depth", "sum"), ask_depth_sum=("ask_depth", "sum"), book_n=("bid_depth", "count"),
-        )  # fmt: skip
+            mid_open=("mid", "first"),
+            mid_high=("mid", "max"),
+            mid_low=("mid", "min"),
+            mid_close=("mid", "last"),
+            spread_sum=("spread", "sum"),
+            spread_n=("spread", "count"),
+            bid_depth_sum=("bid_depth", "sum"),
+            ask_depth_sum=("ask_depth", "sum"),
+            book_n=("bid_depth", "count"),
+        )
         self._parts["book"].append(part)
 
     def _add_trades(self, chunk: pd.DataFrame) -> None:
         price = chunk["price"].to_numpy(np.float64)
         qty = chunk["qty"].to_numpy()
-        rows = pd.DataFrame({"minute": chunk["ts"].to_numpy() // NS_PER_MINUTE * NS_PER_MINUTE, "last": price, "qty": qty, "notional": price * qty})
+        rows = pd.DataFrame(
+            {
+                "minute": chunk["ts"].to_numpy() // NS_PER_MINUTE * NS_PER_MINUTE,
+                "last": price,
+                "qty": qty,
+                "notional": price * qty,
+            }
+        )
         part = rows.groupby("minute").agg(
-            last_open=("last", "first"), last_high=("last", "max"), last_low=("last", "min"), last_close=("last", "last"),
-            volume=("qty", "sum"), trades=("qty", "count"), notional=("notional", "sum"),
-        )  # fmt: skip
+            last_open=("last", "first"),
+            last_high=("last", "max"),
+            last_low=("last", "min"),
+            last_close=("last", "last"),
+            volume=("qty", "sum"),
+            trades=("qty", "count"),
+            notional=("notional", "sum"),
+        )
         self._parts["trades"].append(part)
 
     def _add_orders(self, chunk: pd.DataFrame) -> None:

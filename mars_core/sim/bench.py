@@ -3,6 +3,7 @@
 Run with `mars bench sim --json`. Memory is measured per rollout in fresh
 processes for a short and a long run, to show it does not grow with run length.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -20,7 +21,9 @@ START = "10:00"
 
 
 def _config(symbol: str, date: str, minutes: float, rollouts: int) -> SimConfig:
-    return SimConfig(symbol=symbol, date=date, start=START, minutes=minutes, rollouts=rollouts, background="noise", seed=1)
+    return SimConfig(
+        symbol=symbol, date=date, start=START, minutes=minutes, rollouts=rollouts, background="noise", seed=1
+    )
 
 
 def _one_rollout(args: tuple) -> tuple[int, float, float]:
@@ -40,8 +43,13 @@ def _isolated(config: SimConfig, data_dir: str | None) -> tuple[int, float, floa
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(symbol: str = "GOOG", date: str = "2012-06-21", data_dir: str | None = None,
-        short_minutes: float = 30, long_minutes: float = 240) -> dict:  # fmt: skip
+def run(
+    symbol: str = "GOOG",
+    date: str = "2012-06-21",
+    data_dir: str | None = None,
+    short_minutes: float = 30,
+    long_minutes: float = 240,
+) -> dict:
     """Figures for the README.
 
     One core: simulated orders per second of a long rollout's loop (recording and Parquet
@@ -55,7 +63,9 @@ def run(symbol: str = "GOOG", date: str = "2012-06-21", data_dir: str | None = N
     tmp = tempfile.mkdtemp(prefix="mars-bench-")
     try:
         started = time.perf_counter()
-        summary = run_simulation(_config(symbol, date, long_minutes, 2 * cores), os.path.join(tmp, "run"), data_dir, cores)
+        summary = run_simulation(
+            _config(symbol, date, long_minutes, 2 * cores), os.path.join(tmp, "run"), data_dir, cores
+        )
         wall = time.perf_counter() - started
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,4 +1,5 @@
 """`mars simulate`, `mars export` and `mars bench sim`."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,14 +24,18 @@ def parse_twap(spec: str) -> TWAPConfig:
         key, sep, value = part.partition("=")
         key = key.strip().lower()
         if not sep or key not in TWAP_KEYS:
-            raise ConfigError(f"--twap {spec!r}: {part!r} is not key=value with a key among {', '.join(sorted(TWAP_KEYS))}")
+            raise ConfigError(
+                f"--twap {spec!r}: {part!r} is not key=value with a key among {', '.join(sorted(TWAP_KEYS))}"
+            )
         value = value.strip()
         if key == "side":
             if value.lower() not in ("buy", "sell"):
                 raise ConfigError(f"--twap {spec!r}: side must be buy or sell, was {value!r}")
             fields["side"] = 1 if value.lower() == "buy" else -1
         else:
-            fields[{"duration": "duration_s", "interval": "interval_s", "aggressive": "aggressive_s"}.get(key, key)] = value
+            fields[{"duration": "duration_s", "interval": "interval_s", "aggressive": "aggressive_s"}.get(key, key)] = (
+                value
+            )
     return TWAPConfig.from_dict(fields, where=f"--twap {spec!r}")
 
 
@@ -42,12 +47,20 @@ def simulate(
     rollouts: Annotated[int, typer.Option(help="Independent rollouts.")] = 8,
     background: Annotated[str, typer.Option(help="replay, noise or lmm.")] = "noise",
     seed: Annotated[int, typer.Option(help="Run seed.")] = 0,
-    inject: Annotated[Path | None, typer.Option(help="CSV of injected orders (time,action,side,price,qty,client_id).")] = None,
-    twap: Annotated[list[str] | None, typer.Option(help="TWAP agent: side=buy,volume=2000,pvr=0.9,ap=1 (repeatable).")] = None,
-    paired: Annotated[bool, typer.Option("--paired/--unpaired", help="Also run each rollout without the agents.")] = True,
+    inject: Annotated[
+        Path | None, typer.Option(help="CSV of injected orders (time,action,side,price,qty,client_id).")
+    ] = None,
+    twap: Annotated[
+        list[str] | None, typer.Option(help="TWAP agent: side=buy,volume=2000,pvr=0.9,ap=1 (repeatable).")
+    ] = None,
+    paired: Annotated[
+        bool, typer.Option("--paired/--unpaired", help="Also run each rollout without the agents.")
+    ] = True,
     snapshot_interval_ms: Annotated[int, typer.Option(help="Book snapshot interval; 0 = every event.")] = 1000,
     workers: Annotated[int | None, typer.Option(help="Parallel processes (default: all cores).")] = None,
-    out: Annotated[Path, typer.Option(help="Run directory (resumed if it holds the same configuration).")] = Path("runs/sim"),
+    out: Annotated[Path, typer.Option(help="Run directory (resumed if it holds the same configuration).")] = Path(
+        "runs/sim"
+    ),
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -62,10 +75,18 @@ def simulate(
         inject_csv = inject.read_text()
     config = SimConfig.from_dict(
         {
-            "symbol": symbol, "date": date, "start": start, "minutes": minutes, "rollouts": rollouts,
-            "background": background, "seed": seed, "twap": [parse_twap(t) for t in twap or []],
-            "inject_csv": inject_csv, "paired": paired, "snapshot_interval_ms": snapshot_interval_ms,
-        }  # fmt: skip
+            "symbol": symbol,
+            "date": date,
+            "start": start,
+            "minutes": minutes,
+            "rollouts": rollouts,
+            "background": background,
+            "seed": seed,
+            "twap": [parse_twap(t) for t in twap or []],
+            "inject_csv": inject_csv,
+            "paired": paired,
+            "snapshot_interval_ms": snapshot_interval_ms,
+        }
     )
     with tqdm(total=rollouts * len(config.arms), desc="rollouts", unit="arm", disable=as_json) as bar:
 
@@ -127,7 +148,9 @@ def bench_sim(
 
 def impact(
     config: Annotated[Path, typer.Option("--config", help="Study file (YAML or JSON), see mars_core/sim/study.py.")],
-    out: Annotated[Path, typer.Option(help="Study directory (resumed if it holds the same study).")] = Path("runs/study"),
+    out: Annotated[Path, typer.Option(help="Study directory (resumed if it holds the same study).")] = Path(
+        "runs/study"
+    ),
     workers: Annotated[int | None, typer.Option(help="Parallel processes (default: all cores).")] = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
@@ -154,7 +177,9 @@ def impact(
 
 def realism(
     symbol: Annotated[str, typer.Option(help="Ticker, e.g. GOOG.")],
-    backgrounds: Annotated[str, typer.Option(help="Comma-separated: replay (the reference, always), noise, lmm.")] = "replay,noise",
+    backgrounds: Annotated[
+        str, typer.Option(help="Comma-separated: replay (the reference, always), noise, lmm.")
+    ] = "replay,noise",
     dates: Annotated[str, typer.Option(help="Comma-separated dates (default: every catalogued day).")] = "",
     minutes: Annotated[int, typer.Option(help="Length of each simulated future.")] = 30,
     every: Annotated[int, typer.Option(help="Minutes between start points in the held-out window.")] = 5,
@@ -168,11 +193,17 @@ def realism(
     """Stylized facts and Table-7 similarity/accuracy of each background against the real held-out windows."""
     from mars_core.sim.realism import RealismConfig, run_realism
 
-    config = RealismConfig.from_dict({
-        "symbol": symbol.upper(), "dates": [d for d in dates.split(",") if d.strip()],
-        "backgrounds": [b for b in backgrounds.split(",")], "minutes": minutes, "every_minutes": every,
-        "rollouts": rollouts, "seed": seed,
-    })  # fmt: skip
+    config = RealismConfig.from_dict(
+        {
+            "symbol": symbol.upper(),
+            "dates": [d for d in dates.split(",") if d.strip()],
+            "backgrounds": backgrounds.split(","),
+            "minutes": minutes,
+            "every_minutes": every,
+            "rollouts": rollouts,
+            "seed": seed,
+        }
+    )
     with tqdm(desc="rollouts", unit="arm", disable=as_json) as bar:
 
         def progress(done: int, total: int, summary: dict) -> None:
@@ -181,11 +212,16 @@ def realism(
             bar.refresh()
 
         summary = run_realism(config, out or Path(f"runs/realism_{config.symbol}"), data_dir, workers, progress)
-    lines = [f"{summary['starts']} start points x {summary['rollouts']} rollouts in {summary['seconds']:.1f}s -> {summary['dir']}"]
+    lines = [
+        f"{summary['starts']} start points x {summary['rollouts']} rollouts in {summary['seconds']:.1f}s -> {summary['dir']}"
+    ]
     for metric, by_bg in summary["metrics"].items():
         cells = ", ".join(f"{bg}: sim {v['similarity']} acc {v['accuracy']}" for bg, v in by_bg.items())
         lines.append(f"  {metric}: {cells}")
-    lines.append("  facts present: " + "; ".join(f"{f}: {'/'.join(bg for bg, p in v.items() if p) or '-'}" for f, v in summary["facts"].items()))
+    lines.append(
+        "  facts present: "
+        + "; ".join(f"{f}: {'/'.join(bg for bg, p in v.items() if p) or '-'}" for f, v in summary["facts"].items())
+    )
     emit({"metrics": summary["metrics"], "facts": summary["facts"]}, as_json, "\n".join(lines))
 
 
@@ -213,12 +249,21 @@ def evaluate_model(
     minutes: Annotated[int, typer.Option(help="Minutes simulated from each start point.")] = 5,
     every: Annotated[int, typer.Option(help="Minutes between start points in the window.")] = 10,
     rollouts: Annotated[int, typer.Option(help="Rollouts per start point and background.")] = 4,
-    window: Annotated[tuple[str, str], typer.Option(help="First and last minute of the start points' runs, HH:MM HH:MM "
-                                                         "(default: the model's held-out afternoon).")] = ("14:30", "16:00"),
-    temperature: Annotated[float | None, typer.Option(help="Generative background's temperature (default: SimConfig's).")] = None,
+    window: Annotated[
+        tuple[str, str],
+        typer.Option(
+            help="First and last minute of the start points' runs, HH:MM HH:MM "
+            "(default: the model's held-out afternoon)."
+        ),
+    ] = ("14:30", "16:00"),
+    temperature: Annotated[
+        float | None, typer.Option(help="Generative background's temperature (default: SimConfig's).")
+    ] = None,
     top_p: Annotated[float | None, typer.Option(help="Generative background's top-p (default: SimConfig's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
-    out: Annotated[Path, typer.Option(help="Evaluation directory (resumed when it holds the same settings).")] = Path("runs/model-eval"),
+    out: Annotated[Path, typer.Option(help="Evaluation directory (resumed when it holds the same settings).")] = Path(
+        "runs/model-eval"
+    ),
     workers: Annotated[int | None, typer.Option(help="Parallel processes.")] = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
@@ -226,15 +271,32 @@ def evaluate_model(
     """Compare the generated order flow with the real held-out flow, next to the noise baseline."""
     from mars_core.sim.model_eval import evaluate_model as run
 
-    result = run([s.strip().upper() for s in symbols.split(",") if s.strip()], out, minutes, every, rollouts, window,
-                 seed=seed, data_dir=data_dir, workers=workers, temperature=temperature, top_p=top_p)  # fmt: skip
+    result = run(
+        [s.strip().upper() for s in symbols.split(",") if s.strip()],
+        out,
+        minutes,
+        every,
+        rollouts,
+        window,
+        seed=seed,
+        data_dir=data_dir,
+        workers=workers,
+        temperature=temperature,
+        top_p=top_p,
+    )
     decoding = ", ".join(f"{k} {v:g}" for k, v in result["decoding"].items())
-    lines = [f"validation NLL {result['val_nll']} (unigram {result['unigram_nll']}, bigram {result['bigram_nll']})",
-             f"distribution similarity over {result['starts']} start points x {result['rollouts']} rollouts ({decoding}):"]
-    lines += [f"  {m:13s} lmm {v['lmm']:.3f}  noise {v['noise']:.3f}  (noise fitted on the whole day {v['noise_whole_day']:.3f})"
-              for m, v in result["similarity"].items()]  # fmt: skip
-    lines.append(f"the model beats the noise baseline (fitted before 14:30, as the model) on {result['lmm_wins']} of "
-                 f"{result['metrics']} metrics; the one fitted on the whole day on {result['lmm_wins_vs_whole_day']}")
+    lines = [
+        f"validation NLL {result['val_nll']} (unigram {result['unigram_nll']}, bigram {result['bigram_nll']})",
+        f"distribution similarity over {result['starts']} start points x {result['rollouts']} rollouts ({decoding}):",
+    ]
+    lines += [
+        f"  {m:13s} lmm {v['lmm']:.3f}  noise {v['noise']:.3f}  (noise fitted on the whole day {v['noise_whole_day']:.3f})"
+        for m, v in result["similarity"].items()
+    ]
+    lines.append(
+        f"the model beats the noise baseline (fitted before 14:30, as the model) on {result['lmm_wins']} of "
+        f"{result['metrics']} metrics; the one fitted on the whole day on {result['lmm_wins_vs_whole_day']}"
+    )
     emit(result, as_json, "\n".join(lines))
 
 

@@ -1,4 +1,5 @@
 """Validated configuration of a simulation run (the CLI flags, the page's form, a study's points)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,14 +34,23 @@ class SimConfig(Settings):
     snapshot_interval_ms: int = Field(1000, ge=0, description="0 records the book after every event")
     depth: int = Field(10, ge=1, le=50, description="levels agents observe")
     latency_ms: float = Field(0.0, ge=0)
-    noise_fit_until: str | None = Field(None, description="noise background: fit the noise traders on the day's orders "
-                                        "before this HH:MM[:SS] only (default: the whole day)")
+    noise_fit_until: str | None = Field(
+        None,
+        description="noise background: fit the noise traders on the day's orders "
+        "before this HH:MM[:SS] only (default: the whole day)",
+    )
     # decoding of the generative background, selected on the training window (model card, "Decoding"; decoding.json)
     lmm_temperature: float = Field(
-        1.0, gt=0, le=2, description="lmm background: temperature of each order factor's distribution (1 samples the model)"
+        1.0,
+        gt=0,
+        le=2,
+        description="lmm background: temperature of each order factor's distribution (1 samples the model)",
     )
     lmm_top_p: float = Field(
-        1.0, gt=0, le=1, description="lmm background: keep the smallest set of each factor's values with this probability"
+        1.0,
+        gt=0,
+        le=1,
+        description="lmm background: keep the smallest set of each factor's values with this probability",
     )
 
     @field_validator("symbol")

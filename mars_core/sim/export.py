@@ -10,6 +10,7 @@ orderbook file is the book after each message, rebuilt by applying the messages
 to the rollout's starting book; like a real LOBSTER file, it only shows what
 the messages explain plus what was already resting at the start.
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -54,7 +55,14 @@ def lobster_messages(orders: pd.DataFrame, trades: pd.DataFrame, start_book: pd.
     out: list[tuple[int, int, int, int, int, int]] = []
     revealed = REVEALED_IDS
     for o in ok.itertuples(index=False):
-        ts, event, oid, side, price, qty = int(o.ts), int(o.event), int(o.order_id), int(o.side), int(o.price), int(o.qty)
+        ts, event, oid, side, price, qty = (
+            int(o.ts),
+            int(o.event),
+            int(o.order_id),
+            int(o.side),
+            int(o.price),
+            int(o.qty),
+        )
         if event in (OrderEvent.CANCEL, OrderEvent.DELETE):
             if oid == 0:  # liquidity withdrawn from out of view
                 revealed += 1
@@ -107,10 +115,28 @@ def lobster_book(messages: pd.DataFrame, start_book: pd.DataFrame, levels: int) 
     for r in start_book.assign(order_id=positive_ids(start_book["order_id"])).itertuples(index=False):
         book.add(int(r.order_id), int(r.side), int(r.price), int(r.qty), 0, int(r.agent))
     rows = np.empty((len(messages), 4 * levels), dtype=np.int64)
-    cols = {c: np.ascontiguousarray(messages[c].to_numpy(dtype)) for c, dtype in
-            (("ts", np.int64), ("type", np.int8), ("order_id", np.int64), ("size", np.int64), ("price", np.int64), ("direction", np.int8))}  # fmt: skip
-    Replayer(book, levels).run(cols["ts"], cols["type"], cols["order_id"], cols["size"], cols["price"], cols["direction"],
-                               rows, verify=False, record=rows)  # fmt: skip
+    cols = {
+        c: np.ascontiguousarray(messages[c].to_numpy(dtype))
+        for c, dtype in (
+            ("ts", np.int64),
+            ("type", np.int8),
+            ("order_id", np.int64),
+            ("size", np.int64),
+            ("price", np.int64),
+            ("direction", np.int8),
+        )
+    }
+    Replayer(book, levels).run(
+        cols["ts"],
+        cols["type"],
+        cols["order_id"],
+        cols["size"],
+        cols["price"],
+        cols["direction"],
+        rows,
+        verify=False,
+        record=rows,
+    )
     return rows
 
 
@@ -133,7 +159,9 @@ def export_lobster(run: RunDir, rollout: int, arm: str | None, out: str | Path, 
     messages = lobster_messages(orders, trades, start)
     book = lobster_book(messages, start, levels)
     config = run.config
-    stem = lobster_file_stem(f"{config['symbol']}SIM", config["date"], int(messages["ts"].iat[0]), int(messages["ts"].iat[-1]))
+    stem = lobster_file_stem(
+        f"{config['symbol']}SIM", config["date"], int(messages["ts"].iat[0]), int(messages["ts"].iat[-1])
+    )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     message_path = out / f"{stem}_message_{levels}.csv"

@@ -9,6 +9,7 @@ Columns (one row per order; header required):
   client_id optional label; a cancel names the client_id of the order it cancels
 Every problem is reported with the row number (1-based, header = row 1 in a CSV).
 """
+
 from __future__ import annotations
 
 import io
@@ -36,7 +37,9 @@ class InjectedOrders:
         self.agent_id = agent_id
         self._next = 0
         self._ids: dict[str, int] = {}  # client_id -> exchange order id
-        self.results: dict[str, list] = {k: [] for k in ("ts", "row", "client_id", "action", "order_id", "status", "reason")}
+        self.results: dict[str, list] = {
+            k: [] for k in ("ts", "row", "client_id", "action", "order_id", "status", "reason")
+        }
         self.fills: dict[str, list] = {k: [] for k in ("ts", "order_id", "price", "qty", "aggressive")}
         self._pending: list[tuple[int, str]] = []
 
@@ -97,7 +100,9 @@ class InjectedOrders:
         return {"orders": self.results, "fills": self.fills}
 
 
-def validate_orders(frame: pd.DataFrame, tick_size: int, where: str = "injected orders", first_row: int = 1) -> pd.DataFrame:
+def validate_orders(
+    frame: pd.DataFrame, tick_size: int, where: str = "injected orders", first_row: int = 1
+) -> pd.DataFrame:
     """Check a raw table (all strings) and return it typed: ts, kind, side, price (units), qty, client_id, target, row.
 
     Raises MarsInputError naming the row and the field for the first problem found.
@@ -139,7 +144,16 @@ def _validate_row(rec: dict[str, str], row: int, tick_size: int, where: str, see
         raise fail(f"qty {qty_text!r} is not a number") from None
     if qty_text and float(qty_text) != qty:
         raise fail(f"qty {qty_text!r} must be a whole number of shares")
-    out = {"ts": ts, "kind": ACTIONS[action], "side": 0, "price": 0, "qty": qty, "client_id": client_id, "target": "", "row": row}
+    out = {
+        "ts": ts,
+        "kind": ACTIONS[action],
+        "side": 0,
+        "price": 0,
+        "qty": qty,
+        "client_id": client_id,
+        "target": "",
+        "row": row,
+    }
     if action == "cancel":
         if qty < 0:
             raise fail(f"qty must be 0 (all) or positive for a cancel, was {qty}")

@@ -17,6 +17,7 @@ numbers (common random numbers) whatever the batch holds. Finished rollouts
 leave the batch at once: the last steps, when a few long rollouts are still
 running, cost what those few need.
 """
+
 from __future__ import annotations
 
 import functools
@@ -103,7 +104,9 @@ class LMMBackground:
             sim.exchange.cancel(ts, order.order_id, 0 if order.is_delete else order.qty)
         else:
             kind = OrderKind.IOC if order.ioc else OrderKind.LIMIT
-            sim.exchange.submit(ts, order.side, order.price, order.qty, AgentId.BACKGROUND, kind, sim.new_order_id(AgentId.BACKGROUND))
+            sim.exchange.submit(
+                ts, order.side, order.price, order.qty, AgentId.BACKGROUND, kind, sim.new_order_id(AgentId.BACKGROUND)
+            )
 
 
 class LockstepGroup:
@@ -118,9 +121,17 @@ class LockstepGroup:
         use_cache: incremental decoding (False recomputes the window each step, for the benchmark).
     """
 
-    def __init__(self, sims: list[Simulator], seeds: list[int], model: LoadedModel, context: tuple[np.ndarray, ...],
-                 temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-                 use_cache: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        sims: list[Simulator],
+        seeds: list[int],
+        model: LoadedModel,
+        context: tuple[np.ndarray, ...],
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        use_cache: bool = True,
+    ) -> None:
         self.sims = sims
         self.books = [sim.book for sim in sims]
         self.model = model
@@ -130,10 +141,13 @@ class LockstepGroup:
         self.levels = self.day.info.levels
         self.tick = self.day.info.tick_size
         B = len(sims)
-        self.sampler = OrderModelSampler(model.model, batch=B, temperature=temperature, top_k=top_k, top_p=top_p,
-                                         use_cache=use_cache)  # fmt: skip
+        self.sampler = OrderModelSampler(
+            model.model, batch=B, temperature=temperature, top_k=top_k, top_p=top_p, use_cache=use_cache
+        )
         tokens, lob, mask, mid = context
-        self.sampler.prefill(np.tile(tokens, (B, 1)), np.tile(lob, (B, 1, 1)), np.tile(mask, (B, 1, 1)), np.tile(mid, (B, 1)))
+        self.sampler.prefill(
+            np.tile(tokens, (B, 1)), np.tile(lob, (B, 1, 1)), np.tile(mask, (B, 1, 1)), np.tile(mid, (B, 1))
+        )
         self.draws = [np.random.default_rng([seed, 7]) for seed in seeds]  # sampling uniforms
         self.decoders = [np.random.default_rng([seed, 8]) for seed in seeds]  # decoding draws
         self.external: list[deque[int]] = [deque() for _ in sims]
@@ -149,7 +163,9 @@ class LockstepGroup:
         """An agent's accepted order in rollout b: queue its token for the model."""
         if isinstance(action, Submit):
             price = action.price if action.kind != OrderKind.MARKET else (ask if action.side > 0 else bid)
-            token = self.tok.encode_order(False, action.side, price, action.qty, ts - self.last_ts[b], bid, ask, self.tick)
+            token = self.tok.encode_order(
+                False, action.side, price, action.qty, ts - self.last_ts[b], bid, ask, self.tick
+            )
         elif isinstance(action, (Cancel, Modify)) and resting is not None:
             side, price, qty = resting[0], resting[1], resting[2]
             cancelled = qty if isinstance(action, Modify) or action.qty == 0 else min(action.qty, qty)
@@ -218,14 +234,22 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def run_lmm_rollouts(config: SimConfig, out: str | Path, day: LobsterDay, progress: Progress | None = None,
-                     workers: int | None = None, data_dir: str | None = None,
-                     model_path: str | None = None) -> RunSummary:  # fmt: skip
+def run_lmm_rollouts(
+    config: SimConfig,
+    out: str | Path,
+    day: LobsterDay,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    data_dir: str | None = None,
+    model_path: str | None = None,
+) -> RunSummary:
     """Every pending arm of `config` with the generative background: one lockstep group per arm,
     the groups (treated and baseline) in parallel processes when there are cores for them."""
     run = RunDir.create(out, config.model_dump(mode="json"))
     started = time.perf_counter()
-    groups = [(arm, todo) for arm in config.arms if (todo := [r for r in range(config.rollouts) if not run.is_done(r, arm)])]
+    groups = [
+        (arm, todo) for arm in config.arms if (todo := [r for r in range(config.rollouts) if not run.is_done(r, arm)])
+    ]
     total = config.rollouts * len(config.arms)
     finished = total - sum(len(todo) for _, todo in groups)
     workers = min(workers or os.cpu_count() or 1, len(groups))
@@ -238,8 +262,10 @@ def run_lmm_rollouts(config: SimConfig, out: str | Path, day: LobsterDay, progre
     else:
         # spawn, not fork: a process forked after torch has started its thread pool can hang
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(run_group_in_worker, config, str(run.path), arm, todo, data_dir, model_path)
-                       for arm, todo in groups]  # fmt: skip
+            futures = [
+                pool.submit(run_group_in_worker, config, str(run.path), arm, todo, data_dir, model_path)
+                for arm, todo in groups
+            ]
             for future in as_completed(futures):
                 for summary in future.result():
                     finished += 1
@@ -247,32 +273,43 @@ def run_lmm_rollouts(config: SimConfig, out: str | Path, day: LobsterDay, progre
     return finalize(run, config, time.perf_counter() - started)
 
 
-def run_group_in_worker(config: SimConfig, run_path: str, arm: str, rollouts: list[int], data_dir: str | None,
-                        model_path: str | None) -> list[dict[str, Any]]:  # fmt: skip
+def run_group_in_worker(
+    config: SimConfig, run_path: str, arm: str, rollouts: list[int], data_dir: str | None, model_path: str | None
+) -> list[dict[str, Any]]:
     """`run_group` in a fresh worker process: loads the day and the model itself."""
     from mars_core.sim.rollouts import load_config_day
 
     return run_group(config, run_path, arm, rollouts, load_config_day(config, data_dir), loaded_model(model_path))
 
 
-def run_group(config: SimConfig, run_path: str, arm: str, rollouts: list[int], day: LobsterDay,
-              model: LoadedModel) -> list[dict[str, Any]]:  # fmt: skip
+def run_group(
+    config: SimConfig, run_path: str, arm: str, rollouts: list[int], day: LobsterDay, model: LoadedModel
+) -> list[dict[str, Any]]:
     """Simulate `rollouts` of one arm in lockstep and commit each; returns their summaries."""
     run = RunDir(run_path)
     writers = {r: ArmWriter(run, r, arm) for r in rollouts}
     bars = {r: BarBuilder(day.info.date) for r in rollouts}
     agents = {r: make_agents(config, day) if arm != "baseline" else [] for r in rollouts}
     try:
-        sims = [make_simulator(config, day, LMMBackground(), agents[r], r, _sink(writers[r], bars[r])) for r in rollouts]
-        group = LockstepGroup(sims, [rollout_seed(config.seed, r) for r in rollouts], model,
-                              history_context(day, config.start_ts, model),
-                              temperature=config.lmm_temperature, top_p=config.lmm_top_p)  # fmt: skip
+        sims = [
+            make_simulator(config, day, LMMBackground(), agents[r], r, _sink(writers[r], bars[r])) for r in rollouts
+        ]
+        group = LockstepGroup(
+            sims,
+            [rollout_seed(config.seed, r) for r in rollouts],
+            model,
+            history_context(day, config.start_ts, model),
+            temperature=config.lmm_temperature,
+            top_p=config.lmm_top_p,
+        )
         started = time.perf_counter()
         with torch_threads(1):
             group.run()
         seconds = time.perf_counter() - started
-        return [commit_arm(writers[r], bars[r], sim.finish(seconds / len(rollouts)), agents[r], config, r, arm)
-                for r, sim in zip(rollouts, sims)]  # fmt: skip
+        return [
+            commit_arm(writers[r], bars[r], sim.finish(seconds / len(rollouts)), agents[r], config, r, arm)
+            for r, sim in zip(rollouts, sims)
+        ]
     except BaseException:
         for writer in writers.values():
             writer.abort()

@@ -6,6 +6,7 @@ with the window recomputed at every step (what MarS's released code does). An
 order counts when it was decoded and sent to the exchange; recording of the
 order log, trades and book snapshots is included.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,8 +26,13 @@ def orders_per_s(day, batch: int, steps: int, use_cache: bool, seed: int = 0) ->
     start = parse_clock(START)
     end = start + 3600 * 10**9  # long enough not to end during the measurement
     sims = [Simulator(day, start, end, LMMBackground(), seed=rollout_seed(seed, r)) for r in range(batch)]
-    group = LockstepGroup(sims, [rollout_seed(seed, r) for r in range(batch)], model, history_context(day, start, model),
-                          use_cache=use_cache)  # fmt: skip
+    group = LockstepGroup(
+        sims,
+        [rollout_seed(seed, r) for r in range(batch)],
+        model,
+        history_context(day, start, model),
+        use_cache=use_cache,
+    )
     with torch_threads(1):
         group.step()  # first step pays one-off costs
         before, started = group.generated, time.perf_counter()
@@ -36,8 +42,14 @@ def orders_per_s(day, batch: int, steps: int, use_cache: bool, seed: int = 0) ->
     return (group.generated - before) / seconds
 
 
-def run(symbol: str = "GOOG", date: str = "2012-06-21", data_dir: str | None = None,
-        batches: tuple[int, ...] = (1, 16, 64), steps: int = 200, nocache_steps: int = 40) -> dict:  # fmt: skip
+def run(
+    symbol: str = "GOOG",
+    date: str = "2012-06-21",
+    data_dir: str | None = None,
+    batches: tuple[int, ...] = (1, 16, 64),
+    steps: int = 200,
+    nocache_steps: int = 40,
+) -> dict:
     day = load_day(find_dataset(symbol, date, resolve_data_dir(data_dir)))
     cached = {str(b): round(orders_per_s(day, b, steps, True)) for b in batches}
     nocache = {str(b): round(orders_per_s(day, b, nocache_steps, False)) for b in batches}

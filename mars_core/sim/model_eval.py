@@ -19,6 +19,7 @@ The noise baseline is fitted on the order model's training split (the orders bef
 would have seen the flow it is scored against. The same traders fitted on the whole
 day (the simulator's default calibration) are reported too, as `noise_whole_day`.
 """
+
 from __future__ import annotations
 
 import time
@@ -44,15 +45,28 @@ BACKGROUNDS = ("lmm", "noise", "noise_whole_day")  # the generative model, and t
 DEPTH_LEVELS = 5
 
 
-def flow_features(ts: np.ndarray, kind: np.ndarray, side: np.ndarray, price: np.ndarray, qty: np.ndarray,
-                  bid: np.ndarray, ask: np.ndarray, tick: int) -> pd.DataFrame:  # fmt: skip
+def flow_features(
+    ts: np.ndarray,
+    kind: np.ndarray,
+    side: np.ndarray,
+    price: np.ndarray,
+    qty: np.ndarray,
+    bid: np.ndarray,
+    ask: np.ndarray,
+    tick: int,
+) -> pd.DataFrame:
     """Per-order features; `kind` is 0 bid, 1 ask, 2 cancel; bid/ask are the quotes before each order."""
     mid2 = bid + ask
     offset = np.where(kind < 2, side * (mid2 - 2 * price) / (2 * tick), np.nan)
     gaps = np.diff(ts, prepend=ts[:1]).astype(float)
-    return pd.DataFrame({"order_type": kind, "price_offset": offset,
-                         "size": np.where(kind < 2, np.log10(np.maximum(qty, 1)), np.nan),
-                         "interarrival": np.log10(np.maximum(gaps, 1.0) / NS_PER_SECOND)})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "order_type": kind,
+            "price_offset": offset,
+            "size": np.where(kind < 2, np.log10(np.maximum(qty, 1)), np.nan),
+            "interarrival": np.log10(np.maximum(gaps, 1.0) / NS_PER_SECOND),
+        }
+    )
 
 
 def book_features(rows: np.ndarray, tick: int) -> pd.DataFrame:
@@ -107,8 +121,16 @@ def sim_window(run: RunDir, rollout: int, agent: int, tick: int) -> tuple[pd.Dat
     bid, ask = book["bid_price_1"].to_numpy()[idx], book["ask_price_1"].to_numpy()[idx]
     event = orders["event"].to_numpy()
     kind = np.where(event != 1, 2, np.where(orders["side"].to_numpy() > 0, 0, 1))
-    feats = flow_features(orders["ts"].to_numpy(), kind, orders["side"].to_numpy(), orders["price"].to_numpy(),
-                          orders["qty"].to_numpy(), bid, ask, tick)  # fmt: skip
+    feats = flow_features(
+        orders["ts"].to_numpy(),
+        kind,
+        orders["side"].to_numpy(),
+        orders["price"].to_numpy(),
+        orders["qty"].to_numpy(),
+        bid,
+        ask,
+        tick,
+    )
     seconds = book.groupby(book["ts"] // NS_PER_SECOND).tail(1)  # the book at each second's end
     rows = seconds.drop(columns=["ts", "rollout", "arm"]).to_numpy()
     return feats, book_features(rows, tick)
@@ -130,10 +152,19 @@ def similarity(real: tuple[pd.DataFrame, pd.DataFrame], sim: tuple[pd.DataFrame,
     return {k: round(float(v), 4) for k, v in out.items()}
 
 
-def evaluate_model(symbols: list[str], out: str | Path, minutes: int = 5, every: int = 10, rollouts: int = 4,
-                   window: tuple[str, str] = ("14:30", "16:00"), seed: int = 0, data_dir: str | None = None,
-                   workers: int | None = None, temperature: float | None = None,
-                   top_p: float | None = None) -> dict[str, Any]:  # fmt: skip
+def evaluate_model(
+    symbols: list[str],
+    out: str | Path,
+    minutes: int = 5,
+    every: int = 10,
+    rollouts: int = 4,
+    window: tuple[str, str] = ("14:30", "16:00"),
+    seed: int = 0,
+    data_dir: str | None = None,
+    workers: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+) -> dict[str, Any]:
     """Simulate both backgrounds from every start point and compare their flow with the real one;
     the generative one decodes with `temperature` and `top_p` (None: `SimConfig`'s defaults)."""
     from mars_core.sim.lmm_background import loaded_model
@@ -141,14 +172,24 @@ def evaluate_model(symbols: list[str], out: str | Path, minutes: int = 5, every:
     started = time.perf_counter()
     out = Path(out)
     decoding = lmm_decoding(temperature, top_p)
-    setup = {"symbols": symbols, "minutes": minutes, "every": every, "rollouts": rollouts, "window": list(window), "seed": seed,
-             "decoding": decoding}  # fmt: skip
+    setup = {
+        "symbols": symbols,
+        "minutes": minutes,
+        "every": every,
+        "rollouts": rollouts,
+        "window": list(window),
+        "seed": seed,
+        "decoding": decoding,
+    }
     claim_directory(out, "evaluation.json", setup, "model evaluation")
     first, last = (parse_clock(t) for t in window)
     starts = [format_clock(t)[:5] for t in range(first, last - minutes * NS_PER_MINUTE + 1, every * NS_PER_MINUTE)]
     pooled: dict[str, list[list[pd.DataFrame]]] = {bg: [[], []] for bg in ("real", *BACKGROUNDS)}
-    fields = {"lmm": {"background": "lmm", **decoding}, "noise": {"background": "noise", "noise_fit_until": format_clock(VAL_START_NS)},
-              "noise_whole_day": {"background": "noise"}}  # fmt: skip
+    fields = {
+        "lmm": {"background": "lmm", **decoding},
+        "noise": {"background": "noise", "noise_fit_until": format_clock(VAL_START_NS)},
+        "noise_whole_day": {"background": "noise"},
+    }
     for symbol in symbols:
         day = load_day(_only_day(symbol, data_dir))
         for start in starts:
@@ -156,10 +197,21 @@ def evaluate_model(symbols: list[str], out: str | Path, minutes: int = 5, every:
             for part, frame in zip(pooled["real"], real_window(day, t0, t0 + minutes * NS_PER_MINUTE)):
                 part.append(frame)
             for background in BACKGROUNDS:
-                config = SimConfig(symbol=symbol, date=day.info.date.isoformat(), start=start, minutes=minutes,
-                                   rollouts=rollouts, seed=seed, snapshot_interval_ms=0, **fields[background])  # fmt: skip
-                run = RunDir(run_simulation(config, out / background / f"{symbol}_{start.replace(':', '')}", data_dir,
-                                            workers).run_dir)  # fmt: skip
+                config = SimConfig(
+                    symbol=symbol,
+                    date=day.info.date.isoformat(),
+                    start=start,
+                    minutes=minutes,
+                    rollouts=rollouts,
+                    seed=seed,
+                    snapshot_interval_ms=0,
+                    **fields[background],
+                )
+                run = RunDir(
+                    run_simulation(
+                        config, out / background / f"{symbol}_{start.replace(':', '')}", data_dir, workers
+                    ).run_dir
+                )
                 for r in range(rollouts):
                     for part, frame in zip(pooled[background], sim_window(run, r, 1, day.info.tick_size)):
                         part.append(frame)
@@ -167,14 +219,21 @@ def evaluate_model(symbols: list[str], out: str | Path, minutes: int = 5, every:
     sims = {bg: similarity(frames["real"], frames[bg]) for bg in BACKGROUNDS}
     summary = loaded_model().summary
     result = {
-        "val_nll": summary.get("val_nll"), "unigram_nll": summary.get("unigram_nll"), "bigram_nll": summary.get("bigram_nll"),
+        "val_nll": summary.get("val_nll"),
+        "unigram_nll": summary.get("unigram_nll"),
+        "bigram_nll": summary.get("bigram_nll"),
         "similarity": {metric: {bg: sims[bg][metric] for bg in sims} for metric in METRICS},
         "lmm_wins": sum(sims["lmm"][m] > sims["noise"][m] for m in METRICS),
-        "lmm_wins_vs_whole_day": sum(sims["lmm"][m] > sims["noise_whole_day"][m] for m in METRICS), "metrics": len(METRICS),
-        "orders": {bg: int(len(frames[bg][0])) for bg in frames}, "starts": len(starts) * len(symbols),
-        "rollouts": rollouts, "minutes": minutes, "window": list(window), "decoding": decoding,
+        "lmm_wins_vs_whole_day": sum(sims["lmm"][m] > sims["noise_whole_day"][m] for m in METRICS),
+        "metrics": len(METRICS),
+        "orders": {bg: int(len(frames[bg][0])) for bg in frames},
+        "starts": len(starts) * len(symbols),
+        "rollouts": rollouts,
+        "minutes": minutes,
+        "window": list(window),
+        "decoding": decoding,
         "seconds": round(time.perf_counter() - started, 1),
-    }  # fmt: skip
+    }
     write_json(out / "result.json", result)
     return result
 

@@ -13,6 +13,7 @@ day's limit and aggressive sizes. All distributions are the empirical ones of
 the day's order flow (`calibrate`); the fitted parameters are stored per
 symbol/date as JSON in `assets/calibration/`.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,13 +78,21 @@ def calibrate(day: LobsterDay, until_ts: int | None = None) -> NoiseParams:
     tick = day.info.tick_size
     before = day.book[np.maximum(flow.first_msg - 1, 0)]
     mid2 = before[:, 0] + before[:, 2]  # 2 x mid
-    depth = np.clip(np.rint(flow.side * (mid2 - 2 * flow.price) / (2 * tick)), -MAX_DEPTH_TICKS, MAX_DEPTH_TICKS).astype(np.int64)
+    depth = np.clip(
+        np.rint(flow.side * (mid2 - 2 * flow.price) / (2 * tick)), -MAX_DEPTH_TICKS, MAX_DEPTH_TICKS
+    ).astype(np.int64)
     submit = flow.action == Action.SUBMIT
     aggressive = submit & ((flow.kind == IOC) | (flow.first_msg < flow.last_msg))
     limit = submit & ~aggressive
     cancel = ~submit
     kinds = np.select(
-        [limit & (flow.side > 0), limit & (flow.side < 0), aggressive & (flow.side > 0), aggressive & (flow.side < 0), cancel & (flow.side > 0)],
+        [
+            limit & (flow.side > 0),
+            limit & (flow.side < 0),
+            aggressive & (flow.side > 0),
+            aggressive & (flow.side < 0),
+            cancel & (flow.side > 0),
+        ],
         [LIMIT_BUY, LIMIT_SELL, MARKET_BUY, MARKET_SELL, CANCEL_BID],
         CANCEL_ASK,
     )
@@ -114,8 +123,9 @@ def calibration_path(symbol: str, date: str, directory: Path = CALIBRATION_DIR) 
 _PARTIAL_FITS: dict[tuple[str, int], NoiseParams] = {}  # fits on the orders before a time, per (day, time)
 
 
-def noise_params(day: LobsterDay, directory: Path = CALIBRATION_DIR, refit: bool = False,
-                 until_ts: int | None = None) -> NoiseParams:  # fmt: skip
+def noise_params(
+    day: LobsterDay, directory: Path = CALIBRATION_DIR, refit: bool = False, until_ts: int | None = None
+) -> NoiseParams:
     """The stored parameters of a day, fitted (and stored, when the folder is writable) if missing;
     with `until_ts`, fitted on the orders before it once per process (the stored fit is the whole day's)."""
     if until_ts is not None:
@@ -127,7 +137,9 @@ def noise_params(day: LobsterDay, directory: Path = CALIBRATION_DIR, refit: bool
     if path.exists() and not refit:
         data = json.loads(path.read_text())
         if data.get("version") == CALIBRATION_VERSION:
-            return NoiseParams(**{k: tuple(v) if k.endswith(("_depth", "_size")) and k != "tick_size" else v for k, v in data.items()})
+            return NoiseParams(
+                **{k: tuple(v) if k.endswith(("_depth", "_size")) and k != "tick_size" else v for k, v in data.items()}
+            )
     params = calibrate(day)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -177,10 +189,18 @@ class NoiseBackground:
         """Draw the next batch of random numbers (always the same amount per order: CRN-friendly)."""
         u = self.rng.random((DRAWS, 5))
         self._kind = np.searchsorted(self._mix_cdf, u[:, 0] * self._mix_cdf[-1], side="right").tolist()
-        self._ldepth = self._limit_depth[0][np.searchsorted(self._limit_depth[1], u[:, 1] * self._limit_depth[1][-1], side="right")].tolist()
-        self._cdepth = self._cancel_depth[0][np.searchsorted(self._cancel_depth[1], u[:, 1] * self._cancel_depth[1][-1], side="right")].tolist()
-        self._lsize = self._limit_size[0][np.searchsorted(self._limit_size[1], u[:, 2] * self._limit_size[1][-1], side="right")].tolist()
-        self._msize = self._market_size[0][np.searchsorted(self._market_size[1], u[:, 2] * self._market_size[1][-1], side="right")].tolist()
+        self._ldepth = self._limit_depth[0][
+            np.searchsorted(self._limit_depth[1], u[:, 1] * self._limit_depth[1][-1], side="right")
+        ].tolist()
+        self._cdepth = self._cancel_depth[0][
+            np.searchsorted(self._cancel_depth[1], u[:, 1] * self._cancel_depth[1][-1], side="right")
+        ].tolist()
+        self._lsize = self._limit_size[0][
+            np.searchsorted(self._limit_size[1], u[:, 2] * self._limit_size[1][-1], side="right")
+        ].tolist()
+        self._msize = self._market_size[0][
+            np.searchsorted(self._market_size[1], u[:, 2] * self._market_size[1][-1], side="right")
+        ].tolist()
         self._pick = u[:, 3].tolist()
         self._exp = (-np.log1p(-u[:, 4])).tolist()
         self._i = 0
@@ -204,14 +224,28 @@ class NoiseBackground:
         mid_ticks = (bid + ask) // (2 * tick)  # the tick at or just below the mid
         if kind == LIMIT_BUY:
             price = min((mid_ticks - self._ldepth[i]) * tick, ask - tick)
-            ex.submit(ts, 1, max(price, tick), self._lsize[i], AgentId.BACKGROUND, OrderKind.LIMIT, sim.new_order_id(AgentId.BACKGROUND))
+            ex.submit(
+                ts,
+                1,
+                max(price, tick),
+                self._lsize[i],
+                AgentId.BACKGROUND,
+                OrderKind.LIMIT,
+                sim.new_order_id(AgentId.BACKGROUND),
+            )
         elif kind == LIMIT_SELL:
             price = max((mid_ticks + (bid + ask) % (2 * tick) // tick + self._ldepth[i]) * tick, bid + tick)
-            ex.submit(ts, -1, price, self._lsize[i], AgentId.BACKGROUND, OrderKind.LIMIT, sim.new_order_id(AgentId.BACKGROUND))
+            ex.submit(
+                ts, -1, price, self._lsize[i], AgentId.BACKGROUND, OrderKind.LIMIT, sim.new_order_id(AgentId.BACKGROUND)
+            )
         elif kind == MARKET_BUY:
-            ex.submit(ts, 1, 0, self._msize[i], AgentId.BACKGROUND, OrderKind.MARKET, sim.new_order_id(AgentId.BACKGROUND))
+            ex.submit(
+                ts, 1, 0, self._msize[i], AgentId.BACKGROUND, OrderKind.MARKET, sim.new_order_id(AgentId.BACKGROUND)
+            )
         elif kind == MARKET_SELL:
-            ex.submit(ts, -1, 0, self._msize[i], AgentId.BACKGROUND, OrderKind.MARKET, sim.new_order_id(AgentId.BACKGROUND))
+            ex.submit(
+                ts, -1, 0, self._msize[i], AgentId.BACKGROUND, OrderKind.MARKET, sim.new_order_id(AgentId.BACKGROUND)
+            )
         else:
             side = 1 if kind == CANCEL_BID else -1
             self._cancel(sim, ts, side, (bid + ask) // 2 - side * self._cdepth[i] * tick, self._pick[i])

@@ -13,6 +13,7 @@ Layout of an evaluation directory:
     runs/<background>/<start>/   run directories of the simulations
     facts.json, table6.csv, table7.json, summary.json
 """
+
 from __future__ import annotations
 
 import time
@@ -69,7 +70,9 @@ class RealismConfig(Settings):
         first, last = (parse_clock(t) for t in self.window)
         starts = range(first, last - self.minutes * NS_PER_MINUTE + 1, self.every_minutes * NS_PER_MINUTE)
         if not starts:
-            raise ConfigError(f"window {self.window[0]}-{self.window[1]} is shorter than one {self.minutes}-minute future")
+            raise ConfigError(
+                f"window {self.window[0]}-{self.window[1]} is shorter than one {self.minutes}-minute future"
+            )
         return [format_clock(t)[:5] for t in starts]
 
 
@@ -82,16 +85,29 @@ def days_of(config: RealismConfig, data_dir: str | None) -> list[LobsterDay]:
 
 
 def sim_config(config: RealismConfig, day: LobsterDay, background: str, start: str) -> SimConfig:
-    return SimConfig(symbol=day.info.symbol, date=day.info.date.isoformat(), start=start, minutes=config.minutes,
-                     rollouts=config.rollouts, background=background, seed=config.seed)  # fmt: skip
+    return SimConfig(
+        symbol=day.info.symbol,
+        date=day.info.date.isoformat(),
+        start=start,
+        minutes=config.minutes,
+        rollouts=config.rollouts,
+        background=background,
+        seed=config.seed,
+    )
 
 
 def real_orders(day: LobsterDay, start_ns: int, end_ns: int) -> pd.DataFrame:
     """The day's order flow in a window, in the columns `similarity.window_metrics` reads."""
     flow = order_flow(day)
     keep = (flow.ts >= start_ns) & (flow.ts < end_ns)
-    return pd.DataFrame({"side": flow.side[keep], "qty": flow.qty[keep], "aggressive": flow.aggressive[keep],
-                         "event": flow.action[keep]})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "side": flow.side[keep],
+            "qty": flow.qty[keep],
+            "aggressive": flow.aggressive[keep],
+            "event": flow.action[keep],
+        }
+    )
 
 
 def sim_orders(run: RunDir, rollout: int) -> pd.DataFrame:
@@ -100,13 +116,23 @@ def sim_orders(run: RunDir, rollout: int) -> pd.DataFrame:
     trades = run.table("trades", rollout, "main")
     orders = orders[orders["status"] == 0]
     takers = set(trades["taker_id"].tolist()) if len(trades) else set()
-    return pd.DataFrame({"side": orders["side"].to_numpy(), "qty": orders["qty"].to_numpy(),
-                         "aggressive": orders["order_id"].isin(takers).to_numpy() & (orders["event"] == Action.SUBMIT).to_numpy(),
-                         "event": orders["event"].to_numpy()})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "side": orders["side"].to_numpy(),
+            "qty": orders["qty"].to_numpy(),
+            "aggressive": orders["order_id"].isin(takers).to_numpy() & (orders["event"] == Action.SUBMIT).to_numpy(),
+            "event": orders["event"].to_numpy(),
+        }
+    )
 
 
-def run_realism(config: RealismConfig, out: str | Path, data_dir: str | None = None, workers: int | None = None,
-                progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
+def run_realism(
+    config: RealismConfig,
+    out: str | Path,
+    data_dir: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Simulate every background from every start point and compare with the real day."""
     started = time.perf_counter()
     out = Path(out)
@@ -143,8 +169,14 @@ def run_realism(config: RealismConfig, out: str | Path, data_dir: str | None = N
     for name, value in (("facts.json", result["facts_detail"]), ("table7.json", result["metrics"])):
         write_json(out / name, value)
     result["facts_table"].to_csv(out / "table6.csv")
-    summary = {"metrics": result["metrics"], "facts": result["facts"], "starts": len(starts) * len(days),
-               "rollouts": config.rollouts, "seconds": round(time.perf_counter() - started, 2), "dir": str(out)}  # fmt: skip
+    summary = {
+        "metrics": result["metrics"],
+        "facts": result["facts"],
+        "starts": len(starts) * len(days),
+        "rollouts": config.rollouts,
+        "seconds": round(time.perf_counter() - started, 2),
+        "dir": str(out),
+    }
     write_json(out / "summary.json", summary)
     return summary
 
@@ -178,4 +210,3 @@ def evaluate(config: RealismConfig, days: list[LobsterDay], starts: list[str], r
     table = stylized_facts.facts_table(facts)
     presence = {fact: {bg: bool(facts[bg][fact]["present"]) for bg in facts} for fact in stylized_facts.FACTS}
     return {"metrics": metrics, "facts": presence, "facts_detail": facts, "facts_table": table}
-

@@ -3,6 +3,7 @@
 The book keeps its own order and trade logs; the recorder drains them into a
 sink every `flush_every` events so memory stays bounded however long the run.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -80,4 +81,6 @@ class Recorder:
 
 def book_columns(levels: int) -> list[str]:
     """LOBSTER column order: ask_price_1, ask_size_1, bid_price_1, bid_size_1, ask_price_2, ..."""
-    return [f"{name}_{lvl}" for lvl in range(1, levels + 1) for name in ("ask_price", "ask_size", "bid_price", "bid_size")]
+    return [
+        f"{name}_{lvl}" for lvl in range(1, levels + 1) for name in ("ask_price", "ask_size", "bid_price", "bid_size")
+    ]

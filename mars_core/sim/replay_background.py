@@ -11,6 +11,7 @@ A historical cancel works like in the replay (named order first, then unknown
 liquidity, then other historical orders at that price), except that shares of
 the named order that other agents already took are not taken twice.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -76,7 +77,14 @@ class ReplayBackground:
         f = schedule.flow
         self._ts = schedule.ts[first:].tolist()
         self._item = schedule.item[first:].tolist()
-        self._flow = (f.action.tolist(), f.kind.tolist(), f.side.tolist(), f.price.tolist(), f.qty.tolist(), f.order_id.tolist())
+        self._flow = (
+            f.action.tolist(),
+            f.kind.tolist(),
+            f.side.tolist(),
+            f.price.tolist(),
+            f.qty.tolist(),
+            f.order_id.tolist(),
+        )
         c = schedule.corrections
         self._corr = (c["side"].tolist(), c["price"].tolist(), c["delta"].tolist())
         self._pos = 0
@@ -97,7 +105,15 @@ class ReplayBackground:
             else:
                 delta = -replayer.withdraw(side, price, -delta)
             if delta:  # logged with order id 0: liquidity the file never showed as an order
-                sim.book.log_event(ts, OrderEvent.SUBMIT if delta > 0 else OrderEvent.CANCEL, 0, AgentId.HISTORY, side, price, abs(delta))
+                sim.book.log_event(
+                    ts,
+                    OrderEvent.SUBMIT if delta > 0 else OrderEvent.CANCEL,
+                    0,
+                    AgentId.HISTORY,
+                    side,
+                    price,
+                    abs(delta),
+                )
             return
         action, kind, side, price, qty, order_id = (col[item] for col in self._flow)
         if action == Action.SUBMIT:

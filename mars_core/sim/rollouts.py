@@ -6,6 +6,7 @@ rollout runs twice, "treated" (with the injected orders and TWAP agents) and
 numbers in both, so their difference is the effect of the agents, not noise.
 Each arm is one task in a process pool; finished arms are skipped on resume.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -51,9 +52,14 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "run_dir": self.run_dir, "rollouts": self.rollouts, "arms": self.arms, "orders": self.orders,
-            "trades": self.trades, "seconds": round(self.seconds, 3), "orders_per_s": round(self.orders_per_s, 1),
-        }  # fmt: skip
+            "run_dir": self.run_dir,
+            "rollouts": self.rollouts,
+            "arms": self.arms,
+            "orders": self.orders,
+            "trades": self.trades,
+            "seconds": round(self.seconds, 3),
+            "orders_per_s": round(self.orders_per_s, 1),
+        }
 
 
 def rollout_seed(seed: int, rollout: int) -> int:
@@ -103,25 +109,48 @@ def run_arm(config: SimConfig, run_path: str, rollout: int, arm: str, data_dir: 
 
     try:
         agents = make_agents(config, day) if arm != "baseline" else []
-        sim = make_simulator(config, day, make_background(config.background, day, config.noise_fit_until_ts), agents, rollout, sink)
+        sim = make_simulator(
+            config, day, make_background(config.background, day, config.noise_fit_until_ts), agents, rollout, sink
+        )
         return commit_arm(writer, bars, sim.run(), agents, config, rollout, arm)
     except BaseException:
         writer.abort()
         raise
 
 
-def make_simulator(config: SimConfig, day: LobsterDay, background: BackgroundAgent, agents: list[Agent], rollout: int,
-                   sink: Callable[[str, pd.DataFrame], None]) -> Simulator:  # fmt: skip
+def make_simulator(
+    config: SimConfig,
+    day: LobsterDay,
+    background: BackgroundAgent,
+    agents: list[Agent],
+    rollout: int,
+    sink: Callable[[str, pd.DataFrame], None],
+) -> Simulator:
     """The simulator of one rollout arm, as `config` describes it."""
     return Simulator(
-        day, config.start_ts, config.end_ts, background, agents, seed=rollout_seed(config.seed, rollout), sink=sink,
-        depth=config.depth, snapshot_levels=config.snapshot_levels,
-        snapshot_interval_ns=config.snapshot_interval_ms * 1_000_000, latency_ns=int(config.latency_ms * 1_000_000),
-    )  # fmt: skip
+        day,
+        config.start_ts,
+        config.end_ts,
+        background,
+        agents,
+        seed=rollout_seed(config.seed, rollout),
+        sink=sink,
+        depth=config.depth,
+        snapshot_levels=config.snapshot_levels,
+        snapshot_interval_ns=config.snapshot_interval_ms * 1_000_000,
+        latency_ns=int(config.latency_ms * 1_000_000),
+    )
 
 
-def commit_arm(writer: ArmWriter, bars: BarBuilder, result: RunResult, agents: list[Agent], config: SimConfig,
-               rollout: int, arm: str) -> dict[str, Any]:  # fmt: skip
+def commit_arm(
+    writer: ArmWriter,
+    bars: BarBuilder,
+    result: RunResult,
+    agents: list[Agent],
+    config: SimConfig,
+    rollout: int,
+    arm: str,
+) -> dict[str, Any]:
     """Write a finished arm's bars and agent records, then commit it; returns its summary."""
     writer.write("bars", bars.bars())
     for table, key in (("agent_orders", "orders"), ("agent_fills", "fills")):
@@ -129,18 +158,28 @@ def commit_arm(writer: ArmWriter, bars: BarBuilder, result: RunResult, agents: l
         if frames:
             writer.write(table, pd.concat(frames, ignore_index=True))
     summary = {
-        "rollout": rollout, "arm": arm, "seed": rollout_seed(config.seed, rollout), "orders": result.orders,
-        "trades": result.trades, "seconds": round(result.seconds, 4),
+        "rollout": rollout,
+        "arm": arm,
+        "seed": rollout_seed(config.seed, rollout),
+        "orders": result.orders,
+        "trades": result.trades,
+        "seconds": round(result.seconds, 4),
         "agents": {str(a.agent_id): agent_summary(a) for a in agents},
-    }  # fmt: skip
+    }
     writer.commit(summary)
     return summary
 
 
 def agent_summary(agent: Agent) -> dict[str, Any]:
     if isinstance(agent, TWAPAgent):
-        return {"type": "twap", "name": agent.config.name, "executed": agent.executed, "volume": agent.config.volume,
-                "fulfillment": round(agent.fulfillment, 6), "vwap": agent.vwap}  # fmt: skip
+        return {
+            "type": "twap",
+            "name": agent.config.name,
+            "executed": agent.executed,
+            "volume": agent.config.volume,
+            "fulfillment": round(agent.fulfillment, 6),
+            "vwap": agent.vwap,
+        }
     return {"type": type(agent).__name__}
 
 
@@ -170,11 +209,22 @@ def run_simulation(
 
 def pending_tasks(config: SimConfig, run: RunDir) -> list[Task]:
     """The arms of `config` not yet finished in `run`."""
-    return [(config, str(run.path), r, arm) for r in range(config.rollouts) for arm in config.arms if not run.is_done(r, arm)]
+    return [
+        (config, str(run.path), r, arm)
+        for r in range(config.rollouts)
+        for arm in config.arms
+        if not run.is_done(r, arm)
+    ]
 
 
-def run_tasks(tasks: list[Task], data_dir: str | None, workers: int | None = None, progress: Progress | None = None,
-              done_before: int = 0, total: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def run_tasks(
+    tasks: list[Task],
+    data_dir: str | None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    done_before: int = 0,
+    total: int | None = None,
+) -> list[dict[str, Any]]:
     """Run rollout arms in a process pool (in this process when one worker); returns their summaries."""
     total = done_before + len(tasks) if total is None else total
     finished, summaries = done_before, []

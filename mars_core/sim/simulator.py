@@ -10,6 +10,7 @@ the background's from `[seed, 0]`, agent k's from `[seed, 1 + k]`, so a run
 with and without the agents shares the background's draws (common random
 numbers for paired what-if runs).
 """
+
 from __future__ import annotations
 
 import heapq
@@ -54,7 +55,9 @@ def warm_start(day: LobsterDay, start_ts: int, rules: MarketRules | None = None)
     book = replay.book
     bid, ask = book.best_bid(), book.best_ask()
     reference = (bid + ask) // 2 if bid and ask else (bid or ask or None)
-    exchange = Exchange(rules or MarketRules.nasdaq(day.info.tick_size), book=book, reference_price=reference, ts=start_ts)
+    exchange = Exchange(
+        rules or MarketRules.nasdaq(day.info.tick_size), book=book, reference_price=reference, ts=start_ts
+    )
     return replay, exchange
 
 
@@ -183,7 +186,9 @@ class Simulator:
         self.recorder.snapshot(self.end_ts - 1, force=True)
         self.recorder.flush()
         counts = self.recorder.counts
-        return RunResult(counts["orders"], counts["trades"], seconds, {aid: a.records() for aid, a in self.agents.items()})
+        return RunResult(
+            counts["orders"], counts["trades"], seconds, {aid: a.records() for aid, a in self.agents.items()}
+        )
 
     def _schedule(self, ts: int, agent_id: int, action: Action | None) -> None:
         if ts < NEVER:

@@ -11,6 +11,7 @@ place when complete, so a directory that exists is whole; an interrupted run
 resumes by skipping the arms whose directory exists. Tables are streamed to
 Parquet chunk by chunk, so memory does not grow with the run length.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,9 @@ def claim_directory(out: Path, marker: str, config: dict[str, Any], what: str) -
     path = out / marker
     if path.exists():
         if json.loads(path.read_text()) != json.loads(json.dumps(config, default=str)):
-            raise MarsInputError(f"{out} already holds a different {what}; choose another output directory (or delete it to start over)")
+            raise MarsInputError(
+                f"{out} already holds a different {what}; choose another output directory (or delete it to start over)"
+            )
         return
     if out.exists() and any(out.iterdir()):
         raise MarsInputError(f"{out} exists and is not a MarS {what} directory; choose another output directory")

@@ -15,6 +15,7 @@ Layout:
     points/<start>__<config>__q<Q/V>/   treated run directories
     metrics.parquet, curves.parquet, results.json
 """
+
 from __future__ import annotations
 
 import time
@@ -57,7 +58,9 @@ def parse_agent_name(name: str) -> tuple[int, float]:
             raise ValueError
         return int(level[1:]), float(ratio[1:])
     except (ValueError, IndexError):
-        raise ValueError(f"TWAP configuration {name!r} is not named like L1-P0.9 (AP level, passive volume ratio)") from None
+        raise ValueError(
+            f"TWAP configuration {name!r} is not named like L1-P0.9 (AP level, passive volume ratio)"
+        ) from None
 
 
 class StudyConfig(Settings):
@@ -140,14 +143,28 @@ def starts(study: StudyConfig) -> list[Start]:
 
 
 def base_config(study: StudyConfig, start: Start) -> SimConfig:
-    return SimConfig(symbol=start.symbol, date=start.date, start=start.time, minutes=study.minutes,
-                     rollouts=study.rollouts, background=study.background, seed=study.seed)  # fmt: skip
+    return SimConfig(
+        symbol=start.symbol,
+        date=start.date,
+        start=start.time,
+        minutes=study.minutes,
+        rollouts=study.rollouts,
+        background=study.background,
+        seed=study.seed,
+    )
 
 
 def point_config(study: StudyConfig, start: Start, name: str, volume: int) -> SimConfig:
     ap, pvr = parse_agent_name(name)
-    twap = TWAPConfig(side=study.side_sign, volume=volume, duration_s=study.execution_minutes * 60,
-                      interval_s=study.interval_s, aggressive_s=min(5.0, study.interval_s / 2), pvr=pvr, ap=ap)  # fmt: skip
+    twap = TWAPConfig(
+        side=study.side_sign,
+        volume=volume,
+        duration_s=study.execution_minutes * 60,
+        interval_s=study.interval_s,
+        aggressive_s=min(5.0, study.interval_s / 2),
+        pvr=pvr,
+        ap=ap,
+    )
     return base_config(study, start).model_copy(update={"twap": (twap,), "paired": False})
 
 
@@ -167,8 +184,13 @@ def validate_starts(study: StudyConfig, data_dir: str | None) -> dict[Start, Lob
     return days
 
 
-def run_study(study: StudyConfig, out: str | Path, data_dir: str | None = None, workers: int | None = None,
-              progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
+def run_study(
+    study: StudyConfig,
+    out: str | Path,
+    data_dir: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Run (or resume) a study; returns the summary line of `mars impact`."""
     started = time.perf_counter()
     out = Path(out)
@@ -191,7 +213,10 @@ def run_study(study: StudyConfig, out: str | Path, data_dir: str | None = None, 
         for name in study.configs:
             for q in study.q_over_v:
                 config = point_config(study, s, name, max(1, int(round(q * volume))))
-                points[(s, name, q)] = (config, RunDir.create(out / "points" / point_key(s, name, q), config.model_dump(mode="json")))
+                points[(s, name, q)] = (
+                    config,
+                    RunDir.create(out / "points" / point_key(s, name, q), config.model_dump(mode="json")),
+                )
     _run(study, list(points.values()), data_dir, workers, step, finished)
     trajectories = [
         paired_trajectory(study, s, name, q, bases[s], run, r, days[s])
@@ -208,15 +233,26 @@ def run_study(study: StudyConfig, out: str | Path, data_dir: str | None = None, 
     write_json(out / "results.json", results)
     pooled = results["sqrt_law"].get("pooled", {})
     return {
-        "study": str(out), "points": n_points, "trajectories": len(trajectories),
+        "study": str(out),
+        "points": n_points,
+        "trajectories": len(trajectories),
         "seconds": round(time.perf_counter() - started, 2),
-        "delta": pooled.get("delta"), "delta_ci": pooled.get("delta_ci"), "Y": pooled.get("Y"), "r2": pooled.get("r2"),
+        "delta": pooled.get("delta"),
+        "delta_ci": pooled.get("delta_ci"),
+        "Y": pooled.get("Y"),
+        "r2": pooled.get("r2"),
         "fulfillment": round(float(frame["fulfillment"].mean()), 4),
-    }  # fmt: skip
+    }
 
 
-def _run(study: StudyConfig, runs: list[tuple[SimConfig, RunDir]], data_dir: str | None, workers: int | None,
-         step: Callable[[int, int, dict], None], finished: list[int]) -> None:  # fmt: skip
+def _run(
+    study: StudyConfig,
+    runs: list[tuple[SimConfig, RunDir]],
+    data_dir: str | None,
+    workers: int | None,
+    step: Callable[[int, int, dict], None],
+    finished: list[int],
+) -> None:
     """Run every pending arm of these run directories (in one pool), counting finished ones."""
     if study.background == "lmm":  # the generative model batches a run's rollouts in one process
         for config, run in runs:
@@ -248,8 +284,9 @@ def window_volume(run: RunDir, rollout: int, arm: str, start: Start, study: Stud
     return float(trades.loc[in_window, "qty"].sum()) if len(trades) else 0.0
 
 
-def paired_trajectory(study: StudyConfig, start: Start, name: str, q: float, base: RunDir, point: RunDir,
-                      rollout: int, day: LobsterDay) -> PairedTrajectory:  # fmt: skip
+def paired_trajectory(
+    study: StudyConfig, start: Start, name: str, q: float, base: RunDir, point: RunDir, rollout: int, day: LobsterDay
+) -> PairedTrajectory:
     """Rollout `rollout` of a point with its baseline, plus the real day's pre-trade data."""
     t0 = parse_clock(start.time)
     grid = np.arange(0.0, study.minutes * 60 + GRID_S / 2, GRID_S)

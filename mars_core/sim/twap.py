@@ -18,6 +18,7 @@ PVR of 0.9 would post 90% of the whole order in the first interval, which is
 not time-weighted; we read V there as the interval's part K (the quantity the
 interval is "expected to execute"), which keeps the execution on schedule.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,7 +47,9 @@ class TWAPConfig(Settings):
         if self.side not in (1, -1):
             raise ValueError(f"side must be 1 (buy) or -1 (sell), was {self.side}")
         if self.aggressive_s >= self.interval_s:
-            raise ValueError(f"aggressive period {self.aggressive_s}s must be shorter than the interval {self.interval_s}s")
+            raise ValueError(
+                f"aggressive period {self.aggressive_s}s must be shorter than the interval {self.interval_s}s"
+            )
         if self.interval_s > self.duration_s:
             raise ValueError(f"interval {self.interval_s}s is longer than the execution time {self.duration_s}s")
 
@@ -149,13 +152,17 @@ class TWAPAgent:
     # ------------------------------------------------------------- results
     def on_result(self, action: Action, status: int, order_id: int, ts: int) -> None:
         if isinstance(action, Submit):
-            for key, value in zip(self.orders, (ts, order_id, action.tag, action.side, action.price, action.qty, status)):
+            for key, value in zip(
+                self.orders, (ts, order_id, action.tag, action.side, action.price, action.qty, status)
+            ):
                 self.orders[key].append(value)
             filled_now = sum(q for oid, q in zip(self.fills["order_id"], self.fills["qty"]) if oid == order_id)
             if status == Status.OK and action.qty - filled_now > 0:
                 self.resting[order_id] = _Child(order_id, action.tag, action.price, action.qty - filled_now)
         elif isinstance(action, Cancel) and status in (Status.OK, Status.UNKNOWN_ORDER):
-            for key, value in zip(self.orders, (ts, action.order_id, "cancel", self.config.side, 0, action.qty, status)):
+            for key, value in zip(
+                self.orders, (ts, action.order_id, "cancel", self.config.side, 0, action.qty, status)
+            ):
                 self.orders[key].append(value)
             self.resting.pop(action.order_id, None)
 

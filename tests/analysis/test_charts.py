@@ -1,4 +1,5 @@
 """The figure builders: grid sampling, depth binning and what the figures show."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -76,8 +77,16 @@ def test_price_figure_splits_trades_by_aggressor_and_labels_axes() -> None:
     ts, ap, asz, bp, bsz = two_level_book()
     quotes = charts.quote_grid(ts, ap, asz, bp, bsz, T0, T0 + 20 * NS_PER_SECOND)
     trade_ts = np.array([T0 + NS_PER_SECOND, T0 + 2 * NS_PER_SECOND])
-    fig = charts.price_figure(DATE, quotes.ts, quotes.mid, trade_ts, np.array([1_000_100, 1_000_000]),
-                              np.array([10, 20]), np.array([-1, 1]), title="X")  # fmt: skip
+    fig = charts.price_figure(
+        DATE,
+        quotes.ts,
+        quotes.mid,
+        trade_ts,
+        np.array([1_000_100, 1_000_000]),
+        np.array([10, 20]),
+        np.array([-1, 1]),
+        title="X",
+    )
     mid, buys, sells = fig.data
     assert mid.y[0] == 100.005 and buys.y.tolist() == [100.01] and sells.y.tolist() == [100.0]
     assert buys.name == "Buyer-initiated trade" and pd.Timestamp(buys.x[0]) == pd.Timestamp("2012-06-21 09:30:01")
@@ -87,8 +96,16 @@ def test_price_figure_splits_trades_by_aggressor_and_labels_axes() -> None:
 
 def test_price_figure_thins_trades_and_says_so() -> None:
     n = charts.MAX_TRADE_MARKERS * 2
-    fig = charts.price_figure(DATE, np.array([T0]), np.array([1e6]), np.arange(n) + T0, np.full(n, 1_000_000),
-                              np.ones(n, dtype=int), np.full(n, -1), title="X")  # fmt: skip
+    fig = charts.price_figure(
+        DATE,
+        np.array([T0]),
+        np.array([1e6]),
+        np.arange(n) + T0,
+        np.full(n, 1_000_000),
+        np.ones(n, dtype=int),
+        np.full(n, -1),
+        title="X",
+    )
     assert len(fig.data[1].x) == charts.MAX_TRADE_MARKERS
     assert f"showing {charts.MAX_TRADE_MARKERS:,} of {n:,} trades" in fig.layout.title.text
 

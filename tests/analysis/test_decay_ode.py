@@ -1,4 +1,5 @@
 """Learned decay ODE (eq. 2) and base ODE (eq. 14): known weights recovered, held-out comparison, autocorrelation."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -72,7 +73,9 @@ def test_weights_are_labelled_and_serialisable(comparison: decay_ode.DecayCompar
 def test_odeint_prediction_matches_the_closed_form_solution() -> None:
     rng = np.random.default_rng(1)
     x = RAW_MEAN + RAW_STD * rng.standard_normal((5, 7))
-    fit = decay_ode.DecayODEFit(W=TRUE_W, b=TRUE_B, x_mean=RAW_MEAN, x_std=RAW_STD, shift=SHIFT, train_mse=0.0, method="rk4")
+    fit = decay_ode.DecayODEFit(
+        W=TRUE_W, b=TRUE_B, x_mean=RAW_MEAN, x_std=RAW_STD, shift=SHIFT, train_mse=0.0, method="rk4"
+    )
     y0 = np.full(5, 2e-3)
     exact = y0[:, None] + (((x - RAW_MEAN) / RAW_STD) @ TRUE_W + TRUE_B) @ GROWTH.T
     np.testing.assert_allclose(fit.predict(x, y0, T_MIN), exact, atol=1e-6)  # rk4 on the 1-minute grid

@@ -1,4 +1,5 @@
 """App. K factors, eqs. (5)-(13), on tiny hand-computed inputs, and the factor correlation figure."""
+
 from __future__ import annotations
 
 import math
@@ -75,8 +76,15 @@ def test_omega_length_must_match_the_pre_trade_minutes() -> None:
 
 def test_correlation_matrix_over_finite_rows() -> None:
     x = np.arange(6, dtype=float)
-    frame = pd.DataFrame({"sqrt_q_over_v": x, "sigma": -2 * x, "resiliency": [1, 0, 1, 0, 1, np.inf],
-                          "lob_depth": x ** 2, "lob_pressure": x + 1})
+    frame = pd.DataFrame(
+        {
+            "sqrt_q_over_v": x,
+            "sigma": -2 * x,
+            "resiliency": [1, 0, 1, 0, 1, np.inf],
+            "lob_depth": x**2,
+            "lob_pressure": x + 1,
+        }
+    )
     corr = factors.correlation_matrix(frame)
     assert list(corr.columns) == factors.FACTOR_COLUMNS
     assert corr.loc["sqrt_q_over_v", "sigma"] == pytest.approx(-1.0)

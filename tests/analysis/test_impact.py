@@ -1,4 +1,5 @@
 """Per-trajectory impact metrics, impact curves with bands, long-term curves and the impact-curve figures."""
+
 from __future__ import annotations
 
 import json
@@ -18,13 +19,21 @@ from mars_core.errors import MarsInputError
 def make_traj(**overrides) -> PairedTrajectory:
     """A buy that lifts the mid by 20 cents at the end of a 300 s execution, then decays to 10 cents."""
     args = dict(
-        traj_id="a", config="L1-P0.9", side=1,
+        traj_id="a",
+        config="L1-P0.9",
+        side=1,
         t_s=np.array([0.0, 150.0, 300.0, 600.0]),
         mid_treated=np.array([100.0, 100.1, 100.2, 100.1]),
         mid_baseline=np.full(4, 100.0),
-        arrival_mid=100.0, target_qty=50.0, market_volume=10_000.0,
-        pre_mid=np.array([100.0, 102.0, 101.0, 100.0]), pre_ask_volume=60.0, pre_bid_volume=160.0,
-        fill_t_s=np.array([10.0, 200.0]), fill_price=np.array([100.05, 100.15]), fill_qty=np.array([30.0, 10.0]),
+        arrival_mid=100.0,
+        target_qty=50.0,
+        market_volume=10_000.0,
+        pre_mid=np.array([100.0, 102.0, 101.0, 100.0]),
+        pre_ask_volume=60.0,
+        pre_bid_volume=160.0,
+        fill_t_s=np.array([10.0, 200.0]),
+        fill_price=np.array([100.05, 100.15]),
+        fill_qty=np.array([30.0, 10.0]),
     )
     args.update(overrides)
     return PairedTrajectory(**args)
@@ -78,14 +87,17 @@ def test_a_trajectory_without_fills_has_no_vwap_and_zero_fulfillment() -> None:
     assert m["fulfillment"] == 0.0 and math.isnan(m["slippage_bps"]) and m["lob_pressure"] == 0.0
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"side": 0}, "side"),
-    ({"mid_baseline": np.ones(3)}, "mid_baseline"),
-    ({"target_qty": 0.0}, "target_qty"),
-    ({"pre_mid": np.array([100.0, 101.0])}, "pre_mid"),
-    ({"t_s": np.array([0.0, 300.0, 200.0, 600.0])}, "t_s"),
-    ({"fill_qty": np.ones(3)}, "fill_qty"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"side": 0}, "side"),
+        ({"mid_baseline": np.ones(3)}, "mid_baseline"),
+        ({"target_qty": 0.0}, "target_qty"),
+        ({"pre_mid": np.array([100.0, 101.0])}, "pre_mid"),
+        ({"t_s": np.array([0.0, 300.0, 200.0, 600.0])}, "t_s"),
+        ({"fill_qty": np.ones(3)}, "fill_qty"),
+    ],
+)
 def test_bad_trajectories_are_rejected_with_the_field_named(overrides: dict, message: str) -> None:
     with pytest.raises(MarsInputError, match=message):
         make_traj(**overrides)
@@ -108,8 +120,13 @@ def test_metrics_frame_accepts_trajectories_or_metric_dicts() -> None:
 
 def _curve_frame(values: np.ndarray, config: str = "A") -> pd.DataFrame:
     t = np.array([0.0, 300.0, 600.0])
-    return pd.DataFrame([{"traj_id": f"{config}{i}", "config": config, "t_s": t[j], "impact": values[i, j]}
-                         for i in range(values.shape[0]) for j in range(values.shape[1])])
+    return pd.DataFrame(
+        [
+            {"traj_id": f"{config}{i}", "config": config, "t_s": t[j], "impact": values[i, j]}
+            for i in range(values.shape[0])
+            for j in range(values.shape[1])
+        ]
+    )
 
 
 def test_impact_curves_give_the_mean_and_a_student_t_band_per_time() -> None:
@@ -185,13 +202,25 @@ def synthetic_study(n: int = 48, seed: int = 0) -> list[PairedTrajectory]:
         shape = np.where(t <= 300, t / 300, 0.4 + 0.6 * np.exp(-(t - 300) / 200))
         baseline = 50.0 * np.exp(np.cumsum(rng.normal(0, 1e-4, t.size)))
         side = 1 if i % 2 else -1
-        trajs.append(make_traj(
-            traj_id=f"s{i}", config=["L1-P0.1", "L5-P0.9"][i % 2 == 0 and i % 4 == 0], side=side, t_s=t,
-            mid_baseline=baseline, mid_treated=baseline + side * 50.0 * peak * shape, arrival_mid=50.0,
-            market_volume=1e5, target_qty=q_over_v * 1e5, pre_mid=50.0 * np.exp(np.cumsum(rng.normal(0, 1e-3, 31))),
-            pre_ask_volume=rng.uniform(1e3, 3e4), pre_bid_volume=rng.uniform(1e3, 3e4),
-            fill_t_s=np.array([100.0]), fill_price=np.array([50.0]), fill_qty=np.array([q_over_v * 1e5 * 0.95]),
-        ))
+        trajs.append(
+            make_traj(
+                traj_id=f"s{i}",
+                config=["L1-P0.1", "L5-P0.9"][i % 2 == 0 and i % 4 == 0],
+                side=side,
+                t_s=t,
+                mid_baseline=baseline,
+                mid_treated=baseline + side * 50.0 * peak * shape,
+                arrival_mid=50.0,
+                market_volume=1e5,
+                target_qty=q_over_v * 1e5,
+                pre_mid=50.0 * np.exp(np.cumsum(rng.normal(0, 1e-3, 31))),
+                pre_ask_volume=rng.uniform(1e3, 3e4),
+                pre_bid_volume=rng.uniform(1e3, 3e4),
+                fill_t_s=np.array([100.0]),
+                fill_price=np.array([50.0]),
+                fill_qty=np.array([q_over_v * 1e5 * 0.95]),
+            )
+        )
     return trajs
 
 
@@ -218,5 +247,10 @@ def test_a_synthetic_study_runs_through_every_analysis() -> None:
         impact_charts.decay_acf_figure(comparison.acf),
     ]
     assert all(isinstance(f, go.Figure) and f.data for f in figures)
-    json.dumps({"fits": sqrt_law.fits_frame(fits).to_dict(orient="records"), "symbolic": sym.to_dict(),
-                "decay": comparison.to_dict()})
+    json.dumps(
+        {
+            "fits": sqrt_law.fits_frame(fits).to_dict(orient="records"),
+            "symbolic": sym.to_dict(),
+            "decay": comparison.to_dict(),
+        }
+    )

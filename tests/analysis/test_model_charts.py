@@ -1,4 +1,5 @@
 """Figures and tables of the Order Model page on small synthetic inputs: the right traces with the right values."""
+
 from __future__ import annotations
 
 import json
@@ -13,28 +14,54 @@ from mars_core.model import DEFAULT_MODEL_DIR, join_token
 from mars_core.model.tokenizer import CANCEL_REGIONS, N_INTERVAL, N_PRICE, N_TYPES, N_VOLUME, SUBMIT_REGIONS
 from mars_core.sim.model_eval import METRICS
 
-LOG = "\n".join([
-    json.dumps({"step": 20, "tokens": 2560, "train_loss": 9.0, "val_nll": 8.8, "lr": 1e-3, "seconds": 1.0}),
-    "",
-    json.dumps({"step": 10, "tokens": 1280, "train_loss": 9.5, "val_nll": 9.1, "lr": 5e-4, "seconds": 0.5}),
-    json.dumps({"final": True, "steps": 20, "val_nll": 8.75, "unigram_nll": 9.3, "bigram_nll": 9.0}),
-])  # fmt: skip
+LOG = "\n".join(
+    [
+        json.dumps({"step": 20, "tokens": 2560, "train_loss": 9.0, "val_nll": 8.8, "lr": 1e-3, "seconds": 1.0}),
+        "",
+        json.dumps({"step": 10, "tokens": 1280, "train_loss": 9.5, "val_nll": 9.1, "lr": 5e-4, "seconds": 0.5}),
+        json.dumps({"final": True, "steps": 20, "val_nll": 8.75, "unigram_nll": 9.3, "bigram_nll": 9.0}),
+    ]
+)
 
 
 def study(vals: tuple[float, float, float] = (8.0, 7.6, 7.7)) -> dict:
     """Three sizes (listed largest first, to check sorting); the largest overfits."""
+
     def curve(val_path: list[float], train_path: list[float]) -> list[dict]:
-        return [{"step": 10 * (i + 1), "tokens": 1000 * (i + 1), "train_loss": t, "val_nll": v}
-                for i, (v, t) in enumerate(zip(val_path, train_path))]  # fmt: skip
+        return [
+            {"step": 10 * (i + 1), "tokens": 1000 * (i + 1), "train_loss": t, "val_nll": v}
+            for i, (v, t) in enumerate(zip(val_path, train_path))
+        ]
 
     return {
         "runs": [
-            {"size": "base", "params": 90_000, "tokens_seen": 4000, "val_nll": vals[2], "curve": curve([8.5, 7.6, 7.65, 7.75], [8.4, 7.5, 7.1, 6.8])},
-            {"size": "tiny", "params": 6_000, "tokens_seen": 4000, "val_nll": vals[0], "curve": curve([9.0, 8.5, 8.2, 8.0], [9.0, 8.6, 8.3, 8.1])},
-            {"size": "small", "params": 20_000, "tokens_seen": 4000, "val_nll": vals[1], "curve": curve([8.8, 8.0, 7.7, 7.6], [8.8, 7.9, 7.5, 7.3])},
+            {
+                "size": "base",
+                "params": 90_000,
+                "tokens_seen": 4000,
+                "val_nll": vals[2],
+                "curve": curve([8.5, 7.6, 7.65, 7.75], [8.4, 7.5, 7.1, 6.8]),
+            },
+            {
+                "size": "tiny",
+                "params": 6_000,
+                "tokens_seen": 4000,
+                "val_nll": vals[0],
+                "curve": curve([9.0, 8.5, 8.2, 8.0], [9.0, 8.6, 8.3, 8.1]),
+            },
+            {
+                "size": "small",
+                "params": 20_000,
+                "tokens_seen": 4000,
+                "val_nll": vals[1],
+                "curve": curve([8.8, 8.0, 7.7, 7.6], [8.8, 7.9, 7.5, 7.3]),
+            },
         ],
-        "unigram_nll": 9.2, "bigram_nll": 8.9, "train_tokens": 1000, "days": ["GOOG 2012-06-21"],
-    }  # fmt: skip
+        "unigram_nll": 9.2,
+        "bigram_nll": 8.9,
+        "train_tokens": 1000,
+        "days": ["GOOG 2012-06-21"],
+    }
 
 
 def traces(fig) -> dict[str, object]:
@@ -63,7 +90,10 @@ def test_training_figure_draws_losses_baselines_final_star_and_lr() -> None:
     named = traces(fig)
     assert list(named["Validation NLL"].y) == [9.1, 8.8] and list(named["Validation NLL"].x) == [1280, 2560]
     assert list(named["Training loss"].y) == [9.5, 9.0]
-    assert list(named["Bigram baseline 9.000"].y) == [9.0, 9.0] and list(named["Unigram baseline 9.300"].y) == [9.3, 9.3]
+    assert list(named["Bigram baseline 9.000"].y) == [9.0, 9.0] and list(named["Unigram baseline 9.300"].y) == [
+        9.3,
+        9.3,
+    ]
     star = named["Final validation NLL 8.750"]
     assert list(star.x) == [2560] and list(star.y) == [8.75]
     assert named["Learning rate"].yaxis == "y2" and list(named["Learning rate"].y) == [5e-4, 1e-3]
@@ -154,9 +184,14 @@ def test_flow_distributions_figure_has_six_panels_with_type_shares_and_overlaps(
     rng = np.random.default_rng(0)
 
     def frames(n: int, shift: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-        orders = pd.DataFrame({"order_type": np.r_[np.zeros(n // 2), np.ones(n // 4), np.full(n - n // 2 - n // 4, 2)],
-                               "price_offset": np.round(rng.normal(5 + shift, 3, n)), "size": rng.normal(2, 0.3, n),
-                               "interarrival": rng.normal(-2, 1, n)})  # fmt: skip
+        orders = pd.DataFrame(
+            {
+                "order_type": np.r_[np.zeros(n // 2), np.ones(n // 4), np.full(n - n // 2 - n // 4, 2)],
+                "price_offset": np.round(rng.normal(5 + shift, 3, n)),
+                "size": rng.normal(2, 0.3, n),
+                "interarrival": rng.normal(-2, 1, n),
+            }
+        )
         book = pd.DataFrame({"spread": np.round(rng.uniform(1, 10, n)), "depth": rng.normal(3, 0.2, n)})
         return orders, book
 
@@ -194,8 +229,11 @@ def test_durations_and_interval_slot_labels() -> None:
 def test_token_slots_figure_shows_each_sources_share_per_slot() -> None:
     generated = {"type": [0, 0, 1, 2], "price": [3, 3, 3, 31], "volume": [0, 1, 1, 1], "interval": [15, 15, 0, 0]}
     real = {"type": [2, 2], "price": [0, 1], "volume": [5, 5], "interval": [7, 8]}
-    fig = mc.token_slots_figure({"gen": generated, "real": real}, {"volume": [f"{k} sh" for k in range(32)]},
-                                names={"gen": "Generated", "real": "Real"})  # fmt: skip
+    fig = mc.token_slots_figure(
+        {"gen": generated, "real": real},
+        {"volume": [f"{k} sh" for k in range(32)]},
+        names={"gen": "Generated", "real": "Real"},
+    )
     assert len(fig.data) == 8
     gen_type, real_type, gen_price = fig.data[0], fig.data[1], fig.data[2]
     assert gen_type.name == "Generated (4 tokens)" and np.allclose(gen_type.y, [0.5, 0.25, 0.25])
@@ -206,13 +244,30 @@ def test_token_slots_figure_shows_each_sources_share_per_slot() -> None:
 
 
 def test_orders_frame_shows_dollars_types_and_tokens() -> None:
-    orders = pd.DataFrame({"rollout": [0, 1, 0, 0], "ts": [52_800_000_000_000, 52_800_123_456_789, 52_801_000_000_000, 52_802_000_000_000],
-                           "event": [1, 1, 2, 3], "side": [1, -1, 1, -1], "price": [5_674_700, 5_679_000, 5_674_700, 5_679_000],
-                           "qty": [100, 13, 40, 13]})  # fmt: skip
-    tokens = {"token": [1, 2, 3, 4], "type": [0, 1, 2, 2], "price": [17, 23, 6, 20], "volume": [13, 6, 6, 6], "interval": [0, 3, 6, 1]}
+    orders = pd.DataFrame(
+        {
+            "rollout": [0, 1, 0, 0],
+            "ts": [52_800_000_000_000, 52_800_123_456_789, 52_801_000_000_000, 52_802_000_000_000],
+            "event": [1, 1, 2, 3],
+            "side": [1, -1, 1, -1],
+            "price": [5_674_700, 5_679_000, 5_674_700, 5_679_000],
+            "qty": [100, 13, 40, 13],
+        }
+    )
+    tokens = {
+        "token": [1, 2, 3, 4],
+        "type": [0, 1, 2, 2],
+        "price": [17, 23, 6, 20],
+        "volume": [13, 6, 6, 6],
+        "interval": [0, 3, 6, 1],
+    }
     frame = mc.orders_frame(orders, tokens, limit=3)
     assert frame["Time"].tolist() == ["14:40:00.000", "14:40:00.123", "14:40:01.000"]
-    assert frame["Type"].tolist() == ["bid", "ask", "cancel (part)"] and frame["Side"].tolist() == ["buy", "sell", "buy"]
+    assert frame["Type"].tolist() == ["bid", "ask", "cancel (part)"] and frame["Side"].tolist() == [
+        "buy",
+        "sell",
+        "buy",
+    ]
     assert frame["Price ($)"].tolist() == [567.47, 567.9, 567.47] and frame["Size (sh)"].tolist() == [100, 13, 40]
     assert frame["Rollout"].tolist() == [0, 1, 0] and frame["Price slot"].tolist() == [17, 23, 6]
     assert mc.orders_frame(orders)["Type"].iloc[3] == "cancel (all)"

@@ -1,4 +1,5 @@
 """Figures, tables and the report of a real (tiny) realism evaluation: every fact drawn, Table 6 and 7 next to the paper's."""
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,22 @@ from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
 from mars_core.errors import MarsInputError
 
 CHROMIUM = Path(reports.DEFAULT_CHROMIUM)
-SECTIONS = ["Summary", "Stylized facts (Table 6)", "The facts, figure by figure", "Quantitative metrics (Table 7)",
-            "Caveats", "Configuration", "Provenance"]  # fmt: skip
-TINY = {"symbol": "GOOG", "backgrounds": ["noise"], "minutes": 10, "every_minutes": 30, "rollouts": 2}  # 3 starts x 2 rollouts
+SECTIONS = [
+    "Summary",
+    "Stylized facts (Table 6)",
+    "The facts, figure by figure",
+    "Quantitative metrics (Table 7)",
+    "Caveats",
+    "Configuration",
+    "Provenance",
+]
+TINY = {
+    "symbol": "GOOG",
+    "backgrounds": ["noise"],
+    "minutes": 10,
+    "every_minutes": 30,
+    "rollouts": 2,
+}  # 3 starts x 2 rollouts
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +70,9 @@ def page(report: reports.Report) -> str:
 def curve(fig, name: str, col: int = 1) -> np.ndarray:  # noqa: ANN001 (plotly figure)
     """The y values of the legend-named curve of a background (in subplot column `col`)."""
     axis = "x" if col == 1 else f"x{col}"
-    trace = next(t for t in fig.data if t.mode == "lines+markers" and t.legendgroup == name and (t.xaxis or "x") == axis)
+    trace = next(
+        t for t in fig.data if t.mode == "lines+markers" and t.legendgroup == name and (t.xaxis or "x") == axis
+    )
     return np.array([np.nan if v is None else v for v in trace.y], dtype=float)
 
 
@@ -84,9 +100,15 @@ def test_every_fact_is_drawn_for_the_replay_and_the_simulation_with_their_sample
     legend = {t.name for t in fig.data if t.showlegend is not False}
     assert {"Replay (real day)", "Noise traders"} <= {re.sub(r" \((β|drop) .*\)$", "", n) for n in legend}
     assert any(t.fill == "tonexty" and t.legendgroup == "replay" for t in fig.data)  # the replay's 95% band
-    key = {"absence_of_autocorrelations": None, "gain_loss_asymmetry": "skewness", "volatility_clustering": "acf",
-           "slow_decay_of_absolute_autocorrelation": "acf", "leverage_effect": "corr", "volume_volatility_correlation": "corr",
-           "asymmetry_in_timescales": "corr"}.get(fact, "kurtosis")  # fmt: skip
+    key = {
+        "absence_of_autocorrelations": None,
+        "gain_loss_asymmetry": "skewness",
+        "volatility_clustering": "acf",
+        "slow_decay_of_absolute_autocorrelation": "acf",
+        "leverage_effect": "corr",
+        "volume_volatility_correlation": "corr",
+        "asymmetry_in_timescales": "corr",
+    }.get(fact, "kurtosis")
     for bg in ("replay", "noise"):
         expected = facts[bg][fact]["last"]["acf"] if key is None else facts[bg][fact][key]
         np.testing.assert_allclose(curve(fig, bg), nan_list(expected))
@@ -97,14 +119,20 @@ def test_autocorrelation_band_is_1_96_over_root_n_of_the_replay(facts: dict) -> 
     upper = next(t for t in fig.data if t.name == "±1.96/√n, replay")
     n = np.array(facts["replay"]["absence_of_autocorrelations"]["last"]["n_by_lag"], dtype=float)
     np.testing.assert_allclose(upper.y, 1.959964 / np.sqrt(n))
-    np.testing.assert_allclose(curve(fig, "replay", col=2), nan_list(facts["replay"]["absence_of_autocorrelations"]["mean"]["acf"]))
+    np.testing.assert_allclose(
+        curve(fig, "replay", col=2), nan_list(facts["replay"]["absence_of_autocorrelations"]["mean"]["acf"])
+    )
 
 
 def test_timescale_asymmetry_shows_rho_over_minus_10_to_10_and_d_of_k(facts: dict) -> None:
     fig = rc.timescales_figure(facts)
-    rho = next(t for t in fig.data if t.mode == "lines+markers" and t.legendgroup == "replay" and (t.xaxis or "x") == "x")
+    rho = next(
+        t for t in fig.data if t.mode == "lines+markers" and t.legendgroup == "replay" and (t.xaxis or "x") == "x"
+    )
     assert list(rho.x) == list(range(-10, 11))
-    np.testing.assert_allclose(curve(fig, "replay", col=2), nan_list(facts["replay"]["asymmetry_in_timescales"]["asymmetry"]))
+    np.testing.assert_allclose(
+        curve(fig, "replay", col=2), nan_list(facts["replay"]["asymmetry_in_timescales"]["asymmetry"])
+    )
 
 
 # ---- tables --------------------------------------------------------------------------------------
@@ -115,7 +143,9 @@ def test_presence_table_has_ours_per_background_the_papers_columns_and_the_test(
     assert list(table["Stylized fact"]) == [FACT_NAMES[f] for f in FACTS]
     for bg in ("replay", "noise"):
         assert list(table[rc.label(bg)]) == [rc.PRESENT if facts[bg][f]["present"] else rc.ABSENT for f in FACTS]
-    assert list(table["Paper: historical"]) == [rc.PRESENT if paper.TABLE6[f]["historical"] else rc.ABSENT for f in FACTS]
+    assert list(table["Paper: historical"]) == [
+        rc.PRESENT if paper.TABLE6[f]["historical"] else rc.ABSENT for f in FACTS
+    ]
     assert table.set_index("Stylized fact").loc["Leverage effect", "Paper: simulated"] == rc.ABSENT
     assert list(table["Test for “present”"]) == [FACT_TESTS[f] for f in FACTS]
     agree = rc.agreement(facts)
@@ -129,7 +159,10 @@ def test_metrics_table_and_figure_put_ours_next_to_the_papers(metrics: dict) -> 
         row = table.loc[METRIC_NAMES[m]]
         assert row["Noise similarity"] == pytest.approx(metrics[m]["noise"]["similarity"])
         assert row["Noise accuracy"] == pytest.approx(metrics[m]["noise"]["accuracy"])
-        assert row["Paper similarity"] == paper.TABLE7[m]["similarity"] and row["Paper accuracy"] == paper.TABLE7[m]["accuracy"]
+        assert (
+            row["Paper similarity"] == paper.TABLE7[m]["similarity"]
+            and row["Paper accuracy"] == paper.TABLE7[m]["accuracy"]
+        )
         assert row["Start points"] == 3
     fig = rc.metrics_figure(metrics)
     ours = next(t for t in fig.data if t.name == "Noise traders" and t.xaxis == "x2")  # the accuracy panel
@@ -137,7 +170,9 @@ def test_metrics_table_and_figure_put_ours_next_to_the_papers(metrics: dict) -> 
     theirs = next(t for t in fig.data if t.name == "Paper (MarS, Table 7)" and t.xaxis == "x")
     assert list(theirs.x) == [paper.TABLE7[m]["similarity"] for m in METRICS]
     intervals = np.array([rc.accuracy_interval(metrics[m]["noise"]["accuracy"], 3) for m in METRICS])
-    np.testing.assert_allclose(np.asarray(ours.x) - np.asarray(ours.error_x.arrayminus), intervals[:, 0])  # Wilson, n = 3
+    np.testing.assert_allclose(
+        np.asarray(ours.x) - np.asarray(ours.error_x.arrayminus), intervals[:, 0]
+    )  # Wilson, n = 3
     np.testing.assert_allclose(np.asarray(ours.x) + np.asarray(ours.error_x.array), intervals[:, 1])
     assert list(table["Noise accuracy 95% CI"]) == [f"[{lo:.2f}, {hi:.2f}]" for lo, hi in intervals]
 
@@ -166,7 +201,10 @@ def test_html_is_self_contained_and_holds_both_tables(page: str, report: reports
     assert "http" not in markup.replace("http://www.w3.org", "") and "<link" not in page
     assert not re.search(r"<script[^>]+src=", page) and page.count("* plotly.js v") == 1
     assert page.count('class="plotly-graph-div"') == len(report.figures()) == 12
-    assert "<h3>Presence of the stylized facts</h3>" in page and "<h3>Distribution similarity and 3-class accuracy</h3>" in page
+    assert (
+        "<h3>Presence of the stylized facts</h3>" in page
+        and "<h3>Distribution similarity and 3-class accuracy</h3>" in page
+    )
     for fact in FACTS:
         assert FACT_NAMES[fact] in page
     assert ">0.872<" in page and ">0.729<" in page  # the paper's volatility similarity, spread accuracy
@@ -203,8 +241,9 @@ def test_an_unfinished_or_foreign_directory_is_refused_by_name(evaluation: Path,
         load_evaluation(tmp_path)
 
 
-def test_mars_report_writes_the_realism_report(evaluation: Path, data_dir: Path, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+def test_mars_report_writes_the_realism_report(
+    evaluation: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     from mars_core.cli import main
 
     out = tmp_path / "realism.html"

@@ -1,4 +1,5 @@
 """Reports of a real (tiny) impact study: self-contained HTML, PDF through Chromium, charts drawn offline, `mars report`."""
+
 from __future__ import annotations
 
 import html
@@ -15,10 +16,22 @@ from analysis.impact_results import load_study
 from mars_core.errors import MarsInputError
 
 CHROMIUM = Path(reports.DEFAULT_CHROMIUM)
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (CI installs Debian's chromium)"
+)
 
-SECTIONS = ["Summary", "Market impact over time", "Fulfillment and slippage", "Square-root law", "Impact factors",
-            "Symbolic regression", "Impact decay", "Caveats", "Configuration", "Provenance"]  # fmt: skip
+SECTIONS = [
+    "Summary",
+    "Market impact over time",
+    "Fulfillment and slippage",
+    "Square-root law",
+    "Impact factors",
+    "Symbolic regression",
+    "Impact decay",
+    "Caveats",
+    "Configuration",
+    "Provenance",
+]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +62,7 @@ def test_html_is_one_self_contained_file(page: str, report: reports.Report) -> N
 
 def test_html_has_every_section_in_the_table_of_contents(page: str, report: reports.Report) -> None:
     assert [s.heading for s in report.all_sections()] == SECTIONS
-    toc = page[page.index('<nav class="toc">'):page.index("</nav>")]
+    toc = page[page.index('<nav class="toc">') : page.index("</nav>")]
     for heading in SECTIONS:
         anchor = reports.Section(heading).anchor
         assert f'href="#{anchor}"' in toc and f'<section id="{anchor}">' in page
@@ -111,7 +124,9 @@ def test_build_report_rejects_what_is_not_a_finished_study(tmp_path: Path, study
 
 def test_renderer_escapes_text_and_formats_tables() -> None:
     table = reports.Table("t", pd.DataFrame({"name": ["<b>x</b>"], "n": [12345], "v": [float("nan")], "f": [0.123456]}))
-    built = reports.Report("A <title>", sections=[reports.Section("Only", text=["`code` and **bold** <script>"], tables=[table])])
+    built = reports.Report(
+        "A <title>", sections=[reports.Section("Only", text=["`code` and **bold** <script>"], tables=[table])]
+    )
     page = reports.render_html(built)
     assert "<title>A &lt;title&gt;</title>" in page
     assert "<code>code</code> and <strong>bold</strong> &lt;script&gt;" in page
@@ -146,17 +161,23 @@ def test_html_draws_every_chart_offline_in_chromium(page: str, report: reports.R
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(reports.CHROMIUM_ARGS))
         try:
             tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-            tab.route(re.compile(r"^(?!file:|data:|about:).*"), lambda route: (requests.append(route.request.url), route.abort()))
+            tab.route(
+                re.compile(r"^(?!file:|data:|about:).*"),
+                lambda route: (requests.append(route.request.url), route.abort()),
+            )
             errors: list[str] = []
             tab.on("pageerror", lambda err: errors.append(str(err)))
             tab.goto(path.as_uri(), wait_until="load")
             expected = len(report.figures())
             tab.wait_for_function(
                 "n => [...document.querySelectorAll('.js-plotly-plot')].filter(d => d.querySelector('.main-svg')).length === n",
-                arg=expected, timeout=30_000,
-            )  # fmt: skip
-            drawn = tab.evaluate("[...document.querySelectorAll('.js-plotly-plot')].filter("
-                                 "d => d.querySelector('.main-svg .scatterlayer .trace, .main-svg .heatmaplayer image')).length")
+                arg=expected,
+                timeout=30_000,
+            )
+            drawn = tab.evaluate(
+                "[...document.querySelectorAll('.js-plotly-plot')].filter("
+                "d => d.querySelector('.main-svg .scatterlayer .trace, .main-svg .heatmaplayer image')).length"
+            )
             assert drawn == expected == 10  # every chart has drawn traces (lines, markers or heatmap images)
             assert tab.locator(".js-plotly-plot .gtitle").first.text_content() == "Short- and long-term market impact"
             assert not errors and not requests  # drawn without a single network request
@@ -178,9 +199,13 @@ def mars(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
     return int(done.value.code or 0), out, err
 
 
-def test_cli_writes_the_html_report(study_dir: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_writes_the_html_report(
+    study_dir: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     out = tmp_path / "out" / "study.html"
-    code, stdout, stderr = mars(capsys, "report", str(study_dir), "--format", "html", "--out", str(out), "--data-dir", str(data_dir), "--json")
+    code, stdout, stderr = mars(
+        capsys, "report", str(study_dir), "--format", "html", "--out", str(out), "--data-dir", str(data_dir), "--json"
+    )
     assert code == 0, stderr
     result = json.loads(stdout.strip().splitlines()[-1])
     assert result["out"] == str(out) and result["format"] == "html" and result["figures"] == 10

@@ -1,4 +1,5 @@
 """Bands, impact paths, follow statistics and figures of scenario runs (analysis.scenario_charts)."""
+
 from __future__ import annotations
 
 import math
@@ -20,7 +21,9 @@ def test_impact_paths_are_the_paired_difference_signed_for_the_agent() -> None:
     with_agent = np.log(np.array([[1.001, 1.002]]))
     without = np.zeros((1, 2))
     assert sc.impact_paths(with_agent, without, side=1) == pytest.approx(np.array([[10.0, 20.0]]))
-    assert sc.impact_paths(with_agent, without, side=-1) == pytest.approx(np.array([[-10.0, -20.0]]))  # a sell gains from a rise
+    assert sc.impact_paths(with_agent, without, side=-1) == pytest.approx(
+        np.array([[-10.0, -20.0]])
+    )  # a sell gains from a rise
 
 
 def test_follow_table_scores_a_perfect_and_an_opposite_follower() -> None:

@@ -1,4 +1,5 @@
 """Reductions and figures of simulation runs: mid paths on a grid, fans, paired differences, execution."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,10 +17,15 @@ T0 = 36_000 * NS_PER_SECOND  # 10:00:00
 
 
 def book(ts: list[int], asks: list[int], bids: list[int]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "ts": ts, "ask_price_1": asks, "ask_size_1": [100 if a != DUMMY_ASK_PRICE else 0 for a in asks],
-        "bid_price_1": bids, "bid_size_1": [100 if b != DUMMY_BID_PRICE else 0 for b in bids],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "ts": ts,
+            "ask_price_1": asks,
+            "ask_size_1": [100 if a != DUMMY_ASK_PRICE else 0 for a in asks],
+            "bid_price_1": bids,
+            "bid_size_1": [100 if b != DUMMY_BID_PRICE else 0 for b in bids],
+        }
+    )
 
 
 def test_book_mid_is_nan_where_a_side_is_empty() -> None:
@@ -37,7 +43,9 @@ def test_mid_on_grid_takes_the_last_snapshot_at_or_before_each_time() -> None:
 
 
 def test_arrival_mid_is_the_middle_of_the_starting_books_best_quotes() -> None:
-    start = pd.DataFrame({"side": [1, 1, -1, -1], "price": [999_900, 1_000_000, 1_000_200, 1_000_300], "qty": [1, 1, 1, 1]})
+    start = pd.DataFrame(
+        {"side": [1, 1, -1, -1], "price": [999_900, 1_000_000, 1_000_200, 1_000_300], "qty": [1, 1, 1, 1]}
+    )
     assert sim_charts.arrival_mid(start) == 1_000_100
     assert np.isnan(sim_charts.arrival_mid(start[start["side"] == 1]))
 
@@ -60,7 +68,9 @@ def test_fan_matches_numpys_nanquantile_with_gaps() -> None:
     with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
         expected = np.nanquantile(paths, sim_charts.FAN_QUANTILES, axis=0)
     np.testing.assert_allclose(sim_charts.fan(paths).values, expected, equal_nan=True)
-    np.testing.assert_allclose(sim_charts.fan(paths[:, 6:8].copy()).values[:, 0], np.nanquantile(paths[:, 6], sim_charts.FAN_QUANTILES))
+    np.testing.assert_allclose(
+        sim_charts.fan(paths[:, 6:8].copy()).values[:, 0], np.nanquantile(paths[:, 6], sim_charts.FAN_QUANTILES)
+    )
 
 
 def test_paired_difference_is_in_bps_of_each_rollouts_arrival_mid() -> None:
@@ -71,10 +81,15 @@ def test_paired_difference_is_in_bps_of_each_rollouts_arrival_mid() -> None:
 
 
 def test_minute_stats_summarise_rollouts_per_arm_and_minute() -> None:
-    bars = pd.DataFrame({
-        "rollout": [0, 1, 2, 0, 1, 2], "arm": ["main"] * 6, "minute": [T0] * 3 + [T0 + 60 * NS_PER_SECOND] * 3,
-        "spread": [100.0, 200.0, 300.0, 100.0, 100.0, 100.0], "volume": [10, 20, 30, 0, 0, 60],
-    })  # fmt: skip
+    bars = pd.DataFrame(
+        {
+            "rollout": [0, 1, 2, 0, 1, 2],
+            "arm": ["main"] * 6,
+            "minute": [T0] * 3 + [T0 + 60 * NS_PER_SECOND] * 3,
+            "spread": [100.0, 200.0, 300.0, 100.0, 100.0, 100.0],
+            "volume": [10, 20, 30, 0, 0, 60],
+        }
+    )
     stats = sim_charts.minute_stats(bars).set_index("minute")
     assert stats.loc[T0, "spread_q50"] == 200.0 and stats.loc[T0, "volume_q50"] == 20 and stats.loc[T0, "rollouts"] == 3
     assert stats.loc[T0, "spread_q10"] == pytest.approx(120.0) and stats.loc[T0, "volume_q90"] == pytest.approx(28.0)
@@ -83,13 +98,22 @@ def test_minute_stats_summarise_rollouts_per_arm_and_minute() -> None:
 
 
 def test_execution_summary_measures_fulfillment_and_vwap_against_arrival() -> None:
-    fills = pd.DataFrame({
-        "rollout": [0, 0, 1, 0], "agent": [3, 3, 3, 4],
-        "price": [1_000_100, 1_000_300, 1_000_000, 999_800], "qty": [100, 100, 50, 40],
-    })  # fmt: skip
-    targets = [sim_charts.ExecutionTarget(3, "TWAP 1", 1, 200), sim_charts.ExecutionTarget(4, "TWAP 2", -1, 40),
-               sim_charts.ExecutionTarget(5, "TWAP 3", 1, 10)]  # fmt: skip
-    out = sim_charts.execution_summary(fills, targets, pd.Series({0: 1_000_000.0, 1: 1_000_000.0, 2: 1_000_000.0}), [0, 1, 2])
+    fills = pd.DataFrame(
+        {
+            "rollout": [0, 0, 1, 0],
+            "agent": [3, 3, 3, 4],
+            "price": [1_000_100, 1_000_300, 1_000_000, 999_800],
+            "qty": [100, 100, 50, 40],
+        }
+    )
+    targets = [
+        sim_charts.ExecutionTarget(3, "TWAP 1", 1, 200),
+        sim_charts.ExecutionTarget(4, "TWAP 2", -1, 40),
+        sim_charts.ExecutionTarget(5, "TWAP 3", 1, 10),
+    ]
+    out = sim_charts.execution_summary(
+        fills, targets, pd.Series({0: 1_000_000.0, 1: 1_000_000.0, 2: 1_000_000.0}), [0, 1, 2]
+    )
     buy, sell, idle = (out.iloc[k] for k in range(3))
     # rollout 0: 200 sh at 1_000_200 (+2 bps); rollout 1: 50 sh at arrival (0 bps); rollout 2: nothing filled
     assert buy["filled_mean"] == pytest.approx(250 / 3) and buy["fulfillment_mean"] == pytest.approx(1.25 / 3)
@@ -110,9 +134,20 @@ def test_fan_figure_draws_bands_medians_the_real_day_and_fills_in_dollars() -> N
         "baseline": sim_charts.fan(np.array([[1_000_000.0] * 3, [1_000_200.0] * 3])),
         "treated": sim_charts.fan(np.array([[1_000_100.0] * 3, [1_000_300.0] * 3])),
     }
-    fills = pd.DataFrame({"ts": [T0, T0 + 1], "price": [1_000_200, 1_000_100], "qty": [100, 50], "side": [1, -1],
-                          "agent": [3, 3], "aggressive": [True, False], "rollout": [0, 1]})  # fmt: skip
-    fig = sim_charts.fan_figure(DATE, grid, fans, grid, np.array([1_000_000.0] * 3), fills, {3: "TWAP 1 (L1-P0.9)"}, title="t")
+    fills = pd.DataFrame(
+        {
+            "ts": [T0, T0 + 1],
+            "price": [1_000_200, 1_000_100],
+            "qty": [100, 50],
+            "side": [1, -1],
+            "agent": [3, 3],
+            "aggressive": [True, False],
+            "rollout": [0, 1],
+        }
+    )
+    fig = sim_charts.fan_figure(
+        DATE, grid, fans, grid, np.array([1_000_000.0] * 3), fills, {3: "TWAP 1 (L1-P0.9)"}, title="t"
+    )
     names = [t["name"] for t in _spec(fig)["data"] if t.get("name")]
     assert "Without your orders: median of 2 rollouts" in names and "With your orders: 10–90% of rollouts" in names
     assert sim_charts.REPLAY_LABEL in names
@@ -133,8 +168,19 @@ def test_impact_figure_shows_the_median_difference_with_a_zero_line() -> None:
 
 
 def test_minute_figure_shows_spread_in_cents_and_volume_for_the_real_day_and_each_arm() -> None:
-    stats = pd.DataFrame({"arm": ["main"], "minute": [T0], "spread_q10": [100.0], "spread_q50": [200.0], "spread_q90": [300.0],
-                          "volume_q10": [5.0], "volume_q50": [10.0], "volume_q90": [15.0], "rollouts": [3]})  # fmt: skip
+    stats = pd.DataFrame(
+        {
+            "arm": ["main"],
+            "minute": [T0],
+            "spread_q10": [100.0],
+            "spread_q50": [200.0],
+            "spread_q90": [300.0],
+            "volume_q10": [5.0],
+            "volume_q50": [10.0],
+            "volume_q90": [15.0],
+            "rollouts": [3],
+        }
+    )
     replay = pd.DataFrame({"minute": [T0], "spread": [150.0], "volume": [40]})
     fig = sim_charts.minute_figure(DATE, stats, replay)
     spread = next(t for t in fig.data if t.name == "Simulated (median, 10–90%)")
@@ -146,8 +192,17 @@ def test_minute_figure_shows_spread_in_cents_and_volume_for_the_real_day_and_eac
 def test_fan_figure_marks_the_fills_of_the_first_rollouts_only_when_there_are_many() -> None:
     grid = T0 + np.arange(2) * NS_PER_SECOND
     rollouts = np.arange(20)
-    fills = pd.DataFrame({"ts": T0 + rollouts, "price": 1_000_000, "qty": 10, "side": 1, "agent": 3, "aggressive": True,
-                          "rollout": rollouts})  # fmt: skip
+    fills = pd.DataFrame(
+        {
+            "ts": T0 + rollouts,
+            "price": 1_000_000,
+            "qty": 10,
+            "side": 1,
+            "agent": 3,
+            "aggressive": True,
+            "rollout": rollouts,
+        }
+    )
     fig = sim_charts.fan_figure(DATE, grid, {}, fills=fills, title="t")
     [marks] = [t for t in fig.data if t.name == "Your buy fills (aggressive)"]
     assert len(marks.x) == sim_charts.MAX_FILL_ROLLOUTS

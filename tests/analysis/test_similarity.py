@@ -1,4 +1,5 @@
 """Overlap coefficient, 3-class accuracy, window metrics and the Table 7 assembly, on known answers."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Square-root-law fits: known exponents recovered with covering intervals, dropped points, per-config fits."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ def synthetic(delta: float, Y: float, n: int = 2000, noise: float = 0.3, seed: i
     rng = np.random.default_rng(seed)
     q = rng.choice(Q_GRID, n)
     sigma = rng.uniform(5e-4, 2e-3, n)
-    impact = Y * sigma * q ** delta * np.exp(rng.normal(-noise ** 2 / 2, noise, n))
+    impact = Y * sigma * q**delta * np.exp(rng.normal(-(noise**2) / 2, noise, n))
     return impact, sigma, q
 
 
@@ -64,7 +65,7 @@ def test_fits_are_deterministic_for_a_seed_and_predict_the_law() -> None:
     impact, sigma, q = synthetic(0.5, 0.8, n=300)
     a, b = sqrt_law.fit_points(impact, sigma, q, seed=5), sqrt_law.fit_points(impact, sigma, q, seed=5)
     assert a == b
-    assert a.predict(2e-3, 4e-4) == pytest.approx(a.Y * 2e-3 * 4e-4 ** a.delta)
+    assert a.predict(2e-3, 4e-4) == pytest.approx(a.Y * 2e-3 * 4e-4**a.delta)
     json.dumps(a.to_dict())
 
 
@@ -84,9 +85,11 @@ def _study_frame() -> pd.DataFrame:
 def test_fit_by_config_fits_each_config_and_the_pool() -> None:
     fits = sqrt_law.fit_by_config(_study_frame(), n_boot=200)
     assert list(fits) == ["L1-P0.1", "L5-P0.9", sqrt_law.POOLED]
-    assert fits["L5-P0.9"].Y / fits["L1-P0.1"].Y == pytest.approx(2.0, rel=0.1)
+    assert pytest.approx(2.0, rel=0.1) == fits["L5-P0.9"].Y / fits["L1-P0.1"].Y
     table = sqrt_law.fits_frame(fits)
-    assert table["config"].tolist() == list(fits) and {"delta", "delta_ci", "Y", "r2", "n_dropped"} <= set(table.columns)
+    assert table["config"].tolist() == list(fits) and {"delta", "delta_ci", "Y", "r2", "n_dropped"} <= set(
+        table.columns
+    )
     with pytest.raises(MarsInputError, match="method"):
         sqrt_law.fit_by_config(_study_frame(), method="median")
 

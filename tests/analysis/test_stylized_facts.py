@@ -5,6 +5,7 @@ Synthetic bars come from a return series: prices = exp(cumsum(r)), split into
 (50 days) unless said otherwise, so a correlation's standard error is about
 1/sqrt(n) = 0.007 and an i.i.d. Gaussian kurtosis's about sqrt(24/n) = 0.035.
 """
+
 from __future__ import annotations
 
 import json
@@ -238,9 +239,12 @@ def test_intermittency_fano_factor_of_extremes_in_one_window() -> None:
     r = 1e-3 * np.random.default_rng(10).uniform(-1, 1, 1500)
     r[:15] = 0.01
     bars = pd.DataFrame(
-        {"minute": np.arange(1501) * NS_PER_MINUTE, "last_close": np.exp(np.concatenate([[0], np.cumsum(r)])),
-         "volume": np.ones(1501)}
-    )  # fmt: skip
+        {
+            "minute": np.arange(1501) * NS_PER_MINUTE,
+            "last_close": np.exp(np.concatenate([[0], np.cumsum(r)])),
+            "volume": np.ones(1501),
+        }
+    )
     result = sf.intermittency(bars)
     assert result["n_windows"] == 100 and result["n_extreme"] == 15
     assert result["fano_factor"] == pytest.approx(15.0)

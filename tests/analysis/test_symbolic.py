@@ -1,4 +1,5 @@
 """pysindy sparse regression of the impact on the factors: known formula recovered, held-out scores."""
+
 from __future__ import annotations
 
 import json
@@ -20,11 +21,18 @@ def factor_frame(n: int = 400, noise: float = 0.01, seed: int = 0) -> pd.DataFra
     q, sigma = rng.uniform(0.01, 0.3, n), rng.uniform(0.5, 2.0, n)
     pressure = rng.uniform(0.0, 0.6, n)
     signal = 0.9 * sigma * np.sqrt(q) + 0.3 * pressure
-    return pd.DataFrame({
-        "traj_id": [f"t{i}" for i in range(n)], "q_over_v": q, "sqrt_q_over_v": np.sqrt(q), "sigma": sigma,
-        "resiliency": rng.normal(7.0, 0.8, n), "lob_pressure": pressure, "lob_depth": rng.normal(10.0, 1.0, n),
-        "impact_end": signal + rng.normal(0, noise * signal.std(), n),
-    })
+    return pd.DataFrame(
+        {
+            "traj_id": [f"t{i}" for i in range(n)],
+            "q_over_v": q,
+            "sqrt_q_over_v": np.sqrt(q),
+            "sigma": sigma,
+            "resiliency": rng.normal(7.0, 0.8, n),
+            "lob_pressure": pressure,
+            "lob_depth": rng.normal(10.0, 1.0, n),
+            "impact_end": signal + rng.normal(0, noise * signal.std(), n),
+        }
+    )
 
 
 @pytest.mark.parametrize("noise", [0.01, 0.05])

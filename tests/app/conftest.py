@@ -1,4 +1,5 @@
 """Fixture for driving the real dashboard: a Streamlit server on a free port (see browser.py for Chromium)."""
+
 from __future__ import annotations
 
 import os
@@ -46,12 +47,29 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     env = {**os.environ, "MARS_DATA_DIR": str(LOBSTER_DIR), "MARS_RUNS_DIR": str(runs)}
     with (work / "server.log").open("w") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             # no file watching: other tests writing files must not trigger reruns mid-test
-             "--server.fileWatcherType", "none"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                # no file watching: other tests writing files must not trigger reruns mid-test
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
             _wait_healthy(f"http://127.0.0.1:{port}", server)
             yield f"http://127.0.0.1:{port}", runs

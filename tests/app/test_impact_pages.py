@@ -1,4 +1,5 @@
 """AppTest smoke tests of the Market Impact and Impact Factors pages: no study, a finished study, bad input."""
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,9 @@ def runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data_dir: Path) -> Pat
 @pytest.fixture
 def runs_with_study(runs: Path, finished_study: Path) -> Path:
     target = runs / "studies" / "tiny-0001"
-    shutil.copytree(finished_study, target, ignore=shutil.ignore_patterns("base", "points"))  # results only: enough to view
+    shutil.copytree(
+        finished_study, target, ignore=shutil.ignore_patterns("base", "points")
+    )  # results only: enough to view
     return target
 
 
@@ -119,10 +122,14 @@ def test_unfinished_study_offers_to_resume(runs: Path, finished_study: Path) -> 
 
 
 def test_uploaded_study_files_are_validated_with_the_file_and_field_named() -> None:
-    good = _impact_ui.study_from_upload("s.yaml", b"symbols: [GOOG]\ndates: ['2012-06-21']\nstart_times: ['11:00']\nq_over_v: [0.1]\n")
+    good = _impact_ui.study_from_upload(
+        "s.yaml", b"symbols: [GOOG]\ndates: ['2012-06-21']\nstart_times: ['11:00']\nq_over_v: [0.1]\n"
+    )
     assert good.configs == ("L1-P0.1", "L1-P0.9", "L5-P0.1", "L5-P0.9")
     with pytest.raises(ConfigError, match=r"s\.yaml: .*q_over_v.*must lie in \(0, 1\]"):
-        _impact_ui.study_from_upload("s.yaml", b"symbols: [GOOG]\ndates: ['2012-06-21']\nstart_times: ['11:00']\nq_over_v: [2]\n")
+        _impact_ui.study_from_upload(
+            "s.yaml", b"symbols: [GOOG]\ndates: ['2012-06-21']\nstart_times: ['11:00']\nq_over_v: [2]\n"
+        )
     with pytest.raises(ConfigError, match=r"bad\.json: not valid YAML/JSON"):
         _impact_ui.study_from_upload("bad.json", b"{symbols: [GOOG")
     with pytest.raises(ConfigError, match=r"list\.yaml: expected a mapping"):
@@ -140,7 +147,9 @@ def test_run_a_small_study_from_the_form(runs: Path) -> None:
     at.number_input(key="mi_horizon").set_value(1.0)
     at.number_input(key="mi_rollouts").set_value(2)
     at.multiselect(key="mi_q").set_value([0.05, "20%"]).run()
-    assert "4 agents × 2 Q/V × 2 rollouts × 1 start = **16 paired trajectories**: 18 simulations of 2 min" in texts(at.caption)
+    assert "4 agents × 2 Q/V × 2 rollouts × 1 start = **16 paired trajectories**: 18 simulations of 2 min" in texts(
+        at.caption
+    )
     at.button(key="mi_run").click().run()
     assert not at.exception and not at.error, texts(at.error)
     assert "Finished: 16 paired trajectories" in at.get("progress")[0].proto.text

@@ -1,4 +1,5 @@
 """Drive the real dashboard in headless Chromium: the Market Data page draws its charts."""
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,9 @@ def test_market_data_page_draws_plotly_charts(app: tuple[str, Path], tmp_path: P
             page.goto(f"{url}/market_data", wait_until="domcontentloaded")
             expect(page.get_by_role("heading", name="Market data")).to_be_visible(timeout=20_000)
             links = page.get_by_test_id("stSidebarNavLink")
-            expect(links.first).to_have_text(re.compile(r"Home$"), timeout=20_000)  # the icon's ligature name comes first
+            expect(links.first).to_have_text(
+                re.compile(r"Home$"), timeout=20_000
+            )  # the icon's ligature name comes first
             names = [text.rsplit("\n", 1)[-1].strip() for text in links.all_inner_texts()]
             assert "Market Data" in names[1]
             # the router's pages only: no helper modules of pages/ listed as pages (Streamlit's legacy mode)

@@ -1,4 +1,5 @@
 """AppTest of the Order Images page: a real day's minute as three heatmaps, and a simulated run."""
+
 from __future__ import annotations
 
 import json
@@ -73,17 +74,53 @@ def test_batch_model_candidates_follow_the_seed(lobster_dir: Path) -> None:
 
 
 def test_a_simulated_run_becomes_images(lobster_dir: Path, tmp_path: Path) -> None:
-    config = {"symbol": "GOOG", "date": "2012-06-21", "start": "10:00", "minutes": 2.0, "rollouts": 1, "background": "noise",
-              "seed": 0, "twap": [], "inject_csv": None, "paired": False, "snapshot_levels": 10, "snapshot_interval_ms": 1000,
-              "depth": 10, "latency_ms": 0.0}
+    config = {
+        "symbol": "GOOG",
+        "date": "2012-06-21",
+        "start": "10:00",
+        "minutes": 2.0,
+        "rollouts": 1,
+        "background": "noise",
+        "seed": 0,
+        "twap": [],
+        "inject_csv": None,
+        "paired": False,
+        "snapshot_levels": 10,
+        "snapshot_interval_ms": 1000,
+        "depth": 10,
+        "latency_ms": 0.0,
+    }
     run = RunDir.create(tmp_path / "runs" / "20260101-000000-GOOG-abcdef12", config)
     writer = ArmWriter(run, 0, "main")
     t0 = 600 * NS_PER_MINUTE
-    writer.write("book", pd.DataFrame({"ts": [t0, t0 + NS_PER_MINUTE], "ask_price_1": [5_800_100, 5_800_200], "ask_size_1": 100,
-                                       "bid_price_1": [5_800_000, 5_800_000], "bid_size_1": 100}))
-    writer.write("orders", pd.DataFrame({"ts": [t0 + 10**9, t0 + 2 * 10**9, t0 + NS_PER_MINUTE + 10**9], "event": [1, 1, 3],
-                                         "order_id": [1, 2, 1], "agent": 0, "side": [1, -1, 1],
-                                         "price": [5_800_000, 5_800_100, 5_800_000], "qty": 100, "kind": 1, "status": 0}))
+    writer.write(
+        "book",
+        pd.DataFrame(
+            {
+                "ts": [t0, t0 + NS_PER_MINUTE],
+                "ask_price_1": [5_800_100, 5_800_200],
+                "ask_size_1": 100,
+                "bid_price_1": [5_800_000, 5_800_000],
+                "bid_size_1": 100,
+            }
+        ),
+    )
+    writer.write(
+        "orders",
+        pd.DataFrame(
+            {
+                "ts": [t0 + 10**9, t0 + 2 * 10**9, t0 + NS_PER_MINUTE + 10**9],
+                "event": [1, 1, 3],
+                "order_id": [1, 2, 1],
+                "agent": 0,
+                "side": [1, -1, 1],
+                "price": [5_800_000, 5_800_100, 5_800_000],
+                "qty": 100,
+                "kind": 1,
+                "status": 0,
+            }
+        ),
+    )
     writer.commit({})
     at = open_page()
     at.radio(key="oi_source").set_value("Simulated run").run()

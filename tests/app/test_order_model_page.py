@@ -3,6 +3,7 @@
 Figures are compared with the shipped files themselves (never hard-coded), so the page tests
 keep passing when the model is retrained.
 """
+
 from __future__ import annotations
 
 import base64
@@ -141,7 +142,9 @@ def test_card_metrics_training_and_scaling_curves_come_from_the_shipped_files(ru
     study = json.loads((DEFAULT_MODEL_DIR / "scaling.json").read_text())
     runs_by_size = sorted(study["runs"], key=lambda r: r["params"])
     curves, by_params = figures(at)
-    validation = [t for t in curves["data"] if t.get("showlegend") is not False and t["name"] in {r["size"] for r in runs_by_size}]
+    validation = [
+        t for t in curves["data"] if t.get("showlegend") is not False and t["name"] in {r["size"] for r in runs_by_size}
+    ]
     assert [t["name"] for t in validation] == [r["size"] for r in runs_by_size]
     for trace, run in zip(validation, runs_by_size):
         assert values(trace["y"]) == [point["val_nll"] for point in run["curve"]]
@@ -150,7 +153,9 @@ def test_card_metrics_training_and_scaling_curves_come_from_the_shipped_files(ru
     assert values(by_params["data"][0]["y"]) == [r["val_nll"] for r in runs_by_size]
     assert by_params["layout"]["xaxis"]["type"] == "log"
     beat = sum(r["val_nll"] < study["bigram_nll"] for r in runs_by_size)
-    assert f"{beat} of {len(runs_by_size)} sizes beat the bigram baseline ({study['bigram_nll']:.3f} nats)" in texts(at.markdown)
+    assert f"{beat} of {len(runs_by_size)} sizes beat the bigram baseline ({study['bigram_nll']:.3f} nats)" in texts(
+        at.markdown
+    )
     same_size = [r for r in runs_by_size if r["size"] == shipped["size"]]
     if same_size and same_size[0]["params"] != shipped["params"]:  # a study of an earlier version of the model
         assert f"the shipped **{shipped['size']}** model {shipped['params']:,}" in texts(at.info)
@@ -165,17 +170,34 @@ def stand_in_evaluation(runs: Path) -> tuple[Path, int]:
     """An evaluation directory as `mars evaluate-model` writes it, made fast: one short noise run filed under both
     backgrounds. Returns it and the number of orders of that run."""
     out = runs / "model-eval"
-    config = SimConfig(symbol="GOOG", date="2012-06-21", start="14:30", minutes=0.5, rollouts=1, background="noise",
-                       snapshot_interval_ms=0)  # fmt: skip
+    config = SimConfig(
+        symbol="GOOG",
+        date="2012-06-21",
+        start="14:30",
+        minutes=0.5,
+        rollouts=1,
+        background="noise",
+        snapshot_interval_ms=0,
+    )
     run_simulation(config, out / "lmm" / "GOOG_1430", str(LOBSTER_DIR), workers=1)
     shutil.copytree(out / "lmm", out / "noise")
     (out / "evaluation.json").write_text(json.dumps({"symbols": ["GOOG"], "minutes": 0.5, "every": 10, "rollouts": 1}))
     similarity = {m: {"lmm": 0.8, "noise": 0.5} for m in METRICS}
     generated = len(RunDir(out / "lmm" / "GOOG_1430").table("orders").query("agent == 1 and status == 0"))
-    (out / "result.json").write_text(json.dumps({
-        "val_nll": summary()["val_nll"], "similarity": similarity, "lmm_wins": len(METRICS), "metrics": len(METRICS),
-        "orders": {"real": 100, "lmm": generated, "noise": generated}, "starts": 1, "rollouts": 1, "minutes": 0.5,
-    }))  # fmt: skip
+    (out / "result.json").write_text(
+        json.dumps(
+            {
+                "val_nll": summary()["val_nll"],
+                "similarity": similarity,
+                "lmm_wins": len(METRICS),
+                "metrics": len(METRICS),
+                "orders": {"real": 100, "lmm": generated, "noise": generated},
+                "starts": 1,
+                "rollouts": 1,
+                "minutes": 0.5,
+            }
+        )
+    )
     return out, generated
 
 
@@ -254,7 +276,10 @@ def test_a_one_minute_one_rollout_generation_completes(runs: Path) -> None:
     assert orders["Price ($)"].tolist() == (written["price"].iloc[:shown] / PRICE_SCALE).tolist()
     assert orders["Size (sh)"].tolist() == written["qty"].iloc[:shown].tolist()
     names = {1: None, 2: "cancel (part)", 3: "cancel (all)"}
-    expected = [names[e] or ("bid" if side > 0 else "ask") for e, side in zip(written["event"].iloc[:shown], written["side"].iloc[:shown])]
+    expected = [
+        names[e] or ("bid" if side > 0 else "ask")
+        for e, side in zip(written["event"].iloc[:shown], written["side"].iloc[:shown])
+    ]
     assert orders["Type"].tolist() == expected
 
     fan, tokens = figures(at)
@@ -288,13 +313,18 @@ def test_bad_generation_settings_show_what_to_fix(runs: Path) -> None:
     assert not runs.exists() or not any(runs.iterdir())  # nothing ran
 
 
-def test_without_a_model_the_page_says_how_to_train_one(runs: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_without_a_model_the_page_says_how_to_train_one(
+    runs: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(_ui, "MODELS_DIR", tmp_path / "no-models")
     at = open_page()
     assert not at.error
     assert "No order model ships yet" in at.info[0].value
     assert any(c.value == _model_ui.DEFAULT_TRAIN_COMMAND for c in at.code)
-    for tab, missing in (("Training", "No training log (`metrics.jsonl`)"), ("Scaling", "No scaling study (`scaling.json`)")):
+    for tab, missing in (
+        ("Training", "No training log (`metrics.jsonl`)"),
+        ("Scaling", "No scaling study (`scaling.json`)"),
+    ):
         at = open_page(tab)
         assert missing in texts(at.info)
     at = open_page("Live generation")
@@ -324,6 +354,8 @@ def test_a_checkpoint_that_does_not_fit_the_code_is_an_error_not_a_traceback(
     at = open_page("Training")  # the rest of the page still reads the files
     curve, _ = parse_metrics((folder / "metrics.jsonl").read_text())
     (training,) = figures(at)
-    assert values(next(t for t in training["data"] if t.get("name") == "Validation NLL")["y"]) == curve["val_nll"].tolist()
+    assert (
+        values(next(t for t in training["data"] if t.get("name") == "Validation NLL")["y"]) == curve["val_nll"].tolist()
+    )
     at = open_page("Live generation")
     assert "needs a shipped order model" in texts(at.info)

@@ -1,4 +1,5 @@
 """AppTest smoke tests for every dashboard page, routed through app.py like the real app."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,7 +55,12 @@ def test_home_lists_the_sample_datasets(lobster_dir: Path) -> None:
     assert table.loc["GOOG", "Time span"].startswith("09:30:00–")
     assert table.loc["GOOG", "Tick size"] == "$0.01"
     assert "order model" in texts([*at.info, *at.success]).lower()
-    assert {link.proto.page for link in at.get("page_link")} >= {"market_data", "simulate", "market_impact", "impact_factors"}
+    assert {link.proto.page for link in at.get("page_link")} >= {
+        "market_data",
+        "simulate",
+        "market_impact",
+        "impact_factors",
+    }
 
 
 def test_home_without_data_says_where_it_looked_and_how_to_add_some(empty_dir: Path) -> None:

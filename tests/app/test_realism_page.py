@@ -1,5 +1,6 @@
 """The Realism page: a finished `mars realism` evaluation shown value by value, a tiny run from the form, resuming,
 bad input and broken directories (AppTest), and the page's helpers."""
+
 from __future__ import annotations
 
 import base64
@@ -24,7 +25,18 @@ from pages import _realism_ui, _ui
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
 PAGE = "pages/realism.py"
-TINY = ["--symbol", "GOOG", "--backgrounds", "replay,noise", "--minutes", "10", "--every", "30", "--rollouts", "2"]  # 3 x 2
+TINY = [
+    "--symbol",
+    "GOOG",
+    "--backgrounds",
+    "replay,noise",
+    "--minutes",
+    "10",
+    "--every",
+    "30",
+    "--rollouts",
+    "2",
+]  # 3 x 2
 
 
 @pytest.fixture(scope="session")
@@ -130,18 +142,26 @@ def test_page_without_evaluations_explains_what_to_do(runs: Path) -> None:
 
 def test_page_shows_a_finished_evaluation_value_by_value(runs_with_evaluation: Path) -> None:
     evaluation = runs_with_evaluation
-    facts, table7 = json.loads((evaluation / "facts.json").read_text()), json.loads((evaluation / "table7.json").read_text())
+    facts, table7 = (
+        json.loads((evaluation / "facts.json").read_text()),
+        json.loads((evaluation / "table7.json").read_text()),
+    )
     at = open_page()
     assert not at.error and not at.warning, texts(at.error) + texts(at.warning)
     choice = at.selectbox(key="re_evaluation")
-    assert choice.value == str(evaluation) and "GOOG all days · noise · 2 rollouts × 10 min every 30 min" in choice.options[0]
+    assert (
+        choice.value == str(evaluation)
+        and "GOOG all days · noise · 2 rollouts × 10 min every 30 min" in choice.options[0]
+    )
 
     # key figures: the sample, the facts agreeing with the real day, the mean scores, the paper's
     cards = {m.label: m for m in at.metric}
     assert cards["Start points × rollouts"].value == "3 × 2"
     agree = sum(facts["noise"][f]["present"] == facts["replay"][f]["present"] for f in FACTS)
     assert cards["Noise traders"].value == f"{agree} / 11 facts"
-    similarity = np.mean([table7[m]["noise"]["similarity"] for m in METRICS if table7[m]["noise"]["similarity"] is not None])
+    similarity = np.mean(
+        [table7[m]["noise"]["similarity"] for m in METRICS if table7[m]["noise"]["similarity"] is not None]
+    )
     assert f"similarity {similarity:.2f}" in cards["Noise traders"].proto.delta
     assert cards["Paper (MarS, Tables 6–7)"].value == "11 / 11 facts"
 
@@ -154,8 +174,13 @@ def test_page_shows_a_finished_evaluation_value_by_value(runs_with_evaluation: P
     assert list(presence["Test for “present”"]) == [FACT_TESTS[f] for f in FACTS]
 
     # every fact drawn, grouped by the paper's figures, replay against noise with its sample sizes and statistic
-    assert [t.label for t in at.tabs] == ["Fig. 17: fact 1", "Fig. 18: facts 2, 4, 7", "Fig. 19: facts 3, 6, 8",
-                                          "Fig. 20: facts 5, 9", "Fig. 21: facts 10, 11"]  # fmt: skip
+    assert [t.label for t in at.tabs] == [
+        "Fig. 17: fact 1",
+        "Fig. 18: facts 2, 4, 7",
+        "Fig. 19: facts 3, 6, 8",
+        "Fig. 20: facts 5, 9",
+        "Fig. 21: facts 10, 11",
+    ]
     figures = charts(at)
     assert set(figures) == {f"re_chart_{f}" for f in FACTS} | {"re_metrics_chart"}
     for fact, key in (("heavy_tails", "kurtosis"), ("volatility_clustering", "acf"), ("leverage_effect", "corr")):
@@ -163,7 +188,10 @@ def test_page_shows_a_finished_evaluation_value_by_value(runs_with_evaluation: P
             expected = np.array([np.nan if v is None else v for v in facts[bg][fact][key]], dtype=float)
             np.testing.assert_allclose(curve(figures[f"re_chart_{fact}"], bg), expected)
     subtitle = figures["re_chart_heavy_tails"]["layout"]["title"]["subtitle"]["text"]
-    assert f"Replay n = {facts['replay']['heavy_tails']['n']:,}" in subtitle and f"Noise n = {facts['noise']['heavy_tails']['n']:,}" in subtitle
+    assert (
+        f"Replay n = {facts['replay']['heavy_tails']['n']:,}" in subtitle
+        and f"Noise n = {facts['noise']['heavy_tails']['n']:,}" in subtitle
+    )
     shown = [fact for group in rc.paper_figure_groups().values() for fact in group]  # tab by tab
     assert sorted(shown) == sorted(FACTS)
     for i, fact in enumerate(shown):
@@ -180,7 +208,10 @@ def test_page_shows_a_finished_evaluation_value_by_value(runs_with_evaluation: P
         assert row["Noise accuracy"] == pytest.approx(cell["accuracy"], nan_ok=True)
         lo, hi = rc.accuracy_interval(cell["accuracy"], 3)
         assert row["Noise accuracy 95% CI"] == f"[{lo:.2f}, {hi:.2f}]"
-        assert (row["Paper similarity"], row["Paper accuracy"]) == (paper.TABLE7[m]["similarity"], paper.TABLE7[m]["accuracy"])
+        assert (row["Paper similarity"], row["Paper accuracy"]) == (
+            paper.TABLE7[m]["similarity"],
+            paper.TABLE7[m]["accuracy"],
+        )
         assert row["Start points"] == 3
     assert "3 start points × 2 rollouts" in texts(at.caption)
 
@@ -250,8 +281,16 @@ def test_bad_input_names_the_field_and_keeps_the_input(runs: Path) -> None:
 
 
 def test_form_errors_name_the_field_and_the_plan_counts_the_work() -> None:
-    config = _realism_ui.config_from_form({"symbol": "GOOG", "backgrounds": ["noise", "lmm"], "window": ("14:30", "16:00"),
-                                           "minutes": 30, "every_minutes": 10, "rollouts": 4})  # fmt: skip
+    config = _realism_ui.config_from_form(
+        {
+            "symbol": "GOOG",
+            "backgrounds": ["noise", "lmm"],
+            "window": ("14:30", "16:00"),
+            "minutes": 30,
+            "every_minutes": 10,
+            "rollouts": 4,
+        }
+    )
     assert config.start_times() == ["14:30", "14:40", "14:50", "15:00", "15:10", "15:20", "15:30"]
     p = _realism_ui.plan(config, days=2)
     assert (p["starts"], p["rollouts"], p["minutes"], p["fast"]) == (14, 112, 3360, 56)

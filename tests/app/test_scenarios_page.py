@@ -1,5 +1,6 @@
 """The Scenarios page (AppTest) and its helpers: prompt -> spec -> filter -> cases, replay curves, feedback on bad
 prompts, missing control models, and small controlled / TWAP simulations on the sample days."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,7 +51,10 @@ def test_plan_arms_covers_control_comparison_and_the_agent() -> None:
     assert keys(ui.plan_arms(True, True, False)) == ["control", "no_control"]
     assert keys(ui.plan_arms(True, False, True)) == ["control", "control_twap"]
     assert keys(ui.plan_arms(True, True, True)) == ["control", "no_control", "control_twap", "no_control_twap"]
-    assert keys(ui.plan_arms(False, False, True)) == ["no_control", "no_control_twap"]  # no control models: uncontrolled
+    assert keys(ui.plan_arms(False, False, True)) == [
+        "no_control",
+        "no_control_twap",
+    ]  # no control models: uncontrolled
 
 
 def test_twap_truncate_and_spec_fields() -> None:
@@ -60,11 +64,19 @@ def test_twap_truncate_and_spec_fields() -> None:
         ui.twap_config("buy", 0, 3)
     signal = ControlSignal("s", np.log([1.0, 0.999, 0.998, 0.99]))
     short = ui.truncate(signal, 2)
-    assert short.minutes == 2 and short.logret == pytest.approx(np.log([1.0, 0.999, 0.998])) and short.meta["truncated_to"] == 2
+    assert (
+        short.minutes == 2
+        and short.logret == pytest.approx(np.log([1.0, 0.999, 0.998]))
+        and short.meta["truncated_to"] == 2
+    )
     assert ui.truncate(signal, 5) is signal
     spec = ScenarioSpec(kind="trend_reversal", direction="down_up", magnitude_pct=0.5, duration_min=12)
-    assert ui.spec_fields(spec) == [("Kind", "Trend reversal (down, then up)"), ("Magnitude", "0.5%"),
-                                    ("Duration", "12 min"), ("Symbol", "all days")]  # fmt: skip
+    assert ui.spec_fields(spec) == [
+        ("Kind", "Trend reversal (down, then up)"),
+        ("Magnitude", "0.5%"),
+        ("Duration", "12 min"),
+        ("Symbol", "all days"),
+    ]
 
 
 def test_real_context_is_the_real_mid_around_the_start(goog_day: LobsterDay) -> None:
@@ -96,14 +108,20 @@ def test_default_prompt_shows_spec_filter_and_cases() -> None:
     assert "**Parsed:** Sharp drop of 1% over 10 minutes" in texts(at.markdown)
     assert "- the return over the 10 minutes is -2 σ or beyond" in texts(at.markdown)
     frame = cases_frame(at)
-    assert frame["Window"][0] == "AMZN 2012-06-21 12:20-12:30" and frame["Real return (%)"][0] == pytest.approx(-0.7577, abs=1e-3)
+    assert frame["Window"][0] == "AMZN 2012-06-21 12:20-12:30" and frame["Real return (%)"][0] == pytest.approx(
+        -0.7577, abs=1e-3
+    )
     assert (frame["Real return (%)"] < 0).all() and frame["Target end (%)"].to_numpy() == pytest.approx(-1.0)
     assert len(at.get("plotly_chart")) == 1
     # the simulation starts where the chosen case comes from
-    assert at.selectbox(key="sc_sim_symbol").value == "AMZN" and at.time_input(key="sc_sim_time").value == dt.time(12, 20)
+    assert at.selectbox(key="sc_sim_symbol").value == "AMZN" and at.time_input(key="sc_sim_time").value == dt.time(
+        12, 20
+    )
     assert "× 4 rollouts × 10 min from AMZN 2012-06-21 12:20" in texts(at.caption)
     at.selectbox(key="sc_case").set_value("GOOG 2012-06-21 11:06-11:16").run()
-    assert at.selectbox(key="sc_sim_symbol").value == "GOOG" and at.time_input(key="sc_sim_time").value == dt.time(11, 6)
+    assert at.selectbox(key="sc_sim_symbol").value == "GOOG" and at.time_input(key="sc_sim_time").value == dt.time(
+        11, 6
+    )
 
 
 def test_without_data_the_page_says_how_to_add_some(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -138,7 +156,9 @@ def test_replay_curve_target_starts_the_simulation_at_its_own_moment() -> None:
     at.time_input(key="sc_replay_time").set_value(dt.time(11, 6))
     at.number_input(key="sc_replay_minutes").set_value(5).run()
     assert not at.exception
-    assert at.selectbox(key="sc_sim_symbol").value == "GOOG" and at.time_input(key="sc_sim_time").value == dt.time(11, 6)
+    assert at.selectbox(key="sc_sim_symbol").value == "GOOG" and at.time_input(key="sc_sim_time").value == dt.time(
+        11, 6
+    )
     assert at.number_input(key="sc_minutes").value == 5
     assert "× 4 rollouts × 5 min from GOOG 2012-06-21 11:06" in texts(at.caption)
     at.time_input(key="sc_replay_time").set_value(dt.time(15, 58)).run()

@@ -1,4 +1,5 @@
 """Drive the real dashboard in headless Chromium: one short Simulate run with a TWAP agent, clicked through."""
+
 from __future__ import annotations
 
 import re
@@ -23,7 +24,9 @@ def test_a_short_paired_twap_run_draws_its_fan_chart(app: tuple[str, Path], tmp_
             page.goto(f"{url}/simulate", wait_until="domcontentloaded")
             expect(page.get_by_role("heading", name="Simulate", exact=True)).to_be_visible(timeout=20_000)
             # routed through app.py: its navigation titles the page "Simulate" (the legacy pages/ mode shows "simulate")
-            expect(page.get_by_test_id("stSidebarNavLink").filter(has_text=re.compile(r"Simulate$"))).to_have_count(1, timeout=20_000)
+            expect(page.get_by_test_id("stSidebarNavLink").filter(has_text=re.compile(r"Simulate$"))).to_have_count(
+                1, timeout=20_000
+            )
             expect(page.get_by_text("No runs yet")).to_be_visible(timeout=20_000)
 
             # GOOG, 1 minute, 2 rollouts, one TWAP buyer (paired by default): 4 simulations.
@@ -48,7 +51,9 @@ def test_a_short_paired_twap_run_draws_its_fan_chart(app: tuple[str, Path], tmp_
             charts = page.locator(".js-plotly-plot")
             expect(charts).to_have_count(3, timeout=20_000)
             fan = charts.first
-            expect(fan.locator(".gtitle")).to_have_text("GOOG 2012-06-21 — mid price: real day vs 2 simulated futures (noise)")
+            expect(fan.locator(".gtitle")).to_have_text(
+                "GOOG 2012-06-21 — mid price: real day vs 2 simulated futures (noise)"
+            )
             # bands, medians and the real day are line traces; the TWAP's fills are marker points
             expect(fan.locator(".scatterlayer .trace path.js-line").first).to_be_attached(timeout=20_000)
             assert fan.locator(".scatterlayer .trace").count() >= 11  # 2 arms x (4 band edges + median) + real day

@@ -1,4 +1,5 @@
 """The Simulate page's helpers (pages/_sim_ui.py): form validation, run directories, results, downloads."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,8 +33,18 @@ def goog(data_dir: Path) -> DatasetInfo:
 
 
 def form(info: DatasetInfo, **changes: object) -> dict:
-    values = {"info": info, "start": dt.time(10, 0), "minutes": 1, "rollouts": 2, "background": "noise", "seed": 0,
-              "paired": True, "twaps": [], "orders": _sim_ui.empty_orders(), "model_found": False}  # fmt: skip
+    values = {
+        "info": info,
+        "start": dt.time(10, 0),
+        "minutes": 1,
+        "rollouts": 2,
+        "background": "noise",
+        "seed": 0,
+        "paired": True,
+        "twaps": [],
+        "orders": _sim_ui.empty_orders(),
+        "model_found": False,
+    }
     return values | changes
 
 
@@ -46,7 +57,9 @@ def orders(*rows: tuple) -> pd.DataFrame:
 
 
 def test_orders_table_becomes_csv_that_the_simulator_reads() -> None:
-    table = orders(("10:00:30", "limit", "buy", 580.5, 100, "a"), ("10:00:40", "cancel", None, None, None, "a"), (None,) * 6)
+    table = orders(
+        ("10:00:30", "limit", "buy", 580.5, 100, "a"), ("10:00:40", "cancel", None, None, None, "a"), (None,) * 6
+    )
     text = _sim_ui.orders_csv(table, TICK, T10, T10 + 60 * NS_PER_SECOND)
     parsed = InjectedOrders.from_text(text, TICK).table
     assert parsed["price"].tolist() == [5_805_000, 0] and parsed["qty"].tolist() == [100, 0]
@@ -56,28 +69,34 @@ def test_orders_table_becomes_csv_that_the_simulator_reads() -> None:
 def test_an_empty_table_means_no_injected_orders() -> None:
     assert _sim_ui.orders_csv(_sim_ui.empty_orders(), TICK, T10, T10 + 1) is None
     assert _sim_ui.orders_csv(orders((None,) * 6), TICK, T10, T10 + 1) is None
-    assert not _sim_ui.has_orders(orders((None,) * 6)) and _sim_ui.has_orders(orders(("10:00", None, None, None, None, None)))
+    assert not _sim_ui.has_orders(orders((None,) * 6)) and _sim_ui.has_orders(
+        orders(("10:00", None, None, None, None, None))
+    )
 
 
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
         ([("10:00:30", "limit", "buy", 580.5, -5, "")], "Injected orders, row 1: qty must be positive, was -5"),
-        ([("10:00:30", "market", "buy", None, 10, ""), ("10:00:31", "limit", "sell", 580.505, 10, "")],
-         "Injected orders, row 2: price 580.505 is not on the tick grid of $0.01"),
+        (
+            [("10:00:30", "market", "buy", None, 10, ""), ("10:00:31", "limit", "sell", 580.505, 10, "")],
+            "Injected orders, row 2: price 580.505 is not on the tick grid of $0.01",
+        ),
         ([("09:59:00", "market", "buy", None, 10, "")], "row 1: time 09:59:00 is before the run starts at 10:00:00"),
         ([("10:01:00", "market", "buy", None, 10, "")], "row 1: time 10:01:00 is not before the run ends at 10:01:00"),
         ([(None,) * 6, ("10:00:30", "market", "buy", None, 10, "")], "row 1 is empty"),
         ([("10:00:30", "cancel", None, None, None, "nope")], "row 1: cancel needs the client_id of an earlier order"),
     ],
-)  # fmt: skip
+)
 def test_bad_orders_are_reported_with_the_table_row(rows: list[tuple], message: str) -> None:
     with pytest.raises(MarsInputError, match=message.replace("$", r"\$").replace("(", r"\(")):
         _sim_ui.orders_csv(orders(*rows), TICK, T10, T10 + 60 * NS_PER_SECOND)
 
 
 def test_an_uploaded_csv_fills_the_table_and_reports_unreadable_cells_by_file_row() -> None:
-    table = _sim_ui.orders_from_csv(b"time,action,side,price,qty,client_id\n10:00:30,LIMIT,Buy,580.5,100,a\n10:00:40,market,sell,,5,\n", "o.csv")
+    table = _sim_ui.orders_from_csv(
+        b"time,action,side,price,qty,client_id\n10:00:30,LIMIT,Buy,580.5,100,a\n10:00:40,market,sell,,5,\n", "o.csv"
+    )
     assert table["action"].tolist() == ["limit", "market"] and table["side"].tolist() == ["buy", "sell"]
     assert table["price"].iloc[0] == 580.5 and pd.isna(table["price"].iloc[1]) and table["qty"].tolist() == [100, 5]
     with pytest.raises(MarsInputError, match=r"o.csv, row 3: price 'abc' is not a number"):
@@ -154,7 +173,10 @@ def test_list_runs_describes_runs_and_skips_broken_dirs(finished_run: Path) -> N
     entries, problems = _sim_ui.list_runs(finished_run.parent)
     assert [e.path for e in entries] == [finished_run]
     assert entries[0].complete and entries[0].finished == 4
-    assert "GOOG 2012-06-21 10:00:00 +1 min · noise · 2 rollouts · seed 0 · TWAP buy 300 L1-P0.9 · paired" in entries[0].label
+    assert (
+        "GOOG 2012-06-21 10:00:00 +1 min · noise · 2 rollouts · seed 0 · TWAP buy 300 L1-P0.9 · paired"
+        in entries[0].label
+    )
     assert len(problems) == 1 and "not readable JSON" in problems[0]
     assert _sim_ui.list_runs(finished_run.parent / "nowhere") == ([], [])
 
@@ -177,7 +199,12 @@ def test_run_view_collects_paths_fills_and_execution(finished_run: Path) -> None
 def test_downloads_zip_the_run_and_one_rollout_as_lobster(finished_run: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(_sim_ui.run_zip_bytes(finished_run))) as archive:
         names = set(archive.namelist())
-    assert {"config.json", "summary.json", "rollout=0000/arm=treated/book.parquet", "rollout=0001/arm=baseline/trades.parquet"} <= names
+    assert {
+        "config.json",
+        "summary.json",
+        "rollout=0000/arm=treated/book.parquet",
+        "rollout=0001/arm=baseline/trades.parquet",
+    } <= names
     with zipfile.ZipFile(io.BytesIO(_sim_ui.lobster_zip_bytes(finished_run, 1, "treated", levels=5))) as archive:
         names = sorted(archive.namelist())
         book = archive.read(names[1]).decode().splitlines()

@@ -1,4 +1,5 @@
 """AppTest smoke tests of the Simulate page, routed through app.py like the real app."""
+
 from __future__ import annotations
 
 import base64
@@ -74,14 +75,20 @@ def test_page_renders_every_control_with_small_defaults(runs_dir: Path) -> None:
     assert at.number_input(key="sim_minutes").value == 5 and at.number_input(key="sim_rollouts").value == 8
     assert at.number_input(key="sim_seed").value == 0
     background = at.radio(key="sim_background")
-    assert background.value == "noise" and background.options == ["Noise traders", "Replay", "Order model (LMM)"]  # shipped
+    assert background.value == "noise" and background.options == [
+        "Noise traders",
+        "Replay",
+        "Order model (LMM)",
+    ]  # shipped
     assert at.toggle(key="sim_paired").value is False and at.toggle(key="sim_paired").disabled  # no orders yet
     assert at.button(key="sim_twap_add") and at.file_uploader(key="sim_orders_upload")
     assert "8 rollouts = 8 simulations of 5 min" in texts(at.caption)
     assert "No runs yet" in texts(at.info) and not at.get("plotly_chart")
 
 
-def test_lmm_is_listed_but_disabled_without_a_shipped_model(runs_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_lmm_is_listed_but_disabled_without_a_shipped_model(
+    runs_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(_ui, "MODELS_DIR", tmp_path / "no-models")
     at = open_page()
     assert at.radio(key="sim_background").options[2] == "Order model (LMM) — not available"
@@ -108,7 +115,10 @@ def test_a_short_run_completes_and_draws_its_charts(runs_dir: Path) -> None:
     assert len(median) == 61 and 400 < median.mean() < 700  # a 1 s grid over 1 min, in dollars (GOOG ~ $570)
     values = metrics(at)
     assert values["Simulations"] == "2 / 2" and int(values["Orders"].replace(",", "")) > 0
-    assert [b.proto.label for b in at.get("download_button")] == ["Whole run (Parquet, zip)", "Rollout as LOBSTER CSVs (zip)"]
+    assert [b.proto.label for b in at.get("download_button")] == [
+        "Whole run (Parquet, zip)",
+        "Rollout as LOBSTER CSVs (zip)",
+    ]
 
     # the same settings again: the deterministic run is reused, not redone
     at = click_run(at)
@@ -168,7 +178,9 @@ def test_a_start_outside_the_day_and_zero_rollouts_are_errors(runs_dir: Path) ->
 
 def test_an_unreadable_orders_file_leaves_the_table_alone(runs_dir: Path) -> None:
     at = open_page()
-    at.file_uploader(key="sim_orders_upload").set_value(("o.csv", b"time,action,side\n10:00,limit,buy\n", "text/csv")).run()
+    at.file_uploader(key="sim_orders_upload").set_value(
+        ("o.csv", b"time,action,side\n10:00,limit,buy\n", "text/csv")
+    ).run()
     assert "o.csv: missing column(s) qty" in texts(at.error) and "The table was left as it was" in texts(at.error)
     assert at.session_state["sim_orders"].empty
 

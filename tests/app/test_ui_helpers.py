@@ -1,4 +1,5 @@
 """The dashboard's UI-side helpers (pages/_ui.py): formatting, tables and the model status."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,12 +33,21 @@ def test_grid_step_and_price_bins_read_naturally() -> None:
 
 
 def test_bars_table_shows_dollars_cents_and_shares() -> None:
-    bars = pd.DataFrame({
-        "minute": [34_200 * NS], "time": [pd.Timestamp("2012-06-21 09:30")],
-        **{f"{k}_{p}": [5_801_250.0] for k in ("mid", "last") for p in ("open", "high", "low", "close")},
-        "volume": [300], "trades": [2], "spread": [2_500.0], "bid_depth": [1000.0], "ask_depth": [800.0],
-        "submits": [10], "cancels": [7], "executions": [2],
-    })  # fmt: skip
+    bars = pd.DataFrame(
+        {
+            "minute": [34_200 * NS],
+            "time": [pd.Timestamp("2012-06-21 09:30")],
+            **{f"{k}_{p}": [5_801_250.0] for k in ("mid", "last") for p in ("open", "high", "low", "close")},
+            "volume": [300],
+            "trades": [2],
+            "spread": [2_500.0],
+            "bid_depth": [1000.0],
+            "ask_depth": [800.0],
+            "submits": [10],
+            "cancels": [7],
+            "executions": [2],
+        }
+    )
     row = _ui.bars_table(bars).iloc[0]
     assert row["Time"] == "09:30" and row["Mid open ($)"] == 580.125 and row["Mean spread (¢)"] == 25.0
     assert row["Volume (sh)"] == 300 and row["Executions"] == 2

@@ -1,4 +1,5 @@
 """A stub OpenAI-compatible `/chat/completions` endpoint on 127.0.0.1 for the language-model parser's tests (no network)."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Control (paper Sec. 2.2, 3.3): signals, the return map, candidate draws, the controlled loop and its metric."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -74,9 +75,17 @@ def test_the_metric_is_the_mean_path_correlation() -> None:
     target = np.array([0.0, 1.0, 2.0, 3.0])
     assert path_correlation(target * 2 + 1, target) == pytest.approx(1.0)
     assert path_correlation(-target, target) == pytest.approx(-1.0) and path_correlation(np.ones(4), target) == 0.0
-    results = [{"config": c, "start": "s", "paths": np.stack([target, -target]) if c.startswith("no") else np.stack([target, target]),
-                "target": target, "seconds": 1.0 if c.startswith("no") else 1.5, "orders": 100 if c.startswith("no") else 50}
-               for c in CONFIGS]  # fmt: skip
+    results = [
+        {
+            "config": c,
+            "start": "s",
+            "paths": np.stack([target, -target]) if c.startswith("no") else np.stack([target, target]),
+            "target": target,
+            "seconds": 1.0 if c.startswith("no") else 1.5,
+            "orders": 100 if c.startswith("no") else 50,
+        }
+        for c in CONFIGS
+    ]
     s = summarize(results)
     assert s["no_control_no_interaction"] == 0.0 and s["control_interaction"] == 1.0 and s["n"] == 2
     assert s["detail"]["cost_ratio_interaction"] == 1.5 and s["detail"]["cost_ratio_per_order_interaction"] == 3.0
@@ -113,7 +122,9 @@ def test_candidates_are_deterministic_given_their_uniforms() -> None:
     a, b = kit.sampler.sample(hist, 3, u), kit.sampler.sample(hist, 3, u)
     assert a.shape == (2, 3, 8, 8) and np.array_equal(a, b)
     same = np.stack([hist[1], hist[1]])  # identical histories run once: the same draws as one by one
-    assert np.array_equal(kit.sampler.sample(same, 3, u), np.stack([kit.sampler.sample(same[:1], 3, u[i : i + 1])[0] for i in (0, 1)]))
+    assert np.array_equal(
+        kit.sampler.sample(same, 3, u), np.stack([kit.sampler.sample(same[:1], 3, u[i : i + 1])[0] for i in (0, 1)])
+    )
     with pytest.raises(MarsInputError, match=r"uniforms must be \(2, 3, 64\)"):
         kit.sampler.sample(hist, 3, u[:, :2])
 

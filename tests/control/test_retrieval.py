@@ -1,4 +1,5 @@
 """Scenario retrieval: the filter's metrics on known paths, and known answers on the bundled GOOG and AMZN days."""
+
 from __future__ import annotations
 
 import math
@@ -47,7 +48,9 @@ def test_window_metrics_of_a_straight_fall_and_a_v() -> None:
     paths, m = window_metrics(v, 10, sigma1=0.001)
     assert paths.shape == (1, 11) and paths[0, 0] == 0
     assert m["down_up.turn"][0] == 5 and m["down_up.leg1"][0] == pytest.approx(-0.005)
-    assert m["down_up.z1"][0] == pytest.approx(-5 / math.sqrt(5)) and m["down_up.z2"][0] == pytest.approx(5 / math.sqrt(5))
+    assert m["down_up.z1"][0] == pytest.approx(-5 / math.sqrt(5)) and m["down_up.z2"][0] == pytest.approx(
+        5 / math.sqrt(5)
+    )
     assert m["down_up.retrace"][0] == pytest.approx(1.0)
     assert m["z"][0] == pytest.approx(0.0, abs=1e-12)
 
@@ -60,14 +63,16 @@ def test_window_metrics_count_every_start() -> None:
 
 
 # ---- known answers on the real days --------------------------------------------------------------------
-def test_sharp_drop_retrieves_real_falls_ranked_and_rescaled(data_dir: Path, goog_day: LobsterDay, amzn_day: LobsterDay) -> None:
+def test_sharp_drop_retrieves_real_falls_ranked_and_rescaled(
+    data_dir: Path, goog_day: LobsterDay, amzn_day: LobsterDay
+) -> None:
     found = retrieve(parse_prompt("sharp drop of 2% over 10 minutes"), data_dir, k=10)
     # AMZN fell 0.76% from 12:20 to 12:30 on 2012-06-21: the steepest 10-minute fall of the two days
     assert found[0].label == "AMZN 2012-06-21 12:20-12:30"
     assert found[0].real_return_pct == pytest.approx(-0.7577, abs=1e-3)
     by_symbol = days(goog_day, amzn_day)
     for w in found:
-        assert DAY_START <= w.start_ts and w.end_ts <= DAY_END and w.minutes == 10
+        assert w.start_ts >= DAY_START and w.end_ts <= DAY_END and w.minutes == 10
         assert w.logret[-1] == pytest.approx(real_logret(by_symbol[w.symbol], w), abs=1e-12)
         assert w.real_return_pct < -0.3 and w.stats["z"] <= -2.0 and w.stats["burst_down"] >= 0.6
         assert math.expm1(w.signal.logret[-1]) == pytest.approx(-0.02)  # rescaled to the magnitude
@@ -86,7 +91,9 @@ def test_sharp_rise_and_a_symbol_filter(data_dir: Path, amzn_day: LobsterDay) ->
     assert rise.label == "AMZN 2012-06-21 10:44-10:54"
     assert rise.real_return_pct == pytest.approx(0.7628, abs=1e-3)
     assert rise.logret[-1] == pytest.approx(real_logret(amzn_day, rise), abs=1e-12)
-    assert rise.scale == 1.0 and np.array_equal(rise.signal.logret, rise.logret)  # no magnitude: the real path as it was
+    assert rise.scale == 1.0 and np.array_equal(
+        rise.signal.logret, rise.logret
+    )  # no magnitude: the real path as it was
 
     goog = retrieve(parse_prompt("GOOG sharp drop of 1% over 5 minutes"), data_dir, k=5)
     assert {w.symbol for w in goog} == {"GOOG"} and all(w.real_return_pct < 0 for w in goog)
@@ -101,7 +108,9 @@ def test_trend_reversal_turns_inside_the_window_and_rescales_the_first_leg(data_
         turn = int(w.stats["turn"])
         assert 3 <= turn <= 7 and w.logret[turn] == w.logret.min() < 0  # the window's low, in its middle half
         assert w.logret[-1] - w.logret[turn] >= 0.5 * -w.logret[turn]  # gives back at least half of the fall
-        assert w.signal.logret[turn] == w.signal.logret.min() == pytest.approx(math.log(0.99))  # the first leg is now -1%
+        assert (
+            w.signal.logret[turn] == w.signal.logret.min() == pytest.approx(math.log(0.99))
+        )  # the first leg is now -1%
     both = retrieve(parse_prompt("trend reversal over 10 minutes"), data_dir, k=10)
     assert {w.direction for w in both} == {"down_up", "up_down"}
 

@@ -1,4 +1,5 @@
 """Scenario specs, the built-in prompt parser, and the language-model parser against a stub endpoint on 127.0.0.1."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,38 +18,44 @@ def test_spec_defaults_and_description() -> None:
     assert reversal.describe() == "Trend reversal (down, then up) over 20 minutes"
 
 
-@pytest.mark.parametrize(("fields", "named"), [
-    ({"kind": "meltdown"}, "kind"),
-    ({"kind": "sharp_drop", "magnitude_pct": 0}, "magnitude_pct"),
-    ({"kind": "sharp_drop", "magnitude_pct": 35}, "magnitude_pct"),
-    ({"kind": "sharp_drop", "duration_min": 1}, "duration_min"),
-    ({"kind": "sharp_drop", "duration_min": 2.5}, "duration_min"),
-    ({"kind": "sharp_drop", "direction": "down_up"}, "direction applies to trend_reversal only"),
-    ({"kind": "trend_reversal", "duration_min": 3}, "at least 4 minutes"),
-    ({"kind": "sharp_drop", "symbol": "GO OG"}, "symbol"),
-    ({"kind": "sharp_drop", "code": "import os"}, "code"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"kind": "meltdown"}, "kind"),
+        ({"kind": "sharp_drop", "magnitude_pct": 0}, "magnitude_pct"),
+        ({"kind": "sharp_drop", "magnitude_pct": 35}, "magnitude_pct"),
+        ({"kind": "sharp_drop", "duration_min": 1}, "duration_min"),
+        ({"kind": "sharp_drop", "duration_min": 2.5}, "duration_min"),
+        ({"kind": "sharp_drop", "direction": "down_up"}, "direction applies to trend_reversal only"),
+        ({"kind": "trend_reversal", "duration_min": 3}, "at least 4 minutes"),
+        ({"kind": "sharp_drop", "symbol": "GO OG"}, "symbol"),
+        ({"kind": "sharp_drop", "code": "import os"}, "code"),
+    ],
+)
 def test_invalid_specs_name_the_field(fields: dict, named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         spec_from_dict(fields)
 
 
 # ---- the built-in parser ------------------------------------------------------------------------------
-@pytest.mark.parametrize(("text", "expected"), [
-    ("sharp drop of 2% over 10 minutes", ("sharp_drop", 2.0, 10, None, None)),
-    ("GOOG rises sharply 1.5% in 5 min", ("sharp_rise", 1.5, 5, None, "GOOG")),
-    ("trend reversal", ("trend_reversal", None, 10, None, None)),
-    ("volatility spike for 15 minutes", ("volatility_spike", None, 15, None, None)),
-    ("steady decline of 0.5% over 30 minutes", ("steady_drop", 0.5, 30, None, None)),
-    ("AMZN drops 1% then recovers, 20 minutes", ("trend_reversal", 1.0, 20, "down_up", "AMZN")),
-    ("the price rallies 50 bps in half an hour, then falls", ("trend_reversal", 0.5, 30, "up_down", None)),
-    ("a 10-minute crash of 1.2%", ("sharp_drop", 1.2, 10, None, None)),
-    ("gradual climb of 0.8 percent over 1 hour", ("steady_rise", 0.8, 60, None, None)),
-    ("goog tanks 3 pct", ("sharp_drop", 3.0, 10, None, "GOOG")),
-    ("V-shaped rebound over 12 min", ("trend_reversal", None, 12, "down_up", None)),
-    ("the rally peaks and reverses", ("trend_reversal", None, 10, "up_down", None)),
-    ("Choppy, volatile market of 0.4% over a quarter of an hour", ("volatility_spike", 0.4, 15, None, None)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sharp drop of 2% over 10 minutes", ("sharp_drop", 2.0, 10, None, None)),
+        ("GOOG rises sharply 1.5% in 5 min", ("sharp_rise", 1.5, 5, None, "GOOG")),
+        ("trend reversal", ("trend_reversal", None, 10, None, None)),
+        ("volatility spike for 15 minutes", ("volatility_spike", None, 15, None, None)),
+        ("steady decline of 0.5% over 30 minutes", ("steady_drop", 0.5, 30, None, None)),
+        ("AMZN drops 1% then recovers, 20 minutes", ("trend_reversal", 1.0, 20, "down_up", "AMZN")),
+        ("the price rallies 50 bps in half an hour, then falls", ("trend_reversal", 0.5, 30, "up_down", None)),
+        ("a 10-minute crash of 1.2%", ("sharp_drop", 1.2, 10, None, None)),
+        ("gradual climb of 0.8 percent over 1 hour", ("steady_rise", 0.8, 60, None, None)),
+        ("goog tanks 3 pct", ("sharp_drop", 3.0, 10, None, "GOOG")),
+        ("V-shaped rebound over 12 min", ("trend_reversal", None, 12, "down_up", None)),
+        ("the rally peaks and reverses", ("trend_reversal", None, 10, "up_down", None)),
+        ("Choppy, volatile market of 0.4% over a quarter of an hour", ("volatility_spike", 0.4, 15, None, None)),
+    ],
+)
 def test_parse_prompt_reads_common_phrasings(text: str, expected: tuple) -> None:
     spec = parse_prompt(text, symbols=["GOOG", "AMZN"])
     assert (spec.kind, spec.magnitude_pct, spec.duration_min, spec.direction, spec.symbol) == expected
@@ -64,14 +71,17 @@ def test_a_lowercase_symbol_is_found_only_when_known() -> None:
     assert parse_prompt("amzn drops 1%").symbol is None
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("make it interesting", "could not find a scenario in 'make it interesting'"),
-    ("", "the scenario is empty"),
-    ("drop of 2 over 10 minutes", "could not understand the number '2'"),
-    ("drop 1% or 2% in 5 minutes", "more than one magnitude (1%, 2%)"),
-    ("drop 1% in 5 minutes over 10 minutes", "more than one duration"),
-    ("GOOG and AMZN drop", "more than one symbol (GOOG, AMZN)"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("make it interesting", "could not find a scenario in 'make it interesting'"),
+        ("", "the scenario is empty"),
+        ("drop of 2 over 10 minutes", "could not understand the number '2'"),
+        ("drop 1% or 2% in 5 minutes", "more than one magnitude (1%, 2%)"),
+        ("drop 1% in 5 minutes over 10 minutes", "more than one duration"),
+        ("GOOG and AMZN drop", "more than one symbol (GOOG, AMZN)"),
+    ],
+)
 def test_unreadable_prompts_say_what_and_list_examples(text: str, says: str) -> None:
     with pytest.raises(MarsInputError) as err:
         parse_prompt(text)
@@ -101,23 +111,37 @@ def test_llm_answer_becomes_a_validated_spec(llm: StubLLM) -> None:
 
 
 def test_llm_fenced_json_and_nulls_take_the_defaults(llm: StubLLM) -> None:
-    llm.answer('```json\n{"kind": "trend_reversal", "magnitude_pct": null, "duration_min": null, "direction": "up_down"}\n```')
+    llm.answer(
+        '```json\n{"kind": "trend_reversal", "magnitude_pct": null, "duration_min": null, "direction": "up_down"}\n```'
+    )
     spec = parse_with_llm("a rally that reverses", llm.url + "/chat/completions", "m", timeout=5)
     assert (spec.kind, spec.magnitude_pct, spec.duration_min, spec.direction) == ("trend_reversal", None, 10, "up_down")
     assert "Authorization" not in llm.requests[0]["headers"] and llm.requests[0]["path"] == "/v1/chat/completions"
 
 
-@pytest.mark.parametrize(("reply", "says"), [
-    (dict(content="Sure! The scenario is a sharp drop."), "did not answer with JSON: 'Sure! The scenario is a sharp drop.'"),
-    (dict(content='["sharp_drop"]'), "JSON that is not an object"),
-    (dict(content='{"kind": "meltdown"}'), "the language model's scenario: kind: Input should be"),
-    (dict(content='{"kind": "sharp_drop", "run": "__import__(\'os\').system(\'rm -rf /\')"}'), "run: Extra inputs are not permitted"),
-    (dict(content='{"kind": "sharp_drop", "magnitude_pct": -3}'), "magnitude_pct: Input should be greater than 0"),
-    (dict(content='{"error": "no market scenario in the text"}'), "could not read a scenario in 'hello': no market scenario"),
-    (dict(status=401, body={"error": {"message": "bad key"}}), "answered HTTP 401"),
-    (dict(status=200, body={"id": "x"}), "did not answer like an OpenAI-compatible chat endpoint"),
-    (dict(status=200, body="<html>not json</html>"), "did not answer like an OpenAI-compatible chat endpoint"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("reply", "says"),
+    [
+        (
+            dict(content="Sure! The scenario is a sharp drop."),
+            "did not answer with JSON: 'Sure! The scenario is a sharp drop.'",
+        ),
+        (dict(content='["sharp_drop"]'), "JSON that is not an object"),
+        (dict(content='{"kind": "meltdown"}'), "the language model's scenario: kind: Input should be"),
+        (
+            dict(content='{"kind": "sharp_drop", "run": "__import__(\'os\').system(\'rm -rf /\')"}'),
+            "run: Extra inputs are not permitted",
+        ),
+        (dict(content='{"kind": "sharp_drop", "magnitude_pct": -3}'), "magnitude_pct: Input should be greater than 0"),
+        (
+            dict(content='{"error": "no market scenario in the text"}'),
+            "could not read a scenario in 'hello': no market scenario",
+        ),
+        (dict(status=401, body={"error": {"message": "bad key"}}), "answered HTTP 401"),
+        (dict(status=200, body={"id": "x"}), "did not answer like an OpenAI-compatible chat endpoint"),
+        (dict(status=200, body="<html>not json</html>"), "did not answer like an OpenAI-compatible chat endpoint"),
+    ],
+)
 def test_llm_bad_answers_are_clear_errors(llm: StubLLM, reply: dict, says: str) -> None:
     llm.answer(**reply)
     with pytest.raises(MarsInputError) as err:
@@ -129,7 +153,9 @@ def test_llm_timeout_and_unreachable_endpoint(llm: StubLLM) -> None:
     llm.answer('{"kind": "sharp_drop"}', delay=2.0)
     with pytest.raises(MarsInputError, match=r"did not answer within 0.3 s"):
         parse_with_llm("sharp drop", llm.url, "m", timeout=0.3)
-    with pytest.raises(MarsInputError, match=r"could not reach the language model at http://127.0.0.1:9/v1/chat/completions"):
+    with pytest.raises(
+        MarsInputError, match=r"could not reach the language model at http://127.0.0.1:9/v1/chat/completions"
+    ):
         parse_with_llm("sharp drop", "http://127.0.0.1:9/v1", "m", timeout=2)
 
 

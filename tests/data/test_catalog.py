@@ -1,4 +1,5 @@
 """The dataset catalogue: data-dir resolution, discovery, lookup, tick inference."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,7 +60,10 @@ def test_find_dataset_is_case_insensitive_and_takes_dates_or_text(data_dir):
 def test_find_dataset_lists_what_is_available(data_dir):
     with pytest.raises(DatasetNotFoundError) as caught:
         find_dataset("MSFT", "2012-06-21", data_dir)
-    assert str(caught.value) == "no dataset MSFT 2012-06-21; available: AMZN 2012-06-21 (5 levels), GOOG 2012-06-21 (10 levels)"
+    assert (
+        str(caught.value)
+        == "no dataset MSFT 2012-06-21; available: AMZN 2012-06-21 (5 levels), GOOG 2012-06-21 (10 levels)"
+    )
 
 
 def test_find_dataset_rejects_a_malformed_date(data_dir):
@@ -101,8 +105,9 @@ def test_an_orderbook_without_its_message_file_is_a_problem(tiny_lobster, tmp_pa
     tiny = tiny_lobster()
     tiny.message.unlink()
     assert discover_with_problems(tmp_path) == (
-        [], [f"{tiny.orderbook}: orderbook file without its message file {tiny.message.name}"],
-    )  # fmt: skip
+        [],
+        [f"{tiny.orderbook}: orderbook file without its message file {tiny.message.name}"],
+    )
 
 
 def test_a_name_with_an_impossible_date_is_a_problem(tmp_path):
@@ -133,12 +138,24 @@ def test_tick_size_is_the_gcd_of_submitted_price_gaps(tiny_lobster):
 
 @pytest.mark.parametrize(
     ("prices", "tick"),
-    [([1_000_000, 1_000_050, 1_000_150], 50), ([1_000_000, 2_000_000, 5_000_000], 100), ([1_000_000], 100), ([1_000_001, 1_000_004], 1)],
+    [
+        ([1_000_000, 1_000_050, 1_000_150], 50),
+        ([1_000_000, 2_000_000, 5_000_000], 100),
+        ([1_000_000], 100),
+        ([1_000_001, 1_000_004], 1),
+    ],
 )
 def test_tick_size_is_capped_to_a_divisor_of_one_cent(prices, tick):
     n = len(prices)
     ones = np.ones(n, dtype=np.int64)
-    events = Events(np.arange(n, dtype=np.int64), ones.astype(np.int8), ones, ones, np.array(prices, dtype=np.int64), ones.astype(np.int8))
+    events = Events(
+        np.arange(n, dtype=np.int64),
+        ones.astype(np.int8),
+        ones,
+        ones,
+        np.array(prices, dtype=np.int64),
+        ones.astype(np.int8),
+    )
     assert infer_tick_size(events) == tick
 
 

@@ -1,4 +1,5 @@
 """`mars data list/show`: human tables and the one-JSON-object-last convention."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -58,7 +59,12 @@ def test_show_json_describes_one_day(data_dir):
     result = _invoke("show", "goog", "2012-06-21", "--data-dir", str(data_dir), "--json")
     assert result.exit_code == 0, result.output
     info = _last_json(result.output)
-    assert (info["symbol"], info["levels"], info["first_time"], info["last_time"]) == ("GOOG", 10, "09:30:00.015105074", "15:59:59.871751084")
+    assert (info["symbol"], info["levels"], info["first_time"], info["last_time"]) == (
+        "GOOG",
+        10,
+        "09:30:00.015105074",
+        "15:59:59.871751084",
+    )
     assert sum(info["event_counts"].values()) == info["messages"] == 147_916
     assert "first:    09:30:00.015105074" in result.output
 
@@ -74,15 +80,34 @@ def test_a_missing_data_dir_is_an_input_error(tmp_path):
     assert isinstance(result.exception, MarsInputError) and "does not exist" in str(result.exception)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mars_core.engine.commands") is None, reason="the mars root app needs engine commands")
+@pytest.mark.skipif(
+    importlib.util.find_spec("mars_core.engine.commands") is None, reason="the mars root app needs engine commands"
+)
 def test_mars_data_list_and_offline_fetch_through_the_real_command(data_dir, tmp_path):
     env = {**os.environ, "MARS_DATA_DIR": str(data_dir)}
-    listed = subprocess.run([sys.executable, "-m", "mars_core", "data", "list", "--json"], cwd=REPO, env=env, capture_output=True, text=True)
+    listed = subprocess.run(
+        [sys.executable, "-m", "mars_core", "data", "list", "--json"], cwd=REPO, env=env, capture_output=True, text=True
+    )
     assert listed.returncode == 0, listed.stderr
     assert [d["symbol"] for d in _last_json(listed.stdout)["datasets"]] == ["AMZN", "GOOG"]
     offline = subprocess.run(
-        [sys.executable, "-m", "mars_core", "data", "fetch-samples", "--base-url", "http://127.0.0.1:9/", "--dest", str(tmp_path), "--timeout", "5"],
-        cwd=REPO, env=env, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mars_core",
+            "data",
+            "fetch-samples",
+            "--base-url",
+            "http://127.0.0.1:9/",
+            "--dest",
+            str(tmp_path),
+            "--timeout",
+            "5",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert offline.returncode != 0
     assert "cannot reach http://127.0.0.1:9 (offline?)" in offline.stderr and "Traceback" not in offline.stderr

@@ -1,4 +1,5 @@
 """fetch-samples against a real HTTP server on 127.0.0.1, and the offline path."""
+
 from __future__ import annotations
 
 import functools
@@ -91,7 +92,9 @@ def test_a_zip_of_the_wrong_day_is_refused(served, tiny_lobster, tmp_path):
     published = _publish(tiny_lobster, folder, symbol="TINY", levels=2)
     (folder / "samples" / published).rename(folder / "samples" / sample_file_name("GOOG", "2012-06-21", 2))
     report = fetch_samples(["GOOG"], [2], base_url=url, dest=tmp_path / "dest")
-    assert report.failed == {sample_file_name("GOOG", "2012-06-21", 2): "zip holds TINY 2 levels, not GOOG with 2 levels"}
+    assert report.failed == {
+        sample_file_name("GOOG", "2012-06-21", 2): "zip holds TINY 2 levels, not GOOG with 2 levels"
+    }
 
 
 def test_the_base_url_can_come_from_the_environment(served, tiny_lobster, tmp_path, monkeypatch):
@@ -119,19 +122,28 @@ def test_cli_fetch_prints_a_json_report(served, tiny_lobster, tmp_path):
     result = CliRunner().invoke(data_app, args)
     assert result.exit_code == 0, result.output
     assert json.loads(result.output.strip().splitlines()[-1]) == {
-        "dest": str(dest.resolve()), "downloaded": [name], "skipped": [], "failed": {},
-    }  # fmt: skip
+        "dest": str(dest.resolve()),
+        "downloaded": [name],
+        "skipped": [],
+        "failed": {},
+    }
 
 
 def test_cli_fetch_exits_1_when_a_file_failed(served, tmp_path):
     url, _ = served
-    result = CliRunner().invoke(data_app, ["fetch-samples", "--symbols", "NOPE", "--base-url", url, "--dest", str(tmp_path), "--json"])
+    result = CliRunner().invoke(
+        data_app, ["fetch-samples", "--symbols", "NOPE", "--base-url", url, "--dest", str(tmp_path), "--json"]
+    )
     assert result.exit_code == 1
-    assert list(json.loads(result.output.strip().splitlines()[-1])["failed"]) == [sample_file_name("NOPE", "2012-06-21", 10)]
+    assert list(json.loads(result.output.strip().splitlines()[-1])["failed"]) == [
+        sample_file_name("NOPE", "2012-06-21", 10)
+    ]
 
 
 def test_cli_fetch_offline_raises_the_input_error_for_the_cli_to_print(tmp_path):
-    result = CliRunner().invoke(data_app, ["fetch-samples", "--base-url", UNREACHABLE, "--dest", str(tmp_path), "--timeout", "5"])
+    result = CliRunner().invoke(
+        data_app, ["fetch-samples", "--base-url", UNREACHABLE, "--dest", str(tmp_path), "--timeout", "5"]
+    )
     assert isinstance(result.exception, MarsInputError) and "(offline?)" in str(result.exception)
 
 

@@ -1,4 +1,5 @@
 """Every kind of bad LOBSTER input raises LobsterFormatError naming the file, the first bad line and the problem."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -92,8 +93,9 @@ def test_time_that_decreases(tiny_lobster):
     tiny.set_line("message", 5, "34260.123456788,5,0,30,1000000,-1")
     err = _error(load_events, tiny.message)
     assert (err.line, err.problem) == (
-        5, "time 34260.123456788 is earlier than the previous line's 34260.123456789; times must not decrease",
-    )  # fmt: skip
+        5,
+        "time 34260.123456788 is earlier than the previous line's 34260.123456789; times must not decrease",
+    )
 
 
 def test_equal_times_are_fine(tiny_lobster):
@@ -226,8 +228,13 @@ def test_zip_with_a_message_but_no_orderbook_member(tiny_lobster, tmp_path):
     archive = tmp_path / "messages_only.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.write(tiny.message, tiny.message.name)
-    info = dataclasses.replace(_day_info(tiny), message_path=archive, message_member=tiny.message.name,
-                               orderbook_path=archive, orderbook_member=tiny.orderbook.name)  # fmt: skip
+    info = dataclasses.replace(
+        _day_info(tiny),
+        message_path=archive,
+        message_member=tiny.message.name,
+        orderbook_path=archive,
+        orderbook_member=tiny.orderbook.name,
+    )
     err = _error(load_day, info)
     assert err.path == f"{archive}:{tiny.message.name}" and "has no orderbook file" in err.problem
     _, problems = scan_file(archive)

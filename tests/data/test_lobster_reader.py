@@ -1,4 +1,5 @@
 """Reading LOBSTER days: real sample values, exact times, caching, other level counts."""
+
 from __future__ import annotations
 
 import zipfile
@@ -25,7 +26,13 @@ def test_goog_day_has_the_published_shape_and_first_row(goog_day):
     assert goog_day.events.ts[0] == 34_200_015_105_074
     assert goog_day.events.ts[-1] == 57_599_871_751_084
     first = goog_day.events[0:1]
-    assert (first.type[0], first.order_id[0], first.size[0], first.price[0], first.side[0]) == (4, 15818974, 4, 5794000, 1)
+    assert (first.type[0], first.order_id[0], first.size[0], first.price[0], first.side[0]) == (
+        4,
+        15818974,
+        4,
+        5794000,
+        1,
+    )
     assert goog_day.book[0, :8].tolist() == [5802300, 100, 5794000, 496, 5804300, 100, 5787000, 400]
 
 
@@ -40,8 +47,13 @@ def test_amzn_day_has_the_published_shape(amzn_day):
 def test_event_columns_have_the_schema_dtypes(goog_day):
     ev = goog_day.events
     assert [a.dtype for a in (ev.ts, ev.type, ev.order_id, ev.size, ev.price, ev.side)] == [
-        np.int64, np.int8, np.int64, np.int64, np.int64, np.int8,
-    ]  # fmt: skip
+        np.int64,
+        np.int8,
+        np.int64,
+        np.int64,
+        np.int64,
+        np.int8,
+    ]
     assert goog_day.book.dtype == np.int64
 
 
@@ -102,9 +114,15 @@ def test_tiny_pair_loads_with_exact_values(tiny_lobster):
     tiny = tiny_lobster()
     events = load_events(tiny.message)
     assert events.ts.tolist() == [
-        34_200_000_000_001, 34_200_500_000_000, 34_201_250_000_000, 34_260_123_456_789,
-        34_260_123_456_789, 34_300_000_000_000, 34_320_200_000_000, 34_400_999_999_999,
-    ]  # fmt: skip
+        34_200_000_000_001,
+        34_200_500_000_000,
+        34_201_250_000_000,
+        34_260_123_456_789,
+        34_260_123_456_789,
+        34_300_000_000_000,
+        34_320_200_000_000,
+        34_400_999_999_999,
+    ]
     assert events.type.tolist() == [1, 1, 2, 4, 5, 7, 1, 3]
     assert events.side.tolist() == [-1, 1, -1, 1, -1, -1, -1, 1]
     assert load_orderbook(tiny.orderbook, 2).shape == (8, 8)
@@ -136,7 +154,12 @@ def test_a_one_level_zip_cut_from_goog_is_discovered_and_loaded(tmp_path, data_d
         out.writestr(f"inner/{stem}_message_1.csv", "\n".join(messages) + "\n")
         out.writestr(f"inner/{stem}_orderbook_1.csv", book)
     [info] = discover(tmp_path)
-    assert (info.symbol, info.levels, info.messages, info.message_member) == ("GOOG1", 1, rows, f"inner/{stem}_message_1.csv")
+    assert (info.symbol, info.levels, info.messages, info.message_member) == (
+        "GOOG1",
+        1,
+        rows,
+        f"inner/{stem}_message_1.csv",
+    )
     day = load_day(info)
     assert np.array_equal(day.book, goog_day.book[:rows, :4])
     assert np.array_equal(day.events.ts, goog_day.events.ts[:rows])
@@ -152,7 +175,9 @@ def test_lobster_names_are_parsed_with_their_partner():
 def test_validate_false_skips_the_semantic_checks(tiny_lobster):
     tiny = tiny_lobster()
     tiny.set_line("message", 2, "34200.5,1,2,200,999900,0")  # direction 0
-    info = DatasetInfo("TINY", parse_lobster_name(tiny.message.name).date, 2, 8, 0, 0, 100, tiny.message, tiny.orderbook)
+    info = DatasetInfo(
+        "TINY", parse_lobster_name(tiny.message.name).date, 2, 8, 0, 0, 100, tiny.message, tiny.orderbook
+    )
     assert load_day(info, validate=False).events.side[1] == 0
 
 

@@ -1,4 +1,5 @@
 """Minute bars against sums over the raw messages, and hand-computed bars of the tiny day."""
+
 from __future__ import annotations
 
 import math
@@ -59,7 +60,10 @@ def test_a_window_cutting_a_minute_counts_only_its_part(goog_day):
     [bar] = minute_bars(goog_day, start, 601 * NS_PER_MINUTE).to_dict("records")
     ts = goog_day.events.ts
     inside = (ts >= start) & (ts < 601 * NS_PER_MINUTE)
-    assert bar["submits"] + bar["cancels"] + bar["executions"] == np.isin(goog_day.events.type[inside], [1, 2, 3, 4, 5]).sum()
+    assert (
+        bar["submits"] + bar["cancels"] + bar["executions"]
+        == np.isin(goog_day.events.type[inside], [1, 2, 3, 4, 5]).sum()
+    )
 
 
 def test_an_empty_window_gives_no_rows(goog_day):
@@ -79,7 +83,12 @@ def test_tiny_day_bars_by_hand(tiny_lobster):
     assert first["spread"] == 200.0
     assert first["ask_depth"] == pytest.approx((100 + 100 + 50) / 3) and first["bid_depth"] == pytest.approx(400 / 3)
     # A visible execution at 99.99 then a hidden one at 100.00; the halt row counts for depth only.
-    assert (second["last_open"], second["last_high"], second["last_low"], second["last_close"]) == (999_900.0, 1_000_000.0, 999_900.0, 1_000_000.0)
+    assert (second["last_open"], second["last_high"], second["last_low"], second["last_close"]) == (
+        999_900.0,
+        1_000_000.0,
+        999_900.0,
+        1_000_000.0,
+    )
     assert (second["volume"], second["trades"], second["executions"]) == (130, 2, 2)
     assert third["ask_depth"] == 350.0 and third["submits"] == 1
     # The last row has an empty bid side: no mid, no spread.

@@ -1,4 +1,5 @@
 """Small readers that turn the compiled book's columnar logs into comparable Python values."""
+
 from __future__ import annotations
 
 from mars_core.engine._book import OrderBook
@@ -26,5 +27,11 @@ def order_rows(columns: dict) -> list[tuple[int, ...]]:
 
 def state(book: OrderBook) -> tuple:
     """Everything a rejected operation must leave alone."""
-    return (book.top(10).tolist(), len(book), book.resting_qty(), book.n_trades, book.next_order_id,
-            [book.queue(side, p) for side in (1, -1) for p in book.depth(side)[0].tolist()])
+    return (
+        book.top(10).tolist(),
+        len(book),
+        book.resting_qty(),
+        book.n_trades,
+        book.next_order_id,
+        [book.queue(side, p) for side in (1, -1) for p in book.depth(side)[0].tolist()],
+    )

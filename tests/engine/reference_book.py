@@ -7,6 +7,7 @@ the best level is found with `min`/`max` over the prices. Quantities are tallied
 the same buckets as the compiled book so conservation can be compared, and every
 operation is written to an order log of `(event, order_id, status, qty)` rows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -102,8 +103,9 @@ class ReferenceBook:
         return filled
 
     # -------------------------------------------------------- order entry
-    def submit(self, side: int, price: int, qty: int, ts: int, agent: int = 0,
-               kind: int = OrderKind.LIMIT, order_id: int = -1) -> int:
+    def submit(
+        self, side: int, price: int, qty: int, ts: int, agent: int = 0, kind: int = OrderKind.LIMIT, order_id: int = -1
+    ) -> int:
         self.last_filled = self.last_rested = 0
         if order_id < 0:
             order_id = self.next_order_id

@@ -1,4 +1,5 @@
 """The compiled order book on hand-written cases: priority, order kinds, cancels, modifies, logs, queries."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -133,8 +134,12 @@ def test_cancel_of_everything_or_more_deletes_and_logs_what_was_left(book: Order
     assert book.cancel(3, ts=4) == Status.OK  # qty 0: all
     assert len(book) == 0 and book.n_levels(SELL) == 0
     events = [(r[0], r[1], r[5], r[7]) for r in order_rows(book.drain_orders())[3:]]
-    assert events == [(OrderEvent.CANCEL, 1, 30, 0), (OrderEvent.DELETE, 1, 70, 0),
-                      (OrderEvent.DELETE, 2, 100, 0), (OrderEvent.DELETE, 3, 100, 0)]
+    assert events == [
+        (OrderEvent.CANCEL, 1, 30, 0),
+        (OrderEvent.DELETE, 1, 70, 0),
+        (OrderEvent.DELETE, 2, 100, 0),
+        (OrderEvent.DELETE, 3, 100, 0),
+    ]
     book.check_integrity()
 
 
@@ -155,7 +160,10 @@ def test_modify_loses_priority_even_at_the_same_price_and_size(book: OrderBook) 
     assert book.modify(2, px(-1), 40, ts=6) == Status.OK
     assert book.queue(BUY, px(-1)) == [(3, 100, 2), (1, 100, 0), (2, 40, 1)]
     rows = order_rows(book.drain_orders())[3:]
-    assert rows[:2] == [(OrderEvent.MODIFY, 1, 0, BUY, px(-1), 100, LIMIT, 0), (OrderEvent.SUBMIT, 1, 0, BUY, px(-1), 100, LIMIT, 0)]
+    assert rows[:2] == [
+        (OrderEvent.MODIFY, 1, 0, BUY, px(-1), 100, LIMIT, 0),
+        (OrderEvent.SUBMIT, 1, 0, BUY, px(-1), 100, LIMIT, 0),
+    ]
     book.check_integrity()
 
 
@@ -230,19 +238,51 @@ REJECTS = [
     ("modify price 0", None, lambda b: b.modify(1, 0, 10, 1), Status.INVALID_PRICE, MOD),
     ("modify off tick", None, lambda b: b.modify(1, MID + 1, 10, 1), Status.OFF_TICK, MOD),
     ("modify above band", None, lambda b: b.modify(1, px(11), 10, 1), Status.PRICE_BAND, MOD),
-    ("market buy, no asks", lambda b: b.cancel(2, 0), lambda b: b.submit(BUY, 0, 10, 1, kind=MARKET), Status.NO_LIQUIDITY, SUB),
-    ("market sell, no bids", lambda b: b.cancel(1, 0), lambda b: b.submit(SELL, 0, 10, 1, kind=MARKET), Status.NO_LIQUIDITY, SUB),
-    ("halted submit", lambda b: setattr(b, "accepting", False), lambda b: b.submit(BUY, MID, 10, 1), Status.SESSION, SUB),
+    (
+        "market buy, no asks",
+        lambda b: b.cancel(2, 0),
+        lambda b: b.submit(BUY, 0, 10, 1, kind=MARKET),
+        Status.NO_LIQUIDITY,
+        SUB,
+    ),
+    (
+        "market sell, no bids",
+        lambda b: b.cancel(1, 0),
+        lambda b: b.submit(SELL, 0, 10, 1, kind=MARKET),
+        Status.NO_LIQUIDITY,
+        SUB,
+    ),
+    (
+        "halted submit",
+        lambda b: setattr(b, "accepting", False),
+        lambda b: b.submit(BUY, MID, 10, 1),
+        Status.SESSION,
+        SUB,
+    ),
     ("halted modify", lambda b: setattr(b, "accepting", False), lambda b: b.modify(1, MID, 10, 1), Status.SESSION, MOD),
-    ("auction market", lambda b: setattr(b, "auction", True), lambda b: b.submit(BUY, 0, 10, 1, kind=MARKET), Status.SESSION, SUB),
-    ("auction ioc", lambda b: setattr(b, "auction", True), lambda b: b.submit(SELL, MID, 10, 1, kind=IOC), Status.SESSION, SUB),
+    (
+        "auction market",
+        lambda b: setattr(b, "auction", True),
+        lambda b: b.submit(BUY, 0, 10, 1, kind=MARKET),
+        Status.SESSION,
+        SUB,
+    ),
+    (
+        "auction ioc",
+        lambda b: setattr(b, "auction", True),
+        lambda b: b.submit(SELL, MID, 10, 1, kind=IOC),
+        Status.SESSION,
+        SUB,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("prepare", "operation", "expected", "event"),
-                         [case[1:] for case in REJECTS], ids=[case[0] for case in REJECTS])
+@pytest.mark.parametrize(
+    ("prepare", "operation", "expected", "event"), [case[1:] for case in REJECTS], ids=[case[0] for case in REJECTS]
+)
 def test_each_reject_has_its_reason_changes_nothing_and_is_logged(
-        prepare: Operation | None, operation: Operation, expected: Status, event: OrderEvent) -> None:
+    prepare: Operation | None, operation: Operation, expected: Status, event: OrderEvent
+) -> None:
     book = rules_book()
     if prepare is not None:
         prepare(book)
@@ -322,11 +362,19 @@ def test_integrity_and_conservation_hold_after_every_operation(book: OrderBook) 
     """Accepted = resting + maker fills + taker fills + cancelled + discarded, counted from the outside."""
     accepted = cancelled = discarded = 0
     script = [
-        ("submit", (SELL, px(1), 100, 1, 1, LIMIT)), ("submit", (SELL, px(2), 200, 2, 2, LIMIT)),
-        ("submit", (BUY, px(-1), 150, 3, 3, LIMIT)), ("submit", (BUY, px(1), 130, 4, 4, LIMIT)),
-        ("cancel", (2, 40)), ("submit", (SELL, 0, 500, 6, 5, MARKET)), ("submit", (BUY, px(3), 120, 7, 6, IOC)),
-        ("modify", (2, px(3), 90)), ("submit", (BUY, px(-2), 70, 9, 7, LIMIT)), ("cancel", (7, 0)),
-        ("submit", (BUY, 0, 10, 10, 8, MARKET)), ("modify", (2, px(4), 300)), ("submit", (BUY, px(4), 1_000, 12, 9, IOC)),
+        ("submit", (SELL, px(1), 100, 1, 1, LIMIT)),
+        ("submit", (SELL, px(2), 200, 2, 2, LIMIT)),
+        ("submit", (BUY, px(-1), 150, 3, 3, LIMIT)),
+        ("submit", (BUY, px(1), 130, 4, 4, LIMIT)),
+        ("cancel", (2, 40)),
+        ("submit", (SELL, 0, 500, 6, 5, MARKET)),
+        ("submit", (BUY, px(3), 120, 7, 6, IOC)),
+        ("modify", (2, px(3), 90)),
+        ("submit", (BUY, px(-2), 70, 9, 7, LIMIT)),
+        ("cancel", (7, 0)),
+        ("submit", (BUY, 0, 10, 10, 8, MARKET)),
+        ("modify", (2, px(4), 300)),
+        ("submit", (BUY, px(4), 1_000, 12, 9, IOC)),
     ]
     for op, args in script:
         if op == "submit":
@@ -369,7 +417,10 @@ def test_add_rests_without_matching_and_front_goes_ahead_of_the_queue(book: Orde
     assert book.add(12, SELL, px(1), 20, ts=3) == Status.OK
     assert book.queue(SELL, px(1)) == [(11, 50, 0), (10, 100, 0), (12, 20, 0)]
     assert (book.add(10, BUY, px(0), 5, 4), book.add(13, 0, px(0), 5, 4), book.add(13, BUY, px(0), 0, 4)) == (
-        Status.DUPLICATE_ID, Status.INVALID_SIDE, Status.INVALID_QTY)
+        Status.DUPLICATE_ID,
+        Status.INVALID_SIDE,
+        Status.INVALID_QTY,
+    )
     assert book.next_order_id == 1 and book.n_trades == 0  # add never touches the counter
     book.submit(BUY, px(1), 60, ts=5)
     assert [(t[3], t[2]) for t in trade_rows(book.trades())] == [(11, 50), (10, 10)]
@@ -383,9 +434,18 @@ def test_top_is_in_lobster_layout_with_dummy_padding(book: OrderBook) -> None:
     book.submit(SELL, px(1), 20, 1)
     book.submit(BUY, px(-2), 70, 1)
     assert book.top(3).tolist() == [
-        px(1), 120, px(-2), 70,
-        px(3), 30, DUMMY_BID, 0,
-        DUMMY_ASK, 0, DUMMY_BID, 0,
+        px(1),
+        120,
+        px(-2),
+        70,
+        px(3),
+        30,
+        DUMMY_BID,
+        0,
+        DUMMY_ASK,
+        0,
+        DUMMY_BID,
+        0,
     ]
     out = np.full(16, 7, dtype=np.int64)
     assert book.top(2, out) is out and out[:8].tolist() == book.top(2).tolist() and out[8:].tolist() == [7] * 8

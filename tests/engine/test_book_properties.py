@@ -5,6 +5,7 @@ pass `check_integrity()` and agree with the oracle on the status code, the outco
 submission, the new trades and the depth of both sides. At the end the order logs, the
 trade lists and every queue must be identical.
 """
+
 from __future__ import annotations
 
 import random
@@ -19,7 +20,9 @@ from mars_core.engine.auction import auction_price
 from mars_core.engine.types import OrderKind, Status
 
 UNKNOWN_ID = 10**9
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 # One operation is one integer (a single draw keeps long streams cheap to generate), spread over
 # its fields by the splitmix64 finaliser: Hypothesis favours small integers, which would otherwise
@@ -100,7 +103,10 @@ class Twin:
         if self.both("submit", side, price, qty, self.ts, agent, kind, order_id) == Status.OK:
             self.ids.append(self.book.last_order_id)
         assert (self.book.last_order_id, self.book.last_filled, self.book.last_rested) == (
-            self.ref.last_order_id, self.ref.last_filled, self.ref.last_rested)
+            self.ref.last_order_id,
+            self.ref.last_filled,
+            self.ref.last_rested,
+        )
 
     def invalid_submit(self, side: int, price: int, qty: int, agent: int, pick: int) -> None:
         """Mostly broken submissions; an explicit id (fresh or resting) or a sweep of a whole side now and then."""
@@ -143,8 +149,10 @@ class Twin:
         self.book.check_integrity()
         assert self.ref.conserved()
         new = trade_rows(self.book.trades(self.seen_trades))
-        expected = [(t.ts, t.price, t.qty, t.maker_id, t.taker_id, t.maker_agent, t.taker_agent, t.aggressor)
-                    for t in self.ref.trades[self.seen_trades:]]
+        expected = [
+            (t.ts, t.price, t.qty, t.maker_id, t.taker_id, t.maker_agent, t.taker_agent, t.aggressor)
+            for t in self.ref.trades[self.seen_trades :]
+        ]
         assert new == expected
         self.seen_trades = self.book.n_trades
         for side in (1, -1):
@@ -155,8 +163,12 @@ class Twin:
     def finish(self) -> None:
         """Whole logs and every queue, in order."""
         log = self.book.drain_orders()
-        rows = [(e, i, s, q) for e, i, s, q in zip(log["event"].tolist(), log["order_id"].tolist(),
-                                                   log["status"].tolist(), log["qty"].tolist())]
+        rows = [
+            (e, i, s, q)
+            for e, i, s, q in zip(
+                log["event"].tolist(), log["order_id"].tolist(), log["status"].tolist(), log["qty"].tolist()
+            )
+        ]
         assert rows == [tuple(int(v) for v in row) for row in self.ref.log]
         for side in (1, -1):
             for price in self.book.depth(side)[0].tolist():
@@ -188,8 +200,16 @@ def test_one_long_seeded_stream_reaches_every_status_and_many_trades() -> None:
     rng = random.Random(20120621)
     twin = Twin(lot=10, band=5)
     for _ in range(3_000):
-        twin.apply((rng.randrange(100), rng.random() < 0.5, rng.randint(-6, 6), rng.randint(1, 30),
-                    rng.randrange(4), rng.randrange(2**16)))
+        twin.apply(
+            (
+                rng.randrange(100),
+                rng.random() < 0.5,
+                rng.randint(-6, 6),
+                rng.randint(1, 30),
+                rng.randrange(4),
+                rng.randrange(2**16),
+            )
+        )
     twin.finish()
     assert twin.statuses == set(Status)
     assert twin.book.n_trades > 500 and twin.auctions > 5

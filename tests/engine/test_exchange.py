@@ -1,4 +1,5 @@
 """The exchange: sessions (closed, call auctions, continuous, halts), auctions at their end, the price band."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,11 +17,17 @@ BUY, SELL = 1, -1
 
 def auction_rules(**extra: object) -> MarketRules:
     """Opening call 09:25-09:30, continuous 09:30-16:00, closing call 16:00-16:05."""
-    return MarketRules.from_dict({"tick_size": TICK, "sessions": [
-        {"kind": "opening_auction", "start": "09:25", "end": "09:30"},
-        {"kind": "continuous", "start": "09:30", "end": "16:00"},
-        {"kind": "closing_auction", "start": "16:00", "end": "16:05"},
-    ], **extra})
+    return MarketRules.from_dict(
+        {
+            "tick_size": TICK,
+            "sessions": [
+                {"kind": "opening_auction", "start": "09:25", "end": "09:30"},
+                {"kind": "continuous", "start": "09:30", "end": "16:00"},
+                {"kind": "closing_auction", "start": "16:00", "end": "16:05"},
+            ],
+            **extra,
+        }
+    )
 
 
 def enter_crossed_orders(ex: Exchange, ts: int) -> None:
@@ -28,7 +35,16 @@ def enter_crossed_orders(ex: Exchange, ts: int) -> None:
 
     The rule clears 180 shares at 1.01 (imbalance -20); see test_auction.
     """
-    for side, ticks, qty in ((1, 2, 100), (1, 1, 50), (1, 2, 30), (1, 0, 100), (-1, -1, 60), (-1, 1, 100), (-1, 0, 40), (-1, 3, 10)):
+    for side, ticks, qty in (
+        (1, 2, 100),
+        (1, 1, 50),
+        (1, 2, 30),
+        (1, 0, 100),
+        (-1, -1, 60),
+        (-1, 1, 100),
+        (-1, 0, 40),
+        (-1, 3, 10),
+    ):
         assert ex.submit(ts, side, px(ticks), qty, agent=ticks + 10) == Status.OK
 
 
@@ -59,7 +75,9 @@ def test_opening_auction_collects_then_uncrosses_at_the_rule_price_and_continuou
     assert [(t[0], t[1], t[2], t[-1]) for t in trades[:4]] == [(T("09:30"), px(1), q, 0) for q in (60, 40, 30, 50)]
     # then continuous matching: the market buy takes the 20 left of ask 6 and 10 of ask 8 (5 cancelled, 5 left)
     assert [(t[0], t[1], t[2], t[3], t[-1]) for t in trades[4:]] == [
-        (T("09:30:01"), px(1), 20, 6, BUY), (T("09:30:01"), px(3), 5, 8, BUY)]
+        (T("09:30:01"), px(1), 20, 6, BUY),
+        (T("09:30:01"), px(3), 5, 8, BUY),
+    ]
     ex.book.check_integrity()
 
 
@@ -114,9 +132,16 @@ def test_halt_rejects_orders_and_modifies_but_takes_cancels_until_resumed() -> N
 
 
 def test_a_halt_session_in_the_rules_rejects_orders_for_its_span() -> None:
-    rules = MarketRules.from_dict({"tick_size": TICK, "sessions": [
-        {"kind": "continuous", "start": "09:30", "end": "12:00"}, {"kind": "halt", "start": "12:00", "end": "12:30"},
-        {"kind": "continuous", "start": "12:30", "end": "16:00"}]})
+    rules = MarketRules.from_dict(
+        {
+            "tick_size": TICK,
+            "sessions": [
+                {"kind": "continuous", "start": "09:30", "end": "12:00"},
+                {"kind": "halt", "start": "12:00", "end": "12:30"},
+                {"kind": "continuous", "start": "12:30", "end": "16:00"},
+            ],
+        }
+    )
     ex = Exchange(rules, ts=T("11:00"))
     assert ex.submit(T("11:59:59.999999"), BUY, MID, 10) == Status.OK
     assert ex.submit(T("12:00"), BUY, MID, 10) == Status.SESSION and ex.session == SessionKind.HALT

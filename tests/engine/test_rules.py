@@ -1,4 +1,5 @@
 """Market rules as a validated config: clear errors, clock parsing, sessions and the price band."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,21 +22,57 @@ BAD_RULES = [
     ("negative lot", {"lot_size": -1}, "rules.json: lot_size: Input should be greater than 0"),
     ("band above 1", {"price_band": 1.5}, "rules.json: price_band: Input should be less than or equal to 1"),
     ("band 0", {"price_band": 0}, "rules.json: price_band: Input should be greater than 0"),
-    ("overlap", {"sessions": [session("continuous", "09:30", "12:00"), session("halt", "11:00", "13:00")]},
-     "sessions overlap or are out of order: continuous ends 12:00:00, halt starts 11:00:00"),
-    ("out of order", {"sessions": [session("continuous", "12:30", "16:00"), session("halt", "12:00", "12:30")]},
-     "sessions overlap or are out of order: continuous ends 16:00:00, halt starts 12:00:00"),
-    ("start after end", {"sessions": [session("continuous", "16:00", "09:30")]},
-     "rules.json: sessions.0: Value error, continuous session starts at 16:00:00, not before its end 09:30:00"),
-    ("empty session", {"sessions": [session("halt", "10:00", "10:00")]}, "sessions.0: Value error, halt session starts at 10:00:00, not before"),
-    ("unknown kind", {"sessions": [session("lunch", "12:00", "13:00")]},
-     "rules.json: sessions.0.kind: Input should be 'opening_auction', 'continuous', 'closing_auction', 'halt' or 'closed'"),
-    ("closed listed", {"sessions": [session("closed", "09:30", "16:00")]}, "sessions.0: Value error, 'closed' is what lies between sessions"),
-    ("bad time", {"sessions": [session("continuous", "9h30", "16:00")]}, "sessions.0.start: Value error, time '9h30' is not HH:MM or HH:MM:SS"),
-    ("hour 25", {"sessions": [session("continuous", "09:30", "25:00")]}, "sessions.0.end: Value error, time '25:00' is after the end of the day"),
-    ("ns outside the day", {"sessions": [session("continuous", -5, "16:00")]}, "sessions.0.start: Value error, time -5 ns is outside the day"),
+    (
+        "overlap",
+        {"sessions": [session("continuous", "09:30", "12:00"), session("halt", "11:00", "13:00")]},
+        "sessions overlap or are out of order: continuous ends 12:00:00, halt starts 11:00:00",
+    ),
+    (
+        "out of order",
+        {"sessions": [session("continuous", "12:30", "16:00"), session("halt", "12:00", "12:30")]},
+        "sessions overlap or are out of order: continuous ends 16:00:00, halt starts 12:00:00",
+    ),
+    (
+        "start after end",
+        {"sessions": [session("continuous", "16:00", "09:30")]},
+        "rules.json: sessions.0: Value error, continuous session starts at 16:00:00, not before its end 09:30:00",
+    ),
+    (
+        "empty session",
+        {"sessions": [session("halt", "10:00", "10:00")]},
+        "sessions.0: Value error, halt session starts at 10:00:00, not before",
+    ),
+    (
+        "unknown kind",
+        {"sessions": [session("lunch", "12:00", "13:00")]},
+        "rules.json: sessions.0.kind: Input should be 'opening_auction', 'continuous', 'closing_auction', 'halt' or 'closed'",
+    ),
+    (
+        "closed listed",
+        {"sessions": [session("closed", "09:30", "16:00")]},
+        "sessions.0: Value error, 'closed' is what lies between sessions",
+    ),
+    (
+        "bad time",
+        {"sessions": [session("continuous", "9h30", "16:00")]},
+        "sessions.0.start: Value error, time '9h30' is not HH:MM or HH:MM:SS",
+    ),
+    (
+        "hour 25",
+        {"sessions": [session("continuous", "09:30", "25:00")]},
+        "sessions.0.end: Value error, time '25:00' is after the end of the day",
+    ),
+    (
+        "ns outside the day",
+        {"sessions": [session("continuous", -5, "16:00")]},
+        "sessions.0.start: Value error, time -5 ns is outside the day",
+    ),
     ("extra key", {"tick": 100}, "rules.json: tick: Extra inputs are not permitted"),
-    ("extra session key", {"sessions": [{**session("continuous", "09:30", "16:00"), "x": 1}]}, "sessions.0.x: Extra inputs are not permitted"),
+    (
+        "extra session key",
+        {"sessions": [{**session("continuous", "09:30", "16:00"), "x": 1}]},
+        "sessions.0.x: Extra inputs are not permitted",
+    ),
     ("sessions not a list", {"sessions": 5}, "rules.json: sessions: Input should be a valid tuple"),
 ]
 
@@ -59,18 +96,27 @@ def test_rules_that_are_not_a_mapping_are_refused() -> None:
 
 
 def test_valid_rules_parse_clock_strings_and_keep_defaults() -> None:
-    rules = MarketRules.from_dict({"price_band": 0.05, "sessions": [
-        session("opening_auction", "09:25", "09:30"), session("continuous", "09:30:00", "16:00:00.5")]})
+    rules = MarketRules.from_dict(
+        {
+            "price_band": 0.05,
+            "sessions": [session("opening_auction", "09:25", "09:30"), session("continuous", "09:30:00", "16:00:00.5")],
+        }
+    )
     assert (rules.tick_size, rules.lot_size, rules.price_band) == (100, 1, 0.05)
     assert [(s.kind, s.start, s.end) for s in rules.sessions] == [
         (SessionKind.OPENING_AUCTION, 34_200 * NS - 300 * NS, 34_200 * NS),
-        (SessionKind.CONTINUOUS, 34_200 * NS, 57_600 * NS + NS // 2)]
+        (SessionKind.CONTINUOUS, 34_200 * NS, 57_600 * NS + NS // 2),
+    ]
     assert MarketRules().sessions == (Session(kind=SessionKind.CONTINUOUS, start="09:30", end="16:00"),)
 
 
 def test_back_to_back_sessions_and_session_lookup_at_the_edges() -> None:
     rules = MarketRules.nasdaq(auctions=True)
-    assert [s.kind for s in rules.sessions] == [SessionKind.OPENING_AUCTION, SessionKind.CONTINUOUS, SessionKind.CLOSING_AUCTION]
+    assert [s.kind for s in rules.sessions] == [
+        SessionKind.OPENING_AUCTION,
+        SessionKind.CONTINUOUS,
+        SessionKind.CLOSING_AUCTION,
+    ]
     assert rules.session_at(parse_clock("09:24:59.999999")) is None
     assert rules.session_at(parse_clock("09:25")).kind == SessionKind.OPENING_AUCTION  # start inclusive
     assert rules.session_at(parse_clock("09:30")).kind == SessionKind.CONTINUOUS  # end exclusive

@@ -1,4 +1,5 @@
 """Synthetic order images and a small fitted tokenizer for the VQ-VAE and order-batch model tests."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,9 @@ def synthetic_tokenizer(seed: int = 0) -> OrderTokenizer:
     bid = np.full(n, 1_000_000, np.int64)
     ask = bid + 100 * rng.integers(1, 4, n)
     price = np.where(side > 0, bid, ask) - side * 100 * rng.integers(-3, 30, n)
-    raw = RawOrders(rng.random(n) < 0.3, side, price, rng.integers(1, 1000, n), rng.integers(0, 10**9, n), bid, ask, 100)
+    raw = RawOrders(
+        rng.random(n) < 0.3, side, price, rng.integers(1, 1000, n), rng.integers(0, 10**9, n), bid, ask, 100
+    )
     return OrderTokenizer.fit([raw], rng.integers(1, 5000, 1000))
 
 
@@ -37,7 +40,9 @@ def synthetic_days(n_days: int = 2, minutes: int = 60, seed: int = 0) -> list[Or
         regime = np.repeat(rng.integers(0, 4, minutes // 4 + 1), 4)[:minutes]  # each regime lasts 4 minutes
         images = np.minimum(rng.poisson(protos[regime]), 100).astype(np.uint8)
         counts = images.reshape(minutes, 3, -1).sum(-1).astype(np.int64)
-        days.append(OrderImages(f"SYN{d}", np.arange(first, first + minutes), images, counts, np.full(minutes, 2_000_000)))
+        days.append(
+            OrderImages(f"SYN{d}", np.arange(first, first + minutes), images, counts, np.full(minutes, 2_000_000))
+        )
     return days
 
 

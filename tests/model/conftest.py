@@ -1,4 +1,5 @@
 """Shared fixtures of the order-model tests: one torch thread, a tokenizer fitted on the sample days' training split."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """Unigram and bigram baselines: proper distributions, and the bigram uses the previous token."""
+
 from __future__ import annotations
 
 import numpy as np

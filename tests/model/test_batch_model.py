@@ -1,4 +1,5 @@
 """Order-batch model: causality, KV cache, seeded sampling, baselines, training and checkpoints."""
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,9 @@ def test_future_codes_do_not_change_earlier_logits() -> None:
         changed = codes.clone()
         changed[0, k] = (changed[0, k] + 1) % 16
         out = m(changed)
-        assert torch.allclose(out[:, : k + 1], base[:, : k + 1], atol=1e-6)  # logits up to position k predict codes <= k
+        assert torch.allclose(
+            out[:, : k + 1], base[:, : k + 1], atol=1e-6
+        )  # logits up to position k predict codes <= k
         if k + 1 < CFG.length:
             assert not torch.allclose(out[:, k + 1], base[:, k + 1])  # code k is an input of the next position
 
@@ -86,10 +89,24 @@ def trained(tmp_path_factory):
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("batch")
     data = synthetic_data()
-    train_vqvae(VQVAETrainConfig(size="tiny", steps=60, batch_size=16, lr=1e-2, warmup=5, eval_every=60, mirror=False),
-                root / "vq", progress=False, data=data)
-    cfg = BatchTrainConfig(vqvae=str(root / "vq"), size="tiny", steps=60, batch_size=8, lr=1e-2, warmup=5, eval_every=30,
-                           mirror=False, dropout=0.0, eval_samples=2)
+    train_vqvae(
+        VQVAETrainConfig(size="tiny", steps=60, batch_size=16, lr=1e-2, warmup=5, eval_every=60, mirror=False),
+        root / "vq",
+        progress=False,
+        data=data,
+    )
+    cfg = BatchTrainConfig(
+        vqvae=str(root / "vq"),
+        size="tiny",
+        steps=60,
+        batch_size=8,
+        lr=1e-2,
+        warmup=5,
+        eval_every=30,
+        mirror=False,
+        dropout=0.0,
+        eval_samples=2,
+    )
     summary = train_batch_model(cfg, root / "bm", progress=False, data=data)
     return root, data, summary
 
@@ -133,13 +150,21 @@ def test_sampled_minutes_are_scored_in_image_space(trained) -> None:
     _, _, summary = trained
     s = summary["sampled_next_minute"]
     assert s["n_samples"] == 2
-    assert set(s) >= {"model", "mean_image", "previous_minute", "previous_minute_reconstruction", "mean_of_last_15_minutes"}
+    assert set(s) >= {
+        "model",
+        "mean_image",
+        "previous_minute",
+        "previous_minute_reconstruction",
+        "mean_of_last_15_minutes",
+    }
     assert s["model"]["poisson_nll"] < s["previous_minute"]["poisson_nll"]  # the synthetic regimes are predictable
 
 
 def test_an_interrupted_run_resumes_exactly(trained, tmp_path) -> None:
     root, data, _ = trained
-    cfg = BatchTrainConfig(vqvae=str(root / "vq"), size="tiny", steps=6, batch_size=4, eval_every=3, eval_samples=0, seed=5)
+    cfg = BatchTrainConfig(
+        vqvae=str(root / "vq"), size="tiny", steps=6, batch_size=4, eval_every=3, eval_samples=0, seed=5
+    )
     train_batch_model(cfg, tmp_path / "straight", progress=False, data=data)
     train_batch_model(BatchTrainConfig(**{**cfg.__dict__, "steps": 3}), tmp_path / "split", progress=False, data=data)
     train_batch_model(BatchTrainConfig(steps=6), tmp_path / "split", resume=True, progress=False, data=data)

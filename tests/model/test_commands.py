@@ -1,4 +1,5 @@
 """`mars train order-model` and `mars bench sampler` print one JSON object last."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,26 @@ from mars_core.model.commands import _symbols, bench_sampler, train_app
 
 def test_train_order_model_cli_writes_a_loadable_model_and_a_json_summary(tmp_path: Path, data_dir: Path) -> None:
     out = tmp_path / "m"
-    args = ["order-model", "--out", str(out), "--symbols", "GOOG", "--size", "tiny", "--steps", "3", "--eval-every", "3",
-            "--batch-size", "4", "--threads", "1", "--json", "--data-dir", str(data_dir)]
+    args = [
+        "order-model",
+        "--out",
+        str(out),
+        "--symbols",
+        "GOOG",
+        "--size",
+        "tiny",
+        "--steps",
+        "3",
+        "--eval-every",
+        "3",
+        "--batch-size",
+        "4",
+        "--threads",
+        "1",
+        "--json",
+        "--data-dir",
+        str(data_dir),
+    ]
     result = CliRunner().invoke(train_app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])

@@ -1,5 +1,6 @@
 """The ensemble model: an exact distribution over the 49,152 tokens, equal to the order model when its
 corrections are off, deterministic draws, a seconds-long training run, and its checkpoint."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +12,14 @@ import torch
 from mars_core.control.controller import ControlSettings
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.errors import MarsInputError
-from mars_core.model.ensemble import EnsembleConfig, EnsembleModel, MinutePace, image_condition, minute_pace, pace_features
+from mars_core.model.ensemble import (
+    EnsembleConfig,
+    EnsembleModel,
+    MinutePace,
+    image_condition,
+    minute_pace,
+    pace_features,
+)
 from mars_core.model.ensemble_train import EnsembleTrainConfig, load_ensemble, train_ensemble
 from mars_core.model.sampler import pick
 from mars_core.model.tokenizer import N_INTERVAL, N_VOLUME, VOCAB_SIZE
@@ -32,8 +40,12 @@ def hidden(order, n: int = 3, seed: int = 0) -> torch.Tensor:
     T = 8
     lob = torch.randint(0, 32, (n, T, m.lob_offset.numel()), generator=g)
     with torch.no_grad():
-        h = m(torch.randint(0, VOCAB_SIZE, (n, T), generator=g), lob, torch.ones_like(lob, dtype=torch.bool),
-              torch.zeros(n, T, dtype=torch.long))  # fmt: skip
+        h = m(
+            torch.randint(0, VOCAB_SIZE, (n, T), generator=g),
+            lob,
+            torch.ones_like(lob, dtype=torch.bool),
+            torch.zeros(n, T, dtype=torch.long),
+        )
     return h[:, -1]
 
 
@@ -74,12 +86,17 @@ def test_the_shipped_ensemble_changes_the_distribution_with_the_image_and_streng
     lp2 = ens.log_prob_all(order.model, h, paces(2), cond, strength=2.0)
     for lp in (lp1, lp2):
         torch.testing.assert_close(lp.logsumexp(-1), torch.zeros(2), atol=1e-4, rtol=0)
-    torch.testing.assert_close(ens.log_prob_all(order.model, h, paces(2), cond, strength=0.0), order_log_probs(order, h), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        ens.log_prob_all(order.model, h, paces(2), cond, strength=0.0), order_log_probs(order, h), atol=1e-5, rtol=0
+    )
     assert (lp1 - order_log_probs(order, h)).abs().max() > 0.1 and (lp2 - lp1).abs().max() > 0.1
     # a minute full of bids makes bids more likely than a minute full of asks does
     bids, asks = np.zeros((1, 3, 32, 32), np.float32), np.zeros((1, 3, 32, 32), np.float32)
     bids[0, 0, 3:8, :4] = asks[0, 1, 3:8, :4] = 20
-    p_bid = [ens.log_prob_all(order.model, h[:1], paces(1), image_condition(c)).exp()[0].view(3, -1).sum(-1)[0] for c in (bids, asks)]
+    p_bid = [
+        ens.log_prob_all(order.model, h[:1], paces(1), image_condition(c)).exp()[0].view(3, -1).sum(-1)[0]
+        for c in (bids, asks)
+    ]
     assert p_bid[0] > p_bid[1]
 
 
@@ -91,9 +108,24 @@ def test_the_shipped_ensemble_waits_longer_when_the_minute_runs_ahead_of_its_ima
     image[:, :, :8, 10:14] = 2.0  # ~190 orders of each type in the minute
     slot = torch.arange(16, dtype=torch.float32)
     strength = ControlSettings().strength
-    waits = torch.stack([(ens.log_prob_all(order.model, h, pace_features(np.full((4, 3), sent), np.full(4, 0.5)),
-                                           image_condition(image), strength).exp().view(4, -1, 16).sum(1) * slot).sum(1)
-                         for sent in (0, 100, 400)])  # expected interval slot (slots grow with the wait) halfway
+    waits = torch.stack(
+        [
+            (
+                ens.log_prob_all(
+                    order.model,
+                    h,
+                    pace_features(np.full((4, 3), sent), np.full(4, 0.5)),
+                    image_condition(image),
+                    strength,
+                )
+                .exp()
+                .view(4, -1, 16)
+                .sum(1)
+                * slot
+            ).sum(1)
+            for sent in (0, 100, 400)
+        ]
+    )  # expected interval slot (slots grow with the wait) halfway
     assert (waits[1:] > waits[0] + 1).all()  # ~190 orders a minute: 100 or 400 sent by halfway is far ahead
 
 
@@ -135,16 +167,28 @@ def test_image_conditions_are_checked() -> None:
     assert torch.allclose(cond.tp_logq, cond.tp_logq[:, :1].expand_as(cond.tp_logq))
 
 
-def test_a_tiny_training_run_writes_a_loadable_checkpoint_card_and_return_map(tmp_path: Path, data_dir: Path, order) -> None:
-    cfg = EnsembleTrainConfig(steps=12, eval_every=6, minutes_per_batch=4, per_minute=8, sampled_eval=False,
-                              data_dir=str(data_dir), time_slice=(14 * 60 * NS_PER_MINUTE, 14 * 60 * NS_PER_MINUTE + 50 * NS_PER_MINUTE))  # fmt: skip
+def test_a_tiny_training_run_writes_a_loadable_checkpoint_card_and_return_map(
+    tmp_path: Path, data_dir: Path, order
+) -> None:
+    cfg = EnsembleTrainConfig(
+        steps=12,
+        eval_every=6,
+        minutes_per_batch=4,
+        per_minute=8,
+        sampled_eval=False,
+        data_dir=str(data_dir),
+        time_slice=(14 * 60 * NS_PER_MINUTE, 14 * 60 * NS_PER_MINUTE + 50 * NS_PER_MINUTE),
+    )
     s = train_ensemble(cfg, tmp_path, progress=False, order=order)
     assert s["steps"] == 12 and s["train_examples"] > 0 and s["val_examples"] > 0
     assert s["loss_advantage"] == pytest.approx(s["val_nll_ensemble"] - s["val_nll_order"], abs=1e-4)
     assert s["order_model_summary"]["params"] == order.summary["params"]
     loaded = load_ensemble(tmp_path)
     assert loaded.summary["val_nll_ensemble"] == s["val_nll_ensemble"]
-    assert f"| the minute's own (reconstructed) image | {s['val_nll_ensemble']:.4f} |" in (tmp_path / "model_card.md").read_text()
+    assert (
+        f"| the minute's own (reconstructed) image | {s['val_nll_ensemble']:.4f} |"
+        in (tmp_path / "model_card.md").read_text()
+    )
     assert (tmp_path / "return_map.json").is_file() and len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 4
 
 

@@ -1,4 +1,5 @@
 """Order images: known counts on hand-made orders, real-day totals, simulated runs, mirroring."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +31,9 @@ def at(minute: int, second: float = 0.0) -> int:
 
 def test_tokens_become_counts_per_minute_type_price_and_volume_with_clipping() -> None:
     tokens = np.array(
-        [join_token(BID, 3, 5, 0)] * 2 + [join_token(ASK, 31, 0, 7)] + [join_token(CANCEL, 16, 2, 1)] * 150
+        [join_token(BID, 3, 5, 0)] * 2
+        + [join_token(ASK, 31, 0, 7)]
+        + [join_token(CANCEL, 16, 2, 1)] * 150
         + [join_token(BID, 3, 5, 15)]  # same cell as the first two: the interval slot is ignored
     )
     ts = np.array([at(M0, 1), at(M0, 2), at(M0, 59.9)] + [at(M0 + 2, 3)] * 150 + [at(M0 + 2, 4)])
@@ -107,13 +110,15 @@ def _orders(rows: list[tuple]) -> pd.DataFrame:
 def test_run_orders_use_the_last_snapshot_before_them(slice_tokenizer) -> None:
     bid, ask = 1_000_000, 1_000_300  # 3-tick spread (tick 100)
     book = _book([at(M0), at(M0, 30)], [bid, bid - 200], [ask, ask])
-    orders = _orders([
-        (at(M0, 10), 1, 1, 0, 1, bid, 100, 1, 0),  # bid at the best: passive, 0 ticks behind
-        (at(M0, 11), 1, 2, 0, -1, 0, 50, 2, 0),  # market sell: crosses at the best bid
-        (at(M0, 12), 1, 3, 0, 1, bid - 500, 10, 1, 6),  # rejected: skipped
-        (at(M0, 13), 4, 4, 0, 1, bid, 10, 1, 0),  # replayed execution: not an order of the flow
-        (at(M0, 40), 3, 1, 1, 1, bid, 100, 1, 0),  # delete, after the second snapshot (best bid - 2 ticks)
-    ])
+    orders = _orders(
+        [
+            (at(M0, 10), 1, 1, 0, 1, bid, 100, 1, 0),  # bid at the best: passive, 0 ticks behind
+            (at(M0, 11), 1, 2, 0, -1, 0, 50, 2, 0),  # market sell: crosses at the best bid
+            (at(M0, 12), 1, 3, 0, 1, bid - 500, 10, 1, 6),  # rejected: skipped
+            (at(M0, 13), 4, 4, 0, 1, bid, 10, 1, 0),  # replayed execution: not an order of the flow
+            (at(M0, 40), 3, 1, 1, 1, bid, 100, 1, 0),  # delete, after the second snapshot (best bid - 2 ticks)
+        ]
+    )
     raw, ts = run_raw_orders(orders, book)
     assert raw.tick == 100 and len(raw) == 3 and ts.tolist() == [at(M0, 10), at(M0, 11), at(M0, 40)]
     assert raw.bid.tolist() == [bid, bid, bid - 200]
@@ -129,8 +134,10 @@ def test_images_from_a_run_directory(tmp_path, slice_tokenizer) -> None:
     run = RunDir.create(tmp_path / "run", {"symbol": "TEST"})
     writer = ArmWriter(run, 0, "main")
     writer.write("book", _book([at(M0), at(M0 + 1)], [1_000_000, 1_000_100], [1_000_200, 1_000_300]))
-    writer.write("orders", _orders([(at(M0, 5), 1, 1, 0, 1, 1_000_000, 100, 1, 0),
-                                    (at(M0 + 2, 5), 1, 2, 0, -1, 1_000_300, 100, 1, 0)]))
+    writer.write(
+        "orders",
+        _orders([(at(M0, 5), 1, 1, 0, 1, 1_000_000, 100, 1, 0), (at(M0 + 2, 5), 1, 2, 0, -1, 1_000_300, 100, 1, 0)]),
+    )
     writer.commit({})
     imgs = images_from_run(run.path, 0, "main", slice_tokenizer)
     assert imgs.minutes.tolist() == [M0, M0 + 1, M0 + 2]

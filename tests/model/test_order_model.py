@@ -1,4 +1,5 @@
 """The transformer and its sampler: a proper distribution, KV cache = full context, determinism."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,18 @@ WINDOW = 16
 
 def _model(seed: int = 0, **kw) -> OrderModel:
     torch.manual_seed(seed)
-    cfg = OrderModelConfig(**{"n_layer": 2, "n_head": 4, "n_kv_head": 2, "n_embd": 32, "mlp_hidden": 64,
-                              "window": WINDOW, "dropout": 0.0, **kw})
+    cfg = OrderModelConfig(
+        **{
+            "n_layer": 2,
+            "n_head": 4,
+            "n_kv_head": 2,
+            "n_embd": 32,
+            "mlp_hidden": 64,
+            "window": WINDOW,
+            "dropout": 0.0,
+            **kw,
+        }
+    )
     model = OrderModel(cfg).eval()
     with torch.no_grad():  # larger weights than the init, so that every input matters
         for p in model.parameters():
@@ -28,7 +39,9 @@ def _sequence(batch: int, length: int, seed: int = 0) -> tuple[torch.Tensor, ...
     g = torch.Generator().manual_seed(seed)
     tokens = torch.randint(0, VOCAB_SIZE, (batch, length), generator=g)
     lob = torch.randint(0, 32, (batch, length, N_LOB), generator=g)
-    mask = levels_mask(torch.tensor([10, 5][:batch] + [10] * max(batch - 2, 0)))[:, None, :].expand(batch, length, N_LOB)
+    mask = levels_mask(torch.tensor([10, 5][:batch] + [10] * max(batch - 2, 0)))[:, None, :].expand(
+        batch, length, N_LOB
+    )
     mid = torch.randint(-300, 300, (batch, length), generator=g)
     return tokens, lob, mask, mid
 
@@ -73,7 +86,9 @@ def test_kv_cache_gives_the_full_context_logits_also_after_the_window_slides() -
         h = sampler.hidden()
         torch.testing.assert_close(h, full[:, p], atol=1e-5, rtol=0)
         with torch.no_grad():
-            torch.testing.assert_close(model.logits_type_price(h), model.logits_type_price(full[:, p]), atol=1e-5, rtol=0)
+            torch.testing.assert_close(
+                model.logits_type_price(h), model.logits_type_price(full[:, p]), atol=1e-5, rtol=0
+            )
     assert p >= 2 * WINDOW  # the ring buffer wrapped around at least once
 
 
@@ -90,7 +105,9 @@ def test_no_cache_path_equals_the_cache_inside_the_window_and_truncates_beyond()
         if p < WINDOW:
             torch.testing.assert_close(plain.hidden(), cached.hidden(), atol=1e-5, rtol=0)
     with torch.no_grad():
-        last = model(tokens[:, 30 - WINDOW : 30], lob[:, 30 - WINDOW : 30], mask[:, 30 - WINDOW : 30], mid[:, 30 - WINDOW : 30])
+        last = model(
+            tokens[:, 30 - WINDOW : 30], lob[:, 30 - WINDOW : 30], mask[:, 30 - WINDOW : 30], mid[:, 30 - WINDOW : 30]
+        )
     torch.testing.assert_close(plain.hidden(), last[:, -1], atol=1e-5, rtol=0)
 
 
@@ -99,7 +116,9 @@ def test_rotary_positions_far_into_a_rollout_keep_attention_relative() -> None:
     model = _model()
     tokens, lob, mask, mid = _sequence(1, 8)
     with torch.no_grad():
-        torch.testing.assert_close(model(tokens, lob, mask, mid), model(tokens, lob, mask, mid, start=10_000_000), atol=1e-4, rtol=0)
+        torch.testing.assert_close(
+            model(tokens, lob, mask, mid), model(tokens, lob, mask, mid, start=10_000_000), atol=1e-4, rtol=0
+        )
 
 
 def test_sampling_is_deterministic_by_seed_and_cache_does_not_change_the_tokens() -> None:

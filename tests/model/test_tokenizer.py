@@ -1,4 +1,5 @@
 """Tokenizer: fitted bins, token layout, round trips over real orders, coverage, context features."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -72,7 +73,9 @@ def test_token_layout_matches_the_paper_index() -> None:
     assert [int(p[0]) for p in parts] == [1, 5, 7, 3]
 
 
-def test_real_orders_encode_to_valid_tokens_with_types_from_action_and_side(goog_day: LobsterDay, tokenizer: OrderTokenizer) -> None:
+def test_real_orders_encode_to_valid_tokens_with_types_from_action_and_side(
+    goog_day: LobsterDay, tokenizer: OrderTokenizer
+) -> None:
     raw = raw_orders(goog_day)
     tokens = tokenizer.encode(raw)
     assert tokens.min() >= 0 and tokens.max() < VOCAB_SIZE
@@ -82,17 +85,29 @@ def test_real_orders_encode_to_valid_tokens_with_types_from_action_and_side(goog
     assert np.all(typ[~raw.is_cancel & (raw.side < 0)] == ASK)
 
 
-def test_marketable_orders_use_the_cross_slots_and_orders_at_the_best_the_first_passive_slot(tokenizer: OrderTokenizer) -> None:
+def test_marketable_orders_use_the_cross_slots_and_orders_at_the_best_the_first_passive_slot(
+    tokenizer: OrderTokenizer,
+) -> None:
     # bid 100.00, ask 100.05; a buy at the ask crosses, a buy at the bid joins the best, a buy at 100.02 improves
-    raw = RawOrders(np.zeros(3, bool), np.ones(3, np.int8), np.array([1_000_500, 1_000_000, 1_000_200]), np.full(3, 100),
-                    np.zeros(3, np.int64), np.full(3, 1_000_000), np.full(3, 1_000_500), TICK)
+    raw = RawOrders(
+        np.zeros(3, bool),
+        np.ones(3, np.int8),
+        np.array([1_000_500, 1_000_000, 1_000_200]),
+        np.full(3, 100),
+        np.zeros(3, np.int64),
+        np.full(3, 1_000_000),
+        np.full(3, 1_000_500),
+        TICK,
+    )
     _, price, _, _ = split_token(tokenizer.encode(raw))
     assert price[0] == tokenizer.price["cross"].bin(np.array([0]))[0] == 0
     assert price[1] == 11  # passive region starts at slot 11, depth 0 is its first bin
     assert 3 <= price[2] < 11  # inside the spread
 
 
-def test_encode_decode_encode_gives_the_same_token_for_real_orders(goog_day: LobsterDay, amzn_day: LobsterDay, tokenizer: OrderTokenizer) -> None:
+def test_encode_decode_encode_gives_the_same_token_for_real_orders(
+    goog_day: LobsterDay, amzn_day: LobsterDay, tokenizer: OrderTokenizer
+) -> None:
     """Decode each sampled real order's token against the replayed book before it (history orders
     are agent 0), re-encode the decoded order against the same quotes: the token must come back."""
     rng = np.random.default_rng(0)
@@ -108,15 +123,25 @@ def test_encode_decode_encode_gives_the_same_token_for_real_orders(goog_day: Lob
             book = replay.book
             order = tokenizer.decode(int(tokens[i]), book, rng, agents={0})
             assert order is not None
-            again = tokenizer.encode_order(order.type == CANCEL, order.side, order.price, order.qty, order.interval_ns,
-                                           book.best_bid(), book.best_ask(), TICK)
+            again = tokenizer.encode_order(
+                order.type == CANCEL,
+                order.side,
+                order.price,
+                order.qty,
+                order.interval_ns,
+                book.best_bid(),
+                book.best_ask(),
+                TICK,
+            )
             same += again == tokens[i]
             decoded_cancels += order.type == CANCEL
         assert decoded_cancels > 100
         assert same / len(picks) >= 0.97, f"{day.info.key}: {same}/{len(picks)} round trips"
 
 
-def test_coverage_of_the_slot_ranges_is_high_on_both_splits(goog_day: LobsterDay, amzn_day: LobsterDay, tokenizer: OrderTokenizer) -> None:
+def test_coverage_of_the_slot_ranges_is_high_on_both_splits(
+    goog_day: LobsterDay, amzn_day: LobsterDay, tokenizer: OrderTokenizer
+) -> None:
     for day in (goog_day, amzn_day):
         raw, _, val_start = _split(day)
         for part in (np.arange(val_start), np.arange(val_start, len(raw))):
@@ -125,9 +150,16 @@ def test_coverage_of_the_slot_ranges_is_high_on_both_splits(goog_day: LobsterDay
 
 
 def test_cancel_decodes_to_an_own_order_at_the_nearest_level_or_none() -> None:
-    raw = RawOrders(np.zeros(400, bool), np.r_[np.ones(200), -np.ones(200)].astype(np.int8),
-                    np.r_[1_000_000 - 100 * (np.arange(200) % 20), 1_000_500 + 100 * (np.arange(200) % 20)],
-                    np.full(400, 100), np.arange(400) * 1000, np.full(400, 1_000_000), np.full(400, 1_000_500), TICK)
+    raw = RawOrders(
+        np.zeros(400, bool),
+        np.r_[np.ones(200), -np.ones(200)].astype(np.int8),
+        np.r_[1_000_000 - 100 * (np.arange(200) % 20), 1_000_500 + 100 * (np.arange(200) % 20)],
+        np.full(400, 100),
+        np.arange(400) * 1000,
+        np.full(400, 1_000_000),
+        np.full(400, 1_000_500),
+        TICK,
+    )
     cancels = RawOrders(np.ones(400, bool), raw.side, raw.price, raw.qty, raw.interval, raw.bid, raw.ask, TICK)
     tok = OrderTokenizer.fit([raw, cancels], np.arange(1, 1000))
     book = OrderBook(tick_size=TICK, log_orders=False)
@@ -144,8 +176,16 @@ def test_cancel_decodes_to_an_own_order_at_the_nearest_level_or_none() -> None:
 
 def test_a_cancel_without_an_order_of_its_size_deletes_the_order_nearest_that_size() -> None:
     sizes = np.r_[np.full(100, 10), np.full(100, 100), np.full(100, 1000)]
-    raw = RawOrders(np.ones(300, bool), np.ones(300, np.int8), np.full(300, 1_000_000), sizes,
-                    np.arange(300) * 1000, np.full(300, 1_000_000), np.full(300, 1_000_500), TICK)
+    raw = RawOrders(
+        np.ones(300, bool),
+        np.ones(300, np.int8),
+        np.full(300, 1_000_000),
+        sizes,
+        np.arange(300) * 1000,
+        np.full(300, 1_000_000),
+        np.full(300, 1_000_500),
+        TICK,
+    )
     tok = OrderTokenizer.fit([raw], np.arange(1, 1000))
     book = OrderBook(tick_size=TICK, log_orders=False)
     for oid, qty in ((1, 1000), (2, 90), (3, 400)):
@@ -170,7 +210,9 @@ def test_books_features_of_a_replayed_book_match_lobster_rows(goog_day: LobsterD
         lob_r, mask_r, mid_r = tokenizer.row_features(row, 10, open_mid2, TICK)
         assert np.array_equal(lob, lob_r[0]) and np.array_equal(mask, mask_r[0]) and mid == mid_r[0]
         lob_b, mask_b, mid_b = tokenizer.books_features([replay.book, replay.book], open_mid2, levels=5)
-        assert np.array_equal(lob_b[1, :5], lob[:5]) and mask_b[1].sum() == 11 and mid_b.tolist() == [mid, mid]  # 5 + 5 levels + spread
+        assert (
+            np.array_equal(lob_b[1, :5], lob[:5]) and mask_b[1].sum() == 11 and mid_b.tolist() == [mid, mid]
+        )  # 5 + 5 levels + spread
         checked += 1
     assert checked >= 3
 

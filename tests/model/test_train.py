@@ -1,4 +1,5 @@
 """Training on a one-hour slice of GOOG (14:00-15:00: 30 minutes train, 30 validation) with a tiny model."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,19 @@ SLICE = (14 * 60 * NS_PER_MINUTE, 15 * 60 * NS_PER_MINUTE)
 
 
 def _cfg(data_dir: Path, **kw) -> TrainConfig:
-    base = TrainConfig(symbols=["GOOG"], size="tiny", steps=45, batch_size=8, lr=3e-3, warmup=5, eval_every=15,
-                       eval_windows=16, dropout=0.0, data_dir=str(data_dir), time_slice=SLICE)
+    base = TrainConfig(
+        symbols=["GOOG"],
+        size="tiny",
+        steps=45,
+        batch_size=8,
+        lr=3e-3,
+        warmup=5,
+        eval_every=15,
+        eval_windows=16,
+        dropout=0.0,
+        data_dir=str(data_dir),
+        time_slice=SLICE,
+    )
     return replace(base, **kw)
 
 
@@ -67,7 +79,9 @@ def test_checkpoint_round_trip_gives_identical_logits(trained: tuple[Path, dict]
     assert s.sample().shape == (2,)
 
 
-def test_resume_continues_the_step_count_and_matches_an_uninterrupted_run(tmp_path: Path, data_dir: Path, trained: tuple[Path, dict]) -> None:
+def test_resume_continues_the_step_count_and_matches_an_uninterrupted_run(
+    tmp_path: Path, data_dir: Path, trained: tuple[Path, dict]
+) -> None:
     _, full = trained
     cfg = _cfg(data_dir)
     assert train(cfg, tmp_path, progress=False, until=30) == {"steps": 30, "stopped": True}
@@ -119,6 +133,10 @@ def test_the_shipped_model_loads_offline_is_small_and_beats_both_baselines() -> 
     assert f"| order model | {s['val_nll']:.4f} |" in (DEFAULT_MODEL_DIR / "model_card.md").read_text()
     sampler = OrderModelSampler(shipped.model, batch=2, seed=0)
     g = torch.Generator().manual_seed(0)
-    sampler.prefill(torch.randint(0, 49152, (2, 5), generator=g), torch.zeros(2, 5, N_LOB, dtype=torch.long),
-                    np.array([10, 5]), torch.zeros(2, 5, dtype=torch.long))
+    sampler.prefill(
+        torch.randint(0, 49152, (2, 5), generator=g),
+        torch.zeros(2, 5, N_LOB, dtype=torch.long),
+        np.array([10, 5]),
+        torch.zeros(2, 5, dtype=torch.long),
+    )
     assert sampler.sample().shape == (2,)

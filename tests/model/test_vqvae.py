@@ -1,4 +1,5 @@
 """VQ-VAE: shapes, codebook mechanics, a tiny model trained for seconds, checkpoint round trip."""
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,9 @@ def trained(tmp_path_factory):
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("vqvae")
     data = synthetic_data()
-    cfg = VQVAETrainConfig(size="tiny", steps=80, batch_size=16, lr=1e-2, warmup=10, eval_every=40, seed=0, mirror=False)
+    cfg = VQVAETrainConfig(
+        size="tiny", steps=80, batch_size=16, lr=1e-2, warmup=10, eval_every=40, seed=0, mirror=False
+    )
     summary = train_vqvae(cfg, out, progress=False, data=data)
     return out, data, summary
 

@@ -1,4 +1,5 @@
 """The execution environment follows the Gymnasium API and is deterministic by seed."""
+
 from __future__ import annotations
 
 import numpy as np

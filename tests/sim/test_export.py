@@ -1,4 +1,5 @@
 """A rollout exported in LOBSTER format reads back through the data layer and replays to its book."""
+
 from __future__ import annotations
 
 import zipfile
@@ -19,8 +20,16 @@ from mars_core.sim.twap import TWAPConfig
 
 @pytest.fixture(scope="module")
 def twap_run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> RunDir:
-    config = SimConfig(symbol="GOOG", date="2012-06-21", start="11:00", minutes=2, rollouts=1, background="noise",
-                       seed=5, twap=(TWAPConfig(volume=800, pvr=0.5, ap=2, duration_s=60),))  # fmt: skip
+    config = SimConfig(
+        symbol="GOOG",
+        date="2012-06-21",
+        start="11:00",
+        minutes=2,
+        rollouts=1,
+        background="noise",
+        seed=5,
+        twap=(TWAPConfig(volume=800, pvr=0.5, ap=2, duration_s=60),),
+    )
     return RunDir(run_simulation(config, tmp_path_factory.mktemp("runs") / "r", str(data_dir), workers=1).run_dir)
 
 
@@ -46,7 +55,14 @@ def test_export_round_trips_through_the_data_layer(twap_run: RunDir, arm: str, t
 def test_parquet_zip_holds_every_table_and_the_config(twap_run: RunDir, tmp_path: Path) -> None:
     path = export_parquet_zip(twap_run, 0, "treated", tmp_path)
     names = set(zipfile.ZipFile(path).namelist())
-    assert {"config.json", "orders.parquet", "trades.parquet", "book.parquet", "bars.parquet", "agent_fills.parquet"} <= names
+    assert {
+        "config.json",
+        "orders.parquet",
+        "trades.parquet",
+        "book.parquet",
+        "bars.parquet",
+        "agent_fills.parquet",
+    } <= names
 
 
 def test_export_errors_name_the_problem(twap_run: RunDir, tmp_path: Path) -> None:

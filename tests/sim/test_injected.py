@@ -1,4 +1,5 @@
 """Injected orders: validation names the row, and the orders reach the exchange."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The generative background: the shipped order model continues the market in closed loop."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,7 +30,12 @@ def test_history_context_is_the_last_window_of_real_orders(goog_day: LobsterDay)
     model = loaded_model()
     tokens, lob, mask, mid = history_context(goog_day, parse_clock("14:40"), model)
     window = model.model.config.window
-    assert tokens.shape == (window,) and lob.shape == (window, N_LOB) and mask.shape == (window, N_LOB) and mid.shape == (window,)
+    assert (
+        tokens.shape == (window,)
+        and lob.shape == (window, N_LOB)
+        and mask.shape == (window, N_LOB)
+        and mid.shape == (window,)
+    )
     assert tokens.min() >= 0 and tokens.max() < 49_152 and mask.all()  # GOOG has 10 levels: nothing masked
 
 
@@ -40,7 +46,10 @@ def test_lmm_rollouts_generate_orders_that_the_exchange_matches(tmp_path: Path, 
     generated = orders[(orders.agent == 1) & (orders.status == 0)]
     assert len(generated) > 200  # the model sends hundreds of orders a minute, like the real stock
     assert set(generated["event"]) >= {1, 3}  # submissions and cancels
-    assert set(generated.loc[generated.event == 1, "kind"]) == {OrderKind.LIMIT, OrderKind.IOC}  # marketable ones are IOC
+    assert set(generated.loc[generated.event == 1, "kind"]) == {
+        OrderKind.LIMIT,
+        OrderKind.IOC,
+    }  # marketable ones are IOC
     # as in the real flow, a few percent of the orders trade (plain limits resting through the spread made it 4x more)
     assert len(trades) > 0 and trades["taker_agent"].eq(1).sum() < 0.15 * len(generated)
     assert bars["spread"].notna().all()
@@ -50,7 +59,9 @@ def test_lmm_rollouts_generate_orders_that_the_exchange_matches(tmp_path: Path, 
 
 
 def test_same_seed_same_rollout_and_paired_arms_agree_until_the_agent_acts(tmp_path: Path, data_dir: Path) -> None:
-    twap = TWAPConfig(volume=600, pvr=0.0, ap=3, duration_s=60, interval_s=30)  # first order at the aggressive period, 25 s in
+    twap = TWAPConfig(
+        volume=600, pvr=0.0, ap=3, duration_s=60, interval_s=30
+    )  # first order at the aggressive period, 25 s in
     paired = config(rollouts=1, twap=(twap,))
     a = RunDir(run_simulation(paired, tmp_path / "a", str(data_dir), workers=1).run_dir)
     b = RunDir(run_simulation(paired, tmp_path / "b", str(data_dir), workers=2).run_dir)
@@ -61,7 +72,11 @@ def test_same_seed_same_rollout_and_paired_arms_agree_until_the_agent_acts(tmp_p
     pd.testing.assert_frame_equal(before(treated), before(baseline))  # common random numbers
     assert first_agent >= parse_clock("14:40:25")
     after_t, after_b = treated[treated.ts >= first_agent], baseline[baseline.ts >= first_agent]
-    assert not after_t[after_t.agent == 1].reset_index(drop=True).equals(after_b[after_b.agent == 1].reset_index(drop=True))
+    assert (
+        not after_t[after_t.agent == 1]
+        .reset_index(drop=True)
+        .equals(after_b[after_b.agent == 1].reset_index(drop=True))
+    )
 
 
 def test_an_injected_order_is_fed_to_the_model(goog_day: LobsterDay) -> None:
@@ -103,7 +118,9 @@ def test_an_injected_order_is_fed_to_the_model(goog_day: LobsterDay) -> None:
     assert any(t // (32 * 16) == expected // (32 * 16) for t in fed)  # same type, price slot and volume slot
 
 
-@pytest.mark.parametrize(("field", "value"), [("lmm_temperature", 0), ("lmm_temperature", 2.5), ("lmm_top_p", 0), ("lmm_top_p", 1.1)])
+@pytest.mark.parametrize(
+    ("field", "value"), [("lmm_temperature", 0), ("lmm_temperature", 2.5), ("lmm_top_p", 0), ("lmm_top_p", 1.1)]
+)
 def test_decoding_config_rejects_bad_values_naming_the_field(field: str, value: float) -> None:
     with pytest.raises(ConfigError, match=f"SimConfig: {field}: Input should be"):
         SimConfig.from_dict({"symbol": "GOOG", "date": "2012-06-21", field: value})
@@ -115,7 +132,11 @@ def test_lmm_top_p_changes_the_flow_and_is_deterministic_by_seed(tmp_path: Path,
         orders = run.table("orders")
         return orders[orders.agent == 1].reset_index(drop=True)
 
-    default, nucleus, again = background_orders("default"), background_orders("a", lmm_top_p=0.8), background_orders("b", lmm_top_p=0.8)
+    default, nucleus, again = (
+        background_orders("default"),
+        background_orders("a", lmm_top_p=0.8),
+        background_orders("b", lmm_top_p=0.8),
+    )
     pd.testing.assert_frame_equal(nucleus, again)
     assert not nucleus[["ts", "side", "price", "qty"]].equals(default[["ts", "side", "price", "qty"]])
     # the nucleus drops each factor's unlikely tail: fewer distinct sizes than the full distribution draws

@@ -1,4 +1,5 @@
 """Model evaluation: a background's flow is measured as LOBSTER shows the real one."""
+
 from __future__ import annotations
 
 import json
@@ -17,15 +18,18 @@ COLUMNS = ["ts", "event", "order_id", "agent", "side", "price", "qty", "kind", "
 
 
 def test_background_flow_counts_its_cancels_of_history_and_prices_taking_orders_by_their_executions() -> None:
-    orders = pd.DataFrame([
-        (1, 1, 10, 1, 1, 5000, 100, LIMIT, 0),  # a resting buy
-        (2, 3, 7, 0, -1, 5100, 300, LIMIT, 0),  # deletes a historical order (logged under its owner, agent 0)
-        (3, 1, 11, 1, 1, 0, 250, MARKET, 0),  # market buy: executes 200 at 5100 and 50 at 5200
-        (4, 1, 12, 1, -1, 4800, 100, IOC, 0),  # IOC sell: executes 40 at 5000
-        (5, 1, 13, 1, -1, 4000, 100, IOC, 0),  # IOC that finds nothing: invisible in LOBSTER
-        (6, 1, 14, 1, 1, 5000, 100, LIMIT, 8),  # rejected
-        (7, 1, 15, 0, 1, 5000, 100, LIMIT, 0),  # a historical submission: not the background's
-    ], columns=COLUMNS)  # fmt: skip
+    orders = pd.DataFrame(
+        [
+            (1, 1, 10, 1, 1, 5000, 100, LIMIT, 0),  # a resting buy
+            (2, 3, 7, 0, -1, 5100, 300, LIMIT, 0),  # deletes a historical order (logged under its owner, agent 0)
+            (3, 1, 11, 1, 1, 0, 250, MARKET, 0),  # market buy: executes 200 at 5100 and 50 at 5200
+            (4, 1, 12, 1, -1, 4800, 100, IOC, 0),  # IOC sell: executes 40 at 5000
+            (5, 1, 13, 1, -1, 4000, 100, IOC, 0),  # IOC that finds nothing: invisible in LOBSTER
+            (6, 1, 14, 1, 1, 5000, 100, LIMIT, 8),  # rejected
+            (7, 1, 15, 0, 1, 5000, 100, LIMIT, 0),  # a historical submission: not the background's
+        ],
+        columns=COLUMNS,
+    )
     trades = pd.DataFrame({"taker_id": [11, 11, 12], "price": [5100, 5200, 5000], "qty": [200, 50, 40]})
     flow = background_orders(orders, trades, agent=1)
     assert flow.ts.tolist() == [1, 2, 3, 4]
@@ -42,14 +46,29 @@ def test_model_eval_decoding_defaults_to_the_config_and_validates_given_values()
         lmm_decoding(None, 1.5)
 
 
-def test_model_eval_decodes_the_generative_background_only_with_the_given_settings(tmp_path: Path, data_dir: Path) -> None:
-    result = evaluate_model(["GOOG"], tmp_path, minutes=1, every=1, rollouts=1, window=("14:30", "14:31"),
-                            data_dir=str(data_dir), workers=1, temperature=0.9, top_p=0.95)  # fmt: skip
+def test_model_eval_decodes_the_generative_background_only_with_the_given_settings(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    result = evaluate_model(
+        ["GOOG"],
+        tmp_path,
+        minutes=1,
+        every=1,
+        rollouts=1,
+        window=("14:30", "14:31"),
+        data_dir=str(data_dir),
+        workers=1,
+        temperature=0.9,
+        top_p=0.95,
+    )
     assert result["decoding"] == {"lmm_temperature": 0.9, "lmm_top_p": 0.95} and result["starts"] == 1
     run_config = lambda bg: json.loads((tmp_path / bg / "GOOG_1430" / "config.json").read_text())  # noqa: E731
     assert (run_config("lmm")["lmm_temperature"], run_config("lmm")["lmm_top_p"]) == (0.9, 0.95)
     assert (run_config("noise")["lmm_temperature"], run_config("noise")["lmm_top_p"]) == (1.0, 1.0)  # unused by noise
     # the noise baseline is fitted on the model's training split; the whole-day fit is reported next to it
-    assert run_config("noise")["noise_fit_until"] == "14:30:00" and run_config("noise_whole_day")["noise_fit_until"] is None
+    assert (
+        run_config("noise")["noise_fit_until"] == "14:30:00"
+        and run_config("noise_whole_day")["noise_fit_until"] is None
+    )
     assert set(result["similarity"]["size"]) == {"lmm", "noise", "noise_whole_day"}
     assert result["lmm_wins"] == sum(v["lmm"] > v["noise"] for v in result["similarity"].values())

@@ -1,4 +1,5 @@
 """The noise background is calibrated on the stock's own day and looks like it in the first minutes."""
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,10 @@ def test_calibration_matches_the_days_own_counts(goog_day: LobsterDay) -> None:
 
 def test_a_fit_until_a_time_sees_only_the_orders_before_it(goog_day: LobsterDay) -> None:
     morning = calibrate(goog_day, parse_clock("12:00"))
-    assert morning.bucket_start_ns[-1] < parse_clock("12:00") and morning.rate_at(parse_clock("15:00")) == morning.rate_per_s[-1]
+    assert (
+        morning.bucket_start_ns[-1] < parse_clock("12:00")
+        and morning.rate_at(parse_clock("15:00")) == morning.rate_per_s[-1]
+    )
     assert morning.limit_size != calibrate(goog_day).limit_size and sum(morning.mix) == pytest.approx(1.0)
     kept = noise_params(goog_day, until_ts=parse_clock("12:00"))
     assert kept == morning and noise_params(goog_day, until_ts=parse_clock("12:00")) is kept  # fitted once per process
@@ -70,8 +74,19 @@ def test_bars_of_a_run_without_trades_count_zero_volume(goog_day: LobsterDay) ->
     start = parse_clock("11:00")
     bars = BarBuilder(goog_day.info.date)
     book = goog_day.book[:3]
-    chunk = pd.DataFrame(book[:, :8], columns=["ask_price_1", "ask_size_1", "bid_price_1", "bid_size_1",
-                                                "ask_price_2", "ask_size_2", "bid_price_2", "bid_size_2"])  # fmt: skip
+    chunk = pd.DataFrame(
+        book[:, :8],
+        columns=[
+            "ask_price_1",
+            "ask_size_1",
+            "bid_price_1",
+            "bid_size_1",
+            "ask_price_2",
+            "ask_size_2",
+            "bid_price_2",
+            "bid_size_2",
+        ],
+    )
     chunk.insert(0, "ts", start + np.arange(3) * 1_000_000_000)
     bars.add("book", chunk)
     b = bars.bars()

@@ -1,4 +1,5 @@
 """The realism evaluation compares each background with the real held-out windows."""
+
 from __future__ import annotations
 
 import json
@@ -38,9 +39,32 @@ def test_bad_configs(tmp_path: Path, data_dir: Path) -> None:
 
 
 def test_cli_prints_metrics_and_facts_on_the_last_line(tmp_path: Path, data_dir: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "mars_core", "realism", "--symbol", "AMZN", "--backgrounds", "replay,noise",
-                           "--minutes", "10", "--every", "40", "--rollouts", "1", "--out", str(tmp_path / "a"),
-                           "--data-dir", str(data_dir), "--json"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mars_core",
+            "realism",
+            "--symbol",
+            "AMZN",
+            "--backgrounds",
+            "replay,noise",
+            "--minutes",
+            "10",
+            "--every",
+            "40",
+            "--rollouts",
+            "1",
+            "--out",
+            str(tmp_path / "a"),
+            "--data-dir",
+            str(data_dir),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(result) == {"metrics", "facts"}

@@ -1,4 +1,5 @@
 """The replay background reproduces history through the matching engine."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,9 +16,16 @@ def _book_rows(day: LobsterDay, start: str, minutes: int) -> tuple[pd.DataFrame,
     """Snapshots after every event of a replay run, and LOBSTER's rows at the same times."""
     chunks: list[pd.DataFrame] = []
     start_ts = parse_clock(start)
-    sim = Simulator(day, start_ts, start_ts + minutes * 60 * 10**9, ReplayBackground(), seed=0,
-                    snapshot_interval_ns=0, snapshot_levels=day.info.levels,
-                    sink=lambda table, chunk: chunks.append(chunk) if table == "book" else None)  # fmt: skip
+    sim = Simulator(
+        day,
+        start_ts,
+        start_ts + minutes * 60 * 10**9,
+        ReplayBackground(),
+        seed=0,
+        snapshot_interval_ns=0,
+        snapshot_levels=day.info.levels,
+        sink=lambda table, chunk: chunks.append(chunk) if table == "book" else None,
+    )
     sim.run()
     sim.book.check_integrity()
     book = pd.concat(chunks, ignore_index=True)

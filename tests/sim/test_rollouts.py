@@ -1,4 +1,5 @@
 """Rollouts: determinism by seed, paired common random numbers, resume, atomic arms, the run store."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,12 @@ def test_same_seed_gives_identical_tables_and_another_seed_does_not(tmp_path: Pa
     assert not ta["orders"].equals(tc["orders"])
     # rollouts of one run differ from each other
     orders = ta["orders"]
-    assert not orders[orders.rollout == 0].drop(columns="rollout").reset_index(drop=True).equals(
-        orders[orders.rollout == 1].drop(columns="rollout").reset_index(drop=True))
+    assert (
+        not orders[orders.rollout == 0]
+        .drop(columns="rollout")
+        .reset_index(drop=True)
+        .equals(orders[orders.rollout == 1].drop(columns="rollout").reset_index(drop=True))
+    )
 
 
 def test_paired_arms_share_the_background_draws(tmp_path: Path, data_dir: Path) -> None:
@@ -54,7 +59,9 @@ def test_paired_arms_share_the_background_draws(tmp_path: Path, data_dir: Path) 
 
 def test_twap_moves_the_price_against_itself(tmp_path: Path, data_dir: Path) -> None:
     twap = TWAPConfig(side=1, volume=3000, pvr=0.1, ap=5, duration_s=120)
-    summary = run_simulation(config(background="replay", minutes=3, rollouts=1, twap=(twap,)), tmp_path / "t", str(data_dir))
+    summary = run_simulation(
+        config(background="replay", minutes=3, rollouts=1, twap=(twap,)), tmp_path / "t", str(data_dir)
+    )
     run = RunDir(summary.run_dir)
     bars = run.table("bars")
     mids = bars.pivot_table(index="minute", columns="arm", values="mid_close")
@@ -102,6 +109,7 @@ def _small_buffers(init):
         init(self, book, levels, interval_ns, sink, flush_every=100)
         self._cap = 16
         self._snap_ts, self._snap = self._snap_ts[:16], self._snap[:16]
+
     return wrapped
 
 

@@ -1,4 +1,5 @@
 """`mars simulate` and `mars export` from the command line: JSON last line, clean errors."""
+
 from __future__ import annotations
 
 import json
@@ -11,14 +12,36 @@ import pytest
 
 def mars(*args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess:
     extra = ["--data-dir", str(data_dir)] if data_dir else []
-    return subprocess.run([sys.executable, "-m", "mars_core", *args, *extra], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mars_core", *args, *extra], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_simulate_prints_the_summary_and_export_writes_lobster_files(tmp_path: Path, data_dir: Path) -> None:
     out = tmp_path / "run"
-    done = mars("simulate", "--symbol", "GOOG", "--date", "2012-06-21", "--start", "10:00", "--minutes", "1",
-                "--rollouts", "2", "--background", "noise", "--seed", "7",
-                "--twap", "side=buy,volume=500,pvr=0.9,ap=1,duration=60", "--out", str(out), "--json", data_dir=data_dir)  # fmt: skip
+    done = mars(
+        "simulate",
+        "--symbol",
+        "GOOG",
+        "--date",
+        "2012-06-21",
+        "--start",
+        "10:00",
+        "--minutes",
+        "1",
+        "--rollouts",
+        "2",
+        "--background",
+        "noise",
+        "--seed",
+        "7",
+        "--twap",
+        "side=buy,volume=500,pvr=0.9,ap=1,duration=60",
+        "--out",
+        str(out),
+        "--json",
+        data_dir=data_dir,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(result) >= {"run_dir", "rollouts", "orders", "trades", "seconds", "orders_per_s"}
@@ -39,7 +62,13 @@ def test_simulate_prints_the_summary_and_export_writes_lobster_files(tmp_path: P
     ],
 )
 def test_bad_input_gets_one_clear_line(args: list[str], message: str, tmp_path: Path, data_dir: Path) -> None:
-    options = {"--symbol": "GOOG", "--date": "2012-06-21", "--minutes": "1", "--rollouts": "1", "--out": str(tmp_path / "x")}
+    options = {
+        "--symbol": "GOOG",
+        "--date": "2012-06-21",
+        "--minutes": "1",
+        "--rollouts": "1",
+        "--out": str(tmp_path / "x"),
+    }
     options.update(zip(args[::2], args[1::2]))
     done = mars("simulate", *[x for item in options.items() for x in item], "--json", data_dir=data_dir)
     assert done.returncode == 2
@@ -50,7 +79,18 @@ def test_bad_input_gets_one_clear_line(args: list[str], message: str, tmp_path: 
 def test_bad_injected_file_names_the_row(tmp_path: Path, data_dir: Path) -> None:
     csv = tmp_path / "orders.csv"
     csv.write_text("time,action,side,price,qty\n10:00:01,limit,buy,575.10,100\n10:00:02,limit,buy,575.10,-3\n")
-    done = mars("simulate", "--symbol", "GOOG", "--date", "2012-06-21", "--inject", str(csv), "--out", str(tmp_path / "x"), data_dir=data_dir)
+    done = mars(
+        "simulate",
+        "--symbol",
+        "GOOG",
+        "--date",
+        "2012-06-21",
+        "--inject",
+        str(csv),
+        "--out",
+        str(tmp_path / "x"),
+        data_dir=data_dir,
+    )
     assert done.returncode == 2 and f"{csv}, row 3: qty must be positive" in done.stderr
 
 

@@ -1,4 +1,5 @@
 """The TWAP agent follows Algorithm 1 (App. H) on a scripted book."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -86,8 +87,17 @@ def test_end_cancels_what_rests_and_reports_fulfillment() -> None:
     assert agent.fulfillment == pytest.approx(0.3) and agent.vwap == 1000
 
 
-@pytest.mark.parametrize("bad", [dict(volume=0), dict(volume=10, pvr=1.5), dict(volume=10, ap=6), dict(volume=10, side=0),
-                                 dict(volume=10, interval_s=400), dict(volume=10, aggressive_s=30)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(volume=0),
+        dict(volume=10, pvr=1.5),
+        dict(volume=10, ap=6),
+        dict(volume=10, side=0),
+        dict(volume=10, interval_s=400),
+        dict(volume=10, aggressive_s=30),
+    ],
+)
 def test_invalid_configurations_are_rejected(bad: dict) -> None:
     with pytest.raises((ValidationError, ValueError)):
         TWAPConfig(**bad)
