@@ -40,8 +40,8 @@ from analysis.impact_results import (
 )
 from analysis.provenance import datasets, git_commit, mtime, versions
 from analysis.report import Figure, Report, Section, Table
+from mars_core.paths import CALIBRATION_DIR
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_LABELS = {
     "name": "Study name",
     "symbols": "Stocks",
@@ -98,7 +98,7 @@ def provenance(study: StudyResults, data_dir: str | None = None) -> dict[str, st
     background = str(c.get("background", "?"))
     if background == "noise":
         calibrations = [f"{s}_{d}" for s in c.get("symbols", []) for d in c.get("dates", [])]
-        found = [n for n in calibrations if (REPO_ROOT / "assets" / "calibration" / f"noise_{n}.json").is_file()]
+        found = [n for n in calibrations if (CALIBRATION_DIR / f"noise_{n}.json").is_file()]
         background += (
             f" (calibration: {', '.join(f'assets/calibration/noise_{n}.json' for n in found) or 'fitted on the fly'})"
         )

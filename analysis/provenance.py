@@ -11,8 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from mars_core.errors import MarsInputError
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from mars_core.paths import REPO_ROOT
 
 
 def git_commit() -> str:

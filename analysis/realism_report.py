@@ -28,9 +28,9 @@ from analysis.report import Figure, Report, Section, Table
 from analysis.similarity import METRICS
 from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
 from mars_core.errors import MarsInputError
+from mars_core.paths import CALIBRATION_DIR, ORDER_MODEL_DIR, REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = REPO_ROOT / "assets" / "models" / "order_model" / "model.pt"
+DEFAULT_MODEL = ORDER_MODEL_DIR / "model.pt"
 MARKER = "realism.json"
 FILES = ("facts.json", "table7.json", "summary.json")
 CONFIG_LABELS = {
@@ -314,7 +314,7 @@ def provenance(results: RealismResults, data_dir: str | None = None) -> dict[str
 
     dates = results.dates()
     starts = results.start_times()
-    calibrations = [REPO_ROOT / "assets" / "calibration" / f"noise_{results.symbol}_{d}.json" for d in dates]
+    calibrations = [CALIBRATION_DIR / f"noise_{results.symbol}_{d}.json" for d in dates]
     out = {
         "Evaluation directory": str(results.path.resolve()),
         "Symbol and dates": f"{results.symbol} {', '.join(dates) or '(every catalogued day)'}",

@@ -38,9 +38,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mars_core.errors import MarsInputError
+from mars_core.paths import CHROMIUM_ENV, DEFAULT_CHROMIUM
 
-CHROMIUM_ENV = "MARS_CHROMIUM"
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = (
     "--no-sandbox",
     "--disable-gpu",

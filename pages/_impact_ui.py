@@ -30,8 +30,6 @@ from mars_core.errors import ConfigError, MarsInputError
 from mars_core.sim.study import PAPER_CONFIGS, StudyConfig, parse_agent_name, starts
 from pages import _ui
 
-RUNS_ENV = _ui.RUNS_ENV
-runs_root = _ui.runs_root  # where studies are written and found
 STUDIES_DIR = "studies"  # new studies go to <runs root>/studies/<name>-<hash>
 PAPER_AGENTS = [parse_agent_name(name) for name in PAPER_CONFIGS]  # (AP level, PVR)
 DEFAULT_Q = (0.01, 0.02, 0.05, 0.1, 0.2)

@@ -25,6 +25,7 @@ import streamlit as st
 
 from analysis import charts, sim_charts
 from analysis.model_charts import parse_metrics
+from mars_core import paths
 from mars_core.data.schema import NS_PER_MINUTE, DatasetInfo
 from mars_core.engine.rules import format_clock, parse_clock
 from mars_core.errors import ConfigError, MarsInputError
@@ -71,7 +72,7 @@ class ShippedFiles:
 
 def shipped_files(directory: Path | None = None) -> ShippedFiles:
     """The order model's files in `directory` (default: `order_model` under the dashboard's models folder)."""
-    directory = _ui.MODELS_DIR / _ui.ORDER_MODEL if directory is None else directory
+    directory = paths.MODELS_DIR / _ui.ORDER_MODEL if directory is None else directory
 
     def existing(name: str) -> Path | None:
         path = directory / name

@@ -25,9 +25,6 @@ from mars_core.errors import ConfigError
 from mars_core.sim.realism import HELD_OUT, RealismConfig
 from pages import _ui
 
-RUNS_ENV = _ui.RUNS_ENV
-runs_root = _ui.runs_root  # where evaluations are written and found
-
 EVALUATIONS_DIR = "realism"  # new evaluations go to <runs root>/realism/<SYMBOL>-<hash>
 SELECTED = "re_selected"  # session key: the evaluation being looked at
 FIELD_LABELS = {

@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -38,7 +37,6 @@ from mars_core.sim.store import RunDir
 from mars_core.sim.twap import TWAPConfig
 from pages import _ui
 
-RUNS_ENV = "MARS_RUNS_DIR"
 MAX_ROLLOUTS = 64
 MAX_MINUTES = 390
 ORDER_ACTIONS = ("limit", "market", "ioc", "cancel")
@@ -46,12 +44,6 @@ ORDER_SIDES = ("buy", "sell")
 
 
 # ---- runs root and run directories ---------------------------------------------------------------
-
-
-def runs_root() -> Path:
-    """Where the page writes and finds runs: `MARS_RUNS_DIR`, else `runs/` in the repository."""
-    env = os.environ.get(RUNS_ENV)
-    return Path(env).expanduser() if env else _ui.REPO_ROOT / "runs"
 
 
 def config_json(config: SimConfig) -> dict:

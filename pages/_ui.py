@@ -26,19 +26,16 @@ import streamlit as st
 
 from analysis import charts
 from analysis import report as reports
+from mars_core import paths
 from mars_core.data import discover_with_problems, find_dataset, load_day, minute_bars, resolve_data_dir
 from mars_core.data.schema import NS_PER_SECOND, DatasetInfo, EventType, LobsterDay
 from mars_core.errors import MarsInputError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-MODELS_DIR = REPO_ROOT / "assets" / "models"
-ORDER_MODEL = "order_model"  # the directory the LMM background loads
-DATA_ENV = "MARS_DATA_DIR"
-RUNS_ENV = "MARS_RUNS_DIR"
+ORDER_MODEL = paths.ORDER_MODEL_DIR.name  # the folder of the models folder that the LMM background loads
 HOW_TO_ADD_DATA = (
     "To add data, run `mars data fetch-samples`, or copy LOBSTER zip files "
     "(e.g. `LOBSTER_SampleFile_GOOG_2012-06-21_10.zip`) into `./data`, "
-    f"or set `{DATA_ENV}` to a folder that holds them, then reload this page."
+    f"or set `{paths.DATA_DIR_ENV}` to a folder that holds them, then reload this page."
 )
 
 
@@ -74,15 +71,15 @@ def show_error(err: MarsInputError, what_next: str | None = None) -> None:
 
 def show_no_data(data_dir: Path | None) -> None:
     """Explain where we looked for data and how to add some."""
-    env = os.environ.get(DATA_ENV)
+    env = os.environ.get(paths.DATA_DIR_ENV)
     if data_dir is not None and env:
-        where = f"Looked in `{data_dir}` (from `{DATA_ENV}`)."
+        where = f"Looked in `{data_dir}` (from `{paths.DATA_DIR_ENV}`)."
     elif data_dir is not None:
-        where = f"Looked in `{data_dir}` (`{DATA_ENV}` is not set; the first of `./data`, `../shared/data/lobster` that exists)."
+        where = f"Looked in `{data_dir}` (`{paths.DATA_DIR_ENV}` is not set; the first of `./data`, `../shared/data/lobster` that exists)."
     elif env:
-        where = f"`{DATA_ENV}` is `{env}`, which is not a usable folder."
+        where = f"`{paths.DATA_DIR_ENV}` is `{env}`, which is not a usable folder."
     else:
-        where = f"`{DATA_ENV}` is not set and neither `./data` nor `../shared/data/lobster` exists."
+        where = f"`{paths.DATA_DIR_ENV}` is not set and neither `./data` nor `../shared/data/lobster` exists."
     st.info(f"**No LOBSTER datasets found.** {where}\n\n{HOW_TO_ADD_DATA}", icon=":material/folder_open:")
 
 
@@ -286,7 +283,7 @@ class ModelStatus:
 
 def model_status(models_dir: Path | None = None) -> ModelStatus:
     """Look for shipped checkpoints (`<name>/model.pt`) and model cards; the LMM needs `order_model/model.pt`."""
-    models_dir = MODELS_DIR if models_dir is None else models_dir
+    models_dir = paths.MODELS_DIR if models_dir is None else models_dir
     checkpoints = tuple(sorted(models_dir.glob("*/model.pt")))
     cards = tuple(sorted(models_dir.glob("**/model_card.md")))
     found = (models_dir / ORDER_MODEL / "model.pt").is_file()
@@ -306,12 +303,6 @@ def model_status(models_dir: Path | None = None) -> ModelStatus:
 
 Entry = TypeVar("Entry", bound="RunEntry")
 Result = TypeVar("Result")
-
-
-def runs_root() -> Path:
-    """Where studies and evaluations are written and found: `MARS_RUNS_DIR`, else `runs/` in the repository."""
-    env = os.environ.get(RUNS_ENV)
-    return Path(env).expanduser() if env else REPO_ROOT / "runs"
 
 
 def keep_form(defaults: Mapping[str, object], keys: Iterable[str] = ()) -> None:
@@ -405,7 +396,7 @@ def choose_run(entries: Sequence[Entry], key: str, selected: str, label: str, wh
         key=key,
         format_func=lambda p: by_path[p].label,
         on_change=lambda: state.update({selected: state[key]}),
-        help=f"{what} under `{runs_root()}` (set `{RUNS_ENV}` to use another folder), newest first.",
+        help=f"{what} under `{paths.runs_root()}` (set `{paths.RUNS_ENV}` to use another folder), newest first.",
     )
     return by_path[chosen]
 
@@ -565,8 +556,8 @@ def report_downloads(entry: RunEntry, data_dir: str | Path | None, key: str, nam
     )
     if chromium is None:
         c_note.caption(
-            f"PDF export needs Chromium (not found at `{reports.DEFAULT_CHROMIUM}`; install it with "
-            f"`apt-get install chromium` or set `{reports.CHROMIUM_ENV}`). The HTML report prints to PDF from any browser."
+            f"PDF export needs Chromium (not found at `{paths.DEFAULT_CHROMIUM}`; install it with "
+            f"`apt-get install chromium` or set `{paths.CHROMIUM_ENV}`). The HTML report prints to PDF from any browser."
         )
     else:
         c_note.caption(f"Or from a terminal: `mars report {entry.path} --format pdf --out report.pdf`")

@@ -9,6 +9,7 @@ import streamlit as st
 
 from analysis import impact_charts
 from analysis import impact_results as ir
+from mars_core import paths
 from mars_core.errors import MarsInputError
 from pages import _impact_ui, _ui
 
@@ -21,7 +22,7 @@ st.caption(
     "decays after the execution — each scored on held-out trajectories."
 )
 
-root = _impact_ui.runs_root()
+root = paths.runs_root()
 entries, problems = _impact_ui.list_studies(root)
 _ui.show_problems(problems)
 finished = [e for e in entries if e.finished]

@@ -10,6 +10,7 @@ import streamlit as st
 from analysis import impact_results as ir
 from analysis import sqrt_law
 from analysis.impact_report import caveats as study_caveats
+from mars_core import paths
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.engine.rules import parse_clock
 from mars_core.errors import ConfigError, MarsInputError
@@ -87,7 +88,7 @@ if state.pop("mi_open_scenarios", False):
     st.switch_page("pages/scenarios.py")
 
 
-root = _impact_ui.runs_root()
+root = paths.runs_root()
 model = _ui.model_status()
 data_dir, datasets, problems = _ui.data_catalog()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import order_image_charts as oic
+from mars_core import paths
 from mars_core.errors import MarsInputError
 from pages import _ui
 
@@ -29,9 +30,9 @@ def load_models() -> dict:
 
     found: dict = {"vqvae": None, "batch": None, "problems": []}
     for name, loader, folder in (("batch", load_batch_model, "batch_model"), ("vqvae", load_vqvae, "vqvae")):
-        if (_ui.MODELS_DIR / folder).is_dir():
+        if (paths.MODELS_DIR / folder).is_dir():
             try:
-                found[name] = loader(_ui.MODELS_DIR / folder)
+                found[name] = loader(paths.MODELS_DIR / folder)
             except MarsInputError as err:
                 found["problems"].append(str(err))
     if found["batch"] is not None:  # its codes only make sense with the VQ-VAE it was trained on
@@ -52,10 +53,10 @@ def tokenizer_for(symbol: str, date_iso: str, data_dir_str: str) -> tuple[object
     models = load_models()
     if models["vqvae"] is not None:
         return models["vqvae"].tokenizer, "slots of the shipped VQ-VAE's tokenizer"
-    from mars_core.model.train import DEFAULT_MODEL_DIR, load_order_model
+    from mars_core.model.train import load_order_model
 
-    if (DEFAULT_MODEL_DIR / "model.pt").is_file():
-        return load_order_model(DEFAULT_MODEL_DIR).tokenizer, "slots of the shipped order model's tokenizer"
+    if (paths.ORDER_MODEL_DIR / "model.pt").is_file():
+        return load_order_model(paths.ORDER_MODEL_DIR).tokenizer, "slots of the shipped order model's tokenizer"
     return fitted_tokenizer(
         symbol, date_iso, data_dir_str
     ), f"slots fitted on {symbol} {date_iso} (no model ships a tokenizer yet)"
@@ -93,11 +94,11 @@ try:
         from mars_core.sim.store import RunDir
         from pages import _sim_ui
 
-        entries, _ = _sim_ui.list_runs(_sim_ui.runs_root())
+        entries, _ = _sim_ui.list_runs(paths.runs_root())
         entries = [e for e in entries if e.finished > 0]
         if not entries:
             st.info(
-                f"No finished simulated runs in `{_sim_ui.runs_root()}`. Run one on the **Simulate** page first.",
+                f"No finished simulated runs in `{paths.runs_root()}`. Run one on the **Simulate** page first.",
                 icon=":material/play_circle:",
             )
             st.stop()

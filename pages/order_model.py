@@ -13,6 +13,7 @@ import streamlit as st
 
 from analysis import model_charts as mc
 from analysis import sim_charts
+from mars_core import paths
 from mars_core.errors import MarsInputError
 from mars_core.model.tokenizer import VOCAB_SIZE
 from mars_core.sim.config import SESSION_CLOSE, SESSION_OPEN
@@ -158,7 +159,7 @@ if tab_card.open:
                     )
                 )
                 st.caption(
-                    f"In `{files.directory.relative_to(_ui.REPO_ROOT) if files.directory.is_relative_to(_ui.REPO_ROOT) else files.directory}`; "
+                    f"In `{files.directory.relative_to(paths.REPO_ROOT) if files.directory.is_relative_to(paths.REPO_ROOT) else files.directory}`; "
                     "loaded with no network."
                 )
             c_card.markdown(_model_ui.demote_headings(files.card))
@@ -248,7 +249,7 @@ datasets, data_dir = [], None
 if tab_flow.open or tab_live.open:
     data_dir, datasets, problems = _ui.data_catalog()
     _ui.show_problems(problems)
-root = _ui.runs_root()
+root = paths.runs_root()
 
 # ---- generated vs real flow ------------------------------------------------------------------------------
 if tab_flow.open:

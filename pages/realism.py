@@ -8,6 +8,7 @@ from analysis import realism_charts as rc
 from analysis.realism_report import caveats as evaluation_caveats
 from analysis.realism_report import headline
 from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
+from mars_core import paths
 from mars_core.errors import MarsInputError
 from mars_core.sim.realism import HELD_OUT, run_realism
 from pages import _realism_ui, _ui
@@ -42,7 +43,7 @@ st.caption(
     "the real day (the replay) by the paper's distribution similarity and 3-class accuracy (App. I and J)."
 )
 
-root = _realism_ui.runs_root()
+root = paths.runs_root()
 model = _ui.model_status()
 data_dir, datasets, problems = _ui.data_catalog()
 

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import charts, sim_charts
+from mars_core import paths
 from mars_core.data.schema import NS_PER_SECOND
 from mars_core.errors import MarsInputError
 from mars_core.sim.config import SESSION_CLOSE, SESSION_OPEN, SimConfig
@@ -280,7 +281,7 @@ if isinstance(rollouts, int) and isinstance(minutes, (int, float)) and rollouts 
         f"{rollouts} rollout{'s' if rollouts != 1 else ''}{' × 2 (with and without your orders)' if arms == 2 else ''} "
         f"= {rollouts * arms} simulation{'s' if rollouts * arms != 1 else ''} of {minutes:g} min"
         f"{' with ' + str(len(twaps)) + ' TWAP agent' + ('s' if len(twaps) != 1 else '') if twaps else ''}"
-        f"{' and injected orders' if has_orders else ''}; results go to `{_sim_ui.runs_root()}`."
+        f"{' and injected orders' if has_orders else ''}; results go to `{paths.runs_root()}`."
     )
 progress_slot, status_slot = st.empty(), st.empty()
 state.sim_form_saved = {key: state[key] for key in _sim_ui.form_keys(state.sim_twap_ids) if key in state}
@@ -300,7 +301,7 @@ if run_clicked:
             orders=orders,
             model_found=model.found,
         )
-        path, reused = _sim_ui.run_dir_for(_sim_ui.runs_root(), config)
+        path, reused = _sim_ui.run_dir_for(paths.runs_root(), config)
         RunDir.create(path, _sim_ui.config_json(config))
         new_run = (config, str(path), reused)
         state.sim_run = path.name  # the results below show the new run
@@ -431,11 +432,11 @@ def render(
 
 
 st.subheader("Results")
-entries, run_problems = _sim_ui.list_runs(_sim_ui.runs_root())
+entries, run_problems = _sim_ui.list_runs(paths.runs_root())
 _ui.show_problems(run_problems)
 if not entries:
     st.info(
-        f"No runs yet in `{_sim_ui.runs_root()}`. Set up a run above and press **Run simulation**.",
+        f"No runs yet in `{paths.runs_root()}`. Set up a run above and press **Run simulation**.",
         icon=":material/play_circle:",
     )
     st.stop()
@@ -448,7 +449,7 @@ chosen = st.selectbox(
     list(by_name),
     key="sim_run",
     format_func=lambda name: by_name[name].label,
-    help=f"Every run in `{_sim_ui.runs_root()}` (set `{_sim_ui.RUNS_ENV}` to use another folder), newest first.",
+    help=f"Every run in `{paths.runs_root()}` (set `{paths.RUNS_ENV}` to use another folder), newest first.",
 )
 entry = by_name[chosen]
 st.caption(f"{_sim_ui.describe(entry.config)} · window {_sim_ui.window_label(entry.config)} · `{entry.path}`")

@@ -60,6 +60,7 @@ from mars_core.model.ensemble import EnsembleModel, MinutePace, Prepared, image_
 from mars_core.model.order_images import images_from_tokens, mirror_sides
 from mars_core.model.sampler import Parked
 from mars_core.model.tokenizer import raw_orders
+from mars_core.paths import ENSEMBLE_DIR
 from mars_core.settings import Settings
 from mars_core.sim.lmm_background import LockstepGroup
 from mars_core.sim.simulator import Simulator
@@ -135,7 +136,7 @@ def load_control_kit(
         MarsInputError: a model is missing, or the models' images use different tokenizers.
     """
     from mars_core.model.batch_train import load_batch_model
-    from mars_core.model.ensemble_train import DEFAULT_ENSEMBLE_DIR, load_ensemble
+    from mars_core.model.ensemble_train import load_ensemble
 
     ens = load_ensemble(ensemble_path)
     batch = load_batch_model(batch_path)
@@ -145,7 +146,7 @@ def load_control_kit(
             f"({batch.vqvae.fingerprint}) use different tokenizers"
         )
     if return_map_path is None:
-        base = Path(ensemble_path) if ensemble_path is not None else DEFAULT_ENSEMBLE_DIR
+        base = Path(ensemble_path) if ensemble_path is not None else ENSEMBLE_DIR
         return_map_path = (base if base.is_dir() else base.parent) / "return_map.json"
     return ControlKit(
         ens.model,

@@ -10,8 +10,7 @@ import typer
 
 from mars_core.cli import DataDirOption, JsonOption, emit
 from mars_core.control.scenarios import ScenarioSpec
-
-LLM_KEY_ENV = "MARS_LLM_API_KEY"
+from mars_core.paths import LLM_KEY_ENV
 
 
 def parse_scenario(

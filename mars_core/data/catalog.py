@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-import mars_core
 from mars_core.data.lobster import (
     LobsterName,
     count_rows_and_columns,
@@ -30,8 +29,8 @@ from mars_core.data.lobster import (
 )
 from mars_core.data.schema import NS_PER_SECOND, DatasetInfo, Events, EventType
 from mars_core.errors import DatasetNotFoundError, LobsterFormatError, MarsInputError
+from mars_core.paths import DATA_DIR_ENV, data_dir_candidates
 
-DATA_DIR_ENV = "MARS_DATA_DIR"
 # US equities above $1 trade in cents; a coarser gcd only means few distinct prices.
 CENT = 100
 
@@ -59,8 +58,7 @@ def resolve_data_dir(flag: str | Path | None = None) -> Path:
                 state = "is not a folder" if path.exists() else "does not exist"
                 raise MarsInputError(f"data directory {path} (from {origin}) {state}")
             return path.resolve()
-    repo = Path(mars_core.__file__).resolve().parents[1]
-    candidates = [Path("data"), repo / ".." / "shared" / "data" / "lobster", Path("..") / "shared" / "data" / "lobster"]
+    candidates = data_dir_candidates()
     for path in candidates:
         if path.is_dir():
             return path.resolve()

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mars_core.data.catalog import DATA_DIR_ENV, parse_date, scan_file
+from mars_core.data.catalog import parse_date, scan_file
 from mars_core.errors import MarsInputError
+from mars_core.paths import DATA_DIR_ENV, LOCAL_DATA_DIR, SAMPLES_URL_ENV
 
-SAMPLES_URL_ENV = "MARS_SAMPLES_URL"
 DEFAULT_SAMPLES_URL = "https://lobsterdata.com/info/sample/"
 SAMPLE_SYMBOLS = ("AAPL", "AMZN", "GOOG", "INTC", "MSFT")  # what LOBSTER's sample page offers
 SAMPLE_LEVELS = (1, 5, 10)
@@ -49,7 +49,7 @@ def sample_file_name(symbol: str, date: str, levels: int) -> str:
 
 def default_dest() -> Path:
     """Where samples go without `--dest`: `$MARS_DATA_DIR`, else `./data` (the bundled folder is read-only)."""
-    return Path(os.environ.get(DATA_DIR_ENV) or "data")
+    return Path(os.environ.get(DATA_DIR_ENV) or LOCAL_DATA_DIR)
 
 
 def fetch_samples(

@@ -24,13 +24,12 @@ from mars_core.model.tokenizer import (
     raw_orders,
     split_token,
 )
-from mars_core.model.train import DEFAULT_MODEL_DIR, LoadedModel, TrainConfig, load_order_model, train
+from mars_core.model.train import LoadedModel, TrainConfig, load_order_model, train
 
 __all__ = [
     "ASK",
     "BID",
     "CANCEL",
-    "DEFAULT_MODEL_DIR",
     "TOKENIZER_VERSION",
     "VOCAB_SIZE",
     "DecodedOrder",

@@ -43,7 +43,6 @@ from mars_core.model.train import (
     set_lr,
 )
 from mars_core.model.vqvae_train import (
-    MODELS_DIR,
     VAL_START_MINUTE,
     ImageData,
     LoadedVQVAE,
@@ -54,8 +53,8 @@ from mars_core.model.vqvae_train import (
     vqvae_from_payload,
     vqvae_payload,
 )
+from mars_core.paths import BATCH_MODEL_DIR
 
-DEFAULT_BATCH_MODEL_DIR = MODELS_DIR / "batch_model"
 BATCH_MODEL_FILE = "batch_model.pt"
 BATCH_FORMAT = 1
 ALPHAS = (0.01, 0.1, 0.5, 1.0, 2.0)
@@ -284,7 +283,7 @@ def load_batch_model(path: str | Path | None = None) -> LoadedBatchModel:
     """
     path, payload = read_checkpoint(
         path,
-        DEFAULT_BATCH_MODEL_DIR,
+        BATCH_MODEL_DIR,
         BATCH_MODEL_FILE,
         "order-batch model",
         "mars train batch-model --vqvae DIR --out DIR",

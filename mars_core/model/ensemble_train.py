@@ -56,9 +56,9 @@ from mars_core.model.train import (
     read_checkpoint,
     set_lr,
 )
-from mars_core.model.vqvae_train import MODELS_DIR, VAL_START_MINUTE, encode_images, tokenizer_fingerprint
+from mars_core.model.vqvae_train import VAL_START_MINUTE, encode_images, tokenizer_fingerprint
+from mars_core.paths import ENSEMBLE_DIR
 
-DEFAULT_ENSEMBLE_DIR = MODELS_DIR / "ensemble"
 ENSEMBLE_FILE = "ensemble.pt"
 ENSEMBLE_FORMAT = 2  # 2: the pace of the minute is an input
 RETURN_MAP_FILE = "return_map.json"  # the controller's image -> return map, fitted with the ensemble
@@ -313,7 +313,7 @@ def load_ensemble(path: str | Path | None = None) -> LoadedEnsemble:
         MarsInputError: the file is missing or not an ensemble checkpoint.
     """
     path, payload = read_checkpoint(
-        path, DEFAULT_ENSEMBLE_DIR, ENSEMBLE_FILE, "ensemble model", "mars train ensemble --out DIR"
+        path, ENSEMBLE_DIR, ENSEMBLE_FILE, "ensemble model", "mars train ensemble --out DIR"
     )
     if not isinstance(payload, dict) or payload.get("kind") != "ensemble":
         raise MarsInputError(f"{path} is not an ensemble checkpoint")
@@ -530,7 +530,6 @@ def ensemble_card(summary: dict) -> str:
 
 
 __all__ = [
-    "DEFAULT_ENSEMBLE_DIR",
     "EnsembleData",
     "EnsembleTrainConfig",
     "LoadedEnsemble",

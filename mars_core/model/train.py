@@ -44,8 +44,8 @@ from mars_core.model.dataset import (
 )
 from mars_core.model.order_model import OrderModel, OrderModelConfig
 from mars_core.model.tokenizer import OrderTokenizer
+from mars_core.paths import ORDER_MODEL_DIR
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "assets" / "models" / "order_model"
 CHECKPOINT_FORMAT = 2  # 2: the context holds the spread (21 columns)
 
 # Model sizes for --size and the scaling study.
@@ -204,7 +204,7 @@ def load_order_model(path: str | Path | None = None) -> LoadedModel:
         MarsInputError: the file is missing or not an order-model checkpoint.
     """
     path, payload = read_checkpoint(
-        path, DEFAULT_MODEL_DIR, "model.pt", "order model", "mars train order-model --out DIR"
+        path, ORDER_MODEL_DIR, "model.pt", "order model", "mars train order-model --out DIR"
     )
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise MarsInputError(f"{path} is not an order-model checkpoint of format {CHECKPOINT_FORMAT}")

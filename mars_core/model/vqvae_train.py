@@ -32,7 +32,6 @@ from mars_core.errors import MarsInputError
 from mars_core.model.dataset import VAL_START_NS, fit_tokenizer, load_days
 from mars_core.model.order_images import OrderImages, day_images, mirror_sides
 from mars_core.model.tokenizer import OrderTokenizer
-from mars_core.model.train import DEFAULT_MODEL_DIR as ORDER_MODEL_DIR
 from mars_core.model.train import (
     append_jsonl,
     atomic_save,
@@ -44,9 +43,8 @@ from mars_core.model.train import (
     set_lr,
 )
 from mars_core.model.vqvae import VQVAE, VQVAEConfig
+from mars_core.paths import ORDER_MODEL_DIR, VQVAE_DIR
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "assets" / "models"
-DEFAULT_VQVAE_DIR = MODELS_DIR / "vqvae"
 VQVAE_FILE = "vqvae.pt"
 VQVAE_FORMAT = 1
 VAL_START_MINUTE = VAL_START_NS // NS_PER_MINUTE  # 870 = 14:30
@@ -294,7 +292,7 @@ def load_vqvae(path: str | Path | None = None) -> LoadedVQVAE:
     Raises:
         MarsInputError: the file is missing or not a VQ-VAE checkpoint.
     """
-    path, payload = read_checkpoint(path, DEFAULT_VQVAE_DIR, VQVAE_FILE, "VQ-VAE", "mars train vqvae --out DIR")
+    path, payload = read_checkpoint(path, VQVAE_DIR, VQVAE_FILE, "VQ-VAE", "mars train vqvae --out DIR")
     return vqvae_from_payload(payload, str(path))
 
 

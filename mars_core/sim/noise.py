@@ -29,9 +29,9 @@ from mars_core.data.schema import NS_PER_SECOND, LobsterDay
 from mars_core.engine.rules import format_clock
 from mars_core.engine.types import OrderKind
 from mars_core.errors import ConfigError
+from mars_core.paths import CALIBRATION_DIR
 from mars_core.sim.agent import AgentId
 
-CALIBRATION_DIR = Path(__file__).resolve().parents[2] / "assets" / "calibration"
 CALIBRATION_VERSION = 1
 BUCKET_NS = 30 * 60 * NS_PER_SECOND
 MAX_DEPTH_TICKS = 200  # limit/cancel distances from the mid beyond this are pooled into the last value

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from analysis import model_charts as mc
-from mars_core.model import DEFAULT_MODEL_DIR, join_token
+from mars_core.model import join_token
 from mars_core.model.tokenizer import CANCEL_REGIONS, N_INTERVAL, N_PRICE, N_TYPES, N_VOLUME, SUBMIT_REGIONS
+from mars_core.paths import ORDER_MODEL_DIR
 from mars_core.sim.model_eval import METRICS
 
 LOG = "\n".join(
@@ -292,12 +293,12 @@ def test_token_layout_in_words_follows_the_tokenizer() -> None:
 
 # ---- the shipped files ------------------------------------------------------------------------------
 
-shipped = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "metrics.jsonl").is_file(), reason="no shipped order model")
+shipped = pytest.mark.skipif(not (ORDER_MODEL_DIR / "metrics.jsonl").is_file(), reason="no shipped order model")
 
 
 @shipped
 def test_the_shipped_training_log_draws_every_evaluation_and_the_final_loss() -> None:
-    text = (DEFAULT_MODEL_DIR / "metrics.jsonl").read_text()
+    text = (ORDER_MODEL_DIR / "metrics.jsonl").read_text()
     records = [json.loads(line) for line in text.splitlines() if line.strip()]
     steps = sorted((r for r in records if "step" in r and not r.get("final")), key=lambda r: r["step"])
     (last,) = [r for r in records if r.get("final")]
@@ -313,7 +314,7 @@ def test_the_shipped_training_log_draws_every_evaluation_and_the_final_loss() ->
 
 @shipped
 def test_the_shipped_scaling_study_draws_every_size() -> None:
-    study_ = json.loads((DEFAULT_MODEL_DIR / "scaling.json").read_text())
+    study_ = json.loads((ORDER_MODEL_DIR / "scaling.json").read_text())
     runs = sorted(study_["runs"], key=lambda r: r["params"])
     line = mc.scaling_params_figure(study_).data[0]
     assert list(line.x) == [r["params"] for r in runs] and list(line.y) == [r["val_nll"] for r in runs]

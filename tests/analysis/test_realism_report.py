@@ -17,8 +17,9 @@ from analysis.realism_report import build_realism_report, load_evaluation
 from analysis.similarity import METRIC_NAMES, METRICS
 from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
 from mars_core.errors import MarsInputError
+from mars_core.paths import DEFAULT_CHROMIUM
 
-CHROMIUM = Path(reports.DEFAULT_CHROMIUM)
+CHROMIUM = Path(DEFAULT_CHROMIUM)
 SECTIONS = [
     "Summary",
     "Stylized facts (Table 6)",

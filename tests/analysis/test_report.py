@@ -14,8 +14,9 @@ import pytest
 from analysis import report as reports
 from analysis.impact_results import load_study
 from mars_core.errors import MarsInputError
+from mars_core.paths import DEFAULT_CHROMIUM
 
-CHROMIUM = Path(reports.DEFAULT_CHROMIUM)
+CHROMIUM = Path(DEFAULT_CHROMIUM)
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (CI installs Debian's chromium)"
 )

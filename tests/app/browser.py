@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.report import CHROMIUM_ARGS, DEFAULT_CHROMIUM
+from analysis.report import CHROMIUM_ARGS
+from mars_core.paths import DEFAULT_CHROMIUM
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(DEFAULT_CHROMIUM)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mars_core import paths
 from mars_core.errors import ConfigError
 from pages import _impact_ui
 
@@ -26,7 +27,7 @@ def finished_study(tiny_study_dir: Path) -> Path:
 @pytest.fixture
 def runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data_dir: Path) -> Path:
     monkeypatch.setenv("MARS_DATA_DIR", str(data_dir))
-    monkeypatch.setenv(_impact_ui.RUNS_ENV, str(tmp_path / "runs"))
+    monkeypatch.setenv(paths.RUNS_ENV, str(tmp_path / "runs"))
     return tmp_path / "runs"
 
 
@@ -105,7 +106,7 @@ def test_a_start_outside_the_day_fails_on_run_with_a_clear_error(runs: Path) -> 
 
 
 def test_lmm_background_needs_a_model(runs: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(_impact_ui._ui, "MODELS_DIR", tmp_path / "no-models")
+    monkeypatch.setattr(paths, "MODELS_DIR", tmp_path / "no-models")
     at = open_page(IMPACT)
     at.radio(key="mi_background").set_value("lmm").run()
     assert at.button(key="mi_run").disabled and "needs a trained model" in texts(at.warning)

@@ -18,10 +18,11 @@ from streamlit.testing.v1 import AppTest
 
 from analysis.charts import PRICE_SCALE
 from analysis.model_charts import parse_metrics
+from mars_core import paths
 from mars_core.data import find_dataset, load_day
 from mars_core.data.orderflow import order_flow
-from mars_core.model import DEFAULT_MODEL_DIR
 from mars_core.model.tokenizer import N_LOB_BINS
+from mars_core.paths import ORDER_MODEL_DIR
 from mars_core.sim.config import SimConfig
 from mars_core.sim.model_eval import METRICS
 from mars_core.sim.rollouts import run_simulation
@@ -34,7 +35,7 @@ LOBSTER_DIR = REPO.parent / "shared" / "data" / "lobster"
 PAGE = "pages/order_model.py"
 
 SHIPPED = ("model_card.md", "metrics.jsonl", "scaling.json")  # the files besides the checkpoint
-needs_model = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "model.pt").is_file(), reason="no shipped order model")
+needs_model = pytest.mark.skipif(not (ORDER_MODEL_DIR / "model.pt").is_file(), reason="no shipped order model")
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def summary() -> dict:
     return load_order_model().summary
 
 
-def checkpoint_weights(path: Path = DEFAULT_MODEL_DIR / "model.pt") -> dict:
+def checkpoint_weights(path: Path = ORDER_MODEL_DIR / "model.pt") -> dict:
     import torch
 
     return torch.load(path, map_location="cpu", weights_only=True)
@@ -104,7 +105,7 @@ def test_card_metrics_training_and_scaling_curves_come_from_the_shipped_files(ru
     assert f"{shipped['params']:,} parameters" in metric(at, "Parameters").help
     assert metric(at, "Training time").delta == f"{shipped['steps']} steps"
     assert metric(at, "Tokens seen").delta == f"{shipped['tokens_seen'] / shipped['train_tokens']:.1f} epochs"
-    card = (DEFAULT_MODEL_DIR / "model_card.md").read_text()
+    card = (ORDER_MODEL_DIR / "model_card.md").read_text()
     title = next(line for line in card.splitlines() if line.startswith("# "))[2:]
     assert any(f"### {title}" in m.value for m in at.markdown)  # the card, its headings under the page's title
     command = _model_ui.train_command(card)
@@ -115,12 +116,12 @@ def test_card_metrics_training_and_scaling_curves_come_from_the_shipped_files(ru
     assert f"{columns} book-context columns" in texts(at.markdown)
     assert f"last {weights['model_args']['window']} orders" in texts(at.markdown)
     for name in ("model.pt", *SHIPPED):
-        assert f"`{name}` · {(DEFAULT_MODEL_DIR / name).stat().st_size / 1024:,.0f} KB" in texts(at.markdown)
+        assert f"`{name}` · {(ORDER_MODEL_DIR / name).stat().st_size / 1024:,.0f} KB" in texts(at.markdown)
 
     at.session_state["om_tab"] = "Training"
     at.run()
     assert not at.exception
-    curve, final = parse_metrics((DEFAULT_MODEL_DIR / "metrics.jsonl").read_text())
+    curve, final = parse_metrics((ORDER_MODEL_DIR / "metrics.jsonl").read_text())
     (training,) = figures(at)
     named = {t.get("name"): t for t in training["data"]}
     assert values(named["Validation NLL"]["y"]) == curve["val_nll"].tolist()
@@ -139,7 +140,7 @@ def test_card_metrics_training_and_scaling_curves_come_from_the_shipped_files(ru
     at.session_state["om_tab"] = "Scaling"
     at.run()
     assert not at.exception
-    study = json.loads((DEFAULT_MODEL_DIR / "scaling.json").read_text())
+    study = json.loads((ORDER_MODEL_DIR / "scaling.json").read_text())
     runs_by_size = sorted(study["runs"], key=lambda r: r["params"])
     curves, by_params = figures(at)
     validation = [
@@ -316,7 +317,7 @@ def test_bad_generation_settings_show_what_to_fix(runs: Path) -> None:
 def test_without_a_model_the_page_says_how_to_train_one(
     runs: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(_ui, "MODELS_DIR", tmp_path / "no-models")
+    monkeypatch.setattr(paths, "MODELS_DIR", tmp_path / "no-models")
     at = open_page()
     assert not at.error
     assert "No order model ships yet" in at.info[0].value
@@ -340,14 +341,14 @@ def test_a_checkpoint_that_does_not_fit_the_code_is_an_error_not_a_traceback(
     folder = tmp_path / "models" / _ui.ORDER_MODEL
     folder.mkdir(parents=True)
     for name in SHIPPED:
-        shutil.copy(DEFAULT_MODEL_DIR / name, folder / name)
+        shutil.copy(ORDER_MODEL_DIR / name, folder / name)
     import torch
 
     payload = checkpoint_weights()
     lob = payload["model"]["lob_proj"]
     payload["model"]["lob_proj"] = torch.cat([lob, lob[:N_LOB_BINS]])
     torch.save(payload, folder / "model.pt")
-    monkeypatch.setattr(_ui, "MODELS_DIR", tmp_path / "models")
+    monkeypatch.setattr(paths, "MODELS_DIR", tmp_path / "models")
     at = open_page()
     assert "does not fit this version of the order-model code" in at.error[0].value
     assert any(c.value == _model_ui.train_command((folder / "model_card.md").read_text()) for c in at.code)

@@ -19,6 +19,7 @@ from analysis import realism_charts as rc
 from analysis import realism_reference as paper
 from analysis.similarity import METRIC_NAMES, METRICS
 from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
+from mars_core import paths
 from mars_core.errors import ConfigError
 from pages import _realism_ui, _ui
 
@@ -63,7 +64,7 @@ def cli_evaluation(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> 
 @pytest.fixture
 def runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data_dir: Path) -> Path:
     monkeypatch.setenv("MARS_DATA_DIR", str(data_dir))
-    monkeypatch.setenv(_realism_ui.RUNS_ENV, str(tmp_path / "runs"))
+    monkeypatch.setenv(paths.RUNS_ENV, str(tmp_path / "runs"))
     return tmp_path / "runs"
 
 

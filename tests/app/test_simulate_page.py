@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages import _ui
+from mars_core import paths
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -89,7 +89,7 @@ def test_page_renders_every_control_with_small_defaults(runs_dir: Path) -> None:
 def test_lmm_is_listed_but_disabled_without_a_shipped_model(
     runs_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(_ui, "MODELS_DIR", tmp_path / "no-models")
+    monkeypatch.setattr(paths, "MODELS_DIR", tmp_path / "no-models")
     at = open_page()
     assert at.radio(key="sim_background").options[2] == "Order model (LMM) — not available"
     at.radio(key="sim_background").set_value("lmm").run()

@@ -122,15 +122,15 @@ def test_bad_requests_get_clear_errors(tmp_path: Path, data_dir: Path) -> None:
 
 
 def test_the_shipped_model_loads_offline_is_small_and_beats_both_baselines() -> None:
-    from mars_core.model.train import DEFAULT_MODEL_DIR
+    from mars_core.paths import ORDER_MODEL_DIR
 
-    path = DEFAULT_MODEL_DIR / "model.pt"
+    path = ORDER_MODEL_DIR / "model.pt"
     assert path.stat().st_size <= 25 * 2**20
     shipped = load_order_model()  # the default: assets/models/order_model
     s = shipped.summary
     assert s["val_nll"] < s["bigram_nll"] < s["unigram_nll"]
     assert s["days"] == ["AMZN 2012-06-21", "GOOG 2012-06-21"] and s["steps"] == s["train_config"]["steps"]
-    assert f"| order model | {s['val_nll']:.4f} |" in (DEFAULT_MODEL_DIR / "model_card.md").read_text()
+    assert f"| order model | {s['val_nll']:.4f} |" in (ORDER_MODEL_DIR / "model_card.md").read_text()
     sampler = OrderModelSampler(shipped.model, batch=2, seed=0)
     g = torch.Generator().manual_seed(0)
     sampler.prefill(
