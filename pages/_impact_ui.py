@@ -25,7 +25,7 @@ import streamlit as st
 import yaml
 
 from analysis.impact_results import StudyResults, load_study
-from mars_core.engine.rules import parse_clock
+from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.sim.study import PAPER_CONFIGS, StudyConfig, parse_agent_name, starts
 from pages import _ui

@@ -27,7 +27,7 @@ from analysis import charts, sim_charts
 from analysis.model_charts import parse_metrics
 from mars_core import paths
 from mars_core.data.schema import NS_PER_MINUTE, DatasetInfo
-from mars_core.engine.rules import format_clock, parse_clock
+from mars_core.engine import format_clock, parse_clock
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.model.dataset import VAL_START_NS
 from mars_core.sim.config import SESSION_CLOSE, SimConfig

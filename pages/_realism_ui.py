@@ -20,7 +20,7 @@ from typing import ClassVar
 import streamlit as st
 
 from analysis.realism_report import FILES, MARKER, RealismResults, load_evaluation
-from mars_core.engine.rules import parse_clock
+from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError
 from mars_core.sim.realism import HELD_OUT, RealismConfig
 from pages import _ui

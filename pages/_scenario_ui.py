@@ -214,7 +214,7 @@ def run_arms(
         MarsInputError: a model is missing or the start cannot be simulated (from `run_controlled`).
     """
     from mars_core.control.run import run_controlled
-    from mars_core.engine.rules import format_clock
+    from mars_core.engine import format_clock
 
     if any(a.twap for a in arms) and twap is None:
         raise ConfigError("TWAP agent: set its side and volume")

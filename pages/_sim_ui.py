@@ -25,8 +25,7 @@ import streamlit as st
 
 from analysis import charts, sim_charts
 from mars_core.data.schema import NS_PER_SECOND, DatasetInfo
-from mars_core.engine.rules import format_clock
-from mars_core.engine.types import OrderEvent
+from mars_core.engine import OrderEvent, format_clock
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.sim.agent import AgentId
 from mars_core.sim.config import SimConfig

@@ -12,7 +12,7 @@ from analysis import sqrt_law
 from analysis.impact_report import caveats as study_caveats
 from mars_core import paths
 from mars_core.data.schema import NS_PER_MINUTE
-from mars_core.engine.rules import parse_clock
+from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.sim.study import StudyConfig, run_study
 from pages import _impact_ui, _ui

@@ -19,7 +19,7 @@ from __future__ import annotations
 from mars_core.control.run import run_controlled
 from mars_core.control.signals import replay_curve
 from mars_core.data import find_dataset, load_day, resolve_data_dir
-from mars_core.engine.rules import parse_clock
+from mars_core.engine import parse_clock
 
 START = "14:40"
 

@@ -40,7 +40,7 @@ from mars_core.control.run import run_controlled
 from mars_core.control.signals import BPS, mid2_at, replay_curve
 from mars_core.data import find_dataset, load_day, resolve_data_dir
 from mars_core.data.schema import NS_PER_MINUTE, EventType, LobsterDay
-from mars_core.engine.rules import format_clock
+from mars_core.engine import format_clock
 from mars_core.errors import MarsInputError
 from mars_core.model.dataset import VAL_START_NS, load_days
 from mars_core.settings import Settings

@@ -46,7 +46,7 @@ from mars_core.control.scenarios import DIRECTION_LABELS, KIND_LABELS, ScenarioS
 from mars_core.control.signals import ControlSignal, mid2_at
 from mars_core.data import discover, load_day, resolve_data_dir
 from mars_core.data.schema import NS_PER_MINUTE, DatasetInfo
-from mars_core.engine.rules import format_clock
+from mars_core.engine import format_clock
 from mars_core.errors import MarsInputError
 
 FIRST_MINUTE = 9 * 60 + 35  # windows start from here (minute of the day)

@@ -203,7 +203,7 @@ def replay_curve(day: LobsterDay, start_ts: int, minutes: int) -> ControlSignal:
             f"{day.info.key}: a {minutes}-minute replay curve from the start runs past the end of the data"
         )
     mid2 = mid2_at(day, ts).astype(np.float64)
-    from mars_core.engine.rules import format_clock
+    from mars_core.engine import format_clock
 
     start, end = format_clock(int(ts[0]))[:5], format_clock(int(ts[-1]))[:5]
     return ControlSignal(

@@ -29,40 +29,36 @@ from libcpp.pair cimport pair
 import numpy as np
 cimport numpy as cnp
 
-from mars_core.engine.types import BookIntegrityError
+from mars_core.engine.types import BookIntegrityError, OrderEvent, OrderKind, Status
 
 cnp.import_array()
 
 cdef int64_t DUMMY_ASK = 9999999999
 cdef int64_t DUMMY_BID = -9999999999
 
-# Order kinds, order-log events and status codes; mirrored by the IntEnums in types.py.
-cdef enum:
-    LIMIT = 1
-    MARKET = 2
-    IOC = 3
+# Order kinds, order-log events and status codes as C values, read from their one source: the IntEnums of types.py.
+cdef int8_t LIMIT = OrderKind.LIMIT
+cdef int8_t MARKET = OrderKind.MARKET
+cdef int8_t IOC = OrderKind.IOC
 
-cdef enum:
-    EV_SUBMIT = 1
-    EV_CANCEL = 2
-    EV_DELETE = 3
-    EV_EXECUTE = 4
-    EV_MODIFY = 5
+cdef int8_t EV_SUBMIT = OrderEvent.SUBMIT
+cdef int8_t EV_CANCEL = OrderEvent.CANCEL
+cdef int8_t EV_DELETE = OrderEvent.DELETE
+cdef int8_t EV_MODIFY = OrderEvent.MODIFY
 
-cdef enum:
-    OK = 0
-    INVALID_SIDE = 1
-    INVALID_QTY = 2
-    INVALID_PRICE = 3
-    OFF_TICK = 4
-    ODD_LOT = 5
-    PRICE_BAND = 6
-    DUPLICATE_ID = 7
-    UNKNOWN_ORDER = 8
-    NOT_OWNER = 9
-    NO_LIQUIDITY = 10
-    SESSION = 11
-    INVALID_KIND = 12
+cdef int OK = Status.OK
+cdef int INVALID_SIDE = Status.INVALID_SIDE
+cdef int INVALID_QTY = Status.INVALID_QTY
+cdef int INVALID_PRICE = Status.INVALID_PRICE
+cdef int OFF_TICK = Status.OFF_TICK
+cdef int ODD_LOT = Status.ODD_LOT
+cdef int PRICE_BAND = Status.PRICE_BAND
+cdef int DUPLICATE_ID = Status.DUPLICATE_ID
+cdef int UNKNOWN_ORDER = Status.UNKNOWN_ORDER
+cdef int NOT_OWNER = Status.NOT_OWNER
+cdef int NO_LIQUIDITY = Status.NO_LIQUIDITY
+cdef int SESSION = Status.SESSION
+cdef int INVALID_KIND = Status.INVALID_KIND
 
 
 cdef class OrderBook:

@@ -1,7 +1,7 @@
 """Enums and errors of the clearing house, shared by the engine, simulator and store.
 
-The integer values are part of the stored formats (order log, trades) and
-mirror the constants compiled into `_book.pyx`.
+The integer values are part of the stored formats (order log, trades). This module is
+their one source: the compiled book (`_book.pyx`) reads its C constants from these enums.
 """
 
 from __future__ import annotations

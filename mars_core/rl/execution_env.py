@@ -43,7 +43,7 @@ import gymnasium as gym
 import numpy as np
 
 from mars_core.data.schema import NS_PER_SECOND, LobsterDay
-from mars_core.engine.rules import parse_clock
+from mars_core.engine import parse_clock
 from mars_core.sim.agent import AgentId
 from mars_core.sim.rollouts import make_background
 from mars_core.sim.simulator import Simulator

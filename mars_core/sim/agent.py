@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from mars_core.engine.types import OrderKind
+from mars_core.engine import OrderKind
 
 if TYPE_CHECKING:
     from mars_core.sim.simulator import Simulator

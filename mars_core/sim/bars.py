@@ -15,7 +15,7 @@ import pandas as pd
 
 from mars_core.data.bars import BAR_COLUMNS
 from mars_core.data.schema import DUMMY_ASK_PRICE, DUMMY_BID_PRICE, NS_PER_MINUTE
-from mars_core.engine.types import OrderEvent, Status
+from mars_core.engine import OrderEvent, Status
 
 # how a partial aggregate merges across chunks, by column suffix (everything else adds up)
 _MERGE = {"open": "first", "close": "last", "high": "max", "low": "min"}

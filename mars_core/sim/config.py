@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from mars_core.data.schema import NS_PER_MINUTE, DatasetInfo
-from mars_core.engine.rules import format_clock, parse_clock
+from mars_core.engine import format_clock, parse_clock
 from mars_core.errors import ConfigError
 from mars_core.settings import Settings
 from mars_core.sim.twap import TWAPConfig

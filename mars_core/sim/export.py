@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 
 from mars_core.data.schema import NS_PER_SECOND
-from mars_core.engine._book import OrderBook
+from mars_core.engine import OrderBook, OrderEvent, OrderKind, Status
 from mars_core.engine._replay import Replayer
-from mars_core.engine.types import OrderEvent, OrderKind, Status
 from mars_core.errors import MarsInputError
 from mars_core.sim.store import RunDir
 

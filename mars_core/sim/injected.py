@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mars_core.engine.rules import parse_clock
-from mars_core.engine.types import OrderKind, Status
+from mars_core.engine import OrderKind, Status, parse_clock
 from mars_core.errors import MarsInputError
 from mars_core.sim.agent import NEVER, Action, Cancel, Fill, Observation, Submit
 

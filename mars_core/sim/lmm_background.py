@@ -37,7 +37,7 @@ import torch
 
 from mars_core.data.orderflow import order_flow
 from mars_core.data.schema import LobsterDay
-from mars_core.engine.types import OrderKind
+from mars_core.engine import OrderKind
 from mars_core.model.sampler import OrderModelSampler
 from mars_core.model.tokenizer import DecodedOrder, day_open_mid2, raw_orders
 from mars_core.model.train import LoadedModel, load_order_model

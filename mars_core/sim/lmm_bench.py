@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from mars_core.data import find_dataset, load_day, resolve_data_dir
-from mars_core.engine.rules import parse_clock
+from mars_core.engine import parse_clock
 from mars_core.sim.lmm_background import LMMBackground, LockstepGroup, history_context, loaded_model, torch_threads
 from mars_core.sim.rollouts import rollout_seed
 from mars_core.sim.simulator import Simulator

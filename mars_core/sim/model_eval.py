@@ -33,8 +33,7 @@ from analysis.similarity import overlap_coefficient
 from mars_core.data import LobsterDay, load_day, resolve_data_dir
 from mars_core.data.orderflow import Action, order_flow
 from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND
-from mars_core.engine.rules import format_clock, parse_clock
-from mars_core.engine.types import OrderKind
+from mars_core.engine import OrderKind, format_clock, parse_clock
 from mars_core.model.dataset import VAL_START_NS
 from mars_core.sim.config import SimConfig
 from mars_core.sim.rollouts import run_simulation

@@ -26,8 +26,7 @@ import numpy as np
 
 from mars_core.data.orderflow import IOC, Action, order_flow
 from mars_core.data.schema import NS_PER_SECOND, LobsterDay
-from mars_core.engine.rules import format_clock
-from mars_core.engine.types import OrderKind
+from mars_core.engine import OrderKind, format_clock
 from mars_core.errors import ConfigError
 from mars_core.paths import CALIBRATION_DIR
 from mars_core.sim.agent import AgentId

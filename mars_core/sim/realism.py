@@ -34,7 +34,7 @@ from mars_core.data import (
 )
 from mars_core.data.orderflow import Action, order_flow
 from mars_core.data.schema import NS_PER_MINUTE
-from mars_core.engine.rules import format_clock, parse_clock
+from mars_core.engine import format_clock, parse_clock
 from mars_core.errors import ConfigError
 from mars_core.settings import Settings
 from mars_core.sim.config import SimConfig

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from mars_core.engine._book import OrderBook
+from mars_core.engine import OrderBook
 
 Sink = Callable[[str, pd.DataFrame], None]  # (table name, chunk)
 

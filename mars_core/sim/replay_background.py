@@ -20,8 +20,7 @@ import numpy as np
 
 from mars_core.data.orderflow import Action, OrderFlow, order_flow
 from mars_core.data.schema import LobsterDay
-from mars_core.engine.replay import LobsterReplay
-from mars_core.engine.types import OrderEvent
+from mars_core.engine import LobsterReplay, OrderEvent
 from mars_core.sim.agent import NEVER, AgentId
 
 _SCHEDULES: dict[tuple, ReplaySchedule] = {}

@@ -22,10 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mars_core.data.schema import LobsterDay
-from mars_core.engine.exchange import Exchange
-from mars_core.engine.replay import LobsterReplay
-from mars_core.engine.rules import MarketRules
-from mars_core.engine.types import Status
+from mars_core.engine import Exchange, LobsterReplay, MarketRules, Status
 from mars_core.sim.agent import (
     NEVER,
     Action,

@@ -38,7 +38,7 @@ from mars_core.data import (
     resolve_data_dir,
 )
 from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND, EventType
-from mars_core.engine.rules import parse_clock
+from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError
 from mars_core.settings import Settings
 from mars_core.sim.config import SimConfig

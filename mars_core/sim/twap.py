@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import Field
 
 from mars_core.data.schema import NS_PER_SECOND
-from mars_core.engine.types import Status
+from mars_core.engine import Status
 from mars_core.settings import Settings
 from mars_core.sim.agent import NEVER, Action, Cancel, Fill, Observation, Submit
 

@@ -14,7 +14,7 @@ from mars_core.control.run import run_controlled
 from mars_core.control.signals import BPS, ControlSignal, ReturnMap, image_features, mid2_at, replay_curve
 from mars_core.data import LobsterDay
 from mars_core.data.schema import NS_PER_MINUTE
-from mars_core.engine.rules import parse_clock
+from mars_core.engine import parse_clock
 from mars_core.errors import MarsInputError
 from mars_core.model.batch_model import KVCache
 from mars_core.model.order_images import mirror_sides

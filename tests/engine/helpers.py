@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mars_core.engine._book import OrderBook
+from mars_core.engine import OrderBook
 
 TICK = 100
 MID = 10_000  # $1.00 in LOBSTER price units

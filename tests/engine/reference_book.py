@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mars_core.engine.types import OrderEvent, OrderKind, Status
+from mars_core.engine import OrderEvent, OrderKind, Status
 
 INT64_MAX = 2**63 - 1
 

@@ -9,9 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_book import ReferenceBook
 
-from mars_core.engine._book import OrderBook
-from mars_core.engine.auction import AuctionResult, auction_price
-from mars_core.engine.types import Status
+from mars_core.engine import AuctionResult, OrderBook, Status, auction_price
 
 
 def price_of(

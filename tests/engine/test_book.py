@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from helpers import MID, TICK, order_rows, px, state, trade_rows
 
-from mars_core.engine._book import OrderBook
-from mars_core.engine.types import BookIntegrityError, OrderEvent, OrderKind, Status
+from mars_core.engine import BookIntegrityError, OrderBook, OrderEvent, OrderKind, Status
 
 BUY, SELL = 1, -1
 LIMIT, MARKET, IOC = OrderKind.LIMIT, OrderKind.MARKET, OrderKind.IOC

@@ -15,9 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference_book import ReferenceBook
 
-from mars_core.engine._book import OrderBook
-from mars_core.engine.auction import auction_price
-from mars_core.engine.types import OrderKind, Status
+from mars_core.engine import OrderBook, OrderKind, Status, auction_price
 
 UNKNOWN_ID = 10**9
 SETTINGS = settings(

@@ -5,12 +5,17 @@ from __future__ import annotations
 import pytest
 from helpers import MID, TICK, px, trade_rows
 
-from mars_core.engine._book import OrderBook
-from mars_core.engine.auction import AuctionResult
-from mars_core.engine.exchange import AuctionEvent, Exchange
-from mars_core.engine.rules import MarketRules, SessionKind
+from mars_core.engine import (
+    AuctionEvent,
+    AuctionResult,
+    Exchange,
+    MarketRules,
+    OrderBook,
+    OrderKind,
+    SessionKind,
+    Status,
+)
 from mars_core.engine.rules import parse_clock as T
-from mars_core.engine.types import OrderKind, Status
 
 BUY, SELL = 1, -1
 

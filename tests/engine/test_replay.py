@@ -16,7 +16,7 @@ import typer
 from typer.testing import CliRunner
 
 from mars_core.data import LobsterDay, find_dataset, load_day
-from mars_core.engine._book import OrderBook
+from mars_core.engine import OrderBook
 from mars_core.engine._replay import Replayer
 from mars_core.engine.commands import replay as replay_command
 from mars_core.engine.replay import CAUSES, LobsterReplay, ReplayReport, book_before_first_message, replay_day

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mars_core.engine.rules import MarketRules, Session, SessionKind, format_clock, parse_clock
+from mars_core.engine import MarketRules, Session, SessionKind, format_clock, parse_clock
 from mars_core.errors import ConfigError, MarsInputError
 
 NS = 1_000_000_000

@@ -7,8 +7,7 @@ import pytest
 
 from mars_core.data import LobsterDay
 from mars_core.data.orderflow import order_flow
-from mars_core.engine._book import OrderBook
-from mars_core.engine.replay import LobsterReplay
+from mars_core.engine import LobsterReplay, OrderBook
 from mars_core.errors import MarsInputError
 from mars_core.model.dataset import VAL_START_NS, _split
 from mars_core.model.tokenizer import (

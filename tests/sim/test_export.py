@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mars_core.data import discover, load_day
-from mars_core.engine.replay import replay_day
+from mars_core.engine import replay_day
 from mars_core.errors import MarsInputError
 from mars_core.sim.config import SimConfig
 from mars_core.sim.export import export_lobster, export_parquet_zip

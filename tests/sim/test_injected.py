@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mars_core.data import LobsterDay
-from mars_core.engine.rules import parse_clock
+from mars_core.engine import parse_clock
 from mars_core.errors import MarsInputError
 from mars_core.sim.injected import InjectedOrders
 from mars_core.sim.noise import NoiseBackground, noise_params

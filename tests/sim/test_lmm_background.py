@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from mars_core.data import LobsterDay
-from mars_core.engine.rules import parse_clock
-from mars_core.engine.types import OrderKind
+from mars_core.engine import OrderKind, parse_clock
 from mars_core.errors import ConfigError
 from mars_core.model.tokenizer import N_LOB
 from mars_core.sim.config import SimConfig

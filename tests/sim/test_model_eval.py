@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mars_core.engine.types import OrderKind
+from mars_core.engine import OrderKind
 from mars_core.errors import ConfigError
 from mars_core.sim.config import SimConfig
 from mars_core.sim.model_eval import background_orders, evaluate_model, lmm_decoding

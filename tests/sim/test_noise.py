@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from mars_core.data import LobsterDay, minute_bars
-from mars_core.engine.rules import parse_clock
+from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError
 from mars_core.sim.bars import BarBuilder
 from mars_core.sim.config import SimConfig

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from mars_core.engine.types import Status
+from mars_core.engine import Status
 from mars_core.sim.agent import NEVER, Cancel, Fill, Observation, Submit
 from mars_core.sim.twap import TWAPAgent, TWAPConfig
 
