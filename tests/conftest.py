@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from llm_stub import StubLLM, serve_stub
 
 from mars_core.data import LobsterDay, find_dataset, load_day
 
@@ -141,3 +142,10 @@ def tiny_study_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> 
         if not (out / "results.json").exists():
             run_study(StudyConfig.from_dict(TINY_STUDY), out, data_dir=str(data_dir))
     return out
+
+
+@pytest.fixture
+def llm() -> Iterator[StubLLM]:
+    """A stub OpenAI-compatible endpoint on 127.0.0.1 (see llm_stub.py)."""
+    with serve_stub() as stub:
+        yield stub

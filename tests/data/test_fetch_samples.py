@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from mars_core.cli.data import data_app
 from mars_core.data import discover, fetch_samples
-from mars_core.data.commands import data_app
 from mars_core.data.fetch import sample_file_name
 from mars_core.errors import MarsInputError
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,26 +11,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
-import typer
-from typer.testing import CliRunner
 
 from mars_core.data import LobsterDay, find_dataset, load_day
 from mars_core.engine import OrderBook
 from mars_core.engine._replay import Replayer
-from mars_core.engine.commands import replay as replay_command
-from mars_core.engine.replay import CAUSES, LobsterReplay, ReplayReport, book_before_first_message, replay_day
+from mars_core.engine.replay import LobsterReplay, ReplayReport, book_before_first_message, replay_day
 
 SAMPLE_DATE = "2012-06-21"
-REPORT_KEYS = {
-    "messages",
-    "seconds",
-    "msgs_per_s",
-    "l1_match_rate",
-    "depth_match_rate",
-    "corrections",
-    "levels",
-    "mismatch_causes",
-}
 
 
 @pytest.fixture(scope="module")
@@ -219,16 +205,3 @@ def test_a_wrong_snapshot_inside_the_window_is_flagged_in_view_and_not_corrected
     assert report.mismatch_causes == {"revealed_level": 0, "changed_out_of_view": 0, "in_view": 1}
     assert (report.l1_match_rate, report.depth_match_rate, report.corrections) == (0.875, 0.875, 0)
     assert book.qty_at(-1, 1_000_100) == 50  # the book kept its own (right) size
-
-
-def test_mars_replay_prints_one_json_object_last(data_dir: Path) -> None:
-    app = typer.Typer()
-    app.command("replay")(replay_command)
-    app.callback()(lambda: None)  # keep `replay` as a subcommand
-    result = CliRunner().invoke(app, ["replay", "GOOG", SAMPLE_DATE, "--verify", "--json", "--data-dir", str(data_dir)])
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.output.strip().splitlines()[-1])
-    assert set(report) >= REPORT_KEYS
-    assert (report["messages"], report["levels"], report["l1_match_rate"]) == (147_916, 10, 1.0)
-    assert set(report["mismatch_causes"]) == set(CAUSES) and report["depth_match_rate"] >= 0.9575
-    assert "L1 match 100.0000%" in result.output

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
-from mars_core.data.commands import data_app
+from mars_core.cli.data import data_app
 from mars_core.errors import DatasetNotFoundError, MarsInputError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,9 +78,6 @@ def test_a_missing_data_dir_is_an_input_error(tmp_path):
     assert isinstance(result.exception, MarsInputError) and "does not exist" in str(result.exception)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("mars_core.engine.commands") is None, reason="the mars root app needs engine commands"
-)
 def test_mars_data_list_and_offline_fetch_through_the_real_command(data_dir, tmp_path):
     env = {**os.environ, "MARS_DATA_DIR": str(data_dir)}
     listed = subprocess.run(

@@ -8,8 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
-from mars_core.cli import DataDirOption, JsonOption, emit
-from mars_core.control.scenarios import ScenarioSpec
+from mars_core.cli.options import DataDirOption, JsonOption, emit
+from mars_core.control.retrieval import NoMatchError, describe_filter, retrieve
+from mars_core.control.scenarios import ScenarioSpec, parse_prompt, parse_with_llm
+from mars_core.data import discover, resolve_data_dir
+from mars_core.errors import ConfigError
 from mars_core.paths import LLM_KEY_ENV
 
 
@@ -22,8 +25,6 @@ def parse_scenario(
     timeout: float = 30.0,
 ) -> tuple[ScenarioSpec, str]:
     """(spec, parser name): the language model's reading when a URL is given, else the built-in parser's."""
-    from mars_core.control.scenarios import parse_prompt, parse_with_llm
-    from mars_core.errors import ConfigError
 
     if llm_url:
         if not llm_model:
@@ -64,8 +65,6 @@ def scenario_command(
     """Turn a scenario description into a spec, show the filter it runs over the catalogued days and the windows it
     retrieves (their paths, rescaled to the magnitude, are the control signals). The API key of --llm-url, if any, is
     read from $MARS_LLM_API_KEY."""
-    from mars_core.control.retrieval import NoMatchError, describe_filter, retrieve
-    from mars_core.data import discover, resolve_data_dir
 
     folder = resolve_data_dir(data_dir)
     symbols = sorted({i.symbol for i in discover(folder)})
@@ -88,8 +87,3 @@ def scenario_command(
         "windows": [w.to_dict() for w in found],
     }
     emit(result, as_json, f"{head}\nretrieved {len(found)} window{'s' * (len(found) != 1)}:\n{windows_text(found)}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add `mars scenario` to the CLI."""
-    app.command("scenario")(scenario_command)

@@ -1,4 +1,4 @@
-"""`mars replay` and `mars bench engine`."""
+"""`mars replay`: rebuild a day's book from its messages and verify it against LOBSTER's."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from mars_core.cli import DataDirOption, JsonOption, emit
+from mars_core.cli.options import DataDirOption, JsonOption, emit
 from mars_core.data import find_dataset, load_day, resolve_data_dir
-from mars_core.engine.replay import replay_day
+from mars_core.engine import replay_day
 
 
 def replay(
@@ -36,26 +36,3 @@ def replay(
             f"\n  mismatching messages by cause: {causes}"
         )
     emit(result, as_json, human)
-
-
-def bench_engine(
-    symbol: Annotated[str, typer.Option(help="Day to replay.")] = "GOOG",
-    date: Annotated[str, typer.Option(help="Trading date.")] = "2012-06-21",
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Replay throughput on a full day and order throughput into a deep book (one core)."""
-    from mars_core.engine.bench import run
-
-    result = run(symbol, date, str(resolve_data_dir(data_dir)))
-    human = (
-        f"replay {result['replay_msgs_per_s']:,} msg/s (verified), {result['replay_msgs_per_s_no_verify']:,} msg/s (plain)\n"
-        f"deep book ({result['deep_book_resting_orders']:,} resting, {result['deep_book_orders_per_level']:,}/level): "
-        f"{result['deep_book_orders_per_s']:,} orders/s\npeak RSS {result['peak_rss_mb']} MB"
-    )
-    emit(result, as_json, human)
-
-
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    app.command("replay")(replay)
-    bench_app.command("engine")(bench_engine)

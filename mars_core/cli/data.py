@@ -7,7 +7,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from mars_core.cli import DataDirOption, JsonOption, emit
+from mars_core.cli.options import DataDirOption, JsonOption, emit
 from mars_core.data.catalog import discover_with_problems, find_dataset, format_ts, info_to_dict, resolve_data_dir
 from mars_core.data.fetch import SAMPLE_DATE, SAMPLE_SYMBOLS, fetch_samples
 from mars_core.data.lobster import load_events

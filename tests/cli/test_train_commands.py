@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import typer
 from typer.testing import CliRunner
 
-from mars_core.model.commands import _symbols, bench_sampler, train_app
+from mars_core.cli.bench import bench_app
+from mars_core.cli.options import symbol_list
+from mars_core.cli.train import train_app
 
 
 def test_train_order_model_cli_writes_a_loadable_model_and_a_json_summary(tmp_path: Path, data_dir: Path) -> None:
@@ -43,10 +44,9 @@ def test_train_order_model_cli_writes_a_loadable_model_and_a_json_summary(tmp_pa
     assert "mars train order-model --symbols GOOG --out DIR --size tiny --steps 3" in card
     assert f"{summary['val_nll']:.4f}" in card
 
-    app = typer.Typer()
-    app.command("sampler")(bench_sampler)
-    app.callback()(lambda: None)
-    bench = CliRunner().invoke(app, ["sampler", "--model", str(out), "--batches", "1,2", "--steps", "4", "--json"])
+    bench = CliRunner().invoke(
+        bench_app, ["sampler", "--model", str(out), "--batches", "1,2", "--steps", "4", "--json"]
+    )
     assert bench.exit_code == 0, bench.output
     figures = json.loads(bench.stdout.strip().splitlines()[-1])
     assert set(figures["tokens_per_s"]) == {"1", "2"} and all(v > 0 for v in figures["tokens_per_s_nocache"].values())
@@ -54,5 +54,5 @@ def test_train_order_model_cli_writes_a_loadable_model_and_a_json_summary(tmp_pa
 
 
 def test_symbols_accept_lists_commas_and_repeats() -> None:
-    assert _symbols(["GOOG", "AMZN"]) == ["GOOG", "AMZN"]
-    assert _symbols(["GOOG,AMZN"]) == ["GOOG", "AMZN"]
+    assert symbol_list(["GOOG", "AMZN"]) == ["GOOG", "AMZN"]
+    assert symbol_list(["GOOG,AMZN"]) == ["GOOG", "AMZN"]

@@ -7,28 +7,17 @@ import math
 from pathlib import Path
 
 import pytest
-import typer
 from llm_stub import StubLLM
 from typer.testing import CliRunner
 
+from mars_core.cli.app import app as mars_app
 from mars_core.control.retrieval import NoMatchError
-from mars_core.control.scenario_commands import LLM_KEY_ENV, register
 from mars_core.errors import MarsInputError
-
-
-def mars() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.command("noop", hidden=True)
-    def _noop() -> None:  # a second command keeps typer's subcommand names (`scenario ...`)
-        pass
-
-    return app
+from mars_core.paths import LLM_KEY_ENV
 
 
 def invoke(*args: str, env: dict | None = None):  # noqa: ANN201 (click's Result)
-    return CliRunner().invoke(mars(), ["scenario", *args], env=env)
+    return CliRunner().invoke(mars_app, ["scenario", *args], env=env)
 
 
 def test_scenario_prints_spec_filter_windows_and_json_last(data_dir: Path) -> None:

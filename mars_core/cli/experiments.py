@@ -1,0 +1,244 @@
+"""`mars impact`, `mars realism`, `mars evaluate-model`, `mars control-eval` and `mars report`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tqdm import tqdm
+
+from analysis.report import build_report, chromium_path, missing_chromium, write_report
+from mars_core.cli.options import DataDirOption, JsonOption, SymbolsOption, emit, symbol_list
+from mars_core.control.evaluate import CONFIGS, EvalSettings, run_eval
+from mars_core.errors import MarsInputError
+from mars_core.sim.model_eval import evaluate_model as run_model_evaluation
+from mars_core.sim.realism import RealismConfig, run_realism
+from mars_core.sim.study import StudyConfig, run_study
+
+REPORT_FORMATS = ("html", "pdf")
+
+
+def impact(
+    config: Annotated[Path, typer.Option("--config", help="Study file (YAML or JSON), see mars_core/sim/study.py.")],
+    out: Annotated[Path, typer.Option(help="Study directory (resumed if it holds the same study).")] = Path(
+        "runs/study"
+    ),
+    workers: Annotated[int | None, typer.Option(help="Parallel processes (default: all cores).")] = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a market impact study: TWAP grids on paired rollouts, square-root law, factors, SINDy, decay ODE."""
+
+    study = StudyConfig.load(config)
+    with tqdm(desc="arms", unit="arm", disable=as_json) as bar:
+
+        def progress(done: int, total: int, summary: dict) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        summary = run_study(study, out, data_dir, workers, progress)
+    ci = summary["delta_ci"] or [None, None]
+    human = (
+        f"{summary['points']} points, {summary['trajectories']} paired trajectories in {summary['seconds']:.1f}s; "
+        f"square-root law (pooled): delta = {summary['delta']} [{ci[0]}, {ci[1]}], Y = {summary['Y']}, R2 = {summary['r2']}"
+    )
+    emit(summary, as_json, human)
+
+
+def realism(
+    symbol: Annotated[str, typer.Option(help="Ticker, e.g. GOOG.")],
+    backgrounds: Annotated[
+        str, typer.Option(help="Comma-separated: replay (the reference, always), noise, lmm.")
+    ] = "replay,noise",
+    dates: Annotated[str, typer.Option(help="Comma-separated dates (default: every catalogued day).")] = "",
+    minutes: Annotated[int, typer.Option(help="Length of each simulated future.")] = 30,
+    every: Annotated[int, typer.Option(help="Minutes between start points in the held-out window.")] = 5,
+    rollouts: Annotated[int, typer.Option(help="Rollouts per start point and background.")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Evaluation directory (default runs/realism_<SYMBOL>).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Parallel processes (default: all cores).")] = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stylized facts and Table-7 similarity/accuracy of each background against the real held-out windows."""
+
+    config = RealismConfig.from_dict(
+        {
+            "symbol": symbol.upper(),
+            "dates": [d for d in dates.split(",") if d.strip()],
+            "backgrounds": backgrounds.split(","),
+            "minutes": minutes,
+            "every_minutes": every,
+            "rollouts": rollouts,
+            "seed": seed,
+        }
+    )
+    with tqdm(desc="rollouts", unit="arm", disable=as_json) as bar:
+
+        def progress(done: int, total: int, summary: dict) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        summary = run_realism(config, out or Path(f"runs/realism_{config.symbol}"), data_dir, workers, progress)
+    lines = [
+        f"{summary['starts']} start points x {summary['rollouts']} rollouts in {summary['seconds']:.1f}s -> {summary['dir']}"
+    ]
+    for metric, by_bg in summary["metrics"].items():
+        cells = ", ".join(f"{bg}: sim {v['similarity']} acc {v['accuracy']}" for bg, v in by_bg.items())
+        lines.append(f"  {metric}: {cells}")
+    lines.append(
+        "  facts present: "
+        + "; ".join(f"{f}: {'/'.join(bg for bg, p in v.items() if p) or '-'}" for f, v in summary["facts"].items())
+    )
+    emit({"metrics": summary["metrics"], "facts": summary["facts"]}, as_json, "\n".join(lines))
+
+
+def evaluate_model(
+    symbols: Annotated[str, typer.Option(help="Comma-separated symbols.")] = "GOOG,AMZN",
+    minutes: Annotated[int, typer.Option(help="Minutes simulated from each start point.")] = 5,
+    every: Annotated[int, typer.Option(help="Minutes between start points in the window.")] = 10,
+    rollouts: Annotated[int, typer.Option(help="Rollouts per start point and background.")] = 4,
+    window: Annotated[
+        tuple[str, str],
+        typer.Option(
+            help="First and last minute of the start points' runs, HH:MM HH:MM "
+            "(default: the model's held-out afternoon)."
+        ),
+    ] = ("14:30", "16:00"),
+    temperature: Annotated[
+        float | None, typer.Option(help="Generative background's temperature (default: SimConfig's).")
+    ] = None,
+    top_p: Annotated[float | None, typer.Option(help="Generative background's top-p (default: SimConfig's).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    out: Annotated[Path, typer.Option(help="Evaluation directory (resumed when it holds the same settings).")] = Path(
+        "runs/model-eval"
+    ),
+    workers: Annotated[int | None, typer.Option(help="Parallel processes.")] = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare the generated order flow with the real held-out flow, next to the noise baseline."""
+
+    result = run_model_evaluation(
+        [s.strip().upper() for s in symbols.split(",") if s.strip()],
+        out,
+        minutes,
+        every,
+        rollouts,
+        window,
+        seed=seed,
+        data_dir=data_dir,
+        workers=workers,
+        temperature=temperature,
+        top_p=top_p,
+    )
+    decoding = ", ".join(f"{k} {v:g}" for k, v in result["decoding"].items())
+    lines = [
+        f"validation NLL {result['val_nll']} (unigram {result['unigram_nll']}, bigram {result['bigram_nll']})",
+        f"distribution similarity over {result['starts']} start points x {result['rollouts']} rollouts ({decoding}):",
+    ]
+    lines += [
+        f"  {m:13s} lmm {v['lmm']:.3f}  noise {v['noise']:.3f}  (noise fitted on the whole day {v['noise_whole_day']:.3f})"
+        for m, v in result["similarity"].items()
+    ]
+    lines.append(
+        f"the model beats the noise baseline (fitted before 14:30, as the model) on {result['lmm_wins']} of "
+        f"{result['metrics']} metrics; the one fitted on the whole day on {result['lmm_wins_vs_whole_day']}"
+    )
+    emit(result, as_json, "\n".join(lines))
+
+
+def control_eval_command(
+    minutes: Annotated[int, typer.Option("--minutes", help="Controlled horizon H (minutes).")] = 10,
+    rollouts: Annotated[int, typer.Option("--rollouts", help="Rollouts per start and configuration.")] = 8,
+    starts_per_day: Annotated[
+        int, typer.Option("--starts-per-day", help="Held-out starts per day (largest moves).")
+    ] = 2,
+    min_move_bps: Annotated[
+        float, typer.Option("--min-move-bps", help="A start's real move over H, at least (bps).")
+    ] = 15.0,
+    twap_share: Annotated[float, typer.Option("--twap-share", help="TWAP volume / real volume of the horizon.")] = 0.2,
+    symbols: SymbolsOption = ["GOOG", "AMZN"],  # noqa: B006 (typer needs a list default)
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the rollouts (common to the four configurations).")] = 0,
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: one per core).")] = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Measured controllability (paper Sec. 3.3, Fig. 6c): correlation of simulated and target (replayed) mid paths
+    for {no control, control} x {no interaction, interaction with a TWAP agent}."""
+
+    settings = EvalSettings.from_dict(
+        {
+            "symbols": tuple(symbol_list(symbols)),
+            "minutes": minutes,
+            "rollouts": rollouts,
+            "starts_per_day": starts_per_day,
+            "min_move_bps": min_move_bps,
+            "twap_share": twap_share,
+            "seed": seed,
+        },
+        "control-eval options",
+    )
+    bar = tqdm(total=None, desc="control-eval groups", disable=as_json)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    s = run_eval(settings, data_dir, workers, progress)
+    bar.close()
+    lines = [f"{c:28s} {s[c]:+.3f} (± {s['detail'][c]['corr_se']:.3f})" for c in CONFIGS if c in s]
+    human = (
+        f"correlation of simulated and target mid paths over {s['minutes']} min, n = {s['n']} rollouts per cell\n"
+        + "\n".join(lines)
+        + f"\n{s['seconds']:.0f}s"
+    )
+    emit(s, as_json, human)
+
+
+def report(
+    run_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RUN_DIR",
+            help="A study directory: the --out of `mars impact` or of `mars realism`.",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", help="html (interactive, self-contained) or pdf (needs Chromium).")
+    ] = "html",
+    out: Annotated[Path | None, typer.Option(help="Report file (default: RUN_DIR/report.<format>).")] = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write the report of a study: config, provenance, every figure and table, the fitted laws, caveats."""
+
+    fmt = fmt.strip().lower()
+    if fmt not in REPORT_FORMATS:
+        raise MarsInputError(f"--format must be one of {', '.join(REPORT_FORMATS)}, was {fmt!r}")
+    if fmt == "pdf" and chromium_path() is None:
+        raise missing_chromium()  # before spending seconds on a report it could not print
+    started = time.perf_counter()
+    built = build_report(run_dir, data_dir=data_dir)
+    target = out if out is not None else Path(run_dir) / f"report.{fmt}"
+    if target.is_dir():
+        raise MarsInputError(f"--out {target} is a directory; give a file name such as {target / ('report.' + fmt)}")
+    path = write_report(built, target, fmt)
+    result = {
+        "out": str(path),
+        "format": fmt,
+        "bytes": path.stat().st_size,
+        "seconds": round(time.perf_counter() - started, 2),
+        **built.summary(),
+    }
+    emit(
+        result,
+        as_json,
+        f"wrote {path} ({result['bytes'] / 1e6:.1f} MB, {result['figures']} figures, "
+        f"{len(result['sections'])} sections) in {result['seconds']:.1f}s",
+    )

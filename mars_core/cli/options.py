@@ -1,0 +1,50 @@
+"""Options, argument parsing and output shared by every `mars` command.
+
+Every command that a script or a check may call takes `--json` and then prints exactly one JSON object on
+its last line of stdout (`emit`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import torch
+import typer
+
+DataDirOption = Annotated[
+    str | None,
+    typer.Option("--data-dir", help="LOBSTER folder (default: $MARS_DATA_DIR, ./data, ../shared/data/lobster)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line of stdout.")]
+SymbolsOption = Annotated[list[str], typer.Option("--symbols", help="Symbols whose days to train on (repeat or list).")]
+ExtraSymbols = Annotated[list[str] | None, typer.Argument(help="More symbols after --symbols.", show_default=False)]
+ThreadsOption = Annotated[int | None, typer.Option("--threads", help="torch threads (default: torch's choice).")]
+ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue from OUT/ckpt.pt (to --steps).")]
+
+
+def emit(result: dict[str, Any], as_json: bool, human: str | None = None) -> None:
+    """Print a command's result: a readable summary, then (with --json) one JSON line last."""
+    if human:
+        typer.echo(human)
+    if as_json:
+        typer.echo(json.dumps(result, default=_jsonable, separators=(",", ":")))
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def set_threads(n: int | None) -> None:
+    """Use `n` torch threads (None: torch's choice)."""
+    if n is not None:
+        torch.set_num_threads(n)
+
+
+def symbol_list(values: list[str]) -> list[str]:
+    """Accept `--symbols GOOG AMZN` (extra arguments) as well as `--symbols GOOG --symbols AMZN` or `GOOG,AMZN`."""
+    return [s for v in values for s in v.replace(",", " ").split()]
