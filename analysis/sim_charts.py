@@ -1,6 +1,6 @@
 """Reductions and Plotly figures for simulation runs: pure functions, no Streamlit.
 
-Inputs are the run store's tables (`mars_core.sim.store`): book snapshots
+Inputs are the run store's tables (`mars_core.store`): book snapshots
 (`ts, ask_price_1, ask_size_1, bid_price_1, bid_size_1, ...`), minute bars,
 the agents' fills and the starting book, in the project's units (time: int ns
 since midnight; prices: int dollars x 10000; sizes: int shares). The

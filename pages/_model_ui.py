@@ -31,8 +31,8 @@ from mars_core.engine import format_clock, parse_clock
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.model.dataset import VAL_START_NS
 from mars_core.sim.config import SESSION_CLOSE, SimConfig
-from mars_core.sim.store import RunDir
-from pages import _sim_ui, _ui
+from mars_core.store import RunDir
+from pages import _ui
 
 DEFAULT_TRAIN_COMMAND = "mars train order-model --symbols GOOG AMZN --out assets/models/order_model"
 HELD_OUT = (format_clock(VAL_START_NS)[:5], format_clock(SESSION_CLOSE)[:5])  # the validation split: to the close
@@ -355,20 +355,6 @@ def build_generation(
     except ConfigError as err:
         raise ConfigError(f"Start: {err}; pick a start and length inside it.") from None
     return config
-
-
-def generation_dir(root: Path, config: SimConfig, tag: str, now: dt.datetime | None = None) -> tuple[Path, bool]:
-    """Where to generate, and whether it already holds these settings with this model (runs are
-    deterministic by seed, so then its results are reused). Named like the Simulate page's runs,
-    which therefore lists them too, plus the model's tag."""
-    wanted, digest = _sim_ui.config_json(config), _sim_ui.config_hash(config)
-    for candidate in sorted(root.glob(f"*-{digest}-lmm{tag}"), reverse=True):
-        try:
-            if json.loads((candidate / "config.json").read_text()) == wanted:
-                return candidate, True
-        except (OSError, ValueError):
-            continue
-    return root / f"{(now or dt.datetime.now()):%Y%m%d-%H%M%S}-{config.symbol}-{digest}-lmm{tag}", False
 
 
 @dataclass

@@ -1,38 +1,30 @@
-"""UI-side helpers of the Simulate page: the form's validation, run directories, results and downloads.
+"""UI-side helpers of the Simulate page: the form's fields and their validation, cached results.
 
-No widgets here (the page draws them); what the page needs to turn its inputs
-into a `SimConfig`, to name and find runs under the runs root, to collect a
-run's results arm by arm (live, as arms finish, or when a run is reopened) and
-to pack downloads. Every user mistake becomes a `ConfigError`/`MarsInputError`
-whose message names the field (or the table row) and what to do.
+No widgets here (the page draws them); what the page needs to turn its inputs into a
+`SimConfig` with errors that name the field as the page labels it (or the table row).
+Runs, their identity and listing are `mars_core.sim.runs`; a run's results arm by arm
+are `mars_core.experiments.whatif`; downloads are `mars_core.store`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
-import json
-import tempfile
-import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import streamlit as st
 
-from analysis import charts, sim_charts
+from analysis import charts
 from mars_core.data.schema import NS_PER_SECOND, DatasetInfo
-from mars_core.engine import OrderEvent, format_clock
+from mars_core.engine import format_clock
 from mars_core.errors import ConfigError, MarsInputError
-from mars_core.sim.agent import AgentId
+from mars_core.experiments import whatif
 from mars_core.sim.config import SimConfig
-from mars_core.sim.export import export_lobster
 from mars_core.sim.injected import COLUMNS as ORDER_COLUMNS
 from mars_core.sim.injected import validate_orders
-from mars_core.sim.store import RunDir
 from mars_core.sim.twap import TWAPConfig
 from pages import _ui
 
@@ -40,100 +32,6 @@ MAX_ROLLOUTS = 64
 MAX_MINUTES = 390
 ORDER_ACTIONS = ("limit", "market", "ioc", "cancel")
 ORDER_SIDES = ("buy", "sell")
-
-
-# ---- runs root and run directories ---------------------------------------------------------------
-
-
-def config_json(config: SimConfig) -> dict:
-    """The configuration as the run store writes it to config.json."""
-    return json.loads(json.dumps(config.model_dump(mode="json"), default=str))
-
-
-def config_hash(config: SimConfig) -> str:
-    """A short, stable hash of everything that determines the run's results."""
-    return hashlib.sha256(json.dumps(config_json(config), sort_keys=True).encode()).hexdigest()[:8]
-
-
-def run_dir_for(root: Path, config: SimConfig, now: dt.datetime | None = None) -> tuple[Path, bool]:
-    """The directory to run `config` in, and whether it already holds this configuration.
-
-    Runs are named `<YYYYMMDD-HHMMSS>-<SYMBOL>-<config hash>`. A directory with the same hash and
-    configuration is reused: runs are deterministic by seed, so its finished arms are kept and an
-    interrupted run resumes where it stopped.
-    """
-    digest = config_hash(config)
-    wanted = config_json(config)
-    for candidate in sorted(root.glob(f"*-{digest}"), reverse=True):
-        try:
-            if json.loads((candidate / "config.json").read_text()) == wanted:
-                return candidate, True
-        except (OSError, ValueError):
-            continue
-    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return root / f"{stamp}-{config.symbol}-{digest}", False
-
-
-@dataclass(frozen=True, slots=True)
-class RunEntry:
-    """A run directory under the runs root, as the run picker lists it."""
-
-    path: Path
-    config: SimConfig
-    finished: int  # finished rollout arms
-    created: dt.datetime  # when config.json was written
-
-    @property
-    def expected(self) -> int:
-        return self.config.rollouts * len(self.config.arms)
-
-    @property
-    def complete(self) -> bool:
-        return self.finished >= self.expected
-
-    @property
-    def label(self) -> str:
-        return f"{self.created:%Y-%m-%d %H:%M} · {describe(self.config)}" + (
-            "" if self.complete else f" · incomplete ({self.finished}/{self.expected} arms)"
-        )
-
-
-def describe(config: SimConfig) -> str:
-    """One line: what a run simulated."""
-    parts = [
-        f"{config.symbol} {config.date} {config.start} +{config.minutes:g} min",
-        f"{config.background}",
-        f"{config.rollouts} rollout{'s' if config.rollouts != 1 else ''}",
-        f"seed {config.seed}",
-    ]
-    parts += [f"TWAP {'buy' if t.side > 0 else 'sell'} {t.volume:,} {t.name}" for t in config.twap]
-    if config.inject_csv:
-        parts.append(f"{len(config.inject_csv.strip().splitlines()) - 1} injected order(s)")
-    if config.has_agents:
-        parts.append("paired" if config.paired else "unpaired")
-    return " · ".join(parts)
-
-
-def list_runs(root: Path) -> tuple[list[RunEntry], list[str]]:
-    """Every run under `root`, newest first, and a problem line per directory that is not a usable run."""
-    entries, problems = [], []
-    if not root.is_dir():
-        return entries, problems
-    for config_path in root.glob("*/config.json"):
-        try:
-            config = SimConfig.from_dict(json.loads(config_path.read_text()), where=f"{config_path}")
-        except (OSError, ValueError) as err:  # MarsInputError and JSONDecodeError are ValueErrors
-            problems.append(
-                f"{config_path.parent.name}: {err}"
-                if isinstance(err, MarsInputError)
-                else f"{config_path}: not readable JSON ({err})"
-            )
-            continue
-        finished = len(RunDir(config_path.parent).finished())
-        created = dt.datetime.fromtimestamp(config_path.stat().st_mtime)
-        entries.append(RunEntry(config_path.parent, config, finished, created))
-    entries.sort(key=lambda e: (e.created, e.path.name), reverse=True)
-    return entries, problems
 
 
 # ---- the form's state ----------------------------------------------------------------------------
@@ -392,138 +290,10 @@ def build_config(
 # ---- results, arm by arm -------------------------------------------------------------------------
 
 
-def execution_targets(config: SimConfig) -> list[sim_charts.ExecutionTarget]:
-    """The run's TWAP agents as execution targets (agent ids as `make_agents` numbers them)."""
-    return [
-        sim_charts.ExecutionTarget(AgentId.EXECUTION + k, f"TWAP {k + 1} · {t.name}", t.side, t.volume)
-        for k, t in enumerate(config.twap)
-    ]
-
-
-def agent_names(config: SimConfig) -> dict[int, str]:
-    names = {int(AgentId.INJECTED): "Injected order"}
-    names.update({int(AgentId.EXECUTION) + k: f"TWAP {k + 1} ({t.name})" for k, t in enumerate(config.twap)})
-    return names
-
-
-@dataclass
-class RunView:
-    """What the page draws for one run, collected one finished rollout arm at a time."""
-
-    path: str
-    config: SimConfig
-    grid: np.ndarray  # (T,) common time grid of the mid paths, ns since midnight
-    mids: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)  # arm -> rollout -> (T,) mid
-    arrival: dict[int, float] = field(default_factory=dict)  # rollout -> arrival mid (price units)
-    bars: list[pd.DataFrame] = field(default_factory=list)
-    fills: list[pd.DataFrame] = field(default_factory=list)
-    summaries: list[dict] = field(default_factory=list)
-
-    @classmethod
-    def start(cls, path: str | Path, config: SimConfig) -> RunView:
-        grid = charts.time_grid(config.start_ts, config.end_ts, max_points=600)
-        return cls(str(path), config, grid)
-
-    @property
-    def expected(self) -> int:
-        return self.config.rollouts * len(self.config.arms)
-
-    @property
-    def finished(self) -> int:
-        return len(self.summaries)
-
-    def add_arm(self, rollout: int, arm: str) -> None:
-        """Read one finished arm's tables from the run directory."""
-        arm_dir = RunDir(self.path).arm_dir(rollout, arm)
-
-        def read(table: str, **options: object) -> pd.DataFrame:
-            path = arm_dir / f"{table}.parquet"  # direct reads: RunDir.table lists every arm on each call
-            return pq.read_table(path, **options).to_pandas() if path.exists() else pd.DataFrame()
-
-        self.mids.setdefault(arm, {})[rollout] = sim_charts.mid_on_grid(
-            read("book", columns=["ts", "ask_price_1", "ask_size_1", "bid_price_1", "bid_size_1"]), self.grid
-        )
-        if rollout not in self.arrival:
-            self.arrival[rollout] = sim_charts.arrival_mid(read("start_book", columns=["side", "price"]))
-        bars = read("bars", columns=["minute", "spread", "volume"])
-        if not bars.empty:
-            self.bars.append(bars.assign(rollout=rollout, arm=arm))
-        fills = read("agent_fills")
-        if not fills.empty:
-            sides = read(
-                "orders",
-                columns=["order_id", "side"],
-                filters=[("agent", ">=", int(AgentId.INJECTED)), ("event", "=", int(OrderEvent.SUBMIT))],
-            )
-            fills = fills.merge(sides.drop_duplicates("order_id"), on="order_id", how="left")
-            self.fills.append(fills.assign(rollout=rollout, arm=arm))
-        self.summaries.append(json.loads((arm_dir / "done.json").read_text()))
-
-    # -- reductions for the figures and metrics --
-    def fans(self) -> dict[str, sim_charts.Fan]:
-        return {
-            arm: sim_charts.fan(np.stack([paths[r] for r in sorted(paths)]))
-            for arm, paths in self.mids.items()
-            if paths
-        }
-
-    def paired_rollouts(self) -> list[int]:
-        treated, baseline = self.mids.get("treated", {}), self.mids.get("baseline", {})
-        return sorted(set(treated) & set(baseline))
-
-    def difference(self) -> sim_charts.Fan | None:
-        """Fan of treated - baseline (bps) over the rollouts with both arms finished; None when unpaired."""
-        if self.config.arms != ("treated", "baseline"):
-            return None
-        both = self.paired_rollouts()
-        if not both:
-            return sim_charts.fan(np.empty((0, len(self.grid))))
-        diff = sim_charts.paired_difference_bps(
-            np.stack([self.mids["treated"][r] for r in both]),
-            np.stack([self.mids["baseline"][r] for r in both]),
-            np.array([self.arrival[r] for r in both]),
-        )
-        return sim_charts.fan(diff)
-
-    def minute_stats(self) -> pd.DataFrame:
-        return sim_charts.minute_stats(pd.concat(self.bars, ignore_index=True) if self.bars else pd.DataFrame())
-
-    def fills_frame(self) -> pd.DataFrame:
-        return (
-            pd.concat(self.fills, ignore_index=True).sort_values("ts", kind="stable") if self.fills else pd.DataFrame()
-        )
-
-    def execution(self) -> pd.DataFrame:
-        """Per TWAP agent: fulfillment and VWAP vs arrival over the finished treated arms."""
-        targets = execution_targets(self.config)
-        treated_arm = "treated" if "treated" in self.config.arms else "main"
-        rollouts = sorted(self.mids.get(treated_arm, {}))
-        if not targets or not rollouts:
-            return pd.DataFrame()
-        fills = self.fills_frame()
-        if not fills.empty:
-            fills = fills[fills["arm"] == treated_arm]
-        return sim_charts.execution_summary(fills, targets, pd.Series(self.arrival), rollouts)
-
-    def totals(self) -> dict[str, float]:
-        """Orders and trades over the finished arms, and the engine's simulated orders per second."""
-        orders = sum(s["orders"] for s in self.summaries)
-        seconds = sum(s["seconds"] for s in self.summaries)
-        return {
-            "orders": orders,
-            "trades": sum(s["trades"] for s in self.summaries),
-            "orders_per_s": orders / seconds if seconds > 0 else float("nan"),
-        }
-
-
 @st.cache_data(max_entries=8, show_spinner="Reading the run…")
-def load_view(path: str, finished: tuple[tuple[int, str], ...]) -> RunView:
+def load_view(path: str, finished: tuple[tuple[int, str], ...]) -> whatif.WhatIfView:
     """A run's results over its finished arms (`finished` keys the cache: a resumed run reloads)."""
-    run = RunDir.open(path)
-    view = RunView.start(path, SimConfig.from_dict(run.config, where=f"{path}/config.json"))
-    for rollout, arm in finished:
-        view.add_arm(rollout, arm)
-    return view
+    return whatif.load_view(path, finished)
 
 
 def replay_reference(config: SimConfig, data_dir: Path) -> tuple[charts.QuoteGrid, pd.DataFrame] | None:
@@ -535,36 +305,6 @@ def replay_reference(config: SimConfig, data_dir: Path) -> tuple[charts.QuoteGri
     except MarsInputError:
         return None
     return quotes, bars
-
-
-# ---- downloads -----------------------------------------------------------------------------------
-
-
-def run_zip_bytes(path: str | Path) -> bytes:
-    """The whole run as a zip: config.json, summary.json and every finished arm's Parquet tables."""
-    run = RunDir.open(path)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in ("config.json", "summary.json"):
-            if (run.path / name).exists():
-                archive.write(run.path / name, name)
-        for rollout, arm in run.finished():
-            arm_dir = run.arm_dir(rollout, arm)
-            for table in sorted(arm_dir.iterdir()):
-                archive.write(table, str(table.relative_to(run.path)))
-    return buffer.getvalue()
-
-
-def lobster_zip_bytes(path: str | Path, rollout: int, arm: str, levels: int = 10) -> bytes:
-    """One rollout arm exported as LOBSTER message + orderbook CSVs, zipped in memory."""
-    run = RunDir.open(path)
-    buffer = io.BytesIO()
-    with tempfile.TemporaryDirectory(prefix="mars-lobster-") as tmp:
-        files = export_lobster(run, rollout, arm, tmp, levels)
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for file in files:
-                archive.write(file, file.name)
-    return buffer.getvalue()
 
 
 def window_label(config: SimConfig) -> str:

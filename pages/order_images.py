@@ -8,6 +8,8 @@ import streamlit as st
 from analysis import order_image_charts as oic
 from mars_core import paths
 from mars_core.errors import MarsInputError
+from mars_core.sim import runs
+from mars_core.store import RunDir
 from pages import _ui
 
 _ui.route_through_app()
@@ -91,10 +93,7 @@ try:
         date = c_date.selectbox("Date", dates, key="oi_date", format_func=lambda d: d.isoformat())
         images, labels, note = real_images(symbol, date.isoformat(), str(data_dir))
     else:
-        from mars_core.sim.store import RunDir
-        from pages import _sim_ui
-
-        entries, _ = _sim_ui.list_runs(paths.runs_root())
+        entries, _ = runs.list_simulations()
         entries = [e for e in entries if e.finished > 0]
         if not entries:
             st.info(

@@ -16,9 +16,10 @@ from analysis import sim_charts
 from mars_core import paths
 from mars_core.errors import MarsInputError
 from mars_core.model.tokenizer import VOCAB_SIZE
+from mars_core.sim import runs
 from mars_core.sim.config import SESSION_CLOSE, SESSION_OPEN
 from mars_core.sim.lmm_background import run_lmm_rollouts
-from mars_core.sim.store import RunDir
+from mars_core.store import RunDir
 from pages import _model_ui, _sim_ui, _ui
 
 _ui.route_through_app()
@@ -370,7 +371,7 @@ if tab_flow.open:
 def _generate(config, data_dir) -> str | None:
     """Run the generation (or reuse an identical one); returns its directory, or None after showing an error."""
     tag = _model_ui.model_tag(str(files.checkpoint), _model_ui.mtime(files.checkpoint))
-    path, reused = _model_ui.generation_dir(root, config, tag)
+    path, reused = runs.simulation_dir(config, root, suffix=f"-lmm{tag}")  # listed by the Simulate page too
     if reused and len(RunDir(path).finished()) >= config.rollouts:
         st.toast(
             "Same settings and model as an earlier generation: its results are shown (runs are deterministic by seed).",

@@ -14,12 +14,14 @@ import pandas as pd
 import streamlit as st
 
 from analysis import charts, sim_charts
-from mars_core import paths
+from mars_core import paths, store
 from mars_core.data.schema import NS_PER_SECOND
 from mars_core.errors import MarsInputError
+from mars_core.experiments import whatif
+from mars_core.sim import runs
 from mars_core.sim.config import SESSION_CLOSE, SESSION_OPEN, SimConfig
 from mars_core.sim.rollouts import run_simulation
-from mars_core.sim.store import RunDir
+from mars_core.store import RunDir
 from pages import _sim_ui, _ui
 
 _ui.route_through_app()
@@ -301,8 +303,8 @@ if run_clicked:
             orders=orders,
             model_found=model.found,
         )
-        path, reused = _sim_ui.run_dir_for(paths.runs_root(), config)
-        RunDir.create(path, _sim_ui.config_json(config))
+        path, reused = runs.simulation_dir(config)
+        RunDir.create(path, config.model_dump(mode="json"))
         new_run = (config, str(path), reused)
         state.sim_run = path.name  # the results below show the new run
     except MarsInputError as err:
@@ -326,7 +328,7 @@ def _compact(x: float) -> str:
 
 
 def render(
-    view: _sim_ui.RunView, replay: tuple[charts.QuoteGrid, pd.DataFrame] | None, slots: dict, live: int = 0
+    view: whatif.WhatIfView, replay: tuple[charts.QuoteGrid, pd.DataFrame] | None, slots: dict, live: int = 0
 ) -> None:
     """Draw the metrics and charts of `view` into the slots; `live` > 0 numbers a live redraw."""
     config = view.config
@@ -386,7 +388,7 @@ def render(
         quotes.ts if quotes is not None else None,
         quotes.mid if quotes is not None else None,
         view.fills_frame(),
-        _sim_ui.agent_names(config),
+        whatif.agent_names(config),
         title=f"{title} — mid price: real day vs {view.config.rollouts} simulated futures ({config.background})",
     )
     slots["fan"].plotly_chart(fan, key=keyed("fan_chart"))
@@ -432,7 +434,7 @@ def render(
 
 
 st.subheader("Results")
-entries, run_problems = _sim_ui.list_runs(paths.runs_root())
+entries, run_problems = runs.list_simulations()
 _ui.show_problems(run_problems)
 if not entries:
     st.info(
@@ -452,13 +454,13 @@ chosen = st.selectbox(
     help=f"Every run in `{paths.runs_root()}` (set `{paths.RUNS_ENV}` to use another folder), newest first.",
 )
 entry = by_name[chosen]
-st.caption(f"{_sim_ui.describe(entry.config)} · window {_sim_ui.window_label(entry.config)} · `{entry.path}`")
+st.caption(f"{entry.config.describe()} · window {_sim_ui.window_label(entry.config)} · `{entry.path}`")
 slots = {name: st.empty() for name in ("metrics", "fan", "impact", "minute", "execution")}
 replay = _sim_ui.replay_reference(entry.config, data_dir)
 
 if new_run is not None:
     config, path, reused = new_run
-    view = _sim_ui.RunView.start(path, config)
+    view = whatif.WhatIfView.start(path, config)
     for rollout, arm in RunDir(path).finished():  # a resumed run keeps its finished arms
         view.add_arm(rollout, arm)
     total = view.expected
@@ -553,7 +555,7 @@ c_zip, c_rollout, *c_arm, c_lobster = st.columns(
 )
 c_zip.download_button(
     "Whole run (Parquet, zip)",
-    functools.partial(_sim_ui.run_zip_bytes, str(entry.path)),
+    functools.partial(store.run_zip_bytes, str(entry.path)),
     file_name=f"{entry.path.name}.zip",
     mime="application/zip",
     icon=":material/download:",
@@ -571,7 +573,7 @@ arm = (
 )
 c_lobster.download_button(
     "Rollout as LOBSTER CSVs (zip)",
-    functools.partial(_sim_ui.lobster_zip_bytes, str(entry.path), rollout, arm, entry.config.snapshot_levels),
+    functools.partial(store.lobster_zip_bytes, str(entry.path), rollout, arm, entry.config.snapshot_levels),
     file_name=f"{entry.path.name}_rollout{rollout:04d}_{arm}_lobster.zip",
     mime="application/zip",
     icon=":material/download:",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,9 @@ import pytest
 from llm_stub import StubLLM, serve_stub
 
 from mars_core.data import LobsterDay, find_dataset, load_day
+from mars_core.sim.config import SimConfig
+from mars_core.sim.rollouts import run_simulation
+from mars_core.sim.runs import simulation_dir
 
 SAMPLE_DATE = "2012-06-21"
 DUMMY_LEVEL = "9999999999,0,-9999999999,0"
@@ -108,6 +112,30 @@ def tiny_lobster(tmp_path: Path) -> Callable[..., TinyLobster]:
         return tiny
 
     return make
+
+
+# A finished paired what-if run: 2 rollouts x (treated, baseline) of one noise minute, one TWAP buyer.
+PAIRED_RUN = {
+    "symbol": "GOOG",
+    "date": SAMPLE_DATE,
+    "start": "10:00:00",
+    "minutes": 1.0,
+    "rollouts": 2,
+    "background": "noise",
+    "seed": 0,
+    "paired": True,
+    "twap": [{"side": 1, "volume": 300, "pvr": 0.9, "ap": 1, "duration_s": 60.0, "interval_s": 30.0}],
+}
+PAIRED_RUN_TIME = dt.datetime(2024, 1, 2, 3, 4, 5)
+
+
+@pytest.fixture(scope="session")
+def paired_run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """PAIRED_RUN, finished, in a runs root of its own (named as if made at PAIRED_RUN_TIME)."""
+    config = SimConfig.from_dict(PAIRED_RUN)
+    path, _ = simulation_dir(config, tmp_path_factory.mktemp("runs"), now=PAIRED_RUN_TIME)
+    run_simulation(config, path, data_dir=str(data_dir), workers=1)
+    return path
 
 
 # The smallest impact study that exercises every section of its report: 12 trajectories (SINDy and the

@@ -12,11 +12,11 @@ from mars_core.cli.options import DataDirOption, JsonOption, emit
 from mars_core.data import find_dataset, resolve_data_dir
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.sim.config import SimConfig
-from mars_core.sim.export import export_lobster, export_parquet_zip
 from mars_core.sim.injected import InjectedOrders
 from mars_core.sim.rollouts import run_simulation
-from mars_core.sim.store import RunDir
+from mars_core.sim.runs import simulation_dir
 from mars_core.sim.twap import TWAPConfig
+from mars_core.store import RunDir, export_lobster, export_parquet_zip
 
 TWAP_KEYS = {"side", "volume", "pvr", "ap", "duration", "interval", "aggressive"}
 
@@ -62,9 +62,13 @@ def simulate(
     ] = True,
     snapshot_interval_ms: Annotated[int, typer.Option(help="Book snapshot interval; 0 = every event.")] = 1000,
     workers: Annotated[int | None, typer.Option(help="Parallel processes (default: all cores).")] = None,
-    out: Annotated[Path, typer.Option(help="Run directory (resumed if it holds the same configuration).")] = Path(
-        "runs/sim"
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run directory, resumed if it holds the same configuration (default: the one the Simulate page uses, "
+            "<runs root>/<time>-<SYMBOL>-<config hash>, reused when it holds the same configuration)."
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -96,7 +100,9 @@ def simulate(
             bar.n = done
             bar.refresh()
 
-        summary = run_simulation(config, out, data_dir, workers, progress)
+        summary = run_simulation(
+            config, out if out is not None else simulation_dir(config)[0], data_dir, workers, progress
+        )
     result = summary.to_dict()
     human = (
         f"{summary.arms} rollout arms ({rollouts} rollouts) of {config.symbol} {config.date} {config.start} "

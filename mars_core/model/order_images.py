@@ -228,13 +228,13 @@ def images_from_run(
     """Order images of one arm of a simulated run (a `RunDir` or its path).
 
     Args:
-        run: `mars_core.sim.store.RunDir` or a run directory path.
+        run: `mars_core.store.RunDir` or a run directory path.
         rollout, arm: which finished arm.
         tokenizer: the fitted order tokenizer whose slots the images use.
         agents: only orders of these agents (None: every participant, background included).
         tick: price units per tick; default: inferred from the prices.
     """
-    from mars_core.sim.store import RunDir  # the store pulls in duckdb; import only when needed
+    from mars_core.store import RunDir  # the store pulls in duckdb; import only when needed
 
     run = RunDir.open(run) if isinstance(run, (str, Path)) else run
     if not run.is_done(rollout, arm):

@@ -15,7 +15,7 @@ import time
 
 from mars_core.sim.config import SimConfig
 from mars_core.sim.rollouts import run_arm, run_simulation
-from mars_core.sim.store import RunDir
+from mars_core.store import RunDir
 
 START = "10:00"
 

@@ -89,6 +89,21 @@ class SimConfig(Settings):
     def has_agents(self) -> bool:
         return bool(self.twap) or bool(self.inject_csv)
 
+    def describe(self) -> str:
+        """One line: what the run simulates."""
+        parts = [
+            f"{self.symbol} {self.date} {self.start} +{self.minutes:g} min",
+            f"{self.background}",
+            f"{self.rollouts} rollout{'s' if self.rollouts != 1 else ''}",
+            f"seed {self.seed}",
+        ]
+        parts += [f"TWAP {'buy' if t.side > 0 else 'sell'} {t.volume:,} {t.name}" for t in self.twap]
+        if self.inject_csv:
+            parts.append(f"{len(self.inject_csv.strip().splitlines()) - 1} injected order(s)")
+        if self.has_agents:
+            parts.append("paired" if self.paired else "unpaired")
+        return " · ".join(parts)
+
     @property
     def arms(self) -> tuple[str, ...]:
         """Arms run per rollout: treated and baseline when paired with agents, else one."""

@@ -55,7 +55,7 @@ from mars_core.sim.rollouts import (
     rollout_seed,
 )
 from mars_core.sim.simulator import Simulator
-from mars_core.sim.store import ArmWriter, RunDir
+from mars_core.store import ArmWriter, RunDir
 
 MAKERS = (AgentId.HISTORY, AgentId.BACKGROUND)  # whose resting orders the background may cancel
 

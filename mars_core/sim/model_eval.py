@@ -37,7 +37,7 @@ from mars_core.engine import OrderKind, format_clock, parse_clock
 from mars_core.model.dataset import VAL_START_NS
 from mars_core.sim.config import SimConfig
 from mars_core.sim.rollouts import run_simulation
-from mars_core.sim.store import RunDir, claim_directory, write_json
+from mars_core.store import RunDir, claim_directory, write_json
 
 METRICS = ("order_type", "price_offset", "size", "interarrival", "spread", "depth")
 BACKGROUNDS = ("lmm", "noise", "noise_whole_day")  # the generative model, and the noise traders fitted two ways

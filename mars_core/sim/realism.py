@@ -39,7 +39,7 @@ from mars_core.errors import ConfigError
 from mars_core.settings import Settings
 from mars_core.sim.config import SimConfig
 from mars_core.sim.rollouts import Progress, pending_tasks, run_simulation, run_tasks
-from mars_core.sim.store import RunDir, claim_directory, write_json
+from mars_core.store import RunDir, claim_directory, write_json
 
 REPLAY = "replay"
 HELD_OUT = ("14:30", "16:00")

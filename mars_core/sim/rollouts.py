@@ -31,8 +31,8 @@ from mars_core.sim.injected import InjectedOrders
 from mars_core.sim.noise import NoiseBackground, noise_params
 from mars_core.sim.replay_background import ReplayBackground
 from mars_core.sim.simulator import RunResult, Simulator
-from mars_core.sim.store import ArmWriter, RunDir, write_json
 from mars_core.sim.twap import TWAPAgent
+from mars_core.store import ArmWriter, RunDir
 
 Progress = Callable[[int, int, dict[str, Any]], None]  # (finished, total, that arm's summary)
 
@@ -257,7 +257,7 @@ def finalize(run: RunDir, config: SimConfig, seconds: float) -> RunSummary:
         trades=sum(a["trades"] for a in arms),
         seconds=seconds,
     )
-    write_json(run.path / "summary.json", summary.to_dict() | {"arms_detail": arms})
+    run.write_summary(summary.to_dict() | {"arms_detail": arms})
     return summary
 
 

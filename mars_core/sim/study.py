@@ -43,8 +43,8 @@ from mars_core.errors import ConfigError
 from mars_core.settings import Settings
 from mars_core.sim.config import SimConfig
 from mars_core.sim.rollouts import Progress, pending_tasks, run_simulation, run_tasks
-from mars_core.sim.store import RunDir, claim_directory, write_json
 from mars_core.sim.twap import TWAPConfig
+from mars_core.store import RunDir, claim_directory, write_json
 
 PAPER_CONFIGS = ("L1-P0.1", "L1-P0.9", "L5-P0.1", "L5-P0.9")
 GRID_S = 1.0  # impact curves are sampled every second

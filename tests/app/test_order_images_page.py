@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mars_core.data.schema import NS_PER_MINUTE
-from mars_core.sim.store import ArmWriter, RunDir
+from mars_core.store import ArmWriter, RunDir
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")

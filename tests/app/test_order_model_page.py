@@ -26,7 +26,7 @@ from mars_core.paths import ORDER_MODEL_DIR
 from mars_core.sim.config import SimConfig
 from mars_core.sim.model_eval import METRICS
 from mars_core.sim.rollouts import run_simulation
-from mars_core.sim.store import RunDir
+from mars_core.store import RunDir
 from pages import _model_ui, _ui
 
 REPO = Path(__file__).resolve().parents[2]

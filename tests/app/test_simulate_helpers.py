@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import sys
-import zipfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -20,7 +17,6 @@ from mars_core.data import find_dataset  # noqa: E402
 from mars_core.data.schema import NS_PER_SECOND, DatasetInfo  # noqa: E402
 from mars_core.errors import ConfigError, MarsInputError  # noqa: E402
 from mars_core.sim.injected import InjectedOrders  # noqa: E402
-from mars_core.sim.rollouts import run_simulation  # noqa: E402
 from pages import _sim_ui  # noqa: E402
 
 T10 = 36_000 * NS_PER_SECOND
@@ -144,69 +140,3 @@ def test_build_config_names_the_twap_agent_and_the_order_row(goog: DatasetInfo) 
         "TWAP 2: execution time 3 min is longer than the run (1 min); shorten it or lengthen the run.",
         "Injected orders, row 1: side 'hold' must be buy or sell.",
     ]
-
-
-# ---- runs: naming, reuse, listing, results, downloads ---------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, goog: DatasetInfo) -> Path:
-    config = _sim_ui.build_config(**form(goog, twaps=[_sim_ui.TwapInput(1, 300, 0.9, 1, None, 30)]))
-    root = tmp_path_factory.mktemp("runs")
-    path, reused = _sim_ui.run_dir_for(root, config, now=dt.datetime(2024, 1, 2, 3, 4, 5))
-    assert not reused and path.name == f"20240102-030405-GOOG-{_sim_ui.config_hash(config)}"
-    run_simulation(config, path, data_dir=str(data_dir), workers=1)
-    return path
-
-
-def test_the_same_settings_find_their_run_again(finished_run: Path) -> None:
-    config = _sim_ui.SimConfig.from_dict(_sim_ui.RunDir.open(finished_run).config)
-    assert _sim_ui.run_dir_for(finished_run.parent, config) == (finished_run, True)
-    other = config.model_copy(update={"seed": 1})
-    assert _sim_ui.run_dir_for(finished_run.parent, other)[1] is False
-
-
-def test_list_runs_describes_runs_and_skips_broken_dirs(finished_run: Path) -> None:
-    broken = finished_run.parent / "broken"
-    broken.mkdir(exist_ok=True)
-    (broken / "config.json").write_text("{not json")
-    entries, problems = _sim_ui.list_runs(finished_run.parent)
-    assert [e.path for e in entries] == [finished_run]
-    assert entries[0].complete and entries[0].finished == 4
-    assert (
-        "GOOG 2012-06-21 10:00:00 +1 min · noise · 2 rollouts · seed 0 · TWAP buy 300 L1-P0.9 · paired"
-        in entries[0].label
-    )
-    assert len(problems) == 1 and "not readable JSON" in problems[0]
-    assert _sim_ui.list_runs(finished_run.parent / "nowhere") == ([], [])
-
-
-def test_run_view_collects_paths_fills_and_execution(finished_run: Path) -> None:
-    view = _sim_ui.load_view(str(finished_run), tuple(_sim_ui.RunDir(finished_run).finished()))
-    assert view.finished == view.expected == 4
-    fans = view.fans()
-    assert set(fans) == {"treated", "baseline"} and fans["treated"].rollouts == 2
-    assert len(view.grid) == 61 and np.isfinite(fans["baseline"].q(0.5)).all()
-    difference = view.difference()
-    assert difference.rollouts == 2 and difference.q(0.5)[0] == 0  # identical until the agent acts
-    fills = view.fills_frame()
-    assert not fills.empty and set(fills["side"]) == {1} and set(fills["arm"]) == {"treated"}
-    execution = view.execution().iloc[0]
-    assert execution["name"] == "TWAP 1 · L1-P0.9" and 0 < execution["fulfillment_mean"] <= 1
-    assert view.totals()["orders"] == sum(s["orders"] for s in view.summaries) > 0
-
-
-def test_downloads_zip_the_run_and_one_rollout_as_lobster(finished_run: Path) -> None:
-    with zipfile.ZipFile(io.BytesIO(_sim_ui.run_zip_bytes(finished_run))) as archive:
-        names = set(archive.namelist())
-    assert {
-        "config.json",
-        "summary.json",
-        "rollout=0000/arm=treated/book.parquet",
-        "rollout=0001/arm=baseline/trades.parquet",
-    } <= names
-    with zipfile.ZipFile(io.BytesIO(_sim_ui.lobster_zip_bytes(finished_run, 1, "treated", levels=5))) as archive:
-        names = sorted(archive.namelist())
-        book = archive.read(names[1]).decode().splitlines()
-    assert [n.split("_")[-2] for n in names] == ["message", "orderbook"] and names[0].startswith("GOOGSIM_2012-06-21_")
-    assert len(book[0].split(",")) == 20

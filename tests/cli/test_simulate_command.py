@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from mars_core.paths import RUNS_ENV
+from mars_core.sim.runs import list_simulations, simulation_dir
 
 
 def mars(*args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess:
@@ -97,3 +101,30 @@ def test_bad_injected_file_names_the_row(tmp_path: Path, data_dir: Path) -> None
 def test_export_of_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
     done = mars("export", str(tmp_path), "--json")
     assert done.returncode == 2 and "not a MarS run directory" in done.stderr
+
+
+def test_simulate_without_out_shares_the_pages_runs_root_and_identity(tmp_path: Path, data_dir: Path) -> None:
+    root = tmp_path / "runs"
+    args = ["simulate", "--symbol", "GOOG", "--date", "2012-06-21", "--minutes", "0.5", "--rollouts", "1", "--json"]
+    env = {**os.environ, RUNS_ENV: str(root)}
+    first = subprocess.run(
+        [sys.executable, "-m", "mars_core", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert first.returncode == 0, first.stderr
+    run_dir = Path(json.loads(first.stdout.strip().splitlines()[-1])["run_dir"])
+    runs, problems = list_simulations(root)  # what the Simulate page lists
+    assert [r.path for r in runs] == [run_dir] and not problems
+    assert simulation_dir(runs[0].config, root) == (run_dir, True)
+    again = subprocess.run(
+        [sys.executable, "-m", "mars_core", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert Path(json.loads(again.stdout.strip().splitlines()[-1])["run_dir"]) == run_dir
+    assert [p.name for p in root.iterdir()] == [run_dir.name]

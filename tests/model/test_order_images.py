@@ -20,7 +20,7 @@ from mars_core.model.order_images import (
     slot_labels,
 )
 from mars_core.model.tokenizer import ASK, BID, CANCEL, join_token, raw_orders
-from mars_core.sim.store import ArmWriter, RunDir
+from mars_core.store import ArmWriter, RunDir
 
 M0 = 600  # 10:00
 

@@ -16,8 +16,8 @@ from mars_core.sim.config import SimConfig
 from mars_core.sim.lmm_background import LMMBackground, LockstepGroup, history_context, loaded_model
 from mars_core.sim.rollouts import rollout_seed, run_simulation
 from mars_core.sim.simulator import Simulator
-from mars_core.sim.store import RunDir
 from mars_core.sim.twap import TWAPConfig
+from mars_core.store import RunDir
 
 
 def config(**overrides) -> SimConfig:

@@ -13,8 +13,8 @@ from mars_core.errors import ConfigError, MarsInputError
 from mars_core.sim import rollouts
 from mars_core.sim.config import SimConfig
 from mars_core.sim.rollouts import run_simulation
-from mars_core.sim.store import TABLES, RunDir, catalog
 from mars_core.sim.twap import TWAPConfig
+from mars_core.store import TABLES, RunDir, catalog
 
 FAR_AWAY_ORDER = "time,action,side,price,qty,client_id\n10:00:10,limit,buy,100.00,100,far\n"
 

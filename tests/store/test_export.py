@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -12,10 +13,9 @@ from mars_core.data import discover, load_day
 from mars_core.engine import replay_day
 from mars_core.errors import MarsInputError
 from mars_core.sim.config import SimConfig
-from mars_core.sim.export import export_lobster, export_parquet_zip
 from mars_core.sim.rollouts import run_simulation
-from mars_core.sim.store import RunDir
 from mars_core.sim.twap import TWAPConfig
+from mars_core.store import RunDir, export_lobster, export_parquet_zip, lobster_zip_bytes, run_zip_bytes
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +70,19 @@ def test_export_errors_name_the_problem(twap_run: RunDir, tmp_path: Path) -> Non
         export_lobster(twap_run, 7, None, tmp_path)
     with pytest.raises(MarsInputError, match="no arm 'main'"):
         export_lobster(twap_run, 0, "main", tmp_path)
+
+
+def test_downloads_zip_the_run_and_one_rollout_as_lobster(paired_run: Path) -> None:
+    with zipfile.ZipFile(io.BytesIO(run_zip_bytes(paired_run))) as archive:
+        names = set(archive.namelist())
+    assert {
+        "config.json",
+        "summary.json",
+        "rollout=0000/arm=treated/book.parquet",
+        "rollout=0001/arm=baseline/trades.parquet",
+    } <= names
+    with zipfile.ZipFile(io.BytesIO(lobster_zip_bytes(paired_run, 1, "treated", levels=5))) as archive:
+        names = sorted(archive.namelist())
+        book = archive.read(names[1]).decode().splitlines()
+    assert [n.split("_")[-2] for n in names] == ["message", "orderbook"] and names[0].startswith("GOOGSIM_2012-06-21_")
+    assert len(book[0].split(",")) == 20

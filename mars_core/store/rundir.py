@@ -1,4 +1,4 @@
-"""The results store: one directory per run, Parquet tables per rollout, DuckDB across runs.
+"""Run directories: one per run, Parquet tables per rollout arm, written atomically and read arm by arm.
 
 Layout of a run directory:
     config.json                         the validated configuration (written first)
@@ -9,7 +9,8 @@ Layout of a run directory:
 A rollout arm is written into a temporary sibling directory and renamed into
 place when complete, so a directory that exists is whole; an interrupted run
 resumes by skipping the arms whose directory exists. Tables are streamed to
-Parquet chunk by chunk, so memory does not grow with the run length.
+Parquet chunk by chunk, so memory does not grow with the run length. This module
+is the only one that knows the layout: everything else reads through `RunDir`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -29,6 +29,9 @@ import pyarrow.parquet as pq
 from mars_core.errors import MarsInputError
 
 TABLES = ("orders", "trades", "book", "bars", "agent_orders", "agent_fills", "start_book")
+CONFIG = "config.json"
+SUMMARY = "summary.json"
+DONE = "done.json"
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -54,6 +57,11 @@ def claim_directory(out: Path, marker: str, config: dict[str, Any], what: str) -
     write_json(path, config)
 
 
+def finished_arms(folder: str | Path, arm: str = "*") -> int:
+    """How many rollout arms have finished in the run directories at or below `folder` (any depth)."""
+    return sum(1 for _ in Path(folder).glob(f"**/rollout=*/arm={arm}/{DONE}"))
+
+
 class RunDir:
     """A run directory (see the module docstring)."""
 
@@ -64,38 +72,45 @@ class RunDir:
     def create(cls, path: str | Path, config: dict[str, Any]) -> RunDir:
         """Start a run, or reopen it to resume when it holds the same configuration."""
         run = cls(path)
-        claim_directory(run.path, "config.json", config, "run")
+        claim_directory(run.path, CONFIG, config, "run")
         return run
 
     @classmethod
     def open(cls, path: str | Path) -> RunDir:
         """An existing run; a clear error when `path` is not one."""
         run = cls(path)
-        if not (run.path / "config.json").is_file():
+        if not (run.path / CONFIG).is_file():
             raise MarsInputError(f"{run.path} is not a MarS run directory (no config.json)")
         return run
 
     @property
     def config(self) -> dict[str, Any]:
-        return json.loads((self.path / "config.json").read_text())
+        return json.loads((self.path / CONFIG).read_text())
 
     def arm_dir(self, rollout: int, arm: str) -> Path:
         return self.path / f"rollout={rollout:04d}" / f"arm={arm}"
 
     def is_done(self, rollout: int, arm: str) -> bool:
-        return (self.arm_dir(rollout, arm) / "done.json").is_file()
+        return (self.arm_dir(rollout, arm) / DONE).is_file()
 
     def finished(self) -> list[tuple[int, str]]:
         """(rollout, arm) of every finished arm, in order."""
         done = []
-        for marker in sorted(self.path.glob("rollout=*/arm=*/done.json")):
+        for marker in sorted(self.path.glob(f"rollout=*/arm=*/{DONE}")):
             done.append((int(marker.parent.parent.name.split("=")[1]), marker.parent.name.split("=")[1]))
         return done
 
+    def read(
+        self, rollout: int, arm: str, table: str, columns: list[str] | None = None, filters: list | None = None
+    ) -> pd.DataFrame:
+        """One table of one finished arm (only `columns`, rows passing pyarrow `filters`); empty when it has none."""
+        _check_table(table)
+        path = self.arm_dir(rollout, arm) / f"{table}.parquet"
+        return pq.read_table(path, columns=columns, filters=filters).to_pandas() if path.exists() else pd.DataFrame()
+
     def table(self, name: str, rollout: int | None = None, arm: str | None = None) -> pd.DataFrame:
         """One table of one arm, or of every finished arm with `rollout` and `arm` columns."""
-        if name not in TABLES:
-            raise MarsInputError(f"unknown table {name!r}; tables are {', '.join(TABLES)}")
+        _check_table(name)
         frames = []
         for r, a in self.finished():
             if (rollout is None or r == rollout) and (arm is None or a == arm):
@@ -107,12 +122,16 @@ class RunDir:
                     frames.append(frame)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def summary(self) -> dict[str, Any]:
-        path = self.path / "summary.json"
-        return json.loads(path.read_text()) if path.exists() else {}
-
     def arm_summary(self, rollout: int, arm: str) -> dict[str, Any]:
-        return json.loads((self.arm_dir(rollout, arm) / "done.json").read_text())
+        return json.loads((self.arm_dir(rollout, arm) / DONE).read_text())
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        write_json(self.path / SUMMARY, summary)
+
+
+def _check_table(name: str) -> None:
+    if name not in TABLES:
+        raise MarsInputError(f"unknown table {name!r}; tables are {', '.join(TABLES)}")
 
 
 class ArmWriter:
@@ -136,7 +155,7 @@ class ArmWriter:
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
-        write_json(self.tmp / "done.json", summary)
+        write_json(self.tmp / DONE, summary)
         if self.final.exists():  # a half-written arm from a crash that got renamed: replace it
             shutil.rmtree(self.final)
         os.replace(self.tmp, self.final)
@@ -145,29 +164,3 @@ class ArmWriter:
         for writer in self._writers.values():
             writer.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def catalog(root: str | Path = "runs") -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with one view per table over every run under `root`.
-
-    Each view has the table's columns plus `run` (the run directory's path
-    relative to `root`), `rollout` and `arm`. Example:
-        catalog().sql("select run, arm, sum(qty) from trades group by all")
-    """
-    root = Path(root)
-    con = duckdb.connect()
-    for name in TABLES:
-        files = sorted(str(p) for p in root.glob(f"**/rollout=*/arm=*/{name}.parquet"))
-        if not files:
-            continue
-        file_list = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
-        prefix = len(str(root)) + 1
-        con.sql(
-            f"""create view {name} as
-            select regexp_replace(substr(filename, {prefix + 1}), '/rollout=.*$', '') as run,
-                   cast(regexp_extract(filename, 'rollout=(\\d+)', 1) as integer) as rollout,
-                   regexp_extract(filename, 'arm=([a-z]+)', 1) as arm,
-                   * exclude (filename)
-            from read_parquet({file_list}, filename = true, union_by_name = true, hive_partitioning = false)"""
-        )
-    return con

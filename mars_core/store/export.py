@@ -13,6 +13,8 @@ the messages explain plus what was already resting at the start.
 
 from __future__ import annotations
 
+import io
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from mars_core.data.schema import NS_PER_SECOND
 from mars_core.engine import OrderBook, OrderEvent, OrderKind, Status
 from mars_core.engine._replay import Replayer
 from mars_core.errors import MarsInputError
-from mars_core.sim.store import RunDir
+from mars_core.store.rundir import CONFIG, SUMMARY, RunDir
 
 REVEALED_IDS = 1 << 50  # ids given to revealed liquidity in the export
 SYNTHETIC_IDS = 1 << 51  # LOBSTER ids are positive: the book's synthetic (negative) ids map above this
@@ -174,13 +176,40 @@ def export_lobster(run: RunDir, rollout: int, arm: str | None, out: str | Path, 
 
 
 def export_parquet_zip(run: RunDir, rollout: int, arm: str | None, out: str | Path) -> Path:
-    """A zip of one rollout arm's Parquet tables plus the run's config.json."""
+    """A zip of one rollout arm's Parquet tables plus the run's config.json, written to the folder `out`."""
     arm = _pick_arm(run, rollout, arm)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{run.path.name}_rollout{rollout:04d}_{arm}.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.write(run.path / "config.json", "config.json")
+        archive.write(run.path / CONFIG, CONFIG)
         for table in sorted(run.arm_dir(rollout, arm).iterdir()):
             archive.write(table, table.name)
     return path
+
+
+def run_zip_bytes(path: str | Path) -> bytes:
+    """The whole run as a zip: config.json, summary.json and every finished arm's Parquet tables."""
+    run = RunDir.open(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in (CONFIG, SUMMARY):
+            if (run.path / name).exists():
+                archive.write(run.path / name, name)
+        for rollout, arm in run.finished():
+            arm_dir = run.arm_dir(rollout, arm)
+            for table in sorted(arm_dir.iterdir()):
+                archive.write(table, str(table.relative_to(run.path)))
+    return buffer.getvalue()
+
+
+def lobster_zip_bytes(path: str | Path, rollout: int, arm: str, levels: int = 10) -> bytes:
+    """One rollout arm exported as LOBSTER message + orderbook CSVs, zipped in memory."""
+    run = RunDir.open(path)
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory(prefix="mars-lobster-") as tmp:
+        files = export_lobster(run, rollout, arm, tmp, levels)
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for file in files:
+                archive.write(file, file.name)
+    return buffer.getvalue()
