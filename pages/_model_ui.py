@@ -132,7 +132,7 @@ def load_model(path: str, stamp: float):  # noqa: ARG001 (stamp: the cache key)
             context width), with what to do.
     """
     from mars_core.model import load_order_model
-    from mars_core.sim.lmm_background import loaded_model
+    from mars_core.sim.agents.lmm import loaded_model
 
     try:
         model = load_order_model(path)

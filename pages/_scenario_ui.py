@@ -22,7 +22,7 @@ from mars_core.control.scenarios import DIRECTION_LABELS, KIND_LABELS, ScenarioS
 from mars_core.control.signals import ControlSignal, mid2_at
 from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
 from mars_core.errors import ConfigError, MarsInputError
-from mars_core.sim.twap import TWAPConfig
+from mars_core.sim.agents.twap import TWAPConfig
 
 HISTORY_MINUTES = 15  # real minutes drawn before the start (Fig. 16 shows 15)
 TWAP_INTERVAL_S = 30.0

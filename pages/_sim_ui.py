@@ -22,10 +22,10 @@ from mars_core.data.schema import NS_PER_SECOND, DatasetInfo
 from mars_core.engine import format_clock
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.experiments import whatif
-from mars_core.sim.config import SimConfig
-from mars_core.sim.injected import COLUMNS as ORDER_COLUMNS
-from mars_core.sim.injected import validate_orders
-from mars_core.sim.twap import TWAPConfig
+from mars_core.sim.agents.injected import COLUMNS as ORDER_COLUMNS
+from mars_core.sim.agents.injected import validate_orders
+from mars_core.sim.agents.twap import TWAPConfig
+from mars_core.sim.config import SimConfig, check_execution_fits, check_order_time
 from pages import _ui
 
 MAX_ROLLOUTS = 64
@@ -158,14 +158,7 @@ def orders_csv(table: pd.DataFrame, tick_size: int, start_ns: int, end_ns: int) 
         )
     orders = validate_orders(text, tick_size, where="Injected orders", first_row=1)
     for row in orders.itertuples(index=False):
-        if row.ts < start_ns:
-            raise MarsInputError(
-                f"Injected orders, row {row.row}: time {format_clock(row.ts)} is before the run starts at {format_clock(start_ns)}"
-            )
-        if row.ts >= end_ns:
-            raise MarsInputError(
-                f"Injected orders, row {row.row}: time {format_clock(row.ts)} is not before the run ends at {format_clock(end_ns)}"
-            )
+        check_order_time(row.ts, row.row, start_ns, end_ns, "Injected orders")
     return text.to_csv(index=False)
 
 
@@ -194,10 +187,7 @@ def twap_config(t: TwapInput, run_minutes: float, number: int) -> TWAPConfig:
     minutes = run_minutes if t.minutes is None else t.minutes
     if minutes <= 0:
         raise ConfigError(f"{where}: execution time must be positive (was {minutes:g} min)")
-    if minutes > run_minutes + 1e-9:
-        raise ConfigError(
-            f"{where}: execution time {minutes:g} min is longer than the run ({run_minutes:g} min); shorten it or lengthen the run"
-        )
+    check_execution_fits(minutes, run_minutes, where)
     interval = 30.0 if t.interval_s is None else float(t.interval_s)
     if interval <= 5:
         raise ConfigError(

@@ -18,7 +18,7 @@ from mars_core.errors import MarsInputError
 from mars_core.model.tokenizer import VOCAB_SIZE
 from mars_core.sim import runs
 from mars_core.sim.config import SESSION_CLOSE, SESSION_OPEN
-from mars_core.sim.lmm_background import run_lmm_rollouts
+from mars_core.sim.runner import run_simulation
 from mars_core.store import RunDir
 from pages import _model_ui, _sim_ui, _ui
 
@@ -393,15 +393,7 @@ def _generate(config, data_dir) -> str | None:
             show_time=True,
         ):
             # in this process (no pool forked from a server thread) and with the checkpoint this page shows
-            run_lmm_rollouts(
-                config,
-                path,
-                _ui.day(config.symbol, config.date, str(data_dir)),
-                on_arm,
-                workers=1,
-                data_dir=str(data_dir),
-                model_path=str(files.checkpoint),
-            )
+            run_simulation(config, path, str(data_dir), workers=1, progress=on_arm, model_path=str(files.checkpoint))
     except MarsInputError as err:
         bar.empty()
         _ui.show_error(err, "Check the settings and generate again.")

@@ -20,7 +20,7 @@ from mars_core.errors import MarsInputError
 from mars_core.experiments import whatif
 from mars_core.sim import runs
 from mars_core.sim.config import SESSION_CLOSE, SESSION_OPEN, SimConfig
-from mars_core.sim.rollouts import run_simulation
+from mars_core.sim.runner import run_simulation
 from mars_core.store import RunDir
 from pages import _sim_ui, _ui
 

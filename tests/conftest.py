@@ -12,7 +12,7 @@ from llm_stub import StubLLM, serve_stub
 
 from mars_core.data import LobsterDay, find_dataset, load_day
 from mars_core.sim.config import SimConfig
-from mars_core.sim.rollouts import run_simulation
+from mars_core.sim.runner import run_simulation
 from mars_core.sim.runs import simulation_dir
 
 SAMPLE_DATE = "2012-06-21"

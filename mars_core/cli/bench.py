@@ -16,7 +16,6 @@ from mars_core.errors import MarsInputError
 from mars_core.model import bench as model_bench
 from mars_core.model.batch_train import load_batch_model
 from mars_core.sim import bench as sim_bench
-from mars_core.sim import lmm_bench
 
 bench_app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Benchmarks of the hot paths; --json for figures."
@@ -70,7 +69,7 @@ def bench_generate(
 ) -> None:
     """Orders generated and matched per second by the shipped order model at 1, 16 and 64 rollouts."""
 
-    result = lmm_bench.run(symbol, date, data_dir, steps=steps)
+    result = sim_bench.run_generate(symbol, date, data_dir, steps=steps)
     human = "\n".join(
         f"{b:>3} rollouts: {result['orders_per_s'][b]:>7,} orders/s with the KV cache, "
         f"{result['orders_per_s_nocache'][b]:>6,} recomputing the window ({result['speedup'][b]}x)"

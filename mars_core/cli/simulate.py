@@ -11,11 +11,11 @@ from tqdm import tqdm
 from mars_core.cli.options import DataDirOption, JsonOption, emit
 from mars_core.data import find_dataset, resolve_data_dir
 from mars_core.errors import ConfigError, MarsInputError
+from mars_core.sim.agents.injected import InjectedOrders
+from mars_core.sim.agents.twap import TWAPConfig
 from mars_core.sim.config import SimConfig
-from mars_core.sim.injected import InjectedOrders
-from mars_core.sim.rollouts import run_simulation
+from mars_core.sim.runner import run_simulation
 from mars_core.sim.runs import simulation_dir
-from mars_core.sim.twap import TWAPConfig
 from mars_core.store import RunDir, export_lobster, export_parquet_zip
 
 TWAP_KEYS = {"side", "volume", "pvr", "ap", "duration", "interval", "aggressive"}

@@ -62,7 +62,7 @@ from mars_core.model.sampler import Parked
 from mars_core.model.tokenizer import raw_orders
 from mars_core.paths import ENSEMBLE_DIR
 from mars_core.settings import Settings
-from mars_core.sim.lmm_background import LockstepGroup
+from mars_core.sim.agents.lmm import LockstepGroup
 from mars_core.sim.simulator import Simulator
 
 

@@ -44,7 +44,7 @@ from mars_core.engine import format_clock
 from mars_core.errors import MarsInputError
 from mars_core.model.dataset import VAL_START_NS, load_days
 from mars_core.settings import Settings
-from mars_core.sim.twap import TWAPConfig
+from mars_core.sim.agents.twap import TWAPConfig
 
 CONFIGS = ("no_control_no_interaction", "control_no_interaction", "no_control_interaction", "control_interaction")
 SESSION_END_NS = 16 * 60 * NS_PER_MINUTE

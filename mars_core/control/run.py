@@ -27,10 +27,10 @@ from mars_core.control.controller import (
 from mars_core.control.signals import ControlSignal, mid2_at
 from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
 from mars_core.sim.agent import AgentId
-from mars_core.sim.lmm_background import LMMBackground, LockstepGroup, history_context, loaded_model
-from mars_core.sim.rollouts import rollout_seed
+from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_context, loaded_model
+from mars_core.sim.agents.twap import TWAPAgent, TWAPConfig
+from mars_core.sim.arms import rollout_seed
 from mars_core.sim.simulator import Simulator
-from mars_core.sim.twap import TWAPAgent, TWAPConfig
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ An agent must buy (or sell) `volume` shares within `duration_s` seconds, from a
 random moment of a real trading day. Like the paper's RL agent, it controls the
 configurable TWAP of Algorithm 1 interval by interval: before each interval it
 picks the maximum passive volume ratio (PVR) and the aggressive price level (AP).
-The market reacts: the background (noise traders, the historical flow or the
-generative model) trades against the agent's orders.
+The market reacts: the background (noise traders or the historical flow) trades
+against the agent's orders.
 
 ## Action Space
 `Discrete(66)`: action a = 6 * p + ap, PVR = p / 10 for p in 0..10, AP = ap in 0..5.
@@ -31,8 +31,9 @@ The day is warmed up by replay to a start drawn uniformly (by the env's
 Terminated after the last interval (`duration_s / interval_s` steps); never truncated.
 
 ## Arguments
-day, background ("noise" or "replay"), side, volume, duration_s, interval_s,
-start_window (pair of "HH:MM"), shortfall_bps.
+day, background ("noise" or "replay": a background that drives one simulator on its own;
+the generative "lmm" is refused, it needs the lockstep runner), side, volume, duration_s,
+interval_s, start_window (pair of "HH:MM"), shortfall_bps.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ import numpy as np
 from mars_core.data.schema import NS_PER_SECOND, LobsterDay
 from mars_core.engine import parse_clock
 from mars_core.sim.agent import AgentId
-from mars_core.sim.rollouts import make_background
+from mars_core.sim.agents.twap import TWAPAgent, TWAPConfig
+from mars_core.sim.backgrounds import make_background, per_arm
 from mars_core.sim.simulator import Simulator
-from mars_core.sim.twap import TWAPAgent, TWAPConfig
 
 PVR_STEPS = 11
 AP_LEVELS = 6
@@ -70,7 +71,7 @@ class ExecutionEnv(gym.Env):
         shortfall_bps: float = 50.0,
     ) -> None:
         self.day = day
-        self.background = background
+        self.background = per_arm(background).name  # refuses a background it cannot drive, by name
         self.twap = TWAPConfig(side=side, volume=volume, duration_s=duration_s, interval_s=interval_s)
         self.start_window = (parse_clock(start_window[0]), parse_clock(start_window[1]))
         self.shortfall_bps = shortfall_bps

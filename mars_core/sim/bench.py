@@ -1,7 +1,12 @@
-"""Simulator benchmark: orders per second with the noise background, one core and all cores.
+"""Benchmarks of the simulator: orders per second with the noise background, and generated orders per second.
 
-Run with `mars bench sim --json`. Memory is measured per rollout in fresh
-processes for a short and a long run, to show it does not grow with run length.
+`mars bench sim --json`: the noise background on one core and on all cores. Memory is measured
+per rollout in fresh processes for a short and a long run, to show it does not grow with run length.
+
+`mars bench generate --json`: the shipped order model drives B rollouts in lockstep from one
+start (one process, one torch thread), with the KV cache and with the window recomputed at
+every step (what MarS's released code does). An order counts when it was decoded and sent to
+the exchange; recording of the order log, trades and book snapshots is included.
 """
 
 from __future__ import annotations
@@ -13,11 +18,17 @@ import shutil
 import tempfile
 import time
 
+from mars_core.data import find_dataset, load_day, resolve_data_dir
+from mars_core.engine import parse_clock
+from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_context, loaded_model, torch_threads
+from mars_core.sim.arms import rollout_seed
 from mars_core.sim.config import SimConfig
-from mars_core.sim.rollouts import run_arm, run_simulation
+from mars_core.sim.runner import run_arm, run_simulation
+from mars_core.sim.simulator import Simulator
 from mars_core.store import RunDir
 
 START = "10:00"
+GENERATE_START = "14:40"
 
 
 def _config(symbol: str, date: str, minutes: float, rollouts: int) -> SimConfig:
@@ -79,4 +90,47 @@ def run(
         "orders_long_rollout": long_orders,
         "peak_rss_mb_short": round(short_rss, 1),
         "peak_rss_mb": round(long_rss, 1),
+    }
+
+
+def orders_per_s(day, batch: int, steps: int, use_cache: bool, seed: int = 0) -> float:
+    """Generated (decoded, matched, recorded) orders per second of B rollouts over `steps` lockstep steps."""
+    model = loaded_model()
+    start = parse_clock(GENERATE_START)
+    end = start + 3600 * 10**9  # long enough not to end during the measurement
+    sims = [Simulator(day, start, end, LMMBackground(), seed=rollout_seed(seed, r)) for r in range(batch)]
+    group = LockstepGroup(
+        sims,
+        [rollout_seed(seed, r) for r in range(batch)],
+        model,
+        history_context(day, start, model),
+        use_cache=use_cache,
+    )
+    with torch_threads(1):
+        group.step()  # first step pays one-off costs
+        before, started = group.generated, time.perf_counter()
+        for _ in range(steps):
+            group.step()
+        seconds = time.perf_counter() - started
+    return (group.generated - before) / seconds
+
+
+def run_generate(
+    symbol: str = "GOOG",
+    date: str = "2012-06-21",
+    data_dir: str | None = None,
+    batches: tuple[int, ...] = (1, 16, 64),
+    steps: int = 200,
+    nocache_steps: int = 40,
+) -> dict:
+    day = load_day(find_dataset(symbol, date, resolve_data_dir(data_dir)))
+    cached = {str(b): round(orders_per_s(day, b, steps, True)) for b in batches}
+    nocache = {str(b): round(orders_per_s(day, b, nocache_steps, False)) for b in batches}
+    return {
+        "orders_per_s": cached,
+        "orders_per_s_nocache": nocache,
+        "speedup": {b: round(cached[b] / max(nocache[b], 1), 1) for b in cached},
+        "model": loaded_model().summary.get("size", "shipped"),
+        "start": f"{symbol} {date} {GENERATE_START}",
+        "steps": steps,
     }

@@ -1,20 +1,49 @@
-"""Validated configuration of a simulation run (the CLI flags, the page's form, a study's points)."""
+"""Validated configuration of a simulation run (the CLI flags, the page's form, a study's points) and its rules.
+
+Every rule a run must satisfy is here, so `mars simulate`, the Simulate page and the
+experiments refuse the same things: the fields' own bounds (pydantic), every TWAP agent
+executing within the run (`check_execution_fits`), and, against the day's data
+(`SimConfig.check_day`), a window inside continuous trading and the data, and injected
+orders that are valid for the day's tick and fall inside the window (`check_order_time`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from mars_core.data.schema import NS_PER_MINUTE, DatasetInfo
 from mars_core.engine import format_clock, parse_clock
 from mars_core.errors import ConfigError
 from mars_core.settings import Settings
-from mars_core.sim.twap import TWAPConfig
+from mars_core.sim.agents.injected import InjectedOrders
+from mars_core.sim.agents.twap import TWAPConfig
 
 BACKGROUNDS = ("replay", "noise", "lmm")
 SESSION_OPEN, SESSION_CLOSE = parse_clock("09:30"), parse_clock("16:00")
+
+
+def check_execution_fits(execution_minutes: float, run_minutes: float, where: str) -> None:
+    """An execution agent must finish within the run."""
+    if execution_minutes > run_minutes + 1e-9:
+        raise ConfigError(
+            f"{where}: execution time {execution_minutes:g} min is longer than the run ({run_minutes:g} min); "
+            "shorten it or lengthen the run"
+        )
+
+
+def check_order_time(ts: int, row: int, start_ns: int, end_ns: int, where: str) -> None:
+    """An injected order (row `row` of its table) must fall inside the run's window [start, end)."""
+    if ts < start_ns:
+        raise ConfigError(
+            f"{where}, row {row}: time {format_clock(ts)} is before the run starts at {format_clock(start_ns)}"
+        )
+    if ts >= end_ns:
+        raise ConfigError(
+            f"{where}, row {row}: time {format_clock(ts)} is not before the run ends at {format_clock(end_ns)}"
+        )
 
 
 class SimConfig(Settings):
@@ -73,6 +102,12 @@ class SimConfig(Settings):
             parse_clock(value)
         return value
 
+    @model_validator(mode="after")
+    def _agents_fit(self) -> SimConfig:
+        for k, twap in enumerate(self.twap, start=1):
+            check_execution_fits(twap.duration_s / 60, self.minutes, f"twap {k}")
+        return self
+
     @property
     def start_ts(self) -> int:
         return parse_clock(self.start)
@@ -108,6 +143,14 @@ class SimConfig(Settings):
     def arms(self) -> tuple[str, ...]:
         """Arms run per rollout: treated and baseline when paired with agents, else one."""
         return ("treated", "baseline") if self.has_agents and self.paired else ("main",)
+
+    def check_day(self, info: DatasetInfo) -> None:
+        """The run fits the day: its window (`check_window`) and its injected orders (valid, inside the window)."""
+        self.check_window(info)
+        if self.inject_csv:
+            orders = InjectedOrders.from_text(self.inject_csv, info.tick_size).table
+            for order in orders.itertuples(index=False):
+                check_order_time(order.ts, order.row, self.start_ts, self.end_ts, "injected orders")
 
     def check_window(self, info: DatasetInfo) -> None:
         """The simulated window must lie inside continuous trading and the day's data."""

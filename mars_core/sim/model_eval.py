@@ -36,7 +36,7 @@ from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND
 from mars_core.engine import OrderKind, format_clock, parse_clock
 from mars_core.model.dataset import VAL_START_NS
 from mars_core.sim.config import SimConfig
-from mars_core.sim.rollouts import run_simulation
+from mars_core.sim.runner import run_simulation
 from mars_core.store import RunDir, claim_directory, write_json
 
 METRICS = ("order_type", "price_offset", "size", "interarrival", "spread", "depth")
@@ -166,7 +166,7 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """Simulate both backgrounds from every start point and compare their flow with the real one;
     the generative one decodes with `temperature` and `top_p` (None: `SimConfig`'s defaults)."""
-    from mars_core.sim.lmm_background import loaded_model
+    from mars_core.sim.agents.lmm import loaded_model
 
     started = time.perf_counter()
     out = Path(out)

@@ -37,8 +37,9 @@ from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.engine import format_clock, parse_clock
 from mars_core.errors import ConfigError
 from mars_core.settings import Settings
+from mars_core.sim.arms import Progress
 from mars_core.sim.config import SimConfig
-from mars_core.sim.rollouts import Progress, pending_tasks, run_simulation, run_tasks
+from mars_core.sim.runner import pending_tasks, run_simulation, run_tasks
 from mars_core.store import RunDir, claim_directory, write_json
 
 REPLAY = "replay"

@@ -112,7 +112,6 @@ class Simulator:
         self.book.next_order_id = max(self.book.next_order_id, SIM_ORDER_IDS)
         self.book.drain_orders()
         self.book.drain_trades()
-        self.open_mid2 = _mid2(day.book[0])  # 2 x the first mid of the day, for "change since the open"
         self.sink = sink or (lambda table, chunk: None)
         self.sink("start_book", resting_orders(self.book))
         self.recorder = Recorder(self.book, snapshot_levels, snapshot_interval_ns, self.sink)
@@ -171,11 +170,6 @@ class Simulator:
         self.open_orders[agent.agent_id] = {}
         self.pending_fills[agent.agent_id] = []
         self._schedule(agent.start(self.clock, rng), agent.agent_id, None)
-
-    def submit_now(self, agent_id: int, actions: list[Action]) -> None:
-        """Apply an agent's actions at the current time (no wake-up needed)."""
-        for action in actions:
-            self._apply(self.agents[agent_id], action, self.clock)
 
     def finish(self, seconds: float) -> RunResult:
         """Close the run: record the final book, flush every table, collect agent records."""
@@ -286,14 +280,6 @@ class Simulator:
         self.pending_fills[agent_id].append(fill)
         self.agents[agent_id].on_fill(fill)
 
-    # -------------------------------------------------------------- helpers
-    def mid_ticks_since_open(self) -> int:
-        """Mid-price change since the day's first mid, in ticks (rounded toward zero)."""
-        bid, ask = self.book.best_bid(), self.book.best_ask()
-        if not bid or not ask:
-            return 0
-        return int((bid + ask - self.open_mid2) / (2 * self.exchange.rules.tick_size))
-
 
 def resting_orders(book) -> pd.DataFrame:
     """Every resting order, best level first and in queue order within a level."""
@@ -304,8 +290,3 @@ def resting_orders(book) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["side", "price", "order_id", "qty", "agent"]).astype(
         {"side": np.int8, "price": np.int64, "order_id": np.int64, "qty": np.int64, "agent": np.int32}
     )
-
-
-def _mid2(row: np.ndarray) -> int:
-    """2 x mid of a LOBSTER book row (ask1 + bid1)."""
-    return int(row[0] + row[2])

@@ -41,9 +41,10 @@ from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND, EventType
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError
 from mars_core.settings import Settings
+from mars_core.sim.agents.twap import TWAPConfig
+from mars_core.sim.arms import Progress
 from mars_core.sim.config import SimConfig
-from mars_core.sim.rollouts import Progress, pending_tasks, run_simulation, run_tasks
-from mars_core.sim.twap import TWAPConfig
+from mars_core.sim.runner import pending_tasks, run_simulation, run_tasks
 from mars_core.store import RunDir, claim_directory, write_json
 
 PAPER_CONFIGS = ("L1-P0.1", "L1-P0.9", "L5-P0.1", "L5-P0.9")

@@ -25,7 +25,7 @@ from mars_core.model.tokenizer import N_LOB_BINS
 from mars_core.paths import ORDER_MODEL_DIR
 from mars_core.sim.config import SimConfig
 from mars_core.sim.model_eval import METRICS
-from mars_core.sim.rollouts import run_simulation
+from mars_core.sim.runner import run_simulation
 from mars_core.store import RunDir
 from pages import _model_ui, _ui
 

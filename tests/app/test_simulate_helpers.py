@@ -16,7 +16,7 @@ if str(REPO) not in sys.path:  # `pages` is the app's folder, not an installed p
 from mars_core.data import find_dataset  # noqa: E402
 from mars_core.data.schema import NS_PER_SECOND, DatasetInfo  # noqa: E402
 from mars_core.errors import ConfigError, MarsInputError  # noqa: E402
-from mars_core.sim.injected import InjectedOrders  # noqa: E402
+from mars_core.sim.agents.injected import InjectedOrders  # noqa: E402
 from pages import _sim_ui  # noqa: E402
 
 T10 = 36_000 * NS_PER_SECOND

@@ -63,6 +63,7 @@ def test_simulate_prints_the_summary_and_export_writes_lobster_files(tmp_path: P
         (["--twap", "side=up,volume=5"], "side must be buy or sell"),
         (["--twap", "volume=-5"], "volume"),
         (["--rollouts", "0"], "rollouts"),
+        (["--twap", "volume=500,duration=120"], "twap 1: execution time 2 min is longer than the run (1 min)"),
     ],
 )
 def test_bad_input_gets_one_clear_line(args: list[str], message: str, tmp_path: Path, data_dir: Path) -> None:
@@ -96,6 +97,30 @@ def test_bad_injected_file_names_the_row(tmp_path: Path, data_dir: Path) -> None
         data_dir=data_dir,
     )
     assert done.returncode == 2 and f"{csv}, row 3: qty must be positive" in done.stderr
+
+
+def test_injected_orders_outside_the_window_are_refused_as_on_the_page(tmp_path: Path, data_dir: Path) -> None:
+    csv = tmp_path / "orders.csv"
+    csv.write_text("time,action,side,price,qty\n10:00:30,limit,buy,575.10,100\n10:01:00,market,buy,,100\n")
+    done = mars(
+        "simulate",
+        "--symbol",
+        "GOOG",
+        "--date",
+        "2012-06-21",
+        "--start",
+        "10:00",
+        "--minutes",
+        "1",
+        "--inject",
+        str(csv),
+        "--out",
+        str(tmp_path / "x"),
+        data_dir=data_dir,
+    )
+    assert done.returncode == 2
+    assert "injected orders, row 3: time 10:01:00 is not before the run ends at 10:01:00" in done.stderr
+    assert not (tmp_path / "x").exists()  # refused before anything was written
 
 
 def test_export_of_a_folder_that_is_not_a_run(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from mars_core.engine import parse_clock
 from mars_core.errors import MarsInputError
 from mars_core.model.batch_model import KVCache
 from mars_core.model.order_images import mirror_sides
-from mars_core.sim.twap import TWAPConfig
+from mars_core.sim.agents.twap import TWAPConfig
 
 ENSEMBLE = Path(__file__).resolve().parents[2] / "assets" / "models" / "ensemble" / "ensemble.pt"
 needs_models = pytest.mark.skipif(not ENSEMBLE.is_file(), reason="no shipped ensemble")

@@ -7,6 +7,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from mars_core.data import LobsterDay
+from mars_core.errors import ConfigError
 from mars_core.rl.execution_env import AP_LEVELS, ExecutionEnv
 
 
@@ -52,3 +53,10 @@ def test_fixed_start_and_bad_actions(env: ExecutionEnv) -> None:
     assert info["start"] == 11.5 * 3600 * 10**9
     with pytest.raises(ValueError, match="not in"):
         env.step(99)
+
+
+def test_a_background_it_cannot_drive_is_refused_by_name(goog_day: LobsterDay) -> None:
+    with pytest.raises(ConfigError, match="'lmm' background cannot drive a single simulator.*use replay, noise"):
+        ExecutionEnv(goog_day, background="lmm")
+    with pytest.raises(ConfigError, match="unknown background 'hawkes'"):
+        ExecutionEnv(goog_day, background="hawkes")

@@ -12,9 +12,9 @@ import pytest
 from mars_core.data import discover, load_day
 from mars_core.engine import replay_day
 from mars_core.errors import MarsInputError
+from mars_core.sim.agents.twap import TWAPConfig
 from mars_core.sim.config import SimConfig
-from mars_core.sim.rollouts import run_simulation
-from mars_core.sim.twap import TWAPConfig
+from mars_core.sim.runner import run_simulation
 from mars_core.store import RunDir, export_lobster, export_parquet_zip, lobster_zip_bytes, run_zip_bytes
 
 

@@ -12,9 +12,9 @@ import pytest
 from mars_core.data import LobsterDay, minute_bars
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError
+from mars_core.sim.agents.noise import NoiseBackground, calibrate, noise_params
 from mars_core.sim.bars import BarBuilder
 from mars_core.sim.config import SimConfig
-from mars_core.sim.noise import NoiseBackground, calibrate, noise_params
 from mars_core.sim.simulator import Simulator
 
 

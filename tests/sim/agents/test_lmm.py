@@ -12,11 +12,12 @@ from mars_core.data import LobsterDay
 from mars_core.engine import OrderKind, parse_clock
 from mars_core.errors import ConfigError
 from mars_core.model.tokenizer import N_LOB
+from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_context, loaded_model
+from mars_core.sim.agents.twap import TWAPConfig
+from mars_core.sim.arms import rollout_seed
 from mars_core.sim.config import SimConfig
-from mars_core.sim.lmm_background import LMMBackground, LockstepGroup, history_context, loaded_model
-from mars_core.sim.rollouts import rollout_seed, run_simulation
+from mars_core.sim.runner import run_simulation
 from mars_core.sim.simulator import Simulator
-from mars_core.sim.twap import TWAPConfig
 from mars_core.store import RunDir
 
 

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from mars_core.engine import Status
 from mars_core.sim.agent import NEVER, Cancel, Fill, Observation, Submit
-from mars_core.sim.twap import TWAPAgent, TWAPConfig
+from mars_core.sim.agents.twap import TWAPAgent, TWAPConfig
 
 S = 1_000_000_000
 T0 = 36_000 * S

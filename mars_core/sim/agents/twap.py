@@ -109,7 +109,13 @@ class TWAPAgent:
 
     def wake(self, obs: Observation) -> tuple[list[Action], int]:
         _, phase, i = self._plan.pop()
-        actions = getattr(self, f"_{phase}")(obs, i)
+        match phase:
+            case "passive":
+                actions = self._passive(obs, i)
+            case "aggressive":
+                actions = self._aggressive(obs, i)
+            case _:  # "end"
+                actions = self._end()
         return actions, (self._plan[-1][0] if self._plan else NEVER)
 
     # -------------------------------------------------------------- phases
@@ -146,7 +152,7 @@ class TWAPAgent:
             actions.append(Submit(c.side, price, qty, tag="aggressive"))
         return actions
 
-    def _end(self, obs: Observation, i: int) -> list[Action]:
+    def _end(self) -> list[Action]:
         return [Cancel(oid) for oid in self.resting]
 
     # ------------------------------------------------------------- results

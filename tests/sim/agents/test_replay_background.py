@@ -8,7 +8,7 @@ import pandas as pd
 from mars_core.data import LobsterDay
 from mars_core.data.orderflow import Action, order_flow
 from mars_core.engine import parse_clock
-from mars_core.sim.replay_background import ReplayBackground, replay_schedule
+from mars_core.sim.agents.replay import ReplayBackground, replay_schedule
 from mars_core.sim.simulator import Simulator
 
 

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from mars_core.errors import ConfigError, MarsInputError
-from mars_core.sim import rollouts
+from mars_core.sim import runner
+from mars_core.sim.agents.twap import TWAPConfig
 from mars_core.sim.config import SimConfig
-from mars_core.sim.rollouts import run_simulation
-from mars_core.sim.twap import TWAPConfig
+from mars_core.sim.runner import run_simulation
 from mars_core.store import TABLES, RunDir, catalog
 
 FAR_AWAY_ORDER = "time,action,side,price,qty,client_id\n10:00:10,limit,buy,100.00,100,far\n"
@@ -73,7 +73,7 @@ def test_twap_moves_the_price_against_itself(tmp_path: Path, data_dir: Path) -> 
 def test_resume_skips_finished_arms_and_rejects_a_different_config(tmp_path: Path, data_dir: Path, monkeypatch) -> None:
     out = tmp_path / "r"
     calls: list[tuple[int, str]] = []
-    real = rollouts.run_arm
+    real = runner.run_arm
 
     def failing_second(cfg, path, rollout, arm, data):  # the second arm "crashes" the first time
         calls.append((rollout, arm))
@@ -81,7 +81,7 @@ def test_resume_skips_finished_arms_and_rejects_a_different_config(tmp_path: Pat
             raise KeyboardInterrupt
         return real(cfg, path, rollout, arm, data)
 
-    monkeypatch.setattr(rollouts, "run_arm", failing_second)
+    monkeypatch.setattr(runner, "run_arm", failing_second)
     with pytest.raises(KeyboardInterrupt):
         run_simulation(config(), out, str(data_dir), workers=1)
     run = RunDir(out)

@@ -9,8 +9,8 @@ import pytest
 from mars_core.data import LobsterDay
 from mars_core.engine import parse_clock
 from mars_core.errors import MarsInputError
-from mars_core.sim.injected import InjectedOrders
-from mars_core.sim.noise import NoiseBackground, noise_params
+from mars_core.sim.agents.injected import InjectedOrders
+from mars_core.sim.agents.noise import NoiseBackground, noise_params
 from mars_core.sim.simulator import Simulator
 
 HEADER = "time,action,side,price,qty,client_id\n"

@@ -21,18 +21,11 @@ running, cost what those few need.
 from __future__ import annotations
 
 import functools
-import multiprocessing
-import os
-import time
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 
 from mars_core.data.orderflow import order_flow
@@ -42,20 +35,7 @@ from mars_core.model.sampler import OrderModelSampler
 from mars_core.model.tokenizer import DecodedOrder, day_open_mid2, raw_orders
 from mars_core.model.train import LoadedModel, load_order_model
 from mars_core.sim.agent import NEVER, Action, AgentId, Cancel, Modify, Submit
-from mars_core.sim.bars import BarBuilder
-from mars_core.sim.config import SimConfig
-from mars_core.sim.rollouts import (
-    Progress,
-    RunSummary,
-    commit_arm,
-    finalize,
-    make_agents,
-    make_simulator,
-    report_progress,
-    rollout_seed,
-)
 from mars_core.sim.simulator import Simulator
-from mars_core.store import ArmWriter, RunDir
 
 MAKERS = (AgentId.HISTORY, AgentId.BACKGROUND)  # whose resting orders the background may cancel
 
@@ -86,10 +66,6 @@ class LMMBackground:
 
     def __init__(self) -> None:
         self.pending: tuple[int, DecodedOrder] | None = None
-
-    @classmethod
-    def default(cls) -> LMMBackground:
-        return cls()
 
     def start(self, sim: Simulator, rng: np.random.Generator) -> None:
         self.pending = None
@@ -232,93 +208,3 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def run_lmm_rollouts(
-    config: SimConfig,
-    out: str | Path,
-    day: LobsterDay,
-    progress: Progress | None = None,
-    workers: int | None = None,
-    data_dir: str | None = None,
-    model_path: str | None = None,
-) -> RunSummary:
-    """Every pending arm of `config` with the generative background: one lockstep group per arm,
-    the groups (treated and baseline) in parallel processes when there are cores for them."""
-    run = RunDir.create(out, config.model_dump(mode="json"))
-    started = time.perf_counter()
-    groups = [
-        (arm, todo) for arm in config.arms if (todo := [r for r in range(config.rollouts) if not run.is_done(r, arm)])
-    ]
-    total = config.rollouts * len(config.arms)
-    finished = total - sum(len(todo) for _, todo in groups)
-    workers = min(workers or os.cpu_count() or 1, len(groups))
-    if workers <= 1:
-        loaded = loaded_model(model_path)
-        for arm, todo in groups:
-            for summary in run_group(config, str(run.path), arm, todo, day, loaded):
-                finished += 1
-                report_progress(progress, finished, total, summary)
-    else:
-        # spawn, not fork: a process forked after torch has started its thread pool can hang
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [
-                pool.submit(run_group_in_worker, config, str(run.path), arm, todo, data_dir, model_path)
-                for arm, todo in groups
-            ]
-            for future in as_completed(futures):
-                for summary in future.result():
-                    finished += 1
-                    report_progress(progress, finished, total, summary)
-    return finalize(run, config, time.perf_counter() - started)
-
-
-def run_group_in_worker(
-    config: SimConfig, run_path: str, arm: str, rollouts: list[int], data_dir: str | None, model_path: str | None
-) -> list[dict[str, Any]]:
-    """`run_group` in a fresh worker process: loads the day and the model itself."""
-    from mars_core.sim.rollouts import load_config_day
-
-    return run_group(config, run_path, arm, rollouts, load_config_day(config, data_dir), loaded_model(model_path))
-
-
-def run_group(
-    config: SimConfig, run_path: str, arm: str, rollouts: list[int], day: LobsterDay, model: LoadedModel
-) -> list[dict[str, Any]]:
-    """Simulate `rollouts` of one arm in lockstep and commit each; returns their summaries."""
-    run = RunDir(run_path)
-    writers = {r: ArmWriter(run, r, arm) for r in rollouts}
-    bars = {r: BarBuilder(day.info.date) for r in rollouts}
-    agents = {r: make_agents(config, day) if arm != "baseline" else [] for r in rollouts}
-    try:
-        sims = [
-            make_simulator(config, day, LMMBackground(), agents[r], r, _sink(writers[r], bars[r])) for r in rollouts
-        ]
-        group = LockstepGroup(
-            sims,
-            [rollout_seed(config.seed, r) for r in rollouts],
-            model,
-            history_context(day, config.start_ts, model),
-            temperature=config.lmm_temperature,
-            top_p=config.lmm_top_p,
-        )
-        started = time.perf_counter()
-        with torch_threads(1):
-            group.run()
-        seconds = time.perf_counter() - started
-        return [
-            commit_arm(writers[r], bars[r], sim.finish(seconds / len(rollouts)), agents[r], config, r, arm)
-            for r, sim in zip(rollouts, sims)
-        ]
-    except BaseException:
-        for writer in writers.values():
-            writer.abort()
-        raise
-
-
-def _sink(writer: ArmWriter, bars: BarBuilder):
-    def sink(table: str, chunk: pd.DataFrame) -> None:
-        writer.write(table, chunk)
-        bars.add(table, chunk)
-
-    return sink

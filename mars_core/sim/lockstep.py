@@ -1,0 +1,102 @@
+"""The lockstep runner of the generative background: an arm's rollouts advance together in one process.
+
+One model call samples the next order of every rollout of a batch (`agents.lmm.LockstepGroup`),
+so the pending rollouts of each arm form one group; the groups (treated and baseline) run
+in parallel processes when there are cores for them. Arms are built and committed as the
+per-arm runner builds them (`arms`), so their tables are the same kind.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
+
+from mars_core.data.schema import LobsterDay
+from mars_core.model.train import LoadedModel
+from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_context, loaded_model, torch_threads
+from mars_core.sim.arms import (
+    ArmOutput,
+    Progress,
+    load_config_day,
+    make_agents,
+    make_simulator,
+    report_progress,
+    rollout_seed,
+)
+from mars_core.sim.config import SimConfig
+from mars_core.store import RunDir
+
+
+def run_groups(
+    config: SimConfig,
+    run: RunDir,
+    day: LobsterDay,
+    data_dir: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    model_path: str | None = None,
+) -> None:
+    """Every pending arm of `config` in `run`: one lockstep group per arm, in this process or one per group."""
+    groups = [
+        (arm, todo) for arm in config.arms if (todo := [r for r in range(config.rollouts) if not run.is_done(r, arm)])
+    ]
+    total = config.rollouts * len(config.arms)
+    finished = total - sum(len(todo) for _, todo in groups)
+    workers = min(workers or os.cpu_count() or 1, len(groups))
+    if workers <= 1:
+        loaded = loaded_model(model_path)
+        for arm, todo in groups:
+            for summary in run_group(config, str(run.path), arm, todo, day, loaded):
+                finished += 1
+                report_progress(progress, finished, total, summary)
+        return
+    # spawn, not fork: a process forked after torch has started its thread pool can hang
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [
+            pool.submit(run_group_in_worker, config, str(run.path), arm, todo, data_dir, model_path)
+            for arm, todo in groups
+        ]
+        for future in as_completed(futures):
+            for summary in future.result():
+                finished += 1
+                report_progress(progress, finished, total, summary)
+
+
+def run_group_in_worker(
+    config: SimConfig, run_path: str, arm: str, rollouts: list[int], data_dir: str | None, model_path: str | None
+) -> list[dict[str, Any]]:
+    """`run_group` in a fresh worker process: loads the day and the model itself."""
+    return run_group(config, run_path, arm, rollouts, load_config_day(config, data_dir), loaded_model(model_path))
+
+
+def run_group(
+    config: SimConfig, run_path: str, arm: str, rollouts: list[int], day: LobsterDay, model: LoadedModel
+) -> list[dict[str, Any]]:
+    """Simulate `rollouts` of one arm in lockstep and commit each; returns their summaries."""
+    run = RunDir(run_path)
+    outputs = {r: ArmOutput(run, r, arm, day) for r in rollouts}
+    agents = {r: make_agents(config, day, arm) for r in rollouts}
+    try:
+        sims = [make_simulator(config, day, LMMBackground(), agents[r], r, outputs[r]) for r in rollouts]
+        group = LockstepGroup(
+            sims,
+            [rollout_seed(config.seed, r) for r in rollouts],
+            model,
+            history_context(day, config.start_ts, model),
+            temperature=config.lmm_temperature,
+            top_p=config.lmm_top_p,
+        )
+        started = time.perf_counter()
+        with torch_threads(1):
+            group.run()
+        seconds = time.perf_counter() - started
+        return [
+            outputs[r].commit(sim.finish(seconds / len(rollouts)), agents[r], config) for r, sim in zip(rollouts, sims)
+        ]
+    except BaseException:
+        for output in outputs.values():
+            output.abort()
+        raise

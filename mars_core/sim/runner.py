@@ -1,0 +1,141 @@
+"""The runner: N rollouts of a configuration into a run directory, on every core, resumable.
+
+Each arm of each rollout (`arms`) is run by its background's driver (`backgrounds`): a
+per-arm background makes each arm one task of a process pool; the generative background
+advances an arm's rollouts in lockstep (`lockstep`). Finished arms are skipped on resume,
+and `summary.json` counts every finished arm when the run ends.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mars_core.sim.arms import ArmOutput, Progress, load_config_day, make_agents, make_simulator, report_progress
+from mars_core.sim.backgrounds import background, make_background
+from mars_core.sim.config import SimConfig
+from mars_core.store import RunDir
+
+Task = tuple[SimConfig, str, int, str]  # (config, run directory, rollout, arm)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_dir: str
+    rollouts: int
+    arms: int
+    orders: int
+    trades: int
+    seconds: float
+
+    @property
+    def orders_per_s(self) -> float:
+        return self.orders / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_dir": self.run_dir,
+            "rollouts": self.rollouts,
+            "arms": self.arms,
+            "orders": self.orders,
+            "trades": self.trades,
+            "seconds": round(self.seconds, 3),
+            "orders_per_s": round(self.orders_per_s, 1),
+        }
+
+
+def run_simulation(
+    config: SimConfig,
+    out: str | Path,
+    data_dir: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    model_path: str | None = None,
+) -> RunSummary:
+    """Run (or resume) every rollout arm of `config` into the run directory `out`.
+
+    `model_path`: the order model of the generative background (default: the shipped one)."""
+    day = load_config_day(config, data_dir)  # validate before creating anything
+    run = RunDir.create(out, config.model_dump(mode="json"))
+    started = time.perf_counter()
+    driver = background(config.background)
+    if driver.lockstep:
+        driver.drive(config, run, day, data_dir, workers, progress, model_path)
+    else:
+        tasks = pending_tasks(config, run)
+        total = config.rollouts * len(config.arms)
+        run_tasks(tasks, data_dir, workers, progress, done_before=total - len(tasks), total=total)
+    return finalize(run, config, time.perf_counter() - started)
+
+
+def run_arm(config: SimConfig, run_path: str, rollout: int, arm: str, data_dir: str | None) -> dict[str, Any]:
+    """Simulate one arm of one rollout with a per-arm background into the run directory; returns its summary."""
+    day = load_config_day(config, data_dir)
+    output = ArmOutput(RunDir(run_path), rollout, arm, day)
+    try:
+        agents = make_agents(config, day, arm)
+        bg = make_background(config.background, day, config.noise_fit_until_ts)
+        sim = make_simulator(config, day, bg, agents, rollout, output)
+        return output.commit(sim.run(), agents, config)
+    except BaseException:
+        output.abort()
+        raise
+
+
+def pending_tasks(config: SimConfig, run: RunDir) -> list[Task]:
+    """The arms of `config` not yet finished in `run`."""
+    return [
+        (config, str(run.path), r, arm)
+        for r in range(config.rollouts)
+        for arm in config.arms
+        if not run.is_done(r, arm)
+    ]
+
+
+def run_tasks(
+    tasks: list[Task],
+    data_dir: str | None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    done_before: int = 0,
+    total: int | None = None,
+) -> list[dict[str, Any]]:
+    """Run rollout arms in a process pool (in this process when one worker); returns their summaries."""
+    total = done_before + len(tasks) if total is None else total
+    finished, summaries = done_before, []
+    workers = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
+    if workers <= 1:
+        for config, path, r, arm in tasks:
+            summaries.append(run_arm(config, path, r, arm, data_dir))
+            finished += 1
+            report_progress(progress, finished, total, summaries[-1])
+        return summaries
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending = {pool.submit(run_arm, config, path, r, arm, data_dir) for config, path, r, arm in tasks}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                summaries.append(future.result())
+                finished += 1
+                report_progress(progress, finished, total, summaries[-1])
+    return summaries
+
+
+def finalize(run: RunDir, config: SimConfig, seconds: float) -> RunSummary:
+    """Write summary.json from every finished arm."""
+    arms = [run.arm_summary(r, a) for r, a in run.finished()]
+    summary = RunSummary(
+        run_dir=str(run.path),
+        rollouts=config.rollouts,
+        arms=len(arms),
+        orders=sum(a["orders"] for a in arms),
+        trades=sum(a["trades"] for a in arms),
+        seconds=seconds,
+    )
+    run.write_summary(summary.to_dict() | {"arms_detail": arms})
+    return summary
