@@ -27,15 +27,7 @@ from plotly.subplots import make_subplots
 
 from analysis.charts import PRICE_SCALE, _tint
 from mars_core.data.schema import NS_PER_SECOND
-from mars_core.model.tokenizer import (
-    CANCEL_REGIONS,
-    N_INTERVAL,
-    N_PRICE,
-    N_TYPES,
-    N_VOLUME,
-    SUBMIT_REGIONS,
-    TYPE_NAMES,
-)
+from mars_core.model.vocab import CANCEL_REGIONS, N_INTERVAL, N_PRICE, N_TYPES, N_VOLUME, SUBMIT_REGIONS, TYPE_NAMES
 
 COLORS = {"train": "#4c78a8", "val": "#e45756", "lr": "#54a24b", "unigram": "#98a2b3", "bigram": "#667085"}
 SOURCE_LABELS = {

@@ -131,8 +131,7 @@ def load_model(path: str, stamp: float):  # noqa: ARG001 (stamp: the cache key)
         MarsInputError: unreadable, or made for another version of the model code (e.g. another
             context width), with what to do.
     """
-    from mars_core.model import load_order_model
-    from mars_core.sim.agents.lmm import loaded_model
+    from mars_core.model.checkpoint import cached_order_model, load_order_model
 
     try:
         model = load_order_model(path)
@@ -144,13 +143,13 @@ def load_model(path: str, stamp: float):  # noqa: ARG001 (stamp: the cache key)
             f"{path} does not fit this version of the order-model code ({first}). Update the code "
             "to the version that wrote it, or retrain with this one."
         ) from None
-    loaded_model.cache_clear()
+    cached_order_model.cache_clear()
     return model
 
 
 def context_columns(loaded) -> int:  # noqa: ANN001 (a LoadedModel)
     """Book-context columns each token carries, read off the checkpoint's weights (one row per column and bin)."""
-    from mars_core.model.tokenizer import N_LOB_BINS
+    from mars_core.model.vocab import N_LOB_BINS
 
     return int(loaded.model.lob_proj.shape[0]) // N_LOB_BINS
 
@@ -375,7 +374,7 @@ class Generation:
 
 
 def _split(tokens: np.ndarray) -> pd.DataFrame:
-    from mars_core.model import split_token
+    from mars_core.model.vocab import split_token
 
     tokens = np.asarray(tokens, dtype=np.int64)
     type_, price, volume, interval = split_token(tokens)

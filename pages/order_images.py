@@ -27,8 +27,7 @@ st.caption(
 def load_models() -> dict:
     """The shipped VQ-VAE and order-batch model, when present, and what went wrong loading them.
     With an order-batch model, its embedded VQ-VAE is the one used throughout."""
-    from mars_core.model.batch_train import load_batch_model
-    from mars_core.model.vqvae_train import load_vqvae
+    from mars_core.model.checkpoint import load_batch_model, load_vqvae
 
     found: dict = {"vqvae": None, "batch": None, "problems": []}
     for name, loader, folder in (("batch", load_batch_model, "batch_model"), ("vqvae", load_vqvae, "vqvae")):
@@ -55,7 +54,7 @@ def tokenizer_for(symbol: str, date_iso: str, data_dir_str: str) -> tuple[object
     models = load_models()
     if models["vqvae"] is not None:
         return models["vqvae"].tokenizer, "slots of the shipped VQ-VAE's tokenizer"
-    from mars_core.model.train import load_order_model
+    from mars_core.model.checkpoint import load_order_model
 
     if (paths.ORDER_MODEL_DIR / "model.pt").is_file():
         return load_order_model(paths.ORDER_MODEL_DIR).tokenizer, "slots of the shipped order model's tokenizer"
@@ -159,7 +158,7 @@ if vq is None:
     st.stop()
 import torch  # noqa: E402 (only when a model is there)
 
-from mars_core.model.vqvae_train import image_metrics  # noqa: E402
+from mars_core.model.image_data import image_metrics  # noqa: E402
 
 codes = vq.model.encode(torch.from_numpy(images.images[max(0, i - 15) : i + 1])).numpy()  # (<=16, 8, 8)
 recon = vq.model.decode_counts(torch.from_numpy(codes[-1:]))[0].numpy()

@@ -15,7 +15,7 @@ from analysis import model_charts as mc
 from analysis import sim_charts
 from mars_core import paths
 from mars_core.errors import MarsInputError
-from mars_core.model.tokenizer import VOCAB_SIZE
+from mars_core.model.vocab import VOCAB_SIZE
 from mars_core.sim import runs
 from mars_core.sim.config import SESSION_CLOSE, SESSION_OPEN
 from mars_core.sim.runner import run_simulation

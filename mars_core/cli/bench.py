@@ -14,7 +14,7 @@ from mars_core.data import resolve_data_dir
 from mars_core.engine import bench as engine_bench
 from mars_core.errors import MarsInputError
 from mars_core.model import bench as model_bench
-from mars_core.model.batch_train import load_batch_model
+from mars_core.model.checkpoint import load_batch_model
 from mars_core.sim import bench as sim_bench
 
 bench_app = typer.Typer(

@@ -18,10 +18,10 @@ from mars_core.cli.options import (
     symbol_list,
 )
 from mars_core.errors import MarsInputError
-from mars_core.model.batch_train import BatchTrainConfig, train_batch_model
-from mars_core.model.ensemble_train import EnsembleTrainConfig, train_ensemble
-from mars_core.model.train import SIZES, TrainConfig, scaling_study, train
-from mars_core.model.vqvae_train import VQVAETrainConfig, train_vqvae
+from mars_core.model.train_batch_model import BatchTrainConfig, train_batch_model
+from mars_core.model.train_ensemble import EnsembleTrainConfig, train_ensemble
+from mars_core.model.train_order_model import SIZES, TrainConfig, scaling_study, train
+from mars_core.model.train_vqvae import VQVAETrainConfig, train_vqvae
 
 train_app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Train the generative order model on LOBSTER days."

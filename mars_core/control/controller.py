@@ -51,13 +51,15 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from mars_core.control.candidates import CandidateSampler
-from mars_core.control.signals import BPS, ControlSignal, ReturnMap, mid2_at
+from mars_core.control.signals import ControlSignal, mid2_at
 from mars_core.data.orderflow import order_flow
-from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
+from mars_core.data.schema import BPS, NS_PER_MINUTE, LobsterDay
 from mars_core.errors import MarsInputError
+from mars_core.model.candidates import HISTORY_MINUTES, CandidateSampler
+from mars_core.model.checkpoint import load_batch_model, load_ensemble
 from mars_core.model.ensemble import EnsembleModel, MinutePace, Prepared, image_condition, pace_features
 from mars_core.model.order_images import images_from_tokens, mirror_sides
+from mars_core.model.return_map import RETURN_MAP_FILE, ReturnMap
 from mars_core.model.sampler import Parked
 from mars_core.model.tokenizer import raw_orders
 from mars_core.paths import ENSEMBLE_DIR
@@ -79,7 +81,7 @@ class ControlSettings(Settings):
         "3 steers clearly harder, as classifier-free guidance does)",
     )
     history_minutes: int = Field(
-        7,
+        HISTORY_MINUTES,
         ge=1,
         le=15,
         description="realised minutes the order-batch model sees "
@@ -135,9 +137,6 @@ def load_control_kit(
     Raises:
         MarsInputError: a model is missing, or the models' images use different tokenizers.
     """
-    from mars_core.model.batch_train import load_batch_model
-    from mars_core.model.ensemble_train import load_ensemble
-
     ens = load_ensemble(ensemble_path)
     batch = load_batch_model(batch_path)
     if ens.fingerprint != batch.vqvae.fingerprint:
@@ -147,7 +146,7 @@ def load_control_kit(
         )
     if return_map_path is None:
         base = Path(ensemble_path) if ensemble_path is not None else ENSEMBLE_DIR
-        return_map_path = (base if base.is_dir() else base.parent) / "return_map.json"
+        return_map_path = (base if base.is_dir() else base.parent) / RETURN_MAP_FILE
     return ControlKit(
         ens.model,
         batch,

@@ -37,9 +37,9 @@ from pydantic import Field
 
 from mars_core.control.controller import ControlSettings
 from mars_core.control.run import run_controlled
-from mars_core.control.signals import BPS, mid2_at, replay_curve
+from mars_core.control.signals import mid2_at, replay_curve
 from mars_core.data import find_dataset, load_day, resolve_data_dir
-from mars_core.data.schema import NS_PER_MINUTE, EventType, LobsterDay
+from mars_core.data.schema import BPS, NS_PER_MINUTE, EventType, LobsterDay
 from mars_core.engine import format_clock
 from mars_core.errors import MarsInputError
 from mars_core.model.dataset import VAL_START_NS, load_days

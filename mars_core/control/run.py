@@ -26,8 +26,9 @@ from mars_core.control.controller import (
 )
 from mars_core.control.signals import ControlSignal, mid2_at
 from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
+from mars_core.model.checkpoint import cached_order_model
 from mars_core.sim.agent import AgentId
-from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_context, loaded_model
+from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_context
 from mars_core.sim.agents.twap import TWAPAgent, TWAPConfig
 from mars_core.sim.arms import rollout_seed
 from mars_core.sim.simulator import Simulator
@@ -94,7 +95,7 @@ def run_controlled(
     settings = settings or ControlSettings()
     H = signal.minutes
     end = start_ts + H * NS_PER_MINUTE
-    model = loaded_model()
+    model = cached_order_model()
     seeds = [rollout_seed(seed, r) for r in range(rollouts)]
     sinks = [MidSink() for _ in seeds]
     sims = [

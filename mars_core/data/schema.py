@@ -17,6 +17,7 @@ import numpy as np
 
 NS_PER_SECOND = 1_000_000_000
 NS_PER_MINUTE = 60 * NS_PER_SECOND
+BPS = 1e4  # basis points per unit of return
 # LOBSTER pads empty book levels with these dummy prices (size 0).
 DUMMY_ASK_PRICE = 9_999_999_999
 DUMMY_BID_PRICE = -9_999_999_999

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mars_core.model.tokenizer import VOCAB_SIZE
+from mars_core.model.vocab import VOCAB_SIZE
 
 ALPHAS = (0.01, 0.03, 0.1, 0.3, 1.0)
 BETAS = (0.25, 0.5, 1.0, 2.0, 4.0)

@@ -14,10 +14,10 @@ import time
 import numpy as np
 import torch
 
+from mars_core.model.checkpoint import load_order_model
 from mars_core.model.order_model import OrderModel
 from mars_core.model.sampler import OrderModelSampler
-from mars_core.model.tokenizer import N_LOB, N_LOB_BINS, VOCAB_SIZE
-from mars_core.model.train import load_order_model
+from mars_core.model.vocab import N_LOB, N_LOB_BINS, VOCAB_SIZE
 
 
 def _inputs(batch: int, length: int, seed: int) -> tuple[np.ndarray, ...]:

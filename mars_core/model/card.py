@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 from mars_core.model.tokenizer import TOKENIZER_VERSION
 
@@ -43,7 +41,7 @@ A LLaMA-style causal transformer that continues the order flow of a stock order 
 interval slot); each position also carries the binned volumes of 10 book levels after the
 order, the spread in ticks (price slots are measured from the quotes, so without it the model
 could not tell a one-tick market from a wide one) and the mid-price change since the open. Load it with
-`mars_core.model.load_order_model()` (no network); sample with `OrderModelSampler`.
+`mars_core.model.checkpoint.load_order_model()` (no network); sample with `OrderModelSampler`.
 
 ## Data and split
 
@@ -143,10 +141,3 @@ tokens the largest size overfits (its training loss keeps falling while the vali
 after about half the steps); the paper's scaling law needs far more data than two sample days.
 """
     return card
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a text file through a temporary file and a rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -64,7 +64,7 @@ from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.errors import MarsInputError
 from mars_core.model.order_model import OrderModel
 from mars_core.model.sampler import pick
-from mars_core.model.tokenizer import N_INTERVAL, N_PRICE, N_TYPES, N_VOLUME
+from mars_core.model.vocab import N_INTERVAL, N_PRICE, N_TYPES, N_VOLUME
 
 N_TP = N_TYPES * N_PRICE  # 96 (type, price) rows of an image
 N_PACE = N_TYPES + 1  # log(1 + orders so far in the minute) per type, and the elapsed share of the minute

@@ -39,19 +39,8 @@ import pandas as pd
 from mars_core.data.orderflow import OrderFlow, order_flow
 from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
 from mars_core.errors import MarsInputError
-from mars_core.model.tokenizer import (
-    CANCEL_REGIONS,
-    N_PRICE,
-    N_TYPES,
-    N_VOLUME,
-    SUBMIT_REGIONS,
-    TYPE_NAMES,
-    OrderTokenizer,
-    RawOrders,
-    quotes,
-    raw_orders,
-    split_token,
-)
+from mars_core.model.tokenizer import OrderTokenizer, RawOrders, quotes, raw_orders
+from mars_core.model.vocab import CANCEL_REGIONS, N_PRICE, N_TYPES, N_VOLUME, SUBMIT_REGIONS, TYPE_NAMES, split_token
 
 PIXEL_CLIP = 100  # pixel values are clipped to [0, PIXEL_CLIP] (paper: V in [0, 100])
 IMAGE_SHAPE = (N_TYPES, N_PRICE, N_VOLUME)  # (3, 32, 32): channel = order type

@@ -30,15 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mars_core.model.tokenizer import (
-    MID_CLIP,
-    N_INTERVAL,
-    N_LOB,
-    N_LOB_BINS,
-    N_PRICE,
-    N_TYPES,
-    N_VOLUME,
-)
+from mars_core.model.vocab import MID_CLIP, N_INTERVAL, N_LOB, N_LOB_BINS, N_PRICE, N_TYPES, N_VOLUME
 
 
 class RMSNorm(nn.Module):

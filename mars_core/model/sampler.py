@@ -33,7 +33,7 @@ import torch
 
 from mars_core.errors import MarsInputError
 from mars_core.model.order_model import KVCache, OrderModel, shift_positions
-from mars_core.model.tokenizer import N_INTERVAL, N_LOB, N_VOLUME, levels_present
+from mars_core.model.vocab import N_INTERVAL, N_LOB, N_VOLUME, levels_present
 
 ArrayLike = np.ndarray | torch.Tensor  # inputs are taken as NumPy arrays or tensors
 

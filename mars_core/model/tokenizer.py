@@ -48,27 +48,31 @@ from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from mars_core.data.orderflow import Action, OrderFlow, order_flow
 from mars_core.data.schema import DUMMY_ASK_PRICE, DUMMY_BID_PRICE, LobsterDay
 from mars_core.errors import MarsInputError
+from mars_core.model.binning import Binner
+from mars_core.model.vocab import (
+    ASK,
+    BID,
+    CANCEL,
+    CANCEL_REGIONS,
+    MAX_LEVELS,
+    MID_CLIP,
+    N_INTERVAL,
+    N_LOB,
+    N_LOB_BINS,
+    N_PRICE,
+    N_VOLUME,
+    SPREAD,
+    SUBMIT_REGIONS,
+    join_token,
+    levels_present,
+)
 
 TOKENIZER_VERSION = 1
-N_TYPES, N_PRICE, N_VOLUME, N_INTERVAL = 3, 32, 32, 16
-VOCAB_SIZE = N_TYPES * N_PRICE * N_VOLUME * N_INTERVAL  # 49152
-BID, ASK, CANCEL = 0, 1, 2  # token types
-TYPE_NAMES = ("bid", "ask", "cancel")
-# price-slot regions: (name, number of slots), in slot order
-SUBMIT_REGIONS = (("cross", 3), ("inside", 8), ("passive", 21))
-CANCEL_REGIONS = (("cancel_bid", 16), ("cancel_ask", 16))
-MAX_LEVELS = 10  # book levels in the context
-SPREAD = 2 * MAX_LEVELS  # context column of the spread, after the ask and bid volumes
-N_LOB = SPREAD + 1  # ask volumes of levels 1-10, bid volumes of levels 1-10, then the spread
-N_LOB_BINS = 32  # volume bins; the spread column holds the spread in ticks, capped at N_LOB_BINS - 1
-MID_CLIP = 2048  # mid change since the open, ticks, clipped to [-MID_CLIP, MID_CLIP]
 CANCEL_SEARCH_LEVELS = 32  # a cancel looks for the agents' orders in at most this many levels
-SAMPLES_PER_BIN = 128  # stored quantiles of the training values in each bin, for decoding
 PRICE_CAP_Q = 0.99  # range caps: quantiles of the training values
 VALUE_CAP_Q = 0.999
 
@@ -83,93 +87,6 @@ def _region_offsets(regions: tuple[tuple[str, int], ...]) -> dict[str, int]:
 
 _SUBMIT_OFFSET = _region_offsets(SUBMIT_REGIONS)
 _CANCEL_OFFSET = _region_offsets(CANCEL_REGIONS)
-
-
-@dataclass(frozen=True)
-class Binner:
-    """Integer values to bins: bin k holds values in (upper[k-1], upper[k]]; values above the
-    last upper bound (the range cap) go to the last bin and count as outside the range."""
-
-    upper: np.ndarray  # (n,) int64 inclusive upper bound of each bin, increasing
-    samples: np.ndarray  # (n, SAMPLES_PER_BIN) int64 sorted quantiles of the training values in each bin
-
-    def __post_init__(self) -> None:
-        # plain-Python copies for the per-order decoding path (numpy calls on scalars are slow)
-        object.__setattr__(self, "_upper", self.upper.tolist())
-        object.__setattr__(self, "_samples", self.samples.tolist())
-
-    @classmethod
-    def fit(cls, values: np.ndarray, n_bins: int, cap_quantile: float = 1.0) -> Binner:
-        """Equal-frequency bins over the values up to the cap quantile; a value holding at least
-        the remaining count / remaining bins gets its own bin. Fewer bins only if fewer distinct values
-        (no values at all: one bin holding 0)."""
-        values = np.asarray(values, dtype=np.int64)
-        if len(values) == 0:
-            return cls(np.zeros(1, dtype=np.int64), np.zeros((1, SAMPLES_PER_BIN), dtype=np.int64))
-        cap = int(np.quantile(values, cap_quantile, method="higher"))
-        values = np.sort(values[values <= cap])
-        uniq, counts = np.unique(values, return_counts=True)
-        uppers: list[int] = []
-        i, remaining, bins_left = 0, len(values), n_bins
-        while i < len(uniq):
-            target = remaining / bins_left
-            j, acc = i, 0
-            while j < len(uniq):
-                acc += counts[j]
-                j += 1
-                if bins_left == 1:
-                    continue  # the last bin takes everything left
-                if acc >= target or counts[j : j + 1].sum() >= target or len(uniq) - j <= bins_left - 1:
-                    break
-            uppers.append(int(uniq[j - 1]))
-            remaining -= acc
-            bins_left -= 1
-            i = j
-        upper = np.array(uppers, dtype=np.int64)
-        lower_idx = np.searchsorted(values, np.r_[values[0] - 1, upper[:-1]], side="right")
-        upper_idx = np.searchsorted(values, upper, side="right")
-        q = (np.arange(SAMPLES_PER_BIN) + 0.5) / SAMPLES_PER_BIN
-        samples = np.stack([values[lo + (q * (hi - lo)).astype(np.int64)] for lo, hi in zip(lower_idx, upper_idx)])
-        return cls(upper, samples)
-
-    @property
-    def n_bins(self) -> int:
-        return len(self.upper)
-
-    def bin(self, values: np.ndarray) -> np.ndarray:
-        """Bin index of each value (values above the cap land in the last bin)."""
-        return np.minimum(np.searchsorted(self.upper, values, side="left"), self.n_bins - 1)
-
-    def outside(self, values: np.ndarray) -> np.ndarray:
-        """True where a value is above the range cap."""
-        return np.asarray(values) > self.upper[-1]
-
-    def bin_one(self, value: int) -> int:
-        """`bin` of one value."""
-        return min(bisect.bisect_left(self._upper, value), len(self._upper) - 1)
-
-    def bounds(self, k: int) -> tuple[int, int]:
-        """Smallest and largest value of bin k (the last bin is open above: values past the cap land there)."""
-        lo = self._upper[k - 1] + 1 if k > 0 else -(2**62)
-        return lo, self._upper[k] if k < len(self._upper) - 1 else 2**62
-
-    def draw(self, k: int, rng: np.random.Generator) -> int:
-        """A random training value of bin k."""
-        return self.quantile(k, rng.random())
-
-    def quantile(self, k: int, u: float, limit: int | None = None) -> int | None:
-        """The u-quantile (0 <= u < 1) of the training values of bin k, optionally only among
-        those <= limit (None if there are none)."""
-        row = self._samples[k]
-        n = len(row) if limit is None else bisect.bisect_right(row, limit)
-        return None if n == 0 else row[int(u * n)]
-
-    def state(self) -> dict[str, torch.Tensor]:
-        return {"upper": torch.from_numpy(self.upper.copy()), "samples": torch.from_numpy(self.samples.copy())}
-
-    @classmethod
-    def from_state(cls, state: dict[str, torch.Tensor]) -> Binner:
-        return cls(state["upper"].numpy().astype(np.int64), state["samples"].numpy().astype(np.int64))
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,14 +128,6 @@ class DecodedOrder:
         return self.type == CANCEL and self.qty >= self.resting_qty
 
 
-def levels_present(levels: int) -> np.ndarray:
-    """(21,) context mask of a stock whose data has `levels` book levels (the spread is always there)."""
-    n_lv = min(levels, MAX_LEVELS)
-    mask = np.zeros(N_LOB, dtype=bool)
-    mask[:n_lv] = mask[MAX_LEVELS : MAX_LEVELS + n_lv] = mask[SPREAD] = True
-    return mask
-
-
 def quotes(rows: np.ndarray, tick: int) -> tuple[np.ndarray, np.ndarray]:
     """(bid, ask) of LOBSTER book rows, an empty side replaced by the other best one tick away
     (both empty: 0, 0)."""
@@ -251,20 +160,6 @@ def day_open_mid2(day: LobsterDay) -> int:
     """Twice the mid-price of the day's first book row: the `open_mid2` of the context features."""
     bid, ask = quotes(day.book[:1], day.info.tick_size)
     return int(bid[0] + ask[0])
-
-
-def join_token(type_: np.ndarray, price: np.ndarray, volume: np.ndarray, interval: np.ndarray) -> np.ndarray:
-    """Token index of the components (arrays or ints)."""
-    return ((type_ * N_PRICE + price) * N_VOLUME + volume) * N_INTERVAL + interval
-
-
-def split_token(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(type, price slot, volume slot, interval slot) of token indices."""
-    tokens = np.asarray(tokens)
-    rest, interval = np.divmod(tokens, N_INTERVAL)
-    rest, volume = np.divmod(rest, N_VOLUME)
-    type_, price = np.divmod(rest, N_PRICE)
-    return type_, price, volume, interval
 
 
 def _region_values(raw: RawOrders) -> dict[str, tuple[np.ndarray, np.ndarray]]:

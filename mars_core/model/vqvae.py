@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -248,3 +249,16 @@ def reconstruction_loss(log_rate: torch.Tensor, counts: torch.Tensor, kind: str)
     if kind == "poisson":
         return F.poisson_nll_loss(log_rate, counts, log_input=True, full=False)
     return F.mse_loss(torch.log1p(log_rate.clamp(max=math.log(PIXEL_CLIP)).exp()), torch.log1p(counts))
+
+
+@torch.no_grad()
+def encode_images(model: VQVAE, images: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Code grids (N, 8, 8) int64 of uint8 images (N, 3, 32, 32)."""
+    model.eval()
+    return (
+        np.concatenate(
+            [model.encode(torch.from_numpy(images[i : i + chunk])).numpy() for i in range(0, len(images), chunk)]
+        )
+        if len(images)
+        else np.zeros((0, *model.grid), np.int64)
+    )

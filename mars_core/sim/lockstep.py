@@ -15,8 +15,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 from mars_core.data.schema import LobsterDay
-from mars_core.model.train import LoadedModel
-from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_context, loaded_model, torch_threads
+from mars_core.model.checkpoint import LoadedModel, cached_order_model
+from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_context, torch_threads
 from mars_core.sim.arms import (
     ArmOutput,
     Progress,
@@ -47,7 +47,7 @@ def run_groups(
     finished = total - sum(len(todo) for _, todo in groups)
     workers = min(workers or os.cpu_count() or 1, len(groups))
     if workers <= 1:
-        loaded = loaded_model(model_path)
+        loaded = cached_order_model(model_path)
         for arm, todo in groups:
             for summary in run_group(config, str(run.path), arm, todo, day, loaded):
                 finished += 1
@@ -69,7 +69,7 @@ def run_group_in_worker(
     config: SimConfig, run_path: str, arm: str, rollouts: list[int], data_dir: str | None, model_path: str | None
 ) -> list[dict[str, Any]]:
     """`run_group` in a fresh worker process: loads the day and the model itself."""
-    return run_group(config, run_path, arm, rollouts, load_config_day(config, data_dir), loaded_model(model_path))
+    return run_group(config, run_path, arm, rollouts, load_config_day(config, data_dir), cached_order_model(model_path))
 
 
 def run_group(

@@ -166,7 +166,7 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """Simulate both backgrounds from every start point and compare their flow with the real one;
     the generative one decodes with `temperature` and `top_p` (None: `SimConfig`'s defaults)."""
-    from mars_core.sim.agents.lmm import loaded_model
+    from mars_core.model.checkpoint import cached_order_model
 
     started = time.perf_counter()
     out = Path(out)
@@ -216,7 +216,7 @@ def evaluate_model(
                         part.append(frame)
     frames = {bg: (pd.concat(parts[0]), pd.concat(parts[1])) for bg, parts in pooled.items()}
     sims = {bg: similarity(frames["real"], frames[bg]) for bg in BACKGROUNDS}
-    summary = loaded_model().summary
+    summary = cached_order_model().summary
     result = {
         "val_nll": summary.get("val_nll"),
         "unigram_nll": summary.get("unigram_nll"),

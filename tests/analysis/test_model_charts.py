@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis import model_charts as mc
-from mars_core.model import join_token
-from mars_core.model.tokenizer import CANCEL_REGIONS, N_INTERVAL, N_PRICE, N_TYPES, N_VOLUME, SUBMIT_REGIONS
+from mars_core.model.vocab import CANCEL_REGIONS, N_INTERVAL, N_PRICE, N_TYPES, N_VOLUME, SUBMIT_REGIONS, join_token
 from mars_core.paths import ORDER_MODEL_DIR
 from mars_core.sim.model_eval import METRICS
 

@@ -21,7 +21,7 @@ from analysis.model_charts import parse_metrics
 from mars_core import paths
 from mars_core.data import find_dataset, load_day
 from mars_core.data.orderflow import order_flow
-from mars_core.model.tokenizer import N_LOB_BINS
+from mars_core.model.vocab import N_LOB_BINS
 from mars_core.paths import ORDER_MODEL_DIR
 from mars_core.sim.config import SimConfig
 from mars_core.sim.model_eval import METRICS
@@ -74,7 +74,7 @@ def table(at: AppTest, column: str):
 
 
 def summary() -> dict:
-    from mars_core.model import load_order_model
+    from mars_core.model.checkpoint import load_order_model
 
     return load_order_model().summary
 

@@ -11,13 +11,14 @@ import torch
 from mars_core.control.controller import ControlSettings, cached_control_kit, choose
 from mars_core.control.evaluate import CONFIGS, path_correlation, pick_starts, summarize
 from mars_core.control.run import run_controlled
-from mars_core.control.signals import BPS, ControlSignal, ReturnMap, image_features, mid2_at, replay_curve
+from mars_core.control.signals import ControlSignal, mid2_at, replay_curve
 from mars_core.data import LobsterDay
-from mars_core.data.schema import NS_PER_MINUTE
+from mars_core.data.schema import BPS, NS_PER_MINUTE
 from mars_core.engine import parse_clock
 from mars_core.errors import MarsInputError
 from mars_core.model.batch_model import KVCache
 from mars_core.model.order_images import mirror_sides
+from mars_core.model.return_map import ReturnMap, image_features
 from mars_core.sim.agents.twap import TWAPConfig
 
 ENSEMBLE = Path(__file__).resolve().parents[2] / "assets" / "models" / "ensemble" / "ensemble.pt"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from mars_core.model.image_data import VAL_START_MINUTE, ImageData
 from mars_core.model.order_images import OrderImages
 from mars_core.model.tokenizer import OrderTokenizer, RawOrders
-from mars_core.model.vqvae_train import VAL_START_MINUTE, ImageData
 
 
 def synthetic_tokenizer(seed: int = 0) -> OrderTokenizer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mars_core.model.baselines import Bigram, Unigram, fit_baselines
-from mars_core.model.tokenizer import VOCAB_SIZE
+from mars_core.model.vocab import VOCAB_SIZE
 
 
 def test_unigram_and_bigram_are_distributions_over_the_vocabulary() -> None:

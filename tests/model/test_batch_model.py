@@ -11,14 +11,9 @@ from batch_fixtures import synthetic_data
 
 from mars_core.errors import MarsInputError
 from mars_core.model.batch_model import BatchModel, BatchModelConfig, KVCache
-from mars_core.model.batch_train import (
-    BatchTrainConfig,
-    DayCodes,
-    code_baselines,
-    load_batch_model,
-    train_batch_model,
-)
-from mars_core.model.vqvae_train import VQVAETrainConfig, train_vqvae
+from mars_core.model.checkpoint import load_batch_model
+from mars_core.model.train_batch_model import BatchTrainConfig, DayCodes, code_baselines, train_batch_model
+from mars_core.model.train_vqvae import VQVAETrainConfig, train_vqvae
 
 CFG = BatchModelConfig(vocab_size=16, minutes=3, n_layer=2, n_head=2, n_embd=16, dropout=0.0)
 

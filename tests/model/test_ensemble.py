@@ -12,6 +12,7 @@ import torch
 from mars_core.control.controller import ControlSettings
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.errors import MarsInputError
+from mars_core.model.checkpoint import load_ensemble, load_order_model
 from mars_core.model.ensemble import (
     EnsembleConfig,
     EnsembleModel,
@@ -20,10 +21,9 @@ from mars_core.model.ensemble import (
     minute_pace,
     pace_features,
 )
-from mars_core.model.ensemble_train import EnsembleTrainConfig, load_ensemble, train_ensemble
 from mars_core.model.sampler import pick
-from mars_core.model.tokenizer import N_INTERVAL, N_VOLUME, VOCAB_SIZE
-from mars_core.model.train import load_order_model
+from mars_core.model.train_ensemble import EnsembleTrainConfig, train_ensemble
+from mars_core.model.vocab import N_INTERVAL, N_VOLUME, VOCAB_SIZE
 
 SHIPPED = Path(__file__).resolve().parents[2] / "assets" / "models" / "ensemble" / "ensemble.pt"
 

@@ -19,7 +19,8 @@ from mars_core.model.order_images import (
     run_raw_orders,
     slot_labels,
 )
-from mars_core.model.tokenizer import ASK, BID, CANCEL, join_token, raw_orders
+from mars_core.model.tokenizer import raw_orders
+from mars_core.model.vocab import ASK, BID, CANCEL, join_token
 from mars_core.store import ArmWriter, RunDir
 
 M0 = 600  # 10:00

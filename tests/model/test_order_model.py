@@ -9,7 +9,7 @@ import torch
 from mars_core.errors import MarsInputError
 from mars_core.model.order_model import OrderModel, OrderModelConfig
 from mars_core.model.sampler import OrderModelSampler, levels_mask, pick
-from mars_core.model.tokenizer import N_LOB, VOCAB_SIZE
+from mars_core.model.vocab import N_LOB, VOCAB_SIZE
 
 WINDOW = 16
 

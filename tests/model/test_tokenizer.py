@@ -9,23 +9,17 @@ from mars_core.data import LobsterDay
 from mars_core.data.orderflow import order_flow
 from mars_core.engine import LobsterReplay, OrderBook
 from mars_core.errors import MarsInputError
+from mars_core.model.binning import SAMPLES_PER_BIN, Binner
 from mars_core.model.dataset import VAL_START_NS, _split
 from mars_core.model.tokenizer import (
-    ASK,
-    BID,
-    CANCEL,
-    SAMPLES_PER_BIN,
     TOKENIZER_VERSION,
-    VOCAB_SIZE,
-    Binner,
     OrderTokenizer,
     RawOrders,
     _search_order,
     day_open_mid2,
-    join_token,
     raw_orders,
-    split_token,
 )
+from mars_core.model.vocab import ASK, BID, CANCEL, VOCAB_SIZE, join_token, split_token
 
 TICK = 100
 

@@ -12,17 +12,12 @@ import torch
 
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.errors import MarsInputError
+from mars_core.model.checkpoint import load_order_model
 from mars_core.model.dataset import eval_windows
 from mars_core.model.sampler import OrderModelSampler
-from mars_core.model.tokenizer import N_LOB
-from mars_core.model.train import (
-    SIZES,
-    TrainConfig,
-    _prepare,
-    get_lr,
-    load_order_model,
-    train,
-)
+from mars_core.model.train_order_model import SIZES, TrainConfig, _prepare, train
+from mars_core.model.training import get_lr
+from mars_core.model.vocab import N_LOB
 
 SLICE = (14 * 60 * NS_PER_MINUTE, 15 * 60 * NS_PER_MINUTE)
 

@@ -10,16 +10,9 @@ import torch
 from batch_fixtures import synthetic_data
 
 from mars_core.errors import MarsInputError
-from mars_core.model.vqvae import VQVAE, VectorQuantizer, VQVAEConfig
-from mars_core.model.vqvae_train import (
-    VQVAETrainConfig,
-    code_usage,
-    encode_images,
-    evaluate_vqvae,
-    load_vqvae,
-    tokenizer_fingerprint,
-    train_vqvae,
-)
+from mars_core.model.checkpoint import load_vqvae, tokenizer_fingerprint
+from mars_core.model.train_vqvae import VQVAETrainConfig, code_usage, evaluate_vqvae, train_vqvae
+from mars_core.model.vqvae import VQVAE, VectorQuantizer, VQVAEConfig, encode_images
 
 
 def test_encoder_downsamples_by_4_to_an_8x8_code_grid() -> None:

@@ -31,19 +31,13 @@ import torch
 from mars_core.data.orderflow import order_flow
 from mars_core.data.schema import LobsterDay
 from mars_core.engine import OrderKind
+from mars_core.model.checkpoint import LoadedModel
 from mars_core.model.sampler import OrderModelSampler
 from mars_core.model.tokenizer import DecodedOrder, day_open_mid2, raw_orders
-from mars_core.model.train import LoadedModel, load_order_model
 from mars_core.sim.agent import NEVER, Action, AgentId, Cancel, Modify, Submit
 from mars_core.sim.simulator import Simulator
 
 MAKERS = (AgentId.HISTORY, AgentId.BACKGROUND)  # whose resting orders the background may cancel
-
-
-@functools.lru_cache(maxsize=2)
-def loaded_model(path: str | None = None) -> LoadedModel:
-    """The order model, loaded once per process (the shipped one by default)."""
-    return load_order_model(path)
 
 
 def history_context(day: LobsterDay, start_ts: int, model: LoadedModel) -> tuple[np.ndarray, ...]:

@@ -11,8 +11,9 @@ import pytest
 from mars_core.data import LobsterDay
 from mars_core.engine import OrderKind, parse_clock
 from mars_core.errors import ConfigError
-from mars_core.model.tokenizer import N_LOB
-from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_context, loaded_model
+from mars_core.model.checkpoint import cached_order_model
+from mars_core.model.vocab import N_LOB
+from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_context
 from mars_core.sim.agents.twap import TWAPConfig
 from mars_core.sim.arms import rollout_seed
 from mars_core.sim.config import SimConfig
@@ -27,7 +28,7 @@ def config(**overrides) -> SimConfig:
 
 
 def test_history_context_is_the_last_window_of_real_orders(goog_day: LobsterDay) -> None:
-    model = loaded_model()
+    model = cached_order_model()
     tokens, lob, mask, mid = history_context(goog_day, parse_clock("14:40"), model)
     window = model.model.config.window
     assert (
@@ -83,7 +84,7 @@ def test_an_injected_order_is_fed_to_the_model(goog_day: LobsterDay) -> None:
     """The model's sequence holds the agent's order: the group queues its token and then feeds it."""
     from mars_core.sim.agent import Submit
 
-    model = loaded_model()
+    model = cached_order_model()
     start = parse_clock("14:40")
     sim = Simulator(goog_day, start, start + 60 * 10**9, LMMBackground(), seed=rollout_seed(1, 0))
     group = LockstepGroup([sim], [1], model, history_context(goog_day, start, model))

@@ -1,4 +1,4 @@
-"""Training and loading of the ensemble model (CPU; the order model stays frozen).
+"""Training of the ensemble model (CPU; the order model stays frozen; the loop is `training.fit`).
 
 Data. Every order of the days is one example: the frozen order model's hidden state
 h at the order before it (context of up to 128 orders, at least 64 except at the
@@ -30,38 +30,38 @@ order tokenizer, the order model's summary line it was trained on, and the summa
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
+import torch.nn.functional as F
 
 from mars_core.data.orderflow import order_flow
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.errors import MarsInputError
+from mars_core.model import ensemble_card
+from mars_core.model.candidates import HISTORY_MINUTES, CandidateSampler
+from mars_core.model.checkpoint import (
+    ENSEMBLE_FILE,
+    LoadedModel,
+    atomic_save,
+    ensemble_payload,
+    load_batch_model,
+    load_order_model,
+    load_vqvae,
+    tokenizer_fingerprint,
+    write_text_atomic,
+)
 from mars_core.model.dataset import build_stream, load_days, slice_day
 from mars_core.model.ensemble import EnsembleConfig, EnsembleModel, image_condition, minute_pace
+from mars_core.model.image_data import VAL_START_MINUTE
 from mars_core.model.order_images import day_images
 from mars_core.model.order_model import OrderModel
-from mars_core.model.train import (
-    LoadedModel,
-    append_jsonl,
-    atomic_save,
-    get_lr,
-    load_order_model,
-    optimizer_step,
-    read_checkpoint,
-    set_lr,
-)
-from mars_core.model.vqvae_train import VAL_START_MINUTE, encode_images, tokenizer_fingerprint
-from mars_core.paths import ENSEMBLE_DIR
-
-ENSEMBLE_FILE = "ensemble.pt"
-ENSEMBLE_FORMAT = 2  # 2: the pace of the minute is an input
-RETURN_MAP_FILE = "return_map.json"  # the controller's image -> return map, fitted with the ensemble
+from mars_core.model.return_map import RETURN_MAP_FILE, fit_return_map
+from mars_core.model.training import adamw, append_jsonl, fit
+from mars_core.model.vqvae import encode_images
 
 
 # ------------------------------------------------------------------ data
@@ -229,8 +229,6 @@ def sampled_val_images(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One image per validation minute drawn by the order-batch model from the 15 real minutes
     before it (the condition generation uses): (rows (V,), decoded images (V, 3, 32, 32))."""
-    from mars_core.model.batch_train import load_batch_model
-
     bm = load_batch_model(batch_model_path)
     H = bm.context_minutes
     rows = np.flatnonzero(data.minute_of_day >= VAL_START_MINUTE)
@@ -252,15 +250,11 @@ def candidate_activity(
 ) -> dict:
     """Orders in the controller's candidates against the real minutes: one draw per minute by the
     order-batch model from the `history_minutes` real minutes before it (None: as `ControlSettings`
-    draws by default). `scale`, real over drawn totals on the training minutes, is what the
+    draws by default, `candidates.HISTORY_MINUTES`). `scale`, real over drawn totals on the training minutes, is what the
     controller multiplies candidates by; `val_ratio_scaled` checks it on the held-out minutes."""
-    from mars_core.control.candidates import CandidateSampler
-    from mars_core.control.controller import ControlSettings
-    from mars_core.model.batch_train import load_batch_model
-
     bm = load_batch_model(batch_model_path)
     sampler = CandidateSampler(bm.model)
-    H = history_minutes or ControlSettings().history_minutes
+    H = history_minutes or HISTORY_MINUTES
     rows = np.array([r for r in range(H, len(data.codes)) if data.day_of_row[r - H] == data.day_of_row[r]])
     drawn = np.empty(len(rows))
     rng = np.random.default_rng(seed)
@@ -286,45 +280,6 @@ def candidate_activity(
 
 
 # ------------------------------------------------------------------ loading
-@dataclass(frozen=True)
-class LoadedEnsemble:
-    """An ensemble model in eval mode with the fingerprint of the tokenizer its images use."""
-
-    model: EnsembleModel
-    fingerprint: str
-    summary: dict
-
-
-def ensemble_payload(model: EnsembleModel, fingerprint: str, summary: dict) -> dict:
-    return {
-        "format": ENSEMBLE_FORMAT,
-        "kind": "ensemble",
-        "model_args": asdict(model.config),
-        "model": model.state_dict(),
-        "tokenizer_fingerprint": fingerprint,
-        "summary": summary,
-    }
-
-
-def load_ensemble(path: str | Path | None = None) -> LoadedEnsemble:
-    """Load `ensemble.pt` (a file, or a folder holding one); default: the shipped one in assets/.
-
-    Raises:
-        MarsInputError: the file is missing or not an ensemble checkpoint.
-    """
-    path, payload = read_checkpoint(
-        path, ENSEMBLE_DIR, ENSEMBLE_FILE, "ensemble model", "mars train ensemble --out DIR"
-    )
-    if not isinstance(payload, dict) or payload.get("kind") != "ensemble":
-        raise MarsInputError(f"{path} is not an ensemble checkpoint")
-    if payload.get("format") != ENSEMBLE_FORMAT:
-        raise MarsInputError(
-            f"{path} is an ensemble checkpoint of format {payload.get('format')}; this code reads format "
-            f"{ENSEMBLE_FORMAT}: retrain it with `mars train ensemble --out DIR`"
-        )
-    model = EnsembleModel(EnsembleConfig(**payload["model_args"]))
-    model.load_state_dict(payload["model"])
-    return LoadedEnsemble(model.eval(), payload["tokenizer_fingerprint"], payload["summary"])
 
 
 # ------------------------------------------------------------------ training
@@ -352,16 +307,6 @@ class EnsembleTrainConfig:
     time_slice: tuple[int, int] | None = None  # use only messages in [start, end) ns of each day (tests)
 
 
-def _optimizer(model: EnsembleModel, cfg: EnsembleTrainConfig) -> torch.optim.AdamW:
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    rest = [p for p in model.parameters() if p.dim() < 2]
-    return torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}],
-        lr=cfg.lr,
-        betas=(0.9, 0.95),
-    )
-
-
 def train_ensemble(
     cfg: EnsembleTrainConfig,
     out: str | Path,
@@ -373,9 +318,6 @@ def train_ensemble(
 
     `data` and `order` (optional) replace building them (tests).
     """
-    from mars_core.model.card import write_text_atomic
-    from mars_core.model.vqvae_train import load_vqvae
-
     t0, c0 = time.perf_counter(), time.process_time()
     order = order or load_order_model(cfg.order_model)
     for p in order.model.parameters():
@@ -393,46 +335,35 @@ def train_ensemble(
     ens = EnsembleModel(
         EnsembleConfig(n_embd=order.model.config.n_embd, width=cfg.width, n_head=cfg.n_head, dropout=cfg.dropout)
     )
-    opt = _optimizer(ens, cfg)
+    opt = adamw(ens, cfg.lr, cfg.weight_decay)
     images_all = torch.from_numpy(data.images)
     order_val = estimate_nll(None, order.model, data, val_idx)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     metrics_path = out / "metrics.jsonl"
     metrics_path.write_text("")
-
     append_jsonl(metrics_path, {"step": 0, "examples": 0, "val_nll": round(order_val, 5), "advantage": 0.0})
-    ens.train()
-    bar = tqdm(total=cfg.steps, desc="ensemble", file=sys.stderr, disable=not progress)
-    running = None
-    for step in range(cfg.steps):
-        lr = get_lr(step, cfg)  # reads steps, warmup, lr, min_lr
-        set_lr(opt, lr)
-        torch.manual_seed(cfg.seed * 1_000_003 + step)
-        idx = get_batch(
-            data, train_rows, cfg.minutes_per_batch, cfg.per_minute, np.random.default_rng([cfg.seed, step])
-        )
+
+    def batch_loss(at_step: int) -> tuple[torch.Tensor, float]:
+        rng = np.random.default_rng([cfg.seed, at_step])
+        idx = get_batch(data, train_rows, cfg.minutes_per_batch, cfg.per_minute, rng)
         uniq, which = torch.unique(data.minute[idx], return_inverse=True)
         cond = image_condition(images_all[uniq], ens.config.prior_tp, ens.config.prior_vol)
         loss = ens.nll(order.model, data.h[idx], data.pace[idx], ens.prepare(cond), data.targets[idx], which).mean()
-        optimizer_step(opt, ens, loss, cfg.grad_clip)
-        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
-        bar.update(1)
-        bar.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.1e}")
-        if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
-            val = estimate_nll(ens, order.model, data, val_idx)
-            append_jsonl(
-                metrics_path,
-                {
-                    "step": step + 1,
-                    "examples": (step + 1) * cfg.minutes_per_batch * cfg.per_minute,
-                    "train_loss": round(running, 5),
-                    "val_nll": round(val, 5),
-                    "advantage": round(val - order_val, 5),
-                    "seconds": round(time.perf_counter() - t0, 1),
-                },
-            )
-    bar.close()
+        return loss, loss.item()
+
+    def evaluate(at_step: int, running: float, lr: float) -> dict:
+        val = estimate_nll(ens, order.model, data, val_idx)
+        return {
+            "step": at_step,
+            "examples": at_step * cfg.minutes_per_batch * cfg.per_minute,
+            "train_loss": round(running, 5),
+            "val_nll": round(val, 5),
+            "advantage": round(val - order_val, 5),
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+
+    fit(ens, opt, cfg, batch_loss, evaluate, metrics_path, desc="ensemble", progress=progress)
     ens.eval()
     train_seconds = time.perf_counter() - t0
     val = estimate_nll(ens, order.model, data, val_idx)
@@ -487,15 +418,13 @@ def train_ensemble(
     )
     return_map.save(out / RETURN_MAP_FILE)
     atomic_save(ensemble_payload(ens, summary["tokenizer_fingerprint"], summary), out / ENSEMBLE_FILE)
-    write_text_atomic(out / "model_card.md", ensemble_card(summary))
+    write_text_atomic(out / "model_card.md", ensemble_card.render(summary))
     return summary
 
 
 def data_return_map(data: EnsembleData, lam: float = 10.0):
     """The controller's image -> minute-return map fitted on the data's reconstructed minutes
     (`mars_core.control.signals`; minutes before 14:30 fit, the rest score)."""
-    from mars_core.control.signals import fit_return_map
-
     days = range(len(data.days))
     rows = [np.flatnonzero(data.day_of_row == d) for d in days]
     return fit_return_map(
@@ -511,8 +440,6 @@ def data_return_map(data: EnsembleData, lam: float = 10.0):
 def _gate_means(ens: EnsembleModel, order: OrderModel, data: EnsembleData, idx: torch.Tensor, n: int = 4096) -> dict:
     """Mean product-of-experts exponents a(h, image) on validation examples (how much the image's
     own frequencies are trusted)."""
-    import torch.nn.functional as F
-
     part = idx[:: max(1, len(idx) // n)]
     prep = ens.prepare(image_condition(data.images, ens.config.prior_tp, ens.config.prior_vol))
     z, _ = ens.context(data.h[part], data.pace[part], prep, data.minute[part])
@@ -520,21 +447,3 @@ def _gate_means(ens: EnsembleModel, order: OrderModel, data: EnsembleData, idx: 
     gate_tp = ens.out_tp(z)[:, 0]
     gate_vol = ens.out_vol(F.silu(z + ens.vol_tp(tp)))[:, 0]
     return {"type_price": round(float(gate_tp.mean()), 4), "volume": round(float(gate_vol.mean()), 4)}
-
-
-def ensemble_card(summary: dict) -> str:
-    """Markdown model card of a trained ensemble (numbers from the summary)."""
-    from mars_core.model.ensemble_card import render
-
-    return render(summary)
-
-
-__all__ = [
-    "EnsembleData",
-    "EnsembleTrainConfig",
-    "LoadedEnsemble",
-    "build_data",
-    "hidden_states",
-    "load_ensemble",
-    "train_ensemble",
-]

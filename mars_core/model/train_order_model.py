@@ -1,34 +1,29 @@
-"""Training of the order model on CPU: one visible loop around a few pure helpers.
+"""Training of the order model on CPU (the loop is `training.fit`).
 
 `train()` fits the tokenizer (or reuses the one in a checkpoint being resumed), builds the
 token streams, fits the unigram/bigram baselines on the same split and trains with AdamW,
 linear warm-up and cosine decay. Every `eval_every` steps it scores a fixed subset of the
 validation windows and appends a line to `metrics.jsonl`; at the end it scores all of
 them. The checkpoint (`ckpt.pt`, with optimizer state) and the slim model (`model.pt`:
-model arguments, weights, tokenizer, summary) are written atomically. Batches and
-dropout are seeded from (seed, step), so a resumed run continues exactly as an
-uninterrupted one would.
+model arguments, weights, tokenizer, summary; see `checkpoint`) are written atomically.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from mars_core.data.schema import LobsterDay
 from mars_core.errors import MarsInputError
 from mars_core.model.baselines import fit_baselines
-from mars_core.model.card import model_card, write_text_atomic
+from mars_core.model.card import model_card
+from mars_core.model.checkpoint import atomic_save, load_order_model, model_payload, write_text_atomic
 from mars_core.model.dataset import (
     DayStream,
     EvalWindows,
@@ -44,9 +39,7 @@ from mars_core.model.dataset import (
 )
 from mars_core.model.order_model import OrderModel, OrderModelConfig
 from mars_core.model.tokenizer import OrderTokenizer
-from mars_core.paths import ORDER_MODEL_DIR
-
-CHECKPOINT_FORMAT = 2  # 2: the context holds the spread (21 columns)
+from mars_core.model.training import adamw, append_jsonl, fit, resume_state
 
 # Model sizes for --size and the scaling study.
 SIZES: dict[str, OrderModelConfig] = {
@@ -76,49 +69,6 @@ class TrainConfig:
     time_slice: tuple[int, int] | None = None  # use only messages in [start, end) ns of each day (tests)
 
 
-def get_lr(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up to `lr`, then cosine decay to `min_lr` at `steps`."""
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    progress = min((step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1), 1.0)
-    return cfg.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
-
-
-def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    """Set the learning rate of every parameter group."""
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-
-
-def optimizer_step(
-    optimizer: torch.optim.Optimizer, module: torch.nn.Module, loss: torch.Tensor, grad_clip: float
-) -> None:
-    """Backpropagate `loss`, clip the gradient norm of `module`'s parameters, and take one optimizer step."""
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
-    optimizer.step()
-
-
-def resume_state(ckpt_path: Path, resume: bool) -> dict | None:
-    """The training checkpoint to continue from, None when not resuming.
-
-    Raises:
-        MarsInputError: resuming, but there is no checkpoint.
-    """
-    if not resume:
-        return None
-    if not ckpt_path.is_file():
-        raise MarsInputError(f"nothing to resume: {ckpt_path} does not exist")
-    return torch.load(ckpt_path, map_location="cpu", weights_only=True)
-
-
-def append_jsonl(path: Path, record: dict) -> None:
-    """Append one JSON line (a metrics record) to a file."""
-    with path.open("a") as f:
-        f.write(json.dumps(record) + "\n")
-
-
 @torch.no_grad()
 def estimate_loss(model: OrderModel, windows: EvalWindows, index: np.ndarray | None = None, chunk: int = 32) -> float:
     """Mean NLL (nats) per scored validation target, over all windows or the given ones."""
@@ -134,83 +84,6 @@ def estimate_loss(model: OrderModel, windows: EvalWindows, index: np.ndarray | N
         count += int(scored.sum())
     model.train(was_training)
     return total / max(count, 1)
-
-
-def make_optimizer(model: OrderModel, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices only (not on gains and biases)."""
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    rest = [p for p in model.parameters() if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95))
-
-
-def atomic_save(obj: dict, path: Path) -> None:
-    """torch.save to a temporary file in the same folder, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; checkpoints are ordinary files
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def model_payload(model: OrderModel, tokenizer: OrderTokenizer, summary: dict) -> dict:
-    """Everything needed to rebuild the model and its tokenizer from one file."""
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "model_args": asdict(model.config),
-        "model": model.state_dict(),
-        "tokenizer": tokenizer.state_dict(),
-        "summary": summary,
-    }
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A model ready to sample (eval mode) with its tokenizer and training summary."""
-
-    model: OrderModel
-    tokenizer: OrderTokenizer
-    summary: dict
-
-
-def read_checkpoint(
-    path: str | Path | None, default_dir: Path, filename: str, what: str, train_hint: str
-) -> tuple[Path, object]:
-    """Resolve a checkpoint (a file, a folder holding `filename`, or None for `default_dir`) and torch.load it.
-
-    Raises:
-        MarsInputError: the file is missing (the message says how to train one) or unreadable.
-    """
-    path = Path(path) if path is not None else default_dir
-    if path.is_dir():
-        path = path / filename
-    if not path.is_file():
-        raise MarsInputError(f"no {what} at {path}; train one with `{train_hint}`")
-    try:
-        return path, torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a truncated or foreign file: say which and why
-        raise MarsInputError(f"cannot read {what} {path}: {err}") from err
-
-
-def load_order_model(path: str | Path | None = None) -> LoadedModel:
-    """Load `model.pt` (a file, or a folder holding one); default: the shipped model in assets/.
-
-    Raises:
-        MarsInputError: the file is missing or not an order-model checkpoint.
-    """
-    path, payload = read_checkpoint(
-        path, ORDER_MODEL_DIR, "model.pt", "order model", "mars train order-model --out DIR"
-    )
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise MarsInputError(f"{path} is not an order-model checkpoint of format {CHECKPOINT_FORMAT}")
-    model = OrderModel(OrderModelConfig(**payload["model_args"]))
-    model.load_state_dict(payload["model"])
-    return LoadedModel(model.eval(), OrderTokenizer.from_state_dict(payload["tokenizer"]), payload["summary"])
 
 
 def _prepare(
@@ -249,7 +122,7 @@ def train(
     model_cfg = replace(SIZES[cfg.size], dropout=cfg.dropout)
     torch.manual_seed(cfg.seed)
     model = OrderModel(model_cfg)
-    optimizer = make_optimizer(model, cfg)
+    optimizer = adamw(model, cfg.lr, cfg.weight_decay)
     step = 0
     if state:
         model.load_state_dict(state["model"])
@@ -263,6 +136,7 @@ def train(
     subset = np.random.default_rng(cfg.seed).choice(n_windows, min(cfg.eval_windows, n_windows), replace=False)
     metrics_path = out / "metrics.jsonl"
     out.mkdir(parents=True, exist_ok=True)
+    tokens_per_step = cfg.batch_size * model_cfg.window
 
     def checkpoint(at_step: int) -> None:
         atomic_save(
@@ -278,36 +152,35 @@ def train(
             ckpt_path,
         )
 
-    model.train()
-    tokens_per_step = cfg.batch_size * model_cfg.window
-    bar = tqdm(total=cfg.steps, initial=step, desc=f"order model ({cfg.size})", file=sys.stderr, disable=not progress)
-    running = None
-    while step < min(until or cfg.steps, cfg.steps):
-        lr = get_lr(step, cfg)
-        set_lr(optimizer, lr)
-        torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout of this step
-        *inputs, targets = get_batch(streams, cfg.batch_size, model_cfg.window, np.random.default_rng([cfg.seed, step]))
+    def batch_loss(at_step: int) -> tuple[torch.Tensor, float]:
+        rng = np.random.default_rng([cfg.seed, at_step])
+        *inputs, targets = get_batch(streams, cfg.batch_size, model_cfg.window, rng)
         loss = model.nll(model(*inputs), targets).mean()
-        optimizer_step(optimizer, model, loss, cfg.grad_clip)
-        step += 1
-        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
-        bar.update(1)
-        bar.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.1e}")
-        if step % cfg.eval_every == 0 or step == cfg.steps:
-            val = estimate_loss(model, windows, subset)
-            append_jsonl(
-                metrics_path,
-                {
-                    "step": step,
-                    "tokens": step * tokens_per_step,
-                    "train_loss": round(running, 5),
-                    "val_nll": round(val, 5),
-                    "lr": lr,
-                    "seconds": round(time.perf_counter() - t0, 1),
-                },
-            )
-            checkpoint(step)
-    bar.close()
+        return loss, loss.item()
+
+    def evaluate(at_step: int, running: float, lr: float) -> dict:
+        return {
+            "step": at_step,
+            "tokens": at_step * tokens_per_step,
+            "train_loss": round(running, 5),
+            "val_nll": round(estimate_loss(model, windows, subset), 5),
+            "lr": lr,
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+
+    step = fit(
+        model,
+        optimizer,
+        cfg,
+        batch_loss,
+        evaluate,
+        metrics_path,
+        step=step,
+        stop=until,
+        checkpoint=checkpoint,
+        desc=f"order model ({cfg.size})",
+        progress=progress,
+    )
     if step < cfg.steps:
         checkpoint(step)
         return {"steps": step, "stopped": True}

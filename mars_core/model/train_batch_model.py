@@ -1,4 +1,4 @@
-"""Training and loading of the order-batch model (CPU; one visible loop around small helpers).
+"""Training of the order-batch model (CPU; the loop is `training.fit`, the checkpoint `checkpoint`).
 
 Data: the order images of every day (made with the VQ-VAE's own order tokenizer) are
 encoded by a trained VQ-VAE into one 8 x 8 code grid per minute. Training sequences are
@@ -20,43 +20,29 @@ trained on (so one file rebuilds images, codes and samples) and the training sum
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from mars_core.errors import MarsInputError
 from mars_core.model.batch_model import BatchModel, BatchModelConfig
-from mars_core.model.order_images import mirror_sides
-from mars_core.model.train import (
-    append_jsonl,
-    atomic_save,
-    get_lr,
-    make_optimizer,
-    optimizer_step,
-    read_checkpoint,
-    resume_state,
-    set_lr,
-)
-from mars_core.model.vqvae_train import (
-    VAL_START_MINUTE,
-    ImageData,
+from mars_core.model.checkpoint import (
+    BATCH_MODEL_FILE,
     LoadedVQVAE,
-    encode_images,
-    image_metrics,
-    load_image_data,
+    atomic_save,
+    batch_payload,
     load_vqvae,
     vqvae_from_payload,
     vqvae_payload,
 )
-from mars_core.paths import BATCH_MODEL_DIR
+from mars_core.model.image_data import VAL_START_MINUTE, ImageData, image_metrics, load_image_data
+from mars_core.model.order_images import mirror_sides
+from mars_core.model.training import adamw, append_jsonl, fit, resume_state
+from mars_core.model.vqvae import encode_images
 
-BATCH_MODEL_FILE = "batch_model.pt"
-BATCH_FORMAT = 1
 ALPHAS = (0.01, 0.1, 0.5, 1.0, 2.0)
 LAMBDAS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 
@@ -133,7 +119,7 @@ def sample_eval(
     For every validation minute, `n_samples` candidates are drawn from the 15 minutes before it
     and decoded; their mean expected counts are the prediction. Compared with the mean training
     image, the previous minute's image, its VQ-VAE reconstruction and the mean of the last 15
-    minutes' images, by `vqvae_train.image_metrics` (Poisson NLL, MSE on log1p, totals).
+    minutes' images, by `image_data.image_metrics` (Poisson NLL, MSE on log1p, totals).
     """
     H = model.config.minutes - 1
     hist, real, prev, recent = [], [], [], []
@@ -211,90 +197,6 @@ def code_baselines(days: list[DayCodes], V: int, tune_share: float = 0.1) -> dic
 
 
 # ------------------------------------------------------------------ loading
-@dataclass(frozen=True)
-class LoadedBatchModel:
-    """The order-batch model in eval mode with the VQ-VAE it was trained on.
-
-    Use `encode` / `decode` to move between order images and code grids, and
-    `sample_next_minute` to draw candidate next-minute images from recent minutes.
-    """
-
-    model: BatchModel
-    vqvae: LoadedVQVAE
-    summary: dict
-
-    @property
-    def context_minutes(self) -> int:
-        """Minutes of history the model conditions on (15)."""
-        return self.model.config.minutes - 1
-
-    def encode(self, images: np.ndarray) -> np.ndarray:
-        """Code grids (N, 8, 8) int64 of uint8 order images (N, 3, 32, 32)."""
-        return encode_images(self.vqvae.model, np.asarray(images, dtype=np.uint8))
-
-    @torch.no_grad()
-    def decode(self, codes: np.ndarray) -> np.ndarray:
-        """Expected order counts (..., 3, 32, 32) float32 of code grids (..., 8, 8)."""
-        codes = torch.as_tensor(np.asarray(codes), dtype=torch.long)
-        lead = codes.shape[:-2]
-        out = self.vqvae.model.decode_counts(codes.reshape(-1, *codes.shape[-2:]))
-        return out.reshape(*lead, *out.shape[1:]).numpy()
-
-    def sample_next_minute(
-        self,
-        history_codes: np.ndarray,
-        n_samples: int = 8,
-        temperature: float = 1.0,
-        seed: int = 0,
-        top_k: int | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate next minutes after the given minutes, as codes and as decoded images.
-
-        Args:
-            history_codes: (H, 8, 8) codes of the last H minutes (H <= 15 is used; older ones are
-                dropped), or (B, H, 8, 8) for B histories at once; see `encode`.
-            n_samples: candidates per history (drawn together in one batch).
-            temperature, seed, top_k: see `BatchModel.sample_next_minute`.
-
-        Returns:
-            (codes (n, 8, 8) int64, expected counts (n, 3, 32, 32) float32), with a leading B
-            for batched histories.
-        """
-        codes = self.model.sample_next_minute(history_codes, n_samples, temperature, seed, top_k)
-        return codes, self.decode(codes)
-
-
-def batch_payload(model: BatchModel, vqvae: dict, summary: dict) -> dict:
-    return {
-        "format": BATCH_FORMAT,
-        "kind": "batch_model",
-        "model_args": asdict(model.config),
-        "model": model.state_dict(),
-        "vqvae": vqvae,
-        "summary": summary,
-    }
-
-
-def load_batch_model(path: str | Path | None = None) -> LoadedBatchModel:
-    """Load `batch_model.pt` (a file, or a folder holding one); default: the shipped one in assets/.
-
-    Raises:
-        MarsInputError: the file is missing or not an order-batch model checkpoint.
-    """
-    path, payload = read_checkpoint(
-        path,
-        BATCH_MODEL_DIR,
-        BATCH_MODEL_FILE,
-        "order-batch model",
-        "mars train batch-model --vqvae DIR --out DIR",
-    )
-    if not isinstance(payload, dict) or payload.get("kind") != "batch_model" or payload.get("format") != BATCH_FORMAT:
-        raise MarsInputError(f"{path} is not an order-batch model checkpoint of format {BATCH_FORMAT}")
-    model = BatchModel(BatchModelConfig(**payload["model_args"]))
-    model.load_state_dict(payload["model"])
-    return LoadedBatchModel(
-        model.eval(), vqvae_from_payload(payload["vqvae"], f"{path} (its VQ-VAE)"), payload["summary"]
-    )
 
 
 # ------------------------------------------------------------------ training
@@ -351,7 +253,7 @@ def train_batch_model(
     mc = replace(SIZES[cfg.size], dropout=cfg.dropout, vocab_size=vqvae.model.config.codebook_size)
     torch.manual_seed(cfg.seed)
     model = BatchModel(mc)
-    optimizer = make_optimizer(model, cfg)
+    optimizer = adamw(model, cfg.lr, cfg.weight_decay)
     step = 0
     if state:
         model.load_state_dict(state["model"])
@@ -362,7 +264,7 @@ def train_batch_model(
     out.mkdir(parents=True, exist_ok=True)
     metrics_path = out / "metrics.jsonl"
 
-    def checkpoint(at_step: int, seconds: float) -> None:
+    def checkpoint(at_step: int, seconds: float | None = None) -> None:
         atomic_save(
             {
                 "train": asdict(cfg),
@@ -370,39 +272,38 @@ def train_batch_model(
                 "optimizer": optimizer.state_dict(),
                 "vqvae": vq_payload,
                 "step": at_step,
-                "seconds": seconds,
+                "seconds": time.perf_counter() - t0 if seconds is None else seconds,
             },
             ckpt_path,
         )
 
-    model.train()
-    bar = tqdm(total=cfg.steps, initial=step, desc=f"batch model ({cfg.size})", file=sys.stderr, disable=not progress)
-    running = None
-    while step < cfg.steps:
-        lr = get_lr(step, cfg)
-        set_lr(optimizer, lr)
-        torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout of this step
-        batch = get_code_batch(days, cfg.batch_size, mc.minutes, cfg.mirror, np.random.default_rng([cfg.seed, step]))
-        loss = model.loss(batch).mean()
-        optimizer_step(optimizer, model, loss, cfg.grad_clip)
-        step += 1
-        running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
-        bar.update(1)
-        bar.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.1e}")
-        if step % cfg.eval_every == 0 or step == cfg.steps:
-            val = estimate_val_loss(model, windows)
-            append_jsonl(
-                metrics_path,
-                {
-                    "step": step,
-                    "train_loss": round(running, 5),
-                    "val_ce": round(val, 5),
-                    "lr": lr,
-                    "seconds": round(time.perf_counter() - t0, 1),
-                },
-            )
-            checkpoint(step, time.perf_counter() - t0)
-    bar.close()
+    def batch_loss(at_step: int) -> tuple[torch.Tensor, float]:
+        rng = np.random.default_rng([cfg.seed, at_step])
+        loss = model.loss(get_code_batch(days, cfg.batch_size, mc.minutes, cfg.mirror, rng)).mean()
+        return loss, loss.item()
+
+    def evaluate(at_step: int, running: float, lr: float) -> dict:
+        return {
+            "step": at_step,
+            "train_loss": round(running, 5),
+            "val_ce": round(estimate_val_loss(model, windows), 5),
+            "lr": lr,
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+
+    step = fit(
+        model,
+        optimizer,
+        cfg,
+        batch_loss,
+        evaluate,
+        metrics_path,
+        step=step,
+        smoothing=0.1,
+        checkpoint=checkpoint,
+        desc=f"batch model ({cfg.size})",
+        progress=progress,
+    )
     val = estimate_val_loss(model, windows)
     seconds = time.perf_counter() - t0  # training time (the sampled evaluation below is not counted)
     model.eval()
