@@ -1,6 +1,6 @@
 """A finished market impact study read back from its directory, and the tables and figures shown of it.
 
-`load_study(dir)` reads a study directory written by `mars_core.sim.study.run_study`
+`load_study(dir)` reads a study directory written by `mars_core.experiments.impact.run_study`
 (study.json, metrics.parquet, results.json) into `StudyResults`, turning the
 JSON of results.json back into frames and fits. The table and figure builders
 below are shared by the Market Impact and Impact Factors pages and by the

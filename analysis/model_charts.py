@@ -6,7 +6,7 @@ Inputs are what the order model ships and what `mars evaluate-model` writes:
   train_loss, val_nll, lr, seconds`, and a last `{"final": true, "val_nll": ...}` line);
 * the scaling study (`scaling.json`: `runs` of `size, params, tokens_seen, val_nll, curve`,
   with the `unigram_nll` and `bigram_nll` baselines);
-* per-order and per-second flow features of `mars_core.sim.model_eval` (real, lmm, noise);
+* per-order and per-second flow features of `mars_core.experiments.model_eval` (real, lmm, noise);
 * token slots (type, price, volume, interval) of generated and real orders.
 
 Losses are negative log-likelihoods per token in nats. Nothing here knows the

@@ -1,6 +1,6 @@
 """Figures and tables of a realism evaluation (paper App. I Figs. 17-21, Table 6; App. J Table 7): pure, no Streamlit.
 
-Inputs are what `mars_core.sim.realism.run_realism` writes: `facts`, a mapping
+Inputs are what `mars_core.experiments.realism.run_realism` writes: `facts`, a mapping
 background -> `analysis.stylized_facts.evaluate_facts` output (the replay, i.e.
 the real day, first), and `metrics`, Table 7 as {metric: {background:
 {"similarity", "accuracy", "n", "n_rollouts"}}}. Every fact figure draws the

@@ -1,7 +1,7 @@
 """The report of a realism evaluation (`mars realism --out DIR`): Table 6, every fact figure, Table 7, caveats.
 
 `load_evaluation(dir)` reads a finished evaluation directory (realism.json,
-facts.json, table7.json, summary.json; see `mars_core.sim.realism`) for the
+facts.json, table7.json, summary.json; see `mars_core.experiments.realism`) for the
 dashboard and the report alike; `build_realism_report(dir)` assembles the
 `analysis.report.Report` with the same figures and tables the Realism page
 shows (`analysis.realism_charts`), where the data came from (LOBSTER files and
@@ -86,7 +86,7 @@ class RealismResults:
         return str(first), str(last)
 
     def start_times(self) -> list[str]:
-        from mars_core.sim.realism import RealismConfig
+        from mars_core.experiments.realism import RealismConfig
 
         return RealismConfig.from_dict(self.config, where=str(self.path / MARKER)).start_times()
 

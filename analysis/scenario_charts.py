@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from analysis.charts import _tint
 from analysis.sim_charts import fan
-from mars_core.control.evaluate import path_correlation
+from analysis.similarity import path_correlation
 
 BAND = (0.1, 0.9)
 TARGET_COLOR = "#1f77b4"  # the paper's blue "replay" line

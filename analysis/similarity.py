@@ -272,3 +272,11 @@ def table7(
                 "n_rollouts": width,
             }
     return result
+
+
+def path_correlation(sim: np.ndarray, target: np.ndarray) -> float:
+    """Pearson correlation of two paths (H,); 0 when either does not move."""
+    sim, target = np.asarray(sim, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    if sim.std() == 0 or target.std() == 0:
+        return 0.0
+    return float(np.corrcoef(sim, target)[0, 1])

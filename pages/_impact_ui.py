@@ -1,6 +1,6 @@
 """UI helpers of the Market Impact and Impact Factors pages: the study form, the studies on disk, live progress, reports.
 
-Business logic stays in `mars_core.sim.study` (running) and `analysis.impact_results`
+Business logic stays in `mars_core.experiments.impact` (running) and `analysis.impact_results`
 / `analysis.report` (reading, figures, reports); this module turns form fields
 into a `StudyConfig` with errors that name the field as the page labels it,
 lists and loads studies with caches keyed on (path, modification stamp), and
@@ -10,27 +10,23 @@ watches a running study's directory for finished arms.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import re
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import streamlit as st
 import yaml
 
 from analysis.impact_results import StudyResults, load_study
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError, MarsInputError
-from mars_core.sim.study import PAPER_CONFIGS, StudyConfig, parse_agent_name, starts
+from mars_core.experiments.impact import PAPER_CONFIGS, PartialResults, StudyConfig, parse_agent_name, plan
+from mars_core.store import finished_arms, scan
 from pages import _ui
 
-STUDIES_DIR = "studies"  # new studies go to <runs root>/studies/<name>-<hash>
 PAPER_AGENTS = [parse_agent_name(name) for name in PAPER_CONFIGS]  # (AP level, PVR)
 DEFAULT_Q = (0.01, 0.02, 0.05, 0.1, 0.2)
 Q_CHOICES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
@@ -169,25 +165,6 @@ def study_from_upload(name: str, data: bytes) -> StudyConfig:
     return StudyConfig.from_dict(parsed, where=name)
 
 
-def study_dir_for(root: Path, study: StudyConfig) -> Path:
-    """<root>/studies/<name>-<hash of the config>: the same study reopens (and resumes) the same directory."""
-    config = json.dumps(study.model_dump(mode="json"), sort_keys=True)
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", study.name).strip("-")[:40] or "study"
-    return root / STUDIES_DIR / f"{slug}-{hashlib.sha256(config.encode()).hexdigest()[:8]}"
-
-
-def plan(study: StudyConfig) -> dict[str, int]:
-    """How much a study simulates: starts, points, trajectories, arms."""
-    starts = len(study.symbols) * len(study.dates) * len(study.start_times)
-    points = starts * len(study.configs) * len(study.q_over_v)
-    return {
-        "starts": starts,
-        "points": points,
-        "trajectories": points * study.rollouts,
-        "arms": (starts + points) * study.rollouts,
-    }
-
-
 # ---- studies on disk -------------------------------------------------------------------------------
 
 
@@ -206,28 +183,21 @@ class StudyEntry(_ui.RunEntry):
         return f"{c.get('name', self.path.name)} · {what} · {c.get('background', '?')} · {self.when}{state}"
 
 
-def arms_total(config: dict) -> int:
-    starts = len(config.get("symbols", [])) * len(config.get("dates", [])) * len(config.get("start_times", []))
-    points = starts * len(config.get("configs", [])) * len(config.get("q_over_v", []))
-    return (starts + points) * int(config.get("rollouts", 0))
-
-
 def list_studies(root: Path) -> tuple[list[StudyEntry], list[str]]:
     """Studies under `root` (root/*/ and root/*/*/), newest first, and a line per unreadable one."""
-    found, problems = _ui.scan_runs(root, "study.json", "study")
+    found, problems = scan(root, "study.json", "study")
     entries = []
-    for path, config, modified in found:
-        results = path / StudyEntry.RESULTS
+    for listed in found:
+        results = listed.path / StudyEntry.RESULTS
         finished = results.is_file()
-        done = sum(1 for _ in path.glob("*/*/rollout=*/arm=*/done.json"))
+        try:
+            total = plan(StudyConfig.from_dict(listed.config))["arms"]
+        except ConfigError:  # written by another version: listed, without a total
+            total = 0
+        modified = max(listed.modified, results.stat().st_mtime if finished else 0.0)
         entries.append(
             StudyEntry(
-                path,
-                config,
-                finished,
-                max(modified, results.stat().st_mtime if finished else 0.0),
-                arms_done=done,
-                arms_total=arms_total(config),
+                listed.path, listed.config, finished, modified, arms_done=finished_arms(listed.path), arms_total=total
             )
         )
     return _ui.newest_first(entries), problems
@@ -256,17 +226,14 @@ def report_downloads(entry: StudyEntry, data_dir: str | Path | None, key: str) -
 
 @dataclass
 class LiveStudy:
-    """Watches a running study's directory and turns finished treated arms into partial results."""
+    """A running study's partial results (`impact.PartialResults`) and how long it has left."""
 
     study: StudyConfig
     path: Path
     clock: _ui.ProgressClock = field(default_factory=_ui.ProgressClock)
-    rows: list[dict] = field(default_factory=list)
-    seen: set[str] = field(default_factory=set)
-    start_ns: dict[str, int] = field(default_factory=dict)  # start key -> agent start time
 
     def __post_init__(self) -> None:
-        self.start_ns = {s.key: parse_clock(s.time) for s in starts(self.study)}
+        self.partial = PartialResults(self.study, self.path)
 
     def eta(self, done: int, total: int) -> str:
         """Elapsed and remaining time, from the arms finished in this session."""
@@ -274,50 +241,4 @@ class LiveStudy:
 
     def refresh(self, budget_s: float = 0.5) -> pd.DataFrame:
         """Pick up newly finished treated arms (within a time budget) and return all rows so far."""
-        deadline = time.perf_counter() + budget_s
-        execution_ns = int(self.study.execution_minutes * 60e9)
-        for done in sorted((self.path / "points").glob("*/rollout=*/arm=main/done.json")):
-            if str(done) in self.seen:
-                continue
-            if time.perf_counter() > deadline:
-                break
-            self.seen.add(str(done))
-            try:
-                row = self._row(done, execution_ns)
-            except (OSError, ValueError, KeyError, IndexError):
-                continue  # a partial arm or an unexpected layout: leave it to the final analysis
-            if row is not None:
-                self.rows.append(row)
-        return pd.DataFrame(self.rows, columns=["config", "q_over_v_target", "rollout", "impact_end", "fulfillment"])
-
-    def _row(self, done: Path, execution_ns: int) -> dict | None:
-        arm_dir, point_dir = done.parent, done.parent.parent.parent
-        start_key, name, q = point_dir.name.split("__")
-        rollout = arm_dir.parent.name.split("=")[1]
-        start_ns = self.start_ns[start_key]
-        base = self.path / "base" / start_key / f"rollout={rollout}" / "arm=main" / "book.parquet"
-        treated, baseline = (
-            _mid_at(arm_dir / "book.parquet", start_ns + execution_ns),
-            _mid_at(base, start_ns + execution_ns),
-        )
-        arrival = _mid_at(base, start_ns)
-        summary = json.loads(done.read_text())
-        agents = list(summary.get("agents", {}).values())
-        executed = sum(a.get("executed", 0) for a in agents)
-        volume = sum(a.get("volume", 0) for a in agents)
-        side = 1 if self.study.side == "buy" else -1
-        return {
-            "config": name,
-            "q_over_v_target": float(q[1:]),
-            "rollout": int(rollout),
-            "impact_end": side * (treated - baseline) / arrival if arrival > 0 else np.nan,
-            "fulfillment": executed / volume if volume else np.nan,
-        }
-
-
-def _mid_at(book: Path, ts: int) -> float:
-    """Mid price of the last two-sided snapshot at or before ts."""
-    frame = pq.read_table(book, columns=["ts", "ask_price_1", "bid_price_1", "ask_size_1", "bid_size_1"]).to_pandas()
-    frame = frame[(frame["ts"] <= ts) & (frame["ask_size_1"] > 0) & (frame["bid_size_1"] > 0)]
-    last = frame.iloc[-1]
-    return (float(last["ask_price_1"]) + float(last["bid_price_1"])) / 2.0
+        return self.partial.refresh(budget_s)

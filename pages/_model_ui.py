@@ -12,26 +12,27 @@ import datetime as dt
 import hashlib
 import json
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, sim_charts
 from analysis.model_charts import parse_metrics
 from mars_core import paths
 from mars_core.data.schema import NS_PER_MINUTE, DatasetInfo
 from mars_core.engine import format_clock, parse_clock
 from mars_core.errors import ConfigError, MarsInputError
+from mars_core.experiments import model_eval
+from mars_core.experiments.generation import Generation
+from mars_core.experiments.generation import generation as generation_of
+from mars_core.experiments.model_eval import evaluate_model
 from mars_core.model.dataset import VAL_START_NS
 from mars_core.sim.config import SESSION_CLOSE, SimConfig
-from mars_core.store import RunDir
+from mars_core.store import RunDir, scan
 from pages import _ui
 
 DEFAULT_TRAIN_COMMAND = "mars train order-model --symbols GOOG AMZN --out assets/models/order_model"
@@ -39,9 +40,6 @@ HELD_OUT = (format_clock(VAL_START_NS)[:5], format_clock(SESSION_CLOSE)[:5])  # 
 QUICK_EVAL = {"minutes": 3, "every": 30, "rollouts": 2}  # the page's small evaluation: 3 start points per symbol
 LIVE_DEFAULT_START = dt.time(14, 40)
 MAX_LIVE_MINUTES, MAX_LIVE_ROLLOUTS = 3, 4  # a short generation: a few hundred orders a minute per rollout
-GENERATED = 1  # agent id of the generative background in the run tables
-_EV_SUBMIT, _EV_CANCEL, _EV_DELETE = 1, 2, 3
-ORDER_COLUMNS = ["rollout", "ts", "event", "side", "price", "qty"]
 
 
 def mtime(path: Path | None) -> float:
@@ -208,9 +206,9 @@ class EvaluationEntry(_ui.RunEntry):
 def list_evaluations(root: Path) -> tuple[list[EvaluationEntry], list[str]]:
     """The finished evaluations under `root` (root/*/ and root/*/*/), newest first, and a line per unreadable one;
     one still running (no result.json yet) is not offered."""
-    found, problems = _ui.scan_runs(root, "evaluation.json", "model evaluation")
+    found, problems = scan(root, "evaluation.json", "model evaluation")
     entries = []
-    for path, setup, _ in found:
+    for path, setup in ((listed.path, listed.config) for listed in found):
         try:
             result = json.loads((path / EvaluationEntry.RESULTS).read_text())
         except (OSError, ValueError):
@@ -240,74 +238,26 @@ def quick_evaluation_text() -> str:
 
 
 def run_evaluation(symbol: str, out: Path, data_dir: str, on_progress: Callable[[int, int, float], None]) -> dict:
-    """The page's small `evaluate_model` (QUICK_EVAL settings), with progress.
-
-    `evaluate_model` reports nothing while it runs, so it runs in a thread and this thread
-    counts the simulations it has finished (their done.json files) every 0.3 s:
-    `on_progress(done, total, seconds)`. Returns its result; re-raises its error.
-    """
-    from mars_core.sim.model_eval import evaluate_model
-
-    q = QUICK_EVAL
-    total = (
-        len(evaluation_starts(q["minutes"], q["every"])) * 2 * q["rollouts"]
-    )  # start points x backgrounds x rollouts
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:  # one worker: no process pool forked from a server thread that has torch loaded
-            outcome["result"] = evaluate_model(
-                [symbol], out, q["minutes"], q["every"], q["rollouts"], window=HELD_OUT, data_dir=data_dir, workers=1
-            )
-        except BaseException as err:  # noqa: BLE001 (handed to the caller's thread)
-            outcome["error"] = err
-
-    started = time.perf_counter()
-    worker = threading.Thread(target=work, name=f"model-eval-{symbol}", daemon=True)
-    worker.start()
-    while worker.is_alive():
-        worker.join(0.3)
-        on_progress(
-            min(len(list(out.glob("*/*/rollout=*/arm=*/done.json"))), total), total, time.perf_counter() - started
-        )
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
+    """The page's small `evaluate_model` (QUICK_EVAL settings), reporting `on_progress(done, total, seconds)` as each
+    simulated rollout finishes. One worker: no process pool forked from a server thread that has torch loaded."""
+    q, started = QUICK_EVAL, time.perf_counter()
+    return evaluate_model(
+        [symbol],
+        out,
+        q["minutes"],
+        q["every"],
+        q["rollouts"],
+        window=HELD_OUT,
+        data_dir=data_dir,
+        workers=1,
+        progress=lambda done, total, _arm: on_progress(done, total, time.perf_counter() - started),
+    )
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the evaluation's order flow…")
 def evaluation_frames(path: str, stamp: float, data_dir: str) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:  # noqa: ARG001
-    """Pooled per-order and per-second features of an evaluation: "real" and one entry per background.
-
-    The real flow is that of every (symbol, date, start) window the backgrounds simulated.
-    Raises MarsInputError when a run's day is not in the data folder.
-    """
-    from mars_core.sim.model_eval import real_window, sim_window
-
-    pooled: dict[str, tuple[list, list]] = {}
-    windows: set[tuple[str, str, str, float]] = set()
-    for background_dir in sorted(p for p in Path(path).iterdir() if p.is_dir()):
-        for run_dir in sorted(p for p in background_dir.iterdir() if (p / "config.json").is_file()):
-            run = RunDir(run_dir)
-            config = run.config
-            day = _ui.day(config["symbol"], config["date"], data_dir)
-            windows.add((config["symbol"], config["date"], config["start"], float(config["minutes"])))
-            parts = pooled.setdefault(background_dir.name, ([], []))
-            for rollout, arm in run.finished():
-                if arm == "main":
-                    orders, book = sim_window(run, rollout, GENERATED, day.info.tick_size)
-                    parts[0].append(orders)
-                    parts[1].append(book)
-    real: tuple[list, list] = ([], [])
-    for symbol, date, start, minutes in sorted(windows):
-        t0 = parse_clock(start)
-        orders, book = real_window(_ui.day(symbol, date, data_dir), t0, t0 + int(minutes * NS_PER_MINUTE))
-        real[0].append(orders)
-        real[1].append(book)
-    frames = {"real": real, **pooled}
-    return {
-        k: (pd.concat(v[0], ignore_index=True), pd.concat(v[1], ignore_index=True)) for k, v in frames.items() if v[0]
-    }
+    """`model_eval.evaluation_frames`, cached on the evaluation's stamp. Raises MarsInputError when a day is missing."""
+    return model_eval.evaluation_frames(path, data_dir)
 
 
 # ---- live generation ---------------------------------------------------------------------------------
@@ -356,70 +306,11 @@ def build_generation(
     return config
 
 
-@dataclass
-class Generation:
-    """A finished generation, ready to draw."""
-
-    config: SimConfig
-    grid: np.ndarray  # (T,) ns since midnight
-    fan: sim_charts.Fan  # generated mids across rollouts, price units
-    orders: pd.DataFrame  # generated orders of every rollout (rollout, ts, event, side, price, qty), in time order
-    tokens: pd.DataFrame  # aligned with `orders`: token, type, price, volume, interval
-    real_tokens: pd.DataFrame  # the real orders of the same window, same columns
-    summaries: list[dict] = field(default_factory=list)
-
-    @property
-    def per_rollout(self) -> float:
-        return len(self.orders) / max(self.config.rollouts, 1)
-
-
-def _split(tokens: np.ndarray) -> pd.DataFrame:
-    from mars_core.model.vocab import split_token
-
-    tokens = np.asarray(tokens, dtype=np.int64)
-    type_, price, volume, interval = split_token(tokens)
-    return pd.DataFrame({"token": tokens, "type": type_, "price": price, "volume": volume, "interval": interval})
-
-
 @st.cache_data(max_entries=8, show_spinner="Reading the generated orders…")
 def generation(
     path: str, finished: tuple[tuple[int, str], ...], model_path: str, model_stamp: float, data_dir: str
 ) -> Generation:
-    """The generated mids, orders and tokens of a finished run, and the real tokens of its window."""
-    from mars_core.data.orderflow import order_flow
-    from mars_core.model.order_images import run_raw_orders
-    from mars_core.model.tokenizer import raw_orders
-
-    run = RunDir.open(path)
-    config = SimConfig.from_dict(run.config, where=f"{path}/config.json")
+    """`generation.generation` of a finished run with the page's model, cached on the run's finished arms."""
+    config = RunDir.open(path).config
     tok = load_model(model_path, model_stamp).tokenizer
-    day = _ui.day(config.symbol, config.date, data_dir)
-    grid = charts.time_grid(config.start_ts, config.end_ts, max_points=600)
-    mids, parts, summaries = [], [], []
-    for rollout, arm in finished:
-        book = run.table("book", rollout, arm).sort_values("ts", kind="stable")
-        mids.append(sim_charts.mid_on_grid(book, grid))
-        table = run.table("orders", rollout, arm)
-        ok = (
-            (table["agent"] == GENERATED)
-            & (table["status"] == 0)
-            & table["event"].isin((_EV_SUBMIT, _EV_CANCEL, _EV_DELETE))
-        )
-        mine = table[ok].sort_values("ts", kind="stable")  # the rows run_raw_orders encodes, in its order
-        raw, _ = run_raw_orders(table, book, day.info.tick_size, agents={GENERATED})
-        slots = _split(tok.encode(raw)).add_prefix("tok_")
-        parts.append(pd.concat([mine[ORDER_COLUMNS].reset_index(drop=True), slots], axis=1))
-        summaries.append(run.arm_summary(rollout, arm))
-    both = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.concat([pd.DataFrame(columns=ORDER_COLUMNS), _split([]).add_prefix("tok_")], axis=1)
-    )
-    both = both.sort_values(["ts", "rollout"], kind="stable").reset_index(drop=True)
-    tokens = both.filter(like="tok_").rename(columns=lambda c: c.removeprefix("tok_"))
-    flow = order_flow(day)
-    window = flow[(flow.ts >= config.start_ts) & (flow.ts < config.end_ts)]
-    fan = sim_charts.fan(np.stack(mids)) if mids else sim_charts.fan(np.full((0, len(grid)), np.nan))
-    return Generation(
-        config, grid, fan, both[ORDER_COLUMNS], tokens, _split(tok.encode(raw_orders(day, window))), summaries
-    )
+    return generation_of(path, finished, tok, _ui.day(config["symbol"], config["date"], data_dir))

@@ -1,6 +1,6 @@
 """UI helpers of the Realism page: the evaluation form, evaluations on disk, cached results and reports.
 
-Business logic stays in `mars_core.sim.realism` (running) and
+Business logic stays in `mars_core.experiments.realism` (running) and
 `analysis.realism_report` / `analysis.realism_charts` / `analysis.report`
 (reading, figures, tables, reports). This module turns the form's fields into
 a `RealismConfig` with errors that name the field as the page labels it, and
@@ -10,8 +10,6 @@ modification stamp).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +20,10 @@ import streamlit as st
 from analysis.realism_report import FILES, MARKER, RealismResults, load_evaluation
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError
-from mars_core.sim.realism import HELD_OUT, RealismConfig
+from mars_core.experiments.realism import HELD_OUT, RealismConfig
+from mars_core.store import finished_arms, scan
 from pages import _ui
 
-EVALUATIONS_DIR = "realism"  # new evaluations go to <runs root>/realism/<SYMBOL>-<hash>
 SELECTED = "re_selected"  # session key: the evaluation being looked at
 FIELD_LABELS = {
     "symbol": "Symbol",
@@ -90,12 +88,6 @@ def config_from_form(fields: dict) -> RealismConfig:
     return config
 
 
-def evaluation_dir_for(root: Path, config: RealismConfig) -> Path:
-    """<root>/realism/<SYMBOL>-<hash of the config>: the same evaluation reopens (and resumes) the same directory."""
-    text = json.dumps(config.model_dump(mode="json"), sort_keys=True)
-    return root / EVALUATIONS_DIR / f"{config.symbol}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
-
-
 LMM_SECONDS = (5.0, 0.4)  # the order model, per start point and per simulated minute (2-core development machine)
 
 
@@ -137,13 +129,13 @@ class EvaluationEntry(_ui.RunEntry):
 
 def list_evaluations(root: Path) -> tuple[list[EvaluationEntry], list[str]]:
     """Evaluations under `root` (root/*/ and root/*/*/), newest first, and a line per unreadable one."""
-    found, problems = _ui.scan_runs(root, MARKER, "realism evaluation")
+    found, problems = scan(root, MARKER, "realism evaluation")
     entries = []
-    for path, config, modified in found:
+    for listed in found:
+        path = listed.path
         finished = all((path / name).is_file() for name in FILES)
-        done = sum(1 for _ in path.glob("runs/*/*/rollout=*/arm=main/done.json"))
-        modified = max(modified, (path / EvaluationEntry.RESULTS).stat().st_mtime if finished else 0.0)
-        entries.append(EvaluationEntry(path, config, finished, modified, rollouts_done=done))
+        modified = max(listed.modified, (path / EvaluationEntry.RESULTS).stat().st_mtime if finished else 0.0)
+        entries.append(EvaluationEntry(path, listed.config, finished, modified, rollouts_done=finished_arms(path)))
     return _ui.newest_first(entries), problems
 
 

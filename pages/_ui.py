@@ -9,7 +9,6 @@ cheaply and a different data dir never serves another dir's data.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import tempfile
@@ -356,24 +355,6 @@ class RunEntry:
         """Changes whenever the results are rewritten: the key of the caches."""
         results = self.path / self.RESULTS
         return results.stat().st_mtime if results.exists() else 0.0
-
-
-def scan_runs(root: Path, marker: str, what: str) -> tuple[list[tuple[Path, dict, float]], list[str]]:
-    """Directories root/*/ and root/*/*/ holding `marker` (their configuration): (directory, configuration,
-    modification time of the marker), and a line per marker that is not a readable JSON mapping."""
-    found, problems = [], []
-    if not root.is_dir():
-        return found, problems
-    for file in sorted({*root.glob(f"*/{marker}"), *root.glob(f"*/*/{marker}")}):
-        try:
-            config = json.loads(file.read_text())
-            if not isinstance(config, dict):
-                raise ValueError("not a mapping")
-        except (OSError, ValueError) as err:
-            problems.append(f"{file}: not a readable {what} ({err})")
-            continue
-        found.append((file.parent, config, file.stat().st_mtime))
-    return found, problems
 
 
 def newest_first(entries: Iterable[Entry]) -> list[Entry]:

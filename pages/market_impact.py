@@ -14,7 +14,7 @@ from mars_core import paths
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError, MarsInputError
-from mars_core.sim.study import StudyConfig, run_study
+from mars_core.experiments.impact import StudyConfig, plan, run_study, study_dir
 from pages import _impact_ui, _ui
 
 _ui.route_through_app()
@@ -311,9 +311,9 @@ with st.container(border=True):
         width="stretch",
     )
     run_clicked = _ui.requested("mi_run_requested")
-    out = _impact_ui.study_dir_for(root, study) if study is not None else None
+    out = study_dir(study, root) if study is not None else None
     if study is not None:
-        p = _impact_ui.plan(study)
+        p = plan(study)
         c_plan.caption(
             f"{len(study.configs)} agent{'s' * (len(study.configs) != 1)} × {len(study.q_over_v)} Q/V × {study.rollouts} rollouts "
             f"× {p['starts']} start{'s' * (p['starts'] != 1)} = **{p['trajectories']:,} paired trajectories**: {p['arms']:,} "
@@ -352,7 +352,7 @@ if (run_clicked or resume is not None) and study is not None and not blocked:
                     else:
                         st.plotly_chart(ir.live_figure(frame), key=f"mi_live_chart_{done}")
                         st.caption(
-                            f"Partial results: {len(frame):,} of {_impact_ui.plan(study)['trajectories']:,} paired "
+                            f"Partial results: {len(frame):,} of {plan(study)['trajectories']:,} paired "
                             "trajectories. Fits run once every rollout has finished."
                         )
             if done == total:

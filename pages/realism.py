@@ -10,7 +10,7 @@ from analysis.realism_report import headline
 from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
 from mars_core import paths
 from mars_core.errors import MarsInputError
-from mars_core.sim.realism import HELD_OUT, run_realism
+from mars_core.experiments.realism import HELD_OUT, evaluation_dir, run_realism
 from pages import _realism_ui, _ui
 
 _ui.route_through_app()
@@ -153,7 +153,7 @@ with st.container(border=True):
     )
     run_clicked = _ui.requested("re_run_requested")
     if config is not None:
-        out = out or _realism_ui.evaluation_dir_for(root, config)
+        out = out or evaluation_dir(config, root)
         p = _realism_ui.plan(config, n_days)
         slow = ""
         if p["lmm_seconds"]:

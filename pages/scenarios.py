@@ -13,6 +13,7 @@ from mars_core.control.retrieval import describe_filter
 from mars_core.control.scenarios import EXAMPLES, ScenarioSpec
 from mars_core.control.signals import ControlSignal, replay_curve
 from mars_core.errors import MarsInputError
+from mars_core.experiments import scenario
 from pages import _scenario_ui as ui
 from pages import _ui
 
@@ -218,7 +219,7 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
         side = c_side.segmented_control("Side", ["buy", "sell"], key="sc_twap_side", required=True)
         volume = c_volume.number_input("Volume (shares)", 100, 1_000_000, step=100, key="sc_twap_volume")
         try:
-            twap = ui.twap_config(side or "buy", int(volume), minutes)
+            twap = scenario.twap_config(side or "buy", int(volume), minutes)
         except MarsInputError as err:
             _ui.show_error(err)
     with st.expander("Control settings"):
@@ -240,7 +241,7 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
         )
 
     model = _ui.model_status()
-    problem = ui.control_kit_problem()
+    problem = scenario.control_kit_problem()
     if problem is not None:
         st.warning(
             f"**Controlled runs are not available:** {problem}\n\nUncontrolled runs still work; train the control "
@@ -249,7 +250,7 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
         )
     if not model.found:
         st.warning(f"**The simulation needs the order model.** {model.summary}", icon=":material/neurology:")
-    arms = ui.plan_arms(problem is None, compare, twap is not None)
+    arms = scenario.plan_arms(problem is None, compare, twap is not None)
     ready = model.found and not (with_twap and twap is None)
     c_run, c_plan = st.columns([1, 4], vertical_alignment="center")
     c_run.button(
@@ -271,7 +272,7 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
     with st.status("Simulating…", expanded=True) as status:
         try:
             day = _ui.day(symbol, date.isoformat(), str(data_dir))
-            result = ui.run_arms(
+            result = scenario.run_arms(
                 day,
                 _ui.to_ns(start),
                 ui.truncate(signal, minutes),
@@ -291,7 +292,7 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
 
 
 # ---- 3. the results -----------------------------------------------------------------------------------
-def show_results(result: ui.ScenarioRun) -> None:
+def show_results(result: scenario.ScenarioRun) -> None:
     """Target vs simulated (Fig. 16), how well each run follows, and the agent's impact under the scenario."""
     st.subheader("Target vs simulated")
     st.caption(result.title)

@@ -161,7 +161,7 @@ def tiny_study_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> 
 
     from filelock import FileLock
 
-    from mars_core.sim.study import StudyConfig, run_study
+    from mars_core.experiments.impact import StudyConfig, run_study
 
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the session's root under xdist

@@ -11,20 +11,27 @@ from tqdm import tqdm
 
 from analysis.report import build_report, chromium_path, missing_chromium, write_report
 from mars_core.cli.options import DataDirOption, JsonOption, SymbolsOption, emit, symbol_list
-from mars_core.control.evaluate import CONFIGS, EvalSettings, run_eval
 from mars_core.errors import MarsInputError
-from mars_core.sim.model_eval import evaluate_model as run_model_evaluation
-from mars_core.sim.realism import RealismConfig, run_realism
-from mars_core.sim.study import StudyConfig, run_study
+from mars_core.experiments.control_eval import CONFIGS, EvalSettings, run_eval
+from mars_core.experiments.impact import StudyConfig, run_study, study_dir
+from mars_core.experiments.model_eval import evaluate_model as run_model_evaluation
+from mars_core.experiments.realism import RealismConfig, evaluation_dir, run_realism
+from mars_core.paths import runs_root
 
 REPORT_FORMATS = ("html", "pdf")
 
 
 def impact(
-    config: Annotated[Path, typer.Option("--config", help="Study file (YAML or JSON), see mars_core/sim/study.py.")],
-    out: Annotated[Path, typer.Option(help="Study directory (resumed if it holds the same study).")] = Path(
-        "runs/study"
-    ),
+    config: Annotated[
+        Path, typer.Option("--config", help="Study file (YAML or JSON), see mars_core/experiments/impact.py.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Study directory, resumed if it holds the same study (default: the Market Impact page's, "
+            "<runs root>/studies/<name>-<config hash>)."
+        ),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Parallel processes (default: all cores).")] = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
@@ -39,7 +46,7 @@ def impact(
             bar.n = done
             bar.refresh()
 
-        summary = run_study(study, out, data_dir, workers, progress)
+        summary = run_study(study, out or study_dir(study), data_dir, workers, progress)
     ci = summary["delta_ci"] or [None, None]
     human = (
         f"{summary['points']} points, {summary['trajectories']} paired trajectories in {summary['seconds']:.1f}s; "
@@ -58,7 +65,12 @@ def realism(
     every: Annotated[int, typer.Option(help="Minutes between start points in the held-out window.")] = 5,
     rollouts: Annotated[int, typer.Option(help="Rollouts per start point and background.")] = 4,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="Evaluation directory (default runs/realism_<SYMBOL>).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Evaluation directory (default: the Realism page's, <runs root>/realism/<SYMBOL>-<config hash>)."
+        ),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Parallel processes (default: all cores).")] = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
@@ -83,7 +95,7 @@ def realism(
             bar.n = done
             bar.refresh()
 
-        summary = run_realism(config, out or Path(f"runs/realism_{config.symbol}"), data_dir, workers, progress)
+        summary = run_realism(config, out or evaluation_dir(config), data_dir, workers, progress)
     lines = [
         f"{summary['starts']} start points x {summary['rollouts']} rollouts in {summary['seconds']:.1f}s -> {summary['dir']}"
     ]
@@ -114,9 +126,12 @@ def evaluate_model(
     ] = None,
     top_p: Annotated[float | None, typer.Option(help="Generative background's top-p (default: SimConfig's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
-    out: Annotated[Path, typer.Option(help="Evaluation directory (resumed when it holds the same settings).")] = Path(
-        "runs/model-eval"
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Evaluation directory, resumed when it holds the same settings (default: <runs root>/model-eval)."
+        ),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Parallel processes.")] = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
@@ -125,7 +140,7 @@ def evaluate_model(
 
     result = run_model_evaluation(
         [s.strip().upper() for s in symbols.split(",") if s.strip()],
-        out,
+        out or runs_root() / "model-eval",
         minutes,
         every,
         rollouts,

@@ -45,7 +45,8 @@ def stamped_dir(
     return root / f"{stamp}-{name}-{digest}{suffix}", False
 
 
-def named_dir(folder: Path, name: str, config: dict[str, Any]) -> Path:
-    """`<folder>/<name>-<hash>`: the same configuration reopens (and resumes) the same directory."""
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "run"
+def named_dir(folder: Path, name: str, config: dict[str, Any], fallback: str = "run") -> Path:
+    """`<folder>/<name>-<hash>` (`name` made file-safe, `fallback` when nothing of it is): the same configuration
+    reopens (and resumes) the same directory."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or fallback
     return folder / f"{slug}-{config_hash(config)}"

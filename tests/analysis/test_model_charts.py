@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from analysis import model_charts as mc
+from mars_core.experiments.model_eval import METRICS
 from mars_core.model.vocab import CANCEL_REGIONS, N_INTERVAL, N_PRICE, N_TYPES, N_VOLUME, SUBMIT_REGIONS, join_token
 from mars_core.paths import ORDER_MODEL_DIR
-from mars_core.sim.model_eval import METRICS
 
 LOG = "\n".join(
     [

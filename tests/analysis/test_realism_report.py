@@ -41,7 +41,7 @@ TINY = {
 @pytest.fixture(scope="module")
 def evaluation(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     """A tiny evaluation of GOOG: 3 start points (14:30, 15:00, 15:30) x 2 noise rollouts of 10 minutes."""
-    from mars_core.sim.realism import RealismConfig, run_realism
+    from mars_core.experiments.realism import RealismConfig, run_realism
 
     out = tmp_path_factory.mktemp("realism") / "GOOG-tiny"
     run_realism(RealismConfig.from_dict(TINY), out, data_dir=str(data_dir), workers=1)

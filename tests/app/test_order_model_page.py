@@ -21,10 +21,10 @@ from analysis.model_charts import parse_metrics
 from mars_core import paths
 from mars_core.data import find_dataset, load_day
 from mars_core.data.orderflow import order_flow
+from mars_core.experiments.model_eval import METRICS
 from mars_core.model.vocab import N_LOB_BINS
 from mars_core.paths import ORDER_MODEL_DIR
 from mars_core.sim.config import SimConfig
-from mars_core.sim.model_eval import METRICS
 from mars_core.sim.runner import run_simulation
 from mars_core.store import RunDir
 from pages import _model_ui, _ui

@@ -21,6 +21,7 @@ from analysis.similarity import METRIC_NAMES, METRICS
 from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
 from mars_core import paths
 from mars_core.errors import ConfigError
+from mars_core.experiments.realism import evaluation_dir
 from pages import _realism_ui, _ui
 
 REPO = Path(__file__).resolve().parents[2]
@@ -300,8 +301,8 @@ def test_form_errors_name_the_field_and_the_plan_counts_the_work() -> None:
         _realism_ui.config_from_form({"symbol": "GOOG", "backgrounds": ["noise"], "rollouts": 0})
     with pytest.raises(ConfigError, match=r"\*\*Held-out window\*\* \(to\): '4pm' is not a time of day"):
         _realism_ui.parse_window("14:30", "4pm")
-    same, other = (_realism_ui.evaluation_dir_for(Path("r"), config.model_copy(update=u)) for u in ({}, {"seed": 1}))
-    assert same == _realism_ui.evaluation_dir_for(Path("r"), config) != other and same.parent == Path("r") / "realism"
+    same, other = (evaluation_dir(config.model_copy(update=u), Path("r")) for u in ({}, {"seed": 1}))
+    assert same == evaluation_dir(config, Path("r")) != other and same.parent == Path("r") / "realism"
 
 
 def test_the_progress_clock_estimates_from_the_slow_part() -> None:

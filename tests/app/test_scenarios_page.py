@@ -4,19 +4,16 @@ prompts, missing control models, and small controlled / TWAP simulations on the 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mars_core.control import controller
 from mars_core.control.scenarios import ScenarioSpec
 from mars_core.control.signals import ControlSignal
-from mars_core.data import LobsterDay
-from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.errors import ConfigError, MarsInputError
+from mars_core.experiments import scenario
 from pages import _scenario_ui as ui
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,22 +43,13 @@ def cases_frame(at: AppTest):  # noqa: ANN201
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
-def test_plan_arms_covers_control_comparison_and_the_agent() -> None:
-    keys = lambda arms: [a.key for a in arms]  # noqa: E731
-    assert keys(ui.plan_arms(True, True, False)) == ["control", "no_control"]
-    assert keys(ui.plan_arms(True, False, True)) == ["control", "control_twap"]
-    assert keys(ui.plan_arms(True, True, True)) == ["control", "no_control", "control_twap", "no_control_twap"]
-    assert keys(ui.plan_arms(False, False, True)) == [
-        "no_control",
-        "no_control_twap",
-    ]  # no control models: uncontrolled
 
 
 def test_twap_truncate_and_spec_fields() -> None:
-    twap = ui.twap_config("sell", 700, 3)
+    twap = scenario.twap_config("sell", 700, 3)
     assert (twap.side, twap.volume, twap.duration_s, twap.interval_s) == (-1, 700, 180.0, 30.0)
     with pytest.raises(ConfigError, match="volume"):
-        ui.twap_config("buy", 0, 3)
+        scenario.twap_config("buy", 0, 3)
     signal = ControlSignal("s", np.log([1.0, 0.999, 0.998, 0.99]))
     short = ui.truncate(signal, 2)
     assert (
@@ -79,18 +67,8 @@ def test_twap_truncate_and_spec_fields() -> None:
     ]
 
 
-def test_real_context_is_the_real_mid_around_the_start(goog_day: LobsterDay) -> None:
-    start = (11 * 60 + 6) * NS_PER_MINUTE
-    (minutes, before), after = ui.real_context(goog_day, start, 10)
-    assert minutes[0] == -15 and minutes[-1] == 0 and before[-1] == 0.0 and len(after) == 10
-    # GOOG fell 0.46% from 11:06 to 11:16 (the second-best sharp drop of the sample days)
-    assert math.expm1(after[-1]) * 100 == pytest.approx(-0.4602, abs=1e-3)
-    (minutes, _), _ = ui.real_context(goog_day, goog_day.info.ts_start + 5 * NS_PER_MINUTE, 2)
-    assert minutes[0] == -5  # no minutes before the data
-
-
 def test_scenario_run_impacts_pair_the_arms() -> None:
-    run = ui.ScenarioRun("t", np.zeros(2), twap=ui.twap_config("buy", 100, 2))
+    run = scenario.ScenarioRun("t", np.zeros(2), twap=scenario.twap_config("buy", 100, 2))
     run.paths = {"no_control": np.zeros((2, 2)), "no_control_twap": np.log(np.full((2, 2), 1.0005))}
     run.labels = {"no_control": "Not controlled", "no_control_twap": "Not controlled + TWAP"}
     run.fills = {"no_control": np.zeros(2), "no_control_twap": np.array([100, 60])}
@@ -195,7 +173,7 @@ def test_without_control_models_uncontrolled_runs_and_twap_impact_still_work(mon
     def missing(*args: object) -> None:
         raise MarsInputError("no ensemble model at assets/models/ensemble")
 
-    monkeypatch.setattr(controller, "cached_control_kit", missing)
+    monkeypatch.setattr(scenario, "cached_control_kit", missing)
     at = open_page()
     at.segmented_control(key="sc_source").set_value("Replay curve").run()
     at.selectbox(key="sc_replay_symbol").set_value("GOOG")

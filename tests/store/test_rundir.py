@@ -90,6 +90,7 @@ def test_identity_is_the_configuration_hash(tmp_path: Path) -> None:
     RunDir.create(path, CONFIG)
     assert stamped_dir(tmp_path, CONFIG, "TINY") == (path, True)
     assert named_dir(tmp_path / "studies", "my study!", CONFIG).name == f"my-study-{config_hash(CONFIG)}"
+    assert named_dir(tmp_path / "studies", "!!", CONFIG, "study").name == f"study-{config_hash(CONFIG)}"
 
 
 def test_scan_lists_marked_directories_two_levels_deep_and_names_bad_markers(tmp_path: Path) -> None:

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import yaml
 from pydantic import Field, field_validator
 
@@ -40,14 +41,17 @@ from mars_core.data import (
 from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND, EventType
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError
+from mars_core.paths import runs_root
 from mars_core.settings import Settings
 from mars_core.sim.agents.twap import TWAPConfig
 from mars_core.sim.arms import Progress
+from mars_core.sim.backgrounds import background
 from mars_core.sim.config import SimConfig
 from mars_core.sim.runner import pending_tasks, run_simulation, run_tasks
-from mars_core.store import RunDir, claim_directory, write_json
+from mars_core.store import RunDir, claim_directory, named_dir, write_json
 
 PAPER_CONFIGS = ("L1-P0.1", "L1-P0.9", "L5-P0.1", "L5-P0.9")
+STUDIES_DIR = "studies"  # studies without a given directory go to <runs root>/studies/<name>-<config hash>
 GRID_S = 1.0  # impact curves are sampled every second
 
 
@@ -255,7 +259,7 @@ def _run(
     finished: list[int],
 ) -> None:
     """Run every pending arm of these run directories (in one pool), counting finished ones."""
-    if study.background == "lmm":  # the generative model batches a run's rollouts in one process
+    if background(study.background).lockstep:  # the generative model batches a run's rollouts in one process
         for config, run in runs:
             finished[0] += config.rollouts - len(pending_tasks(config, run))
             run_simulation(config, run.path, data_dir, workers, step)
@@ -318,3 +322,88 @@ def paired_trajectory(
         market_volume_treated=window_volume(point, rollout, "main", start, study),
         replay_volume=float(ev.size[executed & in_window].sum()) or None,
     )
+
+
+# ---- where a study lives, how big it is, and its first results while it runs ----------------------
+
+
+def study_dir(study: StudyConfig, root: Path | None = None) -> Path:
+    """<runs root>/studies/<name>-<config hash>: `mars impact` and the Market Impact page reopen (and resume) the
+    same directory for the same study."""
+    folder = (runs_root() if root is None else root) / STUDIES_DIR
+    return named_dir(folder, study.name, study.model_dump(mode="json"), fallback="study")
+
+
+def plan(study: StudyConfig) -> dict[str, int]:
+    """How much a study simulates: starts, points, trajectories, arms."""
+    n_starts = len(study.symbols) * len(study.dates) * len(study.start_times)
+    points = n_starts * len(study.configs) * len(study.q_over_v)
+    return {
+        "starts": n_starts,
+        "points": points,
+        "trajectories": points * study.rollouts,
+        "arms": (n_starts + points) * study.rollouts,
+    }
+
+
+PARTIAL_COLUMNS = ["config", "q_over_v_target", "rollout", "impact_end", "fulfillment"]
+
+
+@dataclass
+class PartialResults:
+    """A running study's first results: impact at the end of execution and fulfillment of every treated arm
+    finished so far, against its baseline (the final analysis replaces them)."""
+
+    study: StudyConfig
+    path: Path
+    rows: list[dict] = field(default_factory=list)
+    seen: set[tuple[str, int]] = field(default_factory=set)
+
+    def refresh(self, budget_s: float = 0.5) -> pd.DataFrame:
+        """Pick up newly finished treated arms (within a time budget) and return all rows so far."""
+        deadline = time.perf_counter() + budget_s
+        points = sorted(
+            (point_key(s, name, q), s, name, q)
+            for s in starts(self.study)
+            for name in self.study.configs
+            for q in self.study.q_over_v
+        )
+        for key, start, name, q in points:
+            point = RunDir(self.path / "points" / key)
+            for rollout in range(self.study.rollouts):
+                if (key, rollout) in self.seen or not point.is_done(rollout, "main"):
+                    continue
+                if time.perf_counter() > deadline:
+                    return self.frame()
+                self.seen.add((key, rollout))
+                try:
+                    self.rows.append(self._row(point, RunDir(self.path / "base" / start.key), start, name, q, rollout))
+                except (OSError, ValueError, KeyError, IndexError):
+                    continue  # a partial arm: leave it to the final analysis
+        return self.frame()
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=PARTIAL_COLUMNS)
+
+    def _row(self, point: RunDir, base: RunDir, start: Start, name: str, q: float, rollout: int) -> dict:
+        t0 = parse_clock(start.time)
+        t1 = t0 + int(self.study.execution_minutes * 60e9)
+        treated, baseline, arrival = _mid_at(point, rollout, t1), _mid_at(base, rollout, t1), _mid_at(base, rollout, t0)
+        agents = list(point.arm_summary(rollout, "main").get("agents", {}).values())
+        executed = sum(a.get("executed", 0) for a in agents)
+        volume = sum(a.get("volume", 0) for a in agents)
+        return {
+            "config": name,
+            "q_over_v_target": q,
+            "rollout": rollout,
+            "impact_end": self.study.side_sign * (treated - baseline) / arrival if arrival > 0 else np.nan,
+            "fulfillment": executed / volume if volume else np.nan,
+        }
+
+
+def _mid_at(run: RunDir, rollout: int, ts: int) -> float:
+    """Mid price of the last two-sided snapshot at or before ts."""
+    book = run.read(rollout, "main", "book", columns=["ts", "ask_price_1", "bid_price_1", "ask_size_1", "bid_size_1"])
+    book = book[(book["ts"] <= ts) & (book["ask_size_1"] > 0) & (book["bid_size_1"] > 0)]
+    last = book.iloc[-1]
+    return (float(last["ask_price_1"]) + float(last["bid_price_1"])) / 2.0

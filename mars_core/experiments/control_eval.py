@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from analysis.similarity import path_correlation
 from mars_core.control.controller import ControlSettings
 from mars_core.control.run import run_controlled
 from mars_core.control.signals import mid2_at, replay_curve
@@ -101,14 +102,6 @@ def real_volume(day: LobsterDay, start_ts: int, end_ts: int) -> int:
     lo, hi = np.searchsorted(ev.ts, [start_ts, end_ts], side="left")
     part = ev[lo:hi]
     return int(part.size[np.isin(part.type, (EventType.EXECUTE, EventType.EXECUTE_HIDDEN))].sum())
-
-
-def path_correlation(sim: np.ndarray, target: np.ndarray) -> float:
-    """Pearson correlation of two paths (H,); 0 when either does not move."""
-    sim, target = np.asarray(sim, dtype=np.float64), np.asarray(target, dtype=np.float64)
-    if sim.std() == 0 or target.std() == 0:
-        return 0.0
-    return float(np.corrcoef(sim, target)[0, 1])
 
 
 def run_group(start: Start, config: str, settings: EvalSettings, data_dir: str | None = None) -> dict[str, Any]:
@@ -232,4 +225,4 @@ def run_eval(
     return summary
 
 
-__all__ = ["CONFIGS", "EvalSettings", "Start", "path_correlation", "pick_starts", "run_eval", "summarize"]
+__all__ = ["CONFIGS", "EvalSettings", "Start", "pick_starts", "run_eval", "summarize"]

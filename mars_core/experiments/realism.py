@@ -36,14 +36,17 @@ from mars_core.data.orderflow import Action, order_flow
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.engine import format_clock, parse_clock
 from mars_core.errors import ConfigError
+from mars_core.paths import runs_root
 from mars_core.settings import Settings
 from mars_core.sim.arms import Progress
+from mars_core.sim.backgrounds import background
 from mars_core.sim.config import SimConfig
 from mars_core.sim.runner import pending_tasks, run_simulation, run_tasks
-from mars_core.store import RunDir, claim_directory, write_json
+from mars_core.store import RunDir, claim_directory, named_dir, write_json
 
 REPLAY = "replay"
 HELD_OUT = ("14:30", "16:00")
+EVALUATIONS_DIR = "realism"  # evaluations without a given directory go to <runs root>/realism/<SYMBOL>-<config hash>
 
 
 class RealismConfig(Settings):
@@ -158,12 +161,12 @@ def run_realism(
         if progress is not None:
             progress(counter[0], total, summary)
 
-    simple = [(c, r) for (bg, _, _), (c, r) in runs.items() if bg != "lmm"]
+    simple = [(c, r) for (bg, _, _), (c, r) in runs.items() if not background(bg).lockstep]
     tasks = [t for c, r in simple for t in pending_tasks(c, r)]
     counter[0] = sum(c.rollouts for c, _ in simple) - len(tasks)
     run_tasks(tasks, data_dir, workers, step)
     for (bg, _, _), (c, r) in runs.items():
-        if bg == "lmm":
+        if background(bg).lockstep:
             counter[0] += c.rollouts - len(pending_tasks(c, r))
             run_simulation(c, r.path, data_dir, workers, step)
     result = evaluate(config, days, starts, runs)
@@ -211,3 +214,10 @@ def evaluate(config: RealismConfig, days: list[LobsterDay], starts: list[str], r
     table = stylized_facts.facts_table(facts)
     presence = {fact: {bg: bool(facts[bg][fact]["present"]) for bg in facts} for fact in stylized_facts.FACTS}
     return {"metrics": metrics, "facts": presence, "facts_detail": facts, "facts_table": table}
+
+
+def evaluation_dir(config: RealismConfig, root: Path | None = None) -> Path:
+    """<runs root>/realism/<SYMBOL>-<config hash>: `mars realism` and the Realism page reopen (and resume) the same
+    directory for the same evaluation."""
+    folder = (runs_root() if root is None else root) / EVALUATIONS_DIR
+    return named_dir(folder, config.symbol, config.model_dump(mode="json"))

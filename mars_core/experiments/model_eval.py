@@ -30,11 +30,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.similarity import overlap_coefficient
-from mars_core.data import LobsterDay, load_day, resolve_data_dir
+from mars_core.data import DatasetInfo, LobsterDay, discover, find_dataset, load_day, resolve_data_dir
 from mars_core.data.orderflow import Action, order_flow
 from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND
 from mars_core.engine import OrderKind, format_clock, parse_clock
+from mars_core.errors import DatasetNotFoundError
+from mars_core.model.checkpoint import cached_order_model
 from mars_core.model.dataset import VAL_START_NS
+from mars_core.sim.agent import AgentId
+from mars_core.sim.arms import Progress, report_progress
 from mars_core.sim.config import SimConfig
 from mars_core.sim.runner import run_simulation
 from mars_core.store import RunDir, claim_directory, write_json
@@ -163,11 +167,12 @@ def evaluate_model(
     workers: int | None = None,
     temperature: float | None = None,
     top_p: float | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Simulate both backgrounds from every start point and compare their flow with the real one;
-    the generative one decodes with `temperature` and `top_p` (None: `SimConfig`'s defaults)."""
-    from mars_core.model.checkpoint import cached_order_model
+    the generative one decodes with `temperature` and `top_p` (None: `SimConfig`'s defaults).
 
+    `progress(done, total, arm summary)` is called as each simulated rollout finishes (or is found finished)."""
     started = time.perf_counter()
     out = Path(out)
     decoding = lmm_decoding(temperature, top_p)
@@ -184,6 +189,12 @@ def evaluate_model(
     first, last = (parse_clock(t) for t in window)
     starts = [format_clock(t)[:5] for t in range(first, last - minutes * NS_PER_MINUTE + 1, every * NS_PER_MINUTE)]
     pooled: dict[str, list[list[pd.DataFrame]]] = {bg: [[], []] for bg in ("real", *BACKGROUNDS)}
+    total, done = len(symbols) * len(starts) * len(BACKGROUNDS) * rollouts, [0]
+
+    def count(_done: int, _total: int, summary: dict[str, Any]) -> None:
+        done[0] += 1
+        report_progress(progress, done[0], total, summary)
+
     fields = {
         "lmm": {"background": "lmm", **decoding},
         "noise": {"background": "noise", "noise_fit_until": format_clock(VAL_START_NS)},
@@ -206,13 +217,15 @@ def evaluate_model(
                     snapshot_interval_ms=0,
                     **fields[background],
                 )
-                run = RunDir(
-                    run_simulation(
-                        config, out / background / f"{symbol}_{start.replace(':', '')}", data_dir, workers
-                    ).run_dir
-                )
+                path = out / background / f"{symbol}_{start.replace(':', '')}"
+                if path.exists():  # arms finished before count now
+                    for rollout, arm in RunDir(path).finished():
+                        count(0, total, RunDir(path).arm_summary(rollout, arm))
+                run = RunDir(run_simulation(config, path, data_dir, workers, count).run_dir)
                 for r in range(rollouts):
-                    for part, frame in zip(pooled[background], sim_window(run, r, 1, day.info.tick_size)):
+                    for part, frame in zip(
+                        pooled[background], sim_window(run, r, AgentId.BACKGROUND, day.info.tick_size)
+                    ):
                         part.append(frame)
     frames = {bg: (pd.concat(parts[0]), pd.concat(parts[1])) for bg, parts in pooled.items()}
     sims = {bg: similarity(frames["real"], frames[bg]) for bg in BACKGROUNDS}
@@ -244,13 +257,44 @@ def lmm_decoding(temperature: float | None, top_p: float | None) -> dict[str, fl
     return {"lmm_temperature": config.lmm_temperature, "lmm_top_p": config.lmm_top_p}
 
 
-def _only_day(symbol: str, data_dir: str | None):
+def _only_day(symbol: str, data_dir: str | None) -> DatasetInfo:
     """The symbol's catalogued day (the sample data has one per symbol)."""
-    from mars_core.data import discover
-
     infos = [i for i in discover(resolve_data_dir(data_dir)) if i.symbol == symbol.upper()]
     if not infos:
-        from mars_core.errors import DatasetNotFoundError
-
         raise DatasetNotFoundError(f"no catalogued day of {symbol}")
     return infos[-1]
+
+
+def evaluation_frames(path: str | Path, data_dir: str | None = None) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """Pooled per-order and per-second features of an evaluation: "real" and one entry per background.
+
+    The real flow is that of every (symbol, date, start) window the backgrounds simulated; an evaluation
+    directory holds one folder of run directories per background (see `evaluate_model`).
+    Raises MarsInputError when a run's day is not in the data folder.
+    """
+    pooled: dict[str, tuple[list, list]] = {}
+    windows: set[tuple[str, str, str, float]] = set()
+    for background_dir in sorted(p for p in Path(path).iterdir() if p.is_dir()):
+        for run_dir in sorted(p for p in background_dir.iterdir() if (p / "config.json").is_file()):
+            run = RunDir(run_dir)
+            config = run.config
+            day = load_day(find_dataset(config["symbol"], config["date"], resolve_data_dir(data_dir)))
+            windows.add((config["symbol"], config["date"], config["start"], float(config["minutes"])))
+            parts = pooled.setdefault(background_dir.name, ([], []))
+            for rollout, arm in run.finished():
+                if arm == "main":
+                    orders, book = sim_window(run, rollout, AgentId.BACKGROUND, day.info.tick_size)
+                    parts[0].append(orders)
+                    parts[1].append(book)
+    real: tuple[list, list] = ([], [])
+    for symbol, date, start, minutes in sorted(windows):
+        t0 = parse_clock(start)
+        orders, book = real_window(
+            load_day(find_dataset(symbol, date, resolve_data_dir(data_dir))), t0, t0 + int(minutes * NS_PER_MINUTE)
+        )
+        real[0].append(orders)
+        real[1].append(book)
+    frames = {"real": real, **pooled}
+    return {
+        k: (pd.concat(v[0], ignore_index=True), pd.concat(v[1], ignore_index=True)) for k, v in frames.items() if v[0]
+    }

@@ -12,7 +12,7 @@ import pytest
 from analysis.similarity import METRICS
 from analysis.stylized_facts import FACTS
 from mars_core.errors import ConfigError
-from mars_core.sim.realism import RealismConfig, run_realism
+from mars_core.experiments.realism import RealismConfig, run_realism
 
 
 def test_evaluation_writes_tables_and_reports_every_metric_and_fact(tmp_path: Path, data_dir: Path) -> None:

@@ -10,8 +10,8 @@ import pytest
 
 from mars_core.engine import OrderKind
 from mars_core.errors import ConfigError
+from mars_core.experiments.model_eval import background_orders, evaluate_model, lmm_decoding
 from mars_core.sim.config import SimConfig
-from mars_core.sim.model_eval import background_orders, evaluate_model, lmm_decoding
 
 LIMIT, MARKET, IOC = OrderKind.LIMIT, OrderKind.MARKET, OrderKind.IOC
 COLUMNS = ["ts", "event", "order_id", "agent", "side", "price", "qty", "kind", "status"]
@@ -49,18 +49,20 @@ def test_model_eval_decoding_defaults_to_the_config_and_validates_given_values()
 def test_model_eval_decodes_the_generative_background_only_with_the_given_settings(
     tmp_path: Path, data_dir: Path
 ) -> None:
+    seen: list[tuple[int, int]] = []
+    options = dict(minutes=1, every=1, rollouts=1, window=("14:30", "14:31"), data_dir=str(data_dir), workers=1)
     result = evaluate_model(
-        ["GOOG"],
-        tmp_path,
-        minutes=1,
-        every=1,
-        rollouts=1,
-        window=("14:30", "14:31"),
-        data_dir=str(data_dir),
-        workers=1,
-        temperature=0.9,
-        top_p=0.95,
+        ["GOOG"], tmp_path, **options, temperature=0.9, top_p=0.95, progress=lambda d, t, _: seen.append((d, t))
     )
+    assert seen == [(1, 3), (2, 3), (3, 3)]  # one rollout of each background, reported as it finishes
+    seen.clear()
+    assert (
+        evaluate_model(
+            ["GOOG"], tmp_path, **options, temperature=0.9, top_p=0.95, progress=lambda d, t, _: seen.append((d, t))
+        )["similarity"]
+        == result["similarity"]
+    )  # reopened: nothing simulated again, the finished rollouts counted
+    assert seen == [(1, 3), (2, 3), (3, 3)]
     assert result["decoding"] == {"lmm_temperature": 0.9, "lmm_top_p": 0.95} and result["starts"] == 1
     run_config = lambda bg: json.loads((tmp_path / bg / "GOOG_1430" / "config.json").read_text())  # noqa: E731
     assert (run_config("lmm")["lmm_temperature"], run_config("lmm")["lmm_top_p"]) == (0.9, 0.95)
