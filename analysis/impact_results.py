@@ -1,16 +1,13 @@
 """A finished market impact study read back from its directory, and the tables and figures shown of it.
 
-`load_study(dir)` reads a study directory written by `mars_core.experiments.impact.run_study`
-(study.json, metrics.parquet, results.json) into `StudyResults`, turning the
-JSON of results.json back into frames and fits. The table and figure builders
-below are shared by the Market Impact and Impact Factors pages and by the
-report (`analysis.impact_report`), so the app and the filed report show the
-same numbers. Pure: no Streamlit.
+`StudyResults` holds a finished study (read by `mars_core.experiments.reports.load_study`),
+turning the JSON of results.json back into frames and fits. The tables below are shared by
+the Market Impact and Impact Factors pages and by the report (`analysis.report.impact`), so
+the app and the filed report show the same numbers.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,11 +15,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
-from analysis import impact_charts, sqrt_law
+from analysis import sqrt_law
+from analysis.charts import impact as impact_charts
 from analysis.factors import FACTOR_COLUMNS
-from mars_core.errors import MarsInputError
 
 BPS = 1e4
 PRICE_SCALE = 10_000  # LOBSTER prices are dollars x 10000
@@ -48,10 +44,6 @@ def fit_from_dict(data: dict) -> sqrt_law.SqrtLawFit:
         n_dropped=int(data["n_dropped"]),
         method=str(data["method"]),
     )
-
-
-def is_study(path: str | Path) -> bool:
-    return (Path(path) / "study.json").is_file()
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,36 +107,6 @@ def varies(values: pd.Series) -> bool:
     """More than one finite value, beyond rounding noise."""
     finite = values.replace([np.inf, -np.inf], np.nan).dropna().to_numpy(dtype=float)
     return finite.size > 1 and float(np.ptp(finite)) > 1e-9 * max(1.0, float(np.max(np.abs(finite))))
-
-
-def load_study(path: str | Path) -> StudyResults:
-    """Read a finished study directory.
-
-    Raises:
-        MarsInputError: not a study, or a study whose results are not written yet.
-    """
-    path = Path(path).expanduser()
-    if not is_study(path):
-        raise MarsInputError(
-            f"{path}: not a MarS study directory (no study.json); studies are written by "
-            "`mars impact --config FILE --out DIR` or the Market Impact page"
-        )
-    try:
-        config = json.loads((path / "study.json").read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise MarsInputError(f"{path / 'study.json'}: unreadable ({err})") from None
-    missing = [name for name in ("results.json", "metrics.parquet") if not (path / name).is_file()]
-    if missing:
-        raise MarsInputError(
-            f"{path}: the study has not finished ({', '.join(missing)} missing); run it again with the same "
-            "config and --out to resume it"
-        )
-    try:
-        results = json.loads((path / "results.json").read_text())
-        metrics = pd.read_parquet(path / "metrics.parquet")
-    except (OSError, ValueError) as err:
-        raise MarsInputError(f"{path}: cannot read the study's results ({err})") from None
-    return StudyResults(path, config, metrics, results)
 
 
 # ---- numbers -------------------------------------------------------------------------------------
@@ -351,166 +313,3 @@ def weights_frame(study: StudyResults) -> pd.DataFrame:
 
 
 # ---- figures -------------------------------------------------------------------------------------
-
-
-def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"},
-        height=height,
-        margin={"l": 60, "r": 20, "t": 60, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
-    )
-    fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text=y_title)
-    return fig
-
-
-def grid_ticks(fig: go.Figure, values: object) -> go.Figure:
-    """Label a log Q/V axis at the study's grid values (plotly's own log ticks read 2, 3, ... 0.1)."""
-    grid = sorted({float(v) for v in np.asarray(values, dtype=float) if np.isfinite(v) and v > 0})
-    if 0 < len(grid) <= 12:
-        fig.update_xaxes(tickvals=grid, ticktext=[f"{v:g}" for v in grid])
-    return fig
-
-
-def _target_key(metrics: pd.DataFrame) -> str:
-    return "q_over_v_target" if "q_over_v_target" in metrics else "q_over_v"
-
-
-def fulfillment_figure(metrics: pd.DataFrame, title: str = "Fulfillment rate vs Q/V", height: int = 400) -> go.Figure:
-    """Fulfillment per trajectory at its realised Q/V, and the mean per target Q/V of the study grid (Fig. 23a)."""
-    key = _target_key(metrics)
-    colors = impact_charts.config_colors(metrics["config"].unique())
-    fig = go.Figure()
-    for config, part in metrics.groupby("config", sort=True):
-        color = colors[str(config)]
-        fig.add_trace(
-            go.Scatter(
-                x=part["q_over_v"],
-                y=part["fulfillment"],
-                mode="markers",
-                showlegend=False,
-                legendgroup=str(config),
-                marker={"color": color, "size": 5, "opacity": 0.35},
-                hovertemplate=f"{config}: Q/V %{{x:.3g}}, fulfillment %{{y:.1%}}<extra></extra>",
-            )
-        )
-        means = part.groupby(key)[["q_over_v", "fulfillment"]].mean().reset_index()
-        fig.add_trace(
-            go.Scatter(
-                x=means["q_over_v"],
-                y=means["fulfillment"],
-                mode="lines+markers",
-                name=str(config),
-                legendgroup=str(config),
-                line={"color": color, "width": 2},
-                marker={"size": 7},
-                hovertemplate=f"{config}: mean Q/V %{{x:.3g}}, fulfillment %{{y:.1%}}<extra></extra>",
-            )
-        )
-    fig.update_xaxes(type="log")
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    grid_ticks(fig, metrics[key])
-    return _layout(fig, title, "Q/V (realised)", "Fulfillment rate", height)
-
-
-def slippage_figure(metrics: pd.DataFrame, title: str = "Slippage vs Q/V", height: int = 400) -> go.Figure:
-    """Mean execution VWAP against the arrival mid (bps) per configuration and target Q/V, with ±1 standard error."""
-    key = _target_key(metrics)
-    colors = impact_charts.config_colors(metrics["config"].unique())
-    fig = go.Figure()
-    for config, part in metrics.groupby("config", sort=True):
-        stats = part.groupby(key)["slippage_bps"].agg(["mean", "sem"]).reset_index()
-        fig.add_trace(
-            go.Scatter(
-                x=stats[key],
-                y=stats["mean"],
-                name=str(config),
-                mode="lines+markers",
-                line={"color": colors[str(config)], "width": 2},
-                error_y={"type": "data", "array": stats["sem"].fillna(0), "visible": True, "thickness": 1},
-                hovertemplate=f"{config}: Q/V %{{x:g}}, slippage %{{y:.2f}} bps<extra></extra>",
-            )
-        )
-    fig.add_hline(y=0, line={"color": "grey", "width": 1})
-    fig.update_xaxes(type="log")
-    grid_ticks(fig, metrics[key])
-    return _layout(fig, title, "Q/V (target)", "VWAP vs arrival mid (bps)", height)
-
-
-def factor_figure(metrics: pd.DataFrame, factor: str) -> go.Figure:
-    """Impact at the end of execution (bps) against one factor (Figs. 9a, 24)."""
-    frame = metrics.assign(impact_bps=metrics["impact_end"] * BPS)
-    fig = impact_charts.factor_scatter_figure(frame, factor, impact_col="impact_bps")
-    fig.update_yaxes(title_text="Impact at end of execution (bps)")
-    fig.add_hline(y=0, line={"color": "grey", "width": 1})
-    return fig
-
-
-def correlation_figure(study: StudyResults) -> go.Figure | None:
-    """The factor correlation heatmap (Fig. 25) over the factors that vary in this study."""
-    corr = study.correlation
-    varying = set(study.varying_factors(list(corr.columns)))
-    keep = [c for c in corr.columns if c in varying and corr[c].notna().sum() > 1]
-    return impact_charts.correlation_heatmap(corr.loc[keep, keep]) if len(keep) >= 2 else None
-
-
-def live_figure(
-    frame: pd.DataFrame, title: str = "Impact at the end of execution so far", height: int = 360
-) -> go.Figure:
-    """Partial results of a running study: impact (bps) per finished trajectory against target Q/V, and the means."""
-    colors = impact_charts.config_colors(frame["config"].unique()) if len(frame) else {}
-    fig = go.Figure()
-    for config, part in frame.groupby("config", sort=True):
-        color = colors[str(config)]
-        fig.add_trace(
-            go.Scatter(
-                x=part["q_over_v_target"],
-                y=part["impact_end"] * BPS,
-                mode="markers",
-                showlegend=False,
-                legendgroup=str(config),
-                marker={"color": color, "size": 6, "opacity": 0.35},
-                hovertemplate=f"{config}: Q/V %{{x:g}}, impact %{{y:.2f}} bps<extra></extra>",
-            )
-        )
-        means = part.groupby("q_over_v_target")["impact_end"].mean()
-        fig.add_trace(
-            go.Scatter(
-                x=means.index,
-                y=means.to_numpy() * BPS,
-                mode="lines+markers",
-                name=str(config),
-                legendgroup=str(config),
-                line={"color": color, "width": 2},
-            )
-        )
-    fig.add_hline(y=0, line={"color": "grey", "width": 1})
-    fig.update_xaxes(type="log")
-    grid_ticks(fig, frame["q_over_v_target"])
-    return _layout(fig, title, "Q/V (target)", "Impact at end of execution (bps)", height)
-
-
-def impact_figure(study: StudyResults, normalize: bool = False) -> go.Figure:
-    bands = study.bands
-    if normalize:
-        bands = bands.copy()
-        for _, part in bands.groupby("config"):
-            scale = np.nanmax(np.abs(part["mean"])) or 1.0
-            bands.loc[part.index, ["mean", "lo", "hi"]] = part[["mean", "lo", "hi"]] / scale
-    return impact_charts.impact_curves_figure(
-        bands,
-        execution_min=study.execution_min,
-        in_bps=not normalize,
-        title="Short- and long-term market impact" + (" (normalised to each peak)" if normalize else ""),
-    )
-
-
-def sqrt_law_figure(study: StudyResults) -> go.Figure | None:
-    fits = study.fits()
-    if not fits:
-        return None
-    fig = impact_charts.sqrt_law_figure(study.metrics, fits)
-    if "q_over_v_target" in study.metrics:
-        grid_ticks(fig, study.metrics["q_over_v_target"])
-    return fig

@@ -20,10 +20,11 @@ import pandas as pd
 import streamlit as st
 import yaml
 
-from analysis.impact_results import StudyResults, load_study
+from analysis.impact_results import StudyResults
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.experiments.impact import PAPER_CONFIGS, PartialResults, StudyConfig, parse_agent_name, plan
+from mars_core.experiments.reports import load_study
 from mars_core.store import finished_arms, scan
 from pages import _ui
 

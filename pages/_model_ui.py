@@ -21,7 +21,7 @@ from typing import ClassVar
 import pandas as pd
 import streamlit as st
 
-from analysis.model_charts import parse_metrics
+from analysis.charts.training import parse_metrics
 from mars_core import paths
 from mars_core.data.schema import NS_PER_MINUTE, DatasetInfo
 from mars_core.engine import format_clock, parse_clock

@@ -1,7 +1,7 @@
 """UI helpers of the Realism page: the evaluation form, evaluations on disk, cached results and reports.
 
 Business logic stays in `mars_core.experiments.realism` (running) and
-`analysis.realism_report` / `analysis.realism_charts` / `analysis.report`
+`mars_core.experiments.reports` (reading) / `analysis.realism_charts` / `analysis.report`
 (reading, figures, tables, reports). This module turns the form's fields into
 a `RealismConfig` with errors that name the field as the page labels it, and
 lists the evaluations under the runs root with caches keyed on (path,
@@ -17,10 +17,11 @@ from typing import ClassVar
 
 import streamlit as st
 
-from analysis.realism_report import FILES, MARKER, RealismResults, load_evaluation
+from analysis.realism_results import RealismResults
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError
-from mars_core.experiments.realism import HELD_OUT, RealismConfig
+from mars_core.experiments.realism import FILES, HELD_OUT, MARKER, RealismConfig
+from mars_core.experiments.reports import load_evaluation
 from mars_core.store import finished_arms, scan
 from pages import _ui
 
@@ -150,6 +151,6 @@ def results(path: str, stamp: float) -> RealismResults:  # noqa: ARG001 (stamp: 
 
 
 def report_downloads(entry: EvaluationEntry, data_dir: str | Path | None, key: str) -> None:
-    """HTML and PDF report buttons of a finished evaluation (`analysis.realism_report` via `analysis.report`)."""
+    """HTML and PDF report buttons of a finished evaluation (`mars_core.experiments.reports`)."""
     symbol, name = str(entry.config.get("symbol", "")), entry.path.name
     _ui.report_downloads(entry, data_dir, key, name=f"{name if symbol in name else f'{symbol}_{name}'}_realism_report")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import charts
+from analysis.charts import market
 from mars_core.data.schema import NS_PER_SECOND, DatasetInfo
 from mars_core.engine import format_clock
 from mars_core.errors import ConfigError, MarsInputError
@@ -73,7 +73,7 @@ def empty_orders() -> pd.DataFrame:
 
 def example_orders(start_ns: int, mid: float, tick_size: int) -> pd.DataFrame:
     """Three orders showing the format: a market buy, a resting limit sell, and its cancel."""
-    above = (int(mid) // tick_size + 10) * tick_size / charts.PRICE_SCALE  # ten ticks above the mid
+    above = (int(mid) // tick_size + 10) * tick_size / market.PRICE_SCALE  # ten ticks above the mid
     rows = [
         (format_clock(start_ns + 30 * NS_PER_SECOND), "market", "buy", None, 300, ""),
         (format_clock(start_ns + 60 * NS_PER_SECOND), "limit", "sell", above, 200, "s1"),
@@ -286,7 +286,7 @@ def load_view(path: str, finished: tuple[tuple[int, str], ...]) -> whatif.WhatIf
     return whatif.load_view(path, finished)
 
 
-def replay_reference(config: SimConfig, data_dir: Path) -> tuple[charts.QuoteGrid, pd.DataFrame] | None:
+def replay_reference(config: SimConfig, data_dir: Path) -> tuple[market.QuoteGrid, pd.DataFrame] | None:
     """The real day's mid (fine grid) and minute bars over the run's window; None when the day is not available."""
     key = (config.symbol, config.date, str(data_dir))
     try:

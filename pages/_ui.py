@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import charts
 from analysis import report as reports
+from analysis.charts import market
 from mars_core import paths
 from mars_core.data import discover_with_problems, find_dataset, load_day, minute_bars, resolve_data_dir
 from mars_core.data.schema import NS_PER_SECOND, DatasetInfo, EventType, LobsterDay
 from mars_core.errors import MarsInputError
+from mars_core.experiments.reports import build_report
 
 ORDER_MODEL = paths.ORDER_MODEL_DIR.name  # the folder of the models folder that the LMM background loads
 HOW_TO_ADD_DATA = (
@@ -146,17 +147,17 @@ def bars(symbol: str, date_iso: str, data_dir_str: str, start_ns: int, end_ns: i
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def quote_grid(symbol: str, date_iso: str, data_dir_str: str, start_ns: int, end_ns: int) -> charts.QuoteGrid:
+def quote_grid(symbol: str, date_iso: str, data_dir_str: str, start_ns: int, end_ns: int) -> market.QuoteGrid:
     """Best bid and ask of a day sampled finely (for price and spread lines) over [start_ns, end_ns]."""
     d = day(symbol, date_iso, data_dir_str)
-    return charts.quote_grid(d.events.ts, d.ask_prices, d.ask_sizes, d.bid_prices, d.bid_sizes, start_ns, end_ns)
+    return market.quote_grid(d.events.ts, d.ask_prices, d.ask_sizes, d.bid_prices, d.bid_sizes, start_ns, end_ns)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def book_grid(symbol: str, date_iso: str, data_dir_str: str, start_ns: int, end_ns: int) -> charts.BookGrid:
+def book_grid(symbol: str, date_iso: str, data_dir_str: str, start_ns: int, end_ns: int) -> market.BookGrid:
     """The visible book of a day sampled on a regular grid over [start_ns, end_ns]."""
     d = day(symbol, date_iso, data_dir_str)
-    return charts.book_grid(
+    return market.book_grid(
         d.events.ts, d.ask_prices, d.ask_sizes, d.bid_prices, d.bid_sizes, start_ns, end_ns, d.info.tick_size
     )
 
@@ -222,7 +223,7 @@ def fmt_price_bin(prices: np.ndarray) -> str:
     """The width of the depth chart's price bins, in cents."""
     if len(prices) < 2:
         return "single prices"
-    return f"{int(prices[1] - prices[0]) / (charts.PRICE_SCALE / 100):g}¢ bins"
+    return f"{int(prices[1] - prices[0]) / (market.PRICE_SCALE / 100):g}¢ bins"
 
 
 def catalog_table(datasets: list[DatasetInfo]) -> pd.DataFrame:
@@ -234,7 +235,7 @@ def catalog_table(datasets: list[DatasetInfo]) -> pd.DataFrame:
             "Levels": [d.levels for d in datasets],
             "Messages": [d.messages for d in datasets],
             "Time span": [f"{fmt_hms(d.ts_start)}–{fmt_hms(d.ts_end)}" for d in datasets],
-            "Tick size": [f"${d.tick_size / charts.PRICE_SCALE:g}" for d in datasets],
+            "Tick size": [f"${d.tick_size / market.PRICE_SCALE:g}" for d in datasets],
         }
     )
 
@@ -251,7 +252,7 @@ BARS_COLUMN_CONFIG = {
 
 def bars_table(bars: pd.DataFrame) -> pd.DataFrame:
     """Minute bars in display units: dollars, cents, shares; one labelled column each."""
-    dollars = charts.PRICE_SCALE
+    dollars = market.PRICE_SCALE
     table = pd.DataFrame({"Time": bars["time"].dt.strftime("%H:%M")})
     for kind, label in (("mid", "Mid"), ("last", "Last")):
         for part in ("open", "high", "low", "close"):
@@ -496,13 +497,13 @@ class ProgressClock:
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def report_html(path: str, stamp: float, data_dir: str) -> bytes:  # noqa: ARG001 (stamp: the cache key)
-    return reports.render_html(reports.build_report(path, data_dir=data_dir or None)).encode("utf-8")
+    return reports.render_html(build_report(path, data_dir=data_dir or None)).encode("utf-8")
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def report_pdf(path: str, stamp: float, data_dir: str) -> bytes:  # noqa: ARG001 (stamp: the cache key)
     with tempfile.TemporaryDirectory(prefix="mars-pdf-") as tmp:
-        out = reports.render_pdf(reports.build_report(path, data_dir=data_dir or None), Path(tmp) / "report.pdf")
+        out = reports.render_pdf(build_report(path, data_dir=data_dir or None), Path(tmp) / "report.pdf")
         return out.read_bytes()
 
 

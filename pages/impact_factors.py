@@ -7,8 +7,9 @@ import contextlib
 import pandas as pd
 import streamlit as st
 
-from analysis import impact_charts
 from analysis import impact_results as ir
+from analysis.charts import impact as impact_charts
+from analysis.charts import study as study_charts
 from mars_core import paths
 from mars_core.errors import MarsInputError
 from pages import _impact_ui, _ui
@@ -84,7 +85,7 @@ if constant:
 
 c_corr, c_scatter = st.columns(2)
 with c_corr:
-    figure = ir.correlation_figure(res)
+    figure = study_charts.correlation_figure(res)
     if figure is not None:
         st.plotly_chart(figure, key="if_corr_chart")
         st.caption("Pearson correlations over trajectories of the factors that vary (Fig. 25).")
@@ -97,7 +98,7 @@ with c_scatter:
     factor = st.selectbox(
         "Factor", varying, key="if_factor", format_func=lambda f: impact_charts.FACTOR_LABELS.get(f, f)
     )
-    st.plotly_chart(ir.factor_figure(res.metrics, factor), key="if_scatter_chart")
+    st.plotly_chart(study_charts.factor_figure(res.metrics, factor), key="if_scatter_chart")
     st.caption("Impact at the end of execution against the chosen factor, one dot per trajectory (Figs. 9a, 24).")
 
 # ---- symbolic regression ------------------------------------------------------------------------------

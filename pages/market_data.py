@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import streamlit as st
 
-from analysis import charts
+from analysis.charts import market
 from mars_core.data.schema import NS_PER_SECOND
 from mars_core.errors import MarsInputError
 from pages import _ui
@@ -82,23 +82,23 @@ except MarsInputError as err:
 
 # ---- summary ----------------------------------------------------------------------------------
 mid = quotes.mid[np.isfinite(quotes.mid)]
-spread_cents = quotes.spread[np.isfinite(quotes.spread)] / (charts.PRICE_SCALE / 100)
+spread_cents = quotes.spread[np.isfinite(quotes.spread)] / (market.PRICE_SCALE / 100)
 m1, m2, m3, m4, m5 = st.columns(5)
 m1.metric("Messages", f"{_ui.message_count(*key, start_ns, end_ns):,}")
 m2.metric("Trades", f"{len(trades):,}")
 m3.metric("Volume (shares)", f"{int(trades['size'].sum()):,}")
 m4.metric("Mean spread", f"{spread_cents.mean():.1f}¢" if spread_cents.size else "—")
 if mid.size:
-    change = (mid[-1] - mid[0]) / charts.PRICE_SCALE
+    change = (mid[-1] - mid[0]) / market.PRICE_SCALE
     sign = "+" if change >= 0 else "-"  # ASCII minus: Streamlit colours the delta by its leading sign
-    m5.metric("Mid price", f"${mid[-1] / charts.PRICE_SCALE:,.2f}", f"{sign}${abs(change):,.2f} in window")
+    m5.metric("Mid price", f"${mid[-1] / market.PRICE_SCALE:,.2f}", f"{sign}${abs(change):,.2f} in window")
 else:
     m5.metric("Mid price", "—")
 
 # ---- charts -----------------------------------------------------------------------------------
 title = f"{symbol} {date.isoformat()}"
 st.plotly_chart(
-    charts.price_figure(
+    market.price_figure(
         date,
         quotes.ts,
         quotes.mid,
@@ -112,17 +112,17 @@ st.plotly_chart(
 )
 left, right = st.columns(2)
 left.plotly_chart(
-    charts.spread_figure(date, quotes.ts, quotes.spread, title=f"{title} — bid-ask spread"), key="md_spread_chart"
+    market.spread_figure(date, quotes.ts, quotes.spread, title=f"{title} — bid-ask spread"), key="md_spread_chart"
 )
 if bars.empty:
     right.info("No complete minute in this window, so no per-minute order flow.", icon=":material/bar_chart:")
 else:
     right.plotly_chart(
-        charts.order_flow_figure(date, bars["minute"], bars, title=f"{title} — order flow per minute"),
+        market.order_flow_figure(date, bars["minute"], bars, title=f"{title} — order flow per minute"),
         key="md_flow_chart",
     )
 st.plotly_chart(
-    charts.depth_figure(date, grid, title=f"{title} — visible book depth ({info.levels} levels per side)"),
+    market.depth_figure(date, grid, title=f"{title} — visible book depth ({info.levels} levels per side)"),
     key="md_depth_chart",
 )
 st.caption(

@@ -9,7 +9,8 @@ import streamlit as st
 
 from analysis import impact_results as ir
 from analysis import sqrt_law
-from analysis.impact_report import caveats as study_caveats
+from analysis.charts import study as study_charts
+from analysis.report.impact import caveats as study_caveats
 from mars_core import paths
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.engine import parse_clock
@@ -350,7 +351,7 @@ if (run_clicked or resume is not None) and study is not None and not blocked:
                             "appear as the agents' rollouts finish."
                         )
                     else:
-                        st.plotly_chart(ir.live_figure(frame), key=f"mi_live_chart_{done}")
+                        st.plotly_chart(study_charts.live_figure(frame), key=f"mi_live_chart_{done}")
                         st.caption(
                             f"Partial results: {len(frame):,} of {plan(study)['trajectories']:,} paired "
                             "trajectories. Fits run once every rollout has finished."
@@ -414,7 +415,7 @@ st.markdown("#### Impact over time")
 normalize = st.toggle(
     "Normalise each curve to its peak", key="mi_normalize", help="Compare the shapes of the curves (Fig. 23b)."
 )
-st.plotly_chart(ir.impact_figure(res, normalize=normalize), key="mi_impact_chart")
+st.plotly_chart(study_charts.impact_figure(res, normalize=normalize), key="mi_impact_chart")
 st.dataframe(ir.impact_table(res), hide_index=True, key="mi_impact_table")
 st.caption(
     "Mean impact per configuration with its 95% band over trajectories; positive = adverse to the agent "
@@ -423,8 +424,8 @@ st.caption(
 
 st.markdown("#### Fulfillment and slippage")
 c_fill, c_slip = st.columns(2)
-c_fill.plotly_chart(ir.fulfillment_figure(res.metrics), key="mi_fulfillment_chart")
-c_slip.plotly_chart(ir.slippage_figure(res.metrics), key="mi_slippage_chart")
+c_fill.plotly_chart(study_charts.fulfillment_figure(res.metrics), key="mi_fulfillment_chart")
+c_slip.plotly_chart(study_charts.slippage_figure(res.metrics), key="mi_slippage_chart")
 with st.expander("By configuration and Q/V"):
     st.dataframe(
         ir.fulfillment_table(res),
@@ -439,7 +440,7 @@ with st.expander("By configuration and Q/V"):
     )
 
 st.markdown("#### Square-root law")
-figure = ir.sqrt_law_figure(res)
+figure = study_charts.sqrt_law_figure(res)
 if figure is not None:
     st.plotly_chart(figure, key="mi_sqrt_chart")
 else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import order_image_charts as oic
+from analysis.charts import order_images as oic
 from mars_core import paths
 from mars_core.errors import MarsInputError
 from mars_core.sim import runs

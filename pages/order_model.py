@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import model_charts as mc
-from analysis import sim_charts
+from analysis.charts import flow as fl
+from analysis.charts import market
+from analysis.charts import sim as sim_charts
+from analysis.charts import training as mc
 from mars_core import paths
 from mars_core.errors import MarsInputError
 from mars_core.model.vocab import VOCAB_SIZE
@@ -342,13 +344,13 @@ if tab_flow.open:
             m4.metric("Noise orders", f"{orders.get('noise', 0):,}", border=True)
             if frames:
                 st.plotly_chart(
-                    mc.flow_distributions_figure(
+                    fl.flow_distributions_figure(
                         frames, similarity, title=f"Generated vs real order flow — {entry.path.name}"
                     ),
                     key="om_flow",
                 )
             if similarity:
-                table = mc.similarity_frame(similarity)
+                table = fl.similarity_frame(similarity)
                 st.dataframe(
                     table,
                     hide_index=True,
@@ -356,7 +358,7 @@ if tab_flow.open:
                     column_config={
                         c: st.column_config.ProgressColumn(c, format="%.3f", min_value=0.0, max_value=1.0)
                         for c in table.columns
-                        if c in mc.SOURCE_LABELS.values()
+                        if c in fl.SOURCE_LABELS.values()
                     },
                 )
             st.caption(
@@ -492,13 +494,15 @@ if tab_live.open:
                 run_date = dt.date.fromisoformat(config.date)
                 real_orders = len(gen.real_tokens)
                 seconds = sum(s["seconds"] for s in gen.summaries)
-                fan_end = gen.fan.q(0.5)[-1] / mc.PRICE_SCALE if gen.fan.rollouts else float("nan")
+                fan_end = gen.fan.q(0.5)[-1] / market.PRICE_SCALE if gen.fan.rollouts else float("nan")
                 try:
                     quotes = _ui.quote_grid(config.symbol, config.date, str(data_dir), config.start_ts, config.end_ts)
                 except MarsInputError:
                     quotes = None
                 real_end = (
-                    float(quotes.mid[-1]) / mc.PRICE_SCALE if quotes is not None and len(quotes.mid) else float("nan")
+                    float(quotes.mid[-1]) / market.PRICE_SCALE
+                    if quotes is not None and len(quotes.mid)
+                    else float("nan")
                 )
                 st.markdown(
                     f"**{config.symbol} {config.date}, {_sim_ui.window_label(config)}** · {config.rollouts} "
@@ -514,8 +518,8 @@ if tab_live.open:
                     border=True,
                     help=f"The real day has {real_orders:,} orders in this window.",
                 )
-                types = mc.type_shares(gen.tokens["type"])
-                real_types = mc.type_shares(gen.real_tokens["type"])
+                types = fl.type_shares(gen.tokens["type"])
+                real_types = fl.type_shares(gen.real_tokens["type"])
                 m2.metric(
                     "Cancels",
                     f"{types[2]:.0%}",
@@ -559,14 +563,14 @@ if tab_live.open:
                 )
                 rows = c_rows.selectbox("Rows", ORDER_ROWS, key="om_rows")
                 st.dataframe(
-                    mc.orders_frame(gen.orders, gen.tokens, limit=rows),
+                    fl.orders_frame(gen.orders, gen.tokens, limit=rows),
                     hide_index=True,
                     key="om_orders",
                     height=min(36 + 35 * min(rows, len(gen.orders)), 420),
                     column_config={
                         "Price ($)": st.column_config.NumberColumn(format="$%.2f"),
                         "Size (sh)": st.column_config.NumberColumn(format="localized"),
-                        "Token": st.column_config.NumberColumn(format="%d", help=mc.token_formula()),
+                        "Token": st.column_config.NumberColumn(format="%d", help=fl.token_formula()),
                     },
                 )
                 from mars_core.model.order_images import slot_labels
@@ -577,20 +581,20 @@ if tab_live.open:
                         f"submit: {s} · cancel: {c}" for s, c in zip(labels["submit_price"], labels["cancel_price"])
                     ],
                     "volume": labels["volume"],
-                    "interval": mc.interval_labels(loaded.tokenizer.interval.upper),
+                    "interval": fl.interval_labels(loaded.tokenizer.interval.upper),
                 }
                 st.plotly_chart(
-                    mc.token_slots_figure(
+                    fl.token_slots_figure(
                         {"generated": gen.tokens, "real": gen.real_tokens},
                         slot_text,
                         names={"generated": "Generated", "real": "Real, same window"},
-                        colors={"generated": mc.SOURCE_COLORS["lmm"], "real": mc.SOURCE_COLORS["real"]},
+                        colors={"generated": fl.SOURCE_COLORS["lmm"], "real": fl.SOURCE_COLORS["real"]},
                         title="Token level: how the generated orders spread over the tokenizer's slots",
                     ),
                     key="om_tokens",
                 )
                 st.caption(
-                    f"Each order is one token: type × price slot (ticks from the quotes before it: {mc.price_regions_text()}) "
+                    f"Each order is one token: type × price slot (ticks from the quotes before it: {fl.price_regions_text()}) "
                     "× volume slot × interval slot (time since the previous order). Hover a bar for its range. Both sides are "
                     "encoded the same way: from the orders as the exchange recorded them, with the quotes before each."
                 )

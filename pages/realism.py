@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import realism_charts as rc
-from analysis.realism_report import caveats as evaluation_caveats
-from analysis.realism_report import headline
+from analysis.charts import facts as fc
+from analysis.charts import realism as rc
+from analysis.realism_results import caveats as evaluation_caveats
+from analysis.realism_results import headline
 from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
 from mars_core import paths
 from mars_core.errors import MarsInputError
@@ -253,7 +254,7 @@ for tab, group in zip(
 ):
     with tab:
         for fact in group:
-            st.plotly_chart(rc.fact_figure(res.facts, fact), key=f"re_chart_{fact}")
+            st.plotly_chart(fc.fact_figure(res.facts, fact), key=f"re_chart_{fact}")
             st.dataframe(
                 rc.statistics_frame(res.facts, fact).style.map(lambda v: MARK_STYLE.get(v, "")),
                 hide_index=True,

@@ -7,7 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from analysis import scenario_charts as sc
+from analysis.charts import scenario as sc
 from mars_core.control.controller import ControlSettings
 from mars_core.control.retrieval import describe_filter
 from mars_core.control.scenarios import EXAMPLES, ScenarioSpec

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, sim_charts
+from analysis.charts import market
+from analysis.charts import sim as sim_charts
 from mars_core import paths, store
 from mars_core.data.schema import NS_PER_SECOND
 from mars_core.errors import MarsInputError
@@ -328,7 +329,7 @@ def _compact(x: float) -> str:
 
 
 def render(
-    view: whatif.WhatIfView, replay: tuple[charts.QuoteGrid, pd.DataFrame] | None, slots: dict, live: int = 0
+    view: whatif.WhatIfView, replay: tuple[market.QuoteGrid, pd.DataFrame] | None, slots: dict, live: int = 0
 ) -> None:
     """Draw the metrics and charts of `view` into the slots; `live` > 0 numbers a live redraw."""
     config = view.config
@@ -410,7 +411,7 @@ def render(
                 "Filled, mean (sh)": execution["filled_mean"],
                 "Fulfillment, mean": execution["fulfillment_mean"] * 100,
                 "Fulfillment, worst": execution["fulfillment_min"] * 100,
-                "VWAP ($)": execution["vwap_mean"] / charts.PRICE_SCALE,
+                "VWAP ($)": execution["vwap_mean"] / market.PRICE_SCALE,
                 "VWAP vs arrival (bps)": execution["slippage_bps_mean"],
                 "± sd (bps)": execution["slippage_bps_sd"],
             }

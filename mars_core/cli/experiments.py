@@ -9,13 +9,14 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
-from analysis.report import build_report, chromium_path, missing_chromium, write_report
+from analysis.report import chromium_path, missing_chromium, write_report
 from mars_core.cli.options import DataDirOption, JsonOption, SymbolsOption, emit, symbol_list
 from mars_core.errors import MarsInputError
 from mars_core.experiments.control_eval import CONFIGS, EvalSettings, run_eval
 from mars_core.experiments.impact import StudyConfig, run_study, study_dir
 from mars_core.experiments.model_eval import evaluate_model as run_model_evaluation
 from mars_core.experiments.realism import RealismConfig, evaluation_dir, run_realism
+from mars_core.experiments.reports import build_report
 from mars_core.paths import runs_root
 
 REPORT_FORMATS = ("html", "pdf")

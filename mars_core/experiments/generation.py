@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import charts, sim_charts
+from analysis import rollout_fans
+from analysis.charts import market
 from mars_core.data.orderflow import order_flow
 from mars_core.data.schema import LobsterDay
 from mars_core.engine import OrderEvent, Status
@@ -35,7 +36,7 @@ class Generation:
 
     config: SimConfig
     grid: np.ndarray  # (T,) ns since midnight
-    fan: sim_charts.Fan  # generated mids across rollouts, price units
+    fan: rollout_fans.Fan  # generated mids across rollouts, price units
     orders: pd.DataFrame  # generated orders of every rollout (rollout, ts, event, side, price, qty), in time order
     tokens: pd.DataFrame  # aligned with `orders`: token, type, price, volume, interval
     real_tokens: pd.DataFrame  # the real orders of the same window, same columns
@@ -59,11 +60,11 @@ def generation(
     real tokens of its window of `day`."""
     run = RunDir.open(path)
     config = SimConfig.from_dict(run.config, where=f"{path}/config.json")
-    grid = charts.time_grid(config.start_ts, config.end_ts, max_points=600)
+    grid = market.time_grid(config.start_ts, config.end_ts, max_points=600)
     mids, parts, summaries = [], [], []
     for rollout, arm in finished:
         book = run.table("book", rollout, arm).sort_values("ts", kind="stable")
-        mids.append(sim_charts.mid_on_grid(book, grid))
+        mids.append(rollout_fans.mid_on_grid(book, grid))
         table = run.table("orders", rollout, arm)
         ok = (
             (table["agent"] == AgentId.BACKGROUND)
@@ -84,7 +85,7 @@ def generation(
     tokens = both.filter(like="tok_").rename(columns=lambda c: c.removeprefix("tok_"))
     flow = order_flow(day)
     window = flow[(flow.ts >= config.start_ts) & (flow.ts < config.end_ts)]
-    fan = sim_charts.fan(np.stack(mids)) if mids else sim_charts.fan(np.full((0, len(grid)), np.nan))
+    fan = rollout_fans.fan(np.stack(mids)) if mids else rollout_fans.fan(np.full((0, len(grid)), np.nan))
     return Generation(
         config, grid, fan, both[ORDER_COLUMNS], tokens, _split(tok.encode(raw_orders(day, window))), summaries
     )

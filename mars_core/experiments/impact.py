@@ -51,6 +51,7 @@ from mars_core.sim.runner import pending_tasks, run_simulation, run_tasks
 from mars_core.store import RunDir, claim_directory, named_dir, write_json
 
 PAPER_CONFIGS = ("L1-P0.1", "L1-P0.9", "L5-P0.1", "L5-P0.9")
+STUDY_MARKER = "study.json"  # a study directory holds its configuration in this file
 STUDIES_DIR = "studies"  # studies without a given directory go to <runs root>/studies/<name>-<config hash>
 GRID_S = 1.0  # impact curves are sampled every second
 
@@ -200,7 +201,7 @@ def run_study(
     started = time.perf_counter()
     out = Path(out)
     days = validate_starts(study, data_dir)
-    claim_directory(out, "study.json", study.model_dump(mode="json"), "study")
+    claim_directory(out, STUDY_MARKER, study.model_dump(mode="json"), "study")
     bases = {s: RunDir.create(out / "base" / s.key, base_config(study, s).model_dump(mode="json")) for s in days}
     n_points = len(days) * len(study.configs) * len(study.q_over_v)
     total = (len(days) + n_points) * study.rollouts

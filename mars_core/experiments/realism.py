@@ -45,6 +45,8 @@ from mars_core.sim.runner import pending_tasks, run_simulation, run_tasks
 from mars_core.store import RunDir, claim_directory, named_dir, write_json
 
 REPLAY = "replay"
+MARKER = "realism.json"  # an evaluation directory holds its configuration in this file
+FILES = ("facts.json", "table7.json", "summary.json")  # written when it has finished (summary.json last)
 HELD_OUT = ("14:30", "16:00")
 EVALUATIONS_DIR = "realism"  # evaluations without a given directory go to <runs root>/realism/<SYMBOL>-<config hash>
 
@@ -145,7 +147,7 @@ def run_realism(
     for day in days:
         for start in starts:
             sim_config(config, day, "noise", start).check_window(day.info)
-    claim_directory(out, "realism.json", config.model_dump(mode="json"), "realism evaluation")
+    claim_directory(out, MARKER, config.model_dump(mode="json"), "realism evaluation")
     runs: dict[tuple[str, str, str], tuple[SimConfig, RunDir]] = {}
     for bg in config.backgrounds:
         for day in days:

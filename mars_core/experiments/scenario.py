@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.scenario_charts import impact_paths
+from analysis.charts.scenario import impact_paths
 from mars_core.control.controller import ControlSettings, cached_control_kit
 from mars_core.control.run import run_controlled
 from mars_core.control.signals import ControlSignal, mid2_at

@@ -14,17 +14,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import charts, sim_charts
+from analysis import rollout_fans
+from analysis.charts import market
 from mars_core.engine import OrderEvent
 from mars_core.sim.agent import AgentId
 from mars_core.sim.config import SimConfig
 from mars_core.store import RunDir
 
 
-def execution_targets(config: SimConfig) -> list[sim_charts.ExecutionTarget]:
+def execution_targets(config: SimConfig) -> list[rollout_fans.ExecutionTarget]:
     """The run's TWAP agents as execution targets (agent ids as `make_agents` numbers them)."""
     return [
-        sim_charts.ExecutionTarget(AgentId.EXECUTION + k, f"TWAP {k + 1} · {t.name}", t.side, t.volume)
+        rollout_fans.ExecutionTarget(AgentId.EXECUTION + k, f"TWAP {k + 1} · {t.name}", t.side, t.volume)
         for k, t in enumerate(config.twap)
     ]
 
@@ -51,7 +52,7 @@ class WhatIfView:
 
     @classmethod
     def start(cls, path: str | Path, config: SimConfig) -> WhatIfView:
-        grid = charts.time_grid(config.start_ts, config.end_ts, max_points=600)
+        grid = market.time_grid(config.start_ts, config.end_ts, max_points=600)
         return cls(str(path), config, grid)
 
     @property
@@ -69,11 +70,11 @@ class WhatIfView:
         def read(table: str, **options: object) -> pd.DataFrame:
             return run.read(rollout, arm, table, **options)
 
-        self.mids.setdefault(arm, {})[rollout] = sim_charts.mid_on_grid(
+        self.mids.setdefault(arm, {})[rollout] = rollout_fans.mid_on_grid(
             read("book", columns=["ts", "ask_price_1", "ask_size_1", "bid_price_1", "bid_size_1"]), self.grid
         )
         if rollout not in self.arrival:
-            self.arrival[rollout] = sim_charts.arrival_mid(read("start_book", columns=["side", "price"]))
+            self.arrival[rollout] = rollout_fans.arrival_mid(read("start_book", columns=["side", "price"]))
         bars = read("bars", columns=["minute", "spread", "volume"])
         if not bars.empty:
             self.bars.append(bars.assign(rollout=rollout, arm=arm))
@@ -89,9 +90,9 @@ class WhatIfView:
         self.summaries.append(run.arm_summary(rollout, arm))
 
     # -- reductions for the figures and metrics --
-    def fans(self) -> dict[str, sim_charts.Fan]:
+    def fans(self) -> dict[str, rollout_fans.Fan]:
         return {
-            arm: sim_charts.fan(np.stack([paths[r] for r in sorted(paths)]))
+            arm: rollout_fans.fan(np.stack([paths[r] for r in sorted(paths)]))
             for arm, paths in self.mids.items()
             if paths
         }
@@ -100,22 +101,22 @@ class WhatIfView:
         treated, baseline = self.mids.get("treated", {}), self.mids.get("baseline", {})
         return sorted(set(treated) & set(baseline))
 
-    def difference(self) -> sim_charts.Fan | None:
+    def difference(self) -> rollout_fans.Fan | None:
         """Fan of treated - baseline (bps) over the rollouts with both arms finished; None when unpaired."""
         if self.config.arms != ("treated", "baseline"):
             return None
         both = self.paired_rollouts()
         if not both:
-            return sim_charts.fan(np.empty((0, len(self.grid))))
-        diff = sim_charts.paired_difference_bps(
+            return rollout_fans.fan(np.empty((0, len(self.grid))))
+        diff = rollout_fans.paired_difference_bps(
             np.stack([self.mids["treated"][r] for r in both]),
             np.stack([self.mids["baseline"][r] for r in both]),
             np.array([self.arrival[r] for r in both]),
         )
-        return sim_charts.fan(diff)
+        return rollout_fans.fan(diff)
 
     def minute_stats(self) -> pd.DataFrame:
-        return sim_charts.minute_stats(pd.concat(self.bars, ignore_index=True) if self.bars else pd.DataFrame())
+        return rollout_fans.minute_stats(pd.concat(self.bars, ignore_index=True) if self.bars else pd.DataFrame())
 
     def fills_frame(self) -> pd.DataFrame:
         return (
@@ -132,7 +133,7 @@ class WhatIfView:
         fills = self.fills_frame()
         if not fills.empty:
             fills = fills[fills["arm"] == treated_arm]
-        return sim_charts.execution_summary(fills, targets, pd.Series(self.arrival), rollouts)
+        return rollout_fans.execution_summary(fills, targets, pd.Series(self.arrival), rollouts)
 
     def totals(self) -> dict[str, float]:
         """Orders and trades over the finished arms, and the engine's simulated orders per second."""

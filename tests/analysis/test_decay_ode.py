@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import decay_ode, impact_charts
+from analysis import decay_ode
+from analysis.charts import impact as impact_charts
 from analysis.decay_ode import DECAY_FACTORS, DECAY_FUNCTIONS
 from mars_core.errors import MarsInputError
 

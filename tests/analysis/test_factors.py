@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import factors, impact_charts
+from analysis import factors
+from analysis.charts import impact as impact_charts
 from mars_core.errors import MarsInputError
 
 

@@ -11,7 +11,8 @@ import plotly.graph_objects as go
 import pytest
 from scipy import stats
 
-from analysis import impact, impact_charts
+from analysis import impact
+from analysis.charts import impact as impact_charts
 from analysis.impact import PairedTrajectory
 from mars_core.errors import MarsInputError
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import impact_charts, sqrt_law
+from analysis import sqrt_law
+from analysis.charts import impact as impact_charts
 from mars_core.errors import MarsInputError
 
 Q_GRID = np.geomspace(1e-4, 2e-3, 8)

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis.charts import PRICE_SCALE
-from analysis.model_charts import parse_metrics
+from analysis.charts.market import PRICE_SCALE
+from analysis.charts.training import parse_metrics
 from mars_core import paths
 from mars_core.data import find_dataset, load_day
 from mars_core.data.orderflow import order_flow

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import realism_charts as rc
 from analysis import realism_reference as paper
+from analysis.charts import realism as rc
 from analysis.similarity import METRIC_NAMES, METRICS
 from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
 from mars_core import paths

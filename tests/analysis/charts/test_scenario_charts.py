@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis import scenario_charts as sc
+from analysis.charts import scenario as sc
 
 
 def test_band_is_the_mean_and_the_10_90_quantiles() -> None:

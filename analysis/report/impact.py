@@ -9,38 +9,34 @@ Pure: no Streamlit.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from pathlib import Path
-
 import pandas as pd
 
-from analysis import impact_charts, sqrt_law
+from analysis import sqrt_law
+from analysis.charts import impact as impact_charts
+from analysis.charts.study import (
+    correlation_figure,
+    factor_figure,
+    fulfillment_figure,
+    impact_figure,
+    slippage_figure,
+    sqrt_law_figure,
+)
 from analysis.factors import FACTOR_COLUMNS
 from analysis.impact_results import (
     StudyResults,
     constant_decay_factors,
-    correlation_figure,
     decay_table,
     delta_verdict,
-    factor_figure,
     factors_table,
     fits_table,
-    fulfillment_figure,
     fulfillment_table,
     headline,
-    impact_figure,
     impact_table,
-    load_study,
     nan_float,
-    slippage_figure,
-    sqrt_law_figure,
     symbolic_table,
     weights_frame,
 )
-from analysis.provenance import datasets, git_commit, mtime, versions
-from analysis.report import Figure, Report, Section, Table
-from mars_core.paths import CALIBRATION_DIR
+from analysis.report.document import Figure, Report, Section, Table
 
 CONFIG_LABELS = {
     "name": "Study name",
@@ -72,50 +68,6 @@ BACKGROUND_CAVEATS = {
 
 
 # ---- provenance and caveats ----------------------------------------------------------------------
-
-
-def _seeds(path: Path, config: dict) -> str:
-    lines = []
-    for base in sorted((path / "base").glob("*")):
-        seeds = []
-        for done in sorted(base.glob("rollout=*/arm=main/done.json")):
-            try:
-                seeds.append(str(json.loads(done.read_text())["seed"]))
-            except (OSError, KeyError, json.JSONDecodeError):
-                continue
-        shown = ", ".join(seeds[:6]) + (f", … ({len(seeds)} in all)" if len(seeds) > 6 else "")
-        lines.append(f"{base.name}: {shown or 'none recorded'}")
-    return (
-        f"study seed {config.get('seed', 0)}; rollout seeds per start (shared by each baseline and its treated rollouts):\n"
-        + "\n".join(lines)
-    )
-
-
-def provenance(study: StudyResults, data_dir: str | None = None) -> dict[str, str]:
-    from mars_core import __version__
-
-    c = study.config
-    background = str(c.get("background", "?"))
-    if background == "noise":
-        calibrations = [f"{s}_{d}" for s in c.get("symbols", []) for d in c.get("dates", [])]
-        found = [n for n in calibrations if (CALIBRATION_DIR / f"noise_{n}.json").is_file()]
-        background += (
-            f" (calibration: {', '.join(f'assets/calibration/noise_{n}.json' for n in found) or 'fitted on the fly'})"
-        )
-    return {
-        "Study directory": str(study.path.resolve()),
-        "Symbols and dates": ", ".join(f"{s} {d}" for s in c.get("symbols", []) for d in c.get("dates", [])),
-        "Start times": ", ".join(c.get("start_times", [])),
-        "LOBSTER data": datasets(c, data_dir),
-        "Background": background,
-        "Seeds": _seeds(study.path, c),
-        "Study started": mtime(study.path / "study.json"),
-        "Results computed": mtime(study.path / "results.json"),
-        "Report created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "MarS version": __version__,
-        "Git commit": git_commit(),
-        "Software": versions(),
-    }
 
 
 def caveats(study: StudyResults) -> list[str]:
@@ -174,9 +126,8 @@ def caveats(study: StudyResults) -> list[str]:
 # ---- the report ----------------------------------------------------------------------------------
 
 
-def build_impact_report(path: str | Path, data_dir: str | None = None) -> Report:
-    """The full report of a finished study (see `analysis.report` for rendering)."""
-    study = load_study(path)
+def impact_report(study: StudyResults, provenance: dict[str, str]) -> Report:
+    """The full report of a finished study, with where its data came from."""
     c = study.config
     starts = ", ".join(f"{s} {d}" for s in c.get("symbols", []) for d in c.get("dates", []))
     subtitle = (
@@ -203,7 +154,7 @@ def build_impact_report(path: str | Path, data_dir: str | None = None) -> Report
         caveats=caveats(study),
         config=dict(c),
         config_labels=CONFIG_LABELS,
-        provenance=provenance(study, data_dir),
+        provenance=provenance,
     )
 
 

@@ -1,4 +1,4 @@
-"""Provenance of a report: the code, software, data files and times a result came from."""
+"""Provenance of a result: the code, software, data files and times it came from (for reports)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from mars_core.data import find_dataset, resolve_data_dir
 from mars_core.errors import MarsInputError
 from mars_core.paths import REPO_ROOT
 
@@ -60,8 +61,6 @@ def versions() -> str:
 
 def datasets(config: dict, data_dir: str | None) -> str:
     """One line per (symbol, date) of a config: the LOBSTER file, its size and checksum."""
-    from mars_core.data import find_dataset, resolve_data_dir
-
     lines = []
     try:
         folder = resolve_data_dir(data_dir)

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import sim_charts
+from analysis import rollout_fans
+from analysis.charts import sim as sim_charts
 from mars_core.data.schema import DUMMY_ASK_PRICE, DUMMY_BID_PRICE, NS_PER_SECOND
 
 DATE = dt.date(2012, 6, 21)
@@ -30,33 +31,33 @@ def book(ts: list[int], asks: list[int], bids: list[int]) -> pd.DataFrame:
 
 def test_book_mid_is_nan_where_a_side_is_empty() -> None:
     frame = book([T0, T0 + 1, T0 + 2], [1_000_200, DUMMY_ASK_PRICE, 1_000_400], [1_000_000, 1_000_000, DUMMY_BID_PRICE])
-    mid = sim_charts.book_mid(frame)
+    mid = rollout_fans.book_mid(frame)
     assert mid[0] == 1_000_100 and np.isnan(mid[1]) and np.isnan(mid[2])
 
 
 def test_mid_on_grid_takes_the_last_snapshot_at_or_before_each_time() -> None:
     frame = book([T0, T0 + 2 * NS_PER_SECOND], [1_000_200, 1_000_600], [1_000_000, 1_000_000])
     grid = np.array([T0 - 1, T0, T0 + NS_PER_SECOND, T0 + 2 * NS_PER_SECOND, T0 + 9 * NS_PER_SECOND])
-    mid = sim_charts.mid_on_grid(frame, grid)
+    mid = rollout_fans.mid_on_grid(frame, grid)
     assert np.isnan(mid[0]) and mid[1:].tolist() == [1_000_100, 1_000_100, 1_000_300, 1_000_300]
-    assert np.isnan(sim_charts.mid_on_grid(frame.iloc[:0], grid)).all()
+    assert np.isnan(rollout_fans.mid_on_grid(frame.iloc[:0], grid)).all()
 
 
 def test_arrival_mid_is_the_middle_of_the_starting_books_best_quotes() -> None:
     start = pd.DataFrame(
         {"side": [1, 1, -1, -1], "price": [999_900, 1_000_000, 1_000_200, 1_000_300], "qty": [1, 1, 1, 1]}
     )
-    assert sim_charts.arrival_mid(start) == 1_000_100
-    assert np.isnan(sim_charts.arrival_mid(start[start["side"] == 1]))
+    assert rollout_fans.arrival_mid(start) == 1_000_100
+    assert np.isnan(rollout_fans.arrival_mid(start[start["side"] == 1]))
 
 
 def test_fan_gives_quantiles_across_rollouts_and_leaves_empty_times_nan() -> None:
     paths = np.array([[1.0, np.nan], [2.0, np.nan], [3.0, np.nan], [4.0, np.nan], [5.0, np.nan]])
-    fan = sim_charts.fan(paths)
+    fan = rollout_fans.fan(paths)
     assert fan.rollouts == 5
     assert fan.q(0.5)[0] == 3.0 and fan.q(0.1)[0] == pytest.approx(1.4) and fan.q(0.9)[0] == pytest.approx(4.6)
     assert np.isnan(fan.values[:, 1]).all()
-    empty = sim_charts.fan(np.empty((0, 3)))
+    empty = rollout_fans.fan(np.empty((0, 3)))
     assert empty.rollouts == 0 and empty.values.shape == (5, 3) and np.isnan(empty.values).all()
 
 
@@ -66,17 +67,17 @@ def test_fan_matches_numpys_nanquantile_with_gaps() -> None:
     paths[rng.random(paths.shape) < 0.3] = np.nan
     paths[:, 5] = np.nan
     with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
-        expected = np.nanquantile(paths, sim_charts.FAN_QUANTILES, axis=0)
-    np.testing.assert_allclose(sim_charts.fan(paths).values, expected, equal_nan=True)
+        expected = np.nanquantile(paths, rollout_fans.FAN_QUANTILES, axis=0)
+    np.testing.assert_allclose(rollout_fans.fan(paths).values, expected, equal_nan=True)
     np.testing.assert_allclose(
-        sim_charts.fan(paths[:, 6:8].copy()).values[:, 0], np.nanquantile(paths[:, 6], sim_charts.FAN_QUANTILES)
+        rollout_fans.fan(paths[:, 6:8].copy()).values[:, 0], np.nanquantile(paths[:, 6], rollout_fans.FAN_QUANTILES)
     )
 
 
 def test_paired_difference_is_in_bps_of_each_rollouts_arrival_mid() -> None:
     treated = np.array([[1_000_000.0, 1_001_000.0], [2_000_000.0, 1_998_000.0]])
     baseline = np.array([[1_000_000.0, 1_000_000.0], [2_000_000.0, 2_000_000.0]])
-    diff = sim_charts.paired_difference_bps(treated, baseline, np.array([1_000_000.0, 2_000_000.0]))
+    diff = rollout_fans.paired_difference_bps(treated, baseline, np.array([1_000_000.0, 2_000_000.0]))
     assert diff.tolist() == [[0.0, 10.0], [0.0, -10.0]]
 
 
@@ -90,11 +91,11 @@ def test_minute_stats_summarise_rollouts_per_arm_and_minute() -> None:
             "volume": [10, 20, 30, 0, 0, 60],
         }
     )
-    stats = sim_charts.minute_stats(bars).set_index("minute")
+    stats = rollout_fans.minute_stats(bars).set_index("minute")
     assert stats.loc[T0, "spread_q50"] == 200.0 and stats.loc[T0, "volume_q50"] == 20 and stats.loc[T0, "rollouts"] == 3
     assert stats.loc[T0, "spread_q10"] == pytest.approx(120.0) and stats.loc[T0, "volume_q90"] == pytest.approx(28.0)
     assert stats.loc[T0 + 60 * NS_PER_SECOND, "volume_q50"] == 0
-    assert sim_charts.minute_stats(pd.DataFrame()).empty
+    assert rollout_fans.minute_stats(pd.DataFrame()).empty
 
 
 def test_execution_summary_measures_fulfillment_and_vwap_against_arrival() -> None:
@@ -107,11 +108,11 @@ def test_execution_summary_measures_fulfillment_and_vwap_against_arrival() -> No
         }
     )
     targets = [
-        sim_charts.ExecutionTarget(3, "TWAP 1", 1, 200),
-        sim_charts.ExecutionTarget(4, "TWAP 2", -1, 40),
-        sim_charts.ExecutionTarget(5, "TWAP 3", 1, 10),
+        rollout_fans.ExecutionTarget(3, "TWAP 1", 1, 200),
+        rollout_fans.ExecutionTarget(4, "TWAP 2", -1, 40),
+        rollout_fans.ExecutionTarget(5, "TWAP 3", 1, 10),
     ]
-    out = sim_charts.execution_summary(
+    out = rollout_fans.execution_summary(
         fills, targets, pd.Series({0: 1_000_000.0, 1: 1_000_000.0, 2: 1_000_000.0}), [0, 1, 2]
     )
     buy, sell, idle = (out.iloc[k] for k in range(3))
@@ -131,8 +132,8 @@ def _spec(fig) -> dict:  # noqa: ANN001
 def test_fan_figure_draws_bands_medians_the_real_day_and_fills_in_dollars() -> None:
     grid = T0 + np.arange(3) * NS_PER_SECOND
     fans = {
-        "baseline": sim_charts.fan(np.array([[1_000_000.0] * 3, [1_000_200.0] * 3])),
-        "treated": sim_charts.fan(np.array([[1_000_100.0] * 3, [1_000_300.0] * 3])),
+        "baseline": rollout_fans.fan(np.array([[1_000_000.0] * 3, [1_000_200.0] * 3])),
+        "treated": rollout_fans.fan(np.array([[1_000_100.0] * 3, [1_000_300.0] * 3])),
     }
     fills = pd.DataFrame(
         {
@@ -161,7 +162,7 @@ def test_fan_figure_draws_bands_medians_the_real_day_and_fills_in_dollars() -> N
 
 def test_impact_figure_shows_the_median_difference_with_a_zero_line() -> None:
     grid = T0 + np.arange(2) * NS_PER_SECOND
-    fig = sim_charts.impact_figure(DATE, grid, sim_charts.fan(np.array([[0.0, 4.0], [0.0, 6.0]])))
+    fig = sim_charts.impact_figure(DATE, grid, rollout_fans.fan(np.array([[0.0, 4.0], [0.0, 6.0]])))
     median = next(t for t in fig.data if t.name == "Difference: median of 2 rollouts")
     assert list(median.y) == [0.0, 5.0]
     assert fig.layout.shapes[0].y0 == 0

@@ -1,11 +1,5 @@
-"""Reductions and Plotly figures for simulation runs: pure functions, no Streamlit.
-
-Inputs are the run store's tables (`mars_core.store`): book snapshots
-(`ts, ask_price_1, ask_size_1, bid_price_1, bid_size_1, ...`), minute bars,
-the agents' fills and the starting book, in the project's units (time: int ns
-since midnight; prices: int dollars x 10000; sizes: int shares). The
-reductions put every rollout on one time grid so rollouts can be summarised
-as quantile fans; the figures convert to dollars, cents and bps at the edge.
+"""Plotly figures of simulation runs: fans of the mid with and without the agents, their difference, minute
+statistics (the reductions are `analysis.rollout_fans`); they convert to dollars, cents and bps at the edge.
 
 Arms: "main" (an unpaired run), or "treated" (with the user's orders and
 agents) and "baseline" (the same seed without them) in paired mode.
@@ -14,17 +8,15 @@ agents) and "baseline" (the same seed without them) in paired mode.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analysis.charts import ASK_COLOR, BID_COLOR, MID_COLOR, PRICE_SCALE, _style, _tint, thin
-from mars_core.data.schema import DUMMY_ASK_PRICE, DUMMY_BID_PRICE
+from analysis import rollout_fans
+from analysis.charts.market import ASK_COLOR, BID_COLOR, MID_COLOR, PRICE_SCALE, _style, _tint, thin
 
-FAN_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 ARM_ORDER = ("main", "baseline", "treated")
 ARM_LABELS = {"main": "Simulated", "baseline": "Without your orders", "treated": "With your orders"}
 ARM_COLORS = {"main": "#4c78a8", "baseline": "#4c78a8", "treated": "#e45756"}
@@ -32,165 +24,6 @@ REPLAY_LABEL = "Real day (LOBSTER)"
 REPLAY_BAR_COLOR = "#9aa5b1"
 MAX_FILL_MARKERS = 3_000
 MAX_FILL_ROLLOUTS = 8  # fills of more rollouts than this bury the fans
-BPS = 10_000
-
-
-# ---- reductions ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Fan:
-    """Quantiles across rollouts of a path on a time grid."""
-
-    quantiles: tuple[float, ...]  # (Q,) e.g. (0.1, 0.25, 0.5, 0.75, 0.9)
-    values: np.ndarray  # (Q, T) float, NaN where no rollout has a value
-    rollouts: int  # number of paths summarised
-
-    def q(self, quantile: float) -> np.ndarray:
-        """The (T,) path of one of `quantiles`."""
-        return self.values[self.quantiles.index(quantile)]
-
-
-def book_mid(book: pd.DataFrame) -> np.ndarray:
-    """Mid price per snapshot row (price units, float); NaN where either side of the book is empty."""
-    ask, bid = book["ask_price_1"].to_numpy(), book["bid_price_1"].to_numpy()
-    ok = (
-        (ask != DUMMY_ASK_PRICE)
-        & (bid != DUMMY_BID_PRICE)
-        & (book["ask_size_1"].to_numpy() > 0)
-        & (book["bid_size_1"].to_numpy() > 0)
-    )
-    return np.where(ok, (ask + bid) / 2.0, np.nan)
-
-
-def mid_on_grid(book: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
-    """The mid as of each grid time (last snapshot at or before it); NaN before the first snapshot."""
-    if book.empty:
-        return np.full(len(grid), np.nan)
-    ts = book["ts"].to_numpy()
-    rows = np.searchsorted(ts, grid, side="right") - 1
-    mid = book_mid(book)
-    return np.where(rows >= 0, mid[np.clip(rows, 0, None)], np.nan)
-
-
-def arrival_mid(start_book: pd.DataFrame) -> float:
-    """Mid of the starting book (best bid and ask of its resting orders); NaN if a side is empty."""
-    if start_book.empty:
-        return float("nan")
-    bids = start_book.loc[start_book["side"] == 1, "price"]
-    asks = start_book.loc[start_book["side"] == -1, "price"]
-    if bids.empty or asks.empty:
-        return float("nan")
-    return (float(bids.max()) + float(asks.min())) / 2
-
-
-def fan(paths: np.ndarray, quantiles: tuple[float, ...] = FAN_QUANTILES) -> Fan:
-    """Quantiles over rollouts (axis 0) of (R, T) paths, ignoring NaN (numpy's default linear interpolation)."""
-    paths = np.atleast_2d(np.asarray(paths, dtype=float))
-    return Fan(quantiles, _nanquantile(paths, quantiles), paths.shape[0])
-
-
-def _nanquantile(paths: np.ndarray, quantiles: tuple[float, ...]) -> np.ndarray:
-    """np.nanquantile(paths, quantiles, axis=0), vectorised: numpy's loops over columns once any NaN is present."""
-    n_rows, n_cols = paths.shape
-    if n_rows and not np.isnan(paths).any():
-        return np.quantile(paths, quantiles, axis=0)
-    ordered = np.sort(paths, axis=0)  # NaN sort last
-    count = (~np.isnan(paths)).sum(axis=0)  # (T,)
-    position = np.asarray(quantiles)[:, None] * np.maximum(count - 1, 0)[None, :]  # (Q, T)
-    below = np.floor(position).astype(np.int64)
-    above = np.minimum(below + 1, np.maximum(count - 1, 0)[None, :])
-    columns = np.arange(n_cols)[None, :]
-    if n_rows == 0:
-        return np.full((len(quantiles), n_cols), np.nan)
-    low, high = ordered[below, columns], ordered[above, columns]
-    values = low + (high - low) * (position - below)
-    values[:, count == 0] = np.nan
-    return values
-
-
-def paired_difference_bps(treated: np.ndarray, baseline: np.ndarray, arrival: np.ndarray) -> np.ndarray:
-    """(R, T) treated-minus-baseline mid in bps of each rollout's arrival mid (R,)."""
-    arrival = np.asarray(arrival, dtype=float)[:, None]
-    return (np.asarray(treated, dtype=float) - np.asarray(baseline, dtype=float)) / arrival * BPS
-
-
-def minute_stats(bars: pd.DataFrame, quantiles: tuple[float, float, float] = (0.1, 0.5, 0.9)) -> pd.DataFrame:
-    """Per arm and minute, quantiles across rollouts of the mean spread and the traded volume.
-
-    `bars` holds minute bars with `rollout`, `arm`, `minute`, `spread`, `volume`.
-    Returns columns arm, minute, spread_q10/q50/q90, volume_q10/q50/q90, rollouts.
-    """
-    columns = [
-        "arm",
-        "minute",
-        *(f"{c}_q{round(q * 100)}" for c in ("spread", "volume") for q in quantiles),
-        "rollouts",
-    ]
-    if bars.empty:
-        return pd.DataFrame(columns=columns)
-    grouped = bars.groupby(["arm", "minute"])
-    out = grouped.size().rename("rollouts").to_frame()
-    for column in ("spread", "volume"):
-        for q in quantiles:
-            out[f"{column}_q{round(q * 100)}"] = grouped[column].quantile(q)
-    return out.reset_index()[columns]
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionTarget:
-    """An execution agent's order: who, which side, how much."""
-
-    agent: int  # the agent id in the run's tables
-    name: str  # e.g. "TWAP 1 · L1-P0.9"
-    side: int  # 1 buy, -1 sell
-    volume: int  # target shares
-
-
-def execution_summary(
-    fills: pd.DataFrame, targets: list[ExecutionTarget], arrival: pd.Series, rollouts: list[int]
-) -> pd.DataFrame:
-    """Per execution agent: how much of its order filled and at what price, over the given rollouts.
-
-    Args:
-        fills: the treated arms' agent fills (rollout, agent, price, qty).
-        targets: the agents to summarise.
-        arrival: arrival mid (price units) indexed by rollout.
-        rollouts: the rollouts to include (finished ones); a rollout without fills counts as 0 filled.
-
-    Returns one row per agent: agent, name, side, volume, rollouts, filled_mean, fulfillment_mean,
-    fulfillment_min, vwap_mean (price units), slippage_bps_mean, slippage_bps_sd. Slippage is
-    side x (VWAP - arrival mid) / arrival mid in bps: positive means the agent paid more (bought
-    higher, sold lower) than the mid when it started.
-    """
-    rows = []
-    for target in targets:
-        mine = fills[fills["agent"] == target.agent] if not fills.empty else fills
-        per_rollout = pd.DataFrame(index=pd.Index(rollouts, name="rollout"))
-        if not mine.empty:
-            grouped = mine.assign(notional=mine["price"] * mine["qty"]).groupby("rollout")[["qty", "notional"]].sum()
-            per_rollout = per_rollout.join(grouped)
-        filled = per_rollout.get("qty", pd.Series(0.0, index=per_rollout.index)).fillna(0.0)
-        notional = per_rollout.get("notional", pd.Series(np.nan, index=per_rollout.index))
-        vwap = notional / filled.replace(0, np.nan)
-        slippage = target.side * (vwap - arrival.reindex(per_rollout.index)) / arrival.reindex(per_rollout.index) * BPS
-        fulfillment = filled / target.volume
-        rows.append(
-            {
-                "agent": target.agent,
-                "name": target.name,
-                "side": target.side,
-                "volume": target.volume,
-                "rollouts": len(rollouts),
-                "filled_mean": float(filled.mean()) if len(filled) else float("nan"),
-                "fulfillment_mean": float(fulfillment.mean()) if len(fulfillment) else float("nan"),
-                "fulfillment_min": float(fulfillment.min()) if len(fulfillment) else float("nan"),
-                "vwap_mean": float(vwap.mean()),
-                "slippage_bps_mean": float(slippage.mean()),
-                "slippage_bps_sd": float(slippage.std()) if slippage.count() > 1 else float("nan"),
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 # ---- figures -------------------------------------------------------------------------------------
@@ -253,7 +86,7 @@ def _band(
 def _fan_traces(
     fig: go.Figure,
     x: np.ndarray,
-    f: Fan,
+    f: rollout_fans.Fan,
     scale: float,
     color: str,
     label: str,
@@ -262,7 +95,7 @@ def _fan_traces(
     row: int | None = None,
 ) -> None:
     """10-90% and 25-75% bands and the median line of a fan, values divided by `scale`."""
-    lo10, lo25, med, hi75, hi90 = (f.q(q) / scale for q in FAN_QUANTILES)
+    lo10, lo25, med, hi75, hi90 = (f.q(q) / scale for q in rollout_fans.FAN_QUANTILES)
     _band(fig, x, lo10, hi90, color, 0.13, f"{label}: 10–90% of rollouts", group, row)
     _band(fig, x, lo25, hi75, color, 0.28, f"{label}: 25–75%", group, row)
     fmt = "$%{y:.3f}" if unit == "$" else "%{y:+.2f} bps"
@@ -289,7 +122,7 @@ def _fan_traces(
 def fan_figure(
     date: dt.date,
     grid_ts: np.ndarray,
-    fans: dict[str, Fan],
+    fans: dict[str, rollout_fans.Fan],
     replay_ts: np.ndarray | None = None,
     replay_mid: np.ndarray | None = None,
     fills: pd.DataFrame | None = None,
@@ -368,11 +201,11 @@ def fan_figure(
 def impact_figure(
     date: dt.date,
     grid_ts: np.ndarray,
-    difference: Fan,
+    difference: rollout_fans.Fan,
     title: str = "Effect of your orders on the mid price",
     height: int = 340,
 ) -> go.Figure:
-    """Fan of the paired treated-minus-baseline mid difference (bps), with a zero line."""
+    """rollout_fans.Fan of the paired treated-minus-baseline mid difference (bps), with a zero line."""
     x = _x(date, grid_ts)
     fig = go.Figure()
     if difference.rollouts:

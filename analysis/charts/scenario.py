@@ -14,8 +14,8 @@ import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
-from analysis.charts import _tint
-from analysis.sim_charts import fan
+from analysis.charts.market import _tint
+from analysis.rollout_fans import fan
 from analysis.similarity import path_correlation
 
 BAND = (0.1, 0.9)

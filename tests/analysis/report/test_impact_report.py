@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from analysis import report as reports
-from analysis.impact_results import load_study
 from mars_core.errors import MarsInputError
+from mars_core.experiments.reports import build_report, load_study
 from mars_core.paths import DEFAULT_CHROMIUM
 
 CHROMIUM = Path(DEFAULT_CHROMIUM)
@@ -43,7 +43,7 @@ def study_dir(tiny_study_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def report(study_dir: Path, data_dir: Path) -> reports.Report:
-    return reports.build_report(study_dir, data_dir=str(data_dir))
+    return build_report(study_dir, data_dir=str(data_dir))
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_skipped_fits_are_reported_with_their_reason(study_dir: Path, tmp_path: 
     results["symbolic"] = {"skipped": "needs at least 12 trajectories, has 8"}
     results["decay"] = {"skipped": "needs at least 12 trajectories and 2 minutes after execution"}
     (copy / "results.json").write_text(json.dumps(results))
-    built = reports.build_report(copy)
+    built = build_report(copy)
     symbolic = next(s for s in built.sections if s.heading == "Symbolic regression")
     assert symbolic.notes == ["Skipped: needs at least 12 trajectories, has 8"] and not symbolic.formulas
     assert any("Decay ODE skipped: needs at least 12 trajectories" in c for c in built.caveats)
@@ -115,12 +115,12 @@ def test_skipped_fits_are_reported_with_their_reason(study_dir: Path, tmp_path: 
 
 def test_build_report_rejects_what_is_not_a_finished_study(tmp_path: Path, study_dir: Path) -> None:
     with pytest.raises(MarsInputError, match="not a MarS study directory"):
-        reports.build_report(tmp_path)
+        build_report(tmp_path)
     (tmp_path / "study.json").write_text((study_dir / "study.json").read_text())
     with pytest.raises(MarsInputError, match="has not finished"):
-        reports.build_report(tmp_path)
+        build_report(tmp_path)
     with pytest.raises(MarsInputError, match="no such directory"):
-        reports.build_report(tmp_path / "missing")
+        build_report(tmp_path / "missing")
 
 
 def test_renderer_escapes_text_and_formats_tables() -> None:

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import model_charts as mc
+from analysis.charts import flow as fl
+from analysis.charts import training as mc
 from mars_core.experiments.model_eval import METRICS
 from mars_core.model.vocab import CANCEL_REGIONS, N_INTERVAL, N_PRICE, N_TYPES, N_VOLUME, SUBMIT_REGIONS, join_token
 from mars_core.paths import ORDER_MODEL_DIR
@@ -161,11 +162,11 @@ def test_log_ticks_use_1_2_5_over_few_decades_and_decades_over_many() -> None:
 
 
 def test_histogram_edges_centre_whole_and_half_tick_lattices() -> None:
-    edges = mc.histogram_edges(np.array([1.0, 2, 3, 3, 5]), 1, 5, bins=60)
+    edges = fl.histogram_edges(np.array([1.0, 2, 3, 3, 5]), 1, 5, bins=60)
     assert np.allclose((edges[:-1] + edges[1:]) / 2, [1, 2, 3, 4, 5])
-    half = mc.histogram_edges(np.array([-0.5, 0, 0.5, 1.5]), -0.5, 1.5)
+    half = fl.histogram_edges(np.array([-0.5, 0, 0.5, 1.5]), -0.5, 1.5)
     assert np.allclose((half[:-1] + half[1:]) / 2, [-0.5, 0, 0.5, 1, 1.5])
-    wide = mc.histogram_edges(np.arange(0, 601, dtype=float), 0, 600, bins=60)
+    wide = fl.histogram_edges(np.arange(0, 601, dtype=float), 0, 600, bins=60)
     counts = np.histogram(np.arange(0, 601), wide)[0]
     assert np.allclose(np.diff(wide), 10.0) and (counts[:-1] == 10).all() and counts.sum() == 601  # no bin favoured
 
@@ -173,7 +174,7 @@ def test_histogram_edges_centre_whole_and_half_tick_lattices() -> None:
 def test_flow_histograms_keep_far_outliers_off_the_chart_and_count_them() -> None:
     real = np.repeat(np.arange(10.0), 10)  # 0..9, 10 each
     noise = np.concatenate([np.repeat(np.arange(10.0), 9), np.full(10, 56_000.0)])  # 10% far away (like broken quotes)
-    h = mc.flow_histograms({"real": real, "noise": noise})
+    h = fl.flow_histograms({"real": real, "noise": noise})
     assert h.centres.max() < 20  # the far values do not stretch the range
     assert np.isclose(h.shares["real"].sum(), 1.0) and h.outside["real"] == 0
     assert np.isclose(h.outside["noise"], 0.1) and np.isclose(h.shares["noise"].sum(), 0.9)
@@ -196,7 +197,7 @@ def test_flow_distributions_figure_has_six_panels_with_type_shares_and_overlaps(
         return orders, book
 
     similarity = {"order_type": {"lmm": 0.91, "noise": 0.5}, "spread": {"lmm": 0.3, "noise": 0.6}}
-    fig = mc.flow_distributions_figure({"real": frames(400, 0), "lmm": frames(200, 1)}, similarity)
+    fig = fl.flow_distributions_figure({"real": frames(400, 0), "lmm": frames(200, 1)}, similarity)
     bars = [t for t in fig.data if t.type == "bar"]
     assert [b.name for b in bars] == ["Real flow", "Order model (LMM)"]
     assert np.allclose(bars[0].y, [0.5, 0.25, 0.25])
@@ -211,7 +212,7 @@ def test_flow_distributions_figure_has_six_panels_with_type_shares_and_overlaps(
 
 
 def test_similarity_frame_names_the_closer_background() -> None:
-    table = mc.similarity_frame({"size": {"lmm": 0.8, "noise": 0.9}, "interarrival": {"lmm": 0.9, "noise": 0.3}})
+    table = fl.similarity_frame({"size": {"lmm": 0.8, "noise": 0.9}, "interarrival": {"lmm": 0.9, "noise": 0.3}})
     assert table["Metric"].tolist() == ["Order size", "Inter-arrival time"]
     assert table["Closer to real"].tolist() == ["Noise baseline", "Order model (LMM)"]
     assert table["Order model (LMM)"].tolist() == [0.8, 0.9]
@@ -221,15 +222,15 @@ def test_similarity_frame_names_the_closer_background() -> None:
 
 
 def test_durations_and_interval_slot_labels() -> None:
-    assert [mc.fmt_duration(x) for x in (850, 12_500, 3_100_000, 2.4e9)] == ["850 ns", "12.5 µs", "3.1 ms", "2.4 s"]
-    labels = mc.interval_labels([1_000, 5_000, 5_001, 2_000_000_000], n_slots=6)
+    assert [fl.fmt_duration(x) for x in (850, 12_500, 3_100_000, 2.4e9)] == ["850 ns", "12.5 µs", "3.1 ms", "2.4 s"]
+    labels = fl.interval_labels([1_000, 5_000, 5_001, 2_000_000_000], n_slots=6)
     assert labels == ["≤ 1 µs", "1 µs–5 µs", "5 µs", "≥ 5 µs", "(unused)", "(unused)"]
 
 
 def test_token_slots_figure_shows_each_sources_share_per_slot() -> None:
     generated = {"type": [0, 0, 1, 2], "price": [3, 3, 3, 31], "volume": [0, 1, 1, 1], "interval": [15, 15, 0, 0]}
     real = {"type": [2, 2], "price": [0, 1], "volume": [5, 5], "interval": [7, 8]}
-    fig = mc.token_slots_figure(
+    fig = fl.token_slots_figure(
         {"gen": generated, "real": real},
         {"volume": [f"{k} sh" for k in range(32)]},
         names={"gen": "Generated", "real": "Real"},
@@ -261,7 +262,7 @@ def test_orders_frame_shows_dollars_types_and_tokens() -> None:
         "volume": [13, 6, 6, 6],
         "interval": [0, 3, 6, 1],
     }
-    frame = mc.orders_frame(orders, tokens, limit=3)
+    frame = fl.orders_frame(orders, tokens, limit=3)
     assert frame["Time"].tolist() == ["14:40:00.000", "14:40:00.123", "14:40:01.000"]
     assert frame["Type"].tolist() == ["bid", "ask", "cancel (part)"] and frame["Side"].tolist() == [
         "buy",
@@ -270,24 +271,24 @@ def test_orders_frame_shows_dollars_types_and_tokens() -> None:
     ]
     assert frame["Price ($)"].tolist() == [567.47, 567.9, 567.47] and frame["Size (sh)"].tolist() == [100, 13, 40]
     assert frame["Rollout"].tolist() == [0, 1, 0] and frame["Price slot"].tolist() == [17, 23, 6]
-    assert mc.orders_frame(orders)["Type"].iloc[3] == "cancel (all)"
+    assert fl.orders_frame(orders)["Type"].iloc[3] == "cancel (all)"
 
 
 def test_token_layout_in_words_follows_the_tokenizer() -> None:
-    numbers = [int(n) for n in re.findall(r"\d+", mc.token_formula())]
+    numbers = [int(n) for n in re.findall(r"\d+", fl.token_formula())]
     assert numbers == [N_PRICE, N_VOLUME, N_INTERVAL]
     rng = np.random.default_rng(1)
     parts = [rng.integers(0, n, 50) for n in (N_TYPES, N_PRICE, N_VOLUME, N_INTERVAL)]
     a, b, c = numbers
     assert (((parts[0] * a + parts[1]) * b + parts[2]) * c + parts[3] == join_token(*parts)).all()
-    submits, cancels = mc.price_regions_text().removeprefix("slots ").split("; for cancels ")
+    submits, cancels = fl.price_regions_text().removeprefix("slots ").split("; for cancels ")
     for text, regions in ((submits, SUBMIT_REGIONS), (cancels, CANCEL_REGIONS)):
         bounds = [re.match(r"(\d+)(?:–(\d+))?", part).groups() for part in text.split(", ")]  # "3–10 inside it", "0 …"
         spans = [(int(lo), int(hi if hi is not None else lo)) for lo, hi in bounds]
         assert [hi - lo + 1 for lo, hi in spans] == [n for _, n in regions]
         assert spans[0][0] == 0 and spans[-1][1] == N_PRICE - 1
-    assert [n for _, _, n in mc.TOKEN_FIELDS] == [N_TYPES, N_PRICE, N_VOLUME, N_INTERVAL]
-    assert [metric for metric, _, _ in mc.FLOW_METRICS] == list(METRICS)  # one panel per metric of the evaluation
+    assert [n for _, _, n in fl.TOKEN_FIELDS] == [N_TYPES, N_PRICE, N_VOLUME, N_INTERVAL]
+    assert [metric for metric, _, _ in fl.FLOW_METRICS] == list(METRICS)  # one panel per metric of the evaluation
 
 
 # ---- the shipped files ------------------------------------------------------------------------------

@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import realism_charts as rc
 from analysis import realism_reference as paper
 from analysis import report as reports
-from analysis.realism_report import build_realism_report, load_evaluation
+from analysis.charts import facts as fc
+from analysis.charts import realism as rc
 from analysis.similarity import METRIC_NAMES, METRICS
 from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
 from mars_core.errors import MarsInputError
+from mars_core.experiments.reports import build_report, load_evaluation
 from mars_core.paths import DEFAULT_CHROMIUM
 
 CHROMIUM = Path(DEFAULT_CHROMIUM)
@@ -60,7 +61,7 @@ def metrics(evaluation: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def report(evaluation: Path, data_dir: Path) -> reports.Report:
-    return reports.build_report(evaluation, data_dir=str(data_dir))
+    return build_report(evaluation, data_dir=str(data_dir))
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def nan_list(values: list) -> np.ndarray:
 
 @pytest.mark.parametrize("fact", FACTS)
 def test_every_fact_is_drawn_for_the_replay_and_the_simulation_with_their_sample_sizes(facts: dict, fact: str) -> None:
-    fig = rc.fact_figure(facts, fact)
+    fig = fc.fact_figure(facts, fact)
     subtitle = fig.layout.title.subtitle.text
     for bg in ("replay", "noise"):
         mark = rc.PRESENT if facts[bg][fact]["present"] else rc.ABSENT
@@ -116,7 +117,7 @@ def test_every_fact_is_drawn_for_the_replay_and_the_simulation_with_their_sample
 
 
 def test_autocorrelation_band_is_1_96_over_root_n_of_the_replay(facts: dict) -> None:
-    fig = rc.absence_figure(facts)
+    fig = fc.absence_figure(facts)
     upper = next(t for t in fig.data if t.name == "±1.96/√n, replay")
     n = np.array(facts["replay"]["absence_of_autocorrelations"]["last"]["n_by_lag"], dtype=float)
     np.testing.assert_allclose(upper.y, 1.959964 / np.sqrt(n))
@@ -126,7 +127,7 @@ def test_autocorrelation_band_is_1_96_over_root_n_of_the_replay(facts: dict) -> 
 
 
 def test_timescale_asymmetry_shows_rho_over_minus_10_to_10_and_d_of_k(facts: dict) -> None:
-    fig = rc.timescales_figure(facts)
+    fig = fc.timescales_figure(facts)
     rho = next(
         t for t in fig.data if t.mode == "lines+markers" and t.legendgroup == "replay" and (t.xaxis or "x") == "x"
     )
@@ -230,10 +231,10 @@ def test_report_states_provenance_seeds_and_caveats(report: reports.Report) -> N
 
 def test_an_unfinished_or_foreign_directory_is_refused_by_name(evaluation: Path, tmp_path: Path) -> None:
     with pytest.raises(MarsInputError, match="not a MarS study directory .* nor a realism evaluation"):
-        reports.build_report(tmp_path)
+        build_report(tmp_path)
     shutil.copy(evaluation / "realism.json", tmp_path / "realism.json")
     with pytest.raises(MarsInputError, match=r"has not finished \(facts.json is missing\)"):
-        build_realism_report(tmp_path)
+        build_report(tmp_path)
     for name in ("facts.json", "table7.json", "summary.json"):
         shutil.copy(evaluation / name, tmp_path / name)
     assert load_evaluation(tmp_path).backgrounds == ["replay", "noise"]
