@@ -39,6 +39,17 @@ FACTOR_COLUMNS = ["sqrt_q_over_v", "sigma", "resiliency", "lob_depth", "lob_pres
 """The square-root-law factors and the three new factors, in the order of Fig. 25."""
 
 ArrayLike = float | np.ndarray | Sequence[float]
+FACTOR_LABELS = {
+    "sqrt_q_over_v": "sqrt(Q/V)",
+    "sigma": "volatility",
+    "resiliency": "resiliency",
+    "lob_depth": "LOB_depth",
+    "lob_pressure": "LOB_pressure",
+    "mid_price": "mid_price",
+    "agent_replay": "agent_replay",
+    "agent_rollout": "agent_rollout",
+    "q_over_v": "Q/V",
+}
 MOMENT_FLOOR = 1e-6  # |m| below this (a flat pre-trade window) would make eq. (5) infinite
 
 

@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import sqrt_law
-from analysis.charts import impact as impact_charts
-from analysis.factors import FACTOR_COLUMNS
+from analysis.factors import FACTOR_COLUMNS, FACTOR_LABELS
 
 BPS = 1e4
 PRICE_SCALE = 10_000  # LOBSTER prices are dollars x 10000
@@ -239,7 +238,7 @@ def factors_table(study: StudyResults) -> pd.DataFrame:
         changes = varies(values)
         both = m[[col, "impact_end"]].dropna()
         corr = both[col].corr(both["impact_end"]) if len(both) > 2 and changes else float("nan")
-        label = "mid price ($)" if col == "mid_price" else impact_charts.FACTOR_LABELS.get(col, col)
+        label = "mid price ($)" if col == "mid_price" else FACTOR_LABELS.get(col, col)
         rows.append(
             {
                 "Factor": label,
@@ -304,7 +303,7 @@ def constant_decay_factors(study: StudyResults) -> list[str]:
     """Factors of the learned ODE that do not vary in the study: their weights in W carry no information."""
     learned = study.decay.get("learned", {})
     varying = set(study.varying_factors(list(learned.get("factors", []))))
-    return [impact_charts.FACTOR_LABELS.get(f, f) for f in learned.get("factors", []) if f not in varying]
+    return [FACTOR_LABELS.get(f, f) for f in learned.get("factors", []) if f not in varying]
 
 
 def weights_frame(study: StudyResults) -> pd.DataFrame:

@@ -30,7 +30,9 @@ from mars_core.experiments import model_eval
 from mars_core.experiments.generation import Generation
 from mars_core.experiments.generation import generation as generation_of
 from mars_core.experiments.model_eval import evaluate_model
+from mars_core.model.checkpoint import cached_order_model, load_order_model
 from mars_core.model.dataset import VAL_START_NS
+from mars_core.model.vocab import N_LOB_BINS
 from mars_core.sim.config import SESSION_CLOSE, SimConfig
 from mars_core.store import RunDir, scan
 from pages import _ui
@@ -129,8 +131,6 @@ def load_model(path: str, stamp: float):  # noqa: ARG001 (stamp: the cache key)
         MarsInputError: unreadable, or made for another version of the model code (e.g. another
             context width), with what to do.
     """
-    from mars_core.model.checkpoint import cached_order_model, load_order_model
-
     try:
         model = load_order_model(path)
     except MarsInputError:
@@ -147,8 +147,6 @@ def load_model(path: str, stamp: float):  # noqa: ARG001 (stamp: the cache key)
 
 def context_columns(loaded) -> int:  # noqa: ANN001 (a LoadedModel)
     """Book-context columns each token carries, read off the checkpoint's weights (one row per column and bin)."""
-    from mars_core.model.vocab import N_LOB_BINS
-
     return int(loaded.model.lob_proj.shape[0]) // N_LOB_BINS
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 from analysis import impact_results as ir
 from analysis.charts import impact as impact_charts
 from analysis.charts import study as study_charts
+from analysis.factors import FACTOR_LABELS
 from mars_core import paths
 from mars_core.errors import MarsInputError
 from pages import _impact_ui, _ui
@@ -95,9 +96,7 @@ with c_corr:
         )
 with c_scatter:
     varying = res.varying_factors() or ["sqrt_q_over_v"]
-    factor = st.selectbox(
-        "Factor", varying, key="if_factor", format_func=lambda f: impact_charts.FACTOR_LABELS.get(f, f)
-    )
+    factor = st.selectbox("Factor", varying, key="if_factor", format_func=lambda f: FACTOR_LABELS.get(f, f))
     st.plotly_chart(study_charts.factor_figure(res.metrics, factor), key="if_scatter_chart")
     st.caption("Impact at the end of execution against the chosen factor, one dot per trajectory (Figs. 9a, 24).")
 

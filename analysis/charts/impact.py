@@ -15,21 +15,11 @@ import plotly.graph_objects as go
 
 from analysis import sqrt_law
 from analysis.decay_ode import DecayODEFit
+from analysis.factors import FACTOR_LABELS
 
 PALETTE = plotly.colors.qualitative.D3
 MODEL_COLORS = {"ground_truth": "#1f2d3d", "learned": "#d62728", "base": "#1f77b4"}
 MODEL_NAMES = {"ground_truth": "Ground truth", "learned": "Learned ODE", "base": "Base ODE"}
-FACTOR_LABELS = {
-    "sqrt_q_over_v": "sqrt(Q/V)",
-    "sigma": "volatility",
-    "resiliency": "resiliency",
-    "lob_depth": "LOB_depth",
-    "lob_pressure": "LOB_pressure",
-    "mid_price": "mid_price",
-    "agent_replay": "agent_replay",
-    "agent_rollout": "agent_rollout",
-    "q_over_v": "Q/V",
-}
 
 
 def config_colors(configs: Sequence[str]) -> dict[str, str]:

@@ -21,7 +21,7 @@ from analysis.charts.study import (
     slippage_figure,
     sqrt_law_figure,
 )
-from analysis.factors import FACTOR_COLUMNS
+from analysis.factors import FACTOR_COLUMNS, FACTOR_LABELS
 from analysis.impact_results import (
     StudyResults,
     constant_decay_factors,
@@ -272,10 +272,10 @@ def _factors_section(study: StudyResults) -> Section:
         figures.append(
             Figure(
                 factor_figure(study.metrics, factor),
-                f"Impact at the end of execution against {impact_charts.FACTOR_LABELS.get(factor, factor)} (Figs. 9a, 24).",
+                f"Impact at the end of execution against {FACTOR_LABELS.get(factor, factor)} (Figs. 9a, 24).",
             )
         )
-    constant = [impact_charts.FACTOR_LABELS.get(f, f) for f in FACTOR_COLUMNS if f not in study.varying_factors()]
+    constant = [FACTOR_LABELS.get(f, f) for f in FACTOR_COLUMNS if f not in study.varying_factors()]
     if constant:
         notes.append(f"Constant across this study, so neither correlated nor plotted: {', '.join(constant)}.")
     c = study.config

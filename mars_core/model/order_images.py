@@ -41,6 +41,7 @@ from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
 from mars_core.errors import MarsInputError
 from mars_core.model.tokenizer import OrderTokenizer, RawOrders, quotes, raw_orders
 from mars_core.model.vocab import CANCEL_REGIONS, N_PRICE, N_TYPES, N_VOLUME, SUBMIT_REGIONS, TYPE_NAMES, split_token
+from mars_core.store import RunDir
 
 PIXEL_CLIP = 100  # pixel values are clipped to [0, PIXEL_CLIP] (paper: V in [0, 100])
 IMAGE_SHAPE = (N_TYPES, N_PRICE, N_VOLUME)  # (3, 32, 32): channel = order type
@@ -223,7 +224,6 @@ def images_from_run(
         agents: only orders of these agents (None: every participant, background included).
         tick: price units per tick; default: inferred from the prices.
     """
-    from mars_core.store import RunDir  # the store pulls in duckdb; import only when needed
 
     run = RunDir.open(run) if isinstance(run, (str, Path)) else run
     if not run.is_done(rollout, arm):
