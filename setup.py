@@ -13,7 +13,7 @@ extensions = [
         extra_compile_args=["-O3", "-std=c++17"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
-    for name in ("_book", "_replay")
+    for name in ("_core", "_book", "_replay")
 ]
 
 setup(

@@ -26,7 +26,7 @@ from mars_core.errors import ConfigError, MarsInputError
 from mars_core.experiments.impact import PAPER_CONFIGS, PartialResults, StudyConfig, parse_agent_name, plan
 from mars_core.experiments.reports import load_study
 from mars_core.store import finished_arms, scan
-from pages import _ui
+from pages import _runs_ui
 
 PAPER_AGENTS = [parse_agent_name(name) for name in PAPER_CONFIGS]  # (AP level, PVR)
 DEFAULT_Q = (0.01, 0.02, 0.05, 0.1, 0.2)
@@ -170,7 +170,7 @@ def study_from_upload(name: str, data: bytes) -> StudyConfig:
 
 
 @dataclass(frozen=True)
-class StudyEntry(_ui.RunEntry):
+class StudyEntry(_runs_ui.RunEntry):
     arms_done: int = 0
     arms_total: int = 0
 
@@ -201,12 +201,12 @@ def list_studies(root: Path) -> tuple[list[StudyEntry], list[str]]:
                 listed.path, listed.config, finished, modified, arms_done=finished_arms(listed.path), arms_total=total
             )
         )
-    return _ui.newest_first(entries), problems
+    return _runs_ui.newest_first(entries), problems
 
 
 def choose_study(entries: Sequence[StudyEntry], key: str, label: str = "Study") -> StudyEntry | None:
     """A selectbox over the studies; the choice is shared by both impact pages."""
-    return _ui.choose_run(entries, key, SELECTED, label, "Studies")
+    return _runs_ui.choose_run(entries, key, SELECTED, label, "Studies")
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the study…")
@@ -219,7 +219,7 @@ def results(path: str, stamp: float) -> StudyResults:  # noqa: ARG001 (stamp: th
 
 def report_downloads(entry: StudyEntry, data_dir: str | Path | None, key: str) -> None:
     """HTML and PDF report buttons of a finished study."""
-    _ui.report_downloads(entry, data_dir, key, name=f"{entry.config.get('name', entry.path.name)}_impact_report")
+    _runs_ui.report_downloads(entry, data_dir, key, name=f"{entry.config.get('name', entry.path.name)}_impact_report")
 
 
 # ---- a running study -------------------------------------------------------------------------------
@@ -231,7 +231,7 @@ class LiveStudy:
 
     study: StudyConfig
     path: Path
-    clock: _ui.ProgressClock = field(default_factory=_ui.ProgressClock)
+    clock: _runs_ui.ProgressClock = field(default_factory=_runs_ui.ProgressClock)
 
     def __post_init__(self) -> None:
         self.partial = PartialResults(self.study, self.path)

@@ -35,7 +35,7 @@ from mars_core.model.dataset import VAL_START_NS
 from mars_core.model.vocab import N_LOB_BINS
 from mars_core.sim.config import SESSION_CLOSE, SimConfig
 from mars_core.store import RunDir, scan
-from pages import _ui
+from pages import _runs_ui, _ui
 
 DEFAULT_TRAIN_COMMAND = "mars train order-model --symbols GOOG AMZN --out assets/models/order_model"
 HELD_OUT = (format_clock(VAL_START_NS)[:5], format_clock(SESSION_CLOSE)[:5])  # the validation split: to the close
@@ -185,7 +185,7 @@ def scaling_study(path: str, stamp: float) -> dict:  # noqa: ARG001
 
 
 @dataclass(frozen=True)
-class EvaluationEntry(_ui.RunEntry):
+class EvaluationEntry(_runs_ui.RunEntry):
     """A `mars evaluate-model` directory (its setup in evaluation.json) with a finished result.json."""
 
     RESULTS: ClassVar[str] = "result.json"
@@ -212,7 +212,7 @@ def list_evaluations(root: Path) -> tuple[list[EvaluationEntry], list[str]]:
         except (OSError, ValueError):
             continue
         entries.append(EvaluationEntry(path, setup, True, mtime(path / EvaluationEntry.RESULTS), result=result))
-    return _ui.newest_first(entries), problems
+    return _runs_ui.newest_first(entries), problems
 
 
 def quick_evaluation_dir(root: Path, symbol: str, tag: str) -> Path:

@@ -23,7 +23,7 @@ from mars_core.errors import ConfigError
 from mars_core.experiments.realism import FILES, HELD_OUT, MARKER, RealismConfig
 from mars_core.experiments.reports import load_evaluation
 from mars_core.store import finished_arms, scan
-from pages import _ui
+from pages import _runs_ui
 
 SELECTED = "re_selected"  # session key: the evaluation being looked at
 FIELD_LABELS = {
@@ -111,7 +111,7 @@ def plan(config: RealismConfig, days: int) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class EvaluationEntry(_ui.RunEntry):
+class EvaluationEntry(_runs_ui.RunEntry):
     RESULTS: ClassVar[str] = "summary.json"
 
     rollouts_done: int = 0
@@ -137,12 +137,12 @@ def list_evaluations(root: Path) -> tuple[list[EvaluationEntry], list[str]]:
         finished = all((path / name).is_file() for name in FILES)
         modified = max(listed.modified, (path / EvaluationEntry.RESULTS).stat().st_mtime if finished else 0.0)
         entries.append(EvaluationEntry(path, listed.config, finished, modified, rollouts_done=finished_arms(path)))
-    return _ui.newest_first(entries), problems
+    return _runs_ui.newest_first(entries), problems
 
 
 def choose_evaluation(entries: list[EvaluationEntry], key: str) -> EvaluationEntry | None:
     """A selectbox over the evaluations; a new run selects itself."""
-    return _ui.choose_run(entries, key, SELECTED, "Evaluation", "Evaluations")
+    return _runs_ui.choose_run(entries, key, SELECTED, "Evaluation", "Evaluations")
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the evaluation…")
@@ -153,4 +153,6 @@ def results(path: str, stamp: float) -> RealismResults:  # noqa: ARG001 (stamp: 
 def report_downloads(entry: EvaluationEntry, data_dir: str | Path | None, key: str) -> None:
     """HTML and PDF report buttons of a finished evaluation (`mars_core.experiments.reports`)."""
     symbol, name = str(entry.config.get("symbol", "")), entry.path.name
-    _ui.report_downloads(entry, data_dir, key, name=f"{name if symbol in name else f'{symbol}_{name}'}_realism_report")
+    _runs_ui.report_downloads(
+        entry, data_dir, key, name=f"{name if symbol in name else f'{symbol}_{name}'}_realism_report"
+    )

@@ -16,7 +16,7 @@ from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.experiments.impact import StudyConfig, plan, run_study, study_dir
-from pages import _impact_ui, _ui
+from pages import _impact_ui, _runs_ui, _ui
 
 _ui.route_through_app()
 
@@ -46,7 +46,7 @@ FORM_DEFAULTS = {
 FORM_KEYS = ("mi_symbol", "mi_date", "mi_starts")  # kept too, with defaults that depend on the data
 
 state = st.session_state
-_ui.keep_form(FORM_DEFAULTS, FORM_KEYS)
+_runs_ui.keep_form(FORM_DEFAULTS, FORM_KEYS)
 st.title("Market impact")
 st.caption(
     "What does an execution do to the price? Run TWAP programmes of several sizes from a real moment of a trading day "
@@ -307,11 +307,11 @@ with st.container(border=True):
         type="primary",
         icon=":material/play_arrow:",
         key="mi_run",
-        on_click=_ui.request("mi_run_requested"),
+        on_click=_runs_ui.request("mi_run_requested"),
         disabled=study is None or blocked,
         width="stretch",
     )
-    run_clicked = _ui.requested("mi_run_requested")
+    run_clicked = _runs_ui.requested("mi_run_requested")
     out = study_dir(study, root) if study is not None else None
     if study is not None:
         p = plan(study)
@@ -330,7 +330,7 @@ with st.container(border=True):
 
 if (run_clicked or resume is not None) and study is not None and not blocked:
     if (out / "results.json").exists():
-        _ui.already_run(status_slot, _impact_ui.SELECTED, out, "study")
+        _runs_ui.already_run(status_slot, _impact_ui.SELECTED, out, "study")
     else:
         live = _impact_ui.LiveStudy(study, out)
         last_draw = [0.0]
@@ -362,7 +362,7 @@ if (run_clicked or resume is not None) and study is not None and not blocked:
                     icon=":material/functions:",
                 )
 
-        summary = _ui.run_guarded(
+        summary = _runs_ui.run_guarded(
             lambda: run_study(study, out, data_dir=str(data_dir) if data_dir else None, progress=on_arm),
             "study",
             "fewer rollouts or shorter windows",
@@ -385,7 +385,7 @@ if (run_clicked or resume is not None) and study is not None and not blocked:
 
 # ---- results ------------------------------------------------------------------------------------
 st.subheader("Results")
-entry = _ui.pick_run(
+entry = _runs_ui.pick_run(
     _impact_ui.list_studies(root),
     lambda entries: _impact_ui.choose_study(entries, key="mi_study"),
     f"No studies yet in `{root}`. Set one up above and press **Run study**, or run one from a terminal: "
@@ -393,14 +393,14 @@ entry = _ui.pick_run(
     ":material/query_stats:",
 )
 if not entry.finished:
-    _ui.offer_resume(
+    _runs_ui.offer_resume(
         entry,
         "study",
         f"{entry.arms_done:,} of {entry.arms_total:,} simulations are done",
         key="mi_resume_button",
         resume="mi_resume",
     )
-res = _ui.load_or_stop(_impact_ui.results, entry, "study")
+res = _runs_ui.load_or_stop(_impact_ui.results, entry, "study")
 
 for row in (lambda cards: (cards[:4], cards[4:]))(ir.headline(res)):
     for column, (label, value, small) in zip(st.columns(4), row):
@@ -471,7 +471,7 @@ st.caption(
     "groups (or trajectories) with a non-positive mean impact, which a log-log fit cannot use."
 )
 
-_ui.show_caveats(study_caveats(res))
+_runs_ui.show_caveats(study_caveats(res))
 
 st.markdown("#### Export")
 _impact_ui.report_downloads(entry, data_dir, key="mi_report")

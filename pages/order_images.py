@@ -111,7 +111,6 @@ try:
                 "a model-shipped tokenizer.",
                 icon=":material/warning:",
             )
-        done = RunDir(entry.path).arm_dir(rollout, arm) / "done.json"
         images, labels, note = run_images(
             str(entry.path),
             int(rollout),
@@ -119,7 +118,7 @@ try:
             entry.config.symbol,
             entry.config.date,
             str(data_dir),
-            done.stat().st_mtime,
+            RunDir(entry.path).arm_stamp(rollout, arm),
         )
 except MarsInputError as err:
     _ui.show_error(err, "Pick another day or run.")

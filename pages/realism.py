@@ -12,7 +12,7 @@ from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
 from mars_core import paths
 from mars_core.errors import MarsInputError
 from mars_core.experiments.realism import HELD_OUT, evaluation_dir, run_realism
-from pages import _realism_ui, _ui
+from pages import _realism_ui, _runs_ui, _ui
 
 _ui.route_through_app()
 
@@ -35,7 +35,7 @@ PRESENCE_COLUMNS = {
 MARK_STYLE = {rc.PRESENT: "color: #1a7f37; font-weight: 600", rc.ABSENT: "color: #b42318"}
 
 state = st.session_state
-_ui.keep_form(FORM_DEFAULTS, FORM_KEYS)
+_runs_ui.keep_form(FORM_DEFAULTS, FORM_KEYS)
 
 st.title("Realism")
 st.caption(
@@ -148,11 +148,11 @@ with st.container(border=True):
         type="primary",
         icon=":material/play_arrow:",
         key="re_run",
-        on_click=_ui.request("re_run_requested"),
+        on_click=_runs_ui.request("re_run_requested"),
         disabled=config is None,
         width="stretch",
     )
-    run_clicked = _ui.requested("re_run_requested")
+    run_clicked = _runs_ui.requested("re_run_requested")
     if config is not None:
         out = out or evaluation_dir(config, root)
         p = _realism_ui.plan(config, n_days)
@@ -172,9 +172,11 @@ with st.container(border=True):
 
 if (run_clicked or resume is not None) and config is not None:
     if (out / "summary.json").exists():
-        _ui.already_run(status_slot, _realism_ui.SELECTED, out, "evaluation")
+        _runs_ui.already_run(status_slot, _realism_ui.SELECTED, out, "evaluation")
     else:
-        clock = _ui.ProgressClock(fast=_realism_ui.plan(config, n_days)["fast"] if "lmm" in config.backgrounds else 0)
+        clock = _runs_ui.ProgressClock(
+            fast=_realism_ui.plan(config, n_days)["fast"] if "lmm" in config.backgrounds else 0
+        )
         progress_slot.progress(0.0, text="Checking the data and the windows…")
 
         def on_rollout(done: int, total: int, summary: dict) -> None:  # noqa: ARG001
@@ -187,7 +189,7 @@ if (run_clicked or resume is not None) and config is not None:
                     "All futures simulated; computing the stylized facts and Table 7…", icon=":material/functions:"
                 )
 
-        summary = _ui.run_guarded(
+        summary = _runs_ui.run_guarded(
             lambda: run_realism(config, out, data_dir=str(data_dir) if data_dir else None, progress=on_rollout),
             "evaluation",
             "fewer rollouts or shorter futures",
@@ -206,7 +208,7 @@ if (run_clicked or resume is not None) and config is not None:
 
 # ---- results ------------------------------------------------------------------------------------
 st.subheader("Results")
-entry = _ui.pick_run(
+entry = _runs_ui.pick_run(
     _realism_ui.list_evaluations(root),
     lambda entries: _realism_ui.choose_evaluation(entries, key="re_evaluation"),
     f"No evaluations yet in `{root}`. Set one up above and press **Run evaluation**, or run one from a terminal: "
@@ -214,14 +216,14 @@ entry = _ui.pick_run(
     ":material/fact_check:",
 )
 if not entry.finished:
-    _ui.offer_resume(
+    _runs_ui.offer_resume(
         entry,
         "evaluation",
         f"{entry.rollouts_done:,} simulated futures are done",
         key="re_resume_button",
         resume="re_resume",
     )
-res = _ui.load_or_stop(_realism_ui.results, entry, "evaluation")
+res = _runs_ui.load_or_stop(_realism_ui.results, entry, "evaluation")
 
 cards = headline(res)
 for column, (label, value, small, about) in zip(st.columns(len(cards)), cards):
@@ -292,7 +294,7 @@ st.caption(
     "value, not the values per start point."
 )
 
-_ui.show_caveats(evaluation_caveats(res))
+_runs_ui.show_caveats(evaluation_caveats(res))
 
 st.markdown("#### Export")
 _realism_ui.report_downloads(entry, data_dir, key="re_report")

@@ -14,8 +14,8 @@ from mars_core.control.scenarios import EXAMPLES, ScenarioSpec
 from mars_core.control.signals import ControlSignal, replay_curve
 from mars_core.errors import MarsInputError
 from mars_core.experiments import scenario
+from pages import _runs_ui, _ui
 from pages import _scenario_ui as ui
-from pages import _ui
 
 _ui.route_through_app()
 
@@ -52,7 +52,7 @@ FORM_KEYS = (
 NUMBER_FORMATS = {"Real return (%)": "%+.3f", "Score": "%.2f", "Rescaled ×": "%.2f", "Target end (%)": "%+.3f"}
 
 state = st.session_state
-_ui.keep_form(FORM_DEFAULTS, FORM_KEYS)
+_runs_ui.keep_form(FORM_DEFAULTS, FORM_KEYS)
 
 
 def _ask_llm() -> None:
@@ -258,7 +258,7 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
         type="primary",
         icon=":material/play_arrow:",
         key="sc_run",
-        on_click=_ui.request("sc_run_requested"),
+        on_click=_runs_ui.request("sc_run_requested"),
         disabled=not ready,
         width="stretch",
     )
@@ -266,7 +266,7 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
         f"{len(arms)} run{'s' * (len(arms) != 1)} ({', '.join(a.label for a in arms)}) × {rollouts} rollouts × "
         f"{minutes} min from {symbol} {date.isoformat()} {start.strftime('%H:%M')}, on the same seeds."
     )
-    if not (_ui.requested("sc_run_requested") and ready):
+    if not (_runs_ui.requested("sc_run_requested") and ready):
         return
     settings = ControlSettings(candidates=int(candidates), strength=float(strength))
     with st.status("Simulating…", expanded=True) as status:

@@ -125,6 +125,10 @@ class RunDir:
     def arm_summary(self, rollout: int, arm: str) -> dict[str, Any]:
         return json.loads((self.arm_dir(rollout, arm) / DONE).read_text())
 
+    def arm_stamp(self, rollout: int, arm: str) -> float:
+        """When a finished arm was committed (changes when it is run again): a key for caches of its tables."""
+        return (self.arm_dir(rollout, arm) / DONE).stat().st_mtime
+
     def write_summary(self, summary: dict[str, Any]) -> None:
         write_json(self.path / SUMMARY, summary)
 

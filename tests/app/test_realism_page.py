@@ -22,7 +22,7 @@ from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
 from mars_core import paths
 from mars_core.errors import ConfigError
 from mars_core.experiments.realism import evaluation_dir
-from pages import _realism_ui, _ui
+from pages import _realism_ui, _runs_ui
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -306,8 +306,8 @@ def test_form_errors_name_the_field_and_the_plan_counts_the_work() -> None:
 
 
 def test_the_progress_clock_estimates_from_the_slow_part() -> None:
-    clock = _ui.ProgressClock(fast=4, started=0.0)
+    clock = _runs_ui.ProgressClock(fast=4, started=0.0)
     assert "order model's futures follow" in clock.eta(4, 10)  # only the fast noise futures so far
     clock.mark = (clock.mark[0] - 60.0, 4)  # one minute since the last fast one...
     assert clock.eta(7, 10).endswith("about 1 min 00 s left")  # ...for 3 slow ones: 3 more take a minute
-    assert _ui.fmt_duration(59.6) == "1 min 00 s" and _ui.fmt_duration(42) == "42 s"
+    assert _runs_ui.fmt_duration(59.6) == "1 min 00 s" and _runs_ui.fmt_duration(42) == "42 s"

@@ -41,6 +41,7 @@ def test_an_arm_appears_only_when_committed_and_an_aborted_one_leaves_nothing(tm
     assert run.finished() == [] and not run.is_done(0, "main")
     writer.commit({"orders": 1})
     assert run.finished() == [(0, "main")] and run.arm_summary(0, "main") == {"orders": 1}
+    assert run.arm_stamp(0, "main") == (run.arm_dir(0, "main") / "done.json").stat().st_mtime
     aborted = ArmWriter(run, 1, "main")
     aborted.write("orders", pd.DataFrame({"ts": [1], "agent": [1], "qty": [10]}))
     aborted.abort()
