@@ -32,7 +32,7 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _style(fig: go.Figure, title: str, x_title: str, y_title: str, height: int) -> go.Figure:
+def style(fig: go.Figure, title: str, x_title: str, y_title: str, height: int) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"},
         height=height,
@@ -83,7 +83,7 @@ def impact_curves_figure(
             )
         )
     fig.add_vline(x=execution_min, line={"dash": "dot", "color": "grey"}, annotation_text="end of execution")
-    return _style(fig, title, "Minutes since the agent's start", "Impact (bps)" if in_bps else "Impact", height)
+    return style(fig, title, "Minutes since the agent's start", "Impact (bps)" if in_bps else "Impact", height)
 
 
 def fulfillment_figure(
@@ -118,7 +118,7 @@ def fulfillment_figure(
                 line={"color": color, "width": 2},
             )
         )
-    return _style(fig, title, "Q/V", "Fulfillment rate", height)
+    return style(fig, title, "Q/V", "Fulfillment rate", height)
 
 
 def sqrt_law_figure(
@@ -200,7 +200,7 @@ def sqrt_law_figure(
             )
     fig.update_xaxes(type="log")
     fig.update_yaxes(type="log")
-    return _style(fig, title, "Q/V", "Impact / σ", height)
+    return style(fig, title, "Q/V", "Impact / σ", height)
 
 
 def correlation_heatmap(corr: pd.DataFrame, title: str = "Factor correlations", height: int = 440) -> go.Figure:
@@ -221,7 +221,7 @@ def correlation_heatmap(corr: pd.DataFrame, title: str = "Factor correlations", 
         )
     )
     fig.update_yaxes(autorange="reversed")
-    return _style(fig, title, "", "", height)
+    return style(fig, title, "", "", height)
 
 
 def factor_scatter_figure(
@@ -247,7 +247,7 @@ def factor_scatter_figure(
                 hovertemplate=f"{key}: {label} %{{x:.3g}}, impact %{{y:.3g}}<extra></extra>",
             )
         )
-    return _style(fig, title or f"Market impact vs {label}", label, "market impact", height)
+    return style(fig, title or f"Market impact vs {label}", label, "market impact", height)
 
 
 def weights_heatmap(
@@ -270,7 +270,7 @@ def weights_heatmap(
             hovertemplate="%{x} × %{y}: %{z:.3e}<extra></extra>",
         )
     )
-    return _style(fig, title, "Factor", "Decay function", height)
+    return style(fig, title, "Factor", "Decay function", height)
 
 
 def decay_acf_figure(
@@ -288,4 +288,4 @@ def decay_acf_figure(
                 line={"color": MODEL_COLORS[column]},
             )
         )
-    return _style(fig, title, "Lag (minutes)", "Auto-correlation", height)
+    return style(fig, title, "Lag (minutes)", "Auto-correlation", height)

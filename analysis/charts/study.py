@@ -11,18 +11,6 @@ from analysis.charts import impact as impact_charts
 from analysis.impact_results import BPS, StudyResults
 
 
-def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"},
-        height=height,
-        margin={"l": 60, "r": 20, "t": 60, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
-    )
-    fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text=y_title)
-    return fig
-
-
 def grid_ticks(fig: go.Figure, values: object) -> go.Figure:
     """Label a log Q/V axis at the study's grid values (plotly's own log ticks read 2, 3, ... 0.1)."""
     grid = sorted({float(v) for v in np.asarray(values, dtype=float) if np.isfinite(v) and v > 0})
@@ -69,7 +57,7 @@ def fulfillment_figure(metrics: pd.DataFrame, title: str = "Fulfillment rate vs 
     fig.update_xaxes(type="log")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     grid_ticks(fig, metrics[key])
-    return _layout(fig, title, "Q/V (realised)", "Fulfillment rate", height)
+    return impact_charts.style(fig, title, "Q/V (realised)", "Fulfillment rate", height)
 
 
 def slippage_figure(metrics: pd.DataFrame, title: str = "Slippage vs Q/V", height: int = 400) -> go.Figure:
@@ -93,7 +81,7 @@ def slippage_figure(metrics: pd.DataFrame, title: str = "Slippage vs Q/V", heigh
     fig.add_hline(y=0, line={"color": "grey", "width": 1})
     fig.update_xaxes(type="log")
     grid_ticks(fig, metrics[key])
-    return _layout(fig, title, "Q/V (target)", "VWAP vs arrival mid (bps)", height)
+    return impact_charts.style(fig, title, "Q/V (target)", "VWAP vs arrival mid (bps)", height)
 
 
 def factor_figure(metrics: pd.DataFrame, factor: str) -> go.Figure:
@@ -146,7 +134,7 @@ def live_figure(
     fig.add_hline(y=0, line={"color": "grey", "width": 1})
     fig.update_xaxes(type="log")
     grid_ticks(fig, frame["q_over_v_target"])
-    return _layout(fig, title, "Q/V (target)", "Impact at end of execution (bps)", height)
+    return impact_charts.style(fig, title, "Q/V (target)", "Impact at end of execution (bps)", height)
 
 
 def impact_figure(study: StudyResults, normalize: bool = False) -> go.Figure:

@@ -40,7 +40,7 @@ from mars_core.model.checkpoint import (
 )
 from mars_core.model.image_data import VAL_START_MINUTE, ImageData, image_metrics, load_image_data
 from mars_core.model.order_images import mirror_sides
-from mars_core.model.training import adamw, append_jsonl, fit, resume_state
+from mars_core.model.training import adamw, append_jsonl, fit, resume_state, save_state
 from mars_core.model.vqvae import encode_images
 
 ALPHAS = (0.01, 0.1, 0.5, 1.0, 2.0)
@@ -265,17 +265,8 @@ def train_batch_model(
     metrics_path = out / "metrics.jsonl"
 
     def checkpoint(at_step: int, seconds: float | None = None) -> None:
-        atomic_save(
-            {
-                "train": asdict(cfg),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "vqvae": vq_payload,
-                "step": at_step,
-                "seconds": time.perf_counter() - t0 if seconds is None else seconds,
-            },
-            ckpt_path,
-        )
+        seconds = time.perf_counter() - t0 if seconds is None else seconds
+        save_state(ckpt_path, cfg, model, optimizer, at_step, vqvae=vq_payload, seconds=seconds)
 
     def batch_loss(at_step: int) -> tuple[torch.Tensor, float]:
         rng = np.random.default_rng([cfg.seed, at_step])

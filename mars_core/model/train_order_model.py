@@ -39,7 +39,7 @@ from mars_core.model.dataset import (
 )
 from mars_core.model.order_model import OrderModel, OrderModelConfig
 from mars_core.model.tokenizer import OrderTokenizer
-from mars_core.model.training import adamw, append_jsonl, fit, resume_state
+from mars_core.model.training import adamw, append_jsonl, fit, resume_state, save_state
 
 # Model sizes for --size and the scaling study.
 SIZES: dict[str, OrderModelConfig] = {
@@ -139,17 +139,16 @@ def train(
     tokens_per_step = cfg.batch_size * model_cfg.window
 
     def checkpoint(at_step: int) -> None:
-        atomic_save(
-            {
-                "train": asdict(cfg),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "tokenizer": tokenizer.state_dict(),
-                "step": at_step,
-                "seconds": time.perf_counter() - t0,
-                "cpu_seconds": time.process_time() - c0,
-            },
+        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+        save_state(
             ckpt_path,
+            cfg,
+            model,
+            optimizer,
+            at_step,
+            tokenizer=tokenizer.state_dict(),
+            seconds=seconds,
+            cpu_seconds=cpu_seconds,
         )
 
     def batch_loss(at_step: int) -> tuple[torch.Tensor, float]:

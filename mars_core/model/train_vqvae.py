@@ -22,7 +22,7 @@ from mars_core.model.checkpoint import VQVAE_FILE, atomic_save, tokenizer_finger
 from mars_core.model.image_data import ImageData, image_metrics, load_image_data
 from mars_core.model.order_images import mirror_sides
 from mars_core.model.tokenizer import OrderTokenizer
-from mars_core.model.training import DROPOUT_SEED, adamw, append_jsonl, fit, resume_state
+from mars_core.model.training import DROPOUT_SEED, adamw, append_jsonl, fit, resume_state, save_state
 from mars_core.model.vqvae import VQVAE, VQVAEConfig, encode_images
 
 
@@ -143,17 +143,8 @@ def train_vqvae(
     metrics_path = out / "metrics.jsonl"
 
     def checkpoint(at_step: int, seconds: float | None = None) -> None:
-        atomic_save(
-            {
-                "train": asdict(cfg),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "tokenizer": data.tokenizer.state_dict(),
-                "step": at_step,
-                "seconds": time.perf_counter() - t0 if seconds is None else seconds,
-            },
-            ckpt_path,
-        )
+        seconds = time.perf_counter() - t0 if seconds is None else seconds
+        save_state(ckpt_path, cfg, model, optimizer, at_step, tokenizer=data.tokenizer.state_dict(), seconds=seconds)
 
     def batch_loss(at_step: int) -> tuple[torch.Tensor, float]:
         gen = torch.Generator().manual_seed(cfg.seed * DROPOUT_SEED + at_step)  # code restarts of this step

@@ -14,6 +14,7 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from mars_core.errors import MarsInputError
+from mars_core.model.checkpoint import atomic_save
 
 DROPOUT_SEED = 1_000_003  # torch's generator at step k is seeded with seed * DROPOUT_SEED + k
 
@@ -82,6 +84,15 @@ def resume_state(ckpt_path: Path, resume: bool) -> dict | None:
     if not ckpt_path.is_file():
         raise MarsInputError(f"nothing to resume: {ckpt_path} does not exist")
     return torch.load(ckpt_path, map_location="cpu", weights_only=True)
+
+
+def save_state(
+    path: Path, cfg: object, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int, **extra: object
+) -> None:
+    """Save what a resume needs (`resume_state` reads it back): the training config (a dataclass), the weights, the
+    optimizer's state, the step reached, and the model's own `extra` (its tokenizer, the seconds spent...)."""
+    state = {"train": asdict(cfg), "model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}
+    atomic_save(state | extra, path)
 
 
 def append_jsonl(path: Path, record: dict) -> None:

@@ -1,1 +1,13 @@
-"""Gymnasium environments on top of the simulator."""
+"""Gymnasium environments on top of the simulator, registered by id:
+
+import gymnasium as gym
+import mars_core.rl  # registers the ids below
+env = gym.make("mars/Execution-v0", symbol="GOOG", date="2012-06-21")
+"""
+
+import gymnasium as gym
+
+EXECUTION_ENV_ID = "mars/Execution-v0"
+
+if EXECUTION_ENV_ID not in gym.registry:
+    gym.register(id=EXECUTION_ENV_ID, entry_point="mars_core.rl.execution_env:make_execution_env")

@@ -31,7 +31,8 @@ The day is warmed up by replay to a start drawn uniformly (by the env's
 Terminated after the last interval (`duration_s / interval_s` steps); never truncated.
 
 ## Arguments
-day, background ("noise" or "replay": a background that drives one simulator on its own;
+`gym.make("mars/Execution-v0", symbol="GOOG", date="2012-06-21", data_dir=None, ...)` loads the day
+(`make_execution_env`); the class itself takes day, background ("noise" or "replay": a background that drives one simulator on its own;
 the generative "lmm" is refused, it needs the lockstep runner), side, volume, duration_s,
 interval_s, start_window (pair of "HH:MM"), shortfall_bps.
 """
@@ -43,6 +44,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from mars_core.data import find_dataset, load_day, resolve_data_dir
 from mars_core.data.schema import NS_PER_SECOND, LobsterDay
 from mars_core.engine import parse_clock
 from mars_core.sim.agent import AgentId
@@ -160,3 +162,11 @@ class ExecutionEnv(gym.Env):
             dtype=np.float32,
         )
         return np.clip(obs, self.observation_space.low, self.observation_space.high)
+
+
+def make_execution_env(
+    symbol: str = "GOOG", date: str = "2012-06-21", data_dir: str | None = None, **arguments: Any
+) -> ExecutionEnv:
+    """An `ExecutionEnv` on a catalogued day: what `gym.make(ENV_ID, symbol=..., date=..., data_dir=...)` builds
+    (`arguments` as in the module docstring)."""
+    return ExecutionEnv(load_day(find_dataset(symbol, date, resolve_data_dir(data_dir))), **arguments)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
 from mars_core.data import LobsterDay
 from mars_core.errors import ConfigError
+from mars_core.rl import EXECUTION_ENV_ID
 from mars_core.rl.execution_env import AP_LEVELS, ExecutionEnv
 
 
@@ -60,3 +64,12 @@ def test_a_background_it_cannot_drive_is_refused_by_name(goog_day: LobsterDay) -
         ExecutionEnv(goog_day, background="lmm")
     with pytest.raises(ConfigError, match="unknown background 'hawkes'"):
         ExecutionEnv(goog_day, background="hawkes")
+
+
+def test_the_environment_is_registered_with_gymnasium(data_dir: Path) -> None:
+    env = gym.make(
+        EXECUTION_ENV_ID, symbol="GOOG", date="2012-06-21", data_dir=str(data_dir), volume=800, duration_s=60
+    )
+    obs, info = env.reset(seed=1)
+    assert env.observation_space.contains(obs) and info["arrival_mid"] > 0
+    assert env.unwrapped.twap.volume == 800 and env.unwrapped.day.info.symbol == "GOOG"
