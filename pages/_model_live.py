@@ -14,6 +14,7 @@ from analysis.charts import market
 from analysis.charts import sim as sim_charts
 from mars_core.data.schema import DatasetInfo
 from mars_core.errors import MarsInputError
+from mars_core.model.order_images import slot_labels
 from mars_core.sim import runs
 from mars_core.sim.config import SESSION_CLOSE, SESSION_OPEN, SimConfig
 from mars_core.sim.runner import run_simulation
@@ -229,7 +230,6 @@ def live_tab(
                     "Token": st.column_config.NumberColumn(format="%d", help=fl.token_formula()),
                 },
             )
-            from mars_core.model.order_images import slot_labels
 
             labels = slot_labels(loaded.tokenizer)
             slot_text = {
