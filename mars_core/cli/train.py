@@ -34,10 +34,14 @@ def train_order_model(
     symbols: SymbolsOption = ["GOOG", "AMZN"],  # noqa: B006 (typer needs a list default)
     extra: Annotated[list[str] | None, typer.Argument(help="More symbols after --symbols.", show_default=False)] = None,
     size: Annotated[str, typer.Option("--size", help="Model size: tiny, small, base or large.")] = "small",
-    steps: Annotated[int, typer.Option("--steps", help="Optimisation steps.")] = 1000,
+    steps: Annotated[int, typer.Option("--steps", help="Optimisation steps.")] = 6000,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per step.")] = 32,
     lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 1e-3,
     dropout: Annotated[float, typer.Option("--dropout", help="Dropout while training.")] = 0.1,
+    depth_sigma: Annotated[
+        float,
+        typer.Option("--depth-sigma", min=0.0, max=3.0, help="Log-normal scale of the depth augmentation (0: off)."),
+    ] = 0.7,
     eval_every: Annotated[int, typer.Option("--eval-every", help="Steps between evaluations.")] = 100,
     seed: Annotated[int, typer.Option("--seed", help="Seed of batches, dropout and initialisation.")] = 0,
     resume: ResumeOption = False,
@@ -55,6 +59,7 @@ def train_order_model(
         batch_size=batch_size,
         lr=lr,
         dropout=dropout,
+        depth_sigma=depth_sigma,
         eval_every=eval_every,
         seed=seed,
         data_dir=data_dir,

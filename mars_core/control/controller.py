@@ -258,7 +258,7 @@ class ControlledLockstepGroup(LockstepGroup):
         n = len(self.external[b])
         super()._external(b, ts, action, bid, ask, resting)
         if len(self.external[b]) > n:
-            self._log(b, self.external[b][-1], ts)
+            self._log(b, self.external[b][-1][0], ts)
 
     def _generate(self, b: int, sim: Simulator, token: int) -> int:
         before = self.generated
@@ -383,6 +383,7 @@ class ControlledLockstepGroup(LockstepGroup):
             return ens.sample(
                 self.model.model,
                 s.hidden(),
+                s.best,
                 pace,
                 self._prep[1],
                 torch.as_tensor(u, dtype=torch.float32),

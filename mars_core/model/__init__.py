@@ -9,7 +9,7 @@ loader, atomic saves), `training` (the loop) and the thin `train_*` modules, one
     from mars_core.model.sampler import OrderModelSampler
     lm = load_order_model()                       # the shipped checkpoint in assets/models/order_model
     sampler = OrderModelSampler(lm.model, batch=64, seed=0)
-    sampler.prefill(tokens, lob, lob_mask, mid)   # real history, features from lm.tokenizer
+    sampler.prefill(tokens, lob, lob_mask, ctx)   # real history: lm.tokenizer's book context, context.py's flow
     token = sampler.sample()                      # (64,) next tokens
     order = lm.tokenizer.decode(int(token[0]), book, rng, agents={1})
 """

@@ -17,7 +17,7 @@ import torch
 from mars_core.model.checkpoint import load_order_model
 from mars_core.model.order_model import OrderModel
 from mars_core.model.sampler import OrderModelSampler
-from mars_core.model.vocab import N_LOB, N_LOB_BINS, VOCAB_SIZE
+from mars_core.model.vocab import CTX_SIZES, N_LOB, N_LOB_BINS, VOCAB_SIZE
 
 
 def _inputs(batch: int, length: int, seed: int) -> tuple[np.ndarray, ...]:
@@ -26,20 +26,20 @@ def _inputs(batch: int, length: int, seed: int) -> tuple[np.ndarray, ...]:
         rng.integers(0, VOCAB_SIZE, (batch, length)),
         rng.integers(0, N_LOB_BINS, (batch, length, N_LOB)),
         np.full(batch, 10),
-        rng.integers(-20, 20, (batch, length)),
+        np.stack([rng.integers(0, n, (batch, length)) for n in CTX_SIZES], axis=-1),
     )
 
 
 def tokens_per_s(model: OrderModel, batch: int, steps: int, use_cache: bool) -> float:
     """Sampled tokens per second over `steps` sample+feed rounds of B rollouts (best of 3 rounds)."""
-    tokens, lob, levels, mid = _inputs(batch, model.config.window, 0)
+    tokens, lob, levels, ctx = _inputs(batch, model.config.window, 0)
     sampler = OrderModelSampler(model, batch, seed=0, use_cache=use_cache)
-    sampler.prefill(tokens, lob, levels, mid)
+    sampler.prefill(tokens, lob, levels, ctx)
     best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
         for i in range(steps):
-            sampler.feed(sampler.sample(), lob[:, i % lob.shape[1]], mid[:, i % mid.shape[1]])
+            sampler.feed(sampler.sample(), lob[:, i % lob.shape[1]], ctx[:, i % ctx.shape[1]])
         best = min(best, time.perf_counter() - start)
     return batch * steps / best
 

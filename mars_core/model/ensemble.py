@@ -7,7 +7,7 @@ factorised heads read, is the query of a small cross-attention over the target
 minute's order image; the result corrects the logits of each factor:
 
   logits_tp  = order.logits_type_price(h)          + s * d_tp(h, image)
-  logits_vol = order.logits_volume(h, tp)          + s * d_vol(h, image, tp)
+  logits_vol = order.logits_volume(h, tp, best)    + s * d_vol(h, image, tp)
   logits_ivl = order.logits_interval(h, tp, vol)   + s * d_ivl(h, image, tp, vol)
 
 Each factor is still a softmax over its own values, so the product is an exact
@@ -286,19 +286,21 @@ class EnsembleModel(nn.Module):
         self,
         order: OrderModel,
         h: torch.Tensor,
+        best: torch.Tensor,
         pace: torch.Tensor,
         prep: Prepared,
         targets: torch.Tensor,
         which: torch.Tensor | None = None,
         strength: float = 1.0,
     ) -> torch.Tensor:
-        """Per-position NLL (nats) (B,) of target tokens (B,) under order model + ensemble."""
+        """Per-position NLL (nats) (B,) of target tokens (B,) under order model + ensemble; `best` (B, 2) is the
+        order model's `best_levels` of the book before each target."""
         tp = targets // (N_INTERVAL * N_VOLUME)
         vol = targets // N_INTERVAL % N_VOLUME
         ivl = targets % N_INTERVAL
         z, paced = self.context(h, pace, prep, which)
         lg_tp = order.logits_type_price(h) + strength * self.delta_type_price(z, prep, which)
-        lg_vol = order.logits_volume(h, tp) + strength * self.delta_volume(z, prep, tp, which)
+        lg_vol = order.logits_volume(h, tp, best) + strength * self.delta_volume(z, prep, tp, which)
         lg_ivl = order.logits_interval(h, tp, vol) + strength * self.delta_interval(z, paced, tp, vol)
         return (
             F.cross_entropy(lg_tp, tp, reduction="none")
@@ -308,17 +310,25 @@ class EnsembleModel(nn.Module):
 
     @torch.no_grad()
     def log_prob_all(
-        self, order: OrderModel, h: torch.Tensor, pace: torch.Tensor, cond: Condition, strength: float = 1.0
+        self,
+        order: OrderModel,
+        h: torch.Tensor,
+        best: torch.Tensor,
+        pace: torch.Tensor,
+        cond: Condition,
+        strength: float = 1.0,
     ) -> torch.Tensor:
-        """Log-probabilities (N, 49152) of every token for hidden states (N, C) and paces (N, N_PACE),
-        image b for row b; for tests and analysis."""
+        """Log-probabilities (N, 49152) of every token for hidden states (N, C), best levels (N, 2) and paces
+        (N, N_PACE), image b for row b; for tests and analysis."""
         N = h.size(0)
         prep = self.prepare(cond)
         z, paced = self.context(h, pace, prep)
         lp_tp = F.log_softmax(order.logits_type_price(h) + strength * self.delta_type_price(z, prep), -1)  # (N, 96)
         tp = torch.arange(N_TP).repeat(N)  # (N*96,)
         rep = torch.arange(N).repeat_interleave(N_TP)
-        lp_v = F.log_softmax(order.logits_volume(h[rep], tp) + strength * self.delta_volume(z[rep], prep, tp, rep), -1)
+        lp_v = F.log_softmax(
+            order.logits_volume(h[rep], tp, best[rep]) + strength * self.delta_volume(z[rep], prep, tp, rep), -1
+        )
         rep2 = torch.arange(N * N_TP).repeat_interleave(N_VOLUME)
         tp2, vol = tp[rep2], torch.arange(N_VOLUME).repeat(N * N_TP)
         lg_i = order.logits_interval(h[rep][rep2], tp2, vol) + strength * self.delta_interval(
@@ -334,6 +344,7 @@ class EnsembleModel(nn.Module):
         self,
         order: OrderModel,
         h: torch.Tensor,
+        best: torch.Tensor,
         pace: torch.Tensor,
         prep: Prepared,
         u: torch.Tensor,
@@ -342,7 +353,8 @@ class EnsembleModel(nn.Module):
         top_p: float | None = None,
         strength: float | torch.Tensor = 1.0,
     ) -> np.ndarray:
-        """Next tokens (B,) int64 of hidden states h (B, C) and paces (B, N_PACE) with images prep (B rows), drawn factor by
+        """Next tokens (B,) int64 of hidden states h (B, C), best levels (B, 2) and paces (B, N_PACE) with images prep
+        (B rows), drawn factor by
         factor at the uniforms u (B, 3) exactly as `OrderModelSampler.sample` draws from the order
         model alone (same temperature, top-k, top-p and inverse-cdf draws). `strength` may be a (B,)
         tensor: 0 leaves a row to the order model."""
@@ -350,7 +362,7 @@ class EnsembleModel(nn.Module):
         opts = (temperature, top_k, top_p)
         z, paced = self.context(h, pace, prep)
         tp = pick(order.logits_type_price(h) + s * self.delta_type_price(z, prep), *opts, u[:, 0])
-        vol = pick(order.logits_volume(h, tp) + s * self.delta_volume(z, prep, tp), *opts, u[:, 1])
+        vol = pick(order.logits_volume(h, tp, best) + s * self.delta_volume(z, prep, tp), *opts, u[:, 1])
         ivl = pick(order.logits_interval(h, tp, vol) + s * self.delta_interval(z, paced, tp, vol), *opts, u[:, 2])
         return ((tp * N_VOLUME + vol) * N_INTERVAL + ivl).numpy()
 

@@ -1,9 +1,9 @@
 """Batched next-order sampling for many rollouts at once.
 
     sampler = OrderModelSampler(model, batch=B, temperature=1.0, top_k=None, top_p=None, seed=0)
-    sampler.prefill(tokens (B, T), lob (B, T, 21), lob_mask (B, T, 21) or levels (B,), mid (B, T))
+    sampler.prefill(tokens (B, T), lob (B, T, 21), lob_mask (B, T, 21) or levels (B,), ctx (B, T, N_CTX))
     nxt = sampler.sample()               # (B,) next token of each rollout
-    sampler.feed(tokens (B,), lob (B, 21), mid (B,))   # the token actually applied, book after it
+    sampler.feed(tokens (B,), lob (B, 21), ctx (B, N_CTX))   # the token actually applied, book after it
 
 With `use_cache=True` (the default) `feed` runs one position through the KV cache and
 `sample` only reads the heads; the state after a prefill of T <= window positions and
@@ -32,8 +32,8 @@ import numpy as np
 import torch
 
 from mars_core.errors import MarsInputError
-from mars_core.model.order_model import KVCache, OrderModel, shift_positions
-from mars_core.model.vocab import N_INTERVAL, N_LOB, N_VOLUME, levels_present
+from mars_core.model.order_model import KVCache, OrderModel, best_levels, shift_positions
+from mars_core.model.vocab import N_CTX, N_INTERVAL, N_LOB, N_VOLUME, levels_present
 
 ArrayLike = np.ndarray | torch.Tensor  # inputs are taken as NumPy arrays or tensors
 
@@ -70,6 +70,7 @@ class Parked:
 
     h: torch.Tensor  # (n, C) hidden state for the next order
     mask: torch.Tensor  # (n, 21) context mask
+    best: torch.Tensor  # (n, 2) best-level volume bins of the book before the next order
     k: list[torch.Tensor]  # per layer (n, Hkv, window, hd)
     v: list[torch.Tensor]
     length: int  # positions fed when parked
@@ -116,27 +117,29 @@ class OrderModelSampler:
         self._cache: KVCache | None = None
         self._hist: list[torch.Tensor] | None = None  # last `window` inputs (no-cache path)
         self._mask: torch.Tensor | None = None  # (B, 21) mask used by feed
+        self._best: torch.Tensor | None = None  # (B, 2) `best_levels` of the last position (the volume head reads it)
 
     # ---------------------------------------------------------------- inputs
     @torch.inference_mode()
-    def prefill(self, tokens: ArrayLike, lob: ArrayLike, lob_mask: ArrayLike, mid: ArrayLike) -> None:
+    def prefill(self, tokens: ArrayLike, lob: ArrayLike, lob_mask: ArrayLike, ctx: ArrayLike) -> None:
         """Warm up every rollout on real history; T may differ from the window (only the last
         `window` positions are kept). lob_mask is (B, T, 21) bool or each row's book depth (B,)."""
-        tokens, lob, mid = (torch.as_tensor(np.asarray(a), dtype=torch.int64) for a in (tokens, lob, mid))
+        tokens, lob, ctx = (torch.as_tensor(np.asarray(a), dtype=torch.int64) for a in (tokens, lob, ctx))
         B, T = tokens.shape
-        if self.batch != B or lob.shape != (B, T, N_LOB) or mid.shape != (B, T) or T < 1:
+        if self.batch != B or lob.shape != (B, T, N_LOB) or ctx.shape != (B, T, N_CTX) or T < 1:
             raise MarsInputError(
-                f"prefill wants tokens (B, T), lob (B, T, {N_LOB}), mid (B, T) "
+                f"prefill wants tokens (B, T), lob (B, T, {N_LOB}), ctx (B, T, {N_CTX}) "
                 f"with B = {self.batch}, T >= 1; "
-                f"got {tuple(tokens.shape)}, {tuple(lob.shape)}, {tuple(mid.shape)}"
+                f"got {tuple(tokens.shape)}, {tuple(lob.shape)}, {tuple(ctx.shape)}"
             )
         mask = torch.as_tensor(np.asarray(lob_mask))
         mask = levels_mask(mask)[:, None, :].expand(B, T, N_LOB) if mask.dim() == 1 else mask.bool()
-        tokens, lob, mask, mid = (a[:, -self.window :] for a in (tokens, lob, mask, mid))
+        tokens, lob, mask, ctx = (a[:, -self.window :] for a in (tokens, lob, mask, ctx))
+        self._best = best_levels(lob[:, -1])
         self._mask = mask[:, -1]
         if self.use_cache:
             kv: list = []
-            h = self.model(tokens, lob, mask, mid, kv_out=kv)
+            h = self.model(tokens, lob, mask, ctx, kv_out=kv)
             cfg = self.model.config
             self._cache = KVCache(cfg.n_layer, B, cfg.n_kv_head, self.window, cfg.n_embd // cfg.n_head)
             for layer, (k, v) in enumerate(kv):
@@ -144,24 +147,25 @@ class OrderModelSampler:
             self._cache.length = tokens.size(1)
             self._h = h[:, -1]
         else:
-            self._hist = [tokens, lob, mask, mid]
+            self._hist = [tokens, lob, mask, ctx]
 
     @torch.inference_mode()
-    def feed(self, tokens: ArrayLike, lob: ArrayLike, mid: ArrayLike, lob_mask: ArrayLike | None = None) -> None:
+    def feed(self, tokens: ArrayLike, lob: ArrayLike, ctx: ArrayLike, lob_mask: ArrayLike | None = None) -> None:
         """Append one position per rollout: the token applied (B,), the binned volumes of the
-        book after it (B, 21) and its mid change in ticks (B,); the mask stays as in the prefill
+        book after it (B, 21) and the flow context after it (B, N_CTX); the mask stays as in the prefill
         unless given (B, 21)."""
         if self._mask is None:
             raise MarsInputError("call prefill before feed")
-        tokens, lob, mid = (torch.as_tensor(np.asarray(a), dtype=torch.int64) for a in (tokens, lob, mid))
-        if tokens.shape != (self.batch,) or lob.shape != (self.batch, N_LOB) or mid.shape != (self.batch,):
+        tokens, lob, ctx = (torch.as_tensor(np.asarray(a), dtype=torch.int64) for a in (tokens, lob, ctx))
+        if tokens.shape != (self.batch,) or lob.shape != (self.batch, N_LOB) or ctx.shape != (self.batch, N_CTX):
             raise MarsInputError(
-                f"feed wants tokens ({self.batch},), lob ({self.batch}, {N_LOB}), mid ({self.batch},); "
-                f"got {tuple(tokens.shape)}, {tuple(lob.shape)}, {tuple(mid.shape)}"
+                f"feed wants tokens ({self.batch},), lob ({self.batch}, {N_LOB}), ctx ({self.batch}, {N_CTX}); "
+                f"got {tuple(tokens.shape)}, {tuple(lob.shape)}, {tuple(ctx.shape)}"
             )
         if lob_mask is not None:
             self._mask = torch.as_tensor(np.asarray(lob_mask)).bool()
-        step = (tokens[:, None], lob[:, None], self._mask[:, None], mid[:, None])
+        self._best = best_levels(lob)
+        step = (tokens[:, None], lob[:, None], self._mask[:, None], ctx[:, None])
         if self.use_cache:
             self._h = self.model.step(*step, self._cache)
         else:
@@ -175,6 +179,7 @@ class OrderModelSampler:
         idx = torch.as_tensor(rows, dtype=torch.long)
         self.batch = len(rows)
         self._mask = self._mask[idx]
+        self._best = self._best[idx]
         if self.use_cache:
             self._h = self._h[idx]
             self._cache.keep(idx)
@@ -193,7 +198,7 @@ class OrderModelSampler:
             raise MarsInputError(f"parking rollouts needs the KV cache filled to the window ({self.window} positions)")
         idx = torch.as_tensor(rows, dtype=torch.long)
         k, v = self._cache.take(idx)
-        parked = Parked(self._h[idx], self._mask[idx], k, v, self._cache.length)
+        parked = Parked(self._h[idx], self._mask[idx], self._best[idx], k, v, self._cache.length)
         gone = set(rows)
         self.keep([i for i in range(self.batch) if i not in gone])
         return parked
@@ -206,6 +211,7 @@ class OrderModelSampler:
         self._cache.extend([k for k, _ in kv], [v for _, v in kv])
         self._h = torch.cat([self._h, parked.h])
         self._mask = torch.cat([self._mask, parked.mask])
+        self._best = torch.cat([self._best, parked.best])
         self.batch += len(parked.h)
 
     # -------------------------------------------------------------- sampling
@@ -216,8 +222,13 @@ class OrderModelSampler:
             raise MarsInputError("call prefill before sampling")
         if self.use_cache:
             return self._h
-        tokens, lob, mask, mid = self._hist
-        return self.model(tokens, lob, mask, mid)[:, -1]
+        tokens, lob, mask, ctx = self._hist
+        return self.model(tokens, lob, mask, ctx)[:, -1]
+
+    @property
+    def best(self) -> torch.Tensor:
+        """`best_levels` (B, 2) of each rollout's book before its next order (the volume head reads them)."""
+        return self._best
 
     @torch.inference_mode()
     def sample(self, uniforms: ArrayLike | None = None) -> np.ndarray:
@@ -237,6 +248,6 @@ class OrderModelSampler:
                 raise MarsInputError(f"uniforms must be ({self.batch}, 3), got {tuple(u.shape)}")
         m, opts = self.model, (self.temperature, self.top_k, self.top_p)
         tp = pick(m.logits_type_price(h), *opts, u[:, 0])
-        vol = pick(m.logits_volume(h, tp), *opts, u[:, 1])
+        vol = pick(m.logits_volume(h, tp, self._best), *opts, u[:, 1])
         ivl = pick(m.logits_interval(h, tp, vol), *opts, u[:, 2])
         return ((tp * N_VOLUME + vol) * N_INTERVAL + ivl).numpy()

@@ -27,13 +27,12 @@ the training values); larger values go to the last bin and count as outside
 the range (`coverage`). Decoding draws a value within the bin from the
 empirical values seen there in training (128 stored quantiles per bin).
 
-Per-token context (eq. 1), always of the book AFTER the order, so position i
+Per-token book context (eq. 1), always of the book AFTER the order, so position i
 carries what the next order sees: the ask then bid visible volumes of levels
 1-10 (20 values, binned to [0, 32) with fitted bins; levels the data does not
-have, e.g. 6-10 for AMZN, are masked), and the mid-price change since the open
-in whole ticks, `floor((mid - open mid) / tick)`, clipped to +-MID_CLIP.
-An empty side is replaced by the other best one tick away (both empty: the mid
-is taken as unchanged).
+have, e.g. 6-10 for AMZN, are masked) and the spread (`vocab.spread_bins`).
+An empty side is replaced by the other best one tick away. The flow context
+(mid changes, recent activity) is `context.py`'s.
 
 Fitted arrays travel in `state_dict()` (plain tensors and ints, safe to load
 with `torch.load(weights_only=True)`) next to `TOKENIZER_VERSION`.
@@ -59,7 +58,6 @@ from mars_core.model.vocab import (
     CANCEL,
     CANCEL_REGIONS,
     MAX_LEVELS,
-    MID_CLIP,
     N_INTERVAL,
     N_LOB,
     N_LOB_BINS,
@@ -69,10 +67,14 @@ from mars_core.model.vocab import (
     SUBMIT_REGIONS,
     join_token,
     levels_present,
+    spread_bins,
 )
 
 TOKENIZER_VERSION = 1
 CANCEL_SEARCH_LEVELS = 32  # a cancel looks for the agents' orders in at most this many levels
+# A cancel deletes an order at most this many ticks outside its slot's depth range; with none there it does
+# nothing. (Deleting whatever lies nearest, however far, drained thin books to empty: chosen on training starts.)
+CANCEL_SLACK_TICKS = 2
 PRICE_CAP_Q = 0.99  # range caps: quantiles of the training values
 VALUE_CAP_Q = 0.999
 
@@ -156,10 +158,30 @@ def raw_orders(day: LobsterDay, flow: OrderFlow | None = None) -> RawOrders:
     )
 
 
-def day_open_mid2(day: LobsterDay) -> int:
-    """Twice the mid-price of the day's first book row: the `open_mid2` of the context features."""
-    bid, ask = quotes(day.book[:1], day.info.tick_size)
-    return int(bid[0] + ask[0])
+def book_volumes(rows: np.ndarray, levels: int) -> np.ndarray:
+    """(N, 20) visible volumes of LOBSTER rows: ask levels 1-10, then bid levels 1-10 (0 beyond `levels`)."""
+    n_lv = min(levels, MAX_LEVELS)
+    vols = np.zeros((len(rows), SPREAD), dtype=np.int64)
+    vols[:, :n_lv] = rows[:, 1 : 4 * n_lv : 4]
+    vols[:, MAX_LEVELS : MAX_LEVELS + n_lv] = rows[:, 3 : 4 * n_lv : 4]
+    return vols
+
+
+def spread_ticks(rows: np.ndarray, tick: int) -> np.ndarray:
+    """Spread in ticks of LOBSTER rows (an empty side counts as one tick away)."""
+    bid, ask = quotes(rows, tick)
+    return (ask - bid) // tick
+
+
+def mid2_series(rows: np.ndarray, tick: int) -> np.ndarray:
+    """bid + ask of LOBSTER rows, a row without quotes carrying the last one forward (back at the start)."""
+    bid, ask = quotes(rows, tick)
+    valid = ask > 0
+    if not valid.any():
+        return np.zeros(len(rows), dtype=np.int64)
+    idx = np.maximum.accumulate(np.where(valid, np.arange(len(rows)), -1))
+    idx = np.where(idx < 0, np.flatnonzero(valid)[0], idx)
+    return (bid + ask)[idx].astype(np.int64)
 
 
 def _region_values(raw: RawOrders) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -278,39 +300,17 @@ class OrderTokenizer:
     # ----------------------------------------------------------------- context
     def lob_features(self, rows: np.ndarray, levels: int, tick: int) -> tuple[np.ndarray, np.ndarray]:
         """Context (N, 21) int64 and mask (N, 21) bool (True = present) of LOBSTER rows: binned
-        volumes of 10 ask then 10 bid levels, and the spread in ticks (capped), which the price
-        slots (measured from the quotes) cannot show."""
-        n_lv = min(levels, MAX_LEVELS)
-        vols = np.zeros((len(rows), SPREAD), dtype=np.int64)
-        vols[:, :n_lv] = rows[:, 1 : 4 * n_lv : 4]
-        vols[:, MAX_LEVELS : MAX_LEVELS + n_lv] = rows[:, 3 : 4 * n_lv : 4]
-        bid, ask = quotes(rows, tick)
-        spread = np.clip((ask - bid) // tick, 0, N_LOB_BINS - 1)
-        mask = levels_present(levels)
-        return np.column_stack([self.lob.bin(vols), spread]), np.broadcast_to(mask, (len(rows), N_LOB)).copy()
+        volumes of 10 ask then 10 bid levels, and the spread bin, which the price slots (measured
+        from the quotes) cannot show."""
+        lob = np.column_stack([self.lob.bin(book_volumes(rows, levels)), spread_bins(spread_ticks(rows, tick))])
+        return lob, np.broadcast_to(levels_present(levels), (len(rows), N_LOB)).copy()
 
-    @staticmethod
-    def mid_ticks(mid2: np.ndarray, open_mid2: int, tick: int) -> np.ndarray:
-        """Mid change since the open in whole ticks (floor), clipped to +-MID_CLIP; mid2 = bid + ask."""
-        return np.clip((np.asarray(mid2, dtype=np.int64) - open_mid2) // (2 * tick), -MID_CLIP, MID_CLIP)
-
-    def row_features(
-        self, rows: np.ndarray, levels: int, open_mid2: int, tick: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(lob (N,21), mask (N,21), mid (N,)) of LOBSTER-layout book rows (after each order)."""
-        lob, mask = self.lob_features(rows, levels, tick)
-        bid, ask = quotes(rows, tick)
-        mid2 = np.where(ask > 0, bid + ask, open_mid2)
-        return lob, mask, self.mid_ticks(mid2, open_mid2, tick)
-
-    def books_features(
-        self, books: list, open_mid2: int, levels: int = MAX_LEVELS
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(lob (B, 21), mask (B, 21), mid ticks (B,)) of many rollouts' engine `OrderBook`s of one stock;
-        `levels` = the depth the training data had for this stock (5 for the AMZN sample), deeper levels
-        are masked. Same values as `row_features` of the books' LOBSTER-layout rows."""
+    def books_features(self, books: list, levels: int = MAX_LEVELS) -> tuple[np.ndarray, np.ndarray]:
+        """(lob (B, 21), mask (B, 21)) of many rollouts' engine `OrderBook`s of one stock; `levels` = the
+        depth the training data had for this stock (5 for the AMZN sample), deeper levels are masked. Same
+        values as `lob_features` of the books' LOBSTER-layout rows."""
         rows = np.stack([b.top(MAX_LEVELS) for b in books])
-        return self.row_features(rows, levels, open_mid2, int(books[0].tick_size))
+        return self.lob_features(rows, levels, int(books[0].tick_size))
 
     # ------------------------------------------------------------------ decode
     def decode(self, token: int, book, rng: np.random.Generator, agents: Container[int] = (1,)) -> DecodedOrder | None:
@@ -323,12 +323,14 @@ class OrderTokenizer:
         if its size lies in the volume bin; levels are searched inside the slot's price range
         first (nearest a drawn depth first), then outside it by distance from the range. The
         first level with an order of the bin's size wins; failing that, the first level holding
-        any of the agents' orders, where the one nearest a drawn size of the bin (in log size) is
-        deleted: real cancels delete whole orders (under 1% of the sample days' cancels are partial),
-        so the order always goes. At most CANCEL_SEARCH_LEVELS levels are searched.
+        any of the agents' orders, if it lies within CANCEL_SLACK_TICKS of the slot's range, where
+        the one nearest a drawn size of the bin (in log size) is deleted: real cancels delete whole
+        orders (under 1% of the sample days' cancels are partial). At most CANCEL_SEARCH_LEVELS
+        levels are searched.
 
         Returns:
-            The order, or None when the book has no quotes or `agents` own no order within reach.
+            The order, or None when the book has no quotes or `agents` own no order within reach of a
+            cancel's slot.
         """
         return self.decode_many([token], [book], rng, agents)[0]
 
@@ -392,6 +394,8 @@ class OrderTokenizer:
 
         fallback = None  # the first level found holding the agents' orders, none of the slot's size
         for i in itertools.islice(_search_order(behind, len(prices), lo, hi, target), CANCEL_SEARCH_LEVELS):
+            if not lo - CANCEL_SLACK_TICKS <= behind(i) <= hi + CANCEL_SLACK_TICKS:
+                break  # levels come by distance from the slot's range: the rest are farther still
             in_range = lo <= behind(i) <= hi
             if fallback is not None and not in_range:
                 break  # every level of the slot was searched

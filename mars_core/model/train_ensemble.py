@@ -58,7 +58,7 @@ from mars_core.model.dataset import build_stream, load_days, slice_day
 from mars_core.model.ensemble import EnsembleConfig, EnsembleModel, image_condition, minute_pace
 from mars_core.model.image_data import VAL_START_MINUTE
 from mars_core.model.order_images import day_images
-from mars_core.model.order_model import OrderModel
+from mars_core.model.order_model import OrderModel, best_levels
 from mars_core.model.return_map import RETURN_MAP_FILE, fit_return_map
 from mars_core.model.training import adamw, append_jsonl, fit
 from mars_core.model.vqvae import encode_images
@@ -70,6 +70,7 @@ class EnsembleData:
     """Hidden states, targets and minute images of every order of the days."""
 
     h: torch.Tensor  # (N, C) float32 frozen order-model hidden state before each target
+    best: torch.Tensor  # (N, 2) int64 the order model's `best_levels` of the book before each target
     pace: torch.Tensor  # (N, N_PACE) float32 pace of the minute at the order before each target
     targets: torch.Tensor  # (N,) int64 target tokens
     minute: torch.Tensor  # (N,) int64 row of `images` of each example (the minute of the previous order)
@@ -141,7 +142,8 @@ def build_data(
     if time_slice:
         days = [slice_day(d, *time_slice) for d in days]
     parts: dict[str, list] = {
-        k: [] for k in ("h", "pace", "targets", "minute", "prev", "val", "images", "codes", "mod", "mid2", "day")
+        k: []
+        for k in ("h", "best", "pace", "targets", "minute", "prev", "val", "images", "codes", "mod", "mid2", "day")
     }
     offset = 0
     for di, day in enumerate(days):
@@ -153,6 +155,7 @@ def build_data(
             recon = vqvae.model.decode_counts(torch.as_tensor(codes)).numpy()
         minute = (flow.ts[:-1] // NS_PER_MINUTE - oi.minutes[0]).astype(np.int64)  # minute of each input order
         parts["h"].append(hidden_states(order.model, stream))
+        parts["best"].append(best_levels(stream.lob[:-1].long()))
         parts["pace"].append(minute_pace(stream.tokens[:-1].numpy(), flow.ts[:-1]))
         parts["targets"].append(stream.tokens[1:])
         parts["minute"].append(torch.from_numpy(minute + offset))
@@ -166,6 +169,7 @@ def build_data(
         offset += len(oi.minutes)
     return EnsembleData(
         h=torch.cat(parts["h"]),
+        best=torch.cat(parts["best"]),
         pace=torch.cat(parts["pace"]),
         targets=torch.cat(parts["targets"]),
         minute=torch.cat(parts["minute"]),
@@ -215,9 +219,9 @@ def estimate_nll(
     for part in index.split(chunk):
         h, y = data.h[part], data.targets[part]
         if ens is None:
-            nll = order.nll(h[:, None], y[:, None])[:, 0]
+            nll = order.nll(h[:, None], y[:, None], data.best[part][:, None])[:, 0]
         else:
-            nll = ens.nll(order, h, data.pace[part], prep, y, rows[part])
+            nll = ens.nll(order, h, data.best[part], data.pace[part], prep, y, rows[part])
         total += float(nll.sum())
     if ens is not None:
         ens.train(was_training)
@@ -349,7 +353,9 @@ def train_ensemble(
         idx = get_batch(data, train_rows, cfg.minutes_per_batch, cfg.per_minute, rng)
         uniq, which = torch.unique(data.minute[idx], return_inverse=True)
         cond = image_condition(images_all[uniq], ens.config.prior_tp, ens.config.prior_vol)
-        loss = ens.nll(order.model, data.h[idx], data.pace[idx], ens.prepare(cond), data.targets[idx], which).mean()
+        loss = ens.nll(
+            order.model, data.h[idx], data.best[idx], data.pace[idx], ens.prepare(cond), data.targets[idx], which
+        ).mean()
         return loss, loss.item()
 
     def evaluate(at_step: int, running: float, lr: float) -> dict:

@@ -37,7 +37,7 @@ from mars_core.model.dataset import (
     train_tokens,
     val_pairs,
 )
-from mars_core.model.order_model import OrderModel, OrderModelConfig
+from mars_core.model.order_model import OrderModel, OrderModelConfig, best_levels
 from mars_core.model.tokenizer import OrderTokenizer
 from mars_core.model.training import adamw, append_jsonl, fit, resume_state, save_state
 
@@ -54,7 +54,7 @@ SIZES: dict[str, OrderModelConfig] = {
 class TrainConfig:
     symbols: list[str] = field(default_factory=lambda: ["GOOG", "AMZN"])  # days of these symbols
     size: str = "small"  # key of SIZES (the shipped model is "small")
-    steps: int = 1000  # optimisation steps
+    steps: int = 6000  # optimisation steps (val NLL 7.58 at 1000 with the depth augmentation, 7.29 at 6000)
     batch_size: int = 32  # windows per step
     lr: float = 1e-3  # peak learning rate
     min_lr: float = 1e-4  # learning rate at the end of the cosine decay
@@ -67,6 +67,7 @@ class TrainConfig:
     seed: int = 0  # seeds batches, dropout and initialisation
     data_dir: str | None = None  # LOBSTER folder (None: the default resolution)
     time_slice: tuple[int, int] | None = None  # use only messages in [start, end) ns of each day (tests)
+    depth_sigma: float = 0.7  # log-normal scale of the depth augmentation of levels 2-10 (dataset.get_batch); 0: off
 
 
 @torch.no_grad()
@@ -78,7 +79,7 @@ def estimate_loss(model: OrderModel, windows: EvalWindows, index: np.ndarray | N
     total, count = 0.0, 0
     for part in idx.split(chunk):
         inputs = [x[part] for x in windows.inputs]
-        nll = model.nll(model(*inputs), windows.targets[part])
+        nll = model.nll(model(*inputs), windows.targets[part], best_levels(inputs[1]))
         scored = windows.scored[part]
         total += float(nll[scored].sum())
         count += int(scored.sum())
@@ -153,8 +154,8 @@ def train(
 
     def batch_loss(at_step: int) -> tuple[torch.Tensor, float]:
         rng = np.random.default_rng([cfg.seed, at_step])
-        *inputs, targets = get_batch(streams, cfg.batch_size, model_cfg.window, rng)
-        loss = model.nll(model(*inputs), targets).mean()
+        *inputs, targets = get_batch(streams, cfg.batch_size, model_cfg.window, rng, cfg.depth_sigma)
+        loss = model.nll(model(*inputs), targets, best_levels(inputs[1])).mean()
         return loss, loss.item()
 
     def evaluate(at_step: int, running: float, lr: float) -> dict:

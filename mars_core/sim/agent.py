@@ -128,6 +128,7 @@ class BackgroundAgent(Protocol):
 
     name: str
     agent_id: int
+    visible_only: bool  # start from the data's visible levels only (`simulator.drop_hidden_levels`)
 
     def start(self, sim: Simulator, rng: np.random.Generator) -> None:
         """Called once after the warm-up, with the simulator and this run's generator."""

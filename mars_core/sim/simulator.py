@@ -58,6 +58,23 @@ def warm_start(day: LobsterDay, start_ts: int, rules: MarketRules | None = None)
     return replay, exchange
 
 
+def drop_hidden_levels(book, levels: int, ts: int) -> int:
+    """Delete every resting order beyond the first `levels` price levels of each side; returns the shares deleted.
+
+    The replay keeps the orders of levels that left the data's visible window (LOBSTER sends no message
+    about them), so beyond it the book holds whatever was last seen there: orders that were cancelled
+    unseen, and at AMZN (5 levels) 500-3,500 shares within 20 ticks of the best. A background that only ever
+    saw the visible levels (the order model) starts from them; the replay needs the hidden orders, which
+    its own messages later execute or cancel."""
+    dropped = 0
+    for side in (1, -1):
+        for price in book.depth(side, -1)[0].tolist()[levels:]:
+            for order_id, qty, _agent in book.queue(side, price):
+                book.cancel(order_id, ts)
+                dropped += qty
+    return dropped
+
+
 @dataclass
 class RunResult:
     """Counts of a finished run (the tables went to the sink)."""
@@ -108,6 +125,8 @@ class Simulator:
         self.latency_ns = latency_ns
         self.replay, self.exchange = warm_start(day, start_ts, rules)
         self.book = self.exchange.book
+        if background.visible_only:
+            drop_hidden_levels(self.book, day.info.levels, start_ts)
         self.book.log_orders = True
         self.book.next_order_id = max(self.book.next_order_id, SIM_ORDER_IDS)
         self.book.drain_orders()

@@ -21,9 +21,10 @@ from mars_core.model.ensemble import (
     minute_pace,
     pace_features,
 )
+from mars_core.model.order_model import best_levels
 from mars_core.model.sampler import pick
 from mars_core.model.train_ensemble import EnsembleTrainConfig, train_ensemble
-from mars_core.model.vocab import N_INTERVAL, N_VOLUME, VOCAB_SIZE
+from mars_core.model.vocab import N_CTX, N_INTERVAL, N_VOLUME, VOCAB_SIZE
 
 SHIPPED = Path(__file__).resolve().parents[2] / "assets" / "models" / "ensemble" / "ensemble.pt"
 
@@ -33,8 +34,8 @@ def order():
     return load_order_model()
 
 
-def hidden(order, n: int = 3, seed: int = 0) -> torch.Tensor:
-    """Last hidden states of n short random contexts."""
+def hidden(order, n: int = 3, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Last hidden states of n short random contexts and their best-level volume bins."""
     g = torch.Generator().manual_seed(seed)
     m = order.model
     T = 8
@@ -44,9 +45,9 @@ def hidden(order, n: int = 3, seed: int = 0) -> torch.Tensor:
             torch.randint(0, VOCAB_SIZE, (n, T), generator=g),
             lob,
             torch.ones_like(lob, dtype=torch.bool),
-            torch.zeros(n, T, dtype=torch.long),
+            torch.zeros(n, T, N_CTX, dtype=torch.long),
         )
-    return h[:, -1]
+    return h[:, -1], best_levels(lob[:, -1])
 
 
 def paces(n: int, seed: int = 2) -> torch.Tensor:
@@ -58,43 +59,46 @@ def images(n: int, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).poisson(0.3, (n, 3, 32, 32)).astype(np.float32)
 
 
-def order_log_probs(order, h: torch.Tensor) -> torch.Tensor:
+def order_log_probs(order, h: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
     """The order model's own (N, 49152) log-probabilities, factor by factor."""
     ens = EnsembleModel(EnsembleConfig(n_embd=order.model.config.n_embd))
-    return ens.log_prob_all(order.model, h, paces(len(h)), image_condition(images(len(h))), strength=0.0)
+    return ens.log_prob_all(order.model, h, best, paces(len(h)), image_condition(images(len(h))), strength=0.0)
 
 
 def test_an_untrained_ensemble_is_the_order_model_and_a_proper_distribution(order) -> None:
-    h = hidden(order)
+    h, best = hidden(order)
     ens = EnsembleModel(EnsembleConfig(n_embd=order.model.config.n_embd)).eval()
-    lp = ens.log_prob_all(order.model, h, paces(len(h)), image_condition(images(3)))
+    lp = ens.log_prob_all(order.model, h, best, paces(len(h)), image_condition(images(3)))
     assert lp.shape == (3, VOCAB_SIZE)
     torch.testing.assert_close(lp.logsumexp(-1), torch.zeros(3), atol=1e-4, rtol=0)
-    torch.testing.assert_close(lp, order_log_probs(order, h), atol=1e-5, rtol=0)  # corrections start at exactly 0
+    torch.testing.assert_close(lp, order_log_probs(order, h, best), atol=1e-5, rtol=0)  # corrections start at exactly 0
     # the factorised NLL of a token is minus its log-probability in the full table
     targets = torch.tensor([0, 12_345, VOCAB_SIZE - 1])
-    nll = ens.nll(order.model, h, paces(3), ens.prepare(image_condition(images(3))), targets)
+    nll = ens.nll(order.model, h, best, paces(3), ens.prepare(image_condition(images(3))), targets)
     torch.testing.assert_close(nll, -lp[torch.arange(3), targets], atol=1e-4, rtol=0)
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped ensemble")
 def test_the_shipped_ensemble_changes_the_distribution_with_the_image_and_strength(order) -> None:
     ens = load_ensemble().model
-    h = hidden(order, 2)
+    h, best = hidden(order, 2)
     cond = image_condition(images(2))
-    lp1 = ens.log_prob_all(order.model, h, paces(2), cond, strength=1.0)
-    lp2 = ens.log_prob_all(order.model, h, paces(2), cond, strength=2.0)
+    lp1 = ens.log_prob_all(order.model, h, best, paces(2), cond, strength=1.0)
+    lp2 = ens.log_prob_all(order.model, h, best, paces(2), cond, strength=2.0)
     for lp in (lp1, lp2):
         torch.testing.assert_close(lp.logsumexp(-1), torch.zeros(2), atol=1e-4, rtol=0)
     torch.testing.assert_close(
-        ens.log_prob_all(order.model, h, paces(2), cond, strength=0.0), order_log_probs(order, h), atol=1e-5, rtol=0
+        ens.log_prob_all(order.model, h, best, paces(2), cond, strength=0.0),
+        order_log_probs(order, h, best),
+        atol=1e-5,
+        rtol=0,
     )
-    assert (lp1 - order_log_probs(order, h)).abs().max() > 0.1 and (lp2 - lp1).abs().max() > 0.1
+    assert (lp1 - order_log_probs(order, h, best)).abs().max() > 0.1 and (lp2 - lp1).abs().max() > 0.1
     # a minute full of bids makes bids more likely than a minute full of asks does
     bids, asks = np.zeros((1, 3, 32, 32), np.float32), np.zeros((1, 3, 32, 32), np.float32)
     bids[0, 0, 3:8, :4] = asks[0, 1, 3:8, :4] = 20
     p_bid = [
-        ens.log_prob_all(order.model, h[:1], paces(1), image_condition(c)).exp()[0].view(3, -1).sum(-1)[0]
+        ens.log_prob_all(order.model, h[:1], best[:1], paces(1), image_condition(c)).exp()[0].view(3, -1).sum(-1)[0]
         for c in (bids, asks)
     ]
     assert p_bid[0] > p_bid[1]
@@ -103,7 +107,7 @@ def test_the_shipped_ensemble_changes_the_distribution_with_the_image_and_streng
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped ensemble")
 def test_the_shipped_ensemble_waits_longer_when_the_minute_runs_ahead_of_its_image(order) -> None:
     ens = load_ensemble().model
-    h = hidden(order, 4)
+    h, best = hidden(order, 4)
     image = np.zeros((4, 3, 32, 32), np.float32)
     image[:, :, :8, 10:14] = 2.0  # ~190 orders of each type in the minute
     slot = torch.arange(16, dtype=torch.float32)
@@ -114,6 +118,7 @@ def test_the_shipped_ensemble_waits_longer_when_the_minute_runs_ahead_of_its_ima
                 ens.log_prob_all(
                     order.model,
                     h,
+                    best,
                     pace_features(np.full((4, 3), sent), np.full(4, 0.5)),
                     image_condition(image),
                     strength,
@@ -132,15 +137,15 @@ def test_the_shipped_ensemble_waits_longer_when_the_minute_runs_ahead_of_its_ima
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped ensemble")
 def test_draws_are_deterministic_and_strength_zero_draws_from_the_order_model(order) -> None:
     ens = load_ensemble().model
-    h = hidden(order, 4)
+    h, best = hidden(order, 4)
     prep = ens.prepare(image_condition(images(4)))
     u = torch.rand(4, 3, generator=torch.Generator().manual_seed(3))
-    a, b = ens.sample(order.model, h, paces(4), prep, u), ens.sample(order.model, h, paces(4), prep, u)
+    a, b = ens.sample(order.model, h, best, paces(4), prep, u), ens.sample(order.model, h, best, paces(4), prep, u)
     assert np.array_equal(a, b) and ((a >= 0) & (a < VOCAB_SIZE)).all()
-    zero = ens.sample(order.model, h, paces(4), prep, u, strength=torch.zeros(4))
+    zero = ens.sample(order.model, h, best, paces(4), prep, u, strength=torch.zeros(4))
     m = order.model
     tp = pick(m.logits_type_price(h), 1.0, None, None, u[:, 0])
-    vol = pick(m.logits_volume(h, tp), 1.0, None, None, u[:, 1])
+    vol = pick(m.logits_volume(h, tp, best), 1.0, None, None, u[:, 1])
     ivl = pick(m.logits_interval(h, tp, vol), 1.0, None, None, u[:, 2])
     assert np.array_equal(zero, ((tp * N_VOLUME + vol) * N_INTERVAL + ivl).numpy())
 

@@ -16,10 +16,9 @@ from mars_core.model.tokenizer import (
     OrderTokenizer,
     RawOrders,
     _search_order,
-    day_open_mid2,
     raw_orders,
 )
-from mars_core.model.vocab import ASK, BID, CANCEL, VOCAB_SIZE, join_token, split_token
+from mars_core.model.vocab import ASK, BID, CANCEL, VOCAB_SIZE, join_token, split_token, spread_bins
 
 TICK = 100
 
@@ -142,7 +141,8 @@ def test_coverage_of_the_slot_ranges_is_high_on_both_splits(
             assert cov["price"] < 0.03 and cov["volume"] < 0.005 and cov["interval"] < 0.005, (day.info.key, cov)
 
 
-def test_cancel_decodes_to_an_own_order_at_the_nearest_level_or_none() -> None:
+def _depth_tokenizer() -> OrderTokenizer:
+    """A tokenizer fitted on submissions and cancels 0-19 ticks behind either best, 100 shares each."""
     raw = RawOrders(
         np.zeros(400, bool),
         np.r_[np.ones(200), -np.ones(200)].astype(np.int8),
@@ -154,14 +154,18 @@ def test_cancel_decodes_to_an_own_order_at_the_nearest_level_or_none() -> None:
         TICK,
     )
     cancels = RawOrders(np.ones(400, bool), raw.side, raw.price, raw.qty, raw.interval, raw.bid, raw.ask, TICK)
-    tok = OrderTokenizer.fit([raw, cancels], np.arange(1, 1000))
+    return OrderTokenizer.fit([raw, cancels], np.arange(1, 1000))
+
+
+def test_cancel_decodes_to_an_own_order_at_the_nearest_level_or_none() -> None:
+    tok = _depth_tokenizer()
     book = OrderBook(tick_size=TICK, log_orders=False)
     book.add(1, 1, 1_000_000, 100, 0, agent=0)  # best bid, somebody else's
-    book.add(2, 1, 999_700, 300, 0, agent=1)  # 3 ticks down, ours
+    book.add(2, 1, 999_800, 300, 0, agent=1)  # 2 ticks down, ours
     book.add(3, -1, 1_000_500, 100, 0, agent=0)
     token = tok.encode_order(True, 1, 1_000_000, 100, 0, 1_000_000, 1_000_500, TICK)  # cancel at the best bid
     order = tok.decode(token, book, np.random.default_rng(0), agents={1})
-    assert order is not None and order.order_id == 2 and order.price == 999_700 and order.side == 1
+    assert order is not None and order.order_id == 2 and order.price == 999_800 and order.side == 1
     assert order.qty == order.resting_qty == 300 and order.is_delete  # no order of the bin's size: delete one
     ask_cancel = tok.encode_order(True, -1, 1_000_500, 100, 0, 1_000_000, 1_000_500, TICK)
     assert tok.decode(ask_cancel, book, np.random.default_rng(0), agents={1}) is None  # owns nothing on the ask side
@@ -192,20 +196,17 @@ def test_a_cancel_without_an_order_of_its_size_deletes_the_order_nearest_that_si
 
 def test_books_features_of_a_replayed_book_match_lobster_rows(goog_day: LobsterDay, tokenizer: OrderTokenizer) -> None:
     replay = LobsterReplay(goog_day)
-    open_mid2 = day_open_mid2(goog_day)
     checked = 0
     for m in (1000, 20_000, 60_000, 120_000):
         replay.advance(m + 1, verify=True)  # the book after message m
         row = goog_day.book[m][None, :]
         if not np.array_equal(replay.book.top(10), row[0]):
             continue  # replay differs from LOBSTER here (out-of-view liquidity); nothing to compare
-        lob, mask, mid = (x[0] for x in tokenizer.books_features([replay.book], open_mid2, levels=10))
-        lob_r, mask_r, mid_r = tokenizer.row_features(row, 10, open_mid2, TICK)
-        assert np.array_equal(lob, lob_r[0]) and np.array_equal(mask, mask_r[0]) and mid == mid_r[0]
-        lob_b, mask_b, mid_b = tokenizer.books_features([replay.book, replay.book], open_mid2, levels=5)
-        assert (
-            np.array_equal(lob_b[1, :5], lob[:5]) and mask_b[1].sum() == 11 and mid_b.tolist() == [mid, mid]
-        )  # 5 + 5 levels + spread
+        lob, mask = (x[0] for x in tokenizer.books_features([replay.book], levels=10))
+        lob_r, mask_r = tokenizer.lob_features(row, 10, TICK)
+        assert np.array_equal(lob, lob_r[0]) and np.array_equal(mask, mask_r[0])
+        lob_b, mask_b = tokenizer.books_features([replay.book, replay.book], levels=5)
+        assert np.array_equal(lob_b[1, :5], lob[:5]) and mask_b[1].sum() == 11  # 5 + 5 levels + spread
         checked += 1
     assert checked >= 3
 
@@ -216,17 +217,31 @@ def test_amzn_levels_beyond_five_are_masked(amzn_day: LobsterDay, tokenizer: Ord
     assert lob.shape == (3, 21) and lob.max() < 32
 
 
-def test_the_context_holds_the_spread_in_ticks(goog_day: LobsterDay, tokenizer: OrderTokenizer) -> None:
+def test_the_context_holds_spread_bins_exact_below_16_ticks_and_log_spaced_up_to_256(
+    goog_day: LobsterDay, tokenizer: OrderTokenizer
+) -> None:
+    assert spread_bins(np.array([0, 1, 15, 16, 18, 19, 30, 40, 100, 255, 256, 10_000])).tolist() == [
+        0, 1, 15, 16, 16, 17, 19, 21, 25, 30, 31, 31,
+    ]  # fmt: skip
     rows = goog_day.book[:500]
     lob, _ = tokenizer.lob_features(rows, 10, goog_day.info.tick_size)
-    expected = np.clip((rows[:, 0] - rows[:, 2]) // goog_day.info.tick_size, 0, 31)
-    assert np.array_equal(lob[:, -1], expected) and expected.max() > 1  # GOOG's spread spans many ticks
+    ticks = (rows[:, 0] - rows[:, 2]) // goog_day.info.tick_size
+    assert np.array_equal(lob[:, -1], spread_bins(ticks)) and ticks.max() > 31  # GOOG's spread goes past 31 ticks
+    assert len(np.unique(lob[ticks > 31, -1])) > 1  # and the context still tells those spreads apart
 
 
-def test_mid_change_is_whole_ticks_floored_and_clipped(tokenizer: OrderTokenizer) -> None:
-    open_mid2 = 2 * 1_000_000 + 100  # a half-tick mid
-    mid2 = np.array([open_mid2, open_mid2 + 100, open_mid2 + 200, open_mid2 - 100, open_mid2 + 10**9])
-    assert tokenizer.mid_ticks(mid2, open_mid2, TICK).tolist() == [0, 0, 1, -1, 2048]
+def test_cancels_delete_only_within_two_ticks_of_their_slot() -> None:
+    """A cancel whose slot's depth holds none of the agents' orders does nothing, rather than deleting an order
+    far away (which drained thin books to empty)."""
+    tok = _depth_tokenizer()
+    book = OrderBook(tick_size=TICK, log_orders=False)
+    book.add(1, 1, 1_000_000, 100, 0, agent=1)  # the best bid
+    book.add(2, 1, 1_000_000 - 40 * TICK, 100, 0, agent=1)  # 40 ticks behind it
+    book.add(3, -1, 1_000_500, 100, 0, agent=0)
+    deep = tok.encode_order(True, 1, 1_000_000 - 10 * TICK, 100, 0, 1_000_000, 1_000_500, TICK)
+    assert tok.decode(deep, book, np.random.default_rng(0), agents={1}) is None
+    near = tok.encode_order(True, 1, 1_000_000 - 39 * TICK, 100, 0, 1_000_000, 1_000_500, TICK)  # the open last bin
+    assert tok.decode(near, book, np.random.default_rng(0), agents={1}).order_id == 2
 
 
 def test_state_dict_round_trip_and_version_check(goog_day: LobsterDay, tokenizer: OrderTokenizer) -> None:

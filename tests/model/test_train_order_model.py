@@ -17,7 +17,7 @@ from mars_core.model.dataset import eval_windows
 from mars_core.model.sampler import OrderModelSampler
 from mars_core.model.train_order_model import SIZES, TrainConfig, _prepare, train
 from mars_core.model.training import get_lr
-from mars_core.model.vocab import N_LOB
+from mars_core.model.vocab import N_CTX, N_LOB
 
 SLICE = (14 * 60 * NS_PER_MINUTE, 15 * 60 * NS_PER_MINUTE)
 
@@ -132,6 +132,6 @@ def test_the_shipped_model_loads_offline_is_small_and_beats_both_baselines() -> 
         torch.randint(0, 49152, (2, 5), generator=g),
         torch.zeros(2, 5, N_LOB, dtype=torch.long),
         np.array([10, 5]),
-        torch.zeros(2, 5, dtype=torch.long),
+        torch.zeros(2, 5, N_CTX, dtype=torch.long),
     )
     assert sampler.sample().shape == (2,)

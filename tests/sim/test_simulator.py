@@ -20,7 +20,7 @@ START = 11 * 3600 * NS_PER_SECOND
 class Quiet:
     """A background that sends nothing."""
 
-    name, agent_id = "quiet", AgentId.BACKGROUND
+    name, agent_id, visible_only = "quiet", AgentId.BACKGROUND, False
 
     def start(self, sim: Simulator, rng: np.random.Generator) -> None:
         pass
@@ -72,6 +72,26 @@ def test_the_warm_start_hands_over_lobsters_book_at_the_start(goog_day: LobsterD
     sim.book.top(goog_day.info.levels, top)
     assert (top == goog_day.book[last]).all()
     sim.book.check_integrity()
+
+
+class QuietVisible(Quiet):
+    """`Quiet`, starting from the data's visible levels only (as the order model does)."""
+
+    visible_only = True
+
+
+def test_a_visible_only_background_starts_from_lobsters_visible_levels_alone(amzn_day: LobsterDay) -> None:
+    levels = amzn_day.info.levels
+    full = Simulator(amzn_day, START, START + NS_PER_SECOND, Quiet())
+    visible = Simulator(amzn_day, START, START + NS_PER_SECOND, QuietVisible())
+    for side in (1, -1):
+        prices = full.book.depth(side, -1)[0]
+        assert len(prices) > levels  # the replay keeps levels that left AMZN's 5-level window
+        kept_prices, kept = visible.book.depth(side, -1)
+        assert np.array_equal(kept_prices, prices[:levels]) and np.array_equal(kept, full.book.depth(side, levels)[1])
+    assert visible.recorder.counts["orders"] == 0  # the deletions are the warm start's, not the run's
+    visible.run()
+    visible.book.check_integrity()
 
 
 def test_agents_wake_observe_trade_and_get_their_fills(goog_day: LobsterDay) -> None:

@@ -20,6 +20,7 @@ running, cost what those few need.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections import deque
 from collections.abc import Iterator
@@ -28,12 +29,16 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from mars_core.data.orderflow import Action as FlowAction
 from mars_core.data.orderflow import order_flow
 from mars_core.data.schema import LobsterDay
 from mars_core.engine import OrderKind
 from mars_core.model.checkpoint import LoadedModel
+from mars_core.model.context import FLOW_NS, FlowHistory
+from mars_core.model.dataset import flow_context
 from mars_core.model.sampler import OrderModelSampler
-from mars_core.model.tokenizer import DecodedOrder, day_open_mid2, raw_orders
+from mars_core.model.tokenizer import DecodedOrder, mid2_series, raw_orders
+from mars_core.model.vocab import CANCEL, N_CTX, split_token
 from mars_core.sim.agent import NEVER, Action, AgentId, Cancel, Modify, Submit
 from mars_core.sim.simulator import Simulator
 
@@ -41,15 +46,30 @@ MAKERS = (AgentId.HISTORY, AgentId.BACKGROUND)  # whose resting orders the backg
 
 
 def history_context(day: LobsterDay, start_ts: int, model: LoadedModel) -> tuple[np.ndarray, ...]:
-    """Tokens, binned book volumes, masks and mid ticks of the last `window` real orders before `start_ts`."""
+    """Tokens, binned book volumes, masks and flow context of the last `window` real orders before `start_ts`."""
     flow = order_flow(day)
     n = int(np.searchsorted(flow.ts, start_ts, side="left"))
-    window = model.model.config.window
-    part = flow[max(0, n - window) : n]
+    part = flow[max(0, n - model.model.config.window) : n]
     tok = model.tokenizer
     tokens = tok.encode(raw_orders(day, part))
-    lob, mask, mid = tok.row_features(day.book[part.last_msg], day.info.levels, day_open_mid2(day), day.info.tick_size)
-    return tokens, lob, mask, mid
+    lob, mask = tok.lob_features(day.book[part.last_msg], day.info.levels, day.info.tick_size)
+    first = n - len(part)
+    lo = int(np.searchsorted(flow.ts, flow.ts[first] - FLOW_NS, side="right")) if len(part) else n
+    ctx = flow_context(day, flow[lo:n])[first - lo :]  # with the 5 minutes of orders the first one looks back on
+    return tokens, lob, mask, ctx
+
+
+def flow_history(day: LobsterDay, start_ts: int) -> FlowHistory:
+    """The real stream of the 5 minutes before `start_ts` (orders and the mid after every message), from which
+    each rollout's flow context continues."""
+    flow = order_flow(day)
+    lo, hi = np.searchsorted(flow.ts, [start_ts - FLOW_NS, start_ts], side="right")
+    part = flow[lo:hi]
+    a, b = np.searchsorted(day.events.ts, [start_ts - FLOW_NS, start_ts], side="right")
+    a = max(a - 1, 0)  # the mid as of the window's first moment
+    mid2 = mid2_series(day.book[:b], day.info.tick_size)[a:]
+    submit = part.action == FlowAction.SUBMIT
+    return FlowHistory(part.ts.tolist(), submit.tolist(), part.qty.tolist(), day.events.ts[a:b].tolist(), mid2.tolist())
 
 
 class LMMBackground:
@@ -57,6 +77,7 @@ class LMMBackground:
 
     name = "lmm"
     agent_id = AgentId.BACKGROUND
+    visible_only = True  # the order model only ever saw the data's visible levels
 
     def __init__(self) -> None:
         self.pending: tuple[int, DecodedOrder] | None = None
@@ -107,17 +128,19 @@ class LockstepGroup:
         self.model = model
         self.tok = model.tokenizer
         self.day = sims[0].day
-        self.open_mid2 = day_open_mid2(self.day)
         self.levels = self.day.info.levels
         self.tick = self.day.info.tick_size
         B = len(sims)
         self.sampler = OrderModelSampler(
             model.model, batch=B, temperature=temperature, top_k=top_k, top_p=top_p, use_cache=use_cache
         )
-        tokens, lob, mask, mid = context
+        tokens, lob, mask, ctx = context
         self.sampler.prefill(
-            np.tile(tokens, (B, 1)), np.tile(lob, (B, 1, 1)), np.tile(mask, (B, 1, 1)), np.tile(mid, (B, 1))
+            np.tile(tokens, (B, 1)), np.tile(lob, (B, 1, 1)), np.tile(mask, (B, 1, 1)), np.tile(ctx, (B, 1, 1))
         )
+        history = flow_history(self.day, sims[0].clock)
+        self.flows = [copy.deepcopy(history) for _ in sims]  # each rollout's stream for its flow context
+        self.fed_qty = [0] * B  # size of the order each rollout fed last (0 when the model's order was not sent)
         self.draws = [np.random.default_rng([seed, 7]) for seed in seeds]  # sampling uniforms
         self.decoders = [np.random.default_rng([seed, 8]) for seed in seeds]  # decoding draws
         self.external: list[deque[int]] = [deque() for _ in sims]
@@ -136,13 +159,15 @@ class LockstepGroup:
             token = self.tok.encode_order(
                 False, action.side, price, action.qty, ts - self.last_ts[b], bid, ask, self.tick
             )
+            qty = action.qty
         elif isinstance(action, (Cancel, Modify)) and resting is not None:
             side, price, qty = resting[0], resting[1], resting[2]
             cancelled = qty if isinstance(action, Modify) or action.qty == 0 else min(action.qty, qty)
             token = self.tok.encode_order(True, side, price, cancelled, ts - self.last_ts[b], bid, ask, self.tick)
+            qty = cancelled
         else:
             return
-        self.external[b].append(token)
+        self.external[b].append((token, ts, qty))
         self.last_ts[b] = ts
 
     def draw(self, u: np.ndarray) -> np.ndarray:
@@ -159,11 +184,11 @@ class LockstepGroup:
         fed = tokens.copy()
         for i, b in enumerate(rows):
             if self.external[b]:
-                fed[i] = self.external[b].popleft()
+                fed[i] = self._take_external(b)
                 continue
             fed[i] = self._generate(b, self.sims[b], int(tokens[i]))
-        lob, _, mid = self.tok.books_features([self.books[b] for b in rows], self.open_mid2, self.levels)
-        self.sampler.feed(fed, lob, mid)
+        lob, _ = self.tok.books_features([self.books[b] for b in rows], self.levels)
+        self.sampler.feed(fed, lob, self._flow_context(rows, fed))
         running = [i for i, b in enumerate(rows) if self.active[b]]
         if len(running) < len(rows):
             self.sampler.keep(running)
@@ -179,13 +204,32 @@ class LockstepGroup:
             return token
         sim.advance(ts)  # agents' events before this order
         if self.external[b]:  # an agent got there first: the model sees its order instead
-            return self.external[b].popleft()
+            return self._take_external(b)
         self.last_ts[b] = ts
+        self.fed_qty[b] = 0
         if order is not None:
             sim.background.pending = (ts, order)
             sim.advance(ts + 1)
             self.generated += 1
+            self.fed_qty[b] = order.qty
         return token
+
+    def _take_external(self, b: int) -> int:
+        """The token of rollout b's oldest queued agent order (its size noted for the flow context)."""
+        token, _, self.fed_qty[b] = self.external[b].popleft()
+        return token
+
+    def _flow_context(self, rows: list[int], fed: np.ndarray) -> np.ndarray:
+        """(rows, N_CTX) flow context of each running rollout after the order it fed (`model/context.py`)."""
+        out = np.empty((len(rows), N_CTX), dtype=np.int64)
+        for i, b in enumerate(rows):
+            flow, book = self.flows[b], self.books[b]
+            bid, ask = book.best_bid(), book.best_ask()
+            mid2 = bid + ask if bid and ask else flow.mid2[-1]
+            is_submit = split_token(int(fed[i]))[0] != CANCEL
+            flow.push(self.last_ts[b], bool(is_submit and self.fed_qty[b] > 0), self.fed_qty[b], mid2)
+            out[i] = flow.context(self.tick)
+        return out
 
     def run(self) -> None:
         while self.rows:

@@ -156,6 +156,7 @@ class NoiseBackground:
 
     name = "noise"
     agent_id = AgentId.BACKGROUND
+    visible_only = False
 
     def __init__(self, params: NoiseParams) -> None:
         p = params

@@ -69,6 +69,7 @@ class ReplayBackground:
 
     name = "replay"
     agent_id = AgentId.HISTORY
+    visible_only = False  # its own messages reach the hidden orders
 
     def start(self, sim, rng: np.random.Generator) -> None:
         schedule = replay_schedule(sim.day)
