@@ -33,9 +33,8 @@ from mars_core.model.tokenizer import OrderTokenizer
 from mars_core.model.vqvae import VQVAE, VQVAEConfig, encode_images
 from mars_core.paths import BATCH_MODEL_DIR, ENSEMBLE_DIR, ORDER_MODEL_DIR, VQVAE_DIR
 
-CHECKPOINT_FORMAT = (
-    3  # the order model's; 2: the context holds the spread; 3: spread bins, the flow context, the L1 volume input
-)
+# the order model's format; 2: the context holds the spread; 3: spread bins, the flow context, the L1 volume input
+CHECKPOINT_FORMAT = 3
 VQVAE_FILE, VQVAE_FORMAT = "vqvae.pt", 1
 BATCH_MODEL_FILE, BATCH_FORMAT = "batch_model.pt", 1
 ENSEMBLE_FILE, ENSEMBLE_FORMAT = "ensemble.pt", 2  # 2: the pace of the minute is an input
