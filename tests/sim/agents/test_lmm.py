@@ -12,7 +12,7 @@ from mars_core.data import LobsterDay
 from mars_core.engine import OrderKind, parse_clock
 from mars_core.errors import ConfigError
 from mars_core.model.checkpoint import cached_order_model
-from mars_core.model.vocab import N_LOB
+from mars_core.model.vocab import CTX_SIZES, N_CTX, N_LOB
 from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_context
 from mars_core.sim.agents.twap import TWAPConfig
 from mars_core.sim.arms import rollout_seed
@@ -29,15 +29,17 @@ def config(**overrides) -> SimConfig:
 
 def test_history_context_is_the_last_window_of_real_orders(goog_day: LobsterDay) -> None:
     model = cached_order_model()
-    tokens, lob, mask, mid = history_context(goog_day, parse_clock("14:40"), model)
+    tokens, lob, mask, ctx = history_context(goog_day, parse_clock("14:40"), model)
     window = model.model.config.window
     assert (
         tokens.shape == (window,)
         and lob.shape == (window, N_LOB)
         and mask.shape == (window, N_LOB)
-        and mid.shape == (window,)
+        and ctx.shape == (window, N_CTX)
     )
     assert tokens.min() >= 0 and tokens.max() < 49_152 and mask.all()  # GOOG has 10 levels: nothing masked
+    assert (ctx >= 0).all() and (ctx < np.array(CTX_SIZES)).all()  # every flow-context column within its vocabulary
+    assert ctx[:, 2].max() > 0  # 14:40 follows five busy minutes: a nonzero rate
 
 
 def test_lmm_rollouts_generate_orders_that_the_exchange_matches(tmp_path: Path, data_dir: Path) -> None:
