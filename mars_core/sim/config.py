@@ -68,7 +68,7 @@ class SimConfig(Settings):
         description="noise background: fit the noise traders on the day's orders "
         "before this HH:MM[:SS] only (default: the whole day)",
     )
-    # decoding of the generative background, selected on the training window (model card, "Decoding"; decoding.json)
+    # decoding of the generative background: temperature 1, top-p 1 were chosen on training-window closed-loop runs (README)
     lmm_temperature: float = Field(
         1.0,
         gt=0,
