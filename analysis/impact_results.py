@@ -253,6 +253,28 @@ def factors_table(study: StudyResults) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def symbolic_formula(s: dict[str, Any]) -> str:
+    """The SINDy formula with its unit: the impact is a fraction of the arrival mid, so the constant is also in bps."""
+    constant = nan_float(s.get("coefficients", {}).get("1"))
+    if len(s.get("coefficients", {})) <= 1:
+        return f"{s['formula']}  ({constant * BPS:.2f} bps of the arrival mid for every trajectory: no factor term was kept)"
+    return f"{s['formula']}\n(impact as a fraction of the arrival mid; the constant {constant:.4g} = {constant * BPS:.2f} bps)"
+
+
+def symbolic_verdict(s: dict[str, Any]) -> str:
+    """Which model predicts the held-out trajectories better, and "neither" when no held-out R² is positive."""
+    sindy, law = nan_float(s.get("test_r2")), nan_float(s.get("sqrt_law_test_r2"))
+    if not (sindy > 0 or law > 0):
+        return (
+            f"On held-out trajectories **neither predicts better than their mean impact** (held-out R² {sindy:.2f} for "
+            f"SINDy, {law:.2f} for the square-root law): treat both as descriptive of the training trajectories."
+        )
+    better = (
+        "SINDy formula" if nan_float(s.get("test_rmse")) < nan_float(s.get("sqrt_law_test_rmse")) else "square-root law"
+    )
+    return f"On held-out trajectories the **{better}** predicts better (lower held-out RMSE)."
+
+
 def symbolic_table(study: StudyResults) -> pd.DataFrame:
     s = study.symbolic
     if "formula" not in s:

@@ -108,7 +108,7 @@ if "formula" not in s:
         f"Skipped: {s.get('skipped', 'no result')}. Run a study with more trajectories.", icon=":material/functions:"
     )
 else:
-    st.code(s["formula"], language=None, wrap_lines=True)
+    st.code(ir.symbolic_formula(s), language=None, wrap_lines=True)
     k1, k2, k3, k4 = st.columns(4)
     k1.metric("SINDy held-out R²", f"{s['test_r2']:.3f}", border=True, help=f"On {s['n_test']} held-out trajectories.")
     k2.metric(
@@ -128,11 +128,10 @@ else:
             for col in ("Train R²", "Held-out R²", "Train RMSE (bps)", "Held-out RMSE (bps)")
         },
     )
-    better = "SINDy formula" if s["test_rmse"] < s["sqrt_law_test_rmse"] else "square-root law"
     st.caption(
         f"Candidate terms: the factors {', '.join(s['factors'])}, their squares and products and their square roots; "
         f"STLSQ threshold {s['threshold']:g} chosen by cross-validation on {s['n_train']} training trajectories. "
-        f"On held-out trajectories the **{better}** predicts better."
+        + ir.symbolic_verdict(s)
     )
 
 # ---- decay ODE ------------------------------------------------------------------------------------------

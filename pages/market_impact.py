@@ -440,21 +440,24 @@ with st.expander("By configuration and Q/V"):
     )
 
 st.markdown("#### Square-root law")
-figure = study_charts.sqrt_law_figure(res)
-if figure is not None:
-    st.plotly_chart(figure, key="mi_sqrt_chart")
-else:
-    st.info(f"No fit to draw: {res.skipped('sqrt_law')}", icon=":material/info:")
-method = st.segmented_control(
-    "Fit over",
-    ["binned", "points"],
-    default="binned",
-    key="mi_fit_method",
-    required=True,
-    format_func={"binned": "Q/V groups (Fig. 6b)", "points": "single trajectories"}.get,
+method = (
+    st.segmented_control(
+        "Fit over",
+        ["binned", "points"],
+        default="binned",
+        key="mi_fit_method",
+        required=True,
+        format_func={"binned": "Q/V groups (Fig. 6b)", "points": "single trajectories"}.get,
+    )
+    or "binned"
 )
-fits = res.fits(method or "binned")
-if fits:
+figure = study_charts.sqrt_law_figure(res, method)
+fits = res.fits(method)
+if figure is None:  # the chart and the table show the same fits: neither when they were skipped
+    reason = res.skipped("sqrt_law" if method == "binned" else "sqrt_law_points") or "no fit in the results"
+    st.info(f"No fit to draw: {reason}", icon=":material/info:")
+else:
+    st.plotly_chart(figure, key="mi_sqrt_chart")
     st.dataframe(
         ir.fits_table(fits),
         hide_index=True,

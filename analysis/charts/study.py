@@ -152,8 +152,10 @@ def impact_figure(study: StudyResults, normalize: bool = False) -> go.Figure:
     )
 
 
-def sqrt_law_figure(study: StudyResults) -> go.Figure | None:
-    fits = study.fits()
+def sqrt_law_figure(study: StudyResults, method: str = "binned") -> go.Figure | None:
+    """The trajectories with the square-root-law fits over Q/V groups ("binned") or single trajectories ("points");
+    None when that fit was skipped."""
+    fits = study.fits(method)
     if not fits:
         return None
     fig = impact_charts.sqrt_law_figure(study.metrics, fits)

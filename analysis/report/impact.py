@@ -33,7 +33,9 @@ from analysis.impact_results import (
     headline,
     impact_table,
     nan_float,
+    symbolic_formula,
     symbolic_table,
+    symbolic_verdict,
     weights_frame,
 )
 from analysis.report.document import Figure, Report, Section, Table
@@ -301,9 +303,9 @@ def _symbolic_section(study: StudyResults) -> Section:
             f"A sparse formula for the impact at the end of execution in terms of {', '.join(s['factors'])}, found by SINDy's "
             f"sequentially thresholded least squares (threshold {s['threshold']:g}, chosen by cross-validation) on "
             f"{s['n_train']} training trajectories and scored on {s['n_test']} held-out ones, next to the square-root law "
-            "fitted on the same training trajectories."
+            "fitted on the same training trajectories. " + symbolic_verdict(s)
         ],
-        formulas=[s["formula"]],
+        formulas=[symbolic_formula(s)],
         tables=[
             Table(
                 "Fit on training and held-out trajectories",

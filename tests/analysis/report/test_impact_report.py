@@ -182,6 +182,10 @@ def test_html_draws_every_chart_offline_in_chromium(page: str, report: reports.R
             assert drawn == expected == 10  # every chart has drawn traces (lines, markers or heatmap images)
             assert tab.locator(".js-plotly-plot .gtitle").first.text_content() == "Short- and long-term market impact"
             assert not errors and not requests  # drawn without a single network request
+            footer = tab.locator("footer")
+            assert "Charts are interactive" in footer.inner_text()
+            tab.emulate_media(media="print")  # what render_pdf prints: paper charts are not interactive
+            assert "interactive" not in footer.inner_text() and "Printed from the HTML report" in footer.inner_text()
         finally:
             browser.close()
 
