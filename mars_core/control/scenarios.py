@@ -26,7 +26,12 @@ Built-in rules, in order:
      else sharp.
 Magnitudes are numbers with a unit (2%, 2 percent, 1.5 pct, 50 bps); durations are
 numbers with minutes or hours (10 minutes, 5 min, 10-minute, 1 hour), or "half an
-hour" / "an hour". A ticker is a word in capitals (GOOG), or one of `symbols` in any case.
+hour" / "an hour". Unicode minus signs and dashes read as "-". A signed magnitude gives
+the direction ("-3% over 10 minutes" is a sharp drop of 3%) and must agree with the words
+("a rise of -3%" is refused); a negative duration is refused. With a catalogue
+(`symbols`), a ticker is one of its symbols in any case, and another word in capitals
+that looks like a ticker is refused by name; without one, any word in capitals is a ticker.
+Errors speak of the size and the duration as the prompt does, not of the spec's fields.
 """
 
 from __future__ import annotations
@@ -219,7 +224,16 @@ DURATION_WORDS = {
     r"\b(?:an|one) hour\b": 60,
     r"\ba minute\b": 1,
 }
+NEGATIVE_DURATION = re.compile(
+    r"(?<![\w.%])-\s*\d+(?:\.\d+)?\s*-?\s*(?:minutes?|mins?|m|hours?|hrs?|h)\b|\bminus\s+\d+(?:\.\d+)?\s*(?:minutes?|mins?|hours?)\b"
+)
 NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+MINUS_SIGNS = str.maketrans(dict.fromkeys("−‐‑‒–—﹣－", "-"))
+FIELD_WORDS = {
+    "magnitude_pct": "the size (%)",
+    "duration_min": "the duration (minutes)",
+    "kind": "the kind of scenario",
+}
 NOT_TICKERS = {
     "US",
     "USA",
@@ -270,17 +284,40 @@ def _take(pattern: re.Pattern[str], text: str) -> tuple[list[re.Match[str]], str
     return found, text
 
 
-def _magnitude(text: str) -> tuple[float | None, str]:
+def _magnitude(text: str) -> tuple[float | None, str, str]:
+    """The size in percent, signed when the prompt gives a sign (-3%, +50 bps); the words it was said in; the rest."""
     found, rest = _take(MAGNITUDE, text)
     if len(found) > 1:
         raise _fail(f"found more than one magnitude ({', '.join(m.group(0) for m in found)}); give one")
     if not found:
-        return None, rest
-    value, unit = abs(float(found[0][1])), found[0][2]
-    return (value / 100 if unit.startswith("b") else value), rest
+        return None, "", rest
+    value, unit = float(found[0][1]), found[0][2]
+    return (value / 100 if unit.startswith("b") else value), found[0].group(0), rest
+
+
+def _signed(kind: str, direction: str | None, magnitude: float, said: str) -> tuple[str, str | None]:
+    """The kind and direction once a signed size ("-3%") is taken into account; a sign against the words raises."""
+    falling = magnitude < 0
+    if kind == "volatility_spike":
+        raise _fail(f"a volatility spike has a size but no sign; write {abs(magnitude):g}%, not {said}")
+    moves = {"sharp_drop": True, "steady_drop": True, "sharp_rise": False, "steady_rise": False}
+    if kind in moves and moves[kind] != falling:
+        word = "drop" if moves[kind] else "rise"
+        raise _fail(
+            f"a {word} of {said} contradicts itself; write the size without a sign (a {word} of {abs(magnitude):g}%)"
+        )
+    if kind == "trend_reversal":
+        first = "down_up" if falling else "up_down"
+        if direction not in (None, first):
+            raise _fail(f"the first leg of {said} goes the other way than the words say")
+        return kind, first
+    return kind, direction
 
 
 def _duration(text: str) -> tuple[float | None, str]:
+    negative = NEGATIVE_DURATION.search(text)
+    if negative is not None:
+        raise _fail(f"the duration {negative.group(0).strip()} is negative; say how long, e.g. over 10 minutes")
     values: list[tuple[str, float]] = []
     for phrase, minutes in DURATION_WORDS.items():
         found, text = _take(re.compile(phrase), text)
@@ -295,12 +332,19 @@ def _duration(text: str) -> tuple[float | None, str]:
 def _symbol(original: str, symbols: Iterable[str] | None) -> str | None:
     known = {s.upper() for s in symbols or ()}
     found = [w for w in re.findall(r"\$?\b[A-Za-z][A-Za-z0-9.]{0,9}\b", original) if w.lstrip("$").upper() in known]
-    found += [
-        w
+    capitals = [
+        w.lstrip("$")
         for w in re.findall(r"\$?\b[A-Z]{2,5}\b", original)
         if w.lstrip("$") not in NOT_TICKERS
         and not any(p.search(w.lower()) for p in (VOLATILE, REVERSAL, REBOUND, PEAK, DOWN, UP, SHARP, STEADY))
     ]
+    if symbols is None:
+        found += capitals
+    elif unknown := [w for w in dict.fromkeys(capitals) if w not in known]:
+        raise _fail(
+            f"{', '.join(unknown)} {'is not a symbol' if len(unknown) == 1 else 'are not symbols'} of the data "
+            f"catalogue ({', '.join(sorted(known)) or 'none'}); name one of those, or none to search every day"
+        )
     tickers = list(dict.fromkeys(w.lstrip("$").upper() for w in found))
     if len(tickers) > 1:
         raise _fail(
@@ -342,7 +386,8 @@ def parse_prompt(text: str, symbols: Iterable[str] | None = None) -> ScenarioSpe
 
     Args:
         text: e.g. "sharp drop of 2% over 10 minutes", "GOOG rises sharply 1.5% in 5 min".
-        symbols: tickers to recognise in any case (e.g. the catalogued ones); capitalised words are tickers anyway.
+        symbols: the catalogued tickers, recognised in any case; other capitalised words are refused. None: any
+            capitalised word is a ticker.
 
     Raises:
         MarsInputError: what it could not understand, with example phrasings; `ConfigError` (a subclass)
@@ -351,8 +396,9 @@ def parse_prompt(text: str, symbols: Iterable[str] | None = None) -> ScenarioSpe
     original = (text or "").strip()
     if not original:
         raise _fail("the scenario is empty")
+    original = original.translate(MINUS_SIGNS)
     lowered = " ".join(original.lower().split())
-    magnitude, rest = _magnitude(lowered)
+    magnitude, said, rest = _magnitude(lowered)
     duration, rest = _duration(rest)
     stray = NUMBER.search(rest)
     if stray is not None:
@@ -360,13 +406,40 @@ def parse_prompt(text: str, symbols: Iterable[str] | None = None) -> ScenarioSpe
             f"could not understand the number {stray.group(0)!r} in {original!r}: give a magnitude with a unit "
             "(2%, 50 bps) and a duration in minutes or hours (over 10 minutes)"
         )
+    signed = magnitude is not None and said[:1] in "+-"
+    if signed and not _has_move(rest):  # "-3% over 10 minutes": the sign is the only word for the direction
+        rest += " drop" if magnitude < 0 else " rise"
     kind, direction = _kind(rest, original)
+    if signed:
+        kind, direction = _signed(kind, direction, magnitude, said)
     fields: dict[str, object] = {"kind": kind, "direction": direction, "symbol": _symbol(original, symbols)}
     if magnitude is not None:
-        fields["magnitude_pct"] = magnitude
+        fields["magnitude_pct"] = _in_words_range("size", abs(magnitude), "%", 0, MAX_MAGNITUDE_PCT, said)
     if duration is not None:
-        fields["duration_min"] = int(duration) if float(duration).is_integer() else duration
-    return spec_from_dict(fields, where=f"scenario {original!r}")
+        minutes = _in_words_range("duration", duration, " minutes", 2, 120, f"{duration:g} minutes")
+        fields["duration_min"] = int(minutes) if float(minutes).is_integer() else minutes
+    try:
+        return spec_from_dict(fields, where=f"scenario {original!r}")
+    except ConfigError as err:  # what is left (a reversal too short, a fractional minute) in the prompt's words
+        text = str(err)
+        for field, words in (*FIELD_WORDS.items(), ("value", "")):  # "value": a rule over several fields
+            text = text.replace(f"{field}: ", f"{words}: " if words else "")
+        raise ConfigError(text) from None
+
+
+def _has_move(text: str) -> bool:
+    return any(p.search(text) for p in (VOLATILE, REVERSAL, REBOUND, PEAK, DOWN, UP))
+
+
+def _in_words_range(what: str, value: float, unit: str, low: float, high: float, said: str) -> float:
+    """`value` if it lies in (low, high] for a size or [low, high] for a duration; else a ConfigError in words."""
+    inside = (low < value <= high) if what == "size" else (low <= value <= high)
+    if not inside:
+        bounds = f"above {low:g}{unit} and at most {high:g}{unit}" if what == "size" else f"{low:g}–{high:g}{unit}"
+        raise ConfigError(
+            f"the {what} {said.strip()} is out of range: a scenario's {what} is {bounds}. {examples_text()}"
+        )
+    return value
 
 
 # ------------------------------------------------------------------ language-model parser

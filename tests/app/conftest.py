@@ -35,10 +35,11 @@ def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 30.0) -> 
     raise TimeoutError(f"streamlit did not become healthy at {url} within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`streamlit run app.py` on a free port of 127.0.0.1 with the sample data and runs in a
-    temporary folder; yields (url, runs dir) and stops the server afterwards."""
+    temporary folder; yields (url, runs dir) and stops the server afterwards. One server for every browser test
+    (starting one is the slow part)."""
     if not LOBSTER_DIR.is_dir():
         pytest.skip(f"the LOBSTER sample data is not at {LOBSTER_DIR}")
     port = _free_port()

@@ -124,7 +124,9 @@ def test_unreadable_and_unmatched_prompts_get_clear_feedback() -> None:
     assert {m.label: m.value for m in at.metric}["Symbol"] == "GOOG"
 
     at.text_input(key="sc_prompt").set_value("drop of 50% over 10 minutes").run()
-    assert "magnitude_pct: Input should be less than or equal to 20" in texts(at.error)
+    error = texts(at.error)
+    assert "the size 50% is out of range: a scenario's size is above 0% and at most 20%" in error
+    assert "magnitude_pct" not in error
 
 
 def test_replay_curve_target_starts_the_simulation_at_its_own_moment() -> None:

@@ -89,11 +89,69 @@ def test_unreadable_prompts_say_what_and_list_examples(text: str, says: str) -> 
     assert all(example in str(err.value) for example in EXAMPLES)
 
 
-def test_out_of_range_numbers_are_refused_with_the_field() -> None:
-    with pytest.raises(ConfigError, match=r"magnitude_pct: Input should be less than or equal to 20"):
-        parse_prompt("drop of 50% over 10 minutes")
-    with pytest.raises(ConfigError, match="duration_min"):
-        parse_prompt("drop of 1% over 3 hours")
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("drop of 50% over 10 minutes", "the size 50% is out of range: a scenario's size is above 0% and at most 20%"),
+        ("drop of 0% over 10 minutes", "the size 0% is out of range"),
+        ("drop of 1% over 3 hours", "the duration 180 minutes is out of range: a scenario's duration is 2–120 minutes"),
+        ("trend reversal over 3 minutes", "'trend reversal over 3 minutes': a trend reversal needs at least 4 minutes"),
+        ("drop over 2.5 minutes", "the duration (minutes): Input should be a valid integer"),
+    ],
+)
+def test_out_of_range_numbers_are_refused_in_the_prompts_words(text: str, says: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_prompt(text)
+    assert says in str(err.value)
+    assert (
+        "magnitude_pct" not in str(err.value)
+        and "duration_min" not in str(err.value)
+        and "value:" not in str(err.value)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\u22123% over 10 minutes", ("sharp_drop", 3.0, 10, None)),  # a unicode minus: the sign says "drop"
+        ("sharp drop of \u22123% over 10 minutes", ("sharp_drop", 3.0, 10, None)),
+        ("+0.5% in 5 min", ("sharp_rise", 0.5, 5, None)),
+        ("steady decline of -1% over 30 minutes", ("steady_drop", 1.0, 30, None)),
+        ("-1% then recovers over 10 minutes", ("trend_reversal", 1.0, 10, "down_up")),
+        ("a 10\u2013minute crash of 1.2%", ("sharp_drop", 1.2, 10, None)),  # an en dash
+    ],
+)
+def test_a_signed_size_gives_the_direction(text: str, expected: tuple) -> None:
+    spec = parse_prompt(text)
+    assert (spec.kind, spec.magnitude_pct, spec.duration_min, spec.direction) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("\u22123% over \u221210 minutes", "the duration -10 minutes is negative"),
+        ("drop of 1% over - 5 min", "the duration - 5 min is negative"),
+        ("drop of 1% over minus 5 minutes", "the duration minus 5 minutes is negative"),
+        ("rise of -3% in 5 min", "a rise of -3% contradicts itself"),
+        ("sharp drop of +2%", "a drop of +2% contradicts itself"),
+        ("a rally of -1% that reverses", "the first leg of -1% goes the other way"),
+        ("volatility spike of -1%", "a volatility spike has a size but no sign"),
+    ],
+)
+def test_negative_durations_and_contradicting_signs_are_refused(text: str, says: str) -> None:
+    with pytest.raises(MarsInputError) as err:
+        parse_prompt(text)
+    assert says in str(err.value)
+
+
+def test_with_a_catalogue_only_its_symbols_are_tickers() -> None:
+    catalogue = ["AMZN", "GOOG"]
+    assert parse_prompt("GOOG drops 1%", symbols=catalogue).symbol == "GOOG"
+    assert parse_prompt("US stocks drop 1%", symbols=catalogue).symbol is None  # a known non-ticker word
+    with pytest.raises(MarsInputError) as err:
+        parse_prompt("PWNED drops 1%", symbols=catalogue)
+    assert "PWNED is not a symbol of the data catalogue (AMZN, GOOG)" in str(err.value)
+    assert parse_prompt("PWNED drops 1%").symbol == "PWNED"  # no catalogue given: a word in capitals is a ticker
 
 
 # ---- the language-model parser -------------------------------------------------------------------------

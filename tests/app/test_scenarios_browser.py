@@ -1,0 +1,41 @@
+"""Drive the Scenarios page in headless Chromium: typed prompts are read as written, or refused in the user's words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+
+pytestmark = [pytest.mark.browser, needs_chromium]
+
+
+def test_signs_durations_and_tickers_are_read_as_typed(app: tuple[str, Path]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2400})
+            page.goto(f"{url}/scenarios", wait_until="domcontentloaded")
+            box = page.get_by_role("textbox", name="Scenario", exact=True)
+            errors = page.get_by_test_id("stAlertContentError")
+
+            def say(text: str) -> None:
+                box.fill(text)
+                box.press("Enter")
+                expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
+
+            say("\u22123% over \u221210 minutes")  # unicode minus signs, as pasted from a document
+            expect(errors.first).to_contain_text("the duration -10 minutes is negative", timeout=20_000)
+            say("\u22123% over 10 minutes")
+            expect(page.get_by_text("Parsed: Sharp drop of 3% over 10 minutes")).to_be_visible(timeout=20_000)
+            say("PWNED drops 1% over 10 minutes")
+            expect(errors.first).to_contain_text("PWNED is not a symbol of the data catalogue (AMZN, GOOG)")
+            say("drop of 50% over 10 minutes")
+            expect(errors.first).to_contain_text("the size 50% is out of range")
+            assert "magnitude_pct" not in errors.first.inner_text()
+            assert page.get_by_test_id("stException").count() == 0
+        finally:
+            browser.close()
