@@ -29,10 +29,21 @@ from mars_core.store import finished_arms, scan
 from pages import _runs_ui
 
 PAPER_AGENTS = [parse_agent_name(name) for name in PAPER_CONFIGS]  # (AP level, PVR)
-DEFAULT_Q = (0.01, 0.02, 0.05, 0.1, 0.2)
-Q_CHOICES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
+DEFAULT_Q = "0.01, 0.02, 0.05, 0.1, 0.2"
 AP_LEVELS = (0, 1, 2, 3, 4, 5)
 MAX_ROLLOUTS = 256
+# The form's numbers and their ranges (label, low, high, whole numbers only): checked as typed, so a value outside
+# disables Run with a message instead of the field silently keeping its previous value.
+NUMBER_RANGES = {
+    "mi_exec": ("Execution (min)", 1, 60, False),
+    "mi_horizon": ("Observation after (min)", 0, 120, False),
+    "mi_rollouts": ("Rollouts", 1, MAX_ROLLOUTS, True),
+    "mi_seed": ("Seed", 0, 2**31 - 1, True),
+    "mi_interval": ("Slice interval (s)", 5, 300, False),
+    "mi_pre": ("Pre-trade window (min)", 3, 120, True),
+    "mi_alpha": ("α (LOB pressure)", 0.01, 0.99, False),
+    "mi_beta": ("β (LOB depth)", 0.01, 0.99, False),
+}
 SELECTED = "impact_selected_study"  # session key shared by both pages: the study being looked at
 FIELD_LABELS = {
     "name": "Study name",
@@ -96,25 +107,36 @@ def _missing(value: object) -> bool:
     )
 
 
-def parse_q_values(values: Iterable[object]) -> tuple[float, ...]:
-    """Q/V values from the multiselect (presets and typed entries such as '0.15' or '15%')."""
-    out, bad = [], []
-    for value in values:
-        text = str(value).strip()
+def out_of_range(values: dict[str, object]) -> list[str]:
+    """One line per number of the form (by widget key) that is missing or outside its range, naming the field."""
+    problems = []
+    for key, value in values.items():
+        label, low, high, whole = NUMBER_RANGES[key]
+        kind = "a whole number" if whole else "a number"
+        if value is None:
+            problems.append(f"**{label}**: enter {kind} from {low:g} to {high:g}")
+        elif not low <= float(value) <= high or (whole and not float(value).is_integer()):
+            problems.append(f"**{label}** must be {kind} from {low:g} to {high:g}, was {value:g}")
+    return problems
+
+
+def parse_q_values(text: str) -> tuple[tuple[float, ...], list[str]]:
+    """Q/V values typed as a list ('0.01, 0.05 10%'): the valid ones, sorted and once each, and one line per entry
+    that was rejected (not a number, or outside (0, 1])."""
+    out, rejected = [], []
+    for token in re.split(r"[\s,;]+", text.strip()):
+        if not token:
+            continue
         try:
-            q = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+            q = float(token[:-1]) / 100 if token.endswith("%") else float(token)
         except ValueError:
-            bad.append(f"{text!r} is not a number")
+            rejected.append(f"{token!r} is not a number")
             continue
         if not 0 < q <= 1:
-            bad.append(f"{text} must lie in (0, 1]")
+            rejected.append(f"{token} is outside (0, 1]: Q/V is a fraction of the market volume, e.g. 0.05 or 5%")
         elif q not in out:
             out.append(q)
-    if bad:
-        raise ConfigError("Q/V values: " + "; ".join(bad))
-    if not out:
-        raise ConfigError("Q/V values: choose at least one (e.g. 0.01, 0.05, 0.1)")
-    return tuple(sorted(out))
+    return tuple(sorted(out)), rejected
 
 
 def parse_start_times(values: Iterable[object]) -> tuple[str, ...]:
@@ -136,7 +158,7 @@ def parse_start_times(values: Iterable[object]) -> tuple[str, ...]:
     return tuple(sorted(out, key=parse_clock))
 
 
-def friendly(err: MarsInputError) -> str:
+def friendly(err: MarsInputError | str) -> str:
     """A config error with its field names as the form labels them."""
     text = str(err).replace("Value error, ", "")
     if re.match(r"^[^:\s]+\.(ya?ml|json): ", text):  # an uploaded file: keep its own key names

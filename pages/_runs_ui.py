@@ -13,15 +13,18 @@ from pathlib import Path
 from typing import ClassVar, TypeVar
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import StopException
 
 from analysis import report as reports
 from mars_core import paths
 from mars_core.errors import MarsInputError
 from mars_core.experiments.reports import build_report
+from pages import _jobs
 from pages._ui import show_error, show_problems
 
 # ---- pages that run studies: form state, runs on disk, progress, reports ------------------------
 
+POLL_S = 0.4  # how often a page polls a running job
 Entry = TypeVar("Entry", bound="RunEntry")
 Result = TypeVar("Result")
 
@@ -162,19 +165,70 @@ def run_guarded(
     try:
         return run()
     except MarsInputError as err:
-        message = (
-            f"**The {what} could not run.** {friendly(err)}\n\nFix the setting above and run again; finished "
-            "simulations are kept."
-        )
+        outcome = _jobs.Outcome("input", message=friendly(err))
     except BrokenProcessPool:
-        message = (
-            f"A simulation worker process died (out of memory?). Try {smaller}, then run again; finished "
-            "simulations are kept."
-        )
+        outcome = _jobs.Outcome("worker")
+    return show_outcome(outcome, what, smaller, slots)
+
+
+def show_outcome(
+    outcome: _jobs.Outcome, what: str, smaller: str, slots: Sequence = (), friendly: Callable[[str], str] = str
+) -> object | None:
+    """A run's value when it finished; else clear `slots`, say what happened and what to do (never a traceback)."""
+    if outcome.ok:
+        return outcome.value
+    kept = "finished simulations are kept"
+    messages = {
+        "stopped": f"**Stopped.** The {kept}: resume the {what} below to finish the rest and compute its results.",
+        "input": f"**The {what} could not run.** {friendly(outcome.message)}\n\nFix the setting above and run again; {kept}.",
+        "worker": f"A simulation worker process died (out of memory?). Try {smaller}, then run again; {kept}.",
+        "unavailable": f"This background is not available in this build ({outcome.message}). Pick noise or replay.",
+        "failed": f"**The {what} failed:** {outcome.message}. The {kept}; the server log has the details.",
+    }
     for slot in slots:
         slot.empty()
-    st.error(message, icon=":material/error:")
+    if outcome.kind == "stopped":
+        st.warning(messages["stopped"], icon=":material/stop_circle:")
+    else:
+        st.error(messages.get(outcome.kind, messages["failed"]), icon=":material/error:")
     return None
+
+
+def follow(
+    job: _jobs.Job, on_progress: Callable[[int, int, dict], None], tick: Callable[[float], None]
+) -> _jobs.Outcome:
+    """Show a running job until it ends: `on_progress(done, total, detail)` for what finished (first the latest
+    progress seen before, when the page follows a job it started in an earlier run), `tick(elapsed s)` between polls.
+
+    Each tick draws something, which is where Streamlit's own Stop (or a closed tab) reaches the script: that stops
+    the job. Any other rerun (a widget, another page) leaves it running, and the page follows it again when shown.
+    """
+    try:
+        if job.last is not None:
+            on_progress(*job.last)
+        while True:
+            for event in job.poll():
+                on_progress(*event)
+            if not job.running:
+                return job.outcome
+            tick(time.perf_counter() - job.started)
+            time.sleep(POLL_S)
+    except StopException:
+        job.stop()
+        raise
+
+
+def stop_button(job: _jobs.Job, what: str, key: str, container=st) -> None:  # noqa: ANN001 (a Streamlit container)
+    """The button that stops a running job and its worker processes (in its callback, before the page reruns)."""
+    container.button(
+        f"Stop {what}",
+        icon=":material/stop:",
+        key=key,
+        on_click=job.stop,
+        width="stretch",
+        help="Ends every simulation process of this run now; the finished simulations are kept and Resume finishes "
+        "the rest.",
+    )
 
 
 def show_caveats(lines: Iterable[str]) -> None:

@@ -16,11 +16,12 @@ from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.experiments.impact import StudyConfig, plan, run_study, study_dir
-from pages import _impact_ui, _runs_ui, _ui
+from pages import _impact_ui, _jobs, _runs_ui, _ui
 
 _ui.route_through_app()
 
 LIVE_REDRAW_S = 1.5  # redraw the partial results at most this often while arms finish
+JOB = "mi_job"  # session key of the study running from this session: its job, live results and last redraw
 START_STEP_MIN = 15
 BACKGROUNDS = {
     "noise": "Noise traders",
@@ -34,7 +35,7 @@ FORM_DEFAULTS = {
     "mi_horizon": 15.0,
     "mi_rollouts": 16,
     "mi_background": "noise",
-    "mi_q": list(_impact_ui.DEFAULT_Q),
+    "mi_q": _impact_ui.DEFAULT_Q,
     "mi_name": "impact-study",
     "mi_seed": 0,
     "mi_interval": 30.0,
@@ -139,26 +140,22 @@ def study_form() -> StudyConfig:
     c_exec, c_horizon, c_rollouts, c_background = st.columns([1, 1, 1, 2])
     execution = c_exec.number_input(
         "Execution (min)",
-        1.0,
-        60.0,
         step=1.0,
         key="mi_exec",
         help="How long each TWAP programme trades (the paper: 5 minutes).",
     )
     horizon = c_horizon.number_input(
         "Observation after (min)",
-        0.0,
-        120.0,
         step=1.0,
         key="mi_horizon",
         help="How long the impact is followed after the execution ends (long-term impact and decay).",
     )
     rollouts = c_rollouts.number_input(
         "Rollouts",
-        1,
-        _impact_ui.MAX_ROLLOUTS,
+        step=1,
         key="mi_rollouts",
-        help="Paired futures per point: each runs with the agent and without it on the same random numbers.",
+        help=f"Paired futures per point (1–{_impact_ui.MAX_ROLLOUTS}): each runs with the agent and without it on "
+        "the same random numbers.",
     )
     background = c_background.radio(
         "Background",
@@ -208,17 +205,18 @@ def study_form() -> StudyConfig:
     except ConfigError as err:
         names, names_error = [], err
     with c_q:
-        q_values = st.multiselect(
+        q_text = st.text_input(
             "Q/V values",
-            list(_impact_ui.Q_CHOICES),
             key="mi_q",
-            accept_new_options=True,
-            format_func=lambda q: f"{q:g}" if isinstance(q, float) else str(q),
-            placeholder="e.g. 0.05 or 5%",
+            placeholder="e.g. 0.01, 0.05, 10%",
             help="Target volume Q of each programme as a fraction of V, the market volume the baselines trade in the "
-            "execution window. Type other values (0.15, 15%).",
+            "execution window: numbers in (0, 1] or percentages, separated by commas or spaces.",
         )
-        st.caption(scale_hint(symbol, date, start_times, execution))
+        q_values, q_rejected = _impact_ui.parse_q_values(q_text)
+        st.caption(
+            f"Q/V: {', '.join(f'{q:g}' for q in q_values) or 'none yet'} · "
+            + scale_hint(symbol, date, start_times, execution or 1.0)
+        )
     c_agents.caption(
         "Agents: "
         + (", ".join(f"**{n}**" for n in names) or "none")
@@ -227,21 +225,32 @@ def study_form() -> StudyConfig:
     with st.expander("More settings"):
         c1, c2, c3, c4, c5, c6 = st.columns(6)
         name = c1.text_input("Study name", key="mi_name")
-        seed = c2.number_input(
-            "Seed", 0, 2**31 - 1, key="mi_seed", help="Same seed, same futures: results are reproducible."
-        )
-        interval = c3.number_input("Slice interval (s)", 5.0, 300.0, step=5.0, key="mi_interval")
+        seed = c2.number_input("Seed", step=1, key="mi_seed", help="Same seed, same futures: results are reproducible.")
+        interval = c3.number_input("Slice interval (s)", step=5.0, key="mi_interval")
         pre = c4.number_input(
-            "Pre-trade window (min)", 3, 120, key="mi_pre", help="Window of σ and resiliency, eqs. (5), (8)."
+            "Pre-trade window (min)", step=1, key="mi_pre", help="Window of σ and resiliency, eqs. (5), (8)."
         )
-        alpha = c5.number_input(
-            "α (LOB pressure)", 0.01, 0.99, step=0.05, key="mi_alpha", help="Ask-side weight in eq. (6)."
-        )
-        beta = c6.number_input(
-            "β (LOB depth)", 0.01, 0.99, step=0.05, key="mi_beta", help="Ask-side weight in eq. (7)."
+        alpha = c5.number_input("α (LOB pressure)", step=0.05, key="mi_alpha", help="Ask-side weight in eq. (6).")
+        beta = c6.number_input("β (LOB depth)", step=0.05, key="mi_beta", help="Ask-side weight in eq. (7).")
+    numbers = {
+        "mi_exec": execution,
+        "mi_horizon": horizon,
+        "mi_rollouts": rollouts,
+        "mi_seed": seed,
+        "mi_interval": interval,
+        "mi_pre": pre,
+        "mi_alpha": alpha,
+        "mi_beta": beta,
+    }
+    problems = _impact_ui.out_of_range(numbers)
+    if q_rejected or not q_values:
+        problems.append(
+            "**Q/V values**: " + ("rejected " + "; ".join(q_rejected) if q_rejected else "type at least one, e.g. 0.05")
         )
     if names_error is not None:
-        raise names_error
+        problems.append(_impact_ui.friendly(names_error))
+    if problems:  # every problem at once, and Run stays disabled until they are fixed
+        raise ConfigError("\n".join(problems))
     fields = {
         "name": name.strip() or "impact-study",
         "symbols": [symbol],
@@ -250,7 +259,7 @@ def study_form() -> StudyConfig:
         "execution_minutes": execution,
         "horizon_minutes": horizon,
         "side": side or "buy",
-        "q_over_v": list(_impact_ui.parse_q_values(q_values)),
+        "q_over_v": list(q_values),
         "configs": names,
         "interval_s": interval,
         "rollouts": int(rollouts),
@@ -295,22 +304,31 @@ with st.container(border=True):
             _ui.show_no_data(data_dir)
             _ui.show_problems(problems)
     except MarsInputError as err:
-        st.error(f"**Cannot run this study yet.** {_impact_ui.friendly(err)}", icon=":material/error:")
+        lines = _impact_ui.friendly(err).splitlines()
+        st.error(
+            "**Cannot run this study yet.** "
+            + (lines[0] if len(lines) == 1 else "Fix these first:\n" + "\n".join(f"- {line}" for line in lines)),
+            icon=":material/error:",
+        )
 
     resume = state.pop("mi_resume", None)
     if resume is not None:
         study = StudyConfig.from_dict(resume.config, where="study.json")
     blocked = study is not None and study.background == "lmm" and not model.found
+    running = state.get(JOB)  # a study started from this session: it runs on while the page reruns
     c_run, c_plan = st.columns([1, 4], vertical_alignment="center")
-    c_run.button(
-        "Run study",
-        type="primary",
-        icon=":material/play_arrow:",
-        key="mi_run",
-        on_click=_runs_ui.request("mi_run_requested"),
-        disabled=study is None or blocked,
-        width="stretch",
-    )
+    if running is not None and running["job"].running:
+        _runs_ui.stop_button(running["job"], "study", key="mi_stop", container=c_run)
+    else:
+        c_run.button(
+            "Run study",
+            type="primary",
+            icon=":material/play_arrow:",
+            key="mi_run",
+            on_click=_runs_ui.request("mi_run_requested"),
+            disabled=study is None or blocked,
+            width="stretch",
+        )
     run_clicked = _runs_ui.requested("mi_run_requested")
     out = study_dir(study, root) if study is not None else None
     if study is not None:
@@ -328,59 +346,65 @@ with st.container(border=True):
         )
     progress_slot, status_slot, live_slot = st.empty(), st.empty(), st.empty()
 
-if (run_clicked or resume is not None) and study is not None and not blocked:
+if (run_clicked or resume is not None) and study is not None and not blocked and running is None:
     if (out / "results.json").exists():
         _runs_ui.already_run(status_slot, _impact_ui.SELECTED, out, "study")
     else:
-        live = _impact_ui.LiveStudy(study, out)
-        last_draw = [0.0]
-        progress_slot.progress(0.0, text="Checking the data and the windows…")
+        progress_slot.progress(0.0, text="Starting: checking the data and the windows…")
+        job = _jobs.start(run_study, study, out, data_dir=str(data_dir) if data_dir else None)
+        running = state[JOB] = {"job": job, "live": _impact_ui.LiveStudy(study, out), "drawn": 0.0}
+        st.rerun()  # draw the Stop button in place of Run
 
-        def on_arm(done: int, total: int, summary: dict) -> None:
-            progress_slot.progress(
-                done / total, text=f"Simulating… {done:,} of {total:,} arms · {live.eta(done, total)}"
+if running is not None:
+    live = running["live"]
+
+    def on_arm(done: int, total: int, summary: dict) -> None:
+        progress_slot.progress(done / total, text=f"Simulating… {done:,} of {total:,} arms · {live.eta(done, total)}")
+        now = time.perf_counter()
+        if now - running["drawn"] >= LIVE_REDRAW_S or done == total:
+            running["drawn"] = now
+            frame = live.refresh()
+            with live_slot.container():
+                if frame.empty:
+                    st.caption(
+                        "Baselines first (the futures without the agent, which fix V); partial results "
+                        "appear as the agents' rollouts finish."
+                    )
+                else:
+                    st.plotly_chart(study_charts.live_figure(frame), key=f"mi_live_chart_{done}")
+                    st.caption(
+                        f"Partial results: {len(frame):,} of {plan(live.study)['trajectories']:,} paired "
+                        "trajectories. Fits run once every rollout has finished."
+                    )
+        if done == total:
+            status_slot.info(
+                "All simulations finished; fitting the square-root law, the SINDy formula and the decay ODE…",
+                icon=":material/functions:",
             )
-            now = time.perf_counter()
-            if now - last_draw[0] >= LIVE_REDRAW_S or done == total:
-                last_draw[0] = now
-                frame = live.refresh()
-                with live_slot.container():
-                    if frame.empty:
-                        st.caption(
-                            "Baselines first (the futures without the agent, which fix V); partial results "
-                            "appear as the agents' rollouts finish."
-                        )
-                    else:
-                        st.plotly_chart(study_charts.live_figure(frame), key=f"mi_live_chart_{done}")
-                        st.caption(
-                            f"Partial results: {len(frame):,} of {plan(study)['trajectories']:,} paired "
-                            "trajectories. Fits run once every rollout has finished."
-                        )
-            if done == total:
-                status_slot.info(
-                    "All simulations finished; fitting the square-root law, the SINDy formula and the decay ODE…",
-                    icon=":material/functions:",
-                )
 
-        summary = _runs_ui.run_guarded(
-            lambda: run_study(study, out, data_dir=str(data_dir) if data_dir else None, progress=on_arm),
-            "study",
-            "fewer rollouts or shorter windows",
-            [progress_slot],
-            _impact_ui.friendly,
+    def tick(elapsed: float) -> None:
+        if running["job"].last is None:
+            progress_slot.progress(0.0, text=f"Starting: checking the data and the windows… {elapsed:.0f} s")
+
+    outcome = _runs_ui.follow(running["job"], on_arm, tick)
+    del state[JOB]
+    summary = _runs_ui.show_outcome(
+        outcome,
+        "study",
+        "fewer rollouts or shorter windows",
+        [progress_slot, status_slot, live_slot],
+        _impact_ui.friendly,
+    )
+    state[_impact_ui.SELECTED] = str(live.path)
+    if summary is not None:
+        ci = summary.get("delta_ci") or [float("nan")] * 2
+        delta = f"; δ = {summary['delta']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]" if summary.get("delta") is not None else ""
+        progress_slot.progress(
+            1.0,
+            text=f"Finished: {summary['trajectories']:,} paired trajectories in {summary['seconds']:.0f} s{delta}",
         )
-        if summary is not None:
-            state[_impact_ui.SELECTED] = str(out)
-            ci = summary.get("delta_ci") or [float("nan")] * 2
-            delta = (
-                f"; δ = {summary['delta']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]" if summary.get("delta") is not None else ""
-            )
-            progress_slot.progress(
-                1.0,
-                text=f"Finished: {summary['trajectories']:,} paired trajectories in {summary['seconds']:.0f} s{delta}",
-            )
-            status_slot.empty()
-            live_slot.empty()
+        status_slot.empty()
+        live_slot.empty()
 
 
 # ---- results ------------------------------------------------------------------------------------

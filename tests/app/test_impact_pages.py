@@ -85,12 +85,23 @@ def test_finished_study_shows_its_results_on_both_pages(runs_with_study: Path) -
 
 def test_bad_form_input_names_the_field_and_keeps_the_input(runs: Path) -> None:
     at = open_page(IMPACT)
-    at.multiselect(key="mi_q").set_value([0.05, "abc", "1.5"]).run()
+    at.text_input(key="mi_q").set_value("0.05, abc 1.5; 0").run()
     errors = texts(at.error)
-    assert "Q/V values" in errors and "'abc' is not a number" in errors and "1.5 must lie in (0, 1]" in errors
-    assert at.multiselect(key="mi_q").value == [0.05, "abc", "1.5"]  # nothing the user typed is lost
+    assert (
+        "**Q/V values**: rejected 'abc' is not a number; 1.5 is outside (0, 1]" in errors and "; 0 is outside" in errors
+    )
+    assert at.text_input(key="mi_q").value == "0.05, abc 1.5; 0"  # nothing the user typed is lost
     assert at.button(key="mi_run").disabled
-    at.multiselect(key="mi_q").set_value([0.05]).run()
+    at.number_input(key="mi_rollouts").set_value(0)
+    at.number_input(key="mi_horizon").set_value(400.0).run()
+    errors = texts(at.error)
+    assert "**Rollouts** must be a whole number from 1 to 256, was 0" in errors
+    assert "**Observation after (min)** must be a number from 0 to 120, was 400" in errors
+    assert at.button(key="mi_run").disabled  # never a run of the values from before
+    at.number_input(key="mi_rollouts").set_value(2)
+    at.number_input(key="mi_horizon").set_value(1.0)
+    at.text_input(key="mi_q").set_value("0.05").run()
+    assert not at.error and at.button(key="mi_run").disabled is False
     at.multiselect(key="mi_starts").set_value(["25:99"]).run()
     assert "Start times" in texts(at.error) and "'25:99' is not HH:MM" in texts(at.error)
 
@@ -147,7 +158,7 @@ def test_run_a_small_study_from_the_form(runs: Path) -> None:
     at.number_input(key="mi_exec").set_value(1.0)
     at.number_input(key="mi_horizon").set_value(1.0)
     at.number_input(key="mi_rollouts").set_value(2)
-    at.multiselect(key="mi_q").set_value([0.05, "20%"]).run()
+    at.text_input(key="mi_q").set_value("0.05 20% 0.05").run()
     assert "4 agents × 2 Q/V × 2 rollouts × 1 start = **16 paired trajectories**: 18 simulations of 2 min" in texts(
         at.caption
     )

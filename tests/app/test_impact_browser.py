@@ -1,0 +1,96 @@
+"""Drive the Market Impact page in headless Chromium: numbers out of range block Run, and Stop stops a study."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+
+pytestmark = [pytest.mark.browser, needs_chromium]
+
+
+def server_processes(url: str) -> list[psutil.Process]:
+    """Every process the Streamlit server at `url` started (a running study's job and its workers)."""
+    port = url.rsplit(":", 1)[1]
+    (server,) = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "streamlit" in " ".join(p.info["cmdline"] or []) and port in p.info["cmdline"]
+    ]
+    return [
+        p
+        for p in server.children(recursive=True)
+        if p.is_running() and p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(p.cmdline())
+    ]  # multiprocessing's resource tracker serves the server as long as it runs
+
+
+def test_out_of_range_numbers_block_run_and_stop_ends_a_study(app: tuple[str, Path]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, runs = app
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 3000})
+            page.goto(f"{url}/market_impact", wait_until="domcontentloaded")
+            expect(page.get_by_role("heading", name="Market impact")).to_be_visible(timeout=30_000)
+            run = page.get_by_role("button", name=re.compile("Run study"))
+            expect(run).to_be_enabled(timeout=30_000)
+            error = page.get_by_test_id("stAlertContentError")
+
+            def enter(name: str, value: str, role: str = "spinbutton") -> None:
+                box = page.get_by_role(role, name=name, exact=True)
+                box.fill(value)
+                box.press("Enter")
+                expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
+
+            # out of range: Run is disabled and the message names the field and its range, for every bad value
+            for value in ("0", "100000"):
+                enter("Rollouts", value)
+                expect(error).to_contain_text(f"Rollouts must be a whole number from 1 to 256, was {value}")
+                expect(run).to_be_disabled()
+            enter("Rollouts", "16")
+            enter("Observation after (min)", "400")
+            expect(error).to_contain_text("Observation after (min) must be a number from 0 to 120, was 400")
+            expect(run).to_be_disabled()
+            enter("Observation after (min)", "1")
+            enter("Q/V values", "0", role="textbox")  # a typed 0 adds nothing: it is rejected by name
+            expect(error).to_contain_text("Q/V values: rejected 0 is outside (0, 1]")
+            expect(run).to_be_disabled()
+            enter("Q/V values", "0.01, 0.02, 0.05, 0.1, 0.2", role="textbox")
+            enter("Execution (min)", "1")
+            expect(page.get_by_text(re.compile(r"= 336 paired trajectories: 336 simulations"))).to_have_count(0)
+            expect(page.get_by_text(re.compile(r"320 paired trajectories.*336 simulations of 2 min"))).to_be_visible()
+            expect(run).to_be_enabled()
+
+            # Stop: the study's job and its workers are gone within seconds, and the study can be resumed
+            run.click()
+            stop = page.get_by_role("button", name=re.compile("Stop study"))
+            expect(stop).to_be_visible(timeout=30_000)
+            deadline = time.monotonic() + 60
+            while len(server_processes(url)) < 3 and time.monotonic() < deadline:  # the job and its 2 workers
+                time.sleep(0.2)
+            assert len(server_processes(url)) >= 3
+            stop.click()
+            clicked = time.monotonic()
+            while server_processes(url):
+                assert time.monotonic() - clicked < 10, [p.cmdline()[:3] for p in server_processes(url)]
+                time.sleep(0.2)
+            expect(page.get_by_text(re.compile("Stopped. The finished simulations are kept"))).to_be_visible(
+                timeout=20_000
+            )
+            expect(page.get_by_text(re.compile(r"This study has not finished: \d+ of 336 simulations"))).to_be_visible()
+            expect(page.get_by_role("button", name=re.compile("Resume this study"))).to_be_visible()
+            expect(run).to_be_visible()
+            (study,) = runs.glob("studies/impact-study-*")
+            assert not (study / "results.json").exists()
+            assert page.get_by_test_id("stException").count() == 0
+
+            page.goto(f"{url}/market_data", wait_until="domcontentloaded")  # the server answers at once
+            expect(page.get_by_role("heading", name="Market data")).to_be_visible(timeout=20_000)
+        finally:
+            browser.close()
