@@ -1,22 +1,21 @@
-"""Tables and the metrics figure of a realism evaluation (paper Table 6; App. J Table 7), and the backgrounds' labels and colours (the fact figures are `facts`).
+"""Tables and figures of a realism evaluation (paper Table 6; App. J Table 7 on its per-minute unit), and the
+backgrounds' labels and colours (the fact figures are `facts`, the fidelity figure `fidelity`).
 
-Inputs are what `mars_core.experiments.realism.run_realism` writes: `facts`, a mapping
-background -> `analysis.stylized_facts.evaluate_facts` output (the replay, i.e.
-the real day, first), and `metrics`, Table 7 as {metric: {background:
-{"similarity", "accuracy", "n", "n_rollouts"}}}. Every fact figure draws the
-replay against each simulated background with 95% bootstrap bands and names
-the sample size of each in its subtitle; the tables put our results next to
-the paper's (`analysis.realism_reference`).
+Inputs are what `mars_core.experiments.realism.run_realism` writes: `facts`, a mapping background ->
+`analysis.stylized_facts.evaluate_facts` output (the replay, i.e. the real windows, first), and the result
+(summary.json, `Summary`): per-minute similarity per row with the real-vs-real ceiling and 95% intervals, paired
+differences, accuracy with chance and persistence, each fact's statistic with its interval. The tables put our
+results next to the paper's (`analysis.realism_reference`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from analysis import realism_reference as paper
 from analysis.similarity import METRIC_NAMES, METRICS
@@ -28,10 +27,11 @@ BACKGROUND_LABELS = {"replay": "Replay (real day)", "noise": "Noise traders", "l
 BACKGROUND_SHORT = {"replay": "Replay", "noise": "Noise", "lmm": "LMM"}
 BACKGROUND_COLORS = {"replay": "#1f2d3d", "noise": "#4c78a8", "lmm": "#e45756"}
 PAPER_COLOR = "#b8c0cc"
+CEILING_COLOR = "#98a2b3"
 EXTRA_COLORS = ("#54a24b", "#b279a2", "#f58518")
 ZERO_LINE = {"color": "#98a2b3", "width": 1, "dash": "dot"}
 PRESENT, ABSENT = "✓", "✗"
-Z95 = 1.959964  # two-sided 95% normal quantile (the white-noise ACF band, the accuracy's Wilson interval)
+Z95 = 1.959964  # two-sided 95% normal quantile (the white-noise ACF band)
 
 
 def label(background: str) -> str:
@@ -136,7 +136,7 @@ def statistics_frame(facts: Facts, fact: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Background", "Present", "n", "Statistic (95% CI)"])
 
 
-# ---- Table 6 and Table 7 -------------------------------------------------------------------------
+# ---- Table 6, the per-minute Table 7 and the facts' statistics -------------------------------------------------------------------------
 
 
 def presence_frame(facts: Facts, with_test: bool = True, compact: bool = False) -> pd.DataFrame:
@@ -174,164 +174,162 @@ def agreement(facts: Facts) -> dict[str, int]:
     }
 
 
-def accuracy_interval(accuracy: float | None, n: int | None) -> tuple[float, float]:
-    """95% Wilson score interval of a 3-class accuracy measured on `n` start points (NaN if undefined).
-
-    The accuracy is a share of start points classified right, k/n, so its
-    interval is the binomial one; it takes the replay tertiles as fixed and the
-    start points as independent, so it is, if anything, too narrow.
-    """
-    if accuracy is None or not n or not np.isfinite(accuracy):
-        return float("nan"), float("nan")
-    p = round(float(accuracy) * n) / n  # k/n exactly
-    centre, spread = p + Z95**2 / (2 * n), Z95 * np.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n))
-    scale = 1 + Z95**2 / n
-    return float(max(0.0, (centre - spread) / scale)), float(min(1.0, (centre + spread) / scale))
+Summary = Mapping[str, Any]  # the result of `mars realism` (summary.json)
 
 
-def metric_backgrounds(metrics: Mapping[str, Mapping[str, dict]]) -> list[str]:
-    seen: list[str] = []
-    for by_bg in metrics.values():
-        seen += [bg for bg in by_bg if bg not in seen]
-    return seen
+def simulated(summary: Summary) -> list[str]:
+    """The simulated backgrounds of a result (the replay, scored as a check, left out)."""
+    return [bg for bg in summary.get("backgrounds", {}) if bg != REPLAY]
 
 
-def metrics_frame(metrics: Mapping[str, Mapping[str, dict]], compact: bool = False) -> pd.DataFrame:
-    """Table 7: similarity, accuracy and the accuracy's 95% interval per metric for each background, the paper's
-    values, and the start points used.
-
-    `compact` abbreviates the column names ("Noise sim.", "Noise acc.", "Noise acc. CI", "Starts") for print.
-    """
-    frame = _metrics_frame(metrics)
-    if compact:
-        frame.columns = [
-            c.replace(" similarity", " sim.")
-            .replace(" accuracy", " acc.")
-            .replace("start points", "starts")
-            .replace("Start points", "Starts")
-            .replace(" 95% CI", " CI")
-            for c in frame.columns
-        ]
-    return frame
+def _interval(v: Mapping[str, Any], fmt: str = ".3f") -> str:
+    lo, hi = (v.get("ci") or [None, None])[:2]
+    return f"{_num(v.get('mean'), fmt)} {_ci(lo, hi, fmt)}"
 
 
-def _metrics_frame(metrics: Mapping[str, Mapping[str, dict]]) -> pd.DataFrame:
-    bgs = metric_backgrounds(metrics)
-    counts = {bg: [metrics.get(m, {}).get(bg, {}).get("n") for m in METRICS] for bg in bgs}
+def similarity_frame(summary: Summary) -> pd.DataFrame:
+    """Per-minute similarity per Table-7 row: the ceiling, each background, the paper's."""
+    bgs = simulated(summary)
     rows = []
-    for i, m in enumerate(METRICS):
-        row: dict[str, object] = {"Metric": METRIC_NAMES[m]}
+    for m in METRICS:
+        row: dict[str, object] = {
+            "Row": METRIC_NAMES[m],
+            "Ceiling (real vs real)": _float(summary["ceiling"]["rows"].get(m)),
+        }
         for bg in bgs:
-            cell = metrics.get(m, {}).get(bg, {})
-            row[f"{short(bg)} similarity"] = _float(cell.get("similarity"))
+            row[label(bg)] = _float(summary["backgrounds"][bg]["similarity"]["rows"].get(m))
+        row["Paper"] = paper.TABLE7[m]["similarity"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def similarity_means_frame(summary: Summary) -> pd.DataFrame:
+    """The mean similarity over the rows of the ceiling and of each background, its 95% interval and its share of
+    the ceiling; the paper's mean last."""
+    ceiling = summary["ceiling"]
+    entries = [("Ceiling (real vs real)", ceiling, 1.0)]
+    entries += [
+        (
+            label(bg),
+            summary["backgrounds"][bg]["similarity"],
+            summary["backgrounds"][bg]["similarity"].get("share_of_ceiling"),
+        )
+        for bg in simulated(summary)
+    ]
+    rows = [
+        {
+            "Mean similarity of": name,
+            "Mean": _float(v.get("mean")),
+            "95% CI low": _float((v.get("ci") or [None, None])[0]),
+            "95% CI high": _float((v.get("ci") or [None, None])[1]),
+            "Share of the ceiling": _float(share),
+        }
+        for name, v, share in entries
+    ]
+    paper_mean = float(np.mean([paper.TABLE7[m]["similarity"] for m in METRICS]))
+    rows.append({"Mean similarity of": "Paper (MarS, Table 7)", "Mean": paper_mean})
+    return pd.DataFrame(rows)
+
+
+def paired_frame(summary: Summary) -> pd.DataFrame:
+    """Each paired difference of mean similarity (e.g. lmm - noise) with its 95% interval."""
+    rows = [
+        {
+            "Difference": " − ".join(label(b) for b in pair.split("-")),
+            "Mean similarity difference [95% CI]": _interval(v),
+            "Interval excludes 0": bool(v.get("ci_excludes_zero")),
+        }
+        for pair, v in summary.get("paired", {}).items()
+    ]
+    return pd.DataFrame(rows, columns=["Difference", "Mean similarity difference [95% CI]", "Interval excludes 0"])
+
+
+def accuracy_frame(summary: Summary) -> pd.DataFrame:
+    """3-class accuracy per row and background with the exact chance level beside it, and the persistence baseline."""
+    bgs = simulated(summary)
+    rows = []
+    for m in METRICS:
+        row: dict[str, object] = {"Row": METRIC_NAMES[m]}
+        persistence = None
+        for bg in bgs:
+            cell = summary["backgrounds"][bg]["accuracy"][m]
             row[f"{short(bg)} accuracy"] = _float(cell.get("accuracy"))
-            row[f"{short(bg)} accuracy 95% CI"] = _ci(*accuracy_interval(cell.get("accuracy"), cell.get("n")), ".2f")
-        row["Paper similarity"] = paper.TABLE7[m]["similarity"]
-        row["Paper accuracy"] = paper.TABLE7[m]["accuracy"]
-        if len({tuple(c) for c in counts.values()}) <= 1:  # the same start points for every background
-            row["Start points"] = _int(counts[bgs[0]][i]) if bgs else None
-        else:
-            for bg in bgs:
-                row[f"{short(bg)} start points"] = _int(counts[bg][i])
+            row[f"{short(bg)} chance"] = _float(cell.get("chance_exact"))
+            persistence = cell.get("persistence")
+        row["Persistence"] = _float(persistence)
+        row["Paper"] = paper.TABLE7[m]["accuracy"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def similarity_figure(summary: Summary, height: int | None = None) -> go.Figure:
+    """Per-minute similarity per row as grouped bars: the real-vs-real ceiling, each background, the paper's."""
+    bgs = simulated(summary)
+    names = [METRIC_NAMES[m] for m in METRICS]
+    series = [("ceiling", "Ceiling (real vs real)", CEILING_COLOR, summary["ceiling"]["rows"])]
+    series += [(bg, label(bg), color(bg), summary["backgrounds"][bg]["similarity"]["rows"]) for bg in bgs]
+    fig = go.Figure()
+    for key, name, colour, values in series:
+        x = [_float(values.get(m)) for m in METRICS]
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=x,
+                orientation="h",
+                name=name,
+                marker_color=colour,
+                text=[_num(v, ".2f") for v in x],
+                textposition="outside",
+                cliponaxis=False,
+                textfont={"size": 10, "color": colour},
+                hovertemplate=f"{name} %{{x:.3f}}<extra>{key}</extra>",
+            )
+        )
+    fig.add_trace(
+        go.Bar(
+            y=names,
+            x=[paper.TABLE7[m]["similarity"] for m in METRICS],
+            orientation="h",
+            name="Paper (MarS, Table 7)",
+            marker={"color": PAPER_COLOR, "pattern": {"shape": "/", "fgcolor": "#8a94a6", "size": 5}},
+            hovertemplate="paper %{x:.3f}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(range=[0, 1.12], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0], tickformat=".1f")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        barmode="group",
+        bargap=0.25,
+        height=height or 300 + 22 * len(METRICS) * (len(series) + 1) // 2,
+        template="plotly_white",
+        title={"text": "Per-minute distribution similarity (overlap coefficient)", "x": 0, "xanchor": "left"},
+        margin={"l": 150, "r": 20, "t": 60, "b": 40},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.06, "xanchor": "left", "x": 0},
+    )
+    return fig
+
+
+def facts_frame(summary: Summary) -> pd.DataFrame:
+    """Each fact's headline statistic with its 95% interval for the replay and every background, and its verdict."""
+    facts = summary.get("facts", {})
+    rows = []
+    for fact in FACTS:
+        first = next((facts[bg][fact] for bg in facts if fact in facts[bg]), None)
+        row: dict[str, object] = {"Stylized fact": FACT_NAMES[fact], "Statistic": first["statistic"] if first else ""}
+        for bg in ordered(facts):
+            r = facts[bg].get(fact)
+            row[label(bg)] = (
+                "—"
+                if r is None
+                else f"{_num(r.get('value'))} {_ci(*(r.get('ci') or [None, None]))} "
+                f"{PRESENT if r.get('present') else ABSENT}"
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def _float(x: object) -> float:
     return float("nan") if x is None else float(x)
-
-
-def _int(x: object) -> int | None:
-    return None if x is None else int(x)
-
-
-def metrics_figure(metrics: Mapping[str, Mapping[str, dict]], height: int | None = None) -> go.Figure:
-    """Table 7 as grouped bars: distribution similarity and 3-class accuracy per metric, ours next to the paper's;
-    our accuracies carry their 95% Wilson interval over the start points as whiskers."""
-    bgs = metric_backgrounds(metrics)
-    names = [METRIC_NAMES[m] for m in METRICS]
-    height = height or 300 + 26 * len(METRICS) * (len(bgs) + 1) // 2  # room for every bar of a group
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        shared_yaxes=True,
-        horizontal_spacing=0.04,
-        subplot_titles=("Distribution similarity (overlap coefficient)", "Accuracy (3-class), 95% interval"),
-    )
-    for col, key in ((1, "similarity"), (2, "accuracy")):
-        for bg in bgs:
-            cells = [metrics.get(m, {}).get(bg, {}) for m in METRICS]
-            x = [_float(c.get(key)) for c in cells]
-            error, interval = None, [""] * len(cells)
-            if key == "accuracy":  # the Wilson interval over the start points
-                lo, hi = np.array([accuracy_interval(c.get(key), c.get("n")) for c in cells]).T
-                error = {
-                    "type": "data",
-                    "symmetric": False,
-                    "array": hi - x,
-                    "arrayminus": x - lo,
-                    "color": "#667085",
-                    "thickness": 1.2,
-                    "width": 3,
-                }
-                interval = [f", 95% CI {_ci(a, b)}" for a, b in zip(lo, hi)]
-            fig.add_trace(
-                go.Bar(
-                    y=names,
-                    x=x,
-                    orientation="h",
-                    name=label(bg),
-                    legendgroup=bg,
-                    error_x=error,
-                    marker_color=color(bg),
-                    showlegend=col == 1,
-                    customdata=[[c.get("n"), c.get("n_rollouts"), i] for c, i in zip(cells, interval)],
-                    # the number at the bar's end; not on the accuracy bars, where the whisker is (the table has them)
-                    text=None if error else [_num(c.get(key), ".2f") for c in cells],
-                    textposition="outside",
-                    cliponaxis=False,
-                    textfont={"size": 10, "color": color(bg)},
-                    hovertemplate=f"{short(bg)} {key} %{{x:.3f}}%{{customdata[2]}} (%{{customdata[0]}} start points × "
-                    "%{customdata[1]} rollouts)<extra></extra>",
-                ),
-                row=1,
-                col=col,
-            )
-        fig.add_trace(
-            go.Bar(
-                y=names,
-                x=[paper.TABLE7[m][key] for m in METRICS],
-                orientation="h",
-                name="Paper (MarS, Table 7)",
-                legendgroup="paper",
-                marker={"color": PAPER_COLOR, "pattern": {"shape": "/", "fgcolor": "#8a94a6", "size": 5}},
-                showlegend=col == 1,
-                hovertemplate=f"paper {key} %{{x:.3f}}<extra></extra>",
-            ),
-            row=1,
-            col=col,
-        )
-    fig.add_vline(x=1 / 3, line=ZERO_LINE, row=1, col=2)
-    fig.add_trace(
-        go.Scatter(x=[None], y=[None], mode="lines", line=ZERO_LINE, name="Chance accuracy (⅓)"), row=1, col=2
-    )
-    fig.update_xaxes(
-        range=[0, 1.12], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0], tickformat=".1f", showline=True, linecolor="#d0d5dd"
-    )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(
-        barmode="group",
-        bargap=0.25,
-        bargroupgap=0.05,
-        height=height,
-        template="plotly_white",
-        title={"text": "Quantitative realism (Table 7): ours next to the paper's", "x": 0, "xanchor": "left"},
-        margin={"l": 150, "r": 20, "t": 80, "b": 40},
-        hovermode="closest",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.06, "xanchor": "left", "x": 0},
-    )
-    fig.update_annotations(font={"size": 12.5})
-    return fig
 
 
 PAPER_FIGURES = {

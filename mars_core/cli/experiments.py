@@ -9,13 +9,15 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
+from analysis.bootstrap import RESAMPLES
+from analysis.minute_metrics import FLOW
 from analysis.report import chromium_path, missing_chromium, write_report
 from mars_core.cli.options import DataDirOption, JsonOption, SymbolsOption, emit, symbol_list
 from mars_core.errors import MarsInputError
 from mars_core.experiments.control_eval import CONFIGS, EvalSettings, run_eval
 from mars_core.experiments.impact import StudyConfig, run_study, study_dir
 from mars_core.experiments.model_eval import evaluate_model as run_model_evaluation
-from mars_core.experiments.realism import RealismConfig, evaluation_dir, run_realism
+from mars_core.experiments.realism import CEILING, HELD_OUT, RealismConfig, evaluation_dir, run_realism
 from mars_core.experiments.reports import build_report
 from mars_core.paths import runs_root
 
@@ -63,9 +65,22 @@ def realism(
     ] = "replay,noise",
     dates: Annotated[str, typer.Option(help="Comma-separated dates (default: every catalogued day).")] = "",
     minutes: Annotated[int, typer.Option(help="Length of each simulated future.")] = 30,
-    every: Annotated[int, typer.Option(help="Minutes between start points in the held-out window.")] = 5,
+    every: Annotated[
+        int, typer.Option("--starts-every", "--every", help="Minutes between start points in the window.")
+    ] = 2,
     rollouts: Annotated[int, typer.Option(help="Rollouts per start point and background.")] = 4,
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    window: Annotated[
+        tuple[str, str],
+        typer.Option(
+            help="First and last minute of the evaluated windows, HH:MM HH:MM (default: the held-out afternoon)."
+        ),
+    ] = HELD_OUT,
+    ceiling_window: Annotated[
+        tuple[str, str],
+        typer.Option(help="The real period the ceiling scores the evaluated windows against, HH:MM HH:MM."),
+    ] = CEILING,
+    bootstrap: Annotated[int, typer.Option(help="Block-bootstrap resamples of the intervals.")] = RESAMPLES,
+    seed: Annotated[int, typer.Option(help="Seed of the rollouts and of the bootstrap.")] = 0,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -76,16 +91,20 @@ def realism(
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Stylized facts and Table-7 similarity/accuracy of each background against the real held-out windows."""
+    """Per-minute Table-7 similarity with its real-vs-real ceiling and bootstrap intervals, 3-class accuracy,
+    stylized facts and the closed-loop fidelity of each background against the real held-out windows."""
 
     config = RealismConfig.from_dict(
         {
             "symbol": symbol.upper(),
             "dates": [d for d in dates.split(",") if d.strip()],
             "backgrounds": backgrounds.split(","),
+            "window": window,
+            "ceiling_window": ceiling_window,
             "minutes": minutes,
             "every_minutes": every,
             "rollouts": rollouts,
+            "bootstrap": bootstrap,
             "seed": seed,
         }
     )
@@ -96,18 +115,40 @@ def realism(
             bar.n = done
             bar.refresh()
 
-        summary = run_realism(config, out or evaluation_dir(config), data_dir, workers, progress)
+        result = run_realism(config, out or evaluation_dir(config), data_dir, workers, progress)
+    emit(result, as_json, realism_table(result))
+
+
+def realism_table(result: dict) -> str:
+    """The human summary of `mars realism`: per-minute similarity per row next to the ceiling, then fidelity."""
+
+    def num(x: float | None, spec: str = ".3f") -> str:
+        return "-" if x is None else f"{x:{spec}}"
+
+    def ci(v: dict) -> str:
+        return f"{num(v['mean'])} [{num(v['ci'][0])}, {num(v['ci'][1])}]"
+
+    bgs = [bg for bg in result["backgrounds"] if bg != "replay"]
     lines = [
-        f"{summary['starts']} start points x {summary['rollouts']} rollouts in {summary['seconds']:.1f}s -> {summary['dir']}"
+        f"{result['symbol']} {result['protocol']}: {result['starts']} start windows x {result['rollouts']} rollouts x "
+        f"{result['minutes']} min in {result['seconds']:.0f}s -> {result['dir']}",
+        f"ceiling = {result['ceiling']['definition']}",
+        f"{'row':24s} {'ceiling':>8s} " + " ".join(f"{bg:>8s}" for bg in bgs),
     ]
-    for metric, by_bg in summary["metrics"].items():
-        cells = ", ".join(f"{bg}: sim {v['similarity']} acc {v['accuracy']}" for bg, v in by_bg.items())
-        lines.append(f"  {metric}: {cells}")
-    lines.append(
-        "  facts present: "
-        + "; ".join(f"{f}: {'/'.join(bg for bg, p in v.items() if p) or '-'}" for f, v in summary["facts"].items())
-    )
-    emit({"metrics": summary["metrics"], "facts": summary["facts"]}, as_json, "\n".join(lines))
+    for row in result["ceiling"]["rows"]:
+        cells = " ".join(f"{num(result['backgrounds'][bg]['similarity']['rows'][row]):>8s}" for bg in bgs)
+        lines.append(f"{row:24s} {num(result['ceiling']['rows'][row]):>8s} {cells}")
+    lines.append(f"{'mean [95% CI]':24s} ceiling {ci(result['ceiling'])}")
+    lines += [f"{'':24s} {bg} {ci(result['backgrounds'][bg]['similarity'])}" for bg in bgs]
+    lines += [f"paired {pair}: {ci(v)}" for pair, v in result["paired"].items()]
+    for bg in bgs:
+        f = result["backgrounds"][bg]["fidelity"]
+        lines.append(
+            f"fidelity {bg} (sim/real per 5 min): volatility {num(f['volatility'], '.2f')}, "
+            f"variance ratio {num(f['variance_ratio'], '.2f')}"
+        )
+        lines += [f"  {k:14s} " + " ".join(num(x, ".2f") for x in f[k]) for k in FLOW]
+    return "\n".join(lines)
 
 
 def evaluate_model(

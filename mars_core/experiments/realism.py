@@ -1,17 +1,22 @@
-"""Realism evaluation: simulated futures against the real day (paper Sec. 3.1, App. I, J).
+"""Realism evaluation on the paper's unit, one value per minute (paper Sec. 3.1, App. I, J), with its ceiling.
 
-Start points are spread over the held-out part of each day (the generative
-model's validation window, 14:30-16:00). From each, every simulated background
-runs `rollouts` futures of `minutes` minutes; the real day over the same
-minutes is the replay reference. Minute bars (from trades and mids) feed Cont's
-stylized facts; per start point, the window metrics of Table 7 (volatility,
-spread, order volume, aggressive and buy ratios, 1-5 minute returns) give the
-distribution similarity and 3-class accuracy of each background.
+Start points every `every_minutes` spread over the held-out part of each day (the generative model's validation
+window, 14:30-16:00; starts 14:30-15:30 for 30-minute futures). From each, every simulated background runs
+`rollouts` futures of `minutes` minutes; the real market over the same minutes is the reference. Every minute of
+every window is measured the same way on both sides (`analysis.minute_metrics`) and scored by `score`:
+
+* per-minute similarity of each Table-7 row, pooled over the start windows and rollouts, its mean over the rows, and
+  next to it the ceiling: the same held-out windows against real windows of another period of the same days
+  (`ceiling_window`, default 12:00-14:00, same spacing and length), i.e. what real data scores against real data;
+* 95% basic intervals of a circular block bootstrap over start windows (`analysis.bootstrap`), resampling the real and
+  every simulated background's windows jointly, so the paired order model - noise difference keeps its pairing;
+* 3-class accuracy per row with chance and a persistence baseline; Cont's stylized facts on the minute bars of the
+  same windows (each statistic with its interval); the closed-loop fidelity of `analysis.fidelity`.
 
 Layout of an evaluation directory:
     realism.json                 the configuration
-    runs/<background>/<start>/   run directories of the simulations
-    facts.json, table6.csv, table7.json, summary.json
+    runs/<background>/<start>/   run directories of the simulations (an interrupted evaluation resumes)
+    facts.json, summary.json     written when it has finished (summary.json last: the result)
 """
 
 from __future__ import annotations
@@ -20,22 +25,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from analysis import similarity, stylized_facts
-from mars_core.data import (
-    LobsterDay,
-    discover,
-    find_dataset,
-    load_day,
-    minute_bars,
-    resolve_data_dir,
-)
-from mars_core.data.orderflow import Action, order_flow
+from analysis import realism_scores as scores
+from analysis import stylized_facts
+from analysis.bootstrap import BLOCK, LEVEL, RESAMPLES
+from analysis.minute_metrics import fact_bars, minute_table
+from mars_core.data import LobsterDay, discover, find_dataset, load_day, resolve_data_dir
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.engine import format_clock, parse_clock
 from mars_core.errors import ConfigError
+from mars_core.experiments.realism_windows import RealDay, real_window, sim_window
 from mars_core.paths import runs_root
 from mars_core.settings import Settings
 from mars_core.sim.arms import Progress
@@ -45,10 +47,13 @@ from mars_core.sim.runner import pending_tasks, run_simulation, run_tasks
 from mars_core.store import RunDir, claim_directory, named_dir, write_json
 
 REPLAY = "replay"
+PROTOCOL = "per-minute"
 MARKER = "realism.json"  # an evaluation directory holds its configuration in this file
-FILES = ("facts.json", "table7.json", "summary.json")  # written when it has finished (summary.json last)
+FILES = ("facts.json", "summary.json")  # written when it has finished (summary.json last)
 HELD_OUT = ("14:30", "16:00")
+CEILING = ("12:00", "14:00")
 EVALUATIONS_DIR = "realism"  # evaluations without a given directory go to <runs root>/realism/<SYMBOL>-<config hash>
+FACT_RESAMPLES = 200  # the stylized facts' own block bootstrap (`stylized_facts.evaluate_facts`)
 
 
 class RealismConfig(Settings):
@@ -58,9 +63,12 @@ class RealismConfig(Settings):
     dates: tuple[str, ...] = ()  # empty: every catalogued day of the symbol
     backgrounds: tuple[str, ...] = ("noise",)
     window: tuple[str, str] = HELD_OUT
+    ceiling_window: tuple[str, str] = CEILING
     minutes: int = Field(30, ge=5, le=90, description="length of each simulated future")
-    every_minutes: int = Field(5, ge=1, le=60, description="spacing of the start points")
+    every_minutes: int = Field(2, ge=1, le=60, description="spacing of the start points")
     rollouts: int = Field(4, ge=1, le=256)
+    bootstrap: int = Field(RESAMPLES, ge=10, le=100_000, description="block-bootstrap resamples")
+    block: int = Field(BLOCK, ge=1, le=1000, description="consecutive start windows per bootstrap block")
     seed: int = 0
 
     @field_validator("backgrounds")
@@ -72,14 +80,25 @@ class RealismConfig(Settings):
                 raise ValueError(f"background {v!r} is not one of replay, noise, lmm")
         return out
 
-    def start_times(self) -> list[str]:
-        first, last = (parse_clock(t) for t in self.window)
+    def start_times(self, window: tuple[str, str] | None = None) -> list[str]:
+        """HH:MM of the start points in `window` (default: the held-out one) whose futures end inside it."""
+        window = window or self.window
+        first, last = (parse_clock(t) for t in window)
         starts = range(first, last - self.minutes * NS_PER_MINUTE + 1, self.every_minutes * NS_PER_MINUTE)
         if not starts:
-            raise ConfigError(
-                f"window {self.window[0]}-{self.window[1]} is shorter than one {self.minutes}-minute future"
-            )
+            raise ConfigError(f"window {window[0]}-{window[1]} is shorter than one {self.minutes}-minute future")
         return [format_clock(t)[:5] for t in starts]
+
+    def ceiling_times(self) -> list[str]:
+        return self.start_times(self.ceiling_window)
+
+    def ceiling_definition(self, days: int = 1) -> str:
+        c = self.ceiling_times()
+        return (
+            f"real vs real: the held-out windows ({self.window[0]}-{self.window[1]}) against real windows of the same "
+            f"day{'s' * (days != 1)} starting {c[0]}-{c[-1]} (every {self.every_minutes} min, "
+            f"{self.minutes} min long), scored with the same per-minute protocol"
+        )
 
 
 def days_of(config: RealismConfig, data_dir: str | None) -> list[LobsterDay]:
@@ -102,36 +121,6 @@ def sim_config(config: RealismConfig, day: LobsterDay, background: str, start: s
     )
 
 
-def real_orders(day: LobsterDay, start_ns: int, end_ns: int) -> pd.DataFrame:
-    """The day's order flow in a window, in the columns `similarity.window_metrics` reads."""
-    flow = order_flow(day)
-    keep = (flow.ts >= start_ns) & (flow.ts < end_ns)
-    return pd.DataFrame(
-        {
-            "side": flow.side[keep],
-            "qty": flow.qty[keep],
-            "aggressive": flow.aggressive[keep],
-            "event": flow.action[keep],
-        }
-    )
-
-
-def sim_orders(run: RunDir, rollout: int) -> pd.DataFrame:
-    """A rollout's accepted orders; a submission is aggressive when it traded on arrival."""
-    orders = run.table("orders", rollout, "main")
-    trades = run.table("trades", rollout, "main")
-    orders = orders[orders["status"] == 0]
-    takers = set(trades["taker_id"].tolist()) if len(trades) else set()
-    return pd.DataFrame(
-        {
-            "side": orders["side"].to_numpy(),
-            "qty": orders["qty"].to_numpy(),
-            "aggressive": orders["order_id"].isin(takers).to_numpy() & (orders["event"] == Action.SUBMIT).to_numpy(),
-            "event": orders["event"].to_numpy(),
-        }
-    )
-
-
 def run_realism(
     config: RealismConfig,
     out: str | Path,
@@ -139,11 +128,12 @@ def run_realism(
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Simulate every background from every start point and compare with the real day."""
+    """Simulate every background from every start point, then measure and score them against the real day."""
     started = time.perf_counter()
     out = Path(out)
     days = days_of(config, data_dir)
     starts = config.start_times()
+    config.ceiling_times()  # refuse a ceiling window too short before simulating anything
     for day in days:
         for start in starts:
             sim_config(config, day, "noise", start).check_window(day.info)
@@ -171,51 +161,94 @@ def run_realism(
         if background(bg).lockstep:
             counter[0] += c.rollouts - len(pending_tasks(c, r))
             run_simulation(c, r.path, data_dir, workers, step)
-    result = evaluate(config, days, starts, runs)
-    for name, value in (("facts.json", result["facts_detail"]), ("table7.json", result["metrics"])):
-        write_json(out / name, value)
-    result["facts_table"].to_csv(out / "table6.csv")
-    summary = {
-        "metrics": result["metrics"],
-        "facts": result["facts"],
-        "starts": len(starts) * len(days),
-        "rollouts": config.rollouts,
-        "seconds": round(time.perf_counter() - started, 2),
-        "dir": str(out),
+    simulated = time.perf_counter()
+    result = evaluate(config, days, runs)
+    write_json(out / "facts.json", scores.json_clean(result.pop("facts_detail")))
+    result["timings"] = {
+        "simulate_seconds": round(simulated - started, 1),
+        "evaluate_seconds": round(time.perf_counter() - simulated, 1),
     }
-    write_json(out / "summary.json", summary)
-    return summary
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    result["dir"] = str(out)
+    result = scores.json_clean(result)
+    write_json(out / "summary.json", result)
+    return result
 
 
-def evaluate(config: RealismConfig, days: list[LobsterDay], starts: list[str], runs: dict) -> dict[str, Any]:
-    """Stylized facts and Table 7 from the finished runs and the real days."""
-    real_bars, real_windows = [], []
-    for day in days:
-        first, last = (parse_clock(t) for t in config.window)
-        real_bars.append(minute_bars(day, first, last))
-        for start in starts:
-            t0 = parse_clock(start)
-            t1 = t0 + config.minutes * NS_PER_MINUTE
-            real_windows.append(similarity.window_metrics(minute_bars(day, t0, t1), real_orders(day, t0, t1)))
-    facts = {REPLAY: stylized_facts.evaluate_facts(real_bars, seed=config.seed)}
-    sims: dict[str, list[list[dict]]] = {}
+def _stack(tables: list[pd.DataFrame], start: int, rollout: int | None = None) -> pd.DataFrame:
+    frame = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0].copy()
+    frame.insert(0, "start", start)
+    if rollout is not None:
+        frame.insert(1, "rollout", rollout)
+    return frame
+
+
+def measure(config: RealismConfig, days: list[LobsterDay], runs: dict) -> dict[str, Any]:
+    """Per-minute tables and fact bars of every side: "real" (held-out), "ceiling" (the other period) and each
+    background; tables are lists per start window (days in order), bars lists per window and rollout."""
+    reals = [RealDay.load(day) for day in days]
+    sides: dict[str, dict[str, list]] = {name: {"tables": [], "bars": []} for name in ("real", "ceiling")}
+    hours = []
+    for real in reals:
+        for name, times in (("real", config.start_times()), ("ceiling", config.ceiling_times())):
+            for start in times:
+                w = real_window(real, parse_clock(start), config.minutes)
+                sides[name]["tables"].append(_stack([minute_table(w)], len(sides[name]["tables"])))
+                sides[name]["bars"].append(fact_bars(w))
+        hours += [parse_clock(s) / (60 * NS_PER_MINUTE) for s in config.start_times()]
     for bg in config.backgrounds:
-        bars, windows = [], []
-        for day in days:
-            for start in starts:
-                _, run = runs[(bg, day.info.key, start)]
+        tables, bars = [], []
+        for real in reals:
+            for start in config.start_times():
+                _, run = runs[(bg, real.day.info.key, start)]
                 per_rollout = []
                 for r in range(config.rollouts):
-                    b = run.table("bars", r, "main").drop(columns=["rollout", "arm"])
-                    bars.append(b)
-                    per_rollout.append(similarity.window_metrics(b, sim_orders(run, r)))
-                windows.append(per_rollout)
-        facts[bg] = stylized_facts.evaluate_facts(bars, seed=config.seed)
-        sims[bg] = windows
-    metrics = similarity.table7(real_windows, sims)
-    table = stylized_facts.facts_table(facts)
-    presence = {fact: {bg: bool(facts[bg][fact]["present"]) for bg in facts} for fact in stylized_facts.FACTS}
-    return {"metrics": metrics, "facts": presence, "facts_detail": facts, "facts_table": table}
+                    w = sim_window(run, r, parse_clock(start), config.minutes, real.levels)
+                    per_rollout.append(_stack([minute_table(w)], len(tables), r))
+                    bars.append(fact_bars(w))
+                tables.append(pd.concat(per_rollout, ignore_index=True))
+        sides[bg] = {"tables": tables, "bars": bars}
+    return {"sides": sides, "start_hours": np.array(hours)}
+
+
+def evaluate(config: RealismConfig, days: list[LobsterDay], runs: dict) -> dict[str, Any]:
+    """Similarity with its ceiling and intervals, accuracy, fidelity and facts from the finished runs."""
+    measured = measure(config, days, runs)
+    sides = measured["sides"]
+    result: dict[str, Any] = {
+        "protocol": PROTOCOL,
+        "symbol": config.symbol,
+        "dates": [d.info.date.isoformat() for d in days],
+        "window": list(config.window),
+        "start_times": config.start_times(),
+        "starts": len(sides["real"]["tables"]),
+        "rollouts": config.rollouts,
+        "minutes": config.minutes,
+        "every_minutes": config.every_minutes,
+        "bootstrap": {
+            "resamples": config.bootstrap,
+            "block": config.block,
+            "level": LEVEL,
+            "interval": "basic",
+        },
+        **scores.score(
+            {name: side["tables"] for name, side in sides.items()},
+            config.backgrounds,
+            config.minutes,
+            measured["start_hours"],
+            config.bootstrap,
+            config.block,
+            config.seed,
+        ),
+    }
+    result["ceiling"].update(
+        {"definition": config.ceiling_definition(len(days)), "window": list(config.ceiling_window)}
+    )
+    bars = {REPLAY: sides["real"]["bars"], **{bg: sides[bg]["bars"] for bg in config.backgrounds}}
+    facts = {bg: stylized_facts.evaluate_facts(b, n_boot=FACT_RESAMPLES, seed=config.seed) for bg, b in bars.items()}
+    result["facts"] = {bg: {f: scores.fact_summary(f, facts[bg][f]) for f in stylized_facts.FACTS} for bg in facts}
+    result["facts_detail"] = facts
+    return result
 
 
 def evaluation_dir(config: RealismConfig, root: Path | None = None) -> Path:

@@ -28,7 +28,7 @@ from mars_core import __version__
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.experiments.impact import STUDY_MARKER
 from mars_core.experiments.provenance import datasets, git_commit, mtime, sha256, versions
-from mars_core.experiments.realism import FILES, MARKER, RealismConfig
+from mars_core.experiments.realism import FILES, MARKER, PROTOCOL, RealismConfig
 from mars_core.paths import CALIBRATION_DIR, ORDER_MODEL_DIR, REPO_ROOT
 from mars_core.store import RunDir
 
@@ -140,6 +140,10 @@ def load_evaluation(path: str | Path) -> RealismResults:
         except (OSError, json.JSONDecodeError) as err:
             raise MarsInputError(f"{file}: not readable JSON ({err})") from None
     facts = parsed["facts.json"]
+    if parsed["summary.json"].get("protocol") != PROTOCOL:
+        raise MarsInputError(
+            f"{path}: written by an older realism evaluation (not the {PROTOCOL} protocol); run `mars realism` again"
+        )
     if not isinstance(facts, dict) or rc.REPLAY not in facts or any(set(FACTS) - set(v) for v in facts.values()):
         raise MarsInputError(f"{path / 'facts.json'}: expected the 11 facts for the replay and each background")
     runs = {bg: sorted(p for p in (path / "runs" / bg).glob("*") if p.is_dir()) for bg in facts if bg != rc.REPLAY}
@@ -151,7 +155,6 @@ def load_evaluation(path: str | Path) -> RealismResults:
         path,
         parsed[MARKER],
         {bg: facts[bg] for bg in rc.ordered(facts)},
-        parsed["table7.json"],
         parsed["summary.json"],
         runs,
         starts,

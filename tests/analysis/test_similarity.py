@@ -1,8 +1,7 @@
-"""Overlap coefficient, 3-class accuracy, window metrics and the Table 7 assembly, on known answers."""
+"""Overlap coefficient, pooled per-minute similarity and 3-class accuracy with its baselines, on known answers."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -59,126 +58,66 @@ def test_a_samples_outliers_do_not_coarsen_the_reference_ruler() -> None:
 # --- 3-class accuracy ------------------------------------------------------------------------
 
 
-def test_tertile_classes_are_balanced_on_the_replay_values() -> None:
-    x = np.arange(300.0)
-    classes = sim.classify(x, sim.tertile_edges(x))
-    assert np.bincount(classes).tolist() == [100, 100, 100]
-    assert sim.classify([np.nan], sim.tertile_edges(x)).tolist() == [-1]
+def test_tertile_classes_are_balanced_on_the_real_values() -> None:
+    values = np.arange(30.0)
+    classes = sim.classify(values, sim.tertile_edges(values))
+    assert np.bincount(classes).tolist() == [10, 10, 10]
+    assert sim.classify([np.nan], sim.tertile_edges(values)).tolist() == [-1]
 
 
-def test_accuracy_of_identical_values_is_one_and_of_independent_values_a_third() -> None:
-    rng = np.random.default_rng(2)
-    replay = rng.uniform(size=30_000)
-    assert sim.three_class_accuracy(replay, replay) == 1.0
-    # independent: P(same class) = 3 * (1/3)^2; sd sqrt(2/9 / 30000) = 0.0027
-    assert sim.three_class_accuracy(replay, rng.uniform(size=30_000)) == pytest.approx(1 / 3, abs=0.011)
+# --- pooled per-minute scores ------------------------------------------------------------------
 
 
-def test_accuracy_skips_unpaired_nans_and_rejects_unequal_lengths() -> None:
-    replay = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
-    assert sim.three_class_accuracy(replay, [0.0, 1.0, 2.0, np.nan, 4.0, 0.0]) == pytest.approx(4 / 5)
-    with pytest.raises(ValueError, match="paired"):
-        sim.three_class_accuracy(replay, replay[:-1])
+def _tables(values: np.ndarray, rollouts: int = 0) -> list[pd.DataFrame]:
+    """(S, M) per-minute values of one row -> per start window, a table with every METRICS column."""
+    out = []
+    for s, row in enumerate(np.atleast_2d(values)):
+        frame = pd.DataFrame({"start": s, "minute": np.arange(len(row))})
+        if rollouts:
+            frame.insert(1, "rollout", 0)
+        for m in sim.METRICS:
+            frame[m] = row
+        out.append(frame)
+    return out
 
 
-def test_rollout_accuracy_predicts_the_majority_class() -> None:
-    replay = np.arange(9.0)  # tertile edges 8/3 and 16/3: classes 0,0,0,1,1,1,2,2,2
-    exact = np.repeat(replay[:, None], 4, axis=1)
-    assert sim.three_class_accuracy_from_rollouts(replay, exact) == 1.0
-    # rollout classes (0, 0, 1, 2, 2): votes tie 0 and 2, the median is class 1 -> majority picks 0, median 1
-    split = np.tile([0.0, 1.0, 4.0, 7.0, 8.0], (9, 1))
-    assert sim.three_class_accuracy_from_rollouts(replay, split) == pytest.approx(3 / 9)  # predicts 0 everywhere
-    assert sim.three_class_accuracy_from_rollouts(replay, split, method="median") == pytest.approx(3 / 9)
-    majority_two = np.tile([7.0, 8.0, 0.0], (9, 1))  # two of three rollouts high
-    assert sim.three_class_accuracy_from_rollouts(replay, majority_two) == pytest.approx(3 / 9)
-    assert sim.classify(np.median(majority_two[0]), sim.tertile_edges(replay)) == 2
+def test_pooled_similarity_of_the_same_windows_is_one_and_of_disjoint_ones_zero() -> None:
+    rng = np.random.default_rng(0)
+    real = sim.pool(_tables(rng.normal(size=(10, 30))))
+    assert all(v == 1.0 for v in sim.pooled_similarity(real, real).values())
+    far = sim.pool(_tables(rng.normal(size=(10, 30)) + 100))
+    assert all(v == 0.0 for v in sim.pooled_similarity(real, far).values())
+    assert sim.mean_over_rows({"a": 0.5, "b": float("nan"), "c": 1.0}) == 0.75
 
 
-def test_rollout_accuracy_handles_ragged_rollouts_and_independent_noise() -> None:
-    replay = np.arange(6.0)
-    ragged = np.array([[0.0, np.nan], [1.0, 9.0], [np.nan, np.nan], [3.0, np.nan], [4.0, 5.0], [5.0, 5.0]])
-    # row 2 has no rollout; row 1 ties (0 vs 2) and its median 5 is class 2 -> wrong; 4 of 5 right
-    assert sim.three_class_accuracy_from_rollouts(replay, ragged) == pytest.approx(4 / 5)
-    rng = np.random.default_rng(3)
-    assert sim.three_class_accuracy_from_rollouts(rng.uniform(size=6000), rng.uniform(size=(6000, 15))) == (
-        pytest.approx(1 / 3, abs=0.025)
-    )
-    with pytest.raises(ValueError, match="method"):
-        sim.three_class_accuracy_from_rollouts(replay, ragged, method="mean")
+def test_pooled_similarity_takes_the_resampled_windows_with_their_repeats() -> None:
+    real = sim.pool(_tables(np.array([[0.0] * 4, [1.0] * 4])))
+    other = sim.pool(_tables(np.array([[0.0] * 4, [1.0] * 4])))
+    # windows (0, 0) of the real against (1, 1) of the other: the constant 0 against the constant 1
+    assert sim.pooled_similarity(real, other, np.array([0, 0]), np.array([1, 1]))["spread"] == 0.0
+    assert sim.pooled_similarity(real, other, np.array([0, 1]), np.array([1, 0]))["spread"] == 1.0
 
 
-# --- window metrics and Table 7 --------------------------------------------------------------
+def test_accuracy_is_one_for_the_real_minutes_and_chance_for_independent_ones() -> None:
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=(40, 30))
+    real = pd.concat(_tables(values), ignore_index=True)
+    same = sim.three_class_accuracy(real, real.assign(rollout=0), "spread")
+    assert same["accuracy"] == 1.0 and same["n"] == 1200
+    noise = pd.concat(_tables(rng.normal(size=(40, 30)), rollouts=1), ignore_index=True)
+    got = sim.three_class_accuracy(real, noise, "spread")
+    assert abs(got["accuracy"] - 1 / 3) < 0.05 and abs(got["chance_exact"] - 1 / 3) < 0.01
+    assert got["chance"] == 1 / 3 and abs(got["persistence"] - 1 / 3) < 0.05  # independent minutes
 
 
-def window_bars() -> pd.DataFrame:
-    """Four minutes; mid opens at 100 and closes 101, 102, (no bar), 100."""
-    return pd.DataFrame(
-        {
-            "minute": T0 + np.array([0, 1, 3]) * NS_PER_MINUTE,
-            "mid_open": [100.0, 101.0, 102.0],
-            "mid_close": [101.0, 102.0, 100.0],
-            "last_open": [np.nan, 101.5, 101.0],
-            "last_close": [np.nan, 101.5, 100.5],
-            "spread": [1.0, 2.0, 3.0],
-        }
-    )
-
-
-def test_window_metrics_from_a_known_mid_path() -> None:
-    metrics = sim.window_metrics(window_bars())
-    path = np.log([100.0, 101.0, 102.0, 102.0, 100.0])  # minute 2 carries 102 forward
-    assert list(metrics) == list(sim.METRICS)
-    assert metrics["volatility"] == pytest.approx(np.std(np.diff(path), ddof=1))
-    assert metrics["spread"] == pytest.approx(2.0)
-    assert [metrics[f"return_{k}min"] for k in (1, 2, 3, 4)] == pytest.approx(path[1:] - path[0])
-    assert math.isnan(metrics["return_5min"]) and math.isnan(metrics["buy_order_ratio"])
-    assert math.isnan(sim.window_metrics(window_bars(), price="last")["return_1min"])  # no trade in the first minute
-
-
-def test_window_order_metrics_count_submissions_only() -> None:
-    orders = pd.DataFrame(
-        {
-            "side": [1, 1, 1, -1, 1, -1, -1],
-            "qty": [100, 200, 300, 400, 999, 999, 999],
-            "aggressive": [True, False, False, True, True, True, True],
-            "event": [1, 1, 1, 1, 2, 3, 3],
-        }
-    )
-    metrics = sim.window_metrics(window_bars(), orders)
-    assert metrics["mean_order_volume"] == pytest.approx(250.0)
-    assert metrics["aggressive_order_ratio"] == pytest.approx(0.5)
-    assert metrics["buy_order_ratio"] == pytest.approx(0.75)
-    with pytest.raises(ValueError, match=r"lacks column\(s\) \['aggressive'\]"):
-        sim.window_metrics(window_bars(), orders.drop(columns="aggressive"))
-
-
-def random_metrics(rng: np.random.Generator, n: int) -> list[dict[str, float]]:
-    return [{name: float(rng.normal()) for name in sim.METRICS} for _ in range(n)]
-
-
-def test_table7_scores_a_perfect_simulation_one_and_an_independent_one_low() -> None:
-    rng = np.random.default_rng(4)
-    replay = random_metrics(rng, 600)
-    table = sim.table7(
-        replay,
-        {"perfect": replay, "independent": random_metrics(rng, 600), "rollouts": [[m, m, m] for m in replay]},
-    )
-    json.dumps(table, allow_nan=False)
-    assert list(table) == list(sim.METRICS)
-    for metric in sim.METRICS:
-        assert table[metric]["perfect"] == {"similarity": 1.0, "accuracy": 1.0, "n": 600, "n_rollouts": 1}
-        assert table[metric]["rollouts"]["accuracy"] == 1.0 and table[metric]["rollouts"]["n_rollouts"] == 3
-        independent = table[metric]["independent"]
-        assert independent["similarity"] > 0.8 and independent["accuracy"] == pytest.approx(1 / 3, abs=0.08)
-
-
-def test_table7_marks_undefined_metrics_and_rejects_misaligned_start_points() -> None:
-    replay = [dict.fromkeys(sim.METRICS, float("nan")) | {"spread": float(i)} for i in range(9)]
-    table = sim.table7(replay, {"sim": replay})
-    assert table["volatility"]["sim"] == {"similarity": None, "accuracy": None, "n": 0, "n_rollouts": 1}
-    assert table["spread"]["sim"]["accuracy"] == 1.0
-    with pytest.raises(ValueError, match="'sim': 8 start points, replay has 9"):
-        sim.table7(replay, {"sim": replay[:-1]})
+def test_persistence_baseline_of_a_trend_and_exact_chance_of_unbalanced_classes() -> None:
+    trend = np.tile(np.arange(30.0), (3, 1))  # every window climbs: tertiles are the minutes 0-9, 10-19, 20-29
+    real = pd.concat(_tables(trend), ignore_index=True)
+    got = sim.three_class_accuracy(real, real.assign(rollout=0), "spread")
+    assert got["persistence"] == pytest.approx(27 / 29)  # the class changes twice in 29 steps
+    low = real.assign(rollout=0, spread=-1.0)  # every simulated minute in the low class
+    got = sim.three_class_accuracy(real, low, "spread")
+    assert got["accuracy"] == pytest.approx(1 / 3) and got["chance_exact"] == pytest.approx(1 / 3)
 
 
 def test_reference_tables_use_our_keys_and_the_papers_values() -> None:

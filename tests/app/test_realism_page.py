@@ -38,12 +38,20 @@ TINY = [
     "30",
     "--rollouts",
     "2",
-]  # 3 x 2
+    "--window",
+    "10:00",
+    "11:30",
+    "--ceiling-window",
+    "12:00",
+    "13:30",
+    "--bootstrap",
+    "100",
+]  # 3 x 2 on the training window (tests never look at the held-out afternoon)
 
 
 @pytest.fixture(scope="session")
 def cli_evaluation(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[Path, dict]:
-    """`mars realism` of GOOG, 3 start points (14:30, 15:00, 15:30) x 2 noise rollouts of 10 minutes (a few seconds),
+    """`mars realism` of GOOG, 3 start points (10:00, 10:30, 11:00) x 2 noise rollouts of 10 minutes (a few seconds),
     and the JSON it printed on its last line; built once per test session (xdist workers share it)."""
     from filelock import FileLock
 
@@ -96,7 +104,13 @@ def charts(at: AppTest) -> dict[str, dict]:
 
 def curve(figure: dict, background: str) -> np.ndarray:
     """A background's curve (the line with markers, first subplot) of a fact figure."""
-    trace = next(t for t in figure["data"] if t.get("legendgroup") == background and t.get("mode") == "lines+markers")
+    return ys(
+        next(t for t in figure["data"] if t.get("legendgroup") == background and t.get("mode") == "lines+markers")
+    )
+
+
+def ys(trace: dict) -> np.ndarray:
+    """A trace's y values as floats (NaN for gaps)."""
     y = trace["y"]
     if isinstance(y, dict):  # plotly's typed array: {"dtype": "f8", "bdata": base64 of the values}
         return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]).astype(float)
@@ -114,18 +128,16 @@ def mark(present: bool) -> str:
 # ---- the command's output ------------------------------------------------------------------------
 
 
-def test_mars_realism_prints_metrics_and_facts_and_writes_the_tables(cli_evaluation: tuple[Path, dict]) -> None:
+def test_mars_realism_prints_the_result_it_writes(cli_evaluation: tuple[Path, dict]) -> None:
     out, printed = cli_evaluation
-    facts, table7 = json.loads((out / "facts.json").read_text()), json.loads((out / "table7.json").read_text())
-    assert set(printed) == {"metrics", "facts"}
-    assert printed["metrics"] == table7 and set(table7) == set(METRICS)
-    assert printed["facts"] == {f: {bg: facts[bg][f]["present"] for bg in ("replay", "noise")} for f in FACTS}
-    for m in METRICS:
-        cell = table7[m]["noise"]
-        assert cell["n"] == 3 and cell["n_rollouts"] == 2
-        assert cell["similarity"] is None or 0 <= cell["similarity"] <= 1
-        assert cell["accuracy"] is None or round(cell["accuracy"] * 3, 9) in (0, 1, 2, 3)  # a share of 3 start points
-    assert (out / "table6.csv").is_file() and len((out / "table6.csv").read_text().splitlines()) == len(FACTS) + 1
+    facts, summary = json.loads((out / "facts.json").read_text()), json.loads((out / "summary.json").read_text())
+    assert printed == summary and printed["protocol"] == "per-minute"
+    assert printed["starts"] == 3 and printed["ceiling"]["starts"] == 3  # ceiling starts 12:00, 12:30, 13:00
+    assert set(printed["backgrounds"]) == {"replay", "noise"} and set(facts) == {"replay", "noise"}
+    rows = printed["backgrounds"]["noise"]["similarity"]["rows"]
+    assert set(rows) == set(METRICS) and all(v is None or 0 <= v <= 1 for v in rows.values())
+    for f in FACTS:
+        assert printed["facts"]["noise"][f]["present"] == facts["noise"][f]["present"]
 
 
 # ---- the page ------------------------------------------------------------------------------------
@@ -136,7 +148,7 @@ def test_page_without_evaluations_explains_what_to_do(runs: Path) -> None:
     assert at.title[0].value == "Realism"
     assert "No evaluations yet" in texts(at.info) and str(runs) in texts(at.info)
     assert at.button(key="re_run").disabled is False  # the defaults are a valid evaluation
-    assert "7 start points × 4 rollouts × 1 background = **28 simulated futures** of 30 min" in texts(at.caption)
+    assert "31 start points × 4 rollouts × 1 background = **124 simulated futures** of 30 min" in texts(at.caption)
     options = at.get("button_group")[0].proto.options
     has_model = (REPO / "assets" / "models" / "order_model" / "model.pt").is_file()
     assert [o.content for o in options] == (["Noise traders", "Order model (LMM)"] if has_model else ["Noise traders"])
@@ -144,9 +156,9 @@ def test_page_without_evaluations_explains_what_to_do(runs: Path) -> None:
 
 def test_page_shows_a_finished_evaluation_value_by_value(runs_with_evaluation: Path) -> None:
     evaluation = runs_with_evaluation
-    facts, table7 = (
+    facts, summary = (
         json.loads((evaluation / "facts.json").read_text()),
-        json.loads((evaluation / "table7.json").read_text()),
+        json.loads((evaluation / "summary.json").read_text()),
     )
     at = open_page()
     assert not at.error and not at.warning, texts(at.error) + texts(at.warning)
@@ -156,16 +168,13 @@ def test_page_shows_a_finished_evaluation_value_by_value(runs_with_evaluation: P
         and "GOOG all days · noise · 2 rollouts × 10 min every 30 min" in choice.options[0]
     )
 
-    # key figures: the sample, the facts agreeing with the real day, the mean scores, the paper's
+    # key figures: the sample, the ceiling, the background's similarity with its interval
     cards = {m.label: m for m in at.metric}
-    assert cards["Start points × rollouts"].value == "3 × 2"
-    agree = sum(facts["noise"][f]["present"] == facts["replay"][f]["present"] for f in FACTS)
-    assert cards["Noise traders"].value == f"{agree} / 11 facts"
-    similarity = np.mean(
-        [table7[m]["noise"]["similarity"] for m in METRICS if table7[m]["noise"]["similarity"] is not None]
-    )
-    assert f"similarity {similarity:.2f}" in cards["Noise traders"].proto.delta
-    assert cards["Paper (MarS, Tables 6–7)"].value == "11 / 11 facts"
+    assert cards["Start windows × rollouts"].value == "3 × 2"
+    assert cards["Ceiling (real vs real)"].value == f"{summary['ceiling']['mean']:.3f}"
+    noise = summary["backgrounds"]["noise"]["similarity"]
+    assert cards["Noise traders"].value == f"{noise['mean']:.3f}"
+    assert f"95% CI [{noise['ci'][0]:.3f}, {noise['ci'][1]:.3f}]" in cards["Noise traders"].proto.delta
 
     # Table 6: ours per background, the paper's, the test
     presence = table(at, "Stylized fact")
@@ -184,7 +193,7 @@ def test_page_shows_a_finished_evaluation_value_by_value(runs_with_evaluation: P
         "Fig. 21: facts 10, 11",
     ]
     figures = charts(at)
-    assert set(figures) == {f"re_chart_{f}" for f in FACTS} | {"re_metrics_chart"}
+    assert set(figures) == {f"re_chart_{f}" for f in FACTS} | {"re_similarity_chart", "re_fidelity_chart"}
     for fact, key in (("heavy_tails", "kurtosis"), ("volatility_clustering", "acf"), ("leverage_effect", "corr")):
         for bg in ("replay", "noise"):
             expected = np.array([np.nan if v is None else v for v in facts[bg][fact][key]], dtype=float)
@@ -201,21 +210,38 @@ def test_page_shows_a_finished_evaluation_value_by_value(runs_with_evaluation: P
         assert list(stats["n"]) == [facts["replay"][fact]["n"], facts["noise"][fact]["n"]]
         assert list(stats["Statistic (95% CI)"]) == [rc.statistic(fact, facts[bg][fact]) for bg in ("replay", "noise")]
 
-    # Table 7: ours with the accuracy's interval, the paper's, the start points
-    metrics = table(at, "Paper similarity").set_index("Metric")
-    assert list(metrics.index) == [METRIC_NAMES[m] for m in METRICS]
+    # per-minute Table 7: each row's similarity next to the ceiling and the paper's, the mean with its interval
+    similarity = table(at, "Ceiling (real vs real)").set_index("Row")
+    assert list(similarity.index) == [METRIC_NAMES[m] for m in METRICS]
     for m in METRICS:
-        row, cell = metrics.loc[METRIC_NAMES[m]], table7[m]["noise"]
-        assert row["Noise similarity"] == pytest.approx(cell["similarity"], nan_ok=True)
-        assert row["Noise accuracy"] == pytest.approx(cell["accuracy"], nan_ok=True)
-        lo, hi = rc.accuracy_interval(cell["accuracy"], 3)
-        assert row["Noise accuracy 95% CI"] == f"[{lo:.2f}, {hi:.2f}]"
-        assert (row["Paper similarity"], row["Paper accuracy"]) == (
-            paper.TABLE7[m]["similarity"],
-            paper.TABLE7[m]["accuracy"],
+        row = similarity.loc[METRIC_NAMES[m]]
+        expected = (summary["ceiling"]["rows"][m], noise["rows"][m], paper.TABLE7[m]["similarity"])
+        assert (row["Ceiling (real vs real)"], row["Noise traders"], row["Paper"]) == pytest.approx(
+            expected, nan_ok=True
         )
-        assert row["Start points"] == 3
-    assert "3 start points × 2 rollouts" in texts(at.caption)
+    means = table(at, "Mean similarity of").set_index("Mean similarity of")
+    assert means.loc["Noise traders", ["Mean", "95% CI low", "95% CI high"]].tolist() == pytest.approx(
+        [noise["mean"], *noise["ci"]]
+    )
+    assert means.loc["Ceiling (real vs real)", "Mean"] == pytest.approx(summary["ceiling"]["mean"])
+    accuracy = table(at, "Persistence").set_index("Row")
+    cell = summary["backgrounds"]["noise"]["accuracy"]["spread"]
+    assert accuracy.loc["Spread", "Noise accuracy"] == pytest.approx(cell["accuracy"])
+    assert accuracy.loc["Spread", "Persistence"] == pytest.approx(cell["persistence"])
+    assert "time of day" in texts(at.caption)
+
+    # closed-loop fidelity: ratio per bucket with the band [0.8, 1.25] shaded
+    fidelity = figures["re_fidelity_chart"]
+    band = [s for s in fidelity["layout"]["shapes"] if s.get("fillcolor")]
+    assert [(b["y0"], b["y1"]) for b in band] == [(0.8, 1.25)]
+    spread = next(t for t in fidelity["data"] if t.get("name") == "Noise: Mean spread")
+    np.testing.assert_allclose(
+        ys(spread), [np.nan if v is None else v for v in summary["backgrounds"]["noise"]["fidelity"]["spread"]]
+    )
+    buckets = table(at, "0–5 min").set_index(["Background", "Metric"])
+    assert buckets.loc[("Noise", "Submissions"), "5–10 min"] == pytest.approx(
+        summary["backgrounds"]["noise"]["fidelity"]["submissions"][1]
+    )
 
     assert [e.label for e in at.expander] == ["Caveats"]
     assert [b.label for b in at.get("download_button")] == ["Report (HTML)", "Report (PDF)"]
@@ -226,6 +252,8 @@ def test_run_a_tiny_evaluation_from_the_form_and_run_it_again(runs: Path) -> Non
     at.selectbox(key="re_symbol").set_value("GOOG").run()
     at.number_input(key="re_minutes").set_value(10)
     at.number_input(key="re_every").set_value(30)
+    at.text_input(key="re_from").set_value("10:00")
+    at.text_input(key="re_to").set_value("11:30")
     at.number_input(key="re_rollouts").set_value(2).run()
     assert "3 start points × 2 rollouts × 1 background = **6 simulated futures** of 10 min" in texts(at.caption)
     at.button(key="re_run").click().run()
@@ -234,22 +262,22 @@ def test_run_a_tiny_evaluation_from_the_form_and_run_it_again(runs: Path) -> Non
     (evaluation,) = runs.glob("realism/GOOG-*")
     assert json.loads((evaluation / "realism.json").read_text())["backgrounds"] == ["noise"]
     assert at.selectbox(key="re_evaluation").value == str(evaluation)  # the new evaluation is shown
-    assert {m.label: m.value for m in at.metric}["Start points × rollouts"] == "3 × 2"
+    assert {m.label: m.value for m in at.metric}["Start windows × rollouts"] == "3 × 2"
     at.button(key="re_run").click().run()  # the same settings again: reopened, not simulated again
     assert "already run" in texts(at.info) and len(list(runs.glob("realism/*"))) == 1
 
 
 def test_an_unfinished_evaluation_resumes_in_its_own_directory(runs_with_evaluation: Path) -> None:
     evaluation = runs_with_evaluation
-    expected = json.loads((evaluation / "table7.json").read_text())
-    for name in ("facts.json", "table7.json", "summary.json"):  # the rollouts are on disk, the analysis is not
+    expected = json.loads((evaluation / "summary.json").read_text())["backgrounds"]
+    for name in ("facts.json", "summary.json"):  # the rollouts are on disk, the analysis is not
         (evaluation / name).unlink()
     at = open_page()
     assert "This evaluation has not finished: 6 simulated futures are done" in texts(at.warning)
     at.button(key="re_resume_button").click().run()
     assert not at.exception and not at.error, texts(at.error)
     assert "Finished: 3 start points × 2 rollouts" in at.get("progress")[0].proto.text
-    assert json.loads((evaluation / "table7.json").read_text()) == expected  # the same numbers, in the same place
+    assert json.loads((evaluation / "summary.json").read_text())["backgrounds"] == expected  # the same, same place
     assert not list(evaluation.parent.glob("realism/*")) and at.selectbox(key="re_evaluation").value == str(evaluation)
 
 

@@ -1,4 +1,5 @@
-"""Figures, tables and the report of a real (tiny) realism evaluation: every fact drawn, Table 6 and 7 next to the paper's."""
+"""Figures, tables and the report of a real (tiny) realism evaluation: every fact drawn, Table 6 and the per-minute
+Table 7 next to the ceiling and the paper's, the fidelity."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ from mars_core.paths import DEFAULT_CHROMIUM
 CHROMIUM = Path(DEFAULT_CHROMIUM)
 SECTIONS = [
     "Summary",
+    "Per-minute similarity, its ceiling and accuracy (Table 7)",
+    "Closed-loop fidelity",
     "Stylized facts (Table 6)",
     "The facts, figure by figure",
-    "Quantitative metrics (Table 7)",
     "Caveats",
     "Configuration",
     "Provenance",
@@ -36,12 +38,15 @@ TINY = {
     "minutes": 10,
     "every_minutes": 30,
     "rollouts": 2,
-}  # 3 starts x 2 rollouts
+    "window": ["10:00", "11:30"],
+    "ceiling_window": ["12:00", "13:30"],
+    "bootstrap": 100,
+}  # 3 starts x 2 rollouts on the training window
 
 
 @pytest.fixture(scope="module")
 def evaluation(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """A tiny evaluation of GOOG: 3 start points (14:30, 15:00, 15:30) x 2 noise rollouts of 10 minutes."""
+    """A tiny evaluation of GOOG: 3 start points (10:00, 10:30, 11:00) x 2 noise rollouts of 10 minutes."""
     from mars_core.experiments.realism import RealismConfig, run_realism
 
     out = tmp_path_factory.mktemp("realism") / "GOOG-tiny"
@@ -55,8 +60,8 @@ def facts(evaluation: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def metrics(evaluation: Path) -> dict:
-    return json.loads((evaluation / "table7.json").read_text())
+def summary(evaluation: Path) -> dict:
+    return json.loads((evaluation / "summary.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +102,10 @@ def test_every_fact_is_drawn_for_the_replay_and_the_simulation_with_their_sample
         rows = {t.y[0] for t in fig.data if t.y[0] is not None}  # (the F = 1 line's legend entry has no row)
         assert rows == {"Replay (real day)", "Noise traders"}
         replay = next(t for t in fig.data if t.y[0] == "Replay (real day)")
-        assert replay.x[0] == pytest.approx(facts["replay"][fact]["fano_factor"])
+        if facts["replay"][fact]["fano_factor"] is None:  # 10-minute windows hold no full 15-minute window
+            assert replay.text[0].startswith("undefined: no full 15-minute window")
+        else:
+            assert replay.x[0] == pytest.approx(facts["replay"][fact]["fano_factor"])
         return
     legend = {t.name for t in fig.data if t.showlegend is not False}
     assert {"Replay (real day)", "Noise traders"} <= {re.sub(r" \((β|drop) .*\)$", "", n) for n in legend}
@@ -120,7 +128,8 @@ def test_autocorrelation_band_is_1_96_over_root_n_of_the_replay(facts: dict) -> 
     fig = fc.absence_figure(facts)
     upper = next(t for t in fig.data if t.name == "±1.96/√n, replay")
     n = np.array(facts["replay"]["absence_of_autocorrelations"]["last"]["n_by_lag"], dtype=float)
-    np.testing.assert_allclose(upper.y, 1.959964 / np.sqrt(n))
+    with np.errstate(divide="ignore"):  # lags longer than a 10-minute window have no pair: no band
+        np.testing.assert_allclose(upper.y, np.where(n > 0, 1.959964 / np.sqrt(n), np.nan))
     np.testing.assert_allclose(
         curve(fig, "replay", col=2), nan_list(facts["replay"]["absence_of_autocorrelations"]["mean"]["acf"])
     )
@@ -154,37 +163,27 @@ def test_presence_table_has_ours_per_background_the_papers_columns_and_the_test(
     assert agree == {"noise": sum(facts["noise"][f]["present"] == facts["replay"][f]["present"] for f in FACTS)}
 
 
-def test_metrics_table_and_figure_put_ours_next_to_the_papers(metrics: dict) -> None:
-    table = rc.metrics_frame(metrics).set_index("Metric")
+def test_similarity_tables_and_figure_put_ours_next_to_the_ceiling_and_the_papers(summary: dict) -> None:
+    table = rc.similarity_frame(summary).set_index("Row")
     assert list(table.index) == [METRIC_NAMES[m] for m in METRICS]
+    noise = summary["backgrounds"]["noise"]
     for m in METRICS:
         row = table.loc[METRIC_NAMES[m]]
-        assert row["Noise similarity"] == pytest.approx(metrics[m]["noise"]["similarity"])
-        assert row["Noise accuracy"] == pytest.approx(metrics[m]["noise"]["accuracy"])
-        assert (
-            row["Paper similarity"] == paper.TABLE7[m]["similarity"]
-            and row["Paper accuracy"] == paper.TABLE7[m]["accuracy"]
-        )
-        assert row["Start points"] == 3
-    fig = rc.metrics_figure(metrics)
-    ours = next(t for t in fig.data if t.name == "Noise traders" and t.xaxis == "x2")  # the accuracy panel
-    np.testing.assert_allclose(ours.x, [metrics[m]["noise"]["accuracy"] for m in METRICS])
-    theirs = next(t for t in fig.data if t.name == "Paper (MarS, Table 7)" and t.xaxis == "x")
+        assert row["Noise traders"] == pytest.approx(noise["similarity"]["rows"][m], nan_ok=True)
+        assert row["Ceiling (real vs real)"] == pytest.approx(summary["ceiling"]["rows"][m], nan_ok=True)
+        assert row["Paper"] == paper.TABLE7[m]["similarity"]
+    means = rc.similarity_means_frame(summary).set_index("Mean similarity of")
+    assert means.loc["Noise traders", "Mean"] == pytest.approx(noise["similarity"]["mean"])
+    assert means.loc["Noise traders", "Share of the ceiling"] == pytest.approx(
+        noise["similarity"]["mean"] / summary["ceiling"]["mean"]
+    )
+    fig = rc.similarity_figure(summary)
+    ceiling = next(t for t in fig.data if t.name == "Ceiling (real vs real)")
+    assert list(ceiling.x) == pytest.approx([summary["ceiling"]["rows"][m] for m in METRICS], nan_ok=True)
+    theirs = next(t for t in fig.data if t.name == "Paper (MarS, Table 7)")
     assert list(theirs.x) == [paper.TABLE7[m]["similarity"] for m in METRICS]
-    intervals = np.array([rc.accuracy_interval(metrics[m]["noise"]["accuracy"], 3) for m in METRICS])
-    np.testing.assert_allclose(
-        np.asarray(ours.x) - np.asarray(ours.error_x.arrayminus), intervals[:, 0]
-    )  # Wilson, n = 3
-    np.testing.assert_allclose(np.asarray(ours.x) + np.asarray(ours.error_x.array), intervals[:, 1])
-    assert list(table["Noise accuracy 95% CI"]) == [f"[{lo:.2f}, {hi:.2f}]" for lo, hi in intervals]
-
-
-def test_accuracy_interval_is_the_wilson_score_interval() -> None:
-    assert rc.accuracy_interval(2 / 3, 3) == pytest.approx((0.2077, 0.9385), abs=1e-4)  # k = 2 of n = 3
-    assert rc.accuracy_interval(0.5, 100) == pytest.approx((0.4038, 0.5962), abs=1e-4)
-    low, high = rc.accuracy_interval(1.0, 7)
-    assert high == 1.0 and low == pytest.approx(7 / (7 + 1.959964**2))  # k = n: [n / (n + z²), 1]
-    assert np.isnan(rc.accuracy_interval(None, 3)).all() and np.isnan(rc.accuracy_interval(0.5, 0)).all()
+    accuracy = rc.accuracy_frame(summary).set_index("Row")
+    assert accuracy.loc["Spread", "Noise chance"] == pytest.approx(noise["accuracy"]["spread"]["chance_exact"])
 
 
 # ---- the report ----------------------------------------------------------------------------------
@@ -193,39 +192,39 @@ def test_accuracy_interval_is_the_wilson_score_interval() -> None:
 def test_build_report_dispatches_a_realism_directory(report: reports.Report, evaluation: Path) -> None:
     assert report.kind == "MarS realism report" and report.title == "Realism evaluation: GOOG"
     assert [s.heading for s in report.all_sections()] == SECTIONS
-    assert len(report.figures()) == len(FACTS) + 1  # every fact and Table 7
+    assert len(report.figures()) == len(FACTS) + 2  # every fact, the similarity and the fidelity
     assert report.config["backgrounds"] == ["noise"] and report.source == str(evaluation)
 
 
-def test_html_is_self_contained_and_holds_both_tables(page: str, report: reports.Report, metrics: dict) -> None:
+def test_html_is_self_contained_and_holds_both_tables(page: str, report: reports.Report, summary: dict) -> None:
     assert page.startswith("<!DOCTYPE html>")
     markup = re.sub(r"<script\b[^>]*>.*?</script>", "", page, flags=re.S)  # plotly.js quotes URLs in its own code
     assert "http" not in markup.replace("http://www.w3.org", "") and "<link" not in page
     assert not re.search(r"<script[^>]+src=", page) and page.count("* plotly.js v") == 1
-    assert page.count('class="plotly-graph-div"') == len(report.figures()) == 12
+    assert page.count('class="plotly-graph-div"') == len(report.figures()) == 13
     assert (
         "<h3>Presence of the stylized facts</h3>" in page
-        and "<h3>Distribution similarity and 3-class accuracy</h3>" in page
+        and "<h3>Mean similarity over the rows, with its ceiling</h3>" in page
+        and "<h3>Sim/real ratio per bucket</h3>" in page
     )
     for fact in FACTS:
         assert FACT_NAMES[fact] in page
     assert ">0.872<" in page and ">0.729<" in page  # the paper's volatility similarity, spread accuracy
-    assert f">{metrics['return_1min']['noise']['similarity']:.3f}<" in page
-    lo, hi = rc.accuracy_interval(metrics["spread"]["noise"]["accuracy"], 3)
-    assert ">Noise acc. CI</th>" in page and f">[{lo:.2f}, {hi:.2f}]<" in page
+    assert f">{summary['backgrounds']['noise']['similarity']['rows']['return_1min']:.3f}<" in page
+    assert f">{summary['ceiling']['mean']:.3f}<" in page
 
 
 def test_report_states_provenance_seeds_and_caveats(report: reports.Report) -> None:
     p = report.provenance
     assert "LOBSTER_SampleFile_GOOG_2012-06-21_10.zip" in p["LOBSTER data"] and "147,916 messages" in p["LOBSTER data"]
-    assert p["Start points"] == "3 per day: 14:30, 15:00, 15:30"
+    assert p["Start points"] == "3 per day: 10:00, 10:30, 11:00"
     assert p["Simulated"].startswith("Noise traders: 6 rollouts, ")
     assert p["Seeds"].startswith("evaluation seed 0; rollout seeds")
     assert p["Noise calibration"] == "assets/calibration/noise_GOOG_2012-06-21.json"
     assert "Order model (LMM)" not in p  # not evaluated, so no checkpoint to name
     caveats = " ".join(report.caveats)
-    assert "3 start points on 1 day, 2 rollouts each" in caveats and "our own stated tests" in caveats
-    assert "one real day" in caveats and "overlap coefficient" in caveats and "steps of 1/3" in caveats
+    assert "3 start windows on 1 day, 2 rollouts each" in caveats and "our own stated tests" in caveats
+    assert "circular block bootstrap" in caveats and "The ceiling is real data" in caveats and "time of day" in caveats
     assert "zero-intelligence" in caveats
 
 
@@ -235,7 +234,7 @@ def test_an_unfinished_or_foreign_directory_is_refused_by_name(evaluation: Path,
     shutil.copy(evaluation / "realism.json", tmp_path / "realism.json")
     with pytest.raises(MarsInputError, match=r"has not finished \(facts.json is missing\)"):
         build_report(tmp_path)
-    for name in ("facts.json", "table7.json", "summary.json"):
+    for name in ("facts.json", "summary.json"):
         shutil.copy(evaluation / name, tmp_path / name)
     assert load_evaluation(tmp_path).backgrounds == ["replay", "noise"]
     (tmp_path / "facts.json").write_text("{not json")
@@ -255,7 +254,7 @@ def test_mars_report_writes_the_realism_report(
     stdout, stderr = capsys.readouterr()
     assert int(done.value.code or 0) == 0, stderr
     result = json.loads(stdout.strip().splitlines()[-1])
-    assert result["kind"] == "MarS realism report" and result["figures"] == 12 and result["sections"] == SECTIONS
+    assert result["kind"] == "MarS realism report" and result["figures"] == 13 and result["sections"] == SECTIONS
     assert result["bytes"] == out.stat().st_size and "Realism evaluation: GOOG" in out.read_text(encoding="utf-8")
 
 
