@@ -1,26 +1,45 @@
 """The base of every validated configuration (market rules, simulations, studies, agents).
 
-Settings are frozen pydantic models that refuse unknown keys; `from_dict`
-turns validation failures into one `ConfigError` that names each field and
-what is wrong with it.
+Settings are frozen pydantic models that refuse unknown keys and infinite or
+NaN numbers; `from_dict` turns validation failures into one `ConfigError` that
+names each field and what is wrong with it. `Whole` and `Seed` are integer
+fields that a YAML `true` must not slip into as 1.
 """
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from mars_core.errors import ConfigError
+
+SEED_MAX = 2**63 - 1
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a whole number, not {str(value).lower()}")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_not_bool)]
+Seed = Annotated[Whole, Field(ge=0, le=SEED_MAX, description="a non-negative integer seed")]
 
 
 def describe(err: ValidationError) -> str:
     """'field.sub: problem; other: problem' for every error pydantic found."""
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in err.errors())
+    return "; ".join(_one(e) for e in err.errors())
+
+
+def _one(error: Any) -> str:
+    where = ".".join(map(str, error["loc"]))
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     @classmethod
     def from_dict(cls, data: Any, where: str | None = None) -> Self:

@@ -16,6 +16,7 @@ from mars_core.cli import data, experiments, replay, scenario, simulate
 from mars_core.cli.bench import bench_app
 from mars_core.cli.train import train_app
 from mars_core.errors import MarsInputError
+from mars_core.sim.pool import Cancelled
 
 app = typer.Typer(
     name="mars",
@@ -48,8 +49,8 @@ def main(argv: list[str] | None = None) -> None:
         if "--json" in args:
             typer.echo(json.dumps({"error": str(err)}))
         sys.exit(2)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+    except (KeyboardInterrupt, Cancelled):
+        typer.echo("interrupted; what finished is kept, and the same command resumes from it", err=True)
         sys.exit(130)
     except Exception as err:  # click usage errors and aborts carry their own exit code
         code = getattr(err, "exit_code", None)

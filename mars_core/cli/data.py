@@ -19,7 +19,7 @@ data_app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 @data_app.command("list")
 def list_datasets(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
-    """List the LOBSTER days found in the data folder, and any files that cannot be used."""
+    """List the LOBSTER days found in the data folder, and any files that cannot be used; exits 1 when none is usable."""
     root = resolve_data_dir(data_dir)
     infos, problems = discover_with_problems(root)
     rows = [["SYMBOL", "DATE", "LEVELS", "MESSAGES", "FIRST", "LAST", "TICK", "FILE"]]
@@ -43,6 +43,9 @@ def list_datasets(data_dir: DataDirOption = None, as_json: JsonOption = False) -
     lines += [f"problem: {p}" for p in problems]
     result = {"data_dir": str(root), "datasets": [info_to_dict(i) for i in infos], "problems": problems}
     emit(result, as_json, "\n".join(lines))
+    if not infos:
+        typer.echo(f"error: no usable LOBSTER day in {root}", err=True)
+        raise typer.Exit(1)
 
 
 @data_app.command("show")

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import torch
 import typer
 
+from mars_core.store.rundir import finite
+
 DataDirOption = Annotated[
     str | None,
     typer.Option("--data-dir", help="LOBSTER folder (default: $MARS_DATA_DIR, ./data, ../shared/data/lobster)."),
@@ -28,7 +30,7 @@ def emit(result: dict[str, Any], as_json: bool, human: str | None = None) -> Non
     if human:
         typer.echo(human)
     if as_json:
-        typer.echo(json.dumps(result, default=_jsonable, separators=(",", ":")))
+        typer.echo(json.dumps(finite(result), default=_jsonable, separators=(",", ":"), allow_nan=False))
 
 
 def _jsonable(value: Any) -> Any:

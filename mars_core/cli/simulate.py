@@ -11,12 +11,13 @@ from tqdm import tqdm
 from mars_core.cli.options import DataDirOption, JsonOption, emit
 from mars_core.data import find_dataset, resolve_data_dir
 from mars_core.errors import ConfigError, MarsInputError
-from mars_core.sim.agents.injected import InjectedOrders
+from mars_core.sim.agents.injected import InjectedOrders, read_orders_file
 from mars_core.sim.agents.twap import TWAPConfig
 from mars_core.sim.config import SimConfig
 from mars_core.sim.runner import run_simulation
 from mars_core.sim.runs import simulation_dir
 from mars_core.store import RunDir, export_lobster, export_parquet_zip
+from mars_core.store.export import MAX_EXPORT_LEVELS
 
 TWAP_KEYS = {"side", "volume", "pvr", "ap", "duration", "interval", "aggressive"}
 
@@ -24,6 +25,7 @@ TWAP_KEYS = {"side", "volume", "pvr", "ap", "duration", "interval", "aggressive"
 def parse_twap(spec: str) -> TWAPConfig:
     """'side=buy,volume=2000,pvr=0.9,ap=1[,duration=300,interval=30]' -> TWAPConfig."""
     fields: dict[str, object] = {}
+    seen: set[str] = set()
     for part in filter(None, (p.strip() for p in spec.split(","))):
         key, sep, value = part.partition("=")
         key = key.strip().lower()
@@ -31,6 +33,9 @@ def parse_twap(spec: str) -> TWAPConfig:
             raise ConfigError(
                 f"--twap {spec!r}: {part!r} is not key=value with a key among {', '.join(sorted(TWAP_KEYS))}"
             )
+        if key in seen:
+            raise ConfigError(f"--twap {spec!r}: {key} is given twice")
+        seen.add(key)
         value = value.strip()
         if key == "side":
             if value.lower() not in ("buy", "sell"):
@@ -61,7 +66,10 @@ def simulate(
         bool, typer.Option("--paired/--unpaired", help="Also run each rollout without the agents.")
     ] = True,
     snapshot_interval_ms: Annotated[int, typer.Option(help="Book snapshot interval; 0 = every event.")] = 1000,
-    workers: Annotated[int | None, typer.Option(help="Parallel processes (default: all cores).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Parallel processes (default: all cores).")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="When another run is writing into --out, wait for it instead of refusing.")
+    ] = False,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -77,8 +85,8 @@ def simulate(
     info = find_dataset(symbol, date, resolve_data_dir(data_dir))
     inject_csv = None
     if inject is not None:
-        InjectedOrders.from_csv(inject, info.tick_size)  # errors name the file and the row
-        inject_csv = inject.read_text()
+        inject_csv = read_orders_file(inject)
+        InjectedOrders.from_text(inject_csv, info.tick_size, where=str(inject))  # errors name the file and the row
     config = SimConfig.from_dict(
         {
             "symbol": symbol,
@@ -101,7 +109,7 @@ def simulate(
             bar.refresh()
 
         summary = run_simulation(
-            config, out if out is not None else simulation_dir(config)[0], data_dir, workers, progress
+            config, out if out is not None else simulation_dir(config)[0], data_dir, workers, progress, wait=wait
         )
     result = summary.to_dict()
     human = (
@@ -117,7 +125,9 @@ def export(
     rollout: Annotated[int, typer.Option(help="Rollout index.")] = 0,
     arm: Annotated[str | None, typer.Option(help="treated, baseline or main (default: the first present).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="lobster or parquet (zip).")] = "lobster",
-    levels: Annotated[int, typer.Option(help="Book levels of the LOBSTER orderbook file.")] = 10,
+    levels: Annotated[
+        int, typer.Option(min=1, max=MAX_EXPORT_LEVELS, help="Book levels of the LOBSTER orderbook file.")
+    ] = 10,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("export"),
     as_json: JsonOption = False,
 ) -> None:

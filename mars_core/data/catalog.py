@@ -23,6 +23,7 @@ from mars_core.data.lobster import (
     LobsterName,
     count_rows_and_columns,
     load_events,
+    load_orderbook,
     parse_lobster_name,
     read_source,
     source_label,
@@ -86,6 +87,9 @@ def discover_with_problems(data_dir: str | Path | None = None) -> tuple[list[Dat
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         names = sorted(f for f in files if not f.startswith("."))
+        for name in dirs:
+            if _is_lobster_name(name):
+                problems.append(f"{Path(folder) / name}: is a folder, not a LOBSTER file")
         for name in names:
             if name.lower().endswith((".zip", ".csv")):
                 found, bad = scan_file(Path(folder) / name)
@@ -129,11 +133,16 @@ def find_dataset(
         MarsInputError: the date is not YYYY-MM-DD.
     """
     day = parse_date(date)
-    infos = discover(data_dir)
+    infos, problems = discover_with_problems(data_dir)
     for info in infos:
         if info.symbol.upper() == symbol.upper() and info.date == day and levels in (None, info.levels):
             return info
     wanted = f"{symbol.upper()} {day.isoformat()}" + (f" with {levels} levels" if levels else "")
+    # a file of the wanted day that could not be used is the answer, not "nothing found"
+    prefix = f"{symbol.upper()}_{day.isoformat()}_"
+    own = [p for p in problems if prefix in p.upper()]
+    if own:
+        raise DatasetNotFoundError(f"{wanted} cannot be used: {'; '.join(own)}")
     if not infos:
         raise DatasetNotFoundError(
             f"no dataset {wanted}: no LOBSTER datasets found in {resolve_data_dir(data_dir)}; "
@@ -192,6 +201,13 @@ def info_to_dict(info: DatasetInfo) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- scanning
+
+
+def _is_lobster_name(name: str) -> bool:
+    try:
+        return parse_lobster_name(name) is not None
+    except LobsterFormatError:
+        return True
 
 
 def _stat_key(path: Path) -> tuple[str, int, int]:
@@ -283,6 +299,7 @@ def _describe(
         if rows != len(events):
             problem = f"orderbook has {rows} rows but the message file has {len(events)}"
             raise LobsterFormatError(where, min(rows, len(events)) + 1, problem)
+        load_orderbook(orderbook_path, name.levels, orderbook_member)  # every row: numbers, sizes not negative
     except LobsterFormatError as err:
         return str(err)
     return DatasetInfo(

@@ -44,7 +44,7 @@ from mars_core.data.schema import BPS, NS_PER_MINUTE, EventType, LobsterDay
 from mars_core.engine import format_clock
 from mars_core.errors import MarsInputError
 from mars_core.model.dataset import VAL_START_NS, load_days
-from mars_core.settings import Settings
+from mars_core.settings import Seed, Settings, Whole
 from mars_core.sim.agents.twap import TWAPConfig
 
 CONFIGS = ("no_control_no_interaction", "control_no_interaction", "no_control_interaction", "control_interaction")
@@ -56,11 +56,11 @@ class EvalSettings(Settings):
 
     symbols: tuple[str, ...] = ("GOOG", "AMZN")
     minutes: int = Field(10, ge=2, le=60, description="controlled horizon H")
-    rollouts: int = Field(8, ge=1, le=256, description="rollouts per start and configuration")
+    rollouts: Whole = Field(8, ge=1, le=256, description="rollouts per start and configuration")
     starts_per_day: int = Field(2, ge=1, le=20)
     min_move_bps: float = Field(15.0, ge=0, description="a start's real |return| over the horizon, at least")
     twap_share: float = Field(0.2, gt=0, le=1, description="TWAP volume as a share of the real volume of the horizon")
-    seed: int = 0
+    seed: Seed = 0
     control: ControlSettings = ControlSettings()
 
 

@@ -18,6 +18,7 @@ Layout:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from analysis.impact import PairedTrajectory, curve_frame, metrics_frame
 from analysis.impact_study import analyse
@@ -42,11 +43,12 @@ from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND, EventType
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError
 from mars_core.paths import runs_root
-from mars_core.settings import Settings
+from mars_core.settings import Seed, Settings, Whole, describe
 from mars_core.sim.agents.twap import TWAPConfig
 from mars_core.sim.arms import Progress
 from mars_core.sim.backgrounds import background
 from mars_core.sim.config import SimConfig
+from mars_core.sim.pool import stoppable
 from mars_core.sim.runner import pending_tasks, run_simulation, run_tasks
 from mars_core.store import RunDir, claim_directory, named_dir, write_json
 
@@ -54,6 +56,8 @@ PAPER_CONFIGS = ("L1-P0.1", "L1-P0.9", "L5-P0.1", "L5-P0.9")
 STUDY_MARKER = "study.json"  # a study directory holds its configuration in this file
 STUDIES_DIR = "studies"  # studies without a given directory go to <runs root>/studies/<name>-<config hash>
 GRID_S = 1.0  # impact curves are sampled every second
+MAX_STUDY_BYTES = 1_000_000
+MAX_ARMS = 20_000  # a study's simulated arms (baselines and points): ~a day of the noise background on 2 cores
 
 
 def parse_agent_name(name: str) -> tuple[int, float]:
@@ -80,11 +84,11 @@ class StudyConfig(Settings):
     horizon_minutes: float = Field(15.0, ge=0, le=120, description="observation after the execution")
     side: Literal["buy", "sell"] = "buy"
     q_over_v: tuple[float, ...] = Field(min_length=1, description="target volume as a fraction of V")
-    configs: tuple[str, ...] = PAPER_CONFIGS
+    configs: tuple[str, ...] = Field(PAPER_CONFIGS, min_length=1)
     interval_s: float = Field(30.0, gt=0)
-    rollouts: int = Field(16, ge=1, le=1000)
+    rollouts: Whole = Field(16, ge=1, le=1000)
     background: Literal["replay", "noise", "lmm"] = "noise"
-    seed: int = 0
+    seed: Seed = 0
     pre_trade_minutes: int = Field(30, ge=3, le=120, description="window of sigma and resiliency")
     alpha: float = Field(0.5, gt=0, lt=1, description="LOB pressure weight, eq. (6)")
     beta: float = Field(0.5, gt=0, lt=1, description="LOB depth weight, eq. (7)")
@@ -95,22 +99,45 @@ class StudyConfig(Settings):
         for v in values:
             if not 0 < v <= 1:
                 raise ValueError(f"Q/V value {v} must lie in (0, 1]")
-        return values
+        return _once(values)
 
     @field_validator("configs")
     @classmethod
     def _names(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         for name in values:
-            ap, pvr = parse_agent_name(name)
-            TWAPConfig(volume=1, ap=ap, pvr=pvr)
-        return tuple(name.strip().upper() for name in values)
+            parse_agent_name(name)
+        return _once(tuple(name.strip().upper() for name in values))
 
     @field_validator("start_times")
     @classmethod
     def _clocks(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         for value in values:
             parse_clock(value)
-        return values
+        return _once(values)
+
+    @field_validator("symbols", "dates")
+    @classmethod
+    def _distinct(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return _once(values)
+
+    @model_validator(mode="after")
+    def _runnable(self) -> StudyConfig:
+        """Every point's TWAP agent is valid and the grid is of a size that can be run, before anything runs."""
+        for name in self.configs:
+            try:
+                twap_config(self, name, volume=1)
+            except ValidationError as err:
+                raise ValueError(f"configs: {name}: {describe(err)}") from None
+        size = plan(self)
+        if size["arms"] > MAX_ARMS:
+            per_start = len(self.configs) * len(self.q_over_v) + 1
+            raise ValueError(
+                f"the study would simulate {size['arms']:,} arms ({size['starts']} start(s) x {per_start} runs "
+                f"(the baseline and {per_start - 1} points) x {self.rollouts} rollouts), "
+                f"{size['arms'] * self.minutes / 60:,.0f} simulated hours; at most {MAX_ARMS:,} arms: "
+                "fewer rollouts, Q/V values, configurations or starts"
+            )
+        return self
 
     @classmethod
     def load(cls, path: str | Path) -> StudyConfig:
@@ -118,10 +145,16 @@ class StudyConfig(Settings):
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"{path}: study config not found")
+        if path.stat().st_size > MAX_STUDY_BYTES:
+            raise ConfigError(f"{path}: {path.stat().st_size:,} bytes; a study file may hold {MAX_STUDY_BYTES:,}")
         try:
-            data = yaml.safe_load(path.read_text())
+            data = yaml.safe_load(path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError as err:
+            raise ConfigError(
+                f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start})"
+            ) from None
         except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML/JSON ({err})") from None
+            raise ConfigError(f"{path}: not valid YAML/JSON ({' '.join(str(err).split())})") from None
         return cls.from_dict(data, str(path))
 
     @property
@@ -160,9 +193,10 @@ def base_config(study: StudyConfig, start: Start) -> SimConfig:
     )
 
 
-def point_config(study: StudyConfig, start: Start, name: str, volume: int) -> SimConfig:
+def twap_config(study: StudyConfig, name: str, volume: int) -> TWAPConfig:
+    """The TWAP agent of a study's configuration `name` for a target of `volume` shares."""
     ap, pvr = parse_agent_name(name)
-    twap = TWAPConfig(
+    return TWAPConfig(
         side=study.side_sign,
         volume=volume,
         duration_s=study.execution_minutes * 60,
@@ -171,6 +205,10 @@ def point_config(study: StudyConfig, start: Start, name: str, volume: int) -> Si
         pvr=pvr,
         ap=ap,
     )
+
+
+def point_config(study: StudyConfig, start: Start, name: str, volume: int) -> SimConfig:
+    twap = twap_config(study, name, volume)
     return base_config(study, start).model_copy(update={"twap": (twap,), "paired": False})
 
 
@@ -196,12 +234,31 @@ def run_study(
     data_dir: str | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    wait: bool = False,
 ) -> dict[str, Any]:
-    """Run (or resume) a study; returns the summary line of `mars impact`."""
+    """Run (or resume) a study; returns the summary line of `mars impact`.
+
+    `stop` (or `stop_run(out)`) stops it promptly with `Cancelled`, its workers killed; `wait`: queue behind another
+    process running the same study directory instead of refusing."""
     started = time.perf_counter()
     out = Path(out)
     days = validate_starts(study, data_dir)
     claim_directory(out, STUDY_MARKER, study.model_dump(mode="json"), "study")
+    with RunDir(out).lock(wait), stoppable(out, stop) as flag:
+        return _run_study(study, out, days, data_dir, workers, progress, flag, started)
+
+
+def _run_study(
+    study: StudyConfig,
+    out: Path,
+    days: dict[Start, LobsterDay],
+    data_dir: str | None,
+    workers: int | None,
+    progress: Progress | None,
+    stop: threading.Event,
+    started: float,
+) -> dict[str, Any]:
     bases = {s: RunDir.create(out / "base" / s.key, base_config(study, s).model_dump(mode="json")) for s in days}
     n_points = len(days) * len(study.configs) * len(study.q_over_v)
     total = (len(days) + n_points) * study.rollouts
@@ -212,7 +269,7 @@ def run_study(
         if progress is not None:
             progress(finished[0], total, summary)
 
-    _run(study, [(base_config(study, s), run) for s, run in bases.items()], data_dir, workers, step, finished)
+    _run(study, [(base_config(study, s), run) for s, run in bases.items()], data_dir, workers, step, finished, stop)
     points = {}
     for s in days:
         volume = np.mean([window_volume(bases[s], r, "main", s, study) for r in range(study.rollouts)])
@@ -223,7 +280,7 @@ def run_study(
                     config,
                     RunDir.create(out / "points" / point_key(s, name, q), config.model_dump(mode="json")),
                 )
-    _run(study, list(points.values()), data_dir, workers, step, finished)
+    _run(study, list(points.values()), data_dir, workers, step, finished, stop)
     trajectories = [
         paired_trajectory(study, s, name, q, bases[s], run, r, days[s])
         for (s, name, q), (_, run) in points.items()
@@ -258,16 +315,19 @@ def _run(
     workers: int | None,
     step: Callable[[int, int, dict], None],
     finished: list[int],
+    stop: threading.Event,
 ) -> None:
     """Run every pending arm of these run directories (in one pool), counting finished ones."""
     if background(study.background).lockstep:  # the generative model batches a run's rollouts in one process
         for config, run in runs:
             finished[0] += config.rollouts - len(pending_tasks(config, run))
-            run_simulation(config, run.path, data_dir, workers, step)
+            run_simulation(config, run.path, data_dir, workers, step, stop=stop)
         return
     tasks = [task for config, run in runs for task in pending_tasks(config, run)]
     finished[0] += sum(config.rollouts for config, _ in runs) - len(tasks)
-    run_tasks(tasks, data_dir, workers, step)
+    for run in {run.path: run for _, run in runs}.values():
+        run.clean_stale()
+    run_tasks(tasks, data_dir, workers, step, stop=stop)
 
 
 def _mid_path(run: RunDir, rollout: int, arm: str, start_ns: int, grid_s: np.ndarray) -> np.ndarray:
@@ -333,6 +393,16 @@ def study_dir(study: StudyConfig, root: Path | None = None) -> Path:
     same directory for the same study."""
     folder = (runs_root() if root is None else root) / STUDIES_DIR
     return named_dir(folder, study.name, study.model_dump(mode="json"), fallback="study")
+
+
+def _once(values: tuple) -> tuple:
+    """The values, refused when one repeats (it would count a point twice)."""
+    seen: set = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value:g} twice" if isinstance(value, float) else f"{value} twice")
+        seen.add(value)
+    return values
 
 
 def plan(study: StudyConfig) -> dict[str, int]:

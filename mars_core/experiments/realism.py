@@ -39,7 +39,7 @@ from mars_core.engine import format_clock, parse_clock
 from mars_core.errors import ConfigError
 from mars_core.experiments.realism_windows import RealDay, real_window, sim_window
 from mars_core.paths import runs_root
-from mars_core.settings import Settings
+from mars_core.settings import Seed, Settings, Whole
 from mars_core.sim.arms import Progress
 from mars_core.sim.backgrounds import background
 from mars_core.sim.config import SimConfig
@@ -66,10 +66,10 @@ class RealismConfig(Settings):
     ceiling_window: tuple[str, str] = CEILING
     minutes: int = Field(30, ge=5, le=90, description="length of each simulated future")
     every_minutes: int = Field(2, ge=1, le=60, description="spacing of the start points")
-    rollouts: int = Field(4, ge=1, le=256)
+    rollouts: Whole = Field(4, ge=1, le=256)
     bootstrap: int = Field(RESAMPLES, ge=10, le=100_000, description="block-bootstrap resamples")
     block: int = Field(BLOCK, ge=1, le=1000, description="consecutive start windows per bootstrap block")
-    seed: int = 0
+    seed: Seed = 0
 
     @field_validator("backgrounds")
     @classmethod

@@ -123,6 +123,7 @@ def agent_summary(agent: Agent) -> dict[str, Any]:
             "executed": agent.executed,
             "volume": agent.config.volume,
             "fulfillment": round(agent.fulfillment, 6),
-            "vwap": agent.vwap,
+            "vwap": agent.vwap if agent.executed else None,
+            **({} if agent.executed else {"vwap_reason": "nothing executed"}),
         }
     return {"type": type(agent).__name__}

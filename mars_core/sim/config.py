@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from mars_core.data.schema import NS_PER_MINUTE, DatasetInfo
 from mars_core.engine import format_clock, parse_clock
 from mars_core.errors import ConfigError
-from mars_core.settings import Settings
+from mars_core.settings import Seed, Settings, Whole
 from mars_core.sim.agents.injected import InjectedOrders
 from mars_core.sim.agents.twap import TWAPConfig
 
@@ -52,10 +52,10 @@ class SimConfig(Settings):
     symbol: str
     date: str
     start: str = Field("10:00", description="HH:MM[:SS] on the trading day")
-    minutes: float = Field(5.0, gt=0, le=390, description="simulated length")
-    rollouts: int = Field(8, ge=1, le=10_000)
+    minutes: float = Field(5.0, ge=1 / 60, le=390, description="simulated length (at least one second)")
+    rollouts: Whole = Field(8, ge=1, le=10_000)
     background: Literal["replay", "noise", "lmm"] = "noise"
-    seed: int = 0
+    seed: Seed = 0
     twap: tuple[TWAPConfig, ...] = ()
     inject_csv: str | None = Field(None, description="injected orders as CSV text (see sim/injected.py)")
     paired: bool = Field(True, description="with agents: also run each rollout without them, on common random numbers")

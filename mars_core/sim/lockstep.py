@@ -8,10 +8,9 @@ per-arm runner builds them (`arms`), so their tables are the same kind.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 from mars_core.data.schema import LobsterDay
@@ -27,6 +26,7 @@ from mars_core.sim.arms import (
     rollout_seed,
 )
 from mars_core.sim.config import SimConfig
+from mars_core.sim.pool import Cancelled, make_pool, run_in_pool
 from mars_core.store import RunDir
 
 
@@ -38,8 +38,12 @@ def run_groups(
     workers: int | None = None,
     progress: Progress | None = None,
     model_path: str | None = None,
+    stop: threading.Event | None = None,
 ) -> None:
-    """Every pending arm of `config` in `run`: one lockstep group per arm, in this process or one per group."""
+    """Every pending arm of `config` in `run`: one lockstep group per arm, in this process or one per group.
+
+    Raises `Cancelled` soon after `stop` is set (between groups in this process; at once, workers killed, in a pool).
+    """
     groups = [
         (arm, todo) for arm in config.arms if (todo := [r for r in range(config.rollouts) if not run.is_done(r, arm)])
     ]
@@ -49,20 +53,22 @@ def run_groups(
     if workers <= 1:
         loaded = cached_order_model(model_path)
         for arm, todo in groups:
+            if stop is not None and stop.is_set():
+                raise Cancelled("stopped on request; the finished arms are kept and the run resumes from them")
             for summary in run_group(config, str(run.path), arm, todo, day, loaded):
                 finished += 1
                 report_progress(progress, finished, total, summary)
         return
+
+    def group_done(summaries: list[dict[str, Any]]) -> None:
+        nonlocal finished
+        for summary in summaries:
+            finished += 1
+            report_progress(progress, finished, total, summary)
+
+    calls = [(run_group_in_worker, (config, str(run.path), arm, todo, data_dir, model_path)) for arm, todo in groups]
     # spawn, not fork: a process forked after torch has started its thread pool can hang
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [
-            pool.submit(run_group_in_worker, config, str(run.path), arm, todo, data_dir, model_path)
-            for arm, todo in groups
-        ]
-        for future in as_completed(futures):
-            for summary in future.result():
-                finished += 1
-                report_progress(progress, finished, total, summary)
+    run_in_pool(make_pool(workers, "spawn"), calls, group_done, stop)
 
 
 def run_group_in_worker(

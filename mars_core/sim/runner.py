@@ -3,15 +3,16 @@
 Each arm of each rollout (`arms`) is run by its background's driver (`backgrounds`): a
 per-arm background makes each arm one task of a process pool; the generative background
 advances an arm's rollouts in lockstep (`lockstep`). Finished arms are skipped on resume,
-and `summary.json` counts every finished arm when the run ends.
+and `summary.json` counts every finished arm when the run ends, over the wall time of every
+session that ran into the directory. One process at a time runs into a directory (its lock);
+`stop_run(path)` stops a run promptly, its workers killed (`pool`).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from mars_core.sim.arms import ArmOutput, Progress, load_config_day, make_agents, make_simulator, report_progress
 from mars_core.sim.backgrounds import background, make_background
 from mars_core.sim.config import SimConfig
+from mars_core.sim.pool import Cancelled, make_pool, run_in_pool, stoppable
 from mars_core.store import RunDir
 
 Task = tuple[SimConfig, str, int, str]  # (config, run directory, rollout, arm)
@@ -56,21 +58,36 @@ def run_simulation(
     workers: int | None = None,
     progress: Progress | None = None,
     model_path: str | None = None,
+    stop: threading.Event | None = None,
+    wait: bool = False,
 ) -> RunSummary:
     """Run (or resume) every rollout arm of `config` into the run directory `out`.
 
-    `model_path`: the order model of the generative background (default: the shipped one)."""
+    Args:
+        model_path: the order model of the generative background (default: the shipped one).
+        stop: set it (or call `stop_run(out)`) to stop the run: it raises `Cancelled`, its workers killed.
+        wait: when another process runs into `out`, wait for it instead of refusing.
+    """
     day = load_config_day(config, data_dir)  # validate before creating anything
     run = RunDir.create(out, config.model_dump(mode="json"))
-    started = time.perf_counter()
-    driver = background(config.background)
-    if driver.lockstep:
-        driver.drive(config, run, day, data_dir, workers, progress, model_path)
-    else:
-        tasks = pending_tasks(config, run)
-        total = config.rollouts * len(config.arms)
-        run_tasks(tasks, data_dir, workers, progress, done_before=total - len(tasks), total=total)
-    return finalize(run, config, time.perf_counter() - started)
+    with run.lock(wait), stoppable(run.path, stop) as flag:
+        run.clean_stale()
+        before, started = run.elapsed(), time.perf_counter()
+
+        def timed(done: int, total: int, summary: dict[str, Any]) -> None:
+            run.set_elapsed(before + time.perf_counter() - started)  # a killed session's time still counts
+            report_progress(progress, done, total, summary)
+
+        driver = background(config.background)
+        if driver.lockstep:
+            driver.drive(config, run, day, data_dir, workers, timed, model_path, stop=flag)
+        else:
+            tasks = pending_tasks(config, run)
+            total = config.rollouts * len(config.arms)
+            run_tasks(tasks, data_dir, workers, timed, done_before=total - len(tasks), total=total, stop=flag)
+        seconds = before + time.perf_counter() - started
+        run.set_elapsed(seconds)
+        return finalize(run, config, seconds)
 
 
 def run_arm(config: SimConfig, run_path: str, rollout: int, arm: str, data_dir: str | None) -> dict[str, Any]:
@@ -104,25 +121,28 @@ def run_tasks(
     progress: Progress | None = None,
     done_before: int = 0,
     total: int | None = None,
+    stop: threading.Event | None = None,
 ) -> list[dict[str, Any]]:
-    """Run rollout arms in a process pool (in this process when one worker); returns their summaries."""
+    """Run rollout arms in a process pool (in this process when one worker); returns their summaries.
+
+    Raises `Cancelled` soon after `stop` is set (between arms in this process; at once, workers killed, in a pool).
+    """
     total = done_before + len(tasks) if total is None else total
-    finished, summaries = done_before, []
+    summaries: list[dict[str, Any]] = []
+
+    def finished(summary: dict[str, Any]) -> None:
+        summaries.append(summary)
+        report_progress(progress, done_before + len(summaries), total, summary)
+
     workers = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
     if workers <= 1:
         for config, path, r, arm in tasks:
-            summaries.append(run_arm(config, path, r, arm, data_dir))
-            finished += 1
-            report_progress(progress, finished, total, summaries[-1])
+            if stop is not None and stop.is_set():
+                raise Cancelled("stopped on request; the finished arms are kept and the run resumes from them")
+            finished(run_arm(config, path, r, arm, data_dir))
         return summaries
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        pending = {pool.submit(run_arm, config, path, r, arm, data_dir) for config, path, r, arm in tasks}
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                summaries.append(future.result())
-                finished += 1
-                report_progress(progress, finished, total, summaries[-1])
+    calls = [(run_arm, (config, path, r, arm, data_dir)) for config, path, r, arm in tasks]
+    run_in_pool(make_pool(workers, "fork"), calls, finished, stop)
     return summaries
 
 

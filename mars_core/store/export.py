@@ -27,6 +27,7 @@ from mars_core.engine._replay import Replayer
 from mars_core.errors import MarsInputError
 from mars_core.store.rundir import CONFIG, SUMMARY, RunDir
 
+MAX_EXPORT_LEVELS = 50  # the deepest book a run records (SimConfig.snapshot_levels)
 REVEALED_IDS = 1 << 50  # ids given to revealed liquidity in the export
 SYNTHETIC_IDS = 1 << 51  # LOBSTER ids are positive: the book's synthetic (negative) ids map above this
 
@@ -151,8 +152,11 @@ def export_lobster(run: RunDir, rollout: int, arm: str | None, out: str | Path, 
     The symbol is the run's symbol with a `SIM` suffix, so the files never shadow the real day
     when both sit in one data folder.
     """
-    if levels < 1:
-        raise MarsInputError(f"levels must be at least 1, was {levels}")
+    if not 1 <= levels <= MAX_EXPORT_LEVELS:
+        raise MarsInputError(f"levels must lie in 1..{MAX_EXPORT_LEVELS}, was {levels}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise MarsInputError(f"{out} is a file; give a directory for the exported files")
     arm = _pick_arm(run, rollout, arm)
     orders, trades, start = (run.table(t, rollout, arm) for t in ("orders", "trades", "start_book"))
     if orders.empty:

@@ -2,13 +2,16 @@
 
 Layout of a run directory:
     config.json                         the validated configuration (written first)
-    summary.json                        counts and timings, rewritten as rollouts finish
+    summary.json                        counts and timings of the finished run
+    timing.json                         wall seconds of every session so far (a resumed run adds to it)
+    .lock                               held by the process running into the directory
     rollout=0003/arm=treated/           one finished rollout arm ("main" when unpaired)
         orders.parquet trades.parquet book.parquet bars.parquet start_book.parquet
         agent_orders.parquet agent_fills.parquet done.json
 A rollout arm is written into a temporary sibling directory and renamed into
 place when complete, so a directory that exists is whole; an interrupted run
-resumes by skipping the arms whose directory exists. Tables are streamed to
+resumes by skipping the arms whose directory exists, and removes the temporary
+directories of arms a killed run left behind. Tables are streamed to
 Parquet chunk by chunk, so memory does not grow with the run length. This module
 is the only one that knows the layout: everything else reads through `RunDir`.
 """
@@ -16,6 +19,7 @@ is the only one that knows the layout: everything else reads through `RunDir`.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -25,6 +29,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 
 from mars_core.errors import MarsInputError
 
@@ -32,21 +37,49 @@ TABLES = ("orders", "trades", "book", "bars", "agent_orders", "agent_fills", "st
 CONFIG = "config.json"
 SUMMARY = "summary.json"
 DONE = "done.json"
+TIMING = "timing.json"
+LOCK = ".lock"
+ARM_TMP = ".arm="  # prefix of an arm's temporary directory
+
+
+def finite(data: Any) -> Any:
+    """`data` with every NaN or infinite float replaced by None (JSON has no NaN)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [finite(v) for v in data]
+    return data
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temp file + rename)."""
+    """Write JSON atomically (temp file + rename); NaN and infinities become null."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w") as out:
-        json.dump(data, out, indent=1, default=str)
+        json.dump(finite(data), out, indent=1, default=str, allow_nan=False)
     os.replace(tmp, path)
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file of the store; MarsInputError naming the file when it is missing or damaged."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise MarsInputError(f"{path}: missing; not a whole {what}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise MarsInputError(
+            f"{path}: not a readable {what} file ({err}); delete the directory to start over"
+        ) from None
 
 
 def claim_directory(out: Path, marker: str, config: dict[str, Any], what: str) -> None:
     """Create `out` holding `config` in its `marker` file, or reopen it when it holds the same one."""
+    if out.exists() and not out.is_dir():
+        raise MarsInputError(f"{out} is a file; give a directory for the {what}")
     path = out / marker
     if path.exists():
-        if json.loads(path.read_text()) != json.loads(json.dumps(config, default=str)):
+        if read_json(path, what) != json.loads(json.dumps(config, default=str)):
             raise MarsInputError(
                 f"{out} already holds a different {what}; choose another output directory (or delete it to start over)"
             )
@@ -85,7 +118,36 @@ class RunDir:
 
     @property
     def config(self) -> dict[str, Any]:
-        return json.loads((self.path / CONFIG).read_text())
+        config = read_json(self.path / CONFIG, "run configuration")
+        if not isinstance(config, dict):
+            raise MarsInputError(f"{self.path / CONFIG}: not a run configuration (not a mapping)")
+        return config
+
+    def lock(self, wait: bool = False) -> FileLock:
+        """The run's lock, acquired: a second process running into the same directory waits (`wait`) or is refused."""
+        lock = FileLock(str(self.path / LOCK))
+        try:
+            lock.acquire(timeout=-1 if wait else 0)
+        except Timeout:
+            raise MarsInputError(
+                f"{self.path} is in use by another run; wait for it to finish (or pass --wait to queue behind it)"
+            ) from None
+        return lock
+
+    def clean_stale(self) -> int:
+        """Remove the temporary directories of arms a killed run left behind (call under the lock); returns how many."""
+        stale = [p for p in self.path.glob(f"rollout=*/{ARM_TMP}*") if p.is_dir()]
+        for path in stale:
+            shutil.rmtree(path, ignore_errors=True)
+        return len(stale)
+
+    def elapsed(self) -> float:
+        """Wall seconds spent running into this directory by earlier sessions."""
+        path = self.path / TIMING
+        return float(read_json(path, "run timing").get("seconds", 0.0)) if path.exists() else 0.0
+
+    def set_elapsed(self, seconds: float) -> None:
+        write_json(self.path / TIMING, {"seconds": round(seconds, 3)})
 
     def arm_dir(self, rollout: int, arm: str) -> Path:
         return self.path / f"rollout={rollout:04d}" / f"arm={arm}"
@@ -123,7 +185,7 @@ class RunDir:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def arm_summary(self, rollout: int, arm: str) -> dict[str, Any]:
-        return json.loads((self.arm_dir(rollout, arm) / DONE).read_text())
+        return read_json(self.arm_dir(rollout, arm) / DONE, "finished arm's summary")
 
     def arm_stamp(self, rollout: int, arm: str) -> float:
         """When a finished arm was committed (changes when it is run again): a key for caches of its tables."""
@@ -144,7 +206,7 @@ class ArmWriter:
     def __init__(self, run: RunDir, rollout: int, arm: str) -> None:
         self.final = run.arm_dir(rollout, arm)
         self.final.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(dir=self.final.parent, prefix=f".arm={arm}."))
+        self.tmp = Path(tempfile.mkdtemp(dir=self.final.parent, prefix=f"{ARM_TMP}{arm}."))
         self._writers: dict[str, pq.ParquetWriter] = {}
 
     def write(self, table: str, chunk: pd.DataFrame) -> None:

@@ -12,7 +12,10 @@ Every problem is reported with the row number (1-based, header = row 1 in a CSV)
 
 from __future__ import annotations
 
+import csv
 import io
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +26,46 @@ from mars_core.errors import MarsInputError
 from mars_core.sim.agent import NEVER, Action, Cancel, Fill, Observation, Submit
 
 PRICE_SCALE = 10_000  # LOBSTER price units per dollar
+NS_PER_DAY = 86_400 * 10**9
 ACTIONS = {"limit": OrderKind.LIMIT, "market": OrderKind.MARKET, "ioc": OrderKind.IOC, "cancel": 0}
 SIDES = {"buy": 1, "b": 1, "1": 1, "sell": -1, "s": -1, "-1": -1}
 COLUMNS = ("time", "action", "side", "price", "qty", "client_id")
+MAX_BYTES = 10_000_000  # an order file is typed or exported by hand: 10 MB is ~200,000 orders
+MAX_QTY = 1_000_000_000  # shares in one order
+MAX_PRICE = 1_000_000  # dollars
+
+
+def read_orders_file(path: str | Path) -> str:
+    """The text of an injected-orders CSV file; MarsInputError naming the file when it cannot be one."""
+    path = Path(path)
+    if path.is_dir():
+        raise MarsInputError(f"{path}: is a folder, not an injected-orders CSV file")
+    if not path.is_file():
+        raise MarsInputError(f"{path}: injected-orders file not found")
+    if path.stat().st_size > MAX_BYTES:
+        raise MarsInputError(f"{path}: {path.stat().st_size:,} bytes; an injected-orders file may hold {MAX_BYTES:,}")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise MarsInputError(f"{path}, row {line}: not UTF-8 text (byte 0x{data[err.start]:02x})") from None
+
+
+def orders_table(text: str, where: str = "injected orders") -> pd.DataFrame:
+    """A CSV's rows as strings under its header (row 1); every row must have the header's number of fields."""
+    if len(text) > MAX_BYTES:
+        raise MarsInputError(f"{where}: {len(text):,} characters; injected orders may hold {MAX_BYTES:,}")
+    rows = [(k, row) for k, row in enumerate(csv.reader(io.StringIO(text)), start=1) if any(c.strip() for c in row)]
+    if not rows:
+        raise MarsInputError(f"{where}: empty; expected a header {','.join(COLUMNS)} and one order per row")
+    (_, header), body = rows[0], rows[1:]
+    for k, row in body:
+        if len(row) != len(header):
+            raise MarsInputError(
+                f"{where}, row {k} has {len(row)} fields but the header has {len(header)} ({','.join(header)})"
+            )
+    return pd.DataFrame([row for _, row in body], columns=[h.strip() for h in header], dtype=str)
 
 
 class InjectedOrders:
@@ -44,22 +84,11 @@ class InjectedOrders:
 
     @classmethod
     def from_csv(cls, path: str | Path, tick_size: int, agent_id: int = 2) -> InjectedOrders:
-        path = Path(path)
-        if not path.exists():
-            raise MarsInputError(f"{path}: injected-orders file not found")
-        try:
-            frame = pd.read_csv(path, dtype=str, skipinitialspace=True).fillna("")
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-            raise MarsInputError(f"{path}: not a readable CSV table ({err})") from None
-        return cls(validate_orders(frame, tick_size, where=str(path), first_row=2), agent_id)
+        return cls.from_text(read_orders_file(path), tick_size, agent_id, where=str(path))
 
     @classmethod
     def from_text(cls, text: str, tick_size: int, agent_id: int = 2, where: str = "injected orders") -> InjectedOrders:
-        try:
-            frame = pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True).fillna("")
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-            raise MarsInputError(f"{where}: not a readable CSV table ({err})") from None
-        return cls(validate_orders(frame, tick_size, where=where, first_row=2), agent_id)
+        return cls(validate_orders(orders_table(text, where), tick_size, where=where, first_row=2), agent_id)
 
     # -------------------------------------------------------------- agent
     def start(self, ts: int, rng: np.random.Generator) -> int:
@@ -123,6 +152,17 @@ def validate_orders(
     return pd.DataFrame(rows)
 
 
+def _number(text: str, field: str, fail: Callable[[str], MarsInputError], hint: str = "") -> float:
+    """A finite number, or the row's error naming the field."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise fail(f"{field} {text!r} is not a number{hint}") from None
+    if not math.isfinite(value):
+        raise fail(f"{field} {text!r} is not a finite number{hint}")
+    return value
+
+
 def _validate_row(rec: dict[str, str], row: int, tick_size: int, where: str, seen_ids: set[str]) -> dict:
     def fail(problem: str) -> MarsInputError:
         return MarsInputError(f"{where}, row {row}: {problem}")
@@ -132,17 +172,19 @@ def _validate_row(rec: dict[str, str], row: int, tick_size: int, where: str, see
         ts = int(text) if text.isdigit() else parse_clock(text)
     except ValueError as err:
         raise fail(f"time {text!r}: {err}") from None
+    if ts >= NS_PER_DAY:
+        raise fail(f"time {text!r} is not on the simulated day (ns since midnight must be below {NS_PER_DAY:,})")
     action = rec["action"].strip().lower()
     if action not in ACTIONS:
         raise fail(f"action {rec['action']!r} is not one of {', '.join(ACTIONS)}")
     client_id = rec.get("client_id", "").strip()
     qty_text = rec["qty"].strip()
-    try:
-        qty = int(float(qty_text)) if qty_text else 0
-    except ValueError:
-        raise fail(f"qty {qty_text!r} is not a number") from None
-    if qty_text and float(qty_text) != qty:
+    qty = _number(qty_text, "qty", fail) if qty_text else 0.0
+    if abs(qty) > MAX_QTY:
+        raise fail(f"qty {qty_text!r} is more than {MAX_QTY:,} shares")
+    if qty != int(qty):
         raise fail(f"qty {qty_text!r} must be a whole number of shares")
+    qty = int(qty)
     out = {
         "ts": ts,
         "kind": ACTIONS[action],
@@ -168,13 +210,12 @@ def _validate_row(rec: dict[str, str], row: int, tick_size: int, where: str, see
     out["side"] = side
     if action in ("limit", "ioc"):
         price_text = rec["price"].strip()
-        try:
-            dollars = float(price_text)
-        except ValueError:
-            raise fail(f"price {price_text!r} is not a number (dollars, e.g. 575.10)") from None
-        units = round(dollars * PRICE_SCALE)
+        dollars = _number(price_text, "price", fail, " (dollars, e.g. 575.10)")
         if dollars <= 0:
             raise fail(f"price must be positive, was {price_text}")
+        if dollars > MAX_PRICE:
+            raise fail(f"price {price_text!r} is above ${MAX_PRICE:,}")
+        units = round(dollars * PRICE_SCALE)
         if units % tick_size:
             raise fail(f"price {price_text} is not on the tick grid of ${tick_size / PRICE_SCALE:g}")
         out["price"] = units

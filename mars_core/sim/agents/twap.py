@@ -31,12 +31,15 @@ from mars_core.engine import Status
 from mars_core.settings import Settings
 from mars_core.sim.agent import NEVER, Action, Cancel, Fill, Observation, Submit
 
+MAX_VOLUME = 1_000_000_000  # shares
+MAX_INTERVALS = 10_000  # child intervals of one execution (a 6.5-hour day in 2.34 s slices)
+
 
 class TWAPConfig(Settings):
     """One TWAP agent; `name` follows the paper (L{AP}-P{PVR})."""
 
     side: int = Field(1, description="1 buy, -1 sell")
-    volume: int = Field(gt=0, description="total shares V")
+    volume: int = Field(gt=0, le=MAX_VOLUME, description="total shares V")
     duration_s: float = Field(300.0, gt=0, description="execution time T")
     interval_s: float = Field(30.0, gt=0, description="split interval t")
     aggressive_s: float = Field(5.0, ge=0, description="aggressive period at the end of each interval")
@@ -46,6 +49,11 @@ class TWAPConfig(Settings):
     def model_post_init(self, _context: object) -> None:
         if self.side not in (1, -1):
             raise ValueError(f"side must be 1 (buy) or -1 (sell), was {self.side}")
+        if self.duration_s / self.interval_s > MAX_INTERVALS:
+            raise ValueError(
+                f"interval {self.interval_s:g}s splits the execution time {self.duration_s:g}s into "
+                f"{self.duration_s / self.interval_s:,.0f} intervals; at most {MAX_INTERVALS:,}"
+            )
         if self.aggressive_s >= self.interval_s:
             raise ValueError(
                 f"aggressive period {self.aggressive_s}s must be shorter than the interval {self.interval_s}s"

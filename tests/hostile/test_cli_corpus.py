@@ -1,0 +1,203 @@
+"""The hostile corpus through the `mars` command: every bad input ends in one clear line, a non-zero exit, no
+traceback, within a few seconds (issue 14).
+
+A case is (argument list, a fragment the error line must contain, exit code). `{name}` in an argument is a
+file of the `hostile` fixture; `{tmp}` is the test's own temporary folder; `{data}` the real sample days.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from mars_core.cli.app import main
+
+LIMIT_S = 8.0  # every case is refused long before the work would start (the real day loads in ~1-2 s)
+GOOG = ["--symbol", "GOOG", "--date", "2012-06-21"]
+SIM = ["simulate", *GOOG, "--start", "10:00", "--minutes", "1", "--rollouts", "1", "--workers", "1"]
+REPLAY_RUN = [
+    *SIM[:-6],
+    "--minutes",
+    "0.5",
+    "--rollouts",
+    "1",
+    "--background",
+    "replay",
+    "--data-dir",
+    "{data}",
+    "--out",
+]
+IMPACT = ["impact", "--workers", "1", "--data-dir", "{data}", "--out", "{tmp}/study", "--config"]
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, float]:
+    """Run `mars argv` in this process: (exit code, stdout + stderr, seconds); a traceback escapes as an exception."""
+    out, err = io.StringIO(), io.StringIO()
+    started = time.perf_counter()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 1
+    return code, out.getvalue() + err.getvalue(), time.perf_counter() - started
+
+
+def fill(argv: list[str], names: dict[str, Path]) -> list[str]:
+    return [a.format(**{k: str(v) for k, v in names.items()}) for a in argv]
+
+
+def sim(*extra: str) -> list[str]:
+    return [*SIM, "--out", "{tmp}/run", "--data-dir", "{data}", *extra]
+
+
+def twap(spec: str) -> list[str]:
+    return sim("--twap", spec)
+
+
+CASES: list[tuple[str, list[str], str, int]] = [
+    # ---- errors that hide the problem: bad days name the file, the line and the problem
+    ("replay bad price", ["replay", "GOOG", "2012-06-21", "--data-dir", "{day_price_abc}"], "line 3", 2),
+    ("replay bad price names column", ["replay", "GOOG", "2012-06-21", "--data-dir", "{day_price_abc}"], "'abc'", 2),
+    ("simulate bad price", [*SIM, "--data-dir", "{day_price_abc}", "--out", "{tmp}/r"], "line 3", 2),
+    ("data show bad price", ["data", "show", "GOOG", "2012-06-21", "--data-dir", "{day_price_abc}"], "line 3", 2),
+    ("data list bad price", ["data", "list", "--data-dir", "{day_price_abc}"], "line 3", 1),
+    ("data list short book row", ["data", "list", "--data-dir", "{day_book_short_row}"], "line 4", 1),
+    ("data list nan in book", ["data", "list", "--data-dir", "{day_book_nan}"], "'nan'", 1),
+    ("data list negative book size", ["data", "list", "--data-dir", "{day_book_negative_size}"], "-50", 1),
+    (
+        "data list folder named like a file",
+        ["data", "list", "--data-dir", "{day_directory_named_like_a_file}"],
+        "is a folder",
+        1,
+    ),
+    ("data list empty", ["data", "list", "--data-dir", "{day_empty}"], "no datasets", 1),
+    ("replay book nan", ["replay", "GOOG", "2012-06-21", "--data-dir", "{day_book_nan}"], "line 4", 2),
+    ("replay no folder", ["replay", "GOOG", "2012-06-21", "--data-dir", "{tmp}/nowhere"], "does not exist", 2),
+    ("replay data dir is a file", ["replay", "GOOG", "2012-06-21", "--data-dir", "{a_file}"], "is not a folder", 2),
+    ("replay bad date", ["replay", "GOOG", "21/06/2012", "--data-dir", "{data}"], "not YYYY-MM-DD", 2),
+    ("replay unknown symbol", ["replay", "XYZ", "2012-06-21", "--data-dir", "{data}"], "no dataset XYZ", 2),
+    # ---- injected orders: the file, the row and the field
+    ("inject qty nan", sim("--inject", "{inject_qty_nan}"), "row 2: qty 'nan' is not a finite number", 2),
+    ("inject qty inf", sim("--inject", "{inject_qty_inf}"), "row 2: qty 'inf'", 2),
+    ("inject qty 1e30", sim("--inject", "{inject_qty_1e30}"), "row 2: qty '1e30'", 2),
+    ("inject qty int64 max", sim("--inject", "{inject_qty_int64_max}"), "row 2: qty '9223372036854775807'", 2),
+    ("inject negative qty", sim("--inject", "{inject_negative_qty}"), "row 2: qty must be positive", 2),
+    ("inject price inf", sim("--inject", "{inject_price_inf}"), "row 2: price 'inf'", 2),
+    ("inject price nan", sim("--inject", "{inject_price_nan}"), "row 2: price 'nan'", 2),
+    ("inject price 1e30", sim("--inject", "{inject_price_1e30}"), "row 2: price '1e30'", 2),
+    ("inject 8 fields", sim("--inject", "{inject_8_fields}"), "row 2 has 8 fields", 2),
+    ("inject before start", sim("--inject", "{inject_before_start}"), "row 2: time 09:59:00", 2),
+    ("inject after end", sim("--inject", "{inject_after_end}"), "row 2: time 10:01:30", 2),
+    ("inject bad time", sim("--inject", "{inject_time_garbage}"), "row 2: time '25:99:00'", 2),
+    ("inject bad action", sim("--inject", "{inject_bad_action}"), "row 2: action 'teleport'", 2),
+    ("inject off tick", sim("--inject", "{inject_off_tick}"), "row 2: price 580.005 is not on the tick grid", 2),
+    ("inject not utf-8", sim("--inject", "{inject_latin1}"), "not UTF-8", 2),
+    ("inject directory", sim("--inject", "{root}"), "is a folder", 2),
+    ("inject missing", sim("--inject", "{tmp}/none.csv"), "not found", 2),
+    # ---- flags that used to end in a traceback
+    ("minutes 1e-12", sim("--minutes", "1e-12"), "minutes", 2),
+    ("minutes nan", sim("--minutes", "nan"), "minutes", 2),
+    ("minutes inf", sim("--minutes", "inf"), "minutes", 2),
+    ("seed -1", sim("--seed", "-1"), "seed", 2),
+    ("seed 2**64", sim("--seed", str(2**64)), "seed", 2),
+    ("rollouts 0", sim("--rollouts", "0"), "rollouts", 2),
+    ("rollouts huge", sim("--rollouts", "100000000"), "rollouts", 2),
+    ("workers 0", sim("--workers", "0"), "--workers", 2),
+    ("snapshot negative", sim("--snapshot-interval-ms", "-1"), "snapshot_interval_ms", 2),
+    ("background unknown", sim("--background", "magic"), "background", 2),
+    ("start garbage", sim("--start", "lunch"), "lunch", 2),
+    ("start outside day", sim("--start", "17:00"), "trading window", 2),
+    ("date garbage", ["simulate", "--symbol", "GOOG", "--date", "yesterday", "--data-dir", "{data}"], "yesterday", 2),
+    ("out is a file", [*SIM, "--data-dir", "{data}", "--out", "{a_file}"], "is a file", 2),
+    ("out not a run", [*SIM, "--data-dir", "{data}", "--out", "{root}"], "not a MarS run directory", 2),
+    # ---- TWAP specs
+    ("twap duration inf", twap("side=buy,volume=100,duration=inf"), "duration", 2),
+    ("twap duration nan", twap("side=buy,volume=100,duration=nan"), "duration", 2),
+    ("twap volume huge", twap("side=buy,volume=99999999999999999999,duration=60"), "volume", 2),
+    ("twap volume float", twap("side=buy,volume=1.5,duration=60"), "volume", 2),
+    ("twap interval tiny", twap("side=buy,volume=100,duration=60,interval=0.000001"), "intervals", 2),
+    ("twap interval zero", twap("side=buy,volume=100,interval=0"), "interval", 2),
+    (
+        "twap interval tiny no aggression",
+        twap("side=buy,volume=100,duration=60,interval=0.001,aggressive=0"),
+        "60,000 intervals",
+        2,
+    ),
+    ("twap repeated side", twap("side=buy,side=sell,volume=100,duration=60"), "side is given twice", 2),
+    ("twap repeated volume", twap("side=buy,volume=100,volume=200,duration=60"), "volume is given twice", 2),
+    ("twap unknown key", twap("side=buy,volume=100,colour=red"), "'colour=red'", 2),
+    ("twap no value", twap("side=buy,volume"), "'volume'", 2),
+    ("twap pvr 2", twap("side=buy,volume=100,pvr=2,duration=60"), "pvr", 2),
+    ("twap ap 9", twap("side=buy,volume=100,ap=9,duration=60"), "ap", 2),
+    ("twap longer than run", twap("side=buy,volume=100,duration=120"), "longer than the run", 2),
+    ("twap aggressive inf", twap("side=buy,volume=100,duration=60,aggressive=inf"), "aggressive", 2),
+    # ---- studies: the whole study is validated before anything runs
+    ("study seed -1", [*IMPACT, "{study_seed_negative}"], "seed", 2),
+    ("study interval longer", [*IMPACT, "{study_interval_longer}"], "interval", 2),
+    ("study interval inf", [*IMPACT, "{study_interval_inf}"], "interval_s", 2),
+    ("study interval tiny", [*IMPACT, "{study_interval_tiny}"], "intervals", 2),
+    ("study configs empty", [*IMPACT, "{study_configs_empty}"], "configs", 2),
+    ("study configs duplicate", [*IMPACT, "{study_configs_duplicate}"], "L1-P0.9 twice", 2),
+    ("study q/v duplicate", [*IMPACT, "{study_qv_duplicate}"], "0.2 twice", 2),
+    ("study rollouts true", [*IMPACT, "{study_rollouts_true}"], "rollouts", 2),
+    ("study rollouts 2.5", [*IMPACT, "{study_rollouts_float}"], "rollouts", 2),
+    ("study huge grid", [*IMPACT, "{study_huge_grid}"], "arms", 2),
+    ("study symbol missing", [*IMPACT, "{study_symbol_missing}"], "no dataset XYZ", 2),
+    ("study start late", [*IMPACT, "{study_start_late}"], "15:59", 2),
+    ("study unknown key", [*IMPACT, "{study_unknown_key}"], "colour", 2),
+    ("study q/v zero", [*IMPACT, "{study_qv_zero}"], "Q/V", 2),
+    ("study q/v nan", [*IMPACT, "{study_qv_nan}"], "q_over_v.0: Input should be a finite number", 2),
+    ("study execution inf", [*IMPACT, "{study_execution_inf}"], "execution_minutes", 2),
+    ("study bad config name", [*IMPACT, "{study_bad_config_name}"], "L9-P2", 2),
+    ("study bad clock", [*IMPACT, "{study_start_bad_clock}"], "noon", 2),
+    ("study not utf-8", [*IMPACT, "{study_not_utf8}"], "not UTF-8", 2),
+    ("study a list", [*IMPACT, "{study_list}"], "expected a mapping", 2),
+    ("study broken yaml", [*IMPACT, "{study_broken_yaml}"], "not valid YAML", 2),
+    ("study missing", [*IMPACT, "{tmp}/none.yaml"], "not found", 2),
+    ("study is a folder", [*IMPACT, "{root}"], "not found", 2),
+    (
+        "study out is a file",
+        ["impact", "--data-dir", "{data}", "--out", "{a_file}", "--config", "{study_seed_negative}"],
+        "seed",
+        2,
+    ),
+    # ---- export
+    ("export levels huge", ["export", "{run}", "--levels", "100000", "--out", "{tmp}/x"], "--levels", 2),
+    ("export levels zero", ["export", "{run}", "--levels", "0", "--out", "{tmp}/x"], "--levels", 2),
+    ("export out is a file", ["export", "{run}", "--out", "{a_file}"], "is a file", 2),
+    ("export no such rollout", ["export", "{run}", "--rollout", "7", "--out", "{tmp}/x"], "no finished rollout 7", 2),
+    ("export no such arm", ["export", "{run}", "--arm", "treated", "--out", "{tmp}/x"], "no arm 'treated'", 2),
+    ("export config broken", ["export", "{run_bad_config}", "--out", "{tmp}/x"], "config.json: not a readable", 2),
+    ("export config a list", ["export", "{run_list_config}", "--out", "{tmp}/x"], "not a run configuration", 2),
+    ("resume with done broken", [*REPLAY_RUN, "{run_bad_done}"], "done.json: not a readable", 2),
+    ("resume into broken config", sim("--out", "{run_bad_config}"), "config.json: not a readable", 2),
+    ("export not a run", ["export", "{root}"], "not a MarS run directory", 2),
+    ("export format", ["export", "{root}", "--format", "xls"], "not a MarS run directory", 2),
+]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("argv", "fragment", "code"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_ends_in_one_clear_line(
+    argv: list[str], fragment: str, code: int, hostile: dict[str, Path], tmp_path: Path, data_dir: Path, run_copy
+) -> None:
+    names = hostile | {"tmp": tmp_path, "data": data_dir}
+    if any("{run" in a for a in argv):
+        names |= {
+            "run": run_copy(),
+            "run_bad_config": run_copy("config.json", '{"symbol": "GOOG", '),
+            "run_list_config": run_copy("config.json", "[1, 2]"),
+            "run_bad_done": run_copy("rollout=0000/arm=main/done.json", "{not json"),
+        }
+    done, output, seconds = run_cli(fill(argv, names))
+    assert "Traceback" not in output
+    assert done == code, output
+    assert fragment in output, output
+    errors = [line for line in output.splitlines() if line.lower().startswith(("error:", "problem:"))]
+    assert errors and all(len(line) < 1000 for line in errors), output
+    assert seconds < LIMIT_S, f"took {seconds:.1f}s"
