@@ -36,10 +36,12 @@ Errors speak of the size and the duration as the prompt does, not of the spec's 
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
-import urllib.error
-import urllib.request
+import socket
+import time
+import urllib.parse
 from collections.abc import Iterable
 from typing import Literal
 
@@ -61,6 +63,7 @@ KIND_LABELS = {
 DIRECTION_LABELS = {"down_up": "down, then up", "up_down": "up, then down"}
 DEFAULT_DURATION = 10
 MAX_MAGNITUDE_PCT = 20.0
+MAX_REPLY_BYTES = 1_000_000  # a chat reply with one small JSON object is a few kB
 EXAMPLES = (
     "sharp drop of 2% over 10 minutes",
     "GOOG rises sharply 1.5% in 5 min",
@@ -473,11 +476,66 @@ def _reply_json(content: str) -> dict:
         body = fenced[1]
     try:
         data = json.loads(body)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: brackets nested thousands deep
         raise MarsInputError(f"the language model did not answer with JSON: {content[:200]!r}") from None
     if not isinstance(data, dict):
         raise MarsInputError(f"the language model answered JSON that is not an object: {content[:200]!r}")
     return data
+
+
+def post_json(url: str, payload: dict, headers: dict[str, str], timeout: float) -> bytes:
+    """POST `payload` to `url` and return the reply's body, all within `timeout` seconds.
+
+    A redirect is not followed (it would carry the API key to wherever it points): it is an error naming
+    its target. The body is read in chunks against the deadline and refused beyond `MAX_REPLY_BYTES`.
+    """
+    parts = urllib.parse.urlsplit(url)
+    deadline = time.monotonic() + timeout
+    connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_type(parts.hostname or "", parts.port, timeout=timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", path, json.dumps(payload).encode(), headers)
+        sock = connection.sock  # the response reads from it even after the connection lets go of it
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        response = connection.getresponse()
+        body = _read_within(response, sock, deadline, url)
+    except TimeoutError:
+        raise MarsInputError(f"the language model at {url} did not answer within {timeout:g} s") from None
+    except (OSError, http.client.HTTPException) as err:
+        raise MarsInputError(f"could not reach the language model at {url}: {err}") from None
+    finally:
+        connection.close()
+    if 300 <= response.status < 400:
+        target = response.getheader("Location", "?")
+        raise MarsInputError(
+            f"the language model at {url} redirects to {target}; redirects are not followed (the API key would go "
+            "along): give the final URL"
+        )
+    if response.status >= 400:
+        detail = body[:300].decode("utf-8", "replace").strip()
+        answer = f"the language model at {url} answered HTTP {response.status} {response.reason}"
+        raise MarsInputError(answer + (f": {detail}" if detail else ""))
+    return body
+
+
+def _read_within(response: http.client.HTTPResponse, sock: socket.socket, deadline: float, url: str) -> bytes:
+    declared = response.getheader("Content-Length")
+    if declared and declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+        raise MarsInputError(f"the language model at {url} sent {int(declared):,} bytes; at most {MAX_REPLY_BYTES:,}")
+    chunks, size = [], 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock.settimeout(left)
+        chunk = response.read1(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise MarsInputError(f"the language model at {url} sent more than {MAX_REPLY_BYTES:,} bytes")
+        chunks.append(chunk)
 
 
 def parse_with_llm(
@@ -493,7 +551,7 @@ def parse_with_llm(
         base_url: the endpoint's base, e.g. "http://127.0.0.1:8080/v1" (or the full .../chat/completions URL).
         model: the model name the endpoint expects.
         api_key: sent as a bearer token when given.
-        timeout: seconds to wait for the answer.
+        timeout: seconds to wait for the whole answer (connection, request and reply).
 
     Raises:
         MarsInputError: the endpoint cannot be reached or answers an error, the reply is not a JSON object,
@@ -509,22 +567,10 @@ def parse_with_llm(
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
-    request = urllib.request.Request(url, json.dumps(payload).encode(), headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # a URL the user configured
-            raw = response.read()
-    except urllib.error.HTTPError as err:
-        detail = err.read()[:300].decode("utf-8", "replace").strip()
-        answer = f"the language model at {url} answered HTTP {err.code} {err.reason}"
-        raise MarsInputError(answer + (f": {detail}" if detail else "")) from None
-    except (urllib.error.URLError, OSError) as err:  # URLError wraps connection failures (and connect timeouts)
-        reason = getattr(err, "reason", err)
-        if isinstance(reason, TimeoutError) or isinstance(err, TimeoutError):
-            raise MarsInputError(f"the language model at {url} did not answer within {timeout:g} s") from None
-        raise MarsInputError(f"could not reach the language model at {url}: {reason}") from None
+    raw = post_json(url, payload, headers, timeout)
     try:
         content = json.loads(raw)["choices"][0]["message"]["content"]
-    except (json.JSONDecodeError, KeyError, IndexError, TypeError):
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
         raise MarsInputError(f"{url} did not answer like an OpenAI-compatible chat endpoint: {raw[:200]!r}") from None
     if not isinstance(content, str):
         raise MarsInputError(f"{url} answered a message without text content")
