@@ -19,12 +19,17 @@ RESAMPLES = 1000
 LEVEL = 0.95
 
 
+def effective_block(block: int, n: int) -> int:
+    """The block length used on n start windows: at most n // 2, so that a short sample still has two blocks to draw
+    and a resample is not a mere rotation of the sample."""
+    return max(1, min(block, n // 2))
+
+
 def block_indices(n: int, n_boot: int, rng: np.random.Generator, block: int = BLOCK) -> np.ndarray:
-    """(n_boot, n) indices of start windows: circular blocks of `block` consecutive ones per resample (at most n // 2,
-    so that a short sample still has two blocks to draw and a resample is not a rotation of the sample)."""
+    """(n_boot, n) indices of start windows: circular blocks of `effective_block(block, n)` consecutive ones."""
     if n < 1:
         raise ValueError(f"a bootstrap needs at least one start window, got {n}")
-    block = max(1, min(block, n // 2))
+    block = effective_block(block, n)
     n_blocks = -(-n // block)
     firsts = rng.integers(0, n, size=(n_boot, n_blocks, 1))
     idx = (firsts + np.arange(block)) % n  # (n_boot, n_blocks, block)

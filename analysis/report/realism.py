@@ -95,9 +95,9 @@ def _presence(results: RealismResults) -> Section:
             Table(
                 "Presence of the stylized facts",
                 frame,
-                f"Replay = the real day ({', '.join(results.dates())}, {results.window[0]}–{results.window[1]}); {who}, each "
-                "pooling every rollout of every start point. Paper hist. / sim. = the paper's historical and simulated "
-                "columns.",
+                f"Replay = the real market over the same start windows ({', '.join(results.dates())}, "
+                f"{results.window[0]}–{results.window[1]}); {who}, each pooling every rollout of every start window. "
+                "Paper hist. / sim. = the paper's historical and simulated columns.",
                 formats={"#": "{}"},
             ),
             Table(

@@ -31,7 +31,7 @@ from pydantic import Field, field_validator
 
 from analysis import realism_scores as scores
 from analysis import stylized_facts
-from analysis.bootstrap import BLOCK, LEVEL, RESAMPLES
+from analysis.bootstrap import BLOCK, LEVEL, RESAMPLES, effective_block
 from analysis.minute_metrics import fact_bars, minute_table
 from mars_core.data import LobsterDay, discover, find_dataset, load_day, resolve_data_dir
 from mars_core.data.schema import NS_PER_MINUTE
@@ -227,9 +227,10 @@ def evaluate(config: RealismConfig, days: list[LobsterDay], runs: dict) -> dict[
         "every_minutes": config.every_minutes,
         "bootstrap": {
             "resamples": config.bootstrap,
-            "block": config.block,
+            "block": effective_block(config.block, len(sides["real"]["tables"])),
             "level": LEVEL,
             "interval": "basic",
+            "over": "start windows, circular blocks of consecutive starts; real and simulated resampled jointly",
         },
         **scores.score(
             {name: side["tables"] for name, side in sides.items()},
