@@ -1,7 +1,8 @@
 """The start windows of a realism evaluation as `analysis.minute_metrics.Window`s, real and simulated alike.
 
-Real: the LOBSTER day's book after each message, sampled by the simulator recorder's rule
-(`minute_metrics.recorder_samples`), its submissions regrouped into orders (`order_flow`, aggressive when they traded
+Real: the LOBSTER day's book sampled by the simulator recorder's rule (`minute_metrics.recorder_samples`) on its
+orders (`order_flow`: the messages one order caused, as the simulator processes them), the book after each sampled
+order's last message; its submissions regrouped into orders (`order_flow`, aggressive when they traded
 on arrival) and its visible executions (type 4: no background produces hidden ones). Simulated: a rollout's book
 snapshots, accepted submissions (aggressive when they took liquidity on arrival) and trades. Depth is measured on
 the levels the real file has.
@@ -43,15 +44,17 @@ def real_window(real: RealDay, start_ns: int, minutes: int) -> Window:
     """The real market over [start_ns, start_ns + minutes)."""
     ev, flow = real.day.events, real.flow
     end_ns = start_ns + minutes * NS_PER_MINUTE
-    sampled = _samples(ev.ts, start_ns, end_ns)
+    sampled = _samples(
+        flow.ts, start_ns, end_ns
+    )  # orders, as the simulator's events: the book after their last message
     subs = (flow.ts >= start_ns) & (flow.ts < end_ns) & (flow.action == Action.SUBMIT)
     execs = (ev.ts >= start_ns) & (ev.ts < end_ns) & (ev.type == EventType.EXECUTE)
     return Window(
         start_ns=start_ns,
         minutes=minutes,
         levels=real.levels,
-        book_ts=ev.ts[sampled].astype(np.int64),
-        book=real.day.book[sampled].astype(np.int64),
+        book_ts=flow.ts[sampled].astype(np.int64),
+        book=real.day.book[flow.last_msg[sampled]].astype(np.int64),
         orders=pd.DataFrame(
             {
                 "ts": flow.ts[subs],
