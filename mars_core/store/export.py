@@ -5,7 +5,10 @@ a real day: an order that trades on arrival shows as executions (type 4) of
 the resting orders it hit, then, if it rests, a submission (type 1) of the
 remainder; cancels are types 2 and 3; a modify is a deletion plus a new
 submission. Liquidity the replay background revealed from outside the top N
-becomes a submission (or a partial cancel) under an id of its own. The
+becomes a submission (or a partial cancel) under an id of its own. A historical
+cancel keeps its historical size, as in the real file: the level loses that many
+shares, from the named order first, then from liquidity no message showed (the
+replayer's rule on both sides, so the exported book is the simulated one). The
 orderbook file is the book after each message, rebuilt by applying the messages
 to the rollout's starting book; like a real LOBSTER file, it only shows what
 the messages explain plus what was already resting at the start.
@@ -14,6 +17,7 @@ the messages explain plus what was already resting at the start.
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 import zipfile
 from pathlib import Path
@@ -56,6 +60,7 @@ def lobster_messages(orders: pd.DataFrame, trades: pd.DataFrame, start_book: pd.
     resting = {int(r.order_id): (int(r.side), int(r.price), int(r.qty)) for r in start_book.itertuples(index=False)}
     out: list[tuple[int, int, int, int, int, int]] = []
     revealed = REVEALED_IDS
+    foreign: dict[int, int] = {}  # shares other agents took from each historical order
     for o in ok.itertuples(index=False):
         ts, event, oid, side, price, qty = (
             int(o.ts),
@@ -70,16 +75,20 @@ def lobster_messages(orders: pd.DataFrame, trades: pd.DataFrame, start_book: pd.
                 revealed += 1
                 out.append((ts, 2, revealed, qty, price, side))
                 continue
+            # A historical cancel takes `qty` from the level: the named order first, then unknown liquidity and
+            # other historical orders at the price (the replayer's rule, which rebuilds the book from these
+            # messages too). So the message keeps the historical size, less the shares other agents already took
+            # from the named order where it lacks them (the simulation excused those).
+            excused = foreign.pop(oid, 0) if event == OrderEvent.DELETE else foreign.get(oid, 0)
             kept = resting.get(oid)
-            if kept is None:  # a historical order the file never added: replays take it from unknown liquidity
-                out.append((ts, event, oid, qty, price, side))
-                continue
-            left = kept[2] - qty if event == OrderEvent.CANCEL else 0
-            out.append((ts, 2 if left > 0 else 3, oid, qty if left > 0 else kept[2], kept[1], kept[0]))
-            if left > 0:
-                resting[oid] = (kept[0], kept[1], left)
-            else:
+            have = kept[2] if kept is not None else 0
+            size = qty if have >= qty else max(have, qty - excused)
+            if size > 0:
+                out.append((ts, event, oid, size, price, side))
+            if kept is not None and (event == OrderEvent.DELETE or have <= qty):
                 del resting[oid]
+            elif kept is not None:
+                resting[oid] = (kept[0], kept[1], have - qty)
             continue
         if event == OrderEvent.MODIFY:
             kept = resting.pop(oid, None)
@@ -96,6 +105,8 @@ def lobster_messages(orders: pd.DataFrame, trades: pd.DataFrame, start_book: pd.
             maker = int(pending.maker_id)
             m_side, m_price, m_qty = resting.get(maker, (-side, int(pending.price), int(pending.qty)))
             out.append((int(pending.ts), 4, maker, int(pending.qty), int(pending.price), m_side))
+            if int(pending.maker_agent) == 0 and int(pending.taker_agent) >= 2:
+                foreign[maker] = foreign.get(maker, 0) + int(pending.qty)
             if m_qty - int(pending.qty) > 0:
                 resting[maker] = (m_side, m_price, m_qty - int(pending.qty))
             else:
@@ -174,8 +185,13 @@ def export_lobster(run: RunDir, rollout: int, arm: str | None, out: str | Path, 
     seconds, nanos = np.divmod(messages["ts"].to_numpy(), NS_PER_SECOND)
     frame = messages.drop(columns="ts")
     frame.insert(0, "time", [f"{s}.{n:09d}" for s, n in zip(seconds.tolist(), nanos.tolist())])
-    frame.to_csv(message_path, header=False, index=False)
-    pd.DataFrame(book).to_csv(book_path, header=False, index=False)
+    for path, table in ((message_path, frame), (book_path, pd.DataFrame(book))):
+        partial = path.with_name(f".{path.name}.partial")  # a failed export leaves no half-written file
+        try:
+            table.to_csv(partial, header=False, index=False)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
     return [message_path, book_path]
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from mars_core.data import discover, load_day
+from mars_core.data.schema import NS_PER_SECOND
 from mars_core.engine import replay_day
 from mars_core.errors import MarsInputError
 from mars_core.sim.agents.twap import TWAPConfig
@@ -86,3 +87,42 @@ def test_downloads_zip_the_run_and_one_rollout_as_lobster(paired_run: Path) -> N
         book = archive.read(names[1]).decode().splitlines()
     assert [n.split("_")[-2] for n in names] == ["message", "orderbook"] and names[0].startswith("GOOGSIM_2012-06-21_")
     assert len(book[0].split(",")) == 20
+
+
+@pytest.fixture(scope="module")
+def replay_exports(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> dict[str, tuple[Path, Path]]:
+    """GOOG 15:10 + 5 min replayed without agents and with a TWAP seller, exported as LOBSTER (issue 14's windows)."""
+    twap = TWAPConfig(side=-1, volume=2000, pvr=0.5, ap=2, duration_s=120, interval_s=30)
+    exports = {}
+    for name, agents in (("replay", ()), ("replay+twap", (twap,))):
+        config = SimConfig(
+            symbol="GOOG", date="2012-06-21", start="15:10", minutes=5, rollouts=1, background="replay", twap=agents
+        )
+        base = tmp_path_factory.mktemp(name.replace("+", "-"))
+        run = RunDir(run_simulation(config, base / "run", str(data_dir), workers=1).run_dir)
+        exports[name] = tuple(export_lobster(run, 0, None, base / "lobster", levels=10))
+    return exports
+
+
+def _read_export(message: Path, book: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Exported message times (ns) and orderbook rows."""
+    times = [line.split(",", 1)[0].split(".") for line in message.read_text().splitlines()]
+    ts = np.array([int(s) * NS_PER_SECOND + int(f.ljust(9, "0")) for s, f in times], dtype=np.int64)
+    return ts, np.loadtxt(book, delimiter=",", dtype=np.int64)
+
+
+@pytest.mark.parametrize("name", ["replay", "replay+twap"])
+def test_no_exported_book_row_is_crossed(replay_exports: dict, name: str) -> None:
+    _, rows = _read_export(*replay_exports[name])
+    two_sided = (rows[:, 1] > 0) & (rows[:, 3] > 0)
+    assert two_sided.mean() > 0.99
+    assert not (two_sided & (rows[:, 0] <= rows[:, 2])).any()
+
+
+def test_a_replay_export_reproduces_the_real_files_rows(replay_exports: dict, goog_day) -> None:
+    """After the last message of every timestamp, the exported book is the real file's, on all ten levels."""
+    ts, rows = _read_export(*replay_exports["replay"])
+    last = np.r_[ts[1:] != ts[:-1], True]
+    real = goog_day.book[np.searchsorted(goog_day.events.ts, ts[last], side="right") - 1]
+    assert last.sum() > 1500
+    np.testing.assert_array_equal(rows[last], real)
