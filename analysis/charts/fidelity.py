@@ -1,6 +1,6 @@
 """Closed-loop fidelity of a realism evaluation: sim/real ratios per 5-minute bucket since the start (`analysis.fidelity`).
 
-One line per flow metric and background against the minutes since the start, on a log axis (a ratio of 2 is as far
+A panel per background, a line per flow metric against the minutes since the start, on a log axis (a ratio of 2 is as far
 from 1 as 0.5), with the target band [0.8, 1.25] shaded; the table gives the same numbers with the 1-minute
 volatility ratio, the variance-ratio ratio and the afternoon trend slopes of the real and the simulated market.
 """
@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from analysis.charts.realism import label, short, simulated
 from analysis.fidelity import BAND, BUCKET_MINUTES, TRENDS
@@ -36,7 +37,7 @@ METRIC_COLORS = dict(
         strict=True,
     )
 )
-DASHES = ("solid", "dash", "dot", "dashdot")
+TICKS = (0.1, 0.2, 0.3, 0.5, 0.8, 1, 1.25, 2, 3, 5, 10)
 BAND_FILL = "rgba(26,127,55,0.10)"
 
 
@@ -44,29 +45,34 @@ def _values(xs: object) -> np.ndarray:
     return np.array([np.nan if x is None else float(x) for x in (xs or [])], dtype=float)
 
 
-def fidelity_figure(summary: Mapping[str, Any], height: int = 520) -> go.Figure:
-    """Sim/real ratio per bucket vs minutes since the start, one line per metric and background, band [0.8, 1.25]."""
-    fig = go.Figure()
-    bgs = simulated(summary)
-    n = max((len(summary["backgrounds"][bg]["fidelity"].get(FLOW[0]) or []) for bg in bgs), default=0)
-    x = (np.arange(n) + 0.5) * BUCKET_MINUTES
-    fig.add_hrect(y0=BAND[0], y1=BAND[1], fillcolor=BAND_FILL, line_width=0, layer="below", name="band")
-    fig.add_hline(y=1.0, line={"color": "#667085", "width": 1, "dash": "dot"})
-    for i, bg in enumerate(bgs):
-        f = summary["backgrounds"][bg]["fidelity"]
+def fidelity_figure(summary: Mapping[str, Any], height: int = 480) -> go.Figure:
+    """Sim/real ratio per bucket vs minutes since the start: a panel per background, a line per metric, the band
+    [0.8, 1.25] shaded."""
+    bgs = simulated(summary) or ["—"]
+    fig = make_subplots(
+        rows=1, cols=len(bgs), shared_yaxes=True, horizontal_spacing=0.03, subplot_titles=[label(b) for b in bgs]
+    )
+    for col, bg in enumerate(bgs, 1):
+        f = summary.get("backgrounds", {}).get(bg, {}).get("fidelity", {})
+        band = {"row": 1, "col": col, "exclude_empty_subplots": False}
+        fig.add_hrect(y0=BAND[0], y1=BAND[1], fillcolor=BAND_FILL, line_width=0, layer="below", **band)
+        fig.add_hline(y=1.0, line={"color": "#667085", "width": 1, "dash": "dot"}, **band)
         for metric in FLOW:
             y = _values(f.get(metric))
             fig.add_trace(
                 go.Scatter(
-                    x=x[: len(y)],
+                    x=(np.arange(len(y)) + 0.5) * BUCKET_MINUTES,
                     y=y,
                     mode="lines+markers",
-                    name=f"{short(bg)}: {FLOW_NAMES[metric]}",
-                    legendgroup=bg,
-                    line={"color": METRIC_COLORS[metric], "dash": DASHES[i % len(DASHES)], "width": 1.8},
+                    name=FLOW_NAMES[metric],
+                    legendgroup=metric,
+                    showlegend=col == 1,
+                    line={"color": METRIC_COLORS[metric], "width": 1.8},
                     marker={"size": 5},
                     hovertemplate=f"{label(bg)}<br>{FLOW_NAMES[metric]}: %{{y:.2f}}× real at %{{x}} min<extra></extra>",
-                )
+                ),
+                row=1,
+                col=col,
             )
     fig.add_trace(  # the band in the legend
         go.Scatter(
@@ -74,16 +80,19 @@ def fidelity_figure(summary: Mapping[str, Any], height: int = 520) -> go.Figure:
             y=[None],
             mode="lines",
             line={"color": BAND_FILL, "width": 10},
-            name=f"target band [{BAND[0]}, {BAND[1]}]",
-        )
+            name=f"band [{BAND[0]}, {BAND[1]}]",
+        ),
+        row=1,
+        col=1,
     )
-    fig.update_yaxes(type="log", title="simulated / real (log scale)")
-    fig.update_xaxes(title=f"minutes since the start (middle of each {BUCKET_MINUTES}-minute bucket)")
+    fig.update_yaxes(type="log", tickvals=TICKS, ticktext=[f"{t:g}" for t in TICKS])
+    fig.update_yaxes(title="simulated / real (log scale)", row=1, col=1)
+    fig.update_xaxes(title="minutes since the start")
     fig.update_layout(
         height=height,
         template="plotly_white",
-        title={"text": "Closed-loop fidelity: simulated / real per bucket since the start", "x": 0, "xanchor": "left"},
-        margin={"l": 70, "r": 20, "t": 60, "b": 50},
+        title={"text": "Closed-loop fidelity: simulated / real per 5-minute bucket", "x": 0, "xanchor": "left"},
+        margin={"l": 70, "r": 20, "t": 80, "b": 50},
         legend={"font": {"size": 10}},
     )
     return fig

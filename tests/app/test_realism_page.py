@@ -233,8 +233,9 @@ def test_page_shows_a_finished_evaluation_value_by_value(runs_with_evaluation: P
     # closed-loop fidelity: ratio per bucket with the band [0.8, 1.25] shaded
     fidelity = figures["re_fidelity_chart"]
     band = [s for s in fidelity["layout"]["shapes"] if s.get("fillcolor")]
-    assert [(b["y0"], b["y1"]) for b in band] == [(0.8, 1.25)]
-    spread = next(t for t in fidelity["data"] if t.get("name") == "Noise: Mean spread")
+    assert [(b["y0"], b["y1"]) for b in band] == [(0.8, 1.25)]  # one panel: noise
+    assert fidelity["layout"]["annotations"][0]["text"] == "Noise traders"
+    spread = next(t for t in fidelity["data"] if t.get("name") == "Mean spread" and t.get("xaxis", "x") == "x")
     np.testing.assert_allclose(
         ys(spread), [np.nan if v is None else v for v in summary["backgrounds"]["noise"]["fidelity"]["spread"]]
     )
