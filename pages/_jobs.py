@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mars_core.errors import MarsInputError
+from mars_core.sim.pool import Cancelled
 
 STOP_GRACE_S = 2.0  # SIGTERM, then SIGKILL for what is still alive after this long
 WATCH_PARENT_S = 1.0  # how often a job checks that the server that started it is alive
@@ -115,6 +116,8 @@ def _main(run: Callable[..., Any], args: tuple, kwargs: dict, channel: Any, serv
     progress = lambda done, total, detail: channel.put(("progress", (done, total, _plain(detail))))  # noqa: E731
     try:
         outcome = Outcome("done", value=run(*args, progress=progress, **kwargs))
+    except Cancelled:
+        outcome = Outcome("stopped")
     except MarsInputError as err:
         outcome = Outcome("input", message=str(err))
     except BrokenProcessPool:

@@ -23,6 +23,17 @@ def compact(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def fill_note(execution: pd.DataFrame) -> str:
+    """Why a TWAP fulfilment reads 0%: what the agents executed of what they wanted."""
+    executed = int(round((execution["fulfillment_mean"] * execution["volume"]).sum()))
+    wanted = int(execution["volume"].sum())
+    return (
+        f"Fulfilment near 0%: the TWAP agents executed {executed:,} of the {wanted:,} shares they wanted, on average "
+        "over rollouts. A target far beyond what the market trades in the window cannot fill; a passive agent (AP 0) "
+        "waits at the best price for counterparties that may never come. Try a volume near the window's traded volume."
+    )
+
+
 def render(
     view: whatif.WhatIfView, replay: tuple[market.QuoteGrid, pd.DataFrame] | None, slots: dict, live: int = 0
 ) -> None:
@@ -72,6 +83,8 @@ def render(
             if row:
                 for column, (label, value, help_text) in zip(st.columns(4), row):
                     column.metric(label, value, help=help_text, border=True)
+        if not execution.empty and filled < 0.001:
+            st.caption(fill_note(execution))
 
     quotes, replay_bars = replay if replay is not None else (None, None)
     # element keys must be unique within a script run: each live redraw gets its own

@@ -277,6 +277,32 @@ def build_config(
     return SimConfig.from_dict({**base, "twap": agents, "inject_csv": inject_csv, "paired": paired}, where="Run")
 
 
+def twap_warnings(config: SimConfig, traded: int) -> list[str]:
+    """A line per TWAP agent too large for the market it trades in: `traded` is the real day's volume (shares) in the
+    run's window. Such a run is allowed, but its fulfilment will be near 0%, so the figure is named before Run."""
+    lines = []
+    minutes = config.minutes
+    for k, twap in enumerate(config.twap, start=1):
+        market = traded * min(twap.duration_s / 60 / minutes, 1.0)  # the real volume in the agent's own window
+        share = twap.volume / market if market > 0 else np.inf
+        if share >= 1:
+            lines.append(
+                f"TWAP {k} wants {twap.volume:,} shares in {twap.duration_s / 60:g} min: "
+                + (
+                    f"{share:,.1f}× the {int(market):,} shares the whole market traded then on the real day"
+                    if np.isfinite(share)
+                    else "the real market traded nothing in that window"
+                )
+                + ". It can fill only a small part, so expect a fulfilment near 0% and a large impact."
+            )
+        elif share >= 0.3:
+            lines.append(
+                f"TWAP {k}'s {twap.volume:,} shares are {share:.0%} of the {int(market):,} shares the market traded "
+                "in its window on the real day: expect a partial fill and a large impact."
+            )
+    return lines
+
+
 # ---- results, arm by arm -------------------------------------------------------------------------
 
 

@@ -317,10 +317,10 @@ with st.container(border=True):
     blocked = study is not None and study.background == "lmm" and not model.found
     running = state.get(JOB)  # a study started from this session: it runs on while the page reruns
     c_run, c_plan = st.columns([1, 4], vertical_alignment="center")
-    if running is not None and running["job"].running:
-        _runs_ui.stop_button(running["job"], "study", key="mi_stop", container=c_run)
-    else:
-        c_run.button(
+    run_slot = c_run.empty()
+
+    def run_button() -> None:
+        run_slot.button(
             "Run study",
             type="primary",
             icon=":material/play_arrow:",
@@ -329,6 +329,12 @@ with st.container(border=True):
             disabled=study is None or blocked,
             width="stretch",
         )
+
+    stop_shown = running is not None and running["job"].running
+    if stop_shown:
+        _runs_ui.stop_button(running["job"], "study", key="mi_stop", container=run_slot)
+    else:
+        run_button()
     run_clicked = _runs_ui.requested("mi_run_requested")
     out = study_dir(study, root) if study is not None else None
     if study is not None:
@@ -388,6 +394,8 @@ if running is not None:
 
     outcome = _runs_ui.follow(running["job"], on_arm, tick)
     del state[JOB]
+    if stop_shown:
+        run_button()  # in place of Stop
     summary = _runs_ui.show_outcome(
         outcome,
         "study",

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import functools
 import time
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +18,17 @@ from mars_core.errors import MarsInputError
 from mars_core.experiments import whatif
 from mars_core.sim import runs
 from mars_core.sim.config import SESSION_CLOSE, SESSION_OPEN, SimConfig
+from mars_core.sim.lockstep import generation_progress
 from mars_core.sim.runner import run_simulation
 from mars_core.store import RunDir
-from pages import _sim_results, _sim_ui, _ui
+from pages import _jobs, _runs_ui, _sim_results, _sim_ui, _ui
 
 _ui.route_through_app()
 
 DEFAULT_START = dt.time(10, 0)
 DEFAULT_MINUTES, DEFAULT_ROLLOUTS = 5, 8
 LIVE_REDRAW_S = 0.3  # redraw the live charts at most this often while arms finish
+JOB = "sim_job"  # session key of the run going on from this session: its job, config and directory
 BACKGROUNDS = {
     "noise": ("Noise traders", "Zero-intelligence traders calibrated on this day's order flow"),
     "replay": ("Replay", "The day's real orders continue unchanged (they do not react to yours)"),
@@ -250,13 +251,9 @@ def _paired_touched() -> None:
     state.sim_paired_touched = True
 
 
-def _request_run() -> None:
-    # A flag, not the button's return value: a click survives the rerun that route_through_app may do first.
-    state.sim_run_requested = True
-
-
 if not state.get("sim_paired_touched"):
     state.sim_paired = has_agents  # on by default once there are orders to compare
+running = state.get(JOB)  # a run started from this session: it goes on while the page reruns
 c_paired, c_run, c_what = st.columns([1.5, 1, 2.5], vertical_alignment="center")
 paired = c_paired.toggle(
     "Paired with / without your orders",
@@ -266,16 +263,44 @@ paired = c_paired.toggle(
     help="Each rollout runs twice on the same random numbers, with and without your orders, so the difference "
     "between the two is the effect of your orders and not noise.",
 )
-c_run.button(
-    "Run simulation",
-    type="primary",
-    icon=":material/play_arrow:",
-    key="sim_run_button",
-    on_click=_request_run,
-    disabled=background == "lmm" and not model.found,
-    width="stretch",
-)
-run_clicked = state.pop("sim_run_requested", False)
+config: SimConfig | None = None
+problems: list[str] = []
+try:  # checked as the user types: Run stays disabled while anything is wrong
+    config = _sim_ui.build_config(
+        info=info,
+        start=start,
+        minutes=minutes,
+        rollouts=rollouts,
+        background=background,
+        seed=seed,
+        paired=paired,
+        twaps=twaps,
+        orders=orders,
+        model_found=model.found,
+    )
+except MarsInputError as err:
+    problems = str(err).splitlines()
+run_slot = c_run.empty()
+
+
+def run_button() -> None:
+    run_slot.button(
+        "Run simulation",
+        type="primary",
+        icon=":material/play_arrow:",
+        key="sim_run_button",
+        on_click=_runs_ui.request("sim_run_requested"),
+        disabled=config is None,
+        width="stretch",
+    )
+
+
+stop_shown = running is not None and running["job"].running
+if stop_shown:
+    _runs_ui.stop_button(running["job"], "simulation", key="sim_stop_button", container=run_slot)
+else:
+    run_button()
+run_clicked = _runs_ui.requested("sim_run_requested")
 arms = 2 if has_agents and paired else 1
 if isinstance(rollouts, int) and isinstance(minutes, (int, float)) and rollouts > 0 and minutes > 0:
     c_what.caption(
@@ -284,35 +309,33 @@ if isinstance(rollouts, int) and isinstance(minutes, (int, float)) and rollouts 
         f"{' with ' + str(len(twaps)) + ' TWAP agent' + ('s' if len(twaps) != 1 else '') if twaps else ''}"
         f"{' and injected orders' if has_orders else ''}; results go to `{paths.runs_root()}`."
     )
+if problems:
+    st.error(
+        "**Cannot run yet.** "
+        + (problems[0] if len(problems) == 1 else "Fix these first:\n" + "\n".join(f"- {line}" for line in problems)),
+        icon=":material/error:",
+    )
+elif config is not None and config.twap:
+    traded = int(_ui.trades(symbol, date.isoformat(), str(data_dir), config.start_ts, config.end_ts)["size"].sum())
+    for line in _sim_ui.twap_warnings(config, traded):
+        st.warning(line, icon=":material/warning:")
 progress_slot, status_slot = st.empty(), st.empty()
 state.sim_form_saved = {key: state[key] for key in _sim_ui.form_keys(state.sim_twap_ids) if key in state}
 
-new_run: tuple[SimConfig, str, bool] | None = None  # (config, run dir, reused)
-if run_clicked:
-    try:
-        config = _sim_ui.build_config(
-            info=info,
-            start=start,
-            minutes=minutes,
-            rollouts=rollouts,
-            background=background,
-            seed=seed,
-            paired=paired,
-            twaps=twaps,
-            orders=orders,
-            model_found=model.found,
+if run_clicked and config is not None and running is None:
+    path, reused = runs.simulation_dir(config)
+    RunDir.create(path, config.model_dump(mode="json"))
+    state.sim_run = path.name  # the results below show the new run
+    if reused and len(RunDir(path).finished()) >= config.rollouts * len(config.arms):
+        status_slot.info(
+            "These settings were already run, so their results are shown below (runs are deterministic by seed). "
+            "Change the seed for new futures.",
+            icon=":material/history:",
         )
-        path, reused = runs.simulation_dir(config)
-        RunDir.create(path, config.model_dump(mode="json"))
-        new_run = (config, str(path), reused)
-        state.sim_run = path.name  # the results below show the new run
-    except MarsInputError as err:
-        lines = str(err).splitlines()
-        st.error(
-            "**Cannot run yet.** "
-            + (lines[0] if len(lines) == 1 else "Fix these first:\n" + "\n".join(f"- {line}" for line in lines)),
-            icon=":material/error:",
-        )
+    else:
+        job = _jobs.start(run_simulation, config, str(path), data_dir=str(data_dir))
+        state[JOB] = {"job": job, "config": config, "path": str(path)}
+        st.rerun()  # draw the Stop button in place of Run
 
 
 # ---- results ---------------------------------------------------------------------------------------
@@ -328,9 +351,10 @@ if not entries:
     )
     st.stop()
 by_name = {e.path.name: e for e in entries}
-if new_run is not None:  # listed before it ran: describe it as it will be
-    name = Path(new_run[1]).name
+if running is not None:  # listed before it finished: describe it as it will be, and show it
+    name = Path(running["path"]).name
     by_name[name] = dataclasses.replace(by_name[name], finished=by_name[name].expected)
+    state.sim_run = name
 chosen = st.selectbox(
     "Run",
     list(by_name),
@@ -343,63 +367,64 @@ st.caption(f"{entry.config.describe()} · window {_sim_ui.window_label(entry.con
 slots = {name: st.empty() for name in ("metrics", "fan", "impact", "minute", "execution")}
 replay = _sim_ui.replay_reference(entry.config, data_dir)
 
-if new_run is not None:
-    config, path, reused = new_run
-    view = whatif.WhatIfView.start(path, config)
-    for rollout, arm in RunDir(path).finished():  # a resumed run keeps its finished arms
+view: whatif.WhatIfView | None = None
+if running is not None:
+    view = whatif.WhatIfView.start(running["path"], running["config"])
+    for rollout, arm in RunDir(running["path"]).finished():  # a resumed run keeps its finished arms
         view.add_arm(rollout, arm)
     total = view.expected
-    if reused and view.finished >= total:
-        status_slot.info(
-            "These settings were already run, so their results are shown below (runs are deterministic by seed). "
-            "Change the seed for new futures.",
-            icon=":material/history:",
-        )
-    else:
-        if view.finished:
-            status_slot.caption(f"Resuming: {view.finished} of {total} simulations were already finished.")
-        progress_slot.progress(view.finished / total, text=f"Simulating… {view.finished} of {total} done")
-        started = time.perf_counter()
-        last_draw = {"at": 0.0, "cost": 0.0}
+    if view.finished and running["job"].last is None:
+        status_slot.caption(f"Resuming: {view.finished} of {total} simulations were already finished.")
+    last_draw = {"at": 0.0, "cost": 0.0}
+    if not view.finished:  # nothing finished yet: no stale charts of another run under the progress
+        for slot in slots.values():
+            slot.empty()
 
-        def on_arm(done: int, total: int, summary: dict) -> None:
+    def on_arm(done: int, total: int, summary: dict) -> None:
+        if summary["rollout"] not in view.mids.get(summary["arm"], {}):  # else: read from disk already
             view.add_arm(summary["rollout"], summary["arm"])
-            progress_slot.progress(done / total, text=f"Simulating… {done} of {total} done")
-            status_slot.caption(
-                f"Rollout {summary['rollout']} ({summary['arm']}) finished: {summary['orders']:,} orders, {summary['trades']:,} trades."
-            )
-            now = time.perf_counter()
-            # redraw often, but never spend more than about a third of the time drawing
-            if now - last_draw["at"] >= max(LIVE_REDRAW_S, 2 * last_draw["cost"]) or done == total:
-                _sim_results.render(view, replay, slots, live=done)
-                last_draw["at"], last_draw["cost"] = time.perf_counter(), time.perf_counter() - now
+        progress_slot.progress(done / total, text=f"Simulating… {done} of {total} done")
+        status_slot.caption(
+            f"Rollout {summary['rollout']} ({summary['arm']}) finished: {summary['orders']:,} orders, "
+            f"{summary['trades']:,} trades."
+        )
+        now = time.perf_counter()
+        # redraw often, but never spend more than about a third of the time drawing
+        if now - last_draw["at"] >= max(LIVE_REDRAW_S, 2 * last_draw["cost"]) or done == total:
+            _sim_results.render(view, replay, slots, live=done)
+            last_draw["at"], last_draw["cost"] = time.perf_counter(), time.perf_counter() - now
 
-        try:
-            summary = run_simulation(config, path, data_dir=str(data_dir), progress=on_arm)
-        except MarsInputError as err:
-            progress_slot.empty()
-            status_slot.error(f"{err}\n\nCheck the settings above and run again.", icon=":material/error:")
-        except ImportError as err:  # a background whose code is not in this build (the LMM, before it ships)
-            progress_slot.empty()
-            status_slot.error(
-                f"The {config.background} background is not available in this build ({err}). Pick noise or replay.",
-                icon=":material/error:",
+    def tick(elapsed: float) -> None:
+        generating = generation_progress(running["path"])
+        done = view.finished
+        if generating:
+            share = {arm: sum(g["rollouts"].values()) / max(len(g["rollouts"]), 1) for arm, g in generating.items()}
+            pending = sum(len(g["rollouts"]) for g in generating.values())
+            fraction = (done + sum(share[a] * len(g["rollouts"]) for a, g in generating.items())) / total
+            what = " · ".join(
+                f"{sim_charts.ARM_LABELS.get(a, a)}: {len(g['rollouts'])} rollouts at {share[a]:.0%}"
+                for a, g in generating.items()
             )
-        except BrokenProcessPool:
-            progress_slot.empty()
-            status_slot.error(
-                "A simulation worker process died (out of memory?). Try fewer rollouts or a shorter window, then "
-                "run again; finished rollouts are kept.",
-                icon=":material/error:",
+            progress_slot.progress(
+                min(fraction, 1.0),
+                text=f"Generating {pending} rollouts with the order model… {what} of the window · "
+                f"{done} of {total} done · {elapsed:.0f} s",
             )
         else:
-            seconds = time.perf_counter() - started
-            progress_slot.progress(
-                1.0,
-                text=f"Finished: {total} of {total} simulations in {seconds:.1f} s "
-                f"({summary.orders:,} orders, {summary.trades:,} trades)",
-            )
-            status_slot.empty()
+            progress_slot.progress(done / total, text=f"Simulating… {done} of {total} done · {elapsed:.0f} s")
+
+    outcome = _runs_ui.follow(running["job"], on_arm, tick)
+    del state[JOB]
+    if stop_shown:
+        run_button()  # in place of Stop
+    result = _runs_ui.show_outcome(outcome, "simulation", "fewer rollouts or a shorter window", [progress_slot])
+    if result is not None:
+        progress_slot.progress(
+            1.0,
+            text=f"Finished: {total} of {total} simulations in {time.perf_counter() - running['job'].started:.1f} s "
+            f"({result.orders:,} orders, {result.trades:,} trades)",
+        )
+        status_slot.empty()
 
 finished = tuple(RunDir(entry.path).finished())
 if not finished:
@@ -408,7 +433,7 @@ if not finished:
         icon=":material/hourglass_empty:",
     )
     st.stop()
-if new_run is None or len(finished) != view.finished:
+if view is None or len(finished) != view.finished:
     view = _sim_ui.load_view(str(entry.path), finished)  # else: the run just drawn live is complete already
 if replay is None:
     st.caption(

@@ -4,13 +4,20 @@ One model call samples the next order of every rollout of a batch (`agents.lmm.L
 so the pending rollouts of each arm form one group; the groups (treated and baseline) run
 in parallel processes when there are cores for them. Arms are built and committed as the
 per-arm runner builds them (`arms`), so their tables are the same kind.
+
+An arm's rollouts all finish at the end of the group, so while it generates, the group
+writes how far each rollout has simulated to `generating-<arm>.json` in the run directory
+about once a second (`generation_progress` reads them): the dashboard follows a run there.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from mars_core.data.schema import LobsterDay
@@ -27,7 +34,9 @@ from mars_core.sim.arms import (
 )
 from mars_core.sim.config import SimConfig
 from mars_core.sim.pool import Cancelled, make_pool, run_in_pool
-from mars_core.store import RunDir
+from mars_core.store import RunDir, write_json
+
+REPORT_EVERY_S = 1.0  # how often a generating group writes its rollouts' progress
 
 
 def run_groups(
@@ -95,9 +104,13 @@ def run_group(
             temperature=config.lmm_temperature,
             top_p=config.lmm_top_p,
         )
-        started = time.perf_counter()
+        started = reported = time.perf_counter()
         with torch_threads(1):
-            group.run()
+            while group.rows:
+                group.step()
+                if time.perf_counter() - reported >= REPORT_EVERY_S:
+                    report_generation(run, arm, rollouts, group, config)
+                    reported = time.perf_counter()
         seconds = time.perf_counter() - started
         return [
             outputs[r].commit(sim.finish(seconds / len(rollouts)), agents[r], config) for r, sim in zip(rollouts, sims)
@@ -106,3 +119,30 @@ def run_group(
         for output in outputs.values():
             output.abort()
         raise
+    finally:
+        with contextlib.suppress(OSError):
+            _progress_file(run, arm).unlink()
+
+
+def _progress_file(run: RunDir, arm: str) -> Path:
+    return run.path / f"generating-{arm}.json"
+
+
+def report_generation(run: RunDir, arm: str, rollouts: list[int], group: LockstepGroup, config: SimConfig) -> None:
+    """Write the share of the window each rollout of a generating group has simulated (1.0 once it reached the end)."""
+    span = max(config.end_ts - config.start_ts, 1)
+    done = {
+        r: 1.0 if not group.active[b] else min(max((group.last_ts[b] - config.start_ts) / span, 0.0), 1.0)
+        for b, r in enumerate(rollouts)
+    }
+    write_json(_progress_file(run, arm), {"arm": arm, "rollouts": done, "orders": group.generated})
+
+
+def generation_progress(run_path: str | Path) -> dict[str, dict[str, Any]]:
+    """The progress files of a run's generating groups by arm: {"rollouts": {rollout: share of the window}, "orders"}."""
+    found = {}
+    for path in sorted(Path(run_path).glob("generating-*.json")):
+        with contextlib.suppress(OSError, ValueError):  # a group that just finished removed its file
+            data = json.loads(path.read_text())
+            found[data["arm"]] = data
+    return found

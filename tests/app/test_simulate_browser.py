@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def test_a_short_paired_twap_run_draws_its_fan_chart(app: tuple[str, Path], tmp_
             expect(page.get_by_test_id("stMetricValue").first).to_have_text("4 / 4")
             expect(page.get_by_role("button", name=re.compile("Whole run \\(Parquet, zip\\)"))).to_be_visible()
             assert page.get_by_test_id("stException").count() == 0
-            assert len([d for d in runs.iterdir() if d.is_dir()]) == 1
+            assert len([d for d in runs.iterdir() if d.is_dir() and d.name != "studies"]) == 1  # studies: Market Impact
 
             # the download buttons build their zip on click: one rollout as LOBSTER message + orderbook files
             with page.expect_download(timeout=30_000) as download:
@@ -77,5 +78,65 @@ def test_a_short_paired_twap_run_draws_its_fan_chart(app: tuple[str, Path], tmp_
 
             page.screenshot(path=str(tmp_path / "simulate_paired_twap.png"), full_page=True)
             assert (tmp_path / "simulate_paired_twap.png").stat().st_size > 100_000
+        finally:
+            browser.close()
+
+
+def test_problems_show_as_typed_and_arms_are_drawn_as_they_finish(app: tuple[str, Path]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 4000})
+            page.goto(f"{url}/simulate", wait_until="domcontentloaded")
+            expect(page.get_by_role("heading", name="Simulate", exact=True)).to_be_visible(timeout=20_000)
+            run = page.get_by_role("button", name=re.compile("Run simulation"))
+
+            def enter(name: str, value: str) -> None:
+                box = page.get_by_role("spinbutton", name=name, exact=True)
+                box.fill(value)
+                box.press("Enter")
+                expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
+
+            # a problem shows as soon as it is typed, and Run stays disabled until it is fixed
+            enter("Rollouts", "0")
+            expect(page.get_by_text("Rollouts: choose between 1 and 64 (was 0).")).to_be_visible()
+            expect(run).to_be_disabled()
+            enter("Rollouts", "8")
+            expect(run).to_be_enabled()
+
+            # a TWAP far larger than the market gets a warning naming the figures before any run
+            page.get_by_text("Your orders: TWAP execution agents").click()
+            page.get_by_role("button", name=re.compile("Add a TWAP agent")).click()
+            enter("Volume (shares)", "1000000000")
+            warning = page.get_by_test_id("stAlertContentWarning").filter(has_text="TWAP 1 wants")
+            expect(warning).to_contain_text(
+                re.compile(r"TWAP 1 wants 1,000,000,000 shares in 5 min: [\d,.]+× the [\d,]+ shares")
+            )
+            expect(warning).to_contain_text("expect a fulfilment near 0%")
+            page.get_by_role("button", name=re.compile("Remove")).click()
+            expect(warning).to_have_count(0, timeout=20_000)
+
+            # 64 rollouts of 30 minutes: the fan chart appears while the later arms still run
+            enter("Length (minutes)", "30")
+            enter("Rollouts", "64")
+            run.click()
+            progress = page.get_by_text(re.compile(r"Simulating… \d+ of 64 done"))
+            fan_title = page.locator(".js-plotly-plot .gtitle").filter(has_text="simulated futures (noise)")
+            seen, deadline = None, time.monotonic() + 120
+            while seen is None and time.monotonic() < deadline:
+                texts = progress.all_inner_texts()
+                if fan_title.count() and texts:
+                    seen = int(re.search(r"(\d+) of 64", texts[0]).group(1))
+                time.sleep(0.2)
+            assert seen is not None and 0 < seen < 64, seen  # drawn from the finished arms, before the run ends
+            page.get_by_role("button", name=re.compile("Stop simulation")).click()
+            expect(page.get_by_text(re.compile("Stopped. The finished simulations are kept"))).to_be_visible(
+                timeout=20_000
+            )
+            expect(run).to_be_visible()
+            assert page.get_by_test_id("stException").count() == 0
         finally:
             browser.close()

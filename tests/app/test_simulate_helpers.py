@@ -140,3 +140,29 @@ def test_build_config_names_the_twap_agent_and_the_order_row(goog: DatasetInfo) 
         "TWAP 2: execution time 3 min is longer than the run (1 min); shorten it or lengthen the run.",
         "Injected orders, row 1: side 'hold' must be buy or sell.",
     ]
+
+
+def test_a_twap_beyond_the_market_is_warned_about_with_its_figures() -> None:
+    from mars_core.sim.agents.twap import TWAPConfig
+    from mars_core.sim.config import SimConfig
+
+    def run(volume: int, minutes: float) -> SimConfig:
+        twap = TWAPConfig(side=1, volume=volume, duration_s=minutes * 60, interval_s=30)
+        return SimConfig(symbol="GOOG", date="2012-06-21", start="10:00", minutes=10, twap=(twap,))
+
+    assert _sim_ui.twap_warnings(run(1_000, 10), traded=50_000) == []  # 2% of the market: nothing to say
+    (huge,) = _sim_ui.twap_warnings(run(1_000_000_000, 5), traded=50_000)  # the agent's window has 25,000 shares
+    assert huge.startswith("TWAP 1 wants 1,000,000,000 shares in 5 min: 40,000.0× the 25,000 shares")
+    assert "fulfilment near 0%" in huge
+    (large,) = _sim_ui.twap_warnings(run(20_000, 10), traded=50_000)
+    assert large.startswith("TWAP 1's 20,000 shares are 40% of the 50,000 shares")
+    (nothing,) = _sim_ui.twap_warnings(run(10, 10), traded=0)
+    assert "the real market traded nothing in that window" in nothing
+
+
+def test_a_near_zero_fulfilment_is_explained_with_the_shares() -> None:
+    from pages import _sim_results
+
+    execution = pd.DataFrame({"fulfillment_mean": [2e-5, 0.0], "volume": [1_000_000_000, 500]})
+    note = _sim_results.fill_note(execution)
+    assert "executed 20,000 of the 1,000,000,500 shares they wanted" in note

@@ -156,8 +156,8 @@ def test_a_bad_injected_order_is_named_by_its_row_and_the_table_is_kept(runs_dir
     csv = b"time,action,side,price,qty,client_id\n10:00:20,market,buy,,100,\n10:00:30,limit,sell,580.5,-5,s1\n"
     at.file_uploader(key="sim_orders_upload").set_value(("orders.csv", csv, "text/csv")).run()
     assert at.toggle(key="sim_paired").value is True
-    at = click_run(at)
-    assert "Injected orders, row 2: qty must be positive, was -5" in texts(at.error)
+    assert "Injected orders, row 2: qty must be positive, was -5" in texts(at.error)  # as typed: no Run needed
+    assert at.button(key="sim_run_button").disabled
     assert len(at.session_state["sim_orders"]) == 2  # the user's table is kept to fix
     assert at.number_input(key="sim_minutes").value == 1  # and so are the other inputs
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
@@ -165,13 +165,13 @@ def test_a_bad_injected_order_is_named_by_its_row_and_the_table_is_kept(runs_dir
 
 def test_a_start_outside_the_day_and_zero_rollouts_are_errors(runs_dir: Path) -> None:
     at = short_run(open_page())
-    at.time_input(key="sim_start").set_value(dt.time(17, 0))
-    at = click_run(at)
+    at.time_input(key="sim_start").set_value(dt.time(17, 0)).run()
     assert "start 17:00:00 is outside GOOG 2012-06-21's trading window 09:30:00-" in texts(at.error)
+    assert at.button(key="sim_run_button").disabled
     at.time_input(key="sim_start").set_value(dt.time(10, 0))
-    at.number_input(key="sim_rollouts").set_value(0)
-    at = click_run(at)
+    at.number_input(key="sim_rollouts").set_value(0).run()
     assert "Rollouts: choose between 1 and 64 (was 0)." in texts(at.error)
+    assert at.button(key="sim_run_button").disabled
     assert at.time_input(key="sim_start").value == dt.time(10, 0)
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
 

@@ -144,3 +144,26 @@ def test_lmm_top_p_changes_the_flow_and_is_deterministic_by_seed(tmp_path: Path,
     assert not nucleus[["ts", "side", "price", "qty"]].equals(default[["ts", "side", "price", "qty"]])
     # the nucleus drops each factor's unlikely tail: fewer distinct sizes than the full distribution draws
     assert nucleus.qty.nunique() < default.qty.nunique()
+
+
+def test_a_generating_group_reports_how_far_its_rollouts_got(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mars_core.sim import lockstep
+
+    seen: list[dict] = []
+    report = lockstep.report_generation
+
+    def record(run: RunDir, *args: object) -> None:
+        report(run, *args)
+        seen.append(lockstep.generation_progress(run.path))
+
+    monkeypatch.setattr(lockstep, "REPORT_EVERY_S", 0.0)  # a report after every step
+    monkeypatch.setattr(lockstep, "report_generation", record)
+    summary = run_simulation(config(rollouts=2, minutes=0.5), tmp_path / "lmm", str(data_dir), workers=1)
+    shares = [tuple(s["main"]["rollouts"].values()) for s in seen]
+    assert len(shares) > 10 and all(len(s) == 2 for s in shares)
+    assert all(0.0 <= x <= 1.0 for s in shares for x in s)
+    assert all(a <= b for before, after in zip(shares, shares[1:]) for a, b in zip(before, after))  # only forward
+    assert min(shares[-1]) > 0.9 and seen[-1]["main"]["orders"] > 50
+    assert lockstep.generation_progress(summary.run_dir) == {}  # the file goes once the rollouts are committed
