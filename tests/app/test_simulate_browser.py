@@ -128,8 +128,9 @@ def test_problems_show_as_typed_and_arms_are_drawn_as_they_finish(app: tuple[str
             seen, deadline = None, time.monotonic() + 120
             while seen is None and time.monotonic() < deadline:
                 texts = progress.all_inner_texts()
-                if fan_title.count() and texts:
-                    seen = int(re.search(r"(\d+) of 64", texts[0]).group(1))
+                done = int(re.search(r"(\d+) of 64", texts[0]).group(1)) if texts else 0
+                if done and fan_title.count():
+                    seen = done
                 time.sleep(0.2)
             assert seen is not None and 0 < seen < 64, seen  # drawn from the finished arms, before the run ends
             page.get_by_role("button", name=re.compile("Stop simulation")).click()
