@@ -146,7 +146,10 @@ def caveats(results: RealismResults) -> list[str]:
         "of each second) and time-weighted per minute, depth on the levels the real file has, visible executions only "
         "(no background produces hidden ones), the real flow being the replay's messages of the same windows.",
         "“Present” is decided by our own stated tests (listed under the presence table: 95% block-bootstrap "
-        "intervals or a Monte Carlo test); the paper does not state its tests and shows only check marks.",
+        "intervals or a Monte Carlo test); the paper does not state its tests and shows only check marks. The facts' "
+        "intervals resample whole start windows as independent blocks: windows a few minutes apart share most of "
+        "their minutes, so these intervals are too narrow (unlike the similarity's, which resample runs of "
+        "consecutive starts).",
     ]
     out += [BACKGROUND_CAVEATS[bg] for bg in results.simulated if bg in BACKGROUND_CAVEATS]
     out.append(

@@ -89,7 +89,7 @@ def config_from_form(fields: dict) -> RealismConfig:
     return config
 
 
-LMM_SECONDS = (5.0, 0.4)  # the order model, per start point and per simulated minute (2-core development machine)
+LMM_SECONDS = (3.0, 0.2)  # the order model, per start point and per simulated minute (2-core machine under load)
 
 
 def plan(config: RealismConfig, days: int) -> dict[str, int]:

@@ -325,7 +325,8 @@ def test_form_errors_name_the_field_and_the_plan_counts_the_work() -> None:
     assert config.start_times() == ["14:30", "14:40", "14:50", "15:00", "15:10", "15:20", "15:30"]
     p = _realism_ui.plan(config, days=2)
     assert (p["starts"], p["rollouts"], p["minutes"], p["fast"]) == (14, 112, 3360, 56)
-    assert p["lmm_seconds"] == round(14 * 5.0 + 14 * 4 * 30 * 0.4)
+    per_start, per_minute = _realism_ui.LMM_SECONDS
+    assert p["lmm_seconds"] == round(14 * per_start + 14 * 4 * 30 * per_minute)
     with pytest.raises(ConfigError, match=r"\*\*Rollouts\*\*"):
         _realism_ui.config_from_form({"symbol": "GOOG", "backgrounds": ["noise"], "rollouts": 0})
     with pytest.raises(ConfigError, match=r"\*\*Held-out window\*\* \(to\): '4pm' is not a time of day"):
