@@ -136,10 +136,29 @@ A full 49,152-way output head with a 49,152-way multinomial takes {bench["head_m
 three factorised heads with their three draws.
 """
     if scaling:
-        sizes = "\n".join(
-            f"| {r['size']} | {r['params']:,} | {r['tokens_seen']:,} | {r['val_nll']:.4f} |" for r in scaling["runs"]
+        card += scaling_section(scaling)
+    return card
+
+
+def scaling_section(scaling: dict) -> str:
+    """The card's section on a `mars train scaling` result: each size's final NLL and whether it overfit."""
+
+    sizes = "\n".join(
+        f"| {r['size']} | {r['params']:,} | {r['tokens_seen']:,} | {r['val_nll']:.4f} |" for r in scaling["runs"]
+    )
+    turns = []
+    for r in scaling["runs"]:
+        best = min(r["curve"], key=lambda c: c["val_nll"])
+        if best["step"] < r["curve"][-1]["step"]:
+            turns.append(f"{r['size']} turns up after step {best['step']}")
+    if turns:
+        verdict = f"The validation loss overfits: {'; '.join(turns)} (its training loss keeps falling)."
+    else:
+        verdict = (
+            f"No size's validation loss turned up within {scaling['steps']:,} steps; the gap between training "
+            f"and validation loss at the end grows with size ({', '.join(_gaps(scaling))})."
         )
-        card += f"""
+    return f"""
 ## Scaling study (`mars train scaling`, `scaling.json`)
 
 Every size trained on the same data with the same steps and settings:
@@ -148,8 +167,11 @@ Every size trained on the same data with the same steps and settings:
 |---|---|---|---|
 {sizes}
 
-Unigram {scaling["unigram_nll"]:.4f}, bigram {scaling["bigram_nll"]:.4f}. With about 220,000 training
-tokens the largest size overfits (its training loss keeps falling while the validation loss turns up
-after about half the steps); the paper's scaling law needs far more data than two sample days.
+Unigram {scaling["unigram_nll"]:.4f}, bigram {scaling["bigram_nll"]:.4f}. {verdict} With about
+{scaling["train_tokens"]:,} training tokens the paper's scaling law cannot be tested: it needs far more
+data than two sample days.
 """
-    return card
+
+
+def _gaps(scaling: dict) -> list[str]:
+    return [f"{r['size']} {r['curve'][-1]['val_nll'] - r['curve'][-1]['train_loss']:.2f} nats" for r in scaling["runs"]]

@@ -135,3 +135,42 @@ def test_the_shipped_model_loads_offline_is_small_and_beats_both_baselines() -> 
         torch.zeros(2, 5, N_CTX, dtype=torch.long),
     )
     assert sampler.sample().shape == (2,)
+
+
+def _study(curves: dict[str, list[tuple[float, float]]]) -> dict:
+    """A scaling result whose sizes have the given (train_loss, val_nll) curves at steps 100, 200, ..."""
+
+    runs = [
+        {
+            "size": size,
+            "params": 1000 * (i + 1),
+            "tokens_seen": 4096,
+            "val_nll": curve[-1][1],
+            "curve": [{"step": 100 * (k + 1), "train_loss": t, "val_nll": v} for k, (t, v) in enumerate(curve)],
+        }
+        for i, (size, curve) in enumerate(curves.items())
+    ]
+    return {
+        "runs": runs,
+        "unigram_nll": 9.0,
+        "bigram_nll": 8.5,
+        "steps": 100 * len(runs[0]["curve"]),
+        "train_tokens": 5,
+    }
+
+
+def test_scaling_section_names_the_size_whose_validation_loss_turns_up() -> None:
+    from mars_core.model.card import scaling_section
+
+    text = scaling_section(_study({"tiny": [(8.0, 8.2), (7.8, 8.0)], "base": [(7.5, 7.9), (6.0, 8.1)]}))
+    assert "base turns up after step 100" in text
+    assert "tiny turns up" not in text
+    assert "| base | 2,000 | 4,096 | 8.1000 |" in text
+
+
+def test_scaling_section_reports_the_final_gaps_when_no_size_overfits() -> None:
+    from mars_core.model.card import scaling_section
+
+    text = scaling_section(_study({"tiny": [(8.0, 8.2), (7.8, 8.0)], "base": [(7.5, 7.9), (7.0, 7.6)]}))
+    assert "No size's validation loss turned up within 200 steps" in text
+    assert "tiny 0.20 nats, base 0.60 nats" in text
