@@ -149,9 +149,9 @@ def _order_rows(window: Window) -> dict[str, np.ndarray]:
     aggressive = o["aggressive"].to_numpy(bool)[keep]
     # the book just before each order: its last sample strictly earlier
     before = np.clip(np.searchsorted(window.book_ts, o["ts"].to_numpy()[keep], side="left") - 1, 0, None)
-    book = window.book[before]
-    ok = _two_sided(book) if len(book) else np.zeros(0, bool)
-    ask, bid = book[:, 0] if len(book) else np.zeros(0), book[:, 2] if len(book) else np.zeros(0)
+    book = window.book[before]  # (N, 4L), also when N = 0
+    ok = _two_sided(book)
+    ask, bid = book[:, 0], book[:, 2]
     best = np.where(side > 0, bid, ask)
     passive = ~aggressive & ok
     at_best = passive & (price == best)

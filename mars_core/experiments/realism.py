@@ -175,12 +175,12 @@ def run_realism(
     return result
 
 
-def _stack(tables: list[pd.DataFrame], start: int, rollout: int | None = None) -> pd.DataFrame:
-    frame = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0].copy()
-    frame.insert(0, "start", start)
+def _labelled(table: pd.DataFrame, start: int, rollout: int | None = None) -> pd.DataFrame:
+    """A window's per-minute table with the index of its start window (and its rollout) in front."""
+    table.insert(0, "start", start)
     if rollout is not None:
-        frame.insert(1, "rollout", rollout)
-    return frame
+        table.insert(1, "rollout", rollout)
+    return table
 
 
 def measure(config: RealismConfig, days: list[LobsterDay], runs: dict) -> dict[str, Any]:
@@ -193,7 +193,7 @@ def measure(config: RealismConfig, days: list[LobsterDay], runs: dict) -> dict[s
         for name, times in (("real", config.start_times()), ("ceiling", config.ceiling_times())):
             for start in times:
                 w = real_window(real, parse_clock(start), config.minutes)
-                sides[name]["tables"].append(_stack([minute_table(w)], len(sides[name]["tables"])))
+                sides[name]["tables"].append(_labelled(minute_table(w), len(sides[name]["tables"])))
                 sides[name]["bars"].append(fact_bars(w))
         hours += [parse_clock(s) / (60 * NS_PER_MINUTE) for s in config.start_times()]
     for bg in config.backgrounds:
@@ -204,7 +204,7 @@ def measure(config: RealismConfig, days: list[LobsterDay], runs: dict) -> dict[s
                 per_rollout = []
                 for r in range(config.rollouts):
                     w = sim_window(run, r, parse_clock(start), config.minutes, real.levels)
-                    per_rollout.append(_stack([minute_table(w)], len(tables), r))
+                    per_rollout.append(_labelled(minute_table(w), len(tables), r))
                     bars.append(fact_bars(w))
                 tables.append(pd.concat(per_rollout, ignore_index=True))
         sides[bg] = {"tables": tables, "bars": bars}

@@ -76,3 +76,21 @@ def test_fact_bars_are_the_minutes_with_trades() -> None:
     assert bars["minute"].tolist() == [T0, T0 + NS_PER_MINUTE]
     assert bars["last_close"].tolist() == [1010, 1030] and bars["volume"].tolist() == [20, 10]
     assert bars["vwap"].tolist() == [1010, 1030]
+
+
+def test_a_quiet_window_has_zero_counts_and_undefined_shares() -> None:
+    empty = {c: np.zeros(0, np.int64) for c in mm.ORDER_COLUMNS}
+    window = mm.Window(
+        T0,
+        2,
+        1,
+        np.array([T0]),
+        np.array([[110, 5, 100, 5]]),
+        pd.DataFrame(empty),
+        pd.DataFrame({c: np.zeros(0, np.int64) for c in mm.TRADE_COLUMNS}),
+    )
+    t = mm.minute_table(window)
+    assert t["submissions"].tolist() == [0, 0] and t["traded_volume"].tolist() == [0, 0]
+    assert t["spread"].tolist() == [10.0, 10.0] and t["volatility"].tolist() == [0.0, 0.0]
+    assert t[["mean_order_volume", "median_size", "at_best", "inside"]].isna().all().all()
+    assert mm.fact_bars(window).empty
