@@ -7,7 +7,7 @@ BUILT := $(VENV)/.built
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: app test setup build bench clean
+.PHONY: app test setup build bench clean manifest
 
 setup: $(BUILT)
 
@@ -37,6 +37,11 @@ app: setup
 
 test: setup
 	$(BIN)/python -m pytest -n 2 -q
+
+# Records the SHA-256 of every shipped checkpoint (assets/models/*/*.pt) in assets/models/MANIFEST.sha256;
+# loading a shipped model checks it. Run it after replacing a shipped model on purpose.
+manifest: setup
+	$(BIN)/python -c "from mars_core.model.checkpoint import write_manifest; print(write_manifest())"
 
 bench: setup
 	$(BIN)/mars bench engine --json

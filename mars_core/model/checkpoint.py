@@ -10,17 +10,24 @@ weights, plus what the model needs to be used, under a `format` number this code
                      model it was trained on (summary line)
 
 Loaders take a file, a folder holding it, or None for the shipped one in `assets/models/`,
-and raise `MarsInputError` (saying how to train one) when it is missing or foreign.
+and raise `MarsInputError` naming the file when it is missing (saying how to train one),
+foreign or damaged. Before a model is built, its file is checked: a shipped file against
+the SHA-256 recorded in `assets/models/MANIFEST.sha256` (`make manifest` writes it), and
+every file for its structure (`check_structure`: known model arguments, positive sizes,
+a summary, every tensor present with the shape the arguments give, finite weights).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,13 +38,15 @@ from mars_core.model.ensemble import EnsembleConfig, EnsembleModel
 from mars_core.model.order_model import OrderModel, OrderModelConfig
 from mars_core.model.tokenizer import OrderTokenizer
 from mars_core.model.vqvae import VQVAE, VQVAEConfig, encode_images
-from mars_core.paths import BATCH_MODEL_DIR, ENSEMBLE_DIR, ORDER_MODEL_DIR, VQVAE_DIR
+from mars_core.paths import BATCH_MODEL_DIR, ENSEMBLE_DIR, MODELS_DIR, ORDER_MODEL_DIR, VQVAE_DIR
 
 # the order model's format; 2: the context holds the spread; 3: spread bins, the flow context, the L1 volume input
 CHECKPOINT_FORMAT = 3
 VQVAE_FILE, VQVAE_FORMAT = "vqvae.pt", 1
 BATCH_MODEL_FILE, BATCH_FORMAT = "batch_model.pt", 1
 ENSEMBLE_FILE, ENSEMBLE_FORMAT = "ensemble.pt", 2  # 2: the pace of the minute is an input
+MANIFEST = "MANIFEST.sha256"  # `sha256sum` lines of every shipped checkpoint, relative to assets/models
+MAX_SIZE_ARG = 100_000  # no model argument (layers, widths, window) is larger: a bigger one is damage
 
 
 # ------------------------------------------------------------------ saving
@@ -67,18 +76,121 @@ def read_checkpoint(
 ) -> tuple[Path, object]:
     """Resolve a checkpoint (a file, a folder holding `filename`, or None for `default_dir`) and torch.load it.
 
+    A file under assets/models must match its SHA-256 in the manifest (`verify_shipped`).
+
     Raises:
-        MarsInputError: the file is missing (the message says how to train one) or unreadable.
+        MarsInputError: the file is missing (the message says how to train one), damaged or unreadable.
     """
     path = Path(path) if path is not None else default_dir
     if path.is_dir():
         path = path / filename
     if not path.is_file():
         raise MarsInputError(f"no {what} at {path}; train one with `{train_hint}`")
+    verify_shipped(path)
     try:
         return path, torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a truncated or foreign file: say which and why
         raise MarsInputError(f"cannot read {what} {path}: {err}") from err
+
+
+# ------------------------------------------------------------------ integrity
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
+    """Record the SHA-256 of every checkpoint (*.pt) under `models_dir` in its MANIFEST.sha256 (`make manifest`)."""
+    files = sorted(p for p in models_dir.rglob("*.pt") if p.is_file())
+    lines = [f"{sha256_file(p)}  {p.relative_to(models_dir).as_posix()}\n" for p in files]
+    write_text_atomic(models_dir / MANIFEST, "".join(lines))
+    return models_dir / MANIFEST
+
+
+def read_manifest(models_dir: Path = MODELS_DIR) -> dict[str, str]:
+    """relative path -> SHA-256 of the shipped checkpoints (empty when there is no manifest)."""
+    path = models_dir / MANIFEST
+    if not path.is_file():
+        return {}
+    return {name: digest for digest, name in (line.split(None, 1) for line in path.read_text().splitlines() if line)}
+
+
+def verify_shipped(path: Path, models_dir: Path | None = None) -> None:
+    """A checkpoint under `models_dir` (assets/models) must be the file the manifest records.
+
+    Raises:
+        MarsInputError: the file is not listed, or its SHA-256 differs (damaged or replaced); says how to restore it.
+    """
+    models_dir = (models_dir or MODELS_DIR).resolve()
+    try:
+        relative = path.resolve().relative_to(models_dir).as_posix()
+    except ValueError:
+        return  # a user's own checkpoint: checked by its structure only
+    manifest = read_manifest(models_dir)
+    if not manifest:
+        raise MarsInputError(f"{models_dir / MANIFEST} is missing; restore it with `git checkout -- assets/models`")
+    expected = manifest.get(relative)
+    if expected is None:
+        raise MarsInputError(
+            f"{path} is not listed in {models_dir / MANIFEST}; a new shipped model is recorded with `make manifest`"
+        )
+    if sha256_file(path) != expected:
+        raise MarsInputError(
+            f"{path} is damaged or was replaced (its SHA-256 differs from {MANIFEST}); restore it with "
+            f"`git checkout -- assets/models/{relative}`"
+        )
+
+
+def check_structure(payload: Any, path: Path | str, config_type: type, model_type: type) -> Any:
+    """Check a checkpoint's structure before its model is built; returns the model's config.
+
+    Known model arguments, none missing, every size positive and bounded; a summary; every tensor of the
+    model present with its shape (compared on a model built without memory) and nothing else; finite weights.
+
+    Raises:
+        MarsInputError: naming the file and the first problem.
+    """
+
+    def bad(problem: str) -> MarsInputError:
+        return MarsInputError(f"{path}: damaged checkpoint: {problem}")
+
+    for key, kind in (("model_args", dict), ("model", dict), ("summary", dict)):
+        if not isinstance(payload.get(key), kind):
+            raise bad(f"no {key}" if key not in payload else f"{key} is not a mapping")
+    args, fields = payload["model_args"], {f.name: f for f in dataclasses.fields(config_type)}
+    if unknown := sorted(set(args) - set(fields)):
+        raise bad(f"unknown model_args {', '.join(map(str, unknown))}")
+    if missing := sorted(set(fields) - set(args)):
+        raise bad(f"model_args lacks {', '.join(missing)}")
+    for key, value in args.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise bad(f"model_args.{key} is {value!r}")
+        if isinstance(value, int) and not 0 < value <= MAX_SIZE_ARG:
+            raise bad(f"model_args.{key} is {value}; must lie in 1..{MAX_SIZE_ARG:,}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise bad(f"model_args.{key} is {value}")
+    try:
+        config = config_type(**args)
+        with torch.device("meta"):  # shapes only, no memory
+            expected = {k: tuple(v.shape) for k, v in model_type(config).state_dict().items()}
+    except (TypeError, ValueError, RuntimeError, AssertionError) as err:
+        raise bad(f"model_args do not make a model ({err})") from None
+    weights = payload["model"]
+    if missing := [k for k in expected if k not in weights]:
+        raise bad(f"tensor {missing[0]} is missing" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    if extra := [k for k in weights if k not in expected]:
+        raise bad(f"unexpected tensor {extra[0]}")
+    for key, shape in expected.items():
+        tensor = weights[key]
+        if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != shape:
+            found = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
+            raise bad(f"tensor {key} has shape {found}; model_args give {shape}")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise bad(f"tensor {key} holds NaN or infinite weights")
+    return config
 
 
 # ------------------------------------------------------------------ order model
@@ -113,7 +225,7 @@ def load_order_model(path: str | Path | None = None) -> LoadedModel:
     )
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise MarsInputError(f"{path} is not an order-model checkpoint of format {CHECKPOINT_FORMAT}")
-    model = OrderModel(OrderModelConfig(**payload["model_args"]))
+    model = OrderModel(check_structure(payload, path, OrderModelConfig, OrderModel))
     model.load_state_dict(payload["model"])
     return LoadedModel(model.eval(), OrderTokenizer.from_state_dict(payload["tokenizer"]), payload["summary"])
 
@@ -169,7 +281,7 @@ class LoadedVQVAE:
 def vqvae_from_payload(payload: dict, where: str) -> LoadedVQVAE:
     if not isinstance(payload, dict) or payload.get("kind") != "vqvae" or payload.get("format") != VQVAE_FORMAT:
         raise MarsInputError(f"{where} is not a VQ-VAE checkpoint of format {VQVAE_FORMAT}")
-    model = VQVAE(VQVAEConfig(**payload["model_args"]))
+    model = VQVAE(check_structure(payload, where, VQVAEConfig, VQVAE))
     model.load_state_dict(payload["model"])
     return LoadedVQVAE(
         model.eval(),
@@ -269,7 +381,7 @@ def load_batch_model(path: str | Path | None = None) -> LoadedBatchModel:
     )
     if not isinstance(payload, dict) or payload.get("kind") != "batch_model" or payload.get("format") != BATCH_FORMAT:
         raise MarsInputError(f"{path} is not an order-batch model checkpoint of format {BATCH_FORMAT}")
-    model = BatchModel(BatchModelConfig(**payload["model_args"]))
+    model = BatchModel(check_structure(payload, path, BatchModelConfig, BatchModel))
     model.load_state_dict(payload["model"])
     return LoadedBatchModel(
         model.eval(), vqvae_from_payload(payload["vqvae"], f"{path} (its VQ-VAE)"), payload["summary"]
@@ -313,6 +425,6 @@ def load_ensemble(path: str | Path | None = None) -> LoadedEnsemble:
             f"{path} is an ensemble checkpoint of format {payload.get('format')}; this code reads format "
             f"{ENSEMBLE_FORMAT}: retrain it with `mars train ensemble --out DIR`"
         )
-    model = EnsembleModel(EnsembleConfig(**payload["model_args"]))
+    model = EnsembleModel(check_structure(payload, path, EnsembleConfig, EnsembleModel))
     model.load_state_dict(payload["model"])
     return LoadedEnsemble(model.eval(), payload["tokenizer_fingerprint"], payload["summary"])
