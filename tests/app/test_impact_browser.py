@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -92,5 +94,43 @@ def test_out_of_range_numbers_block_run_and_stop_ends_a_study(app: tuple[str, Pa
 
             page.goto(f"{url}/market_data", wait_until="domcontentloaded")  # the server answers at once
             expect(page.get_by_role("heading", name="Market data")).to_be_visible(timeout=20_000)
+        finally:
+            browser.close()
+
+
+def test_skipped_fits_and_poor_formulas_are_told_as_they_are(app: tuple[str, Path], tiny_study_dir: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, runs = app
+    study = runs / "studies" / "tiny-ui"
+    shutil.copytree(tiny_study_dir, study, ignore=shutil.ignore_patterns("base", "points"))
+    results = json.loads((study / "results.json").read_text())
+    results["sqrt_law_points"] = {"skipped": "needs at least 3 trajectories with a positive impact, has 2"}
+    results["symbolic"] |= {
+        "formula": "impact = 0.0001075",
+        "coefficients": {"1": 0.0001075},
+        "test_r2": -0.04,
+        "sqrt_law_test_r2": -0.35,
+    }
+    (study / "results.json").write_text(json.dumps(results))  # rewritten last: the newest study, shown first
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 5000})
+            page.goto(f"{url}/market_impact", wait_until="domcontentloaded")
+            expect(page.get_by_text("Square-root law", exact=True)).to_be_visible(timeout=30_000)
+            tables = page.get_by_test_id("stDataFrame")
+            expect(tables.first).to_be_visible(timeout=20_000)
+            binned = tables.count()
+            page.get_by_text("single trajectories", exact=True).click()
+            expect(page.get_by_text("No fit to draw: needs at least 3 trajectories")).to_be_visible(timeout=20_000)
+            expect(tables).to_have_count(binned - 1)  # no fit table under the box that says there is no fit
+
+            page.goto(f"{url}/impact_factors", wait_until="domcontentloaded")
+            expect(page.get_by_text(re.compile("neither predicts better than their mean impact"))).to_be_visible(
+                timeout=30_000
+            )
+            assert page.get_by_text(re.compile(r"predicts better\.")).count() == 0
+            expect(page.get_by_test_id("stCode")).to_contain_text(re.compile(r"impact = 0\.0001075 +\(1\.0\d bps"))
         finally:
             browser.close()
