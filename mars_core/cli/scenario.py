@@ -58,7 +58,10 @@ def scenario_command(
         ),
     ] = None,
     llm_model: Annotated[str | None, typer.Option("--llm-model", help="Model name for --llm-url.")] = None,
-    llm_timeout: Annotated[float, typer.Option("--llm-timeout", help="Seconds to wait for the language model.")] = 30.0,
+    llm_timeout: Annotated[
+        float,
+        typer.Option("--llm-timeout", min=0.1, max=600, help="Seconds to wait for the language model's whole answer."),
+    ] = 30.0,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -73,6 +73,19 @@ def parse_agent_name(name: str) -> tuple[int, float]:
         ) from None
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 class StudyConfig(Settings):
     """A market impact study; load with `StudyConfig.load(path)` for errors that name the field."""
 
@@ -148,7 +161,7 @@ class StudyConfig(Settings):
         if path.stat().st_size > MAX_STUDY_BYTES:
             raise ConfigError(f"{path}: {path.stat().st_size:,} bytes; a study file may hold {MAX_STUDY_BYTES:,}")
         try:
-            data = yaml.safe_load(path.read_bytes().decode("utf-8"))
+            data = yaml.load(path.read_bytes().decode("utf-8"), Loader=UniqueKeyLoader)
         except UnicodeDecodeError as err:
             raise ConfigError(
                 f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start})"

@@ -221,6 +221,9 @@ class ArmWriter:
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
+        if (self.final / DONE).is_file():  # another process finished this arm meanwhile: keep its copy
+            self.abort()
+            return
         write_json(self.tmp / DONE, summary)
         if self.final.exists():  # a half-written arm from a crash that got renamed: replace it
             shutil.rmtree(self.final)

@@ -129,6 +129,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         paths[name].write_text(_yaml(study))
     paths["study_not_utf8"] = root / "study_not_utf8.yaml"
     paths["study_not_utf8"].write_bytes(_yaml(STUDY).replace("hostile", "caf\xe9").encode("latin-1"))
+    paths["study_duplicate_key"] = root / "study_duplicate_key.yaml"
+    paths["study_duplicate_key"].write_text(_yaml(STUDY) + "seed: 1\nseed: 2\n")
     paths["study_list"] = root / "study_list.yaml"
     paths["study_list"].write_text("- 1\n- 2\n")
     paths["study_broken_yaml"] = root / "study_broken_yaml.yaml"

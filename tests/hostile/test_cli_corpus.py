@@ -156,6 +156,7 @@ CASES: list[tuple[str, list[str], str, int]] = [
     ("study bad config name", [*IMPACT, "{study_bad_config_name}"], "L9-P2", 2),
     ("study bad clock", [*IMPACT, "{study_start_bad_clock}"], "noon", 2),
     ("study not utf-8", [*IMPACT, "{study_not_utf8}"], "not UTF-8", 2),
+    ("study duplicate key", [*IMPACT, "{study_duplicate_key}"], "key 'seed' is given twice", 2),
     ("study a list", [*IMPACT, "{study_list}"], "expected a mapping", 2),
     ("study broken yaml", [*IMPACT, "{study_broken_yaml}"], "not valid YAML", 2),
     ("study missing", [*IMPACT, "{tmp}/none.yaml"], "not found", 2),
@@ -164,6 +165,15 @@ CASES: list[tuple[str, list[str], str, int]] = [
         "study out is a file",
         ["impact", "--data-dir", "{data}", "--out", "{a_file}", "--config", "{study_seed_negative}"],
         "seed",
+        2,
+    ),
+    # ---- the scenario command's language-model settings
+    ("llm timeout zero", ["scenario", "sharp drop", "--llm-timeout", "0"], "--llm-timeout", 2),
+    ("llm timeout inf", ["scenario", "sharp drop", "--llm-timeout", "inf"], "--llm-timeout", 2),
+    (
+        "llm url not http",
+        ["scenario", "sharp drop", "--llm-url", "ftp://x", "--llm-model", "m"],
+        "give an http(s) URL",
         2,
     ),
     # ---- export
@@ -201,3 +211,6 @@ def test_bad_input_ends_in_one_clear_line(
     errors = [line for line in output.splitlines() if line.lower().startswith(("error:", "problem:"))]
     assert errors and all(len(line) < 1000 for line in errors), output
     assert seconds < LIMIT_S, f"took {seconds:.1f}s"
+    for fresh in ("run", "study"):  # validated before anything ran: a new output directory is not even created
+        if f"{{tmp}}/{fresh}" in argv:
+            assert not (tmp_path / fresh).exists()
