@@ -94,10 +94,12 @@ class RealismConfig(Settings):
 
     def ceiling_definition(self, days: int = 1) -> str:
         c = self.ceiling_times()
+        (a, b), (x, y) = ((parse_clock(t) for t in w) for w in (self.window, self.ceiling_window))
+        overlap = "; the two periods overlap, so this ceiling is optimistic" if a < y and x < b else ""
         return (
-            f"real vs real: the held-out windows ({self.window[0]}-{self.window[1]}) against real windows of the same "
-            f"day{'s' * (days != 1)} starting {c[0]}-{c[-1]} (every {self.every_minutes} min, "
-            f"{self.minutes} min long), scored with the same per-minute protocol"
+            f"real vs real: the evaluated windows ({self.window[0]}-{self.window[1]}) against real windows of the "
+            f"same day{'s' * (days != 1)} starting {c[0]}-{c[-1]} (every {self.every_minutes} min, "
+            f"{self.minutes} min long), scored with the same per-minute protocol{overlap}"
         )
 
 

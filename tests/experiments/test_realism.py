@@ -33,7 +33,11 @@ def test_evaluation_scores_every_row_against_its_ceiling_and_resumes(tmp_path: P
     assert RealismConfig(symbol="GOOG").start_times()[::15] == ["14:30", "15:00", "15:30"]  # the defaults: every 2 min
     result = run_realism(config, tmp_path / "r", str(data_dir), workers=2)
     assert result["protocol"] == "per-minute" and result["starts"] == 6 and result["ceiling"]["starts"] == 6
-    assert "12:00-12:50" in result["ceiling"]["definition"]
+    assert "12:00-12:50" in result["ceiling"]["definition"] and "overlap" not in result["ceiling"]["definition"]
+    assert (
+        "overlap, so this ceiling is optimistic"
+        in RealismConfig(symbol="GOOG", window=("10:00", "13:45")).ceiling_definition()
+    )
     noise = result["backgrounds"]["noise"]
     assert set(noise["similarity"]["rows"]) == set(METRICS) == set(noise["accuracy"])
     assert 0 <= noise["similarity"]["mean"] <= 1 and len(noise["similarity"]["ci"]) == 2
