@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
+import psutil
 import pytest
 
 from analysis.report import CHROMIUM_ARGS
@@ -17,4 +19,22 @@ needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (CI installs Debian's chromium)"
 )
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "LOBSTER_DIR", "REPO", "needs_chromium"]
+
+def server_processes(url: str) -> list[psutil.Process]:
+    """Every process the Streamlit server at `url` started (a running study's job and its workers)."""
+    port = url.rsplit(":", 1)[1]
+    (server,) = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "streamlit" in " ".join(p.info["cmdline"] or []) and port in p.info["cmdline"]
+    ]
+    alive = []
+    for child in server.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):  # it may end while we look
+            # multiprocessing's resource tracker serves the server as long as it runs
+            if child.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(child.cmdline()):
+                alive.append(child)
+    return alive
+
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "LOBSTER_DIR", "REPO", "needs_chromium", "server_processes"]

@@ -8,26 +8,10 @@ import shutil
 import time
 from pathlib import Path
 
-import psutil
 import pytest
-from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, server_processes
 
 pytestmark = [pytest.mark.browser, needs_chromium]
-
-
-def server_processes(url: str) -> list[psutil.Process]:
-    """Every process the Streamlit server at `url` started (a running study's job and its workers)."""
-    port = url.rsplit(":", 1)[1]
-    (server,) = [
-        p
-        for p in psutil.process_iter(["cmdline"])
-        if "streamlit" in " ".join(p.info["cmdline"] or []) and port in p.info["cmdline"]
-    ]
-    return [
-        p
-        for p in server.children(recursive=True)
-        if p.is_running() and p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(p.cmdline())
-    ]  # multiprocessing's resource tracker serves the server as long as it runs
 
 
 def test_out_of_range_numbers_block_run_and_stop_ends_a_study(app: tuple[str, Path]) -> None:

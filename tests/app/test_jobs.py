@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -40,6 +42,14 @@ def busy_workers(progress: Callable) -> None:
         pool.map(_sleep, range(2))
 
 
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its parent to reap it has ended)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def finish(job: _jobs.Job, timeout: float = 60.0) -> list:
     events, deadline = [], time.monotonic() + timeout
     while job.running and time.monotonic() < deadline:
@@ -70,11 +80,37 @@ def test_stop_ends_the_job_and_every_worker_within_seconds() -> None:
         time.sleep(0.05)
     workers = [int(pid) for pid in events[0][2]["pids"].split()]
     group = [job.process.pid, *workers]
-    assert all(psutil.pid_exists(pid) for pid in group) and os.getpgid(workers[0]) == job.process.pid
+    assert all(alive(pid) for pid in group) and os.getpgid(workers[0]) == job.process.pid
     started = time.monotonic()
     job.stop()
-    while any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in group):
+    while any(alive(pid) for pid in group):
         assert time.monotonic() - started < 5, "workers still running 5 s after Stop"
         time.sleep(0.05)
     assert job.outcome == _jobs.Outcome("stopped") and not job.running
     assert job.poll() == [] and job.outcome.kind == "stopped"
+
+
+def serve(pids: Any) -> None:
+    """A stand-in for the Streamlit server: start a study-like job, say its processes, and wait to be killed."""
+    job = _jobs.start(busy_workers)
+    events: list = []
+    while not events:
+        events = job.poll()
+        time.sleep(0.05)
+    pids.put([job.process.pid, *(int(pid) for pid in events[0][2]["pids"].split())])
+    time.sleep(600)
+
+
+def test_a_job_and_its_workers_die_with_the_server_that_started_it() -> None:
+    context = multiprocessing.get_context("spawn")
+    pids = context.Queue()
+    server = context.Process(target=serve, args=(pids,))
+    server.start()
+    group = pids.get(timeout=60)
+    assert len(group) == 3 and all(alive(pid) for pid in group)
+    os.kill(server.pid, signal.SIGKILL)  # kill -9: no chance to clean up
+    server.join()
+    killed = time.monotonic()
+    while any(alive(pid) for pid in group):
+        assert time.monotonic() - killed < 5, "the job outlived its server by 5 s"
+        time.sleep(0.1)

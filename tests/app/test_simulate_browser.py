@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, server_processes
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -133,7 +133,14 @@ def test_problems_show_as_typed_and_arms_are_drawn_as_they_finish(app: tuple[str
                     seen = done
                 time.sleep(0.2)
             assert seen is not None and 0 < seen < 64, seen  # drawn from the finished arms, before the run ends
-            page.get_by_role("button", name=re.compile("Stop simulation")).click()
+            # Streamlit's own Stop (the status widget's, not the page's button) ends the run and its workers too
+            page.get_by_test_id("stStatusWidget").get_by_role("button", name="Stop").click()
+            clicked = time.monotonic()
+            while server_processes(url):
+                assert time.monotonic() - clicked < 10, [p.cmdline()[:3] for p in server_processes(url)]
+                time.sleep(0.2)
+            page.get_by_role("spinbutton", name="Seed", exact=True).fill("1")  # the next rerun says what happened
+            page.get_by_role("spinbutton", name="Seed", exact=True).press("Enter")
             expect(page.get_by_text(re.compile("Stopped. The finished simulations are kept"))).to_be_visible(
                 timeout=20_000
             )
