@@ -4,7 +4,8 @@ Inputs are per-minute tables (`analysis.minute_metrics.minute_table`) stacked wi
 window's index) and, for simulations, a `rollout` column; the real side is the replay of the same start windows.
 Every figure is a ratio of means over start windows and rollouts, simulated over real, so 1 is perfect:
 
-* `bucket_ratios`: per `BUCKET_MINUTES`-minute bucket since the start, for every column of `FLOW`;
+* `bucket_ratios`: per `BUCKET_MINUTES`-minute bucket since the start, for every column of `FLOW` (the median
+  order size is the mean of the per-minute medians, the shares the mean of the per-minute shares);
 * `volatility_ratio`: the root mean square of 1-minute mid log returns;
 * `variance_ratio`: VR = E[r_T^2] / (T E[r_1^2]) with r_T the whole window's mid log return and r_1 the 1-minute
   ones (uncentred moments: the drift of a 30-minute window is far below its noise), sim VR over real VR: below 1
