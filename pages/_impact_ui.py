@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +21,15 @@ import pandas as pd
 import streamlit as st
 import yaml
 
+from analysis.charts import study as study_charts
 from analysis.impact_results import StudyResults
+from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.experiments.impact import PAPER_CONFIGS, PartialResults, StudyConfig, parse_agent_name, plan
 from mars_core.experiments.reports import load_study
 from mars_core.store import finished_arms, scan
-from pages import _runs_ui
+from pages import _runs_ui, _ui
 
 PAPER_AGENTS = [parse_agent_name(name) for name in PAPER_CONFIGS]  # (AP level, PVR)
 DEFAULT_Q = "0.01, 0.02, 0.05, 0.1, 0.2"
@@ -44,6 +47,7 @@ NUMBER_RANGES = {
     "mi_alpha": ("α (LOB pressure)", 0.01, 0.99, False),
     "mi_beta": ("β (LOB depth)", 0.01, 0.99, False),
 }
+LIVE_REDRAW_S = 1.5  # redraw a running study's partial results at most this often
 SELECTED = "impact_selected_study"  # session key shared by both pages: the study being looked at
 FIELD_LABELS = {
     "name": "Study name",
@@ -188,6 +192,23 @@ def study_from_upload(name: str, data: bytes) -> StudyConfig:
     return StudyConfig.from_dict(parsed, where=name)
 
 
+def scale_hint(symbol: str, date: dt.date, start_times: list, execution: float, data_dir: Path | None) -> str:
+    """What Q/V means in shares, from the real day's volume in the first execution window."""
+    try:
+        start_ns = parse_clock(parse_start_times(start_times)[0])
+        volume = int(
+            _ui.trades(symbol, date.isoformat(), str(data_dir), start_ns, start_ns + int(execution * NS_PER_MINUTE))[
+                "size"
+            ].sum()
+        )
+    except (MarsInputError, ValueError, IndexError):
+        return "V is the market volume the simulated baselines trade in the execution window."
+    return (
+        f"For scale: the real day traded {volume:,} shares in the {execution:g} minutes from {_ui.fmt_hms(start_ns)[:5]}, "
+        f"so Q/V = 0.1 would be about {volume // 10:,} shares. The study measures V on its own baselines."
+    )
+
+
 # ---- studies on disk -------------------------------------------------------------------------------
 
 
@@ -254,6 +275,7 @@ class LiveStudy:
     study: StudyConfig
     path: Path
     clock: _runs_ui.ProgressClock = field(default_factory=_runs_ui.ProgressClock)
+    drawn: float = 0.0  # when the partial results were last drawn
 
     def __post_init__(self) -> None:
         self.partial = PartialResults(self.study, self.path)
@@ -265,3 +287,40 @@ class LiveStudy:
     def refresh(self, budget_s: float = 0.5) -> pd.DataFrame:
         """Pick up newly finished treated arms (within a time budget) and return all rows so far."""
         return self.partial.refresh(budget_s)
+
+    def show_progress(self, progress_slot, done: int, total: int) -> None:  # noqa: ANN001 (a Streamlit placeholder)
+        progress_slot.progress(done / total, text=f"Simulating… {done:,} of {total:,} arms · {self.eta(done, total)}")
+
+    def show_arm(self, slots: Sequence, done: int, total: int) -> None:
+        """An arm finished: the progress, and the partial results (at most every LIVE_REDRAW_S) in
+        slots = (progress, status, live)."""
+        progress_slot, status_slot, live_slot = slots
+        self.show_progress(progress_slot, done, total)
+        now = time.perf_counter()
+        if now - self.drawn >= LIVE_REDRAW_S or done == total:
+            self.drawn = now
+            frame = self.refresh()
+            with live_slot.container():
+                if frame.empty:
+                    st.caption(
+                        "Baselines first (the futures without the agent, which fix V); partial results "
+                        "appear as the agents' rollouts finish."
+                    )
+                else:
+                    st.plotly_chart(study_charts.live_figure(frame), key=f"mi_live_chart_{done}")
+                    st.caption(
+                        f"Partial results: {len(frame):,} of {plan(self.study)['trajectories']:,} paired "
+                        "trajectories. Fits run once every rollout has finished."
+                    )
+        if done == total:
+            status_slot.info(
+                "All simulations finished; fitting the square-root law, the SINDy formula and the decay ODE…",
+                icon=":material/functions:",
+            )
+
+    def tick(self, slots: Sequence, last: tuple[int, int, dict] | None, elapsed: float) -> None:
+        """Between arms (every poll: that is where Streamlit's own Stop reaches the page): how far the study is."""
+        if last is None:
+            slots[0].progress(0.0, text=f"Starting: checking the data and the windows… {elapsed:.0f} s")
+        else:
+            self.show_progress(slots[0], *last[:2])

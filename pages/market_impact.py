@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import time
-
 import streamlit as st
 
 from analysis import impact_results as ir
@@ -13,15 +10,13 @@ from analysis.charts import study as study_charts
 from analysis.report.impact import caveats as study_caveats
 from mars_core import paths
 from mars_core.data.schema import NS_PER_MINUTE
-from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.experiments.impact import StudyConfig, plan, run_study, study_dir
 from pages import _impact_ui, _jobs, _runs_ui, _ui
 
 _ui.route_through_app()
 
-LIVE_REDRAW_S = 1.5  # redraw the partial results at most this often while arms finish
-JOB = "mi_job"  # session key of the study running from this session: its job, live results and last redraw
+JOB = "mi_job"  # session key of the study running from this session: its job and live results
 START_STEP_MIN = 15
 BACKGROUNDS = {
     "noise": "Noise traders",
@@ -96,23 +91,6 @@ data_dir, datasets, problems = _ui.data_catalog()
 
 
 # ---- the study ----------------------------------------------------------------------------------
-def scale_hint(symbol: str, date: dt.date, start_times: list, execution: float) -> str:
-    """What Q/V means in shares, from the real day's volume in the first execution window."""
-    try:
-        start_ns = parse_clock(_impact_ui.parse_start_times(start_times)[0])
-        volume = int(
-            _ui.trades(symbol, date.isoformat(), str(data_dir), start_ns, start_ns + int(execution * NS_PER_MINUTE))[
-                "size"
-            ].sum()
-        )
-    except (MarsInputError, ValueError, IndexError):
-        return "V is the market volume the simulated baselines trade in the execution window."
-    return (
-        f"For scale: the real day traded {volume:,} shares in the {execution:g} minutes from {_ui.fmt_hms(start_ns)[:5]}, "
-        f"so Q/V = 0.1 would be about {volume // 10:,} shares. The study measures V on its own baselines."
-    )
-
-
 def study_form() -> StudyConfig:
     """The point-and-click study; raises ConfigError naming the field."""
     symbols = sorted({d.symbol for d in datasets})
@@ -215,7 +193,7 @@ def study_form() -> StudyConfig:
         q_values, q_rejected = _impact_ui.parse_q_values(q_text)
         st.caption(
             f"Q/V: {', '.join(f'{q:g}' for q in q_values) or 'none yet'} · "
-            + scale_hint(symbol, date, start_times, execution or 1.0)
+            + _impact_ui.scale_hint(symbol, date, start_times, execution or 1.0, data_dir)
         )
     c_agents.caption(
         "Agents: "
@@ -358,41 +336,18 @@ if (run_clicked or resume is not None) and study is not None and not blocked and
     else:
         progress_slot.progress(0.0, text="Starting: checking the data and the windows…")
         job = _jobs.start(run_study, study, out, data_dir=str(data_dir) if data_dir else None)
-        running = state[JOB] = {"job": job, "live": _impact_ui.LiveStudy(study, out), "drawn": 0.0}
+        running = state[JOB] = {"job": job, "live": _impact_ui.LiveStudy(study, out)}
         st.rerun()  # draw the Stop button in place of Run
 
 if running is not None:
     live = running["live"]
-
-    def on_arm(done: int, total: int, summary: dict) -> None:
-        progress_slot.progress(done / total, text=f"Simulating… {done:,} of {total:,} arms · {live.eta(done, total)}")
-        now = time.perf_counter()
-        if now - running["drawn"] >= LIVE_REDRAW_S or done == total:
-            running["drawn"] = now
-            frame = live.refresh()
-            with live_slot.container():
-                if frame.empty:
-                    st.caption(
-                        "Baselines first (the futures without the agent, which fix V); partial results "
-                        "appear as the agents' rollouts finish."
-                    )
-                else:
-                    st.plotly_chart(study_charts.live_figure(frame), key=f"mi_live_chart_{done}")
-                    st.caption(
-                        f"Partial results: {len(frame):,} of {plan(live.study)['trajectories']:,} paired "
-                        "trajectories. Fits run once every rollout has finished."
-                    )
-        if done == total:
-            status_slot.info(
-                "All simulations finished; fitting the square-root law, the SINDy formula and the decay ODE…",
-                icon=":material/functions:",
-            )
-
-    def tick(elapsed: float) -> None:
-        if running["job"].last is None:
-            progress_slot.progress(0.0, text=f"Starting: checking the data and the windows… {elapsed:.0f} s")
-
-    outcome = _runs_ui.follow(running["job"], on_arm, tick)
+    live.drawn = 0.0  # a page that follows the study again draws its partial results at once
+    slots = (progress_slot, status_slot, live_slot)
+    outcome = _runs_ui.follow(
+        running["job"],
+        lambda done, total, _: live.show_arm(slots, done, total),
+        lambda elapsed: live.tick(slots, running["job"].last, elapsed),
+    )
     del state[JOB]
     if stop_shown:
         run_button()  # in place of Stop
