@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.charts import market
+from analysis.charts import sim as sim_charts
 from mars_core.data.schema import NS_PER_SECOND, DatasetInfo
 from mars_core.engine import format_clock
 from mars_core.errors import ConfigError, MarsInputError
@@ -301,6 +302,23 @@ def twap_warnings(config: SimConfig, traded: int) -> list[str]:
                 "in its window on the real day: expect a partial fill and a large impact."
             )
     return lines
+
+
+def run_progress(done: int, total: int, generating: dict[str, dict]) -> tuple[float, str]:
+    """(share of the run done, what it is doing) from the finished arms and the order model's generating groups
+    (`lockstep.generation_progress`: per arm, how far into the window each of its rollouts is)."""
+    if not generating:
+        return done / total, f"Simulating… {done} of {total} done"
+    shares = {arm: list(g["rollouts"].values()) for arm, g in generating.items()}
+    fraction = (done + sum(sum(v) for v in shares.values())) / total
+    what = " · ".join(
+        f"{sim_charts.ARM_LABELS.get(arm, arm)}: {len(v)} rollout{'s' * (len(v) != 1)} at {sum(v) / max(len(v), 1):.0%}"
+        for arm, v in shares.items()
+    )
+    pending = sum(len(v) for v in shares.values())
+    return min(fraction, 1.0), (
+        f"Generating {pending} rollouts with the order model… {what} of the window · {done} of {total} done"
+    )
 
 
 # ---- results, arm by arm -------------------------------------------------------------------------

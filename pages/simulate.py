@@ -394,24 +394,9 @@ if running is not None:
             _sim_results.render(view, replay, slots, live=done)
             last_draw["at"], last_draw["cost"] = time.perf_counter(), time.perf_counter() - now
 
-    def tick(elapsed: float) -> None:
-        generating = generation_progress(running["path"])
-        done = view.finished
-        if generating:
-            share = {arm: sum(g["rollouts"].values()) / max(len(g["rollouts"]), 1) for arm, g in generating.items()}
-            pending = sum(len(g["rollouts"]) for g in generating.values())
-            fraction = (done + sum(share[a] * len(g["rollouts"]) for a, g in generating.items())) / total
-            what = " · ".join(
-                f"{sim_charts.ARM_LABELS.get(a, a)}: {len(g['rollouts'])} rollouts at {share[a]:.0%}"
-                for a, g in generating.items()
-            )
-            progress_slot.progress(
-                min(fraction, 1.0),
-                text=f"Generating {pending} rollouts with the order model… {what} of the window · "
-                f"{done} of {total} done · {elapsed:.0f} s",
-            )
-        else:
-            progress_slot.progress(done / total, text=f"Simulating… {done} of {total} done · {elapsed:.0f} s")
+    def tick(elapsed: float) -> None:  # draws every poll: that is where Streamlit's own Stop reaches the page
+        fraction, text = _sim_ui.run_progress(view.finished, view.expected, generation_progress(running["path"]))
+        progress_slot.progress(fraction, text=f"{text} · {elapsed:.0f} s")
 
     outcome = _runs_ui.follow(running["job"], on_arm, tick)
     del state[JOB]

@@ -166,3 +166,17 @@ def test_a_near_zero_fulfilment_is_explained_with_the_shares() -> None:
     execution = pd.DataFrame({"fulfillment_mean": [2e-5, 0.0], "volume": [1_000_000_000, 500]})
     note = _sim_results.fill_note(execution)
     assert "executed 20,000 of the 1,000,000,500 shares they wanted" in note
+
+
+def test_run_progress_counts_the_generating_rollouts_share_of_the_window() -> None:
+    assert _sim_ui.run_progress(3, 8, {}) == (3 / 8, "Simulating… 3 of 8 done")
+    generating = {
+        "treated": {"rollouts": {"0": 0.5, "1": 0.25}, "orders": 900},
+        "baseline": {"rollouts": {"0": 1.0, "1": 0.75}, "orders": 950},
+    }
+    fraction, text = _sim_ui.run_progress(0, 4, generating)
+    assert fraction == (0.5 + 0.25 + 1.0 + 0.75) / 4
+    assert text == (
+        "Generating 4 rollouts with the order model… With your orders: 2 rollouts at 38% · "
+        "Without your orders: 2 rollouts at 88% of the window · 0 of 4 done"
+    )
