@@ -113,15 +113,7 @@ def _missing(value: object) -> bool:
 
 def out_of_range(values: dict[str, object]) -> list[str]:
     """One line per number of the form (by widget key) that is missing or outside its range, naming the field."""
-    problems = []
-    for key, value in values.items():
-        label, low, high, whole = NUMBER_RANGES[key]
-        kind = "a whole number" if whole else "a number"
-        if value is None:
-            problems.append(f"**{label}**: enter {kind} from {low:g} to {high:g}")
-        elif not low <= float(value) <= high or (whole and not float(value).is_integer()):
-            problems.append(f"**{label}** must be {kind} from {low:g} to {high:g}, was {value:g}")
-    return problems
+    return _runs_ui.out_of_range((NUMBER_RANGES[k][0], v, *NUMBER_RANGES[k][1:]) for k, v in values.items())
 
 
 def parse_q_values(text: str) -> tuple[tuple[float, ...], list[str]]:

@@ -43,6 +43,22 @@ def keep_form(defaults: Mapping[str, object], keys: Iterable[str] = ()) -> None:
         state.setdefault(key, value)
 
 
+def out_of_range(numbers: Iterable[tuple[str, object, float, float, bool]]) -> list[str]:
+    """One line per (label, value, low, high, whole number) that is missing or outside [low, high], naming the field.
+
+    The forms' number boxes take no min/max of their own: a box clamped by the browser turns red and keeps its
+    previous value, so a run would start with a value other than the one shown. Checked here instead, with Run
+    disabled while any line is left."""
+    problems = []
+    for label, value, low, high, whole in numbers:
+        kind = "a whole number" if whole else "a number"
+        if value is None:
+            problems.append(f"**{label}**: enter {kind} from {low:g} to {high:g}")
+        elif not low <= float(value) <= high or (whole and not float(value).is_integer()):
+            problems.append(f"**{label}** must be {kind} from {low:g} to {high:g}, was {value:g}")
+    return problems
+
+
 def request(flag: str) -> Callable[[], None]:
     """A button callback that raises `flag` in the session state; read it with `requested(flag)`.
 

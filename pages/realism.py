@@ -82,28 +82,30 @@ def evaluation_form():
         c_bgs.caption("The order model is not available: no `assets/models/order_model/model.pt`.")
 
     c_minutes, c_every, c_rollouts, c_seed, c_from, c_to = st.columns(6)
-    lo, hi = _realism_ui.LIMITS["minutes"]
     minutes = c_minutes.number_input(
         "Future length (min)",
-        lo,
-        hi,
+        step=1,
         key="re_minutes",
         help="How long each simulated future runs from its start point.",
     )
-    lo, hi = _realism_ui.LIMITS["every_minutes"]
     every = c_every.number_input(
-        "Start every (min)", lo, hi, key="re_every", help="Spacing of the start points in the window."
+        "Start every (min)", step=1, key="re_every", help="Spacing of the start points in the window."
     )
-    lo, hi = _realism_ui.LIMITS["rollouts"]
     rollouts = c_rollouts.number_input(
         "Rollouts",
-        lo,
-        hi,
+        step=1,
         key="re_rollouts",
         help="Simulated futures per start point and background (the paper: 128 for the returns).",
     )
-    seed = c_seed.number_input(
-        "Seed", 0, 2**31 - 1, key="re_seed", help="Same seed, same futures: results are reproducible."
+    seed = c_seed.number_input("Seed", step=1, key="re_seed", help="Same seed, same futures: results are reproducible.")
+    limits = _realism_ui.LIMITS
+    problems = _runs_ui.out_of_range(
+        [
+            ("Future length (min)", minutes, *limits["minutes"], True),
+            ("Start every (min)", every, *limits["every_minutes"], True),
+            ("Rollouts", rollouts, *limits["rollouts"], True),
+            ("Seed", seed, 0, 2**31 - 1, True),
+        ]
     )
     first = c_from.text_input(
         "Window from",
@@ -111,6 +113,12 @@ def evaluation_form():
         help="Held-out window, HH:MM. Default: the order model's validation split, 14:30 to the close.",
     )
     last = c_to.text_input("Window to", key="re_to")
+    if not chosen_dates:
+        problems.append("**Dates**: choose at least one day")
+    if problems:  # every problem at once; Run stays disabled until they are fixed
+        raise MarsInputError(
+            problems[0] if len(problems) == 1 else "Fix these first:\n" + "\n".join(f"- {p}" for p in problems)
+        )
     fields = {
         "symbol": symbol,
         "dates": list(chosen_dates),
@@ -121,8 +129,6 @@ def evaluation_form():
         "rollouts": int(rollouts),
         "seed": int(seed),
     }
-    if not chosen_dates:
-        raise MarsInputError("**Dates**: choose at least one day")
     return _realism_ui.config_from_form(fields), len(chosen_dates)
 
 

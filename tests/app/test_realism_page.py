@@ -341,3 +341,17 @@ def test_the_progress_clock_estimates_from_the_slow_part() -> None:
     clock.mark = (clock.mark[0] - 60.0, 4)  # one minute since the last fast one...
     assert clock.eta(7, 10).endswith("about 1 min 00 s left")  # ...for 3 slow ones: 3 more take a minute
     assert _runs_ui.fmt_duration(59.6) == "1 min 00 s" and _runs_ui.fmt_duration(42) == "42 s"
+
+
+def test_numbers_out_of_range_name_the_field_and_disable_run(runs: Path) -> None:
+    at = open_page()
+    low, high = _realism_ui.LIMITS["rollouts"]
+    at.number_input(key="re_rollouts").set_value(high + 1)
+    at.number_input(key="re_minutes").set_value(0).run()
+    errors = texts(at.error)
+    assert f"**Rollouts** must be a whole number from {low} to {high}, was {high + 1}" in errors
+    assert "**Future length (min)** must be a whole number from" in errors and "was 0" in errors
+    assert at.button(key="re_run").disabled  # never a run with the values from before
+    at.number_input(key="re_rollouts").set_value(2)
+    at.number_input(key="re_minutes").set_value(10).run()
+    assert not at.error and not at.button(key="re_run").disabled
