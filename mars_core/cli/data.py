@@ -88,7 +88,9 @@ def fetch_samples_command(
     dest: Annotated[
         str | None, typer.Option("--dest", help="Target folder (default: $MARS_DATA_DIR, else ./data).")
     ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait on the server.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, max=3600, help="Seconds to wait on the server.")
+    ] = 60.0,
     as_json: JsonOption = False,
 ) -> None:
     """Download LOBSTER's public sample days that are not already present; exits 1 if any file failed."""

@@ -7,6 +7,7 @@ its last line of stdout (`emit`).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import torch
@@ -23,6 +24,13 @@ SymbolsOption = Annotated[list[str], typer.Option("--symbols", help="Symbols who
 ExtraSymbols = Annotated[list[str] | None, typer.Argument(help="More symbols after --symbols.", show_default=False)]
 ThreadsOption = Annotated[int | None, typer.Option("--threads", help="torch threads (default: torch's choice).")]
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue from OUT/ckpt.pt (to --steps).")]
+
+
+def folder(value: str | None) -> str | None:
+    """Callback of an output-folder option: refuse a path that is a file (the message names it)."""
+    if value is not None and Path(value).exists() and not Path(value).is_dir():
+        raise typer.BadParameter(f"{value} is a file; give a folder")
+    return value
 
 
 def emit(result: dict[str, Any], as_json: bool, human: str | None = None) -> None:

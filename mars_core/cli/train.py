@@ -14,6 +14,7 @@ from mars_core.cli.options import (
     SymbolsOption,
     ThreadsOption,
     emit,
+    folder,
     set_threads,
     symbol_list,
 )
@@ -30,11 +31,13 @@ train_app = typer.Typer(
 
 @train_app.command("order-model")
 def train_order_model(
-    out: Annotated[str, typer.Option("--out", help="Output folder (checkpoint, model.pt, metrics.jsonl).")],
+    out: Annotated[
+        str, typer.Option("--out", callback=folder, help="Output folder (checkpoint, model.pt, metrics.jsonl).")
+    ],
     symbols: SymbolsOption = ["GOOG", "AMZN"],  # noqa: B006 (typer needs a list default)
     extra: Annotated[list[str] | None, typer.Argument(help="More symbols after --symbols.", show_default=False)] = None,
     size: Annotated[str, typer.Option("--size", help="Model size: tiny, small, base or large.")] = "small",
-    steps: Annotated[int, typer.Option("--steps", help="Optimisation steps.")] = 6000,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Optimisation steps.")] = 6000,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per step.")] = 32,
     lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 1e-3,
     dropout: Annotated[float, typer.Option("--dropout", help="Dropout while training.")] = 0.1,
@@ -77,11 +80,13 @@ def train_order_model(
 
 @train_app.command("scaling")
 def train_scaling(
-    out: Annotated[str, typer.Option("--out", help="Output folder: one subfolder per size and scaling.json.")],
+    out: Annotated[
+        str, typer.Option("--out", callback=folder, help="Output folder: one subfolder per size and scaling.json.")
+    ],
     symbols: SymbolsOption = ["GOOG", "AMZN"],  # noqa: B006
     extra: Annotated[list[str] | None, typer.Argument(help="More symbols after --symbols.", show_default=False)] = None,
     sizes: Annotated[str, typer.Option("--sizes", help="Comma-separated sizes.")] = "tiny,small,base",
-    steps: Annotated[int, typer.Option("--steps", help="Steps per size.")] = 1000,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Steps per size.")] = 1000,
     eval_every: Annotated[int, typer.Option("--eval-every", help="Steps between evaluations.")] = 100,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     threads: ThreadsOption = None,
@@ -109,7 +114,9 @@ def train_scaling(
 
 @train_app.command("vqvae")
 def train_vqvae_command(
-    out: Annotated[str, typer.Option("--out", help="Output folder (ckpt.pt, vqvae.pt, metrics.jsonl).")],
+    out: Annotated[
+        str, typer.Option("--out", callback=folder, help="Output folder (ckpt.pt, vqvae.pt, metrics.jsonl).")
+    ],
     symbols: SymbolsOption = ["GOOG", "AMZN"],  # noqa: B006 (typer needs a list default)
     extra: ExtraSymbols = None,
     size: Annotated[str, typer.Option("--size", help="Model size: tiny, small or base.")] = "small",
@@ -119,7 +126,7 @@ def train_vqvae_command(
     loss: Annotated[
         str | None, typer.Option("--loss", help="Reconstruction loss: poisson or mse (default: the size's).")
     ] = None,
-    steps: Annotated[int, typer.Option("--steps", help="Optimisation steps.")] = 1200,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Optimisation steps.")] = 1200,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per step.")] = 64,
     lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 2e-3,
     mirror: Annotated[
@@ -171,14 +178,16 @@ def train_vqvae_command(
 
 @train_app.command("batch-model")
 def train_batch_model_command(
-    out: Annotated[str, typer.Option("--out", help="Output folder (ckpt.pt, batch_model.pt, metrics.jsonl).")],
+    out: Annotated[
+        str, typer.Option("--out", callback=folder, help="Output folder (ckpt.pt, batch_model.pt, metrics.jsonl).")
+    ],
     vqvae: Annotated[
         str | None, typer.Option("--vqvae", help="VQ-VAE folder or vqvae.pt (default: the shipped one).")
     ] = None,
     symbols: SymbolsOption = ["GOOG", "AMZN"],  # noqa: B006
     extra: ExtraSymbols = None,
     size: Annotated[str, typer.Option("--size", help="Model size: tiny, small or base.")] = "small",
-    steps: Annotated[int, typer.Option("--steps", help="Optimisation steps.")] = 300,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Optimisation steps.")] = 300,
     batch_size: Annotated[int, typer.Option("--batch-size", help="16-minute windows per step.")] = 8,
     lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 2e-3,
     dropout: Annotated[float, typer.Option("--dropout", help="Dropout while training.")] = 0.2,
@@ -229,7 +238,9 @@ def train_batch_model_command(
 
 @train_app.command("ensemble")
 def train_ensemble_command(
-    out: Annotated[str, typer.Option("--out", help="Output folder (ensemble.pt, metrics.jsonl, model_card.md).")],
+    out: Annotated[
+        str, typer.Option("--out", callback=folder, help="Output folder (ensemble.pt, metrics.jsonl, model_card.md).")
+    ],
     symbols: SymbolsOption = ["GOOG", "AMZN"],  # noqa: B006 (typer needs a list default)
     extra: ExtraSymbols = None,
     order_model: Annotated[
@@ -245,7 +256,7 @@ def train_ensemble_command(
         ),
     ] = None,
     width: Annotated[int, typer.Option("--width", help="Ensemble width.")] = 48,
-    steps: Annotated[int, typer.Option("--steps", help="Optimisation steps.")] = 1500,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Optimisation steps.")] = 1500,
     minutes_per_batch: Annotated[int, typer.Option("--minutes-per-batch", help="Training minutes per step.")] = 32,
     per_minute: Annotated[int, typer.Option("--per-minute", help="Orders per minute per step.")] = 32,
     lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 3e-3,

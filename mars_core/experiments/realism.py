@@ -71,6 +71,14 @@ class RealismConfig(Settings):
     block: int = Field(BLOCK, ge=1, le=1000, description="consecutive start windows per bootstrap block")
     seed: Seed = 0
 
+    @field_validator("window", "ceiling_window")
+    @classmethod
+    def _span(cls, value: tuple[str, str]) -> tuple[str, str]:
+        first, last = (parse_clock(t) for t in value)  # a ValueError names the bad time
+        if first >= last:
+            raise ValueError(f"{value[0]}-{value[1]} does not end after it starts")
+        return value
+
     @field_validator("backgrounds")
     @classmethod
     def _known(cls, values: tuple[str, ...]) -> tuple[str, ...]:

@@ -40,6 +40,7 @@ from mars_core.model.dataset import (
 from mars_core.model.order_model import OrderModel, OrderModelConfig, best_levels
 from mars_core.model.tokenizer import OrderTokenizer
 from mars_core.model.training import adamw, append_jsonl, fit, resume_state, save_state
+from mars_core.store.rundir import finite
 
 # Model sizes for --size and the scaling study.
 SIZES: dict[str, OrderModelConfig] = {
@@ -257,6 +258,6 @@ def scaling_study(sizes: list[str], cfg: TrainConfig, out: str | Path, progress:
         "curve_note": f"curve val_nll on {cfg.eval_windows} fixed validation windows; final val_nll on all of them",
     }
     tmp = out / "scaling.json.tmp"
-    tmp.write_text(json.dumps(result, indent=1))
+    tmp.write_text(json.dumps(finite(result), indent=1, allow_nan=False))
     os.replace(tmp, out / "scaling.json")
     return result

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from mars_core.errors import MarsInputError
 from mars_core.model.checkpoint import atomic_save
+from mars_core.store.rundir import finite
 
 DROPOUT_SEED = 1_000_003  # torch's generator at step k is seeded with seed * DROPOUT_SEED + k
 
@@ -96,9 +97,9 @@ def save_state(
 
 
 def append_jsonl(path: Path, record: dict) -> None:
-    """Append one JSON line (a metrics record) to a file."""
+    """Append one JSON line (a metrics record) to a file; a NaN or infinite value (a diverged loss) becomes null."""
     with path.open("a") as f:
-        f.write(json.dumps(record) + "\n")
+        f.write(json.dumps(finite(record), allow_nan=False) + "\n")
 
 
 def fit(
