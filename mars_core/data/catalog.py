@@ -144,8 +144,9 @@ def find_dataset(
     if own:
         raise DatasetNotFoundError(f"{wanted} cannot be used: {'; '.join(own)}")
     if not infos:
+        unusable = f" (unusable: {'; '.join(problems[:3])}{' ...' if len(problems) > 3 else ''})" if problems else ""
         raise DatasetNotFoundError(
-            f"no dataset {wanted}: no LOBSTER datasets found in {resolve_data_dir(data_dir)}; "
+            f"no dataset {wanted}: no LOBSTER datasets found in {resolve_data_dir(data_dir)}{unusable}; "
             "copy LOBSTER zips there or run `mars data fetch-samples`"
         )
     available = ", ".join(f"{i.key} ({i.levels} levels)" for i in infos)

@@ -223,14 +223,19 @@ def _locate_parse_error(
         return "skip"
 
     keys = [f"c{i}" for i in range(len(names))]
-    table = pacsv.read_csv(
-        data,
-        # Single-threaded so that the handler sees physical line numbers.
-        read_options=pacsv.ReadOptions(column_names=keys, use_threads=False),
-        parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False, invalid_row_handler=remember),
-        # Bytes, not text: a line of binary junk must be reported, not crash the decoder.
-        convert_options=pacsv.ConvertOptions(column_types={k: pa.binary() for k in keys}, strings_can_be_null=False),
-    )
+    try:
+        table = pacsv.read_csv(
+            data,
+            # Single-threaded so that the handler sees physical line numbers.
+            read_options=pacsv.ReadOptions(column_names=keys, use_threads=False),
+            parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False, invalid_row_handler=remember),
+            # Bytes, not text: a line of binary junk must be reported, not crash the decoder.
+            convert_options=pacsv.ConvertOptions(
+                column_types={k: pa.binary() for k in keys}, strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid:  # a malformed row arrow cannot even hand over (binary junk): count columns by hand
+        return _first_bad_shape(data.to_pybytes(), where, len(names), cause)
     shape_line = bad_rows[0].number if bad_rows and bad_rows[0].number else None
     field = _first_bad_field(table, names, time_first)
     # Rows before the first skipped row keep index == line - 1, which is all we compare.
@@ -244,6 +249,15 @@ def _locate_parse_error(
         return LobsterFormatError(
             where, shape_line, f"expected {row.expected_columns} comma-separated columns, found {row.actual_columns}"
         )
+    return LobsterFormatError(where, None, f"cannot parse as CSV: {cause}")
+
+
+def _first_bad_shape(data: bytes, where: str, columns: int, cause: Exception) -> LobsterFormatError:
+    """The first line (split as the CSV reader splits them) without `columns` comma-separated fields."""
+    for number, line in enumerate(re.split(rb"\r\n|\n|\r", data), start=1):
+        found = line.count(b",") + 1
+        if found != columns:
+            return LobsterFormatError(where, number, f"expected {columns} comma-separated columns, found {found}")
     return LobsterFormatError(where, None, f"cannot parse as CSV: {cause}")
 
 

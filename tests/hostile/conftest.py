@@ -21,6 +21,13 @@ BAD_DAYS = {
     "day_book_short_row": ("orderbook", 4, "1000100,50,999900"),
     "day_book_nan": ("orderbook", 4, "1000100,nan,999900,100,9999999999,0,-9999999999,0"),
     "day_book_negative_size": ("orderbook", 4, "1000100,-50,999900,100,9999999999,0,-9999999999,0"),
+    "day_seven_columns": ("message", 5, "34260.123456789,5,0,30,1000000,-1,7"),
+    "day_time_backwards": ("message", 5, "34260.1,5,0,30,1000000,-1"),
+    "day_event_type_9": ("message", 2, "34200.5,9,2,200,999900,1"),
+    "day_direction_2": ("message", 2, "34200.5,1,2,200,999900,2"),
+    "day_time_text": ("message", 4, "nine thirty,4,2,100,999900,1"),
+    "day_huge_size": ("message", 2, "34200.5,1,2,99999999999999999999999,999900,1"),
+    "day_blank_line": ("message", 4, ""),
 }
 
 CSVS = {
@@ -116,6 +123,26 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths["day_directory_named_like_a_file"] = folder
     paths["day_empty"] = root / "day_empty"
     paths["day_empty"].mkdir()
+    for name, change in {
+        "day_empty_message": lambda d: (d / f"{STEM}_message_2.csv").write_text(""),
+        "day_no_orderbook": lambda d: (d / f"{STEM}_orderbook_2.csv").unlink(),
+        "day_short_orderbook": lambda d: (d / f"{STEM}_orderbook_2.csv").write_text(
+            "".join(f"{r}\n" for r in tiny_book_rows(2)[:5])
+        ),
+        "day_binary_message": lambda d: (d / f"{STEM}_message_2.csv").write_bytes(bytes(range(256)) * 64),
+        "day_crlf": lambda d: (d / f"{STEM}_message_2.csv").write_bytes(
+            (d / f"{STEM}_message_2.csv").read_bytes().replace(b"\n", b"\r\n")
+        ),
+    }.items():
+        change(write_day(root / name))
+        paths[name] = root / name
+    paths["day_fake_zip"] = root / "day_fake_zip"
+    paths["day_fake_zip"].mkdir()
+    (paths["day_fake_zip"] / f"LOBSTER_SampleFile_GOOG_{SAMPLE_DATE}_2.zip").write_bytes(b"PK\x03\x04 not really")
+    paths["day_bad_name_date"] = write_day(root / "day_bad_name_date")
+    for kind in ("message", "orderbook"):
+        source = paths["day_bad_name_date"] / f"{STEM}_{kind}_2.csv"
+        source.rename(source.with_name(source.name.replace(SAMPLE_DATE, "2012-13-45")))
     for name, row in CSVS.items():
         paths[name] = root / f"{name}.csv"
         paths[name].write_text(GOOD_ORDERS.splitlines()[0] + "\n" + row + "\n")

@@ -51,6 +51,10 @@ def fill(argv: list[str], names: dict[str, Path]) -> list[str]:
     return [a.format(**{k: str(v) for k, v in names.items()}) for a in argv]
 
 
+def _replay(folder: str) -> list[str]:
+    return ["replay", "GOOG", "2012-06-21", "--data-dir", folder]
+
+
 def sim(*extra: str) -> list[str]:
     return [*SIM, "--out", "{tmp}/run", "--data-dir", "{data}", *extra]
 
@@ -76,6 +80,20 @@ CASES: list[tuple[str, list[str], str, int]] = [
         1,
     ),
     ("data list empty", ["data", "list", "--data-dir", "{day_empty}"], "no datasets", 1),
+    ("replay seven columns", _replay("{day_seven_columns}"), "line 5", 2),
+    ("replay time backwards", _replay("{day_time_backwards}"), "line 5", 2),
+    ("replay event type 9", _replay("{day_event_type_9}"), "line 2", 2),
+    ("replay direction 2", _replay("{day_direction_2}"), "line 2", 2),
+    ("replay time text", _replay("{day_time_text}"), "'nine thirty'", 2),
+    ("replay huge size", _replay("{day_huge_size}"), "line 2", 2),
+    ("replay blank line", _replay("{day_blank_line}"), "line 4", 2),
+    ("replay empty message file", _replay("{day_empty_message}"), "empty", 2),
+    ("replay no orderbook", _replay("{day_no_orderbook}"), "no orderbook file", 2),
+    ("replay short orderbook", _replay("{day_short_orderbook}"), "orderbook has 5 rows but the message file has 8", 2),
+    ("replay binary message", _replay("{day_binary_message}"), "line 1", 2),
+    ("replay fake zip", _replay("{day_fake_zip}"), "not a readable zip", 2),
+    ("replay bad date in name", _replay("{day_bad_name_date}"), "not a calendar date", 2),
+    ("data list fake zip", ["data", "list", "--data-dir", "{day_fake_zip}"], "not a readable zip", 1),
     ("replay book nan", ["replay", "GOOG", "2012-06-21", "--data-dir", "{day_book_nan}"], "line 4", 2),
     ("replay no folder", ["replay", "GOOG", "2012-06-21", "--data-dir", "{tmp}/nowhere"], "does not exist", 2),
     ("replay data dir is a file", ["replay", "GOOG", "2012-06-21", "--data-dir", "{a_file}"], "is not a folder", 2),
