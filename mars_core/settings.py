@@ -27,9 +27,14 @@ Whole = Annotated[int, BeforeValidator(_not_bool)]
 Seed = Annotated[Whole, Field(ge=0, le=SEED_MAX, description="a non-negative integer seed")]
 
 
+MAX_REPORTED = 5  # errors named in one message; a pathological input can have thousands
+
+
 def describe(err: ValidationError) -> str:
-    """'field.sub: problem; other: problem' for every error pydantic found."""
-    return "; ".join(_one(e) for e in err.errors())
+    """'field.sub: problem; other: problem' for the first errors pydantic found (and how many more)."""
+    errors = err.errors()
+    more = len(errors) - MAX_REPORTED
+    return "; ".join(_one(e) for e in errors[:MAX_REPORTED]) + (f"; and {more} more" if more > 0 else "")
 
 
 def _one(error: Any) -> str:

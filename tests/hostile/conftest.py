@@ -158,6 +158,10 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths["study_not_utf8"].write_bytes(_yaml(STUDY).replace("hostile", "caf\xe9").encode("latin-1"))
     paths["study_duplicate_key"] = root / "study_duplicate_key.yaml"
     paths["study_duplicate_key"].write_text(_yaml(STUDY) + "seed: 1\nseed: 2\n")
+    paths["study_laughs"] = root / "study_laughs.yaml"  # YAML aliases nested 8 deep: 43 million strings
+    laughs = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    laughs += [f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefg", "bcdefgh")]
+    paths["study_laughs"].write_text("\n".join([*laughs, "symbols: *h", "dates: *h", "start_times: *h", ""]))
     paths["study_list"] = root / "study_list.yaml"
     paths["study_list"].write_text("- 1\n- 2\n")
     paths["study_broken_yaml"] = root / "study_broken_yaml.yaml"

@@ -175,6 +175,7 @@ CASES: list[tuple[str, list[str], str, int]] = [
     ("study bad clock", [*IMPACT, "{study_start_bad_clock}"], "noon", 2),
     ("study not utf-8", [*IMPACT, "{study_not_utf8}"], "not UTF-8", 2),
     ("study duplicate key", [*IMPACT, "{study_duplicate_key}"], "key 'seed' is given twice", 2),
+    ("study billion laughs", [*IMPACT, "{study_laughs}"], "more", 2),
     ("study a list", [*IMPACT, "{study_list}"], "expected a mapping", 2),
     ("study broken yaml", [*IMPACT, "{study_broken_yaml}"], "not valid YAML", 2),
     ("study missing", [*IMPACT, "{tmp}/none.yaml"], "not found", 2),
@@ -264,3 +265,8 @@ def test_bad_input_ends_in_one_clear_line(
     for fresh in ("run", "study"):  # validated before anything ran: a new output directory is not even created
         if f"{{tmp}}/{fresh}" in argv:
             assert not (tmp_path / fresh).exists()
+
+
+def test_a_day_with_windows_line_ends_is_read(hostile: dict[str, Path]) -> None:
+    done, output, _ = run_cli(["replay", "GOOG", "2012-06-21", "--data-dir", str(hostile["day_crlf"]), "--json"])
+    assert done == 0 and '"messages":8' in output, output
