@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import time
+import tracemalloc
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -270,3 +271,25 @@ def test_bad_input_ends_in_one_clear_line(
 def test_a_day_with_windows_line_ends_is_read(hostile: dict[str, Path]) -> None:
     done, output, _ = run_cli(["replay", "GOOG", "2012-06-21", "--data-dir", str(hostile["day_crlf"]), "--json"])
     assert done == 0 and '"messages":8' in output, output
+
+
+UNBOUNDED = ["twap interval tiny no aggression", "study interval tiny", "study huge grid", "study billion laughs"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", UNBOUNDED)
+def test_work_that_would_be_unbounded_is_refused_before_allocating(
+    name: str, hostile: dict[str, Path], tmp_path: Path, data_dir: Path
+) -> None:
+    """Inputs that once ran for minutes and gigabytes are refused by size checks: Python's peak allocation stays small."""
+    argv, _, code = next(c[1:] for c in CASES if c[0] == name)
+    argv = fill(argv, hostile | {"tmp": tmp_path, "data": data_dir})
+    run_cli(argv)  # the day and the imports load once, outside the measurement
+    tracemalloc.start()
+    try:
+        done, output, _ = run_cli(argv)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert done == code, output
+    assert peak < 100 * 2**20, f"peak {peak / 2**20:.0f} MB"
