@@ -128,7 +128,10 @@ def scenario_target() -> tuple[ControlSignal | None, Origin | None]:
     for column, (label, value) in zip(st.columns(4), ui.spec_fields(spec)):
         column.metric(label, value, border=True)
     st.markdown("**Filter over the catalogued days**\n\n" + describe_filter(spec))
-    k = st.number_input("Cases to retrieve", 1, 20, key="sc_k")
+    k = st.number_input("Cases to retrieve", step=1, key="sc_k")
+    if problems := _runs_ui.out_of_range([("Cases to retrieve", k, 1, 20, True)]):
+        st.error(problems[0], icon=":material/error:")
+        return None, None
     try:
         found = ui.cases(spec.model_dump_json(), str(data_dir), int(k))
     except MarsInputError as err:
@@ -157,7 +160,10 @@ def replay_target() -> tuple[ControlSignal | None, Origin | None]:
     symbol = c_symbol.selectbox("Symbol", symbols, key="sc_replay_symbol")
     date = c_date.selectbox("Date", dates_of(symbol), key="sc_replay_date", format_func=lambda d: d.isoformat())
     start = c_time.time_input("Start", key="sc_replay_time", step=60, help="The real mid path from here is the target.")
-    minutes = c_minutes.number_input("Minutes", 2, 60, key="sc_replay_minutes")
+    minutes = c_minutes.number_input("Minutes", step=1, key="sc_replay_minutes")
+    if problems := _runs_ui.out_of_range([("Minutes", minutes, 2, 60, True)]):
+        st.error(problems[0], icon=":material/error:")
+        return None, None
     try:
         start_ns = _ui.to_ns(start)
         signal = replay_curve(_ui.day(symbol, date.isoformat(), str(data_dir)), start_ns, int(minutes))
@@ -176,8 +182,7 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
     if state.get("sc_origin") != origin:  # a new target: start where it comes from (replicating history, like Fig. 16)
         state.sc_origin = origin
         state.sc_sim_symbol, state.sc_sim_date, state.sc_sim_time = origin[0], origin[1], _ui.to_time(origin[2])
-    if state.get("sc_minutes", signal.minutes + 1) > signal.minutes:
-        state.sc_minutes = min(signal.minutes, 10)
+        state.sc_minutes = min(signal.minutes, 10)  # a typed value out of range is said below, never replaced
     c_symbol, c_date, c_time, c_minutes = st.columns(4)
     symbol = c_symbol.selectbox("Symbol", symbols, key="sc_sim_symbol")
     dates = dates_of(symbol)
@@ -187,26 +192,22 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
     start = c_time.time_input(
         "Start", key="sc_sim_time", step=60, help="Simulated futures start from the real book here."
     )
-    minutes = int(
-        c_minutes.number_input(
-            "Minutes to simulate",
-            1,
-            signal.minutes,
-            key="sc_minutes",
-            help=f"Up to the target's {signal.minutes} minutes.",
-        )
+    minutes = c_minutes.number_input(
+        "Minutes to simulate", step=1, key="sc_minutes", help=f"Up to the target's {signal.minutes} minutes."
     )
     c_roll, c_seed, c_compare, c_twap = st.columns(4, vertical_alignment="bottom")
-    rollouts = int(
-        c_roll.number_input(
-            "Rollouts",
-            1,
-            32,
-            key="sc_rollouts",
-            help="Simulated futures per run (the same seeds in every run: common random numbers).",
-        )
+    rollouts = c_roll.number_input(
+        "Rollouts",
+        step=1,
+        key="sc_rollouts",
+        help="Simulated futures per run (1–32; the same seeds in every run: common random numbers).",
     )
-    seed = int(c_seed.number_input("Seed", 0, 2**31 - 1, key="sc_seed"))
+    seed = c_seed.number_input("Seed", step=1, key="sc_seed")
+    numbers = [
+        ("Minutes to simulate", minutes, 1, signal.minutes, True),
+        ("Rollouts", rollouts, 1, 32, True),
+        ("Seed", seed, 0, 2**31 - 1, True),
+    ]
     compare = c_compare.toggle("Also without control", key="sc_compare", help="The same futures without steering.")
     with_twap = c_twap.toggle(
         "With a TWAP agent",
@@ -217,24 +218,23 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
     if with_twap:
         c_side, c_volume, _ = st.columns([1, 1, 2])
         side = c_side.segmented_control("Side", ["buy", "sell"], key="sc_twap_side", required=True)
-        volume = c_volume.number_input("Volume (shares)", 100, 1_000_000, step=100, key="sc_twap_volume")
-        try:
-            twap = scenario.twap_config(side or "buy", int(volume), minutes)
-        except MarsInputError as err:
-            _ui.show_error(err)
+        volume = c_volume.number_input("Volume (shares)", step=100, key="sc_twap_volume")
+        numbers.append(("Volume (shares)", volume, 100, 1_000_000, True))
+        if not _runs_ui.out_of_range(numbers):
+            try:
+                twap = scenario.twap_config(side or "buy", int(volume), int(minutes))
+            except MarsInputError as err:
+                _ui.show_error(err)
     with st.expander("Control settings"):
         c_cand, c_strength = st.columns(2)
         candidates = c_cand.number_input(
             "Candidates per minute",
-            1,
-            64,
+            step=1,
             key="sc_candidates",
             help="Next minutes the order-batch model draws; the closest to the target wins.",
         )
         strength = c_strength.number_input(
             "Strength",
-            0.0,
-            10.0,
             step=0.25,
             key="sc_strength",
             help="Scale of the ensemble model's correction (1 = as trained, 0 = none).",
@@ -250,8 +250,13 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
         )
     if not model.found:
         st.warning(f"**The simulation needs the order model.** {model.summary}", icon=":material/neurology:")
+    numbers += [("Candidates per minute", candidates, 1, 64, True), ("Strength", strength, 0.0, 10.0, False)]
+    if out_of_range := _runs_ui.out_of_range(numbers):  # Run stays disabled: never a run of the values from before
+        st.error("**Cannot run yet.** " + "; ".join(out_of_range), icon=":material/error:")
+    else:
+        minutes, rollouts, seed = int(minutes), int(rollouts), int(seed)
     arms = scenario.plan_arms(problem is None, compare, twap is not None)
-    ready = model.found and not (with_twap and twap is None)
+    ready = model.found and not (with_twap and twap is None) and not out_of_range
     c_run, c_plan = st.columns([1, 4], vertical_alignment="center")
     c_run.button(
         "Run simulations",
@@ -262,10 +267,11 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
         disabled=not ready,
         width="stretch",
     )
-    c_plan.caption(
-        f"{len(arms)} run{'s' * (len(arms) != 1)} ({', '.join(a.label for a in arms)}) × {rollouts} rollouts × "
-        f"{minutes} min from {symbol} {date.isoformat()} {start.strftime('%H:%M')}, on the same seeds."
-    )
+    if not out_of_range:
+        c_plan.caption(
+            f"{len(arms)} run{'s' * (len(arms) != 1)} ({', '.join(a.label for a in arms)}) × {rollouts} rollouts × "
+            f"{minutes} min from {symbol} {date.isoformat()} {start.strftime('%H:%M')}, on the same seeds."
+        )
     if not (_runs_ui.requested("sc_run_requested") and ready):
         return
     settings = ControlSettings(candidates=int(candidates), strength=float(strength))

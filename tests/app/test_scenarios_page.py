@@ -218,3 +218,18 @@ def test_a_small_controlled_simulation_runs_through_the_page() -> None:
     follow = next(d.value for d in at.dataframe if "Run" in d.value.columns)
     assert list(follow["Run"]) == ["Controlled", "Not controlled"] and (follow["Rollouts"] == 1).all()
     assert len(at.get("plotly_chart")) == 2  # the cases, target vs simulated
+
+
+def test_simulation_numbers_out_of_range_are_named_and_disable_run() -> None:
+    at = open_page()
+    at.segmented_control(key="sc_source").set_value("Replay curve").run()
+    at.number_input(key="sc_replay_minutes").set_value(5).run()
+    at.number_input(key="sc_minutes").set_value(99)
+    at.number_input(key="sc_rollouts").set_value(0).run()
+    errors = texts(at.error)
+    assert "**Minutes to simulate** must be a whole number from 1 to 5, was 99" in errors
+    assert "**Rollouts** must be a whole number from 1 to 32, was 0" in errors
+    assert at.number_input(key="sc_minutes").value == 99  # said, not replaced
+    assert at.button(key="sc_run").disabled
+    at.number_input(key="sc_replay_minutes").set_value(100).run()
+    assert "**Minutes** must be a whole number from 2 to 60, was 100" in texts(at.error)
