@@ -350,7 +350,8 @@ def test_a_checkpoint_that_does_not_fit_the_code_is_an_error_not_a_traceback(
     torch.save(payload, folder / "model.pt")
     monkeypatch.setattr(paths, "MODELS_DIR", tmp_path / "models")
     at = open_page()
-    assert "does not fit this version of the order-model code" in at.error[0].value
+    # checked before the model is built (model/checkpoint.check_structure): the file and the tensor are named
+    assert "model.pt: damaged checkpoint: tensor lob_proj" in at.error[0].value and "has shape" in at.error[0].value
     assert any(c.value == _model_ui.train_command((folder / "model_card.md").read_text()) for c in at.code)
     at = open_page("Training")  # the rest of the page still reads the files
     curve, _ = parse_metrics((folder / "metrics.jsonl").read_text())

@@ -146,12 +146,13 @@ def test_market_data_warns_about_unusable_files(empty_dir: Path) -> None:
     assert not at.get("plotly_chart")
 
 
-def test_market_data_shows_a_day_that_fails_to_load_as_an_error(empty_dir: Path) -> None:
-    # Discovery accepts the pair; only loading validates the book, and finds a negative size.
+def test_market_data_names_a_day_whose_book_is_bad(empty_dir: Path) -> None:
+    # Discovery validates the orderbook's contents too: the day is skipped, its file, line and problem named.
     name = "XYZ_2012-06-21_34200000_57600000_{}_1.csv"
     (empty_dir / name.format("message")).write_text("34300.1,1,1,100,1000000,1\n34300.2,1,2,100,1000100,-1\n")
     (empty_dir / name.format("orderbook")).write_text("9999999999,0,1000000,100\n1000100,-5,1000000,100\n")
     at = run_app(MARKET_DATA)
-    assert at.selectbox(key="md_symbol").value == "XYZ"
-    assert "line 2" in texts(at.error) and "sizes must not be negative" in texts(at.error)
-    assert not at.get("plotly_chart")
+    assert "No LOBSTER datasets found" in texts(at.info)
+    warning = texts(at.warning)
+    assert f"{name.format('orderbook')}, line 2" in warning and "sizes must not be negative" in warning
+    assert not at.get("plotly_chart") and not at.exception
