@@ -35,7 +35,10 @@ def impact(
             "<runs root>/studies/<name>-<config hash>)."
         ),
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Parallel processes (default: all cores).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Parallel processes (default: all cores).")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="When another process runs this study, wait for it instead of refusing.")
+    ] = False,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -49,7 +52,7 @@ def impact(
             bar.n = done
             bar.refresh()
 
-        summary = run_study(study, out or study_dir(study), data_dir, workers, progress)
+        summary = run_study(study, out or study_dir(study), data_dir, workers, progress, wait=wait)
     ci = summary["delta_ci"] or [None, None]
     human = (
         f"{summary['points']} points, {summary['trajectories']} paired trajectories in {summary['seconds']:.1f}s; "

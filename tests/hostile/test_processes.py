@@ -59,6 +59,24 @@ def test_workers_die_within_5_s_of_a_kill_9_of_their_parent(tmp_path: Path, data
 
 
 @pytest.mark.timeout(120)
+def test_a_second_process_into_a_running_directory_is_refused_at_once(tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "mars_core", "simulate", "--symbol", "GOOG", "--date", "2012-06-21"]
+    command += ["--minutes", "60", "--rollouts", "40", "--workers", "1", "--out", str(out), "--data-dir", str(data_dir)]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: any(out.glob("rollout=*")), 60)  # running, under the lock
+        started = time.monotonic()
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2 and time.monotonic() - started < 15
+        assert f"error: {out} is in use by another run" in second.stderr and "Traceback" not in second.stderr
+        assert first.poll() is None  # the first run goes on
+    finally:
+        first.kill()
+        first.wait()
+
+
+@pytest.mark.timeout(120)
 def test_stop_run_stops_a_pool_at_once_and_the_run_resumes(tmp_path: Path, data_dir: Path) -> None:
     out, config = tmp_path / "run", SimConfig(**LONG)
     finished: list[float] = []
