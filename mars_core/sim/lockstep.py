@@ -33,7 +33,7 @@ from mars_core.sim.arms import (
     rollout_seed,
 )
 from mars_core.sim.config import SimConfig
-from mars_core.sim.pool import Cancelled, make_pool, run_in_pool
+from mars_core.sim.pool import check_stop, make_pool, run_in_pool
 from mars_core.store import RunDir, write_json
 
 REPORT_EVERY_S = 1.0  # how often a generating group writes its rollouts' progress
@@ -62,8 +62,7 @@ def run_groups(
     if workers <= 1:
         loaded = cached_order_model(model_path)
         for arm, todo in groups:
-            if stop is not None and stop.is_set():
-                raise Cancelled("stopped on request; the finished arms are kept and the run resumes from them")
+            check_stop(stop)
             for summary in run_group(config, str(run.path), arm, todo, day, loaded):
                 finished += 1
                 report_progress(progress, finished, total, summary)

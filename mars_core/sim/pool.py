@@ -65,6 +65,12 @@ def stop_run(path: str | Path) -> bool:
     return True
 
 
+def check_stop(stop: threading.Event | None) -> None:
+    """Raise `Cancelled` when `stop` is set."""
+    if stop is not None and stop.is_set():
+        raise Cancelled("stopped on request; the finished arms are kept and the run resumes from them")
+
+
 def worker_init(parent_pid: int) -> None:
     """Pool initializer: die with the parent (kernel signal on Linux, plus a parent-pid watchdog)."""
     if sys.platform.startswith("linux"):
@@ -117,8 +123,7 @@ def run_in_pool(
     try:
         pending: set[Future] = {pool.submit(fn, *args) for fn, args in calls}
         while pending:
-            if stop is not None and stop.is_set():
-                raise Cancelled("stopped on request; the finished arms are kept and the run resumes from them")
+            check_stop(stop)
             done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
             for future in done:
                 on_result(future.result())

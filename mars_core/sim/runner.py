@@ -20,7 +20,7 @@ from typing import Any
 from mars_core.sim.arms import ArmOutput, Progress, load_config_day, make_agents, make_simulator, report_progress
 from mars_core.sim.backgrounds import background, make_background
 from mars_core.sim.config import SimConfig
-from mars_core.sim.pool import Cancelled, make_pool, run_in_pool, stoppable
+from mars_core.sim.pool import check_stop, make_pool, run_in_pool, stoppable
 from mars_core.store import RunDir
 
 Task = tuple[SimConfig, str, int, str]  # (config, run directory, rollout, arm)
@@ -137,8 +137,7 @@ def run_tasks(
     workers = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
     if workers <= 1:
         for config, path, r, arm in tasks:
-            if stop is not None and stop.is_set():
-                raise Cancelled("stopped on request; the finished arms are kept and the run resumes from them")
+            check_stop(stop)
             finished(run_arm(config, path, r, arm, data_dir))
         return summaries
     calls = [(run_arm, (config, path, r, arm, data_dir)) for config, path, r, arm in tasks]
