@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -16,6 +18,7 @@ import streamlit as st
 from mars_core.control.retrieval import Retrieved, retrieve
 from mars_core.control.scenarios import DIRECTION_LABELS, KIND_LABELS, ScenarioSpec, parse_prompt, parse_with_llm
 from mars_core.control.signals import ControlSignal
+from mars_core.data import find_dataset, load_day
 from mars_core.errors import MarsInputError
 from mars_core.experiments import scenario
 
@@ -37,6 +40,17 @@ def ask_llm(text: str, url: str, model: str, api_key: str | None, timeout: float
         }
     except MarsInputError as err:
         return {"key": key, "error": str(err)}
+
+
+def run_scenario(
+    where: tuple[str, str, str], start_ts: int, signal: ControlSignal, arms: list, *args: object, progress: Callable
+) -> scenario.ScenarioRun:
+    """`scenario.run_arms` as a page job (`pages._jobs`): loads the day (symbol, date, data folder) itself and reports
+    each arm as it starts, as (arms done, arms, {"arm": its label})."""
+    symbol, date_iso, data_dir = where
+    day = load_day(find_dataset(symbol, date_iso, Path(data_dir)))
+    report = lambda arm, n: progress(n, len(arms), {"arm": arm.label})  # noqa: E731
+    return scenario.run_arms(day, start_ts, signal, arms, *args, progress=report)
 
 
 def llm_key(text: str, url: str, model: str) -> str:

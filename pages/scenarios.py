@@ -14,7 +14,7 @@ from mars_core.control.scenarios import EXAMPLES, ScenarioSpec
 from mars_core.control.signals import ControlSignal, replay_curve
 from mars_core.errors import MarsInputError
 from mars_core.experiments import scenario
-from pages import _runs_ui, _ui
+from pages import _jobs, _runs_ui, _ui
 from pages import _scenario_ui as ui
 
 _ui.route_through_app()
@@ -258,43 +258,68 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
     arms = scenario.plan_arms(problem is None, compare, twap is not None)
     ready = model.found and not (with_twap and twap is None) and not out_of_range
     c_run, c_plan = st.columns([1, 4], vertical_alignment="center")
-    c_run.button(
-        "Run simulations",
-        type="primary",
-        icon=":material/play_arrow:",
-        key="sc_run",
-        on_click=_runs_ui.request("sc_run_requested"),
-        disabled=not ready,
-        width="stretch",
-    )
+    job, run_slot = state.get("sc_job"), c_run.empty()  # a job started from this session runs on while the page reruns
+
+    def run_button() -> None:
+        run_slot.button(
+            "Run simulations",
+            type="primary",
+            icon=":material/play_arrow:",
+            key="sc_run",
+            on_click=_runs_ui.request("sc_run_requested"),
+            disabled=not ready,
+            width="stretch",
+        )
+
+    stop_shown = job is not None and job.running
+    if stop_shown:
+        _runs_ui.stop_button(job, "simulations", key="sc_stop", container=run_slot)
+    else:
+        run_button()
     if not out_of_range:
         c_plan.caption(
             f"{len(arms)} run{'s' * (len(arms) != 1)} ({', '.join(a.label for a in arms)}) × {rollouts} rollouts × "
             f"{minutes} min from {symbol} {date.isoformat()} {start.strftime('%H:%M')}, on the same seeds."
         )
-    if not (_runs_ui.requested("sc_run_requested") and ready):
-        return
-    settings = ControlSettings(candidates=int(candidates), strength=float(strength))
+    if job is None and _runs_ui.requested("sc_run_requested") and ready:
+        settings = ControlSettings(candidates=int(candidates), strength=float(strength))
+        state.sc_job = _jobs.start(
+            ui.run_scenario,
+            (symbol, date.isoformat(), str(data_dir)),
+            _ui.to_ns(start),
+            ui.truncate(signal, minutes),
+            arms,
+            rollouts,
+            seed,
+            twap,
+            settings,
+        )
+        st.rerun()  # draw the Stop button in place of Run
+    if job is not None:
+        follow_simulation(job)
+        if stop_shown:
+            run_button()  # in place of Stop
+
+
+def follow_simulation(job: _jobs.Job) -> None:
+    """Follow the running simulation arm by arm; a finished one goes to the session state."""
     with st.status("Simulating…", expanded=True) as status:
-        try:
-            day = _ui.day(symbol, date.isoformat(), str(data_dir))
-            result = scenario.run_arms(
-                day,
-                _ui.to_ns(start),
-                ui.truncate(signal, minutes),
-                arms,
-                rollouts,
-                seed,
-                twap,
-                settings,
-                progress=lambda arm, n: status.write(f"{arm.label} ({n + 1} of {len(arms)})…"),
+        outcome = _runs_ui.follow(
+            job,
+            lambda done, total, detail: status.write(f"{detail.get('arm', 'run')} ({done + 1} of {total})…"),
+            lambda elapsed: status.update(label=f"Simulating… {elapsed:.0f} s"),
+        )
+        del state.sc_job
+        if outcome.ok:
+            state.sc_result = outcome.value
+            seconds = sum(outcome.value.seconds.values())
+            status.update(label=f"Finished in {seconds:.0f} s", state="complete", expanded=False)
+        else:
+            status.update(
+                label="Stopped" if outcome.kind == "stopped" else "The simulation could not run", state="error"
             )
-        except MarsInputError as err:
-            status.update(label="The simulation could not run", state="error")
-            st.error(f"**The simulation could not run.** {err}", icon=":material/error:")
-            return
-        state.sc_result = result
-        status.update(label=f"Finished in {sum(result.seconds.values()):.0f} s", state="complete", expanded=False)
+    if not outcome.ok:
+        _runs_ui.show_outcome(outcome, "simulation", "fewer rollouts or minutes")
 
 
 # ---- 3. the results -----------------------------------------------------------------------------------

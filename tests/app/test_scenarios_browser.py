@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, server_processes
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -36,6 +38,41 @@ def test_signs_durations_and_tickers_are_read_as_typed(app: tuple[str, Path]) ->
             say("drop of 50% over 10 minutes")
             expect(errors.first).to_contain_text("the size 50% is out of range")
             assert "magnitude_pct" not in errors.first.inner_text()
+            assert page.get_by_test_id("stException").count() == 0
+        finally:
+            browser.close()
+
+
+def test_stop_ends_a_scenario_simulation(app: tuple[str, Path]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 3000})
+            page.goto(f"{url}/scenarios", wait_until="domcontentloaded")
+            box = page.get_by_role("textbox", name="Scenario", exact=True)
+            box.fill("sharp drop of 1% over 10 minutes")
+            box.press("Enter")
+            run = page.get_by_role("button", name=re.compile("Run simulations"))
+            expect(run).to_be_enabled(timeout=60_000)
+            run.click()
+            stop = page.get_by_role("button", name=re.compile("Stop simulations"))
+            expect(stop).to_be_visible(timeout=30_000)
+            deadline = time.monotonic() + 30
+            while not server_processes(url) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert server_processes(url), "the simulation runs in a job of its own"
+            stop.click()
+            clicked = time.monotonic()
+            while server_processes(url):
+                assert time.monotonic() - clicked < 10, [p.cmdline()[:3] for p in server_processes(url)]
+                time.sleep(0.2)
+            expect(page.get_by_text(re.compile("Stopped. The finished simulations are kept"))).to_be_visible(
+                timeout=20_000
+            )
+            expect(run).to_be_visible()
             assert page.get_by_test_id("stException").count() == 0
         finally:
             browser.close()
