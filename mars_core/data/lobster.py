@@ -223,6 +223,11 @@ def _locate_parse_error(
         return "skip"
 
     keys = [f"c{i}" for i in range(len(names))]
+    raw = data.to_pybytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:  # arrow hands a malformed row to the handler as text: make junk decodable first
+        data = pa.py_buffer(raw.decode("utf-8", errors="replace").encode())  # lines and commas stay where they were
     try:
         table = pacsv.read_csv(
             data,
