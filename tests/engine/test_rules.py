@@ -35,12 +35,12 @@ BAD_RULES = [
     (
         "start after end",
         {"sessions": [session("continuous", "16:00", "09:30")]},
-        "rules.json: sessions.0: Value error, continuous session starts at 16:00:00, not before its end 09:30:00",
+        "rules.json: sessions.0: continuous session starts at 16:00:00, not before its end 09:30:00",
     ),
     (
         "empty session",
         {"sessions": [session("halt", "10:00", "10:00")]},
-        "sessions.0: Value error, halt session starts at 10:00:00, not before",
+        "sessions.0: halt session starts at 10:00:00, not before",
     ),
     (
         "unknown kind",
@@ -50,22 +50,22 @@ BAD_RULES = [
     (
         "closed listed",
         {"sessions": [session("closed", "09:30", "16:00")]},
-        "sessions.0: Value error, 'closed' is what lies between sessions",
+        "sessions.0: 'closed' is what lies between sessions",
     ),
     (
         "bad time",
         {"sessions": [session("continuous", "9h30", "16:00")]},
-        "sessions.0.start: Value error, time '9h30' is not HH:MM or HH:MM:SS",
+        "sessions.0.start: time '9h30' is not HH:MM or HH:MM:SS",
     ),
     (
         "hour 25",
         {"sessions": [session("continuous", "09:30", "25:00")]},
-        "sessions.0.end: Value error, time '25:00' is after the end of the day",
+        "sessions.0.end: time '25:00' is after the end of the day",
     ),
     (
         "ns outside the day",
         {"sessions": [session("continuous", -5, "16:00")]},
-        "sessions.0.start: Value error, time -5 ns is outside the day",
+        "sessions.0.start: time -5 ns is outside the day",
     ),
     ("extra key", {"tick": 100}, "rules.json: tick: Extra inputs are not permitted"),
     (
