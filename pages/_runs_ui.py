@@ -7,7 +7,6 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, TypeVar
@@ -171,20 +170,6 @@ def already_run(status_slot, selected: str, path: Path, what: str) -> None:  # n
         "Change the seed or any setting for a new one.",
         icon=":material/history:",
     )
-
-
-def run_guarded(
-    run: Callable[[], Result], what: str, smaller: str, slots: Sequence = (), friendly: Callable[[Exception], str] = str
-) -> Result | None:
-    """Run a study from a page; bad input or a dead worker process clears `slots` and says what to change
-    (never a traceback) and gives None."""
-    try:
-        return run()
-    except MarsInputError as err:
-        outcome = _jobs.Outcome("input", message=friendly(err))
-    except BrokenProcessPool:
-        outcome = _jobs.Outcome("worker")
-    return show_outcome(outcome, what, smaller, slots)
 
 
 def show_outcome(

@@ -14,10 +14,11 @@ from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
 from mars_core import paths
 from mars_core.errors import MarsInputError
 from mars_core.experiments.realism import HELD_OUT, evaluation_dir, run_realism
-from pages import _realism_ui, _runs_ui, _ui
+from pages import _jobs, _realism_ui, _runs_ui, _ui
 
 _ui.route_through_app()
 
+JOB = "re_job"  # session key of the evaluation running from this session: its job, directory and clock
 FORM_DEFAULTS = {
     "re_backgrounds": ["noise"],
     "re_minutes": 30,
@@ -153,15 +154,24 @@ with st.container(border=True):
         else:
             n_days = len(config.dates) or len({d.date for d in datasets if d.symbol == config.symbol.upper()})
     c_run, c_plan = st.columns([1, 4], vertical_alignment="center")
-    c_run.button(
-        "Run evaluation",
-        type="primary",
-        icon=":material/play_arrow:",
-        key="re_run",
-        on_click=_runs_ui.request("re_run_requested"),
-        disabled=config is None,
-        width="stretch",
-    )
+    running, run_slot = state.get(JOB), c_run.empty()  # an evaluation started from this session runs on meanwhile
+
+    def run_button() -> None:
+        run_slot.button(
+            "Run evaluation",
+            type="primary",
+            icon=":material/play_arrow:",
+            key="re_run",
+            on_click=_runs_ui.request("re_run_requested"),
+            disabled=config is None,
+            width="stretch",
+        )
+
+    stop_shown = running is not None and running["job"].running
+    if stop_shown:
+        _runs_ui.stop_button(running["job"], "evaluation", key="re_stop", container=run_slot)
+    else:
+        run_button()
     run_clicked = _runs_ui.requested("re_run_requested")
     if config is not None:
         out = out or evaluation_dir(config, root)
@@ -180,40 +190,51 @@ with st.container(border=True):
         )
     progress_slot, status_slot = st.empty(), st.empty()
 
-if (run_clicked or resume is not None) and config is not None:
+if (run_clicked or resume is not None) and config is not None and running is None:
     if (out / "summary.json").exists():
         _runs_ui.already_run(status_slot, _realism_ui.SELECTED, out, "evaluation")
     else:
-        clock = _runs_ui.ProgressClock(
-            fast=_realism_ui.plan(config, n_days)["fast"] if "lmm" in config.backgrounds else 0
-        )
         progress_slot.progress(0.0, text="Checking the data and the windows…")
+        job = _jobs.start(run_realism, config, out, data_dir=str(data_dir) if data_dir else None)
+        fast = _realism_ui.plan(config, n_days)["fast"] if "lmm" in config.backgrounds else 0
+        state[JOB] = {"job": job, "out": out, "clock": _runs_ui.ProgressClock(fast=fast)}
+        st.rerun()  # draw the Stop button in place of Run
 
-        def on_rollout(done: int, total: int, summary: dict) -> None:  # noqa: ARG001
-            progress_slot.progress(
-                min(done / max(total, 1), 1.0),
-                text=f"Simulating… {done:,} of {total:,} futures · {clock.eta(done, total)}",
-            )
-            if done >= total:
-                status_slot.info(
-                    "All futures simulated; computing the stylized facts and Table 7…", icon=":material/functions:"
-                )
+if running is not None:
+    clock = running["clock"]
 
-        summary = _runs_ui.run_guarded(
-            lambda: run_realism(config, out, data_dir=str(data_dir) if data_dir else None, progress=on_rollout),
-            "evaluation",
-            "fewer rollouts or shorter futures",
-            [progress_slot, status_slot],
-            _realism_ui.friendly,
+    def show_progress(done: int, total: int) -> None:
+        progress_slot.progress(
+            min(done / max(total, 1), 1.0), text=f"Simulating… {done:,} of {total:,} futures · {clock.eta(done, total)}"
         )
-        if summary is not None:
-            state[_realism_ui.SELECTED] = str(out)
-            progress_slot.progress(
-                1.0,
-                text=f"Finished: {summary['starts']} start points × {summary['rollouts']} rollouts "
-                f"in {summary['seconds']:.0f} s",
+
+    def on_rollout(done: int, total: int, summary: dict) -> None:  # noqa: ARG001
+        show_progress(done, total)
+        if done >= total:
+            status_slot.info(
+                "All futures simulated; computing the stylized facts and Table 7…", icon=":material/functions:"
             )
-            status_slot.empty()
+
+    def tick(elapsed: float) -> None:  # draws every poll: that is where Streamlit's own Stop reaches the page
+        if running["job"].last is None:
+            progress_slot.progress(0.0, text=f"Checking the data and the windows… {elapsed:.0f} s")
+        else:
+            show_progress(*running["job"].last[:2])
+
+    outcome = _runs_ui.follow(running["job"], on_rollout, tick)
+    del state[JOB]
+    if stop_shown:
+        run_button()  # in place of Stop
+    summary = _runs_ui.show_outcome(
+        outcome, "evaluation", "fewer rollouts or shorter futures", [progress_slot, status_slot], _realism_ui.friendly
+    )
+    state[_realism_ui.SELECTED] = str(running["out"])
+    if summary is not None:
+        progress_slot.progress(
+            1.0,
+            text=f"Finished: {summary['starts']} start points × {summary['rollouts']} rollouts in {summary['seconds']:.0f} s",
+        )
+        status_slot.empty()
 
 
 # ---- results ------------------------------------------------------------------------------------
