@@ -88,9 +88,12 @@ class Job:
         """End the job and every worker process it started (its process group); returns once they are gone."""
         if self.outcome is not None:
             return
+        # the process itself too: until it has made its group (while it imports) the group does not exist yet
         _signal_group(self.process.pid, signal.SIGTERM)
+        self.process.terminate()
         self.process.join(STOP_GRACE_S)
         _signal_group(self.process.pid, signal.SIGKILL)  # workers that ignored SIGTERM, or were busy in C code
+        self.process.kill()
         self.process.join()
         self.outcome = Outcome("stopped")
 

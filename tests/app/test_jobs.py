@@ -114,3 +114,9 @@ def test_a_job_and_its_workers_die_with_the_server_that_started_it() -> None:
     while any(alive(pid) for pid in group):
         assert time.monotonic() - killed < 5, "the job outlived its server by 5 s"
         time.sleep(0.1)
+
+
+def test_stop_right_after_start_ends_the_job_before_it_has_its_own_group() -> None:
+    job = _jobs.start(busy_workers)
+    job.stop()  # the spawned interpreter is still starting: its process group does not exist yet
+    assert job.outcome == _jobs.Outcome("stopped") and not alive(job.process.pid)
