@@ -304,9 +304,11 @@ def twap_warnings(config: SimConfig, traded: int) -> list[str]:
     return lines
 
 
-def run_progress(done: int, total: int, generating: dict[str, dict]) -> tuple[float, str]:
+def run_progress(done: int, total: int, generating: dict[str, dict], lmm: bool = False) -> tuple[float, str]:
     """(share of the run done, what it is doing) from the finished arms and the order model's generating groups
     (`lockstep.generation_progress`: per arm, how far into the window each of its rollouts is)."""
+    if lmm and not generating and not done:
+        return 0.0, "Starting: loading the day and the order model…"
     if not generating:
         return done / total, f"Simulating… {done} of {total} done"
     shares = {arm: list(g["rollouts"].values()) for arm, g in generating.items()}

@@ -395,7 +395,9 @@ if running is not None:
             last_draw["at"], last_draw["cost"] = time.perf_counter(), time.perf_counter() - now
 
     def tick(elapsed: float) -> None:  # draws every poll: that is where Streamlit's own Stop reaches the page
-        fraction, text = _sim_ui.run_progress(view.finished, view.expected, generation_progress(running["path"]))
+        fraction, text = _sim_ui.run_progress(
+            view.finished, view.expected, generation_progress(running["path"]), running["config"].background == "lmm"
+        )
         progress_slot.progress(fraction, text=f"{text} · {elapsed:.0f} s")
 
     outcome = _runs_ui.follow(running["job"], on_arm, tick)

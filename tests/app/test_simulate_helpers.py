@@ -170,6 +170,7 @@ def test_a_near_zero_fulfilment_is_explained_with_the_shares() -> None:
 
 def test_run_progress_counts_the_generating_rollouts_share_of_the_window() -> None:
     assert _sim_ui.run_progress(3, 8, {}) == (3 / 8, "Simulating… 3 of 8 done")
+    assert _sim_ui.run_progress(0, 8, {}, lmm=True) == (0.0, "Starting: loading the day and the order model…")
     generating = {
         "treated": {"rollouts": {"0": 0.5, "1": 0.25}, "orders": 900},
         "baseline": {"rollouts": {"0": 1.0, "1": 0.75}, "orders": 950},
