@@ -18,11 +18,13 @@ is the only one that knows the layout: everything else reads through `RunDir`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +125,9 @@ class RunDir:
             raise MarsInputError(f"{self.path / CONFIG}: not a run configuration (not a mapping)")
         return config
 
-    def lock(self, wait: bool = False) -> FileLock:
-        """The run's lock, acquired: a second process running into the same directory waits (`wait`) or is refused."""
+    @contextlib.contextmanager
+    def lock(self, wait: bool = False) -> Iterator[None]:
+        """Hold the run's lock: a second process running into the same directory waits (`wait`) or is refused."""
         lock = FileLock(str(self.path / LOCK))
         try:
             lock.acquire(timeout=-1 if wait else 0)
@@ -132,7 +135,10 @@ class RunDir:
             raise MarsInputError(
                 f"{self.path} is in use by another run; wait for it to finish (or pass --wait to queue behind it)"
             ) from None
-        return lock
+        try:
+            yield
+        finally:
+            lock.release()
 
     def clean_stale(self) -> int:
         """Remove the temporary directories of arms a killed run left behind (call under the lock); returns how many."""
