@@ -194,3 +194,17 @@ def test_the_form_survives_a_visit_to_another_page(runs_dir: Path) -> None:
     assert not at.exception
     assert at.selectbox(key="sim_symbol").value == "GOOG" and at.number_input(key="sim_rollouts").value == 2
     assert at.slider(key="sim_twap_1_pvr").value == 0.5 and "L1-P0.5" in texts(at.markdown)
+
+
+def test_a_twap_beyond_the_market_is_warned_about_and_its_near_zero_fill_explained(runs_dir: Path) -> None:
+    at = short_run(open_page())
+    at.button(key="sim_twap_add").click().run()
+    at.number_input(key="sim_twap_1_volume").set_value(1_000_000_000).run()
+    warning = texts(at.warning)
+    assert "TWAP 1 wants 1,000,000,000 shares in 1 min:" in warning and "expect a fulfilment near 0%" in warning
+    assert not at.button(key="sim_run_button").disabled  # allowed: a warning, not an error
+    at = click_run(at)
+    values = metrics(at)
+    assert values["TWAP fulfillment"] == "0.0%"
+    note = texts(at.caption)
+    assert "Fulfilment near 0%: the TWAP agents executed" in note and "of the 1,000,000,000 shares they wanted" in note
