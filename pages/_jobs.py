@@ -63,26 +63,26 @@ class Job:
 
     def poll(self) -> list[tuple[int, int, dict]]:
         """The progress reported since the last poll; sets `outcome` once the job has ended."""
+        events = self._drain()
+        if self.outcome is None and not self.process.is_alive():
+            self.process.join()
+            events += self._drain(timeout=0.5)  # what it sent just before it ended may still be in the pipe
+            if self.outcome is None:
+                self.outcome = Outcome("worker", message=f"the run's process ended with code {self.process.exitcode}")
+        return events
+
+    def _drain(self, timeout: float | None = None) -> list[tuple[int, int, dict]]:
         events = []
         while True:
             try:
-                kind, payload = self.channel.get_nowait()
+                kind, payload = self.channel.get(timeout=timeout) if timeout else self.channel.get_nowait()
             except queue.Empty:
-                break
+                return events
             if kind == "progress":
                 events.append(payload)
                 self.last = payload
             else:
                 self.outcome = payload
-        if self.outcome is None and not self.process.is_alive():
-            self.process.join()
-            with contextlib.suppress(queue.Empty):  # the outcome may have arrived after the loop above
-                kind, payload = self.channel.get(timeout=0.5)
-                if kind == "outcome":
-                    self.outcome = payload
-            if self.outcome is None:
-                self.outcome = Outcome("worker", message=f"the run's process ended with code {self.process.exitcode}")
-        return events
 
     def stop(self) -> None:
         """End the job and every worker process it started (its process group); returns once they are gone."""

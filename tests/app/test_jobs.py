@@ -65,6 +65,13 @@ def test_a_job_reports_its_progress_and_its_value() -> None:
     assert job.outcome == _jobs.Outcome("done", value=30) and job.last == (3, 3, {"rollout": 2})
 
 
+def test_every_event_sent_just_before_the_end_is_read_and_the_outcome_kept() -> None:
+    job = _jobs.start(count_to, 3000)
+    events = finish(job)
+    assert len(events) == 3000 and events[-1][:2] == (3000, 3000)
+    assert job.outcome == _jobs.Outcome("done", value=30_000)
+
+
 def test_bad_input_ends_a_job_with_its_message_not_a_traceback() -> None:
     job = _jobs.start(refuse)
     finish(job)
