@@ -261,10 +261,15 @@ class ControlledLockstepGroup(LockstepGroup):
             self._log(b, self.external[b][-1][0], ts)
 
     def _generate(self, b: int, sim: Simulator, token: int) -> int:
-        before = self.generated
+        generated, unmatched = self.generated, self.unmatched
         fed = super()._generate(b, sim, token)
-        if self.generated > before:
+        if self.generated > generated:
             self._log(b, fed, self.last_ts[b])
+        elif self.unmatched > unmatched:
+            # the model emitted it and took its time, as every order of its training: it counts toward the
+            # minute's pace, else the ensemble, seeing the minute behind, asks for ever shorter waits and a
+            # rollout loops on cancels that delete nothing
+            self.pace[b].add(fed, self.last_ts[b])
         return fed
 
     def _log(self, b: int, token: int, ts: int) -> None:

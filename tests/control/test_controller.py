@@ -9,7 +9,7 @@ import pytest
 
 from mars_core.control.controller import ControlSettings, cached_control_kit, choose
 from mars_core.control.run import run_controlled
-from mars_core.control.signals import ControlSignal
+from mars_core.control.signals import ControlSignal, replay_curve
 from mars_core.data import LobsterDay
 from mars_core.engine import parse_clock
 from mars_core.errors import MarsInputError
@@ -47,3 +47,15 @@ def test_an_ensemble_of_another_order_model_is_refused(goog_day: LobsterDay) -> 
     other = dataclasses.replace(kit, order_model={**kit.order_model, "params": 1})
     with pytest.raises(MarsInputError, match="retrain it with `mars train ensemble"):
         run_controlled(goog_day, parse_clock("14:40"), ControlSignal("flat", np.zeros(2)), 1, kit=other)
+
+
+@needs_models
+def test_tokens_that_delete_nothing_count_toward_the_pace_so_no_rollout_loops(goog_day: LobsterDay) -> None:
+    """A cancel token with nothing near its slot takes its turn like an order; before it counted toward the
+    minute's pace, the ensemble asked such a rollout for ever shorter waits (GOOG 15:06: 95k steps for 20k orders)."""
+    start = parse_clock("15:06")
+    signal = replay_curve(goog_day, start, 4)  # without the fix: 21,920 steps for 10,093 orders of 8 rollouts
+    on = run_controlled(goog_day, start, signal, 8, seed=0)
+    off = run_controlled(goog_day, start, signal, 8, seed=0, control=False)
+    assert on.steps < 1.5 * off.steps, (on.steps, off.steps)
+    assert on.orders > 0.5 * off.orders

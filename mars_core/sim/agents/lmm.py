@@ -149,6 +149,7 @@ class LockstepGroup:
         self.rows = list(range(B))  # the rollout at each row of the sampler's batch (running ones only)
         self.steps = 0  # sampler calls: the batch runs as many as its busiest rollout has orders
         self.generated = 0
+        self.unmatched = 0  # tokens that decoded to no order (a cancel with nothing to delete near its slot)
         for b, sim in enumerate(sims):
             sim.on_external = functools.partial(self._external, b)
 
@@ -212,6 +213,8 @@ class LockstepGroup:
             sim.advance(ts + 1)
             self.generated += 1
             self.fed_qty[b] = order.qty
+        else:
+            self.unmatched += 1
         return token
 
     def _take_external(self, b: int) -> int:
