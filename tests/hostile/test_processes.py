@@ -46,9 +46,16 @@ def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
     return [p for p in processes if _live(p)]
 
 
-def workers_of_this_process() -> list[psutil.Process]:
-    """Live children of the test process, but multiprocessing's resource tracker (one per interpreter, kept)."""
-    return [p for p in psutil.Process(os.getpid()).children(recursive=True) if _live(p, tracker_too=False)]
+def children() -> set[int]:
+    """Pids of the test process's live children (other tests' servers included, e.g. the session's Streamlit)."""
+    return {p.pid for p in psutil.Process(os.getpid()).children(recursive=True) if _live(p)}
+
+
+def workers_started_since(before: set[int]) -> list[psutil.Process]:
+    """Live children of the test process that were not there `before`, but multiprocessing's resource tracker
+    (one per interpreter, kept)."""
+    found = psutil.Process(os.getpid()).children(recursive=True)
+    return [p for p in found if p.pid not in before and _live(p, tracker_too=False)]
 
 
 @pytest.mark.timeout(120)
@@ -110,6 +117,7 @@ def test_a_second_process_into_a_running_directory_is_refused_at_once(tmp_path: 
 def test_stop_run_stops_a_pool_at_once_and_the_run_resumes(tmp_path: Path, data_dir: Path) -> None:
     out, config = tmp_path / "run", SimConfig(**LONG)
     finished: list[float] = []
+    before = children()
 
     def progress(done: int, total: int, summary: dict) -> None:
         finished.append(time.monotonic())
@@ -119,7 +127,7 @@ def test_stop_run_stops_a_pool_at_once_and_the_run_resumes(tmp_path: Path, data_
         run_simulation(config, out, str(data_dir), workers=2, progress=progress)
     stopped_at = time.monotonic()
     assert stopped_at - finished[0] < 2.0  # not the other arms' minutes
-    assert not workers_of_this_process()  # the workers are gone with it
+    assert not workers_started_since(before)  # the workers are gone with it
     done = len(RunDir(out).finished())
     assert 1 <= done < config.rollouts
     assert not stop_run(out)  # nothing left running there
@@ -132,11 +140,11 @@ def test_a_progress_callback_that_raises_kills_the_workers(tmp_path: Path, data_
     def progress(done: int, total: int, summary: dict) -> None:
         raise KeyboardInterrupt
 
-    started = time.monotonic()
+    before, started = children(), time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         run_simulation(SimConfig(**LONG), tmp_path / "run", str(data_dir), workers=2, progress=progress)
     assert time.monotonic() - started < 30
-    assert not workers_of_this_process()
+    assert not workers_started_since(before)
 
 
 def test_a_second_run_into_the_same_directory_is_refused_or_waits(tmp_path: Path, data_dir: Path) -> None:
