@@ -91,7 +91,7 @@ def orders_from_csv(data: bytes, name: str) -> pd.DataFrame:
     the orders themselves are checked before a run, with the table's row numbers.
     """
     try:
-        raw = pd.read_csv(io.BytesIO(data), dtype=str, skipinitialspace=True).fillna("")
+        raw = pd.read_csv(io.BytesIO(data), dtype=str, skipinitialspace=True, keep_default_na=False)  # "nan" stays text
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise MarsInputError(f"{name}: not a readable CSV table ({err})") from None
     raw = raw.rename(columns=lambda c: str(c).strip().lower())

@@ -231,6 +231,7 @@ NEGATIVE_DURATION = re.compile(
     r"(?<![\w.%])-\s*\d+(?:\.\d+)?\s*-?\s*(?:minutes?|mins?|m|hours?|hrs?|h)\b|\bminus\s+\d+(?:\.\d+)?\s*(?:minutes?|mins?|hours?)\b"
 )
 NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+NOT_A_NUMBER = re.compile(r"[+-]?\b(?:nan|inf|infinity)\b")  # where a size or a duration would go
 MINUS_SIGNS = str.maketrans(dict.fromkeys("−‐‑‒–—﹣－", "-"))
 FIELD_WORDS = {
     "magnitude_pct": "the size (%)",
@@ -403,7 +404,7 @@ def parse_prompt(text: str, symbols: Iterable[str] | None = None) -> ScenarioSpe
     lowered = " ".join(original.lower().split())
     magnitude, said, rest = _magnitude(lowered)
     duration, rest = _duration(rest)
-    stray = NUMBER.search(rest)
+    stray = NUMBER.search(rest) or NOT_A_NUMBER.search(rest)
     if stray is not None:
         raise _fail(
             f"could not understand the number {stray.group(0)!r} in {original!r}: give a magnitude with a unit "

@@ -187,6 +187,19 @@ CASES: list[tuple[str, list[str], str, int]] = [
         "seed",
         2,
     ),
+    # ---- scenario prompts: a size or duration that is not a number is refused, never replaced by a default
+    (
+        "scenario nan size",
+        ["scenario", "sharp drop of nan% over inf minutes"],
+        "could not understand the number 'nan'",
+        2,
+    ),
+    (
+        "scenario inf duration",
+        ["scenario", "sharp drop of 2% over inf minutes"],
+        "could not understand the number 'inf'",
+        2,
+    ),
     # ---- the scenario command's language-model settings
     ("llm timeout zero", ["scenario", "sharp drop", "--llm-timeout", "0"], "--llm-timeout", 2),
     ("llm timeout inf", ["scenario", "sharp drop", "--llm-timeout", "inf"], "--llm-timeout", 2),
