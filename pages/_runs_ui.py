@@ -219,6 +219,39 @@ def follow(
         raise
 
 
+def run_or_stop(
+    slot,  # noqa: ANN001 (a Streamlit container: st.empty() holding one button)
+    job: _jobs.Job | None,
+    *,
+    label: str,
+    what: str,
+    run_key: str,
+    stop_key: str,
+    flag: str,
+    disabled: bool,
+) -> tuple[Callable[[], None], bool]:
+    """A page's Run button in `slot`, or Stop while its job runs. Returns (a function that shows Run in the
+    slot, e.g. in Stop's place once the job has ended; whether Stop is shown). Read a click with `requested(flag)`."""
+
+    def run_button() -> None:
+        slot.button(
+            label,
+            type="primary",
+            icon=":material/play_arrow:",
+            key=run_key,
+            on_click=request(flag),
+            disabled=disabled,
+            width="stretch",
+        )
+
+    stop_shown = job is not None and job.running
+    if stop_shown:
+        stop_button(job, what, key=stop_key, container=slot)
+    else:
+        run_button()
+    return run_button, stop_shown
+
+
 def stop_button(job: _jobs.Job, what: str, key: str, container=st) -> None:  # noqa: ANN001 (a Streamlit container)
     """The button that stops a running job and its worker processes (in its callback, before the page reruns)."""
     container.button(

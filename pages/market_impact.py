@@ -297,22 +297,16 @@ with st.container(border=True):
     c_run, c_plan = st.columns([1, 4], vertical_alignment="center")
     run_slot = c_run.empty()
 
-    def run_button() -> None:
-        run_slot.button(
-            "Run study",
-            type="primary",
-            icon=":material/play_arrow:",
-            key="mi_run",
-            on_click=_runs_ui.request("mi_run_requested"),
-            disabled=study is None or blocked,
-            width="stretch",
-        )
-
-    stop_shown = running is not None and running["job"].running
-    if stop_shown:
-        _runs_ui.stop_button(running["job"], "study", key="mi_stop", container=run_slot)
-    else:
-        run_button()
+    run_button, stop_shown = _runs_ui.run_or_stop(
+        run_slot,
+        running["job"] if running else None,
+        label="Run study",
+        what="study",
+        run_key="mi_run",
+        stop_key="mi_stop",
+        flag="mi_run_requested",
+        disabled=study is None or blocked,
+    )
     run_clicked = _runs_ui.requested("mi_run_requested")
     out = study_dir(study, root) if study is not None else None
     if study is not None:

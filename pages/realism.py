@@ -156,22 +156,16 @@ with st.container(border=True):
     c_run, c_plan = st.columns([1, 4], vertical_alignment="center")
     running, run_slot = state.get(JOB), c_run.empty()  # an evaluation started from this session runs on meanwhile
 
-    def run_button() -> None:
-        run_slot.button(
-            "Run evaluation",
-            type="primary",
-            icon=":material/play_arrow:",
-            key="re_run",
-            on_click=_runs_ui.request("re_run_requested"),
-            disabled=config is None,
-            width="stretch",
-        )
-
-    stop_shown = running is not None and running["job"].running
-    if stop_shown:
-        _runs_ui.stop_button(running["job"], "evaluation", key="re_stop", container=run_slot)
-    else:
-        run_button()
+    run_button, stop_shown = _runs_ui.run_or_stop(
+        run_slot,
+        running["job"] if running else None,
+        label="Run evaluation",
+        what="evaluation",
+        run_key="re_run",
+        stop_key="re_stop",
+        flag="re_run_requested",
+        disabled=config is None,
+    )
     run_clicked = _runs_ui.requested("re_run_requested")
     if config is not None:
         out = out or evaluation_dir(config, root)

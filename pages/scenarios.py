@@ -260,22 +260,16 @@ def simulate_form(signal: ControlSignal, origin: Origin) -> None:
     c_run, c_plan = st.columns([1, 4], vertical_alignment="center")
     job, run_slot = state.get("sc_job"), c_run.empty()  # a job started from this session runs on while the page reruns
 
-    def run_button() -> None:
-        run_slot.button(
-            "Run simulations",
-            type="primary",
-            icon=":material/play_arrow:",
-            key="sc_run",
-            on_click=_runs_ui.request("sc_run_requested"),
-            disabled=not ready,
-            width="stretch",
-        )
-
-    stop_shown = job is not None and job.running
-    if stop_shown:
-        _runs_ui.stop_button(job, "simulations", key="sc_stop", container=run_slot)
-    else:
-        run_button()
+    run_button, stop_shown = _runs_ui.run_or_stop(
+        run_slot,
+        job,
+        label="Run simulations",
+        what="simulations",
+        run_key="sc_run",
+        stop_key="sc_stop",
+        flag="sc_run_requested",
+        disabled=not ready,
+    )
     if not out_of_range:
         c_plan.caption(
             f"{len(arms)} run{'s' * (len(arms) != 1)} ({', '.join(a.label for a in arms)}) × {rollouts} rollouts × "

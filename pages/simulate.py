@@ -283,23 +283,16 @@ except MarsInputError as err:
 run_slot = c_run.empty()
 
 
-def run_button() -> None:
-    run_slot.button(
-        "Run simulation",
-        type="primary",
-        icon=":material/play_arrow:",
-        key="sim_run_button",
-        on_click=_runs_ui.request("sim_run_requested"),
-        disabled=config is None,
-        width="stretch",
-    )
-
-
-stop_shown = running is not None and running["job"].running
-if stop_shown:
-    _runs_ui.stop_button(running["job"], "simulation", key="sim_stop_button", container=run_slot)
-else:
-    run_button()
+run_button, stop_shown = _runs_ui.run_or_stop(
+    run_slot,
+    running["job"] if running else None,
+    label="Run simulation",
+    what="simulation",
+    run_key="sim_run_button",
+    stop_key="sim_stop_button",
+    flag="sim_run_requested",
+    disabled=config is None,
+)
 run_clicked = _runs_ui.requested("sim_run_requested")
 arms = 2 if has_agents and paired else 1
 if isinstance(rollouts, int) and isinstance(minutes, (int, float)) and rollouts > 0 and minutes > 0:
