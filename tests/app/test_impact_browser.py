@@ -14,6 +14,17 @@ from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, server_processes
 pytestmark = [pytest.mark.browser, needs_chromium]
 
 
+def settled_count(locator, still_s: float = 1.5, timeout_s: float = 30.0) -> int:  # noqa: ANN001 (a Locator)
+    """How many elements `locator` finds once that number has not changed for `still_s` seconds."""
+    deadline, count, since = time.monotonic() + timeout_s, locator.count(), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < still_s:
+        time.sleep(0.25)
+        now = locator.count()
+        if now != count:
+            count, since = now, time.monotonic()
+    return count
+
+
 def test_out_of_range_numbers_block_run_and_stop_ends_a_study(app: tuple[str, Path]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -105,7 +116,7 @@ def test_skipped_fits_and_poor_formulas_are_told_as_they_are(app: tuple[str, Pat
             expect(page.get_by_text("Square-root law", exact=True)).to_be_visible(timeout=30_000)
             tables = page.get_by_test_id("stDataFrame")
             expect(tables.first).to_be_visible(timeout=20_000)
-            binned = tables.count()
+            binned = settled_count(tables)  # the page draws its tables one after another
             page.get_by_text("single trajectories", exact=True).click()
             expect(page.get_by_text("No fit to draw: needs at least 3 trajectories")).to_be_visible(timeout=20_000)
             expect(tables).to_have_count(binned - 1)  # no fit table under the box that says there is no fit
