@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 import pytest
 
 from analysis.report import CHROMIUM_ARGS
 from mars_core.paths import DEFAULT_CHROMIUM
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(DEFAULT_CHROMIUM)
@@ -37,4 +43,43 @@ def server_processes(url: str) -> list[psutil.Process]:
     return alive
 
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "LOBSTER_DIR", "REPO", "needs_chromium", "server_processes"]
+@contextlib.contextmanager
+def open_page(height: int) -> Iterator[Page]:
+    """A page of a fresh headless Chromium, 1400 px wide and `height` tall; the browser is closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": height})
+        finally:
+            browser.close()
+
+
+def wait_for_job(url: str, processes: int = 1, timeout_s: float = 30.0, why: str = "") -> None:
+    """Wait until the server at `url` runs at least `processes` processes of a job (the job and its workers)."""
+    deadline = time.monotonic() + timeout_s
+    while len(server_processes(url)) < processes and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(server_processes(url)) >= processes, why
+
+
+def assert_gone_within(url: str, seconds: float = 10.0) -> None:
+    """Every process the server at `url` started ends within `seconds` from now (call it right after a Stop)."""
+    stopped = time.monotonic()
+    while server_processes(url):
+        assert time.monotonic() - stopped < seconds, [p.cmdline()[:3] for p in server_processes(url)]
+        time.sleep(0.2)
+
+
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "LOBSTER_DIR",
+    "REPO",
+    "assert_gone_within",
+    "needs_chromium",
+    "open_page",
+    "server_processes",
+    "wait_for_job",
+]

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, server_processes
+from browser import assert_gone_within, needs_chromium, open_page, wait_for_job
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -26,75 +26,62 @@ def settled_count(locator, still_s: float = 1.5, timeout_s: float = 30.0) -> int
 
 
 def test_out_of_range_numbers_block_run_and_stop_ends_a_study(app: tuple[str, Path]) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, runs = app
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 3000})
-            page.goto(f"{url}/market_impact", wait_until="domcontentloaded")
-            expect(page.get_by_role("heading", name="Market impact")).to_be_visible(timeout=30_000)
-            run = page.get_by_role("button", name=re.compile("Run study"))
-            expect(run).to_be_enabled(timeout=30_000)
-            error = page.get_by_test_id("stAlertContentError")
+    with open_page(height=3000) as page:
+        page.goto(f"{url}/market_impact", wait_until="domcontentloaded")
+        expect(page.get_by_role("heading", name="Market impact")).to_be_visible(timeout=30_000)
+        run = page.get_by_role("button", name=re.compile("Run study"))
+        expect(run).to_be_enabled(timeout=30_000)
+        error = page.get_by_test_id("stAlertContentError")
 
-            def enter(name: str, value: str, role: str = "spinbutton") -> None:
-                box = page.get_by_role(role, name=name, exact=True)
-                box.fill(value)
-                box.press("Enter")
-                expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
+        def enter(name: str, value: str, role: str = "spinbutton") -> None:
+            box = page.get_by_role(role, name=name, exact=True)
+            box.fill(value)
+            box.press("Enter")
+            expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
 
-            # out of range: Run is disabled and the message names the field and its range, for every bad value
-            for value in ("0", "100000"):
-                enter("Rollouts", value)
-                expect(error).to_contain_text(f"Rollouts must be a whole number from 1 to 256, was {value}")
-                expect(run).to_be_disabled()
-            enter("Rollouts", "16")
-            enter("Observation after (min)", "400")
-            expect(error).to_contain_text("Observation after (min) must be a number from 0 to 120, was 400")
+        # out of range: Run is disabled and the message names the field and its range, for every bad value
+        for value in ("0", "100000"):
+            enter("Rollouts", value)
+            expect(error).to_contain_text(f"Rollouts must be a whole number from 1 to 256, was {value}")
             expect(run).to_be_disabled()
-            enter("Observation after (min)", "1")
-            enter("Q/V values", "0", role="textbox")  # a typed 0 adds nothing: it is rejected by name
-            expect(error).to_contain_text("Q/V values: rejected 0 is outside (0, 1]")
-            expect(run).to_be_disabled()
-            enter("Q/V values", "0.01, 0.02, 0.05, 0.1, 0.2", role="textbox")
-            enter("Execution (min)", "1")
-            expect(page.get_by_text(re.compile(r"= 336 paired trajectories: 336 simulations"))).to_have_count(0)
-            expect(page.get_by_text(re.compile(r"320 paired trajectories.*336 simulations of 2 min"))).to_be_visible()
-            expect(run).to_be_enabled()
+        enter("Rollouts", "16")
+        enter("Observation after (min)", "400")
+        expect(error).to_contain_text("Observation after (min) must be a number from 0 to 120, was 400")
+        expect(run).to_be_disabled()
+        enter("Observation after (min)", "1")
+        enter("Q/V values", "0", role="textbox")  # a typed 0 adds nothing: it is rejected by name
+        expect(error).to_contain_text("Q/V values: rejected 0 is outside (0, 1]")
+        expect(run).to_be_disabled()
+        enter("Q/V values", "0.01, 0.02, 0.05, 0.1, 0.2", role="textbox")
+        enter("Execution (min)", "1")
+        expect(page.get_by_text(re.compile(r"= 336 paired trajectories: 336 simulations"))).to_have_count(0)
+        expect(page.get_by_text(re.compile(r"320 paired trajectories.*336 simulations of 2 min"))).to_be_visible()
+        expect(run).to_be_enabled()
 
-            # Stop: the study's job and its workers are gone within seconds, and the study can be resumed
-            run.click()
-            stop = page.get_by_role("button", name=re.compile("Stop study"))
-            expect(stop).to_be_visible(timeout=30_000)
-            deadline = time.monotonic() + 60
-            while len(server_processes(url)) < 3 and time.monotonic() < deadline:  # the job and its 2 workers
-                time.sleep(0.2)
-            assert len(server_processes(url)) >= 3
-            stop.click()
-            clicked = time.monotonic()
-            while server_processes(url):
-                assert time.monotonic() - clicked < 10, [p.cmdline()[:3] for p in server_processes(url)]
-                time.sleep(0.2)
-            expect(page.get_by_text(re.compile("Stopped. The finished simulations are kept"))).to_be_visible(
-                timeout=20_000
-            )
-            expect(page.get_by_text(re.compile(r"This study has not finished: \d+ of 336 simulations"))).to_be_visible()
-            expect(page.get_by_role("button", name=re.compile("Resume this study"))).to_be_visible()
-            expect(run).to_be_visible()
-            (study,) = runs.glob("studies/impact-study-*")
-            assert not (study / "results.json").exists()
-            assert page.get_by_test_id("stException").count() == 0
+        # Stop: the study's job and its workers are gone within seconds, and the study can be resumed
+        run.click()
+        stop = page.get_by_role("button", name=re.compile("Stop study"))
+        expect(stop).to_be_visible(timeout=30_000)
+        wait_for_job(url, 3, 60)  # the job and its 2 workers
+        stop.click()
+        assert_gone_within(url, 10)
+        expect(page.get_by_text(re.compile("Stopped. The finished simulations are kept"))).to_be_visible(timeout=20_000)
+        expect(page.get_by_text(re.compile(r"This study has not finished: \d+ of 336 simulations"))).to_be_visible()
+        expect(page.get_by_role("button", name=re.compile("Resume this study"))).to_be_visible()
+        expect(run).to_be_visible()
+        (study,) = runs.glob("studies/impact-study-*")
+        assert not (study / "results.json").exists()
+        assert page.get_by_test_id("stException").count() == 0
 
-            page.goto(f"{url}/market_data", wait_until="domcontentloaded")  # the server answers at once
-            expect(page.get_by_role("heading", name="Market data")).to_be_visible(timeout=20_000)
-        finally:
-            browser.close()
+        page.goto(f"{url}/market_data", wait_until="domcontentloaded")  # the server answers at once
+        expect(page.get_by_role("heading", name="Market data")).to_be_visible(timeout=20_000)
 
 
 def test_skipped_fits_and_poor_formulas_are_told_as_they_are(app: tuple[str, Path], tiny_study_dir: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, runs = app
     study = runs / "studies" / "tiny-ui"
@@ -108,24 +95,19 @@ def test_skipped_fits_and_poor_formulas_are_told_as_they_are(app: tuple[str, Pat
         "sqrt_law_test_r2": -0.35,
     }
     (study / "results.json").write_text(json.dumps(results))  # rewritten last: the newest study, shown first
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 5000})
-            page.goto(f"{url}/market_impact", wait_until="domcontentloaded")
-            expect(page.get_by_text("Square-root law", exact=True)).to_be_visible(timeout=30_000)
-            tables = page.get_by_test_id("stDataFrame")
-            expect(tables.first).to_be_visible(timeout=20_000)
-            binned = settled_count(tables)  # the page draws its tables one after another
-            page.get_by_text("single trajectories", exact=True).click()
-            expect(page.get_by_text("No fit to draw: needs at least 3 trajectories")).to_be_visible(timeout=20_000)
-            expect(tables).to_have_count(binned - 1)  # no fit table under the box that says there is no fit
+    with open_page(height=5000) as page:
+        page.goto(f"{url}/market_impact", wait_until="domcontentloaded")
+        expect(page.get_by_text("Square-root law", exact=True)).to_be_visible(timeout=30_000)
+        tables = page.get_by_test_id("stDataFrame")
+        expect(tables.first).to_be_visible(timeout=20_000)
+        binned = settled_count(tables)  # the page draws its tables one after another
+        page.get_by_text("single trajectories", exact=True).click()
+        expect(page.get_by_text("No fit to draw: needs at least 3 trajectories")).to_be_visible(timeout=20_000)
+        expect(tables).to_have_count(binned - 1)  # no fit table under the box that says there is no fit
 
-            page.goto(f"{url}/impact_factors", wait_until="domcontentloaded")
-            expect(page.get_by_text(re.compile("neither predicts better than their mean impact"))).to_be_visible(
-                timeout=30_000
-            )
-            assert page.get_by_text(re.compile(r"predicts better\.")).count() == 0
-            expect(page.get_by_test_id("stCode")).to_contain_text(re.compile(r"impact = 0\.0001075 +\(1\.0\d bps"))
-        finally:
-            browser.close()
+        page.goto(f"{url}/impact_factors", wait_until="domcontentloaded")
+        expect(page.get_by_text(re.compile("neither predicts better than their mean impact"))).to_be_visible(
+            timeout=30_000
+        )
+        assert page.get_by_text(re.compile(r"predicts better\.")).count() == 0
+        expect(page.get_by_test_id("stCode")).to_contain_text(re.compile(r"impact = 0\.0001075 +\(1\.0\d bps"))

@@ -3,76 +3,57 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, server_processes
+from browser import assert_gone_within, needs_chromium, open_page, wait_for_job
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 def test_signs_durations_and_tickers_are_read_as_typed(app: tuple[str, Path]) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, _ = app
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 2400})
-            page.goto(f"{url}/scenarios", wait_until="domcontentloaded")
-            box = page.get_by_role("textbox", name="Scenario", exact=True)
-            errors = page.get_by_test_id("stAlertContentError")
+    with open_page(height=2400) as page:
+        page.goto(f"{url}/scenarios", wait_until="domcontentloaded")
+        box = page.get_by_role("textbox", name="Scenario", exact=True)
+        errors = page.get_by_test_id("stAlertContentError")
 
-            def say(text: str) -> None:
-                box.fill(text)
-                box.press("Enter")
-                expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
+        def say(text: str) -> None:
+            box.fill(text)
+            box.press("Enter")
+            expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
 
-            say("\u22123% over \u221210 minutes")  # unicode minus signs, as pasted from a document
-            expect(errors.first).to_contain_text("the duration -10 minutes is negative", timeout=20_000)
-            say("\u22123% over 10 minutes")
-            expect(page.get_by_text("Parsed: Sharp drop of 3% over 10 minutes")).to_be_visible(timeout=20_000)
-            say("PWNED drops 1% over 10 minutes")
-            expect(errors.first).to_contain_text("PWNED is not a symbol of the data catalogue (AMZN, GOOG)")
-            say("drop of 50% over 10 minutes")
-            expect(errors.first).to_contain_text("the size 50% is out of range")
-            assert "magnitude_pct" not in errors.first.inner_text()
-            assert page.get_by_test_id("stException").count() == 0
-        finally:
-            browser.close()
+        say("\u22123% over \u221210 minutes")  # unicode minus signs, as pasted from a document
+        expect(errors.first).to_contain_text("the duration -10 minutes is negative", timeout=20_000)
+        say("\u22123% over 10 minutes")
+        expect(page.get_by_text("Parsed: Sharp drop of 3% over 10 minutes")).to_be_visible(timeout=20_000)
+        say("PWNED drops 1% over 10 minutes")
+        expect(errors.first).to_contain_text("PWNED is not a symbol of the data catalogue (AMZN, GOOG)")
+        say("drop of 50% over 10 minutes")
+        expect(errors.first).to_contain_text("the size 50% is out of range")
+        assert "magnitude_pct" not in errors.first.inner_text()
+        assert page.get_by_test_id("stException").count() == 0
 
 
 def test_stop_ends_a_scenario_simulation(app: tuple[str, Path]) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, _ = app
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 3000})
-            page.goto(f"{url}/scenarios", wait_until="domcontentloaded")
-            box = page.get_by_role("textbox", name="Scenario", exact=True)
-            box.fill("sharp drop of 1% over 10 minutes")
-            box.press("Enter")
-            run = page.get_by_role("button", name=re.compile("Run simulations"))
-            expect(run).to_be_enabled(timeout=60_000)
-            run.click()
-            stop = page.get_by_role("button", name=re.compile("Stop simulations"))
-            expect(stop).to_be_visible(timeout=30_000)
-            deadline = time.monotonic() + 30
-            while not server_processes(url) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert server_processes(url), "the simulation runs in a job of its own"
-            stop.click()
-            clicked = time.monotonic()
-            while server_processes(url):
-                assert time.monotonic() - clicked < 10, [p.cmdline()[:3] for p in server_processes(url)]
-                time.sleep(0.2)
-            expect(page.get_by_text(re.compile("Stopped. The finished simulations are kept"))).to_be_visible(
-                timeout=20_000
-            )
-            expect(run).to_be_visible()
-            assert page.get_by_test_id("stException").count() == 0
-        finally:
-            browser.close()
+    with open_page(height=3000) as page:
+        page.goto(f"{url}/scenarios", wait_until="domcontentloaded")
+        box = page.get_by_role("textbox", name="Scenario", exact=True)
+        box.fill("sharp drop of 1% over 10 minutes")
+        box.press("Enter")
+        run = page.get_by_role("button", name=re.compile("Run simulations"))
+        expect(run).to_be_enabled(timeout=60_000)
+        run.click()
+        stop = page.get_by_role("button", name=re.compile("Stop simulations"))
+        expect(stop).to_be_visible(timeout=30_000)
+        wait_for_job(url, 1, 30, why="the simulation runs in a job of its own")
+        stop.click()
+        assert_gone_within(url, 10)
+        expect(page.get_by_text(re.compile("Stopped. The finished simulations are kept"))).to_be_visible(timeout=20_000)
+        expect(run).to_be_visible()
+        assert page.get_by_test_id("stException").count() == 0
