@@ -98,11 +98,12 @@ def trend_slopes(table: pd.DataFrame, start_hours: np.ndarray) -> dict[str, floa
 
 def fidelity(real: pd.DataFrame, sim: pd.DataFrame, minutes: int, start_hours: np.ndarray) -> dict:
     """Every fidelity figure of one background against the real windows (NaN where undefined)."""
+    vr_real, vr_sim = variance_ratio(real, minutes), variance_ratio(sim, minutes)
     return {
         **bucket_ratios(real, sim, minutes),
         "volatility": volatility_ratio(real, sim),
-        "variance_ratio": _ratio(variance_ratio(sim, minutes), variance_ratio(real, minutes)),
-        "variance_ratio_real": variance_ratio(real, minutes),
-        "variance_ratio_sim": variance_ratio(sim, minutes),
+        "variance_ratio": _ratio(vr_sim, vr_real),
+        "variance_ratio_real": vr_real,
+        "variance_ratio_sim": vr_sim,
         "trends": {"real": trend_slopes(real, start_hours), "sim": trend_slopes(sim, start_hours)},
     }

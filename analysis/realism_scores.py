@@ -3,7 +3,8 @@
 `score` takes the per-minute tables of every side of an evaluation, one list entry per start window:
 "real" (the held-out windows), "ceiling" (real windows of another period of the same days) and each simulated
 background (its rollouts stacked, with a `rollout` column). It returns the JSON-ready result of `mars realism`
-(see `mars_core.experiments.realism`), with NaN where a figure is undefined (`json_clean` turns them into null).
+(see `mars_core.experiments.realism`), with NaN where a figure is undefined (`mars_core.store.rundir.finite`
+turns them into null when they are written).
 The replay is scored as a background too, as a check of the pipeline: similarity 1 and every fidelity ratio 1.
 """
 
@@ -149,18 +150,3 @@ def fact_summary(fact: str, result: dict) -> dict[str, Any]:
         "present": bool(result.get("present")),
         "n": result.get("n"),
     }
-
-
-def json_clean(value: Any) -> Any:
-    """`value` with NaN and infinite floats as None, numpy scalars as Python ones and tuples as lists (valid JSON)."""
-    if isinstance(value, Mapping):
-        return {str(k): json_clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [json_clean(v) for v in value]
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    return value

@@ -169,11 +169,6 @@ def three_class_accuracy(real: pd.DataFrame, sim: pd.DataFrame, row: str) -> dic
     }
 
 
-def json_float(x: float | None) -> float | None:
-    """A float for JSON: None for NaN or infinite (JSON has no NaN)."""
-    return float(x) if x is not None and np.isfinite(x) else None
-
-
 def path_correlation(sim: np.ndarray, target: np.ndarray) -> float:
     """Pearson correlation of two paths (H,); 0 when either does not move."""
     sim, target = np.asarray(sim, dtype=np.float64), np.asarray(target, dtype=np.float64)

@@ -45,6 +45,7 @@ from mars_core.sim.backgrounds import background
 from mars_core.sim.config import SimConfig
 from mars_core.sim.runner import pending_tasks, run_simulation, run_tasks
 from mars_core.store import RunDir, claim_directory, named_dir, write_json
+from mars_core.store.rundir import finite
 
 REPLAY = "replay"
 PROTOCOL = "per-minute"
@@ -173,14 +174,14 @@ def run_realism(
             run_simulation(c, r.path, data_dir, workers, step)
     simulated = time.perf_counter()
     result = evaluate(config, days, runs)
-    write_json(out / "facts.json", scores.json_clean(result.pop("facts_detail")))
+    write_json(out / "facts.json", result.pop("facts_detail"))
     result["timings"] = {
         "simulate_seconds": round(simulated - started, 1),
         "evaluate_seconds": round(time.perf_counter() - simulated, 1),
     }
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["dir"] = str(out)
-    result = scores.json_clean(result)
+    result = finite(result)
     write_json(out / "summary.json", result)
     return result
 

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -45,7 +46,10 @@ ARM_TMP = ".arm="  # prefix of an arm's temporary directory
 
 
 def finite(data: Any) -> Any:
-    """`data` with every NaN or infinite float replaced by None (JSON has no NaN)."""
+    """`data` as JSON can hold it: every NaN or infinite float replaced by None (JSON has no NaN), numpy scalars
+    and arrays as Python numbers and lists, tuples as lists."""
+    if isinstance(data, np.generic | np.ndarray):
+        data = data.tolist()
     if isinstance(data, float) and not math.isfinite(data):
         return None
     if isinstance(data, dict):

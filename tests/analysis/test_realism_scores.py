@@ -11,6 +11,7 @@ import pytest
 from analysis import realism_scores as scores
 from analysis.minute_metrics import FLOW
 from analysis.similarity import METRICS
+from mars_core.store.rundir import finite
 
 MINUTES = 10
 
@@ -75,13 +76,13 @@ def test_paired_difference_uses_the_same_resampled_windows() -> None:
         _score({**sides, "lmm": sides["lmm"][:-1]}, ("lmm",))
 
 
-def test_json_clean_leaves_no_nan() -> None:
+def test_the_result_written_as_json_leaves_no_nan() -> None:
     real = np.random.default_rng(3).normal(size=(6, MINUTES))
     real[:, 3] = np.nan
-    got = scores.json_clean({"x": _score({"real": _windows(real), "ceiling": _windows(real)}), "t": (np.float32(1),)})
+    got = finite({"x": _score({"real": _windows(real), "ceiling": _windows(real)}), "t": (np.float32(1),)})
     text = json.dumps(got, allow_nan=False)  # raises on NaN
     assert json.loads(text)["t"] == [1.0]
-    assert scores.json_clean({"a": float("nan"), "b": [np.inf, np.int64(2), np.bool_(True)]}) == {
+    assert finite({"a": float("nan"), "b": [np.inf, np.int64(2), np.bool_(True)]}) == {
         "a": None,
         "b": [None, 2, True],
     }
