@@ -95,11 +95,8 @@ def read_checkpoint(
 
 # ------------------------------------------------------------------ integrity
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def write_manifest(models_dir: Path = MODELS_DIR) -> Path:
