@@ -160,15 +160,23 @@ class StudyConfig(Settings):
             raise ConfigError(f"{path}: study config not found")
         if path.stat().st_size > MAX_STUDY_BYTES:
             raise ConfigError(f"{path}: {path.stat().st_size:,} bytes; a study file may hold {MAX_STUDY_BYTES:,}")
+        return cls.parse(path.read_bytes(), str(path))
+
+    @classmethod
+    def parse(cls, data: bytes, where: str) -> StudyConfig:
+        """A study from the bytes of a YAML or JSON file (`where` names it in errors): UTF-8, at most
+        `MAX_STUDY_BYTES`, no key given twice, then every field validated."""
+        if len(data) > MAX_STUDY_BYTES:
+            raise ConfigError(f"{where}: {len(data):,} bytes; a study file may hold {MAX_STUDY_BYTES:,}")
         try:
-            data = yaml.load(path.read_bytes().decode("utf-8"), Loader=UniqueKeyLoader)
+            parsed = yaml.load(data.decode("utf-8"), Loader=UniqueKeyLoader)
         except UnicodeDecodeError as err:
             raise ConfigError(
-                f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start})"
+                f"{where}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start})"
             ) from None
         except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML/JSON ({' '.join(str(err).split())})") from None
-        return cls.from_dict(data, str(path))
+            raise ConfigError(f"{where}: not valid YAML/JSON ({' '.join(str(err).split())})") from None
+        return cls.from_dict(parsed, where)
 
     @property
     def side_sign(self) -> int:

@@ -146,6 +146,10 @@ def test_uploaded_study_files_are_validated_with_the_file_and_field_named() -> N
         _impact_ui.study_from_upload("bad.json", b"{symbols: [GOOG")
     with pytest.raises(ConfigError, match=r"list\.yaml: expected a mapping"):
         _impact_ui.study_from_upload("list.yaml", b"- 1\n- 2\n")
+    with pytest.raises(ConfigError, match=r"twice\.yaml: .*key 'seed' is given twice"):  # as `mars impact` says
+        _impact_ui.study_from_upload("twice.yaml", b"seed: 1\nseed: 2\n")
+    with pytest.raises(ConfigError, match=r"latin\.yaml: not UTF-8 text \(byte 0xe9 at offset 2\)"):
+        _impact_ui.study_from_upload("latin.yaml", b"# \xe9\n")
     with pytest.raises(ConfigError, match="TWAP agents: row 2: set both"):
         _impact_ui.agent_names(_impact_ui.default_agents().assign(PVR=[0.1, None, 0.1, 0.9]))
     assert "**Q/V values**" in _impact_ui.friendly(ConfigError("study: q_over_v.0: Value error, bad"))
