@@ -24,7 +24,7 @@ from mars_core.engine import format_clock
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.experiments import whatif
 from mars_core.sim.agents.injected import COLUMNS as ORDER_COLUMNS
-from mars_core.sim.agents.injected import validate_orders
+from mars_core.sim.agents.injected import MAX_BYTES, validate_orders
 from mars_core.sim.agents.twap import TWAPConfig
 from mars_core.sim.config import SimConfig, check_execution_fits, check_order_time
 from pages import _ui
@@ -90,6 +90,8 @@ def orders_from_csv(data: bytes, name: str) -> pd.DataFrame:
     Only the format is checked here (readable, required columns, numbers where numbers go);
     the orders themselves are checked before a run, with the table's row numbers.
     """
+    if len(data) > MAX_BYTES:  # the bound of `mars simulate --inject`, before the table is built
+        raise MarsInputError(f"{name}: {len(data):,} bytes; injected orders may hold {MAX_BYTES:,}")
     try:
         raw = pd.read_csv(io.BytesIO(data), dtype=str, skipinitialspace=True, keep_default_na=False)  # "nan" stays text
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:

@@ -101,6 +101,8 @@ def test_an_uploaded_csv_fills_the_table_and_reports_unreadable_cells_by_file_ro
         _sim_ui.orders_from_csv(b"time,action,side,price\n10:00,limit,buy,1\n", "o.csv")
     with pytest.raises(MarsInputError, match=r"o.csv, row 2: qty 'nan' is not a number"):  # not an empty cell
         _sim_ui.orders_from_csv(b"time,action,side,price,qty\n10:00,limit,buy,1,nan\n", "o.csv")
+    with pytest.raises(MarsInputError, match=r"big.csv: 10,000,001 bytes; injected orders may hold 10,000,000"):
+        _sim_ui.orders_from_csv(b"x" * 10_000_001, "big.csv")
 
 
 # ---- the form ------------------------------------------------------------------------------------
