@@ -174,8 +174,10 @@ class StudyConfig(Settings):
             raise ConfigError(
                 f"{where}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start})"
             ) from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{where}: not valid YAML/JSON ({' '.join(str(err).split())})") from None
+        except yaml.YAMLError as err:  # the problem and its line, without PyYAML's "<unicode string>" and snippet
+            mark, problem = getattr(err, "problem_mark", None), getattr(err, "problem", None) or str(err)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise ConfigError(f"{where}: not valid YAML/JSON ({' '.join(str(problem).split())}{at})") from None
         return cls.from_dict(parsed, where)
 
     @property
