@@ -15,7 +15,7 @@ from analysis.report import CHROMIUM_ARGS
 from mars_core.paths import DEFAULT_CHROMIUM
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Locator, Page
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(DEFAULT_CHROMIUM)
@@ -64,6 +64,34 @@ def wait_for_job(url: str, processes: int = 1, timeout_s: float = 30.0, why: str
     assert len(server_processes(url)) >= processes, why
 
 
+def wait_idle(page: Page, timeout_ms: int = 30_000) -> None:
+    """Wait until the app has no script run in progress (Streamlit's status widget is gone)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=timeout_ms)
+
+
+def click_until_shown(page: Page, button: Locator, shown: Locator, tries: int = 3) -> None:
+    """Click `button` until `shown` is visible.
+
+    A click that lands while the script reruns can be dropped when Streamlit merges the rerun
+    requests (seen on a loaded CI machine). It is repeated only once the app is idle and
+    `shown` is still absent, so a slow but registered click is never counted twice.
+    """
+    from playwright.sync_api import expect
+
+    for _ in range(tries):
+        wait_idle(page)
+        button.click()
+        with contextlib.suppress(AssertionError):
+            expect(shown).to_be_visible(timeout=10_000)
+            return
+        wait_idle(page)
+        if shown.count():
+            return
+    expect(shown).to_be_visible(timeout=10_000)
+
+
 def assert_gone_within(url: str, seconds: float = 10.0) -> None:
     """Every process the server at `url` started ends within `seconds` from now (call it right after a Stop)."""
     stopped = time.monotonic()
@@ -78,8 +106,10 @@ __all__ = [
     "LOBSTER_DIR",
     "REPO",
     "assert_gone_within",
+    "click_until_shown",
     "needs_chromium",
     "open_page",
     "server_processes",
     "wait_for_job",
+    "wait_idle",
 ]

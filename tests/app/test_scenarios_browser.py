@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import assert_gone_within, needs_chromium, open_page, wait_for_job
+from browser import assert_gone_within, needs_chromium, open_page, wait_for_job, wait_idle
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -23,7 +23,7 @@ def test_signs_durations_and_tickers_are_read_as_typed(app: tuple[str, Path]) ->
         def say(text: str) -> None:
             box.fill(text)
             box.press("Enter")
-            expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
+            wait_idle(page)
 
         say("\u22123% over \u221210 minutes")  # unicode minus signs, as pasted from a document
         expect(errors.first).to_contain_text("the duration -10 minutes is negative", timeout=20_000)

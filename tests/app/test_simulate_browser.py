@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from browser import assert_gone_within, needs_chromium, open_page
+from browser import assert_gone_within, click_until_shown, needs_chromium, open_page, wait_idle
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -36,10 +36,8 @@ def test_a_short_paired_twap_run_draws_its_fan_chart(app: tuple[str, Path], tmp_
             box.press("Enter")
             expect(box).to_have_value(value)
         page.get_by_text("Your orders: TWAP execution agents").click()
-        # a click that lands while the page reruns (after the inputs above) is lost: wait until idle
-        expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
-        page.get_by_role("button", name=re.compile("Add a TWAP agent")).click()
-        expect(page.get_by_text("L1-P0.9")).to_be_visible(timeout=20_000)
+        add = page.get_by_role("button", name=re.compile("Add a TWAP agent"))
+        click_until_shown(page, add, page.get_by_text("L1-P0.9"))
         expect(page.get_by_role("switch", name=re.compile("Paired"))).to_be_checked()
         expect(page.get_by_text(re.compile(r"2 rollouts × 2 .* = 4 simulations of 1 min"))).to_be_visible()
 
@@ -90,7 +88,7 @@ def test_problems_show_as_typed_and_arms_are_drawn_as_they_finish(app: tuple[str
             box = page.get_by_role("spinbutton", name=name, exact=True)
             box.fill(value)
             box.press("Enter")
-            expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
+            wait_idle(page)
 
         # a problem shows as soon as it is typed, and Run stays disabled until it is fixed
         enter("Rollouts", "0")
@@ -101,7 +99,8 @@ def test_problems_show_as_typed_and_arms_are_drawn_as_they_finish(app: tuple[str
 
         # a TWAP far larger than the market gets a warning naming the figures before any run
         page.get_by_text("Your orders: TWAP execution agents").click()
-        page.get_by_role("button", name=re.compile("Add a TWAP agent")).click()
+        add = page.get_by_role("button", name=re.compile("Add a TWAP agent"))
+        click_until_shown(page, add, page.get_by_role("spinbutton", name="Volume (shares)", exact=True))
         enter("Volume (shares)", "1000000000")
         warning = page.get_by_test_id("stAlertContentWarning").filter(has_text="TWAP 1 wants")
         expect(warning).to_contain_text(
