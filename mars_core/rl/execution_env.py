@@ -1,15 +1,16 @@
-"""`ExecutionEnv`: learn to execute a parent order inside the simulated market (paper App. H.2).
+"""`ExecutionEnv`: learn to execute a parent order inside the simulated market (paper Sec. 4.4, App. H.2).
 
 ## Description
 An agent must buy (or sell) `volume` shares within `duration_s` seconds, from a
 random moment of a real trading day. Like the paper's RL agent, it controls the
 configurable TWAP of Algorithm 1 interval by interval: before each interval it
 picks the maximum passive volume ratio (PVR) and the aggressive price level (AP).
-The market reacts: the background (noise traders or the historical flow) trades
-against the agent's orders.
+The market reacts: the background (noise traders, the historical flow, or the
+generative order model in `LockstepExecutionEnv`) trades against the agent's orders.
 
 ## Action Space
-`Discrete(66)`: action a = 6 * p + ap, PVR = p / 10 for p in 0..10, AP = ap in 0..5.
+`Discrete(66)`: action a = 6 * p + ap, PVR = p / 10 for p in 0..10, AP = ap in 0..5
+(`action_of(pvr, ap)`; the paper's best TWAP L1-P0.9 is `action_of(0.9, 1)` = 55).
 
 ## Observation Space
 `Box(8,)` float32: time left, volume left, schedule lag (all fractions of the
@@ -18,23 +19,26 @@ order), spread in ticks (capped at 50), L1 imbalance (bid - ask)/(bid + ask),
 fill rate of the last interval.
 
 ## Rewards
-Per interval, the price advantage of its fills over the arrival mid, in bps of
-the arrival mid and weighted by the filled share of the order:
-side * (arrival - price) / arrival * 1e4 * qty / volume. At the end, the
-unfilled share costs `shortfall_bps` per unit.
+Eq. 3 of the paper, Reward = FulfillmentRate + α · PriceAdvantage, paid at the end of the
+episode (0 before), in bps: `FULFILLMENT_BPS` × fulfillment + α(fulfillment) × advantage, the
+advantage being the side-signed gap between the arrival mid and the agent's average fill
+price, in bps of the arrival mid (`episode_reward`). The paper's extracted text lost the comparison
+sign of α; we read it as the constraint the task states: α = 1 while fulfillment ≥ 0.95,
+falling linearly to 0 at 0.90, so the price advantage cannot be bought with unfilled shares.
 
 ## Starting State
 The day is warmed up by replay to a start drawn uniformly (by the env's
-`np_random`) from `start_window`, or the time given as `options={"start": "HH:MM"}`.
+`np_random`) from `start_window` (training: before 14:30), or the time given as `options={"start": "HH:MM"}`.
 
 ## Episode End
 Terminated after the last interval (`duration_s / interval_s` steps); never truncated.
 
 ## Arguments
-`gym.make("mars/Execution-v0", symbol="GOOG", date="2012-06-21", data_dir=None, ...)` loads the day
-(`make_execution_env`); the class itself takes day, background ("noise" or "replay": a background that drives one simulator on its own;
-the generative "lmm" is refused, it needs the lockstep runner), side, volume, duration_s,
-interval_s, start_window (pair of "HH:MM"), shortfall_bps.
+`gym.make("mars/Execution-v0", symbol="GOOG", date="2012-06-21", data_dir=None, background="noise", ...)`
+loads the day (`make_execution_env`); the class itself takes day, background ("noise" or "replay", which
+drive one simulator each; the generative "lmm" samples a batch of rollouts in lockstep, so it is a vector
+env: `gym.make_vec(..., background="lmm", num_envs=N)`), side, volume, duration_s, interval_s,
+start_window (pair of "HH:MM"), render_mode ("ansi": a line of text per step).
 """
 
 from __future__ import annotations
@@ -47,103 +51,111 @@ import numpy as np
 from mars_core.data import find_dataset, load_day, resolve_data_dir
 from mars_core.data.schema import NS_PER_SECOND, LobsterDay
 from mars_core.engine import parse_clock
+from mars_core.errors import ConfigError
 from mars_core.sim.agent import AgentId
 from mars_core.sim.agents.twap import TWAPAgent, TWAPConfig
-from mars_core.sim.backgrounds import make_background, per_arm
+from mars_core.sim.backgrounds import background as registered_background
+from mars_core.sim.backgrounds import make_background
 from mars_core.sim.simulator import Simulator
 
 PVR_STEPS = 11
 AP_LEVELS = 6
+FULFILLMENT_BPS = 100.0  # reward of a whole fill: each 1% of the order left unfilled costs 1 bps
+ALPHA_FULL, ALPHA_ZERO = 0.95, 0.90  # the price advantage counts fully from 95% filled, not at all below 90%
+TRAIN_WINDOW = ("10:00", "14:25")  # starts whose 5 minutes end before the held-out afternoon (14:30)
 
 
-class ExecutionEnv(gym.Env):
-    """See the module docstring."""
+def action_of(pvr: float, ap: int) -> int:
+    """The action that sets PVR `pvr` (a multiple of 0.1) and aggressive level `ap`."""
+    return int(round(pvr * (PVR_STEPS - 1))) * AP_LEVELS + ap
 
-    metadata = {"render_modes": []}
 
-    def __init__(
-        self,
-        day: LobsterDay,
-        background: str = "noise",
-        side: int = 1,
-        volume: int = 2000,
-        duration_s: float = 300.0,
-        interval_s: float = 30.0,
-        start_window: tuple[str, str] = ("10:00", "15:00"),
-        shortfall_bps: float = 50.0,
-    ) -> None:
-        self.day = day
-        self.background = per_arm(background).name  # refuses a background it cannot drive, by name
-        self.twap = TWAPConfig(side=side, volume=volume, duration_s=duration_s, interval_s=interval_s)
-        self.start_window = (parse_clock(start_window[0]), parse_clock(start_window[1]))
-        self.shortfall_bps = shortfall_bps
-        self.action_space = gym.spaces.Discrete(PVR_STEPS * AP_LEVELS)
-        low = np.array([0, 0, -1, 0, -1, -1, -500, 0], dtype=np.float32)
-        high = np.array([1, 1, 1, 50, 1, 1, 500, 1], dtype=np.float32)
-        self.observation_space = gym.spaces.Box(low, high, dtype=np.float32)
-        self.sim: Simulator | None = None
+def settings_of(action: int) -> tuple[float, int]:
+    """(PVR, AP) of an action."""
+    return (int(action) // AP_LEVELS) / (PVR_STEPS - 1), int(action) % AP_LEVELS
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        options = options or {}
-        if "start" in options:
-            start = parse_clock(options["start"])
-        else:
-            lo, hi = self.start_window
-            start = int(self.np_random.integers(lo // NS_PER_SECOND, hi // NS_PER_SECOND)) * NS_PER_SECOND
-        end = start + int(self.twap.duration_s * NS_PER_SECOND)
-        sim_seed = int(self.np_random.integers(2**31))
-        self.sim = Simulator(
-            self.day, start, end + NS_PER_SECOND, make_background(self.background, self.day), seed=sim_seed
-        )
-        self.agent = TWAPAgent(self.twap, AgentId.EXECUTION)
-        self.sim.add_agent(self.agent, np.random.default_rng([sim_seed, 1]))
-        self.arrival = self._mid()
-        self.step_ns = int(self.twap.interval_s * NS_PER_SECOND)
+
+def alpha(fulfillment: float) -> float:
+    """Weight of the price advantage in eq. 3 (see the module docstring)."""
+    return float(np.clip((fulfillment - ALPHA_ZERO) / (ALPHA_FULL - ALPHA_ZERO), 0.0, 1.0))
+
+
+def advantage_bps(side: int, arrival: float, vwap: float) -> float:
+    """The side-signed gap between the arrival mid and the average fill price, in bps (0 with no fill)."""
+    return 0.0 if not np.isfinite(vwap) else side * (arrival - vwap) / arrival * 1e4
+
+
+def episode_reward(fulfillment: float, advantage: float) -> float:
+    """Eq. 3 in bps: `FULFILLMENT_BPS` x fulfillment + alpha(fulfillment) x advantage."""
+    return FULFILLMENT_BPS * fulfillment + alpha(fulfillment) * advantage
+
+
+def observation_space() -> gym.spaces.Box:
+    low = np.array([0, 0, -1, 0, -1, -1, -500, 0], dtype=np.float32)
+    high = np.array([1, 1, 1, 50, 1, 1, 500, 1], dtype=np.float32)
+    return gym.spaces.Box(low, high, dtype=np.float32)
+
+
+class Execution:
+    """One episode of one rollout: the TWAP agent the policy steers in `sim`, and what it observes and earns.
+
+    The driver (`ExecutionEnv` or the lockstep vector env) calls `begin(action)`, advances the simulator to the
+    returned time, then `end_interval()`.
+    """
+
+    def __init__(self, sim: Simulator, twap: TWAPConfig, seed: int) -> None:
+        self.sim, self.twap = sim, twap
+        self.agent = TWAPAgent(twap, AgentId.EXECUTION)
+        sim.add_agent(self.agent, np.random.default_rng([seed, 1]))
+        self.arrival = self.mid()
+        self.step_ns = int(twap.interval_s * NS_PER_SECOND)
         self.interval = 0
         self._fills_seen = 0
         self._last_fill_rate = 0.0
-        return self._observe(), {"start": start, "arrival_mid": self.arrival}
+        self.space = observation_space()
 
-    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
-        if self.sim is None:
-            raise RuntimeError("call reset() before step()")
-        if not self.action_space.contains(action):
-            raise ValueError(f"action {action!r} is not in {self.action_space}")
-        self.agent.pvr = (int(action) // AP_LEVELS) / (PVR_STEPS - 1)
-        self.agent.ap = int(action) % AP_LEVELS
+    def begin(self, action: int) -> int:
+        """Set the next interval's PVR and AP; returns the time to simulate until (the interval's end and,
+        after the last one, its closing wake-up, which cancels what rests)."""
+        self.agent.pvr, self.agent.ap = settings_of(action)
         self.interval += 1
         target = self.agent.start_ts + self.interval * self.step_ns
-        # one interval, and at the last one its closing wake-up (which cancels what rests)
-        self.sim.advance(target + (1 if self.interval == self.twap.intervals else 0))
-        fills = self.agent.fills
-        qty = np.asarray(fills["qty"][self._fills_seen :], dtype=np.float64)
-        price = np.asarray(fills["price"][self._fills_seen :], dtype=np.float64)
-        self._fills_seen = len(fills["qty"])
-        side, volume = self.twap.side, self.twap.volume
-        reward = float(np.sum(side * (self.arrival - price) / self.arrival * 1e4 * qty) / volume)
-        self._last_fill_rate = float(qty.sum()) / (volume / self.twap.intervals)
-        terminated = self.interval >= self.twap.intervals
-        if terminated:
-            reward -= self.shortfall_bps * (1 - self.agent.fulfillment)
-        info = {
-            "executed": self.agent.executed,
-            "fulfillment": self.agent.fulfillment,
-            "vwap": self.agent.vwap,
-            "pvr": self.agent.pvr,
-            "ap": self.agent.ap,
-        }
-        return self._observe(), reward, terminated, False, info
+        return target + (1 if self.done else 0)
 
-    def _mid(self) -> float:
+    @property
+    def done(self) -> bool:
+        return self.interval >= self.twap.intervals
+
+    def end_interval(self) -> tuple[np.ndarray, float, bool, dict[str, Any]]:
+        """(observation, reward, terminated, info) once the simulator reached the time `begin` returned."""
+        qty = np.asarray(self.agent.fills["qty"][self._fills_seen :], dtype=np.float64)
+        self._fills_seen = len(self.agent.fills["qty"])
+        self._last_fill_rate = float(qty.sum()) / (self.twap.volume / self.twap.intervals)
+        info = self.info()
+        reward = episode_reward(info["fulfillment"], info["advantage_bps"]) if self.done else 0.0
+        return self.observe(), reward, self.done, info
+
+    def info(self) -> dict[str, Any]:
+        agent = self.agent
+        return {
+            "executed": agent.executed,
+            "fulfillment": agent.fulfillment,
+            "vwap": agent.vwap,
+            "arrival_mid": self.arrival,
+            "advantage_bps": advantage_bps(self.twap.side, self.arrival, agent.vwap),
+            "pvr": agent.pvr,
+            "ap": agent.ap,
+        }
+
+    def mid(self) -> float:
         bid, ask = self.sim.book.best_bid(), self.sim.book.best_ask()
         return (bid + ask) / 2 if bid and ask else float(bid or ask)
 
-    def _observe(self) -> np.ndarray:
+    def observe(self) -> np.ndarray:
         book, c = self.sim.book, self.twap
         bids, bid_q = book.depth(1, 5)
         asks, ask_q = book.depth(-1, 5)
-        tick = self.day.info.tick_size
+        tick = self.sim.day.info.tick_size
         spread = (asks[0] - bids[0]) / tick if len(bids) and len(asks) else 50.0
         l1 = (bid_q[:1].sum() - ask_q[:1].sum()) / max(bid_q[:1].sum() + ask_q[:1].sum(), 1)
         l5 = (bid_q.sum() - ask_q.sum()) / max(bid_q.sum() + ask_q.sum(), 1)
@@ -156,12 +168,97 @@ class ExecutionEnv(gym.Env):
                 spread,
                 l1,
                 l5,
-                (self._mid() / self.arrival - 1) * 1e4,
+                (self.mid() / self.arrival - 1) * 1e4,
                 self._last_fill_rate,
             ],
             dtype=np.float32,
         )
-        return np.clip(obs, self.observation_space.low, self.observation_space.high)
+        return np.clip(obs, self.space.low, self.space.high)
+
+    def render(self) -> str:
+        i = self.info()
+        return (
+            f"interval {self.interval}/{self.twap.intervals}  PVR {i['pvr']:.1f} AP {i['ap']}  "
+            f"filled {i['executed']}/{self.twap.volume}  mid {self.mid() / 1e4:.2f}  "
+            f"advantage {i['advantage_bps']:+.2f} bps"
+        )
+
+
+class ExecutionTask:
+    """The order to execute and where episodes start (the arguments shared by both environments)."""
+
+    def __init__(
+        self,
+        side: int = 1,
+        volume: int = 2000,
+        duration_s: float = 300.0,
+        interval_s: float = 30.0,
+        start_window: tuple[str, str] = TRAIN_WINDOW,
+    ) -> None:
+        self.twap = TWAPConfig(side=side, volume=volume, duration_s=duration_s, interval_s=interval_s)
+        self.start_window = (parse_clock(start_window[0]), parse_clock(start_window[1]))
+
+    def start(self, rng: np.random.Generator, options: dict[str, Any] | None) -> int:
+        """The episode's start: `options["start"]` ("HH:MM[:SS]") or a whole second drawn from the window."""
+        if options and "start" in options:
+            return parse_clock(options["start"])
+        lo, hi = self.start_window
+        return int(rng.integers(lo // NS_PER_SECOND, hi // NS_PER_SECOND)) * NS_PER_SECOND
+
+    def end(self, start: int) -> int:
+        """The simulator's end: a second after the execution (its closing wake-up falls inside)."""
+        return start + int(self.twap.duration_s * NS_PER_SECOND) + NS_PER_SECOND
+
+
+class ExecutionEnv(gym.Env):
+    """See the module docstring."""
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(self, day: LobsterDay, background: str = "noise", render_mode: str | None = None, **task: Any) -> None:
+        if registered_background(background).lockstep:
+            raise ConfigError(
+                f"the {background!r} background samples the orders of a batch of rollouts in lockstep, so it is a "
+                f'vector environment: gym.make_vec("mars/Execution-v0", num_envs=N, background={background!r}, ...)'
+            )
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ConfigError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
+        self.day = day
+        self.background = background
+        self.render_mode = render_mode
+        self.task = ExecutionTask(**task)
+        self.twap = self.task.twap
+        self.action_space = gym.spaces.Discrete(PVR_STEPS * AP_LEVELS)
+        self.observation_space = observation_space()
+        self.execution: Execution | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        start = self.task.start(self.np_random, options)
+        sim_seed = int(self.np_random.integers(2**31))
+        sim = Simulator(
+            self.day, start, self.task.end(start), make_background(self.background, self.day), seed=sim_seed
+        )
+        self.execution = Execution(sim, self.twap, sim_seed)
+        return self.execution.observe(), {"start": start, "arrival_mid": self.execution.arrival}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        if self.execution is None:
+            raise RuntimeError("call reset() before step()")
+        if not self.action_space.contains(action):
+            raise ValueError(f"action {action!r} is not in {self.action_space}")
+        self.execution.sim.advance(self.execution.begin(int(action)))
+        obs, reward, terminated, info = self.execution.end_interval()
+        return obs, reward, terminated, False, info
+
+    def render(self) -> str | None:
+        if self.render_mode == "ansi" and self.execution is not None:
+            return self.execution.render()
+        return None
+
+    @property
+    def sim(self) -> Simulator | None:
+        return self.execution.sim if self.execution else None
 
 
 def make_execution_env(

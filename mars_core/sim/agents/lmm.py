@@ -36,7 +36,7 @@ from mars_core.engine import OrderKind
 from mars_core.model.checkpoint import LoadedModel
 from mars_core.model.context import FLOW_NS, FlowHistory
 from mars_core.model.dataset import flow_context
-from mars_core.model.sampler import OrderModelSampler
+from mars_core.model.sampler import OrderModelSampler, Parked
 from mars_core.model.tokenizer import DecodedOrder, mid2_series, raw_orders
 from mars_core.model.vocab import CANCEL, N_CTX, split_token
 from mars_core.sim.agent import NEVER, Action, AgentId, Cancel, Modify, Submit
@@ -147,6 +147,7 @@ class LockstepGroup:
         self.last_ts = [sim.clock for sim in sims]
         self.active = [True] * B
         self.rows = list(range(B))  # the rollout at each row of the sampler's batch (running ones only)
+        self.held: list[tuple[list[int], Parked]] = []  # rollouts parked by `step` until `release`
         self.steps = 0  # sampler calls: the batch runs as many as its busiest rollout has orders
         self.generated = 0
         self.unmatched = 0  # tokens that decoded to no order (a cancel with nothing to delete near its slot)
@@ -177,17 +178,30 @@ class LockstepGroup:
 
     def step(self) -> None:
         """One order per running rollout: sample, decode, match (or take an agent's order), feed
-        back; then drop the rollouts that reached their end from the batch."""
+        back; then drop the rollouts that reached their end from the batch, and park those that
+        `_generate` held (until `release`)."""
         rows = self.rows
         self.steps += 1
         u = np.stack([self.draws[b].random(3) for b in rows])  # (rows, 3): one uniform per factor
         tokens = self.draw(u)
         fed = tokens.copy()
+        held = []
         for i, b in enumerate(rows):
             if self.external[b]:
                 fed[i] = self._take_external(b)
                 continue
-            fed[i] = self._generate(b, self.sims[b], int(tokens[i]))
+            token = self._generate(b, self.sims[b], int(tokens[i]))
+            if token is None:
+                held.append(i)
+            else:
+                fed[i] = token
+        if held:
+            self.held.append(([rows[i] for i in held], self.sampler.park(held)))
+            go_on = [i for i in range(len(rows)) if i not in held]
+            rows, fed = [rows[i] for i in go_on], fed[go_on]
+            self.rows = rows
+            if not rows:
+                return
         lob, _ = self.tok.books_features([self.books[b] for b in rows], self.levels)
         self.sampler.feed(fed, lob, self._flow_context(rows, fed))
         running = [i for i, b in enumerate(rows) if self.active[b]]
@@ -195,10 +209,23 @@ class LockstepGroup:
             self.sampler.keep(running)
             self.rows = [rows[i] for i in running]
 
-    def _generate(self, b: int, sim: Simulator, token: int) -> int:
+    def release(self) -> None:
+        """Put every held rollout back into the batch; each goes on exactly where it stopped."""
+        for rollouts, parked in self.held:
+            self.sampler.resume(parked)
+            self.rows += rollouts
+        self.held.clear()
+
+    def _generate(self, b: int, sim: Simulator, token: int) -> int | None:
+        """Decode rollout b's sampled token and send its order (`_send`): the token fed to the model.
+        A subclass may return None instead, to hold the rollout before this order (see `step`)."""
         order = self.tok.decode(token, sim.book, self.decoders[b], agents=MAKERS)
         wait = order.interval_ns if order is not None else self.tok.interval.draw(int(token) % 16, self.decoders[b])
-        ts = self.last_ts[b] + wait
+        return self._send(b, sim, token, order, self.last_ts[b] + wait)
+
+    def _send(self, b: int, sim: Simulator, token: int, order: DecodedOrder | None, ts: int) -> int:
+        """Rollout b's decoded `order` (None: a token that decodes to no order) at `ts`, after the agents'
+        events before it; the token fed to the model (an agent's order instead, if one reached the exchange first)."""
         if ts >= sim.end_ts:
             sim.advance(sim.end_ts)
             self.active[b] = False
