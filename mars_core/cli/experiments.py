@@ -12,7 +12,16 @@ from tqdm import tqdm
 from analysis.bootstrap import RESAMPLES
 from analysis.minute_metrics import FLOW
 from analysis.report import chromium_path, missing_chromium, write_report
-from mars_core.cli.options import DataDirOption, JsonOption, SymbolsOption, emit, symbol_list
+from mars_core.cli.options import (
+    DataDirOption,
+    ExecutorOption,
+    JsonOption,
+    RayAddressOption,
+    SymbolsOption,
+    emit,
+    executor_of,
+    symbol_list,
+)
 from mars_core.errors import MarsInputError
 from mars_core.experiments.control_eval import CONFIGS, EvalSettings, run_eval
 from mars_core.experiments.impact import StudyConfig, run_study, study_dir
@@ -36,6 +45,8 @@ def impact(
         ),
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Parallel processes (default: all cores).")] = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="When another process runs this study, wait for it instead of refusing.")
     ] = False,
@@ -52,7 +63,15 @@ def impact(
             bar.n = done
             bar.refresh()
 
-        summary = run_study(study, out or study_dir(study), data_dir, workers, progress, wait=wait)
+        summary = run_study(
+            study,
+            out or study_dir(study),
+            data_dir,
+            workers,
+            progress,
+            wait=wait,
+            executor=executor_of(executor, ray_address),
+        )
     ci = summary["delta_ci"] or [None, None]
     human = (
         f"{summary['points']} points, {summary['trajectories']} paired trajectories in {summary['seconds']:.1f}s; "
@@ -91,6 +110,8 @@ def realism(
         ),
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Parallel processes (default: all cores).")] = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -118,7 +139,9 @@ def realism(
             bar.n = done
             bar.refresh()
 
-        result = run_realism(config, out or evaluation_dir(config), data_dir, workers, progress)
+        result = run_realism(
+            config, out or evaluation_dir(config), data_dir, workers, progress, executor_of(executor, ray_address)
+        )
     emit(result, as_json, realism_table(result))
 
 
@@ -178,6 +201,8 @@ def evaluate_model(
         ),
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Parallel processes.")] = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -193,6 +218,7 @@ def evaluate_model(
         seed=seed,
         data_dir=data_dir,
         workers=workers,
+        executor=executor_of(executor, ray_address),
         temperature=temperature,
         top_p=top_p,
     )
@@ -225,6 +251,8 @@ def control_eval_command(
     symbols: SymbolsOption = ["GOOG", "AMZN"],  # noqa: B006 (typer needs a list default)
     seed: Annotated[int, typer.Option("--seed", help="Seed of the rollouts (common to the four configurations).")] = 0,
     workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: one per core).")] = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -249,7 +277,7 @@ def control_eval_command(
         bar.total = total
         bar.update(done - bar.n)
 
-    s = run_eval(settings, data_dir, workers, progress)
+    s = run_eval(settings, data_dir, workers, progress, executor_of(executor, ray_address))
     bar.close()
     lines = [f"{c:28s} {s[c]:+.3f} (± {s['detail'][c]['corr_se']:.3f})" for c in CONFIGS if c in s]
     human = (

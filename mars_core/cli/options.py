@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import torch
 import typer
 
+from mars_core.experiments.executor import Executor, ExecutorKind
 from mars_core.store.rundir import finite
 
 DataDirOption = Annotated[
@@ -23,6 +24,18 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 SymbolsOption = Annotated[list[str], typer.Option("--symbols", help="Symbols whose days to train on (repeat or list).")]
 ExtraSymbols = Annotated[list[str] | None, typer.Argument(help="More symbols after --symbols.", show_default=False)]
 ThreadsOption = Annotated[int | None, typer.Option("--threads", help="torch threads (default: torch's choice).")]
+ExecutorOption = Annotated[
+    ExecutorKind,
+    typer.Option(
+        "--executor",
+        help="Where the runs go: local processes, or a Ray cluster (--ray-address; none: a local Ray on this machine). "
+        "Results come back here and are written to the same store.",
+    ),
+]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option("--ray-address", envvar="RAY_ADDRESS", help="Ray cluster address (with --executor ray)."),
+]
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue from OUT/ckpt.pt (to --steps).")]
 
 
@@ -47,6 +60,11 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)
+
+
+def executor_of(kind: ExecutorKind, address: str | None) -> Executor:
+    """The executor that `--executor` and `--ray-address` name (the address counts only with `--executor ray`)."""
+    return Executor(kind, address if kind == "ray" else None)
 
 
 def set_threads(n: int | None) -> None:

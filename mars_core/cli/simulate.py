@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
-from mars_core.cli.options import DataDirOption, JsonOption, emit
+from mars_core.cli.options import DataDirOption, ExecutorOption, JsonOption, RayAddressOption, emit, executor_of
 from mars_core.data import find_dataset, resolve_data_dir
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.sim.agents.injected import InjectedOrders, read_orders_file
@@ -70,6 +70,8 @@ def simulate(
     wait: Annotated[
         bool, typer.Option("--wait", help="When another run is writing into --out, wait for it instead of refusing.")
     ] = False,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -109,7 +111,13 @@ def simulate(
             bar.refresh()
 
         summary = run_simulation(
-            config, out if out is not None else simulation_dir(config)[0], data_dir, workers, progress, wait=wait
+            config,
+            out if out is not None else simulation_dir(config)[0],
+            data_dir,
+            workers,
+            progress,
+            wait=wait,
+            executor=executor_of(executor, ray_address),
         )
     result = summary.to_dict()
     human = (

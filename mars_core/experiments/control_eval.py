@@ -25,10 +25,7 @@ the start.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +43,7 @@ from mars_core.errors import MarsInputError
 from mars_core.model.dataset import VAL_START_NS, load_days
 from mars_core.settings import Seed, Settings, Whole
 from mars_core.sim.agents.twap import TWAPConfig
+from mars_core.sim.executor import LOCAL, Executor, run_units
 
 CONFIGS = ("no_control_no_interaction", "control_no_interaction", "no_control_interaction", "control_interaction")
 SESSION_END_NS = 16 * 60 * NS_PER_MINUTE
@@ -182,9 +180,13 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_eval(
-    settings: EvalSettings, data_dir: str | None = None, workers: int | None = None, progress=None
+    settings: EvalSettings,
+    data_dir: str | None = None,
+    workers: int | None = None,
+    progress=None,
+    executor: Executor = LOCAL,
 ) -> dict[str, Any]:
-    """Pick the starts, run every (start, configuration) group (in processes), summarize."""
+    """Pick the starts, run every (start, configuration) group (on `executor`), summarize."""
     started = time.perf_counter()
     starts: list[Start] = []
     info = {}
@@ -199,19 +201,14 @@ def run_eval(
             "lower --min-move-bps"
         )
     tasks = [(s, c, settings, data_dir) for s in starts for c in CONFIGS]
-    workers = min(workers or os.cpu_count() or 1, len(tasks))
-    results = []
-    if workers <= 1:
-        for i, t in enumerate(tasks):
-            results.append(_task(t))
-            if progress:
-                progress(i + 1, len(tasks))
-    else:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for i, r in enumerate(pool.map(_task, tasks)):
-                results.append(r)
-                if progress:
-                    progress(i + 1, len(tasks))
+    done = [0]
+
+    def finished(_result: dict[str, Any]) -> None:
+        done[0] += 1
+        if progress:
+            progress(done[0], len(tasks))
+
+    results = run_units(_task, tasks, executor, workers, finished)
     summary = summarize(results)
     summary["starts"] = [{"start": s.label, "move_bps": s.move_bps} for s in starts]
     summary["minutes"] = settings.minutes

@@ -48,6 +48,7 @@ from mars_core.sim.agents.twap import TWAPConfig
 from mars_core.sim.arms import Progress
 from mars_core.sim.backgrounds import background
 from mars_core.sim.config import SimConfig
+from mars_core.sim.executor import LOCAL, Executor
 from mars_core.sim.pool import stoppable
 from mars_core.sim.runner import pending_tasks, run_simulation, run_tasks
 from mars_core.store import RunDir, claim_directory, named_dir, write_json
@@ -259,17 +260,19 @@ def run_study(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     wait: bool = False,
+    executor: Executor = LOCAL,
 ) -> dict[str, Any]:
     """Run (or resume) a study; returns the summary line of `mars impact`.
 
     `stop` (or `stop_run(out)`) stops it promptly with `Cancelled`, its workers killed; `wait`: queue behind another
-    process running the same study directory instead of refusing."""
+    process running the same study directory instead of refusing; `executor`: where its arms run (local processes
+    or Ray; the same results either way)."""
     started = time.perf_counter()
     out = Path(out)
     days = validate_starts(study, data_dir)
     claim_directory(out, STUDY_MARKER, study.model_dump(mode="json"), "study")
     with RunDir(out).lock(wait), stoppable(out, stop) as flag:
-        return _run_study(study, out, days, data_dir, workers, progress, flag, started)
+        return _run_study(study, out, days, data_dir, workers, progress, flag, started, executor)
 
 
 def _run_study(
@@ -281,6 +284,7 @@ def _run_study(
     progress: Progress | None,
     stop: threading.Event,
     started: float,
+    executor: Executor,
 ) -> dict[str, Any]:
     bases = {s: RunDir.create(out / "base" / s.key, base_config(study, s).model_dump(mode="json")) for s in days}
     n_points = len(days) * len(study.configs) * len(study.q_over_v)
@@ -292,7 +296,8 @@ def _run_study(
         if progress is not None:
             progress(finished[0], total, summary)
 
-    _run(study, [(base_config(study, s), run) for s, run in bases.items()], data_dir, workers, step, finished, stop)
+    runs = [(base_config(study, s), run) for s, run in bases.items()]
+    _run(study, runs, data_dir, workers, step, finished, stop, executor)
     points = {}
     for s in days:
         volume = np.mean([window_volume(bases[s], r, "main", s, study) for r in range(study.rollouts)])
@@ -303,7 +308,7 @@ def _run_study(
                     config,
                     RunDir.create(out / "points" / point_key(s, name, q), config.model_dump(mode="json")),
                 )
-    _run(study, list(points.values()), data_dir, workers, step, finished, stop)
+    _run(study, list(points.values()), data_dir, workers, step, finished, stop, executor)
     trajectories = [
         paired_trajectory(study, s, name, q, bases[s], run, r, days[s])
         for (s, name, q), (_, run) in points.items()
@@ -339,18 +344,19 @@ def _run(
     step: Callable[[int, int, dict], None],
     finished: list[int],
     stop: threading.Event,
+    executor: Executor,
 ) -> None:
     """Run every pending arm of these run directories (in one pool), counting finished ones."""
     if background(study.background).lockstep:  # the generative model batches a run's rollouts in one process
         for config, run in runs:
             finished[0] += config.rollouts - len(pending_tasks(config, run))
-            run_simulation(config, run.path, data_dir, workers, step, stop=stop)
+            run_simulation(config, run.path, data_dir, workers, step, stop=stop, executor=executor)
         return
     tasks = [task for config, run in runs for task in pending_tasks(config, run)]
     finished[0] += sum(config.rollouts for config, _ in runs) - len(tasks)
     for run in {run.path: run for _, run in runs}.values():
         run.clean_stale()
-    run_tasks(tasks, data_dir, workers, step, stop=stop)
+    run_tasks(tasks, data_dir, workers, step, stop=stop, executor=executor)
 
 
 def _mid_path(run: RunDir, rollout: int, arm: str, start_ns: int, grid_s: np.ndarray) -> np.ndarray:

@@ -40,6 +40,7 @@ from mars_core.model.dataset import VAL_START_NS
 from mars_core.sim.agent import AgentId
 from mars_core.sim.arms import Progress, report_progress
 from mars_core.sim.config import SimConfig
+from mars_core.sim.executor import LOCAL, Executor
 from mars_core.sim.runner import run_simulation
 from mars_core.store import RunDir, claim_directory, write_json
 
@@ -168,8 +169,9 @@ def evaluate_model(
     temperature: float | None = None,
     top_p: float | None = None,
     progress: Progress | None = None,
+    executor: Executor = LOCAL,
 ) -> dict[str, Any]:
-    """Simulate both backgrounds from every start point and compare their flow with the real one;
+    """Simulate both backgrounds from every start point (on `executor`) and compare their flow with the real one;
     the generative one decodes with `temperature` and `top_p` (None: `SimConfig`'s defaults).
 
     `progress(done, total, arm summary)` is called as each simulated rollout finishes (or is found finished)."""
@@ -221,7 +223,7 @@ def evaluate_model(
                 if path.exists():  # arms finished before count now
                     for rollout, arm in RunDir(path).finished():
                         count(0, total, RunDir(path).arm_summary(rollout, arm))
-                run = RunDir(run_simulation(config, path, data_dir, workers, count).run_dir)
+                run = RunDir(run_simulation(config, path, data_dir, workers, count, executor=executor).run_dir)
                 for r in range(rollouts):
                     for part, frame in zip(
                         pooled[background], sim_window(run, r, AgentId.BACKGROUND, day.info.tick_size)

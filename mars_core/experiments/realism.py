@@ -43,6 +43,7 @@ from mars_core.settings import Seed, Settings, Whole
 from mars_core.sim.arms import Progress
 from mars_core.sim.backgrounds import background
 from mars_core.sim.config import SimConfig
+from mars_core.sim.executor import LOCAL, Executor
 from mars_core.sim.runner import pending_tasks, run_simulation, run_tasks
 from mars_core.store import RunDir, claim_directory, named_dir, write_json
 from mars_core.store.rundir import finite
@@ -138,8 +139,10 @@ def run_realism(
     data_dir: str | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    executor: Executor = LOCAL,
 ) -> dict[str, Any]:
-    """Simulate every background from every start point, then measure and score them against the real day."""
+    """Simulate every background from every start point (on `executor`), then measure and score them against the
+    real day."""
     started = time.perf_counter()
     out = Path(out)
     days = days_of(config, data_dir)
@@ -167,11 +170,11 @@ def run_realism(
     simple = [(c, r) for (bg, _, _), (c, r) in runs.items() if not background(bg).lockstep]
     tasks = [t for c, r in simple for t in pending_tasks(c, r)]
     counter[0] = sum(c.rollouts for c, _ in simple) - len(tasks)
-    run_tasks(tasks, data_dir, workers, step)
+    run_tasks(tasks, data_dir, workers, step, executor=executor)
     for (bg, _, _), (c, r) in runs.items():
         if background(bg).lockstep:
             counter[0] += c.rollouts - len(pending_tasks(c, r))
-            run_simulation(c, r.path, data_dir, workers, step)
+            run_simulation(c, r.path, data_dir, workers, step, executor=executor)
     simulated = time.perf_counter()
     result = evaluate(config, days, runs)
     write_json(out / "facts.json", result.pop("facts_detail"))

@@ -115,6 +115,16 @@ class ArmOutput:
         self.writer.abort()
 
 
+Shipped = tuple[str, int, str, dict[str, Any], dict[str, bytes]]  # (run directory, rollout, arm, summary, files)
+
+
+def land_arm(run_path: str, rollout: int, arm: str, summary: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
+    """Commit an arm a remote worker ran and shipped back (`RunDir.arm_files`) into its run directory here; returns
+    its summary."""
+    RunDir(run_path).put_arm(rollout, arm, files)
+    return summary
+
+
 def agent_summary(agent: Agent) -> dict[str, Any]:
     if isinstance(agent, TWAPAgent):
         return {

@@ -7,7 +7,8 @@ per-arm runner builds them (`arms`), so their tables are the same kind.
 
 An arm's rollouts all finish at the end of the group, so while it generates, the group
 writes how far each rollout has simulated to `generating-<arm>.json` in the run directory
-about once a second (`generation_progress` reads them): the dashboard follows a run there.
+about once a second (`generation_progress` reads them): the dashboard follows a run there (not under Ray: a group on a Ray worker runs into a scratch directory and its
+arms come back to be written when it ends, `ship_group`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,6 +28,8 @@ from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_conte
 from mars_core.sim.arms import (
     ArmOutput,
     Progress,
+    Shipped,
+    land_arm,
     load_config_day,
     make_agents,
     make_simulator,
@@ -33,7 +37,8 @@ from mars_core.sim.arms import (
     rollout_seed,
 )
 from mars_core.sim.config import SimConfig
-from mars_core.sim.pool import check_stop, make_pool, run_in_pool
+from mars_core.sim.executor import LOCAL, Executor, run_units
+from mars_core.sim.pool import check_stop
 from mars_core.store import RunDir, write_json
 
 REPORT_EVERY_S = 1.0  # how often a generating group writes its rollouts' progress
@@ -48,8 +53,10 @@ def run_groups(
     progress: Progress | None = None,
     model_path: str | None = None,
     stop: threading.Event | None = None,
+    executor: Executor = LOCAL,
 ) -> None:
-    """Every pending arm of `config` in `run`: one lockstep group per arm, in this process or one per group.
+    """Every pending arm of `config` in `run`: one lockstep group per arm, in this process or one per group
+    (a process, or a Ray task whose arms come back here, `executor`).
 
     Raises `Cancelled` soon after `stop` is set (between groups in this process; at once, workers killed, in a pool).
     """
@@ -58,8 +65,7 @@ def run_groups(
     ]
     total = config.rollouts * len(config.arms)
     finished = total - sum(len(todo) for _, todo in groups)
-    workers = min(workers or os.cpu_count() or 1, len(groups))
-    if workers <= 1:
+    if not executor.remote and min(workers or os.cpu_count() or 1, len(groups)) <= 1:
         loaded = cached_order_model(model_path)
         for arm, todo in groups:
             check_stop(stop)
@@ -74,16 +80,31 @@ def run_groups(
             finished += 1
             report_progress(progress, finished, total, summary)
 
-    calls = [(run_group_in_worker, (config, str(run.path), arm, todo, data_dir, model_path)) for arm, todo in groups]
-    # spawn, not fork: a process forked after torch has started its thread pool can hang
-    run_in_pool(make_pool(workers, "spawn"), calls, group_done, stop)
+    units = [(config, str(run.path), arm, todo, data_dir, model_path) for arm, todo in groups]
+    if executor.remote:
+        run_units(
+            ship_group, units, executor, workers, lambda shipped: group_done([land_arm(*s) for s in shipped]), stop
+        )
+    else:  # spawn, not fork: a process forked after torch has started its thread pool can hang
+        run_units(run_group_in_worker, units, executor, workers, group_done, stop, start_method="spawn")
 
 
-def run_group_in_worker(
-    config: SimConfig, run_path: str, arm: str, rollouts: list[int], data_dir: str | None, model_path: str | None
-) -> list[dict[str, Any]]:
+GroupUnit = tuple[SimConfig, str, str, list[int], str | None, str | None]  # config, run, arm, rollouts, data, model
+
+
+def run_group_in_worker(unit: GroupUnit) -> list[dict[str, Any]]:
     """`run_group` in a fresh worker process: loads the day and the model itself."""
+    config, run_path, arm, rollouts, data_dir, model_path = unit
     return run_group(config, run_path, arm, rollouts, load_config_day(config, data_dir), cached_order_model(model_path))
+
+
+def ship_group(unit: GroupUnit) -> list[Shipped]:
+    """`run_group_in_worker` into a scratch directory on this (possibly remote) worker; its arms packed for
+    `runner.land_arm`."""
+    config, run_path, arm, rollouts, data_dir, model_path = unit
+    with tempfile.TemporaryDirectory(prefix="mars-group-") as scratch:
+        summaries = run_group_in_worker((config, scratch, arm, rollouts, data_dir, model_path))
+        return [(run_path, r, arm, s, RunDir(scratch).arm_files(r, arm)) for r, s in zip(rollouts, summaries)]
 
 
 def run_group(

@@ -5,22 +5,34 @@ per-arm background makes each arm one task of a process pool; the generative bac
 advances an arm's rollouts in lockstep (`lockstep`). Finished arms are skipped on resume,
 and `summary.json` counts every finished arm when the run ends, over the wall time of every
 session that ran into the directory. One process at a time runs into a directory (its lock);
-`stop_run(path)` stops a run promptly, its workers killed (`pool`).
+`stop_run(path)` stops a run promptly, its workers killed (`pool`). The tasks run on an `executor`: local
+processes writing their arms into the run directory, or Ray tasks whose arms come back to this process to be
+written (`ship_arm`, `land_arm`), so a cluster's workers need no access to the store.
 """
 
 from __future__ import annotations
 
-import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mars_core.sim.arms import ArmOutput, Progress, load_config_day, make_agents, make_simulator, report_progress
+from mars_core.sim.arms import (
+    ArmOutput,
+    Progress,
+    Shipped,
+    land_arm,
+    load_config_day,
+    make_agents,
+    make_simulator,
+    report_progress,
+)
 from mars_core.sim.backgrounds import background, make_background
 from mars_core.sim.config import SimConfig
-from mars_core.sim.pool import check_stop, make_pool, run_in_pool, stoppable
+from mars_core.sim.executor import LOCAL, Executor, run_units
+from mars_core.sim.pool import stoppable
 from mars_core.store import RunDir
 
 Task = tuple[SimConfig, str, int, str]  # (config, run directory, rollout, arm)
@@ -60,6 +72,7 @@ def run_simulation(
     model_path: str | None = None,
     stop: threading.Event | None = None,
     wait: bool = False,
+    executor: Executor = LOCAL,
 ) -> RunSummary:
     """Run (or resume) every rollout arm of `config` into the run directory `out`.
 
@@ -67,6 +80,7 @@ def run_simulation(
         model_path: the order model of the generative background (default: the shipped one).
         stop: set it (or call `stop_run(out)`) to stop the run: it raises `Cancelled`, its workers killed.
         wait: when another process runs into `out`, wait for it instead of refusing.
+        executor: where the arms run (`executor`); either way they land in `out` and resume the same way.
     """
     day = load_config_day(config, data_dir)  # validate before creating anything
     run = RunDir.create(out, config.model_dump(mode="json"))
@@ -80,11 +94,20 @@ def run_simulation(
 
         driver = background(config.background)
         if driver.lockstep:
-            driver.drive(config, run, day, data_dir, workers, timed, model_path, stop=flag)
+            driver.drive(config, run, day, data_dir, workers, timed, model_path, stop=flag, executor=executor)
         else:
             tasks = pending_tasks(config, run)
             total = config.rollouts * len(config.arms)
-            run_tasks(tasks, data_dir, workers, timed, done_before=total - len(tasks), total=total, stop=flag)
+            run_tasks(
+                tasks,
+                data_dir,
+                workers,
+                timed,
+                done_before=total - len(tasks),
+                total=total,
+                stop=flag,
+                executor=executor,
+            )
         seconds = before + time.perf_counter() - started
         run.set_elapsed(seconds)
         return finalize(run, config, seconds)
@@ -122,8 +145,9 @@ def run_tasks(
     done_before: int = 0,
     total: int | None = None,
     stop: threading.Event | None = None,
+    executor: Executor = LOCAL,
 ) -> list[dict[str, Any]]:
-    """Run rollout arms in a process pool (in this process when one worker); returns their summaries.
+    """Run rollout arms on `executor` (locally in this process when one worker); returns their summaries.
 
     Raises `Cancelled` soon after `stop` is set (between arms in this process; at once, workers killed, in a pool).
     """
@@ -134,15 +158,24 @@ def run_tasks(
         summaries.append(summary)
         report_progress(progress, done_before + len(summaries), total, summary)
 
-    workers = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
-    if workers <= 1:
-        for config, path, r, arm in tasks:
-            check_stop(stop)
-            finished(run_arm(config, path, r, arm, data_dir))
-        return summaries
-    calls = [(run_arm, (config, path, r, arm, data_dir)) for config, path, r, arm in tasks]
-    run_in_pool(make_pool(workers, "fork"), calls, finished, stop)
+    units = [(*task, data_dir) for task in tasks]
+    if executor.remote:
+        run_units(ship_arm, units, executor, workers, lambda shipped: finished(land_arm(*shipped)), stop)
+    else:
+        run_units(_run_arm_unit, units, executor, workers, finished, stop, start_method="fork")
     return summaries
+
+
+def _run_arm_unit(unit: tuple[SimConfig, str, int, str, str | None]) -> dict[str, Any]:
+    return run_arm(*unit)
+
+
+def ship_arm(unit: tuple[SimConfig, str, int, str, str | None]) -> Shipped:
+    """Run one arm into a scratch directory on this (possibly remote) worker and pack its files for `land_arm`."""
+    config, run_path, rollout, arm, data_dir = unit
+    with tempfile.TemporaryDirectory(prefix="mars-arm-") as scratch:
+        summary = run_arm(config, scratch, rollout, arm, data_dir)
+        return run_path, rollout, arm, summary, RunDir(scratch).arm_files(rollout, arm)
 
 
 def finalize(run: RunDir, config: SimConfig, seconds: float) -> RunSummary:

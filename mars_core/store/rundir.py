@@ -204,6 +204,18 @@ class RunDir:
     def write_summary(self, summary: dict[str, Any]) -> None:
         write_json(self.path / SUMMARY, summary)
 
+    def arm_files(self, rollout: int, arm: str) -> dict[str, bytes]:
+        """A finished arm's files by name, to carry it to another machine's store (`put_arm`)."""
+        return {path.name: path.read_bytes() for path in sorted(self.arm_dir(rollout, arm).iterdir())}
+
+    def put_arm(self, rollout: int, arm: str, files: dict[str, bytes]) -> None:
+        """Commit an arm carried here as `arm_files` (whole, as `ArmWriter` commits); an arm already finished here
+        is kept."""
+        writer = ArmWriter(self, rollout, arm)
+        for name, data in files.items():
+            (writer.tmp / Path(name).name).write_bytes(data)
+        writer.place()
+
 
 def _check_table(name: str) -> None:
     if name not in TABLES:
@@ -231,10 +243,14 @@ class ArmWriter:
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
-        if (self.final / DONE).is_file():  # another process finished this arm meanwhile: keep its copy
+        write_json(self.tmp / DONE, summary)
+        self.place()
+
+    def place(self) -> None:
+        """Rename the written arm into place, unless another process finished it meanwhile (its copy is kept)."""
+        if (self.final / DONE).is_file():
             self.abort()
             return
-        write_json(self.tmp / DONE, summary)
         if self.final.exists():  # a half-written arm from a crash that got renamed: replace it
             shutil.rmtree(self.final)
         os.replace(self.tmp, self.final)
