@@ -13,9 +13,22 @@ import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score
 
 from analysis.bootstrap import BLOCK, RESAMPLES, block_bootstrap
+from mars_core.data.schema import DUMMY_ASK_PRICE, DUMMY_BID_PRICE
 
 DOWN, FLAT, UP = 0, 1, 2
 CLASSES = ("down", "flat", "up")
+
+
+def top_path(ts: np.ndarray, top: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ts, mid, spread) after each order from the best levels `top` (n, 4: ask, ask size, bid, bid size; integer
+    prices) sampled after each order at times `ts`: the last sample of each time, NaN where the book is one-sided."""
+    ts, top = np.asarray(ts, dtype=np.int64), np.asarray(top, dtype=np.int64)
+    last = np.r_[ts[1:] != ts[:-1], True] if len(ts) else np.zeros(0, bool)
+    ts, top = ts[last], top[last]
+    ask, bid = top[:, 0].astype(float), top[:, 2].astype(float)
+    two = (top[:, 0] != DUMMY_ASK_PRICE) & (top[:, 2] != DUMMY_BID_PRICE) & (top[:, 1] > 0) & (top[:, 3] > 0)
+    two &= (top[:, 0] > 0) & (top[:, 2] > 0)
+    return ts, np.where(two, (ask + bid) / 2, np.nan), np.where(two, ask - bid, np.nan)
 
 
 def mean_mid_returns(ts: np.ndarray, mid: np.ndarray, starts: np.ndarray, horizons_ns: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ ORDER_MODEL_DIR = MODELS_DIR / "order_model"
 VQVAE_DIR = MODELS_DIR / "vqvae"
 BATCH_MODEL_DIR = MODELS_DIR / "batch_model"
 ENSEMBLE_DIR = MODELS_DIR / "ensemble"
+DEEPLOB_DIR = MODELS_DIR / "deeplob"
 CALIBRATION_DIR = ASSETS_DIR / "calibration"
 STUDIES_DIR = ASSETS_DIR / "studies"
 

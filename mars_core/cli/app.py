@@ -14,6 +14,7 @@ import typer
 
 from mars_core.cli import data, experiments, replay, scenario, simulate
 from mars_core.cli.bench import bench_app
+from mars_core.cli.forecast import forecast_app
 from mars_core.cli.train import train_app
 from mars_core.errors import MarsInputError
 from mars_core.sim.pool import Cancelled
@@ -37,6 +38,7 @@ app.command("export")(simulate.export)
 app.command("report")(experiments.report)
 app.command("control-eval")(experiments.control_eval_command)
 app.command("scenario")(scenario.scenario_command)
+app.add_typer(forecast_app, name="forecast")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -65,3 +65,13 @@ def test_scores_known_answer():
     assert lo <= s["accuracy"] <= hi
     e = fl.regression_error(np.array([1.0, 2.0, np.nan]), np.array([2.0, 4.0, 1.0]), n_boot=50)
     assert e["n"] == 2 and e["mae"] == pytest.approx(1.5)
+
+
+def test_top_path_keeps_the_last_sample_of_a_time_and_drops_one_sided_books():
+    from mars_core.data.schema import DUMMY_ASK_PRICE
+
+    top = np.array([[102, 5, 98, 5], [104, 5, 98, 5], [DUMMY_ASK_PRICE, 0, 98, 5], [103, 1, 101, 1]])
+    ts, mid, spread = fl.top_path(np.array([1, 1, 2, 3]), top)
+    assert ts.tolist() == [1, 2, 3]
+    assert mid[[0, 2]].tolist() == [101.0, 102.0] and np.isnan(mid[1])
+    assert spread[[0, 2]].tolist() == [6.0, 2.0]

@@ -107,7 +107,8 @@ class LockstepGroup:
         sims: the rollouts' simulators, each with an `LMMBackground`.
         seeds: each rollout's seed (its random numbers depend on it alone).
         model: the loaded order model.
-        context: `history_context` of the start.
+        context: `history_context` of the start, or one per rollout (rollouts that start at different moments of
+            the day, each primed with its own history: the forecaster batches many start points this way).
         temperature, top_k, top_p: sampling settings.
         use_cache: incremental decoding (False recomputes the window each step, for the benchmark).
     """
@@ -117,7 +118,7 @@ class LockstepGroup:
         sims: list[Simulator],
         seeds: list[int],
         model: LoadedModel,
-        context: tuple[np.ndarray, ...],
+        context: tuple[np.ndarray, ...] | list[tuple[np.ndarray, ...]],
         temperature: float = 1.0,
         top_k: int | None = None,
         top_p: float | None = None,
@@ -134,12 +135,10 @@ class LockstepGroup:
         self.sampler = OrderModelSampler(
             model.model, batch=B, temperature=temperature, top_k=top_k, top_p=top_p, use_cache=use_cache
         )
-        tokens, lob, mask, ctx = context
-        self.sampler.prefill(
-            np.tile(tokens, (B, 1)), np.tile(lob, (B, 1, 1)), np.tile(mask, (B, 1, 1)), np.tile(ctx, (B, 1, 1))
-        )
-        history = flow_history(self.day, sims[0].clock)
-        self.flows = [copy.deepcopy(history) for _ in sims]  # each rollout's stream for its flow context
+        contexts = context if isinstance(context, list) else [context] * B
+        self.sampler.prefill(*(np.stack(part) for part in zip(*contexts)))
+        histories = {clock: flow_history(self.day, clock) for clock in {sim.clock for sim in sims}}
+        self.flows = [copy.deepcopy(histories[sim.clock]) for sim in sims]  # each rollout's stream for its flow context
         self.fed_qty = [0] * B  # size of the order each rollout fed last (0 when the model's order was not sent)
         self.draws = [np.random.default_rng([seed, 7]) for seed in seeds]  # sampling uniforms
         self.decoders = [np.random.default_rng([seed, 8]) for seed in seeds]  # decoding draws

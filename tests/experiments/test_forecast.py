@@ -1,0 +1,72 @@
+"""Forecasting by simulation: labels of the real day, rollouts batched over start points, forecasts, the scoreboard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis import forecast_labels as fl
+from mars_core.data.schema import NS_PER_MINUTE
+from mars_core.engine import parse_clock
+from mars_core.experiments import forecast as fc
+from mars_core.experiments.forecast_eval import ForecastConfig, evaluate
+
+GOOG = (("GOOG", "2012-06-21"),)
+
+
+def test_training_thresholds_split_the_training_moments_in_thirds(data_dir) -> None:
+    th = fc.thresholds(GOOG, str(data_dir))
+    labels = fc.real_path("GOOG", "2012-06-21", str(data_dir)).labels(fc.training_starts())
+    for j in range(len(fc.HORIZONS)):
+        assert np.bincount(fl.classify(labels[:, j], th[:, j]), minlength=3) == pytest.approx([1741 / 3] * 3, abs=1)
+    assert (th[0] < 0).all() and (th[1] > 0).all()
+    assert fc.training_starts()[-1] == parse_clock("14:25")  # the longest horizon ends at the training cut
+
+
+def test_forecast_of_known_rollout_labels() -> None:
+    th = np.array([[-1.0, -1.0], [1.0, 1.0]])
+    labels = np.array([[-2.0, 0.0], [-3.0, 2.0], [0.5, 2.0], [np.nan, 3.0]])
+    f = fc.forecast(labels, np.array([1.0, 3.0, np.nan, 2.0]), np.array([4.0, 4.0, 4.0, 4.0]), th)
+    assert f.shares[0] == pytest.approx([2 / 3, 1 / 3, 0]) and f.shares[1] == pytest.approx([0, 1 / 4, 3 / 4])
+    assert f.majority.tolist() == [0, 2]
+    assert f.mean_class.tolist() == [0, 2]  # means -1.5 and 1.75
+    assert (f.vol, f.spread) == (2.0, 4.0)
+
+
+@pytest.mark.slow
+def test_batched_start_points_match_each_start_alone_and_repeat_by_seed(data_dir) -> None:
+    """Rollouts of two moments in one lockstep batch are those of each moment simulated alone (each rollout's random
+    numbers depend on its seed only), and a unit repeats itself exactly."""
+    starts = (parse_clock("14:40"), parse_clock("15:10"))
+    both = fc.simulate_unit(fc.Unit("GOOG", "2012-06-21", starts, "lmm", 2, 3, str(data_dir)))
+    alone = fc.simulate_unit(fc.Unit("GOOG", "2012-06-21", starts[1:], "lmm", 2, 3, str(data_dir)))
+    assert np.array_equal(both.labels[starts[1]], alone.labels[starts[1]], equal_nan=True)
+    assert np.array_equal(both.vol[starts[1]], alone.vol[starts[1]])
+    assert not np.array_equal(both.labels[starts[0]], both.labels[starts[1]])
+    assert both.labels[starts[0]].shape == (2, 5) and np.isfinite(both.labels[starts[0]]).all()
+    assert not np.array_equal(both.labels[starts[0]][0], both.labels[starts[0]][1])  # rollouts differ
+
+
+def test_evaluation_scores_every_forecaster_on_the_held_out_starts(data_dir, tmp_path) -> None:
+    config = ForecastConfig(symbols=("GOOG",), backgrounds=("noise",), rollouts=3, every_minutes=20, bootstrap=20)
+    result = evaluate(config, tmp_path / "eval", str(data_dir), deeplob_path=str(tmp_path / "none"))
+    assert result["horizons"] == [1, 2, 3, 4, 5] and result["rollouts"] == 3
+    assert result["start_times"] == ["14:30", "14:50", "15:10", "15:30", "15:50"] and result["starts"] == 5
+    assert set(result["accuracy"]) == {"noise", "noise_mean", "persistence", "majority"}
+    assert "DeepLOB left out" in result["notes"][0]
+    real = fc.real_path("GOOG", "2012-06-21", str(data_dir))
+    starts = np.array([parse_clock(t) for t in result["start_times"]])
+    truth = fl.classify(real.labels(starts), np.array(result["thresholds"]))
+    past = np.stack(
+        [
+            fl.mean_mid_returns(real.ts, real.mid, starts - k * NS_PER_MINUTE, [k * NS_PER_MINUTE])[:, 0]
+            for k in range(1, 6)
+        ],
+        1,
+    )
+    expected = (fl.classify(past, np.array(result["thresholds"])) == truth).mean(0)
+    assert result["accuracy"]["persistence"] == pytest.approx(expected.tolist())
+    assert [sum(map(sum, m)) for m in result["confusion"]["noise"]] == [5] * 5
+    assert result["regression"]["realised_vol"]["naive"]["n"] == 5
+    again = evaluate(config, tmp_path / "eval", str(data_dir), deeplob_path=str(tmp_path / "none"))  # resumed
+    assert again["accuracy"] == result["accuracy"] and again["timings"]["simulate_seconds"] < 1
