@@ -20,8 +20,8 @@ fill rate of the last interval.
 
 ## Rewards
 Eq. 3 of the paper, Reward = FulfillmentRate + α · PriceAdvantage, paid at the end of the
-episode (0 before), in bps: `FULFILLMENT_BPS` × fulfillment + α(fulfillment) × advantage, the
-advantage being the side-signed gap between the arrival mid and the agent's average fill
+episode (0 before), in bps: α(fulfillment) × advantage - `FULFILLMENT_BPS` × (1 - fulfillment)
+(the fulfillment term shifted by a constant, so a full fill earns its advantage), the advantage being the side-signed gap between the arrival mid and the agent's average fill
 price, in bps of the arrival mid (`episode_reward`). The paper's extracted text lost the comparison
 sign of α; we read it as the constraint the task states: α = 1 while fulfillment ≥ 0.95,
 falling linearly to 0 at 0.90, so the price advantage cannot be bought with unfilled shares.
@@ -36,7 +36,8 @@ Terminated after the last interval (`duration_s / interval_s` steps); never trun
 ## Arguments
 `gym.make("mars/Execution-v0", symbol="GOOG", date="2012-06-21", data_dir=None, background="noise", ...)`
 loads the day (`make_execution_env`); the class itself takes day, background ("noise" or "replay", which
-drive one simulator each; the generative "lmm" samples a batch of rollouts in lockstep, so it is a vector
+drive one simulator each; the noise traders are fitted on the orders before `noise_fit_until`,
+14:30 by default, None: the whole day; the generative "lmm" samples a batch of rollouts in lockstep, so it is a vector
 env: `gym.make_vec(..., background="lmm", num_envs=N)`), side, volume, duration_s, interval_s,
 start_window (pair of "HH:MM"), render_mode ("ansi": a line of text per step).
 """
@@ -60,9 +61,18 @@ from mars_core.sim.simulator import Simulator
 
 PVR_STEPS = 11
 AP_LEVELS = 6
-FULFILLMENT_BPS = 100.0  # reward of a whole fill: each 1% of the order left unfilled costs 1 bps
+FULFILLMENT_BPS = 100.0  # weight of the fulfillment: each 1% of the order left unfilled costs 1 bps
 ALPHA_FULL, ALPHA_ZERO = 0.95, 0.90  # the price advantage counts fully from 95% filled, not at all below 90%
-TRAIN_WINDOW = ("10:00", "14:25")  # starts whose 5 minutes end before the held-out afternoon (14:30)
+HELD_OUT_FROM = "14:30"  # the afternoon from here is held out: no training start, no fit
+TRAIN_WINDOW = ("10:00", "14:25")  # starts whose 5 minutes end before the held-out afternoon
+
+
+OBS_SCALE = np.array([1, 1, 1, 10, 1, 1, 10, 1], dtype=np.float32)  # spread (ticks) and mid change (bps) / 10
+
+
+def scaled(obs: np.ndarray) -> np.ndarray:
+    """A policy network's input: the observation with its two wide features (spread, mid change) / 10."""
+    return obs / OBS_SCALE
 
 
 def action_of(pvr: float, ap: int) -> int:
@@ -86,8 +96,8 @@ def advantage_bps(side: int, arrival: float, vwap: float) -> float:
 
 
 def episode_reward(fulfillment: float, advantage: float) -> float:
-    """Eq. 3 in bps: `FULFILLMENT_BPS` x fulfillment + alpha(fulfillment) x advantage."""
-    return FULFILLMENT_BPS * fulfillment + alpha(fulfillment) * advantage
+    """Eq. 3 in bps: alpha(fulfillment) x advantage - `FULFILLMENT_BPS` x (1 - fulfillment)."""
+    return alpha(fulfillment) * advantage - FULFILLMENT_BPS * (1 - fulfillment)
 
 
 def observation_space() -> gym.spaces.Box:
@@ -215,7 +225,14 @@ class ExecutionEnv(gym.Env):
 
     metadata = {"render_modes": ["ansi"]}
 
-    def __init__(self, day: LobsterDay, background: str = "noise", render_mode: str | None = None, **task: Any) -> None:
+    def __init__(
+        self,
+        day: LobsterDay,
+        background: str = "noise",
+        noise_fit_until: str | None = HELD_OUT_FROM,
+        render_mode: str | None = None,
+        **task: Any,
+    ) -> None:
         if registered_background(background).lockstep:
             raise ConfigError(
                 f"the {background!r} background samples the orders of a batch of rollouts in lockstep, so it is a "
@@ -225,6 +242,7 @@ class ExecutionEnv(gym.Env):
             raise ConfigError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
         self.day = day
         self.background = background
+        self.noise_fit_until = parse_clock(noise_fit_until) if noise_fit_until else None
         self.render_mode = render_mode
         self.task = ExecutionTask(**task)
         self.twap = self.task.twap
@@ -237,7 +255,11 @@ class ExecutionEnv(gym.Env):
         start = self.task.start(self.np_random, options)
         sim_seed = int(self.np_random.integers(2**31))
         sim = Simulator(
-            self.day, start, self.task.end(start), make_background(self.background, self.day), seed=sim_seed
+            self.day,
+            start,
+            self.task.end(start),
+            make_background(self.background, self.day, self.noise_fit_until),
+            seed=sim_seed,
         )
         self.execution = Execution(sim, self.twap, sim_seed)
         return self.execution.observe(), {"start": start, "arrival_mid": self.execution.arrival}
