@@ -24,6 +24,7 @@ VQVAE_DIR = MODELS_DIR / "vqvae"
 BATCH_MODEL_DIR = MODELS_DIR / "batch_model"
 ENSEMBLE_DIR = MODELS_DIR / "ensemble"
 DEEPLOB_DIR = MODELS_DIR / "deeplob"
+FORECAST_SCOREBOARD = ASSETS_DIR / "forecast" / "scoreboard.json"  # the held-out `mars forecast evaluate` result
 CALIBRATION_DIR = ASSETS_DIR / "calibration"
 STUDIES_DIR = ASSETS_DIR / "studies"
 

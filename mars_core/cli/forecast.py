@@ -10,7 +10,15 @@ import typer
 from tqdm import tqdm
 
 from analysis.forecast_labels import CLASSES
-from mars_core.cli.options import DataDirOption, JsonOption, emit, set_threads
+from mars_core.cli.options import (
+    DataDirOption,
+    ExecutorOption,
+    JsonOption,
+    RayAddressOption,
+    emit,
+    executor_of,
+    set_threads,
+)
 from mars_core.engine import format_clock
 from mars_core.experiments import forecast as fc
 from mars_core.experiments.forecast_eval import DATE, ForecastConfig, evaluate
@@ -71,7 +79,9 @@ def evaluate_command(
     backgrounds: Annotated[list[str] | None, typer.Option("--backgrounds", help="lmm and/or noise.")] = None,
     seed: Annotated[int, typer.Option(min=0)] = 0,
     out: Annotated[Path | None, typer.Option(help="Evaluation folder (resumed).")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Processes for the simulation units.")] = 1,
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes or Ray tasks (default: all cores).")] = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
     deeplob: Annotated[Path | None, typer.Option(help="DeepLOB checkpoint (default: the shipped one).")] = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
@@ -91,7 +101,9 @@ def evaluate_command(
             bar.total, bar.n = total, finished
             bar.refresh()
 
-        result = evaluate(config, out, data_dir, workers, done, str(deeplob) if deeplob else None)
+        result = evaluate(
+            config, out, data_dir, workers, done, str(deeplob) if deeplob else None, executor_of(executor, ray_address)
+        )
     result["seconds"] = round(time.perf_counter() - started, 1)
     lines = [f"{result['starts']} start points x {config.rollouts} rollouts; accuracy (chance 1/3) per horizon:"]
     for name, acc in result["accuracy"].items():

@@ -6,8 +6,9 @@ class of the training period and persistence (the class of the past k minutes' t
 Accuracy and macro-F1 per horizon with 95% block-bootstrap intervals over start points, confusion matrices, and the
 5-minute realised volatility and mean spread forecasts against the naive "as in the last 5 minutes".
 
-The simulations are units of a few start points of one day (`forecast.Unit`), mapped by one function; each unit's
-result is kept in the evaluation directory (`units/`), so an interrupted evaluation resumes where it stopped.
+The simulations are units of a few start points of one day (`forecast.Unit`), mapped by one function
+(`unit_result`) on the executor (local processes or Ray); this process keeps each unit's result in the evaluation
+directory (`units/`), so an interrupted evaluation resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.engine import format_clock
 from mars_core.errors import MarsInputError
 from mars_core.experiments import forecast as fc
+from mars_core.experiments.executor import LOCAL, Executor, run_units
 from mars_core.model import deeplob
 from mars_core.paths import runs_root
 from mars_core.settings import Seed, Settings, Whole
@@ -78,50 +78,52 @@ def unit_file(out: Path, unit: fc.Unit) -> Path:
     return out / "units" / f"{unit.background}_{unit.symbol}_{unit.date}_{unit.starts[0] // NS_PER_MINUTE}.npz"
 
 
-def run_unit(unit: fc.Unit, out: str) -> str:
-    """Simulate one unit and keep its result in `out`/units (atomically); returns the file."""
+def unit_result(unit: fc.Unit) -> dict[str, Any]:
+    """Simulate one unit: its start points' rollout labels (S, R, H), realised vols and mean spreads (S, R)."""
     result = fc.simulate_unit(unit)
-    path = unit_file(Path(out), unit)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(
-        tmp,
-        starts=np.array(unit.starts),
-        labels=np.stack([result.labels[s] for s in unit.starts]),
-        vol=np.stack([result.vol[s] for s in unit.starts]),
-        spread=np.stack([result.spread[s] for s in unit.starts]),
-        orders=result.orders,
-        seconds=result.seconds,
-    )
-    os.replace(tmp, path)
-    return str(path)
+    return {
+        "unit": unit,
+        "starts": np.array(unit.starts),
+        "labels": np.stack([result.labels[s] for s in unit.starts]),
+        "vol": np.stack([result.vol[s] for s in unit.starts]),
+        "spread": np.stack([result.spread[s] for s in unit.starts]),
+        "orders": result.orders,
+        "seconds": result.seconds,
+    }
 
 
-def map_units(units: list[fc.Unit], out: Path, workers: int, done: Callable[[int, int], None] | None = None) -> None:
-    """Run the units not yet kept in `out`, in this process (one worker) or a spawned pool."""
+def map_units(
+    units: list[fc.Unit],
+    out: Path,
+    executor: Executor = LOCAL,
+    workers: int | None = None,
+    done: Callable[[int, int], None] | None = None,
+) -> None:
+    """Run the units not yet kept in `out` on the executor; this process keeps each result (atomically)."""
     todo = [u for u in units if not unit_file(out, u).exists()]
-    finished = len(units) - len(todo)
-    if workers <= 1:
-        for u in todo:
-            run_unit(u, str(out))
-            finished += 1
-            if done:
-                done(finished, len(units))
-        return
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        for _ in pool.map(run_unit, todo, [str(out)] * len(todo)):
-            finished += 1
-            if done:
-                done(finished, len(units))
+    finished = [len(units) - len(todo)]
+
+    def keep(result: dict[str, Any]) -> None:
+        path = unit_file(out, result.pop("unit"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **result)
+        os.replace(tmp, path)
+        finished[0] += 1
+        if done:
+            done(finished[0], len(units))
+
+    run_units(unit_result, todo, executor, workers, keep)
 
 
 def evaluate(
     config: ForecastConfig,
     out: str | Path | None = None,
     data_dir: str | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     done: Callable[[int, int], None] | None = None,
     deeplob_path: str | None = None,
+    executor: Executor = LOCAL,
 ) -> dict[str, Any]:
     """Simulate (or resume) every unit, then score every forecaster on the held-out start points."""
     started = time.perf_counter()
@@ -129,7 +131,7 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "forecast.json", config.model_dump(mode="json"))
     units = config.units(data_dir)
-    map_units(units, out, workers, done)
+    map_units(units, out, executor, workers, done)
     simulated = time.perf_counter()
     th = fc.thresholds(config.days, data_dir)
     result = score(config, out, units, th, data_dir, deeplob_path)
@@ -219,6 +221,7 @@ def score(
     return {
         "horizons": list(fc.HORIZONS),
         "rollouts": config.rollouts,
+        "every_minutes": config.every_minutes,
         "starts": int(len(truth)),
         "start_times": [format_clock(s)[:5] for s in starts],
         "days": [list(d) for d in config.days],

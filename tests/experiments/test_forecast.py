@@ -49,7 +49,7 @@ def test_batched_start_points_match_each_start_alone_and_repeat_by_seed(data_dir
 
 def test_evaluation_scores_every_forecaster_on_the_held_out_starts(data_dir, tmp_path) -> None:
     config = ForecastConfig(symbols=("GOOG",), backgrounds=("noise",), rollouts=3, every_minutes=20, bootstrap=20)
-    result = evaluate(config, tmp_path / "eval", str(data_dir), deeplob_path=str(tmp_path / "none"))
+    result = evaluate(config, tmp_path / "eval", str(data_dir), 1, deeplob_path=str(tmp_path / "none"))
     assert result["horizons"] == [1, 2, 3, 4, 5] and result["rollouts"] == 3
     assert result["start_times"] == ["14:30", "14:50", "15:10", "15:30", "15:50"] and result["starts"] == 5
     assert set(result["accuracy"]) == {"noise", "noise_mean", "persistence", "majority"}
@@ -68,5 +68,5 @@ def test_evaluation_scores_every_forecaster_on_the_held_out_starts(data_dir, tmp
     assert result["accuracy"]["persistence"] == pytest.approx(expected.tolist())
     assert [sum(map(sum, m)) for m in result["confusion"]["noise"]] == [5] * 5
     assert result["regression"]["realised_vol"]["naive"]["n"] == 5
-    again = evaluate(config, tmp_path / "eval", str(data_dir), deeplob_path=str(tmp_path / "none"))  # resumed
+    again = evaluate(config, tmp_path / "eval", str(data_dir), 1, deeplob_path=str(tmp_path / "none"))  # resumed
     assert again["accuracy"] == result["accuracy"] and again["timings"]["simulate_seconds"] < 1
