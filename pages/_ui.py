@@ -22,6 +22,7 @@ from mars_core import paths
 from mars_core.data import discover_with_problems, find_dataset, load_day, minute_bars, resolve_data_dir
 from mars_core.data.schema import NS_PER_SECOND, DatasetInfo, EventType, LobsterDay
 from mars_core.errors import MarsInputError
+from mars_core.sim.executor import default_executor
 
 ORDER_MODEL = paths.ORDER_MODEL_DIR.name  # the folder of the models folder that the LMM background loads
 HOW_TO_ADD_DATA = (
@@ -82,6 +83,16 @@ def show_problems(problems: list[str]) -> None:
 
 
 # ---- data (cached) -----------------------------------------------------------------------------
+
+
+def show_executor(always: bool = False) -> None:
+    """A line saying where runs started here go: a Ray cluster when RAY_ADDRESS is set (always said), else local
+    processes (said only when `always`)."""
+    executor = default_executor()
+    if executor.remote:
+        st.caption(f":material/lan: Runs started here go to the {executor.describe()} (RAY_ADDRESS).")
+    elif always:
+        st.caption("Runs started here use this machine's cores (set RAY_ADDRESS to send them to a Ray cluster).")
 
 
 def data_dir() -> Path:

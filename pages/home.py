@@ -76,6 +76,8 @@ for card in status.cards:
     with st.expander(f"Model card: {card.parent.name}"):
         st.markdown(card.read_text(encoding="utf-8", errors="replace"))
 
+_ui.show_executor(always=True)
+
 st.subheader("Where to start")
 columns = st.columns(3)
 for i, (page, label, icon, blurb) in enumerate(START_HERE):

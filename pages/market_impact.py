@@ -12,6 +12,7 @@ from mars_core import paths
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.experiments.impact import StudyConfig, plan, run_study, study_dir
+from mars_core.sim.executor import default_executor
 from pages import _impact_ui, _jobs, _runs_ui, _ui
 
 _ui.route_through_app()
@@ -49,6 +50,7 @@ st.caption(
     "against many simulated futures, each paired with the same future without the agent, and read the impact, the "
     "fulfillment and the square-root law off the differences."
 )
+_ui.show_executor()
 
 
 def _impact_under_scenario() -> None:
@@ -329,7 +331,9 @@ if (run_clicked or resume is not None) and study is not None and not blocked and
         _runs_ui.already_run(status_slot, _impact_ui.SELECTED, out, "study")
     else:
         progress_slot.progress(0.0, text="Starting: checking the data and the windows…")
-        job = _jobs.start(run_study, study, out, data_dir=str(data_dir) if data_dir else None)
+        job = _jobs.start(
+            run_study, study, out, data_dir=str(data_dir) if data_dir else None, executor=default_executor()
+        )
         running = state[JOB] = {"job": job, "live": _impact_ui.LiveStudy(study, out)}
         st.rerun()  # draw the Stop button in place of Run
 

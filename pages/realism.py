@@ -14,6 +14,7 @@ from analysis.stylized_facts import FACT_NAMES, FACT_TESTS, FACTS
 from mars_core import paths
 from mars_core.errors import MarsInputError
 from mars_core.experiments.realism import HELD_OUT, evaluation_dir, run_realism
+from mars_core.sim.executor import default_executor
 from pages import _jobs, _realism_ui, _runs_ui, _ui
 
 _ui.route_through_app()
@@ -48,6 +49,7 @@ st.caption(
     "reaches against real data; the fidelity charts follow the simulated market's state minute by minute, and the "
     "minute bars are tested for Cont's 11 stylized facts (App. I)."
 )
+_ui.show_executor()
 
 root = paths.runs_root()
 model = _ui.model_status()
@@ -189,7 +191,9 @@ if (run_clicked or resume is not None) and config is not None and running is Non
         _runs_ui.already_run(status_slot, _realism_ui.SELECTED, out, "evaluation")
     else:
         progress_slot.progress(0.0, text="Checking the data and the windows…")
-        job = _jobs.start(run_realism, config, out, data_dir=str(data_dir) if data_dir else None)
+        job = _jobs.start(
+            run_realism, config, out, data_dir=str(data_dir) if data_dir else None, executor=default_executor()
+        )
         fast = _realism_ui.plan(config, n_days)["fast"] if "lmm" in config.backgrounds else 0
         state[JOB] = {"job": job, "out": out, "clock": _runs_ui.ProgressClock(fast=fast)}
         st.rerun()  # draw the Stop button in place of Run

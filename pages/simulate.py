@@ -18,6 +18,7 @@ from mars_core.errors import MarsInputError
 from mars_core.experiments import whatif
 from mars_core.sim import runs
 from mars_core.sim.config import SESSION_CLOSE, SESSION_OPEN, SimConfig
+from mars_core.sim.executor import default_executor
 from mars_core.sim.lockstep import generation_progress
 from mars_core.sim.runner import run_simulation
 from mars_core.store import RunDir
@@ -49,6 +50,7 @@ st.caption(
     "Start at any moment of a real trading day, simulate many possible futures of the order book, "
     "and see how the market reacts to your own orders and execution agents."
 )
+_ui.show_executor()
 
 # ---- which day ---------------------------------------------------------------------------------
 data_dir, datasets = _ui.require_datasets()
@@ -326,7 +328,7 @@ if run_clicked and config is not None and running is None:
             icon=":material/history:",
         )
     else:
-        job = _jobs.start(run_simulation, config, str(path), data_dir=str(data_dir))
+        job = _jobs.start(run_simulation, config, str(path), data_dir=str(data_dir), executor=default_executor())
         state[JOB] = {"job": job, "config": config, "path": str(path)}
         st.rerun()  # draw the Stop button in place of Run
 

@@ -13,6 +13,7 @@ from mars_core.control import bench as control_bench
 from mars_core.data import resolve_data_dir
 from mars_core.engine import bench as engine_bench
 from mars_core.errors import MarsInputError
+from mars_core.experiments import scaling
 from mars_core.model import bench as model_bench
 from mars_core.model.checkpoint import load_batch_model
 from mars_core.sim import bench as sim_bench
@@ -76,6 +77,23 @@ def bench_generate(
         for b in result["orders_per_s"]
     )
     emit(result, as_json, human)
+
+
+@bench_app.command("executor")
+def bench_executor(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
+    """A small impact study on 1 and 2 workers, locally and on Ray (one node, then a simulated two-node cluster),
+    and each executor's overhead per task."""
+
+    r = scaling.run(data_dir)
+    c = r["cluster"]
+    human = (
+        f"{r['arms']} arms: local {r['local_seconds'][1]}s on 1 worker, {r['local_seconds'][2]}s on 2 "
+        f"(x{r['speedup_local']}); Ray {r['ray_seconds'][1]}s / {r['ray_seconds'][2]}s (x{r['speedup_ray']}); "
+        f"two-node cluster {c['seconds']}s, probe tasks per node {c['probe_tasks_per_node']}\n"
+        f"overhead per task: local {r['local_task_ms']} ms, Ray {r['ray_task_ms']} ms, two nodes {c['task_ms']} ms "
+        f"(load average {r['load_average'][0]} -> {r['load_average'][1]} on {r['cores']} cores)"
+    )
+    emit(r, as_json, human)
 
 
 @bench_app.command("sampler")

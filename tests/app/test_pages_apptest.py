@@ -63,6 +63,18 @@ def test_home_lists_the_sample_datasets(lobster_dir: Path) -> None:
     }
 
 
+def test_home_and_the_run_pages_say_when_runs_go_to_a_ray_cluster(
+    lobster_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert "use this machine's cores" in texts(run_app().caption)
+    assert "Ray cluster" not in texts(run_app("pages/simulate.py").caption)
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.5:6379")  # named only: nothing connects before a run starts
+    assert "go to the Ray cluster at 10.0.0.5:6379" in texts(run_app().caption)
+    for page in ("pages/simulate.py", "pages/market_impact.py", "pages/realism.py"):
+        assert "go to the Ray cluster at 10.0.0.5:6379" in texts(run_app(page).caption), page
+
+
 def test_home_without_data_says_where_it_looked_and_how_to_add_some(empty_dir: Path) -> None:
     at = run_app()
     message = texts(at.info)
