@@ -36,6 +36,7 @@ from mars_core.store import named_dir, write_json
 from mars_core.store.rundir import finite
 
 EVALUATIONS_DIR = "forecast"
+MARKER = "forecast.json"  # an evaluation directory holds its configuration in this file
 DATE = "2012-06-21"
 
 
@@ -129,7 +130,7 @@ def evaluate(
     started = time.perf_counter()
     out = Path(out) if out else named_dir(runs_root() / EVALUATIONS_DIR, "eval", config.model_dump(mode="json"))
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "forecast.json", config.model_dump(mode="json"))
+    write_json(out / MARKER, config.model_dump(mode="json"))
     units = config.units(data_dir)
     map_units(units, out, executor, workers, done)
     simulated = time.perf_counter()

@@ -21,11 +21,13 @@ from analysis.charts import realism as rc
 from analysis.impact_results import StudyResults
 from analysis.realism_results import RealismResults
 from analysis.report.document import Report
+from analysis.report.forecast import forecast_report
 from analysis.report.impact import impact_report
 from analysis.report.realism import realism_report
 from analysis.stylized_facts import FACTS
 from mars_core import __version__
 from mars_core.errors import ConfigError, MarsInputError
+from mars_core.experiments.forecast_eval import MARKER as FORECAST_MARKER
 from mars_core.experiments.impact import STUDY_MARKER
 from mars_core.experiments.provenance import datasets, git_commit, mtime, sha256, versions
 from mars_core.experiments.realism import FILES, MARKER, PROTOCOL, RealismConfig
@@ -265,9 +267,24 @@ def _realism(path: Path, data_dir: str | None) -> Report:
     return realism_report(results, realism_provenance(results, data_dir))
 
 
+def _forecast(path: Path, data_dir: str | None) -> Report:
+    if not (path / "summary.json").is_file():
+        raise MarsInputError(f"{path}: the forecast evaluation has not finished (no summary.json); run it again")
+    result = json.loads((path / "summary.json").read_text())
+    config = json.loads((path / FORECAST_MARKER).read_text())
+    provenance = {
+        "Git commit": git_commit(),
+        "Versions": versions(),
+        "Order model": model_provenance(),
+        "DeepLOB": json.dumps(result.get("deeplob")),
+    }
+    return forecast_report(result, config, provenance)
+
+
 BUILDERS: list[tuple[str, str, Callable[[Path, str | None], Report]]] = [
     ("impact study (mars impact)", STUDY_MARKER, _impact),
     ("realism evaluation (mars realism)", MARKER, _realism),
+    ("forecast evaluation (mars forecast evaluate)", FORECAST_MARKER, _forecast),
 ]
 """(what it is, the marker file of its directory, build its Report); the first match builds."""
 

@@ -10,6 +10,7 @@ from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.engine import parse_clock
 from mars_core.experiments import forecast as fc
 from mars_core.experiments.forecast_eval import ForecastConfig, evaluate
+from mars_core.experiments.reports import build_report
 
 GOOG = (("GOOG", "2012-06-21"),)
 
@@ -70,3 +71,11 @@ def test_evaluation_scores_every_forecaster_on_the_held_out_starts(data_dir, tmp
     assert result["regression"]["realised_vol"]["naive"]["n"] == 5
     again = evaluate(config, tmp_path / "eval", str(data_dir), 1, deeplob_path=str(tmp_path / "none"))  # resumed
     assert again["accuracy"] == result["accuracy"] and again["timings"]["simulate_seconds"] < 1
+    report = build_report(tmp_path / "eval", str(data_dir))
+    assert report.title == "Forecasting by simulation" and "5 held-out start points × 3 rollouts" in report.subtitle
+    assert [s.heading for s in report.sections] == ["Held-out accuracy", "Confusion matrices", "Volatility and spread"]
+    assert {m[0] for m in report.sections[0].metrics} >= {
+        "Noise traders (majority vote)",
+        "Persistence",
+        "Majority class",
+    }
