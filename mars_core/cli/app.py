@@ -14,6 +14,7 @@ import typer
 
 from mars_core.cli import data, experiments, replay, scenario, simulate
 from mars_core.cli.bench import bench_app
+from mars_core.cli.detect import detect_app
 from mars_core.cli.forecast import forecast_app
 from mars_core.cli.rl import rl_app
 from mars_core.cli.train import train_app
@@ -41,6 +42,7 @@ app.command("control-eval")(experiments.control_eval_command)
 app.command("scenario")(scenario.scenario_command)
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(rl_app, name="rl", help="Train and evaluate the execution agent (paper Sec. 4.4).")
+app.add_typer(detect_app, name="detect")
 
 
 def main(argv: list[str] | None = None) -> None:
