@@ -252,6 +252,7 @@ def train_deeplob(
     samples = deeplob_samples(days, th, every_s, data_dir)
     loaded = deeplob.train(samples, out, train_config=train_config, progress=progress)
     loaded.summary.update({"days": [list(d) for d in days], "every_s": every_s, "thresholds": th.tolist()})
+    (Path(out) / "model_card.md").write_text(deeplob.model_card(loaded.summary))
     return loaded
 
 

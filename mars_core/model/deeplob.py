@@ -251,3 +251,46 @@ def predict(loaded: LoadedDeepLOB, states: BookStates, moments: np.ndarray) -> t
         probs[ok] = torch.softmax(loaded.model(torch.from_numpy(states.windows(last[ok], window))), -1).numpy()
     classes = np.where(np.isfinite(probs).all(-1), np.nan_to_num(probs, nan=0).argmax(-1), -1)
     return classes, probs
+
+
+def model_card(summary: dict) -> str:
+    """Markdown card of a trained DeepLOB (from `train`'s summary, with the days and thresholds it was trained on)."""
+    best, m, t = summary["best"], summary["model_args"], summary["train_config"]
+    days = ", ".join(" ".join(d) for d in summary.get("days", []))
+    acc = ", ".join(f"{a:.3f}" for a in best["val_accuracy"])
+    th = summary.get("thresholds")
+    thresholds = "; ".join(f"{k + 1} min: {lo:+.2e} / {hi:+.2e}" for k, (lo, hi) in enumerate(zip(*th))) if th else "—"
+    return f"""# DeepLOB baseline (Zhang, Zohren & Roberts 2019)
+
+The direct forecaster that forecasting by simulation is compared with (paper Sec. 4.1, Fig. 7a; `mars forecast
+evaluate`). It predicts the trend class (down / flat / up) of the mean mid over the next 1-5 minutes from the last
+{m["window"]} book states (the book after each order), 10 levels of price and size. Load it with
+`mars_core.model.deeplob.load()`; predict with `deeplob.predict(loaded, BookStates.of(day), moments)`.
+
+## Data and split
+
+- Days: {days}; training moments every {summary.get("every_s", "?")} s from 09:35 until the 5-minute horizon ends at 14:30.
+- Labels: Ntakaris et al.'s mean mid after each order in (t, t + k] over the mid at t, minus 1; three classes at the
+  thresholds that split the training moments of both days in thirds (down below / up above): {thresholds}.
+- Early stopping: the last {t["val_share"]:.0%} of each day's training moments (every {t["val_stride"]}th scored) are
+  held back; the weights kept are those of the evaluation with the lowest loss there. The held-out afternoon from
+  14:30 is never seen.
+- Inputs: prices in ticks from the last state's mid (clipped to +-{PRICE_CLIP}, / 10), sizes log(1 + shares).
+  **AMZN has 5 levels**: levels 6-10 are padded with zeros (an empty level), the same in every AMZN window.
+
+## Model
+
+- Three convolution blocks (1x2 stride 2, then two causal 4x1; {m["channels"]} channels), an inception module
+  ({m["inception"]} channels per branch), an LSTM of {m["hidden"]} units, one 3-class head per horizon
+  ({m["horizons"]} horizons in one network, unlike the paper's one network per horizon). {summary["parameters"]:,}
+  parameters (smaller than the paper's, to train in a few minutes on a shared 2-core CPU).
+
+## Training
+
+- {t["steps"]} AdamW steps of {t["batch_size"]} windows (lr {t["lr"]:g} with warm-up and cosine decay), seed {t["seed"]};
+  {summary["train_samples"]:,} training and {summary["val_samples"]:,} early-stopping windows; {summary["seconds"]} s on one
+  thread of a shared machine.
+- Best evaluation: step {best["step"]}, loss {best["val_loss"]:.4f} (chance ln 3 = 1.0986), accuracy per horizon {acc}.
+
+Reproduce: `mars forecast train-deeplob --steps {t["steps"]} --every-s {summary.get("every_s", 2)} --seed {t["seed"]}`, then `make manifest`.
+"""

@@ -62,3 +62,19 @@ def test_a_foreign_file_is_refused(tmp_path) -> None:
         deeplob.load(tmp_path)
     with pytest.raises(MarsInputError, match="train-deeplob"):
         deeplob.load(tmp_path / "missing")
+
+
+def test_train_command_writes_a_loadable_model_and_its_card(data_dir, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from mars_core.cli.app import app
+
+    args = ["forecast", "train-deeplob", "--symbols", "AMZN", "--steps", "2", "--every-s", "60", "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(data_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["best"]["step"] == 2 and summary["days"] == [["AMZN", "2012-06-21"]]
+    assert summary["train_samples"] == int(291 * 0.85)  # a moment a minute, 09:35-14:25
+    card = (tmp_path / "model_card.md").read_text()
+    assert "**AMZN has 5 levels**" in card and f"{summary['parameters']:,}" in card
+    assert deeplob.load(tmp_path).summary["best"]["val_loss"] == summary["best"]["val_loss"]
