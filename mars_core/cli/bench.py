@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Annotated
 
@@ -68,14 +69,16 @@ def bench_generate(
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Orders generated and matched per second by the shipped order model at 1, 16 and 64 rollouts."""
+    """Orders generated and matched per second by the shipped order model at 16, 64 and 256 rollouts."""
 
     result = sim_bench.run_generate(symbol, date, data_dir, steps=steps)
     human = "\n".join(
-        f"{b:>3} rollouts: {result['orders_per_s'][b]:>7,} orders/s with the KV cache, "
+        f"{b:>3} rollouts: {result['orders_per_s'][b]:>7,} orders/s with the KV cache "
+        f"({result['orders_per_cpu_s'][b]:,} per CPU second), "
         f"{result['orders_per_s_nocache'][b]:>6,} recomputing the window ({result['speedup'][b]}x)"
         for b in result["orders_per_s"]
     )
+    human += f"\nload average {result['load_average']} on {os.cpu_count()} cores"
     emit(result, as_json, human)
 
 

@@ -50,7 +50,7 @@ from mars_core.sim.backgrounds import background
 from mars_core.sim.config import SimConfig
 from mars_core.sim.executor import LOCAL, Executor
 from mars_core.sim.pool import stoppable
-from mars_core.sim.runner import pending_tasks, run_simulation, run_tasks
+from mars_core.sim.runner import pending_tasks, run_tasks
 from mars_core.store import RunDir, claim_directory, named_dir, write_json
 
 PAPER_CONFIGS = ("L1-P0.1", "L1-P0.9", "L5-P0.1", "L5-P0.9")
@@ -347,16 +347,15 @@ def _run(
     executor: Executor,
 ) -> None:
     """Run every pending arm of these run directories (in one pool), counting finished ones."""
-    if background(study.background).lockstep:  # the generative model batches a run's rollouts in one process
-        for config, run in runs:
-            finished[0] += config.rollouts - len(pending_tasks(config, run))
-            run_simulation(config, run.path, data_dir, workers, step, stop=stop, executor=executor)
-        return
     tasks = [task for config, run in runs for task in pending_tasks(config, run)]
     finished[0] += sum(config.rollouts for config, _ in runs) - len(tasks)
     for run in {run.path: run for _, run in runs}.values():
         run.clean_stale()
-    run_tasks(tasks, data_dir, workers, step, stop=stop, executor=executor)
+    driver = background(study.background)
+    if driver.lockstep:  # the generative model batches each run's rollouts in one group; the groups go in parallel
+        driver.drive(runs, data_dir, workers, step, stop=stop, executor=executor)
+    else:
+        run_tasks(tasks, data_dir, workers, step, stop=stop, executor=executor)
 
 
 def _mid_path(run: RunDir, rollout: int, arm: str, start_ns: int, grid_s: np.ndarray) -> np.ndarray:

@@ -81,18 +81,36 @@ class FlowHistory:
         self.submits.append(self.submits[-1] + int(is_submit))
         self.log_size.append(self.log_size[-1] + (math.log2(max(qty, 1)) if is_submit else 0.0))
 
+    def copy(self) -> FlowHistory:
+        """An independent copy (its lists copied; a deepcopy walks every number and costs ~15 ms a rollout)."""
+        other = FlowHistory.__new__(FlowHistory)
+        other.ts, other.submits, other.log_size = list(self.ts), list(self.submits), list(self.log_size)
+        other.mid_ts, other.mid2 = list(self.mid_ts), list(self.mid2)
+        return other
+
     def push(self, ts: int, is_submit: bool, qty: int, mid2: int) -> None:
         """An order at `ts` (a submission of `qty` shares, or a cancel) and bid + ask after it."""
         self._add(ts, is_submit, qty)
         self.mid_ts.append(ts)
         self.mid2.append(mid2)
 
-    def context(self, tick: int) -> list[int]:
-        """The flow context after the latest order (the same values as `stream_context` of the whole stream)."""
-        ts, n = self.ts[-1], len(self.ts)
+    def measures(self, tick: int) -> tuple[int, int, int, float]:
+        """The unbucketed flow context after the latest order: mid changes over 1 and 5 minutes (ticks, towards
+        zero), orders and mean log2 submission size over 5 minutes (NaN: none); `context_of` buckets them."""
+        ts, n, now = self.ts[-1], len(self.ts), self.mid2[-1]
         then = [self.mid2[max(bisect.bisect_right(self.mid_ts, ts - h) - 1, 0)] for h in MID_HORIZONS_NS]
         first = bisect.bisect_right(self.ts, ts - FLOW_NS)
         n_submits = self.submits[n] - self.submits[first]
-        mean = (self.log_size[n] - self.log_size[first]) / n_submits if n_submits else float("nan")
-        m1, m5 = mid_changes(np.array([self.mid2[-1]]), [np.array([t]) for t in then], tick)
-        return [int(m1[0]), int(m5[0]), int(rate_bucket(n - first)), int(size_bucket(mean))]
+        mean = (self.log_size[n] - self.log_size[first]) / n_submits if n_submits else math.nan
+        m1, m5 = (math.trunc((now - t) / (2 * tick)) for t in then)  # as np.fix of the same float division
+        return m1, m5, n - first, mean
+
+    def context(self, tick: int) -> list[int]:
+        """The flow context after the latest order (the same values as `stream_context` of the whole stream)."""
+        return context_of([self.measures(tick)])[0].tolist()
+
+
+def context_of(measures: list[tuple[int, int, int, float]]) -> np.ndarray:
+    """(N, N_CTX) flow context of N rows of `FlowHistory.measures`, bucketed in one pass."""
+    m1, m5, count, mean = zip(*measures)
+    return np.column_stack([mid_bucket(m1), mid_bucket(m5), rate_bucket(count), size_bucket(mean)])

@@ -28,7 +28,7 @@ from mars_core.sim.config import BACKGROUNDS as NAMES
 @dataclass(frozen=True)
 class Background:
     """How a background is driven: `make` an agent per arm (fitted until a time, for the noise traders), or
-    `drive` every pending arm of a run in lockstep."""
+    `drive` every pending arm of a list of runs in lockstep."""
 
     name: str
     make: Callable[[LobsterDay, int | None], BackgroundAgent] | None = None

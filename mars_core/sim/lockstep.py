@@ -5,7 +5,8 @@ so the pending rollouts of each arm form one group; the groups (treated and base
 in parallel processes when there are cores for them. Arms are built and committed as the
 per-arm runner builds them (`arms`), so their tables are the same kind.
 
-An arm's rollouts all finish at the end of the group, so while it generates, the group
+Every pending group of one run or of many (a study's) is one work unit of the executor, so groups of different
+runs go in parallel. An arm's rollouts all finish at the end of the group, so while it generates, the group
 writes how far each rollout has simulated to `generating-<arm>.json` in the run directory
 about once a second (`generation_progress` reads them): the dashboard follows a run there (not under Ray: a group on a Ray worker runs into a scratch directory and its
 arms come back to be written when it ends, `ship_group`).
@@ -45,9 +46,7 @@ REPORT_EVERY_S = 1.0  # how often a generating group writes its rollouts' progre
 
 
 def run_groups(
-    config: SimConfig,
-    run: RunDir,
-    day: LobsterDay,
+    runs: list[tuple[SimConfig, RunDir]],
     data_dir: str | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
@@ -55,24 +54,19 @@ def run_groups(
     stop: threading.Event | None = None,
     executor: Executor = LOCAL,
 ) -> None:
-    """Every pending arm of `config` in `run`: one lockstep group per arm, in this process or one per group
-    (a process, or a Ray task whose arms come back here, `executor`).
+    """Every pending arm of these runs: one lockstep group per arm of each run, all mapped at once, in this process
+    or one per worker (a process, or a Ray task whose arms come back here, `executor`).
 
     Raises `Cancelled` soon after `stop` is set (between groups in this process; at once, workers killed, in a pool).
     """
-    groups = [
-        (arm, todo) for arm in config.arms if (todo := [r for r in range(config.rollouts) if not run.is_done(r, arm)])
+    units = [
+        (config, str(run.path), arm, todo, data_dir, model_path)
+        for config, run in runs
+        for arm in config.arms
+        if (todo := [r for r in range(config.rollouts) if not run.is_done(r, arm)])
     ]
-    total = config.rollouts * len(config.arms)
-    finished = total - sum(len(todo) for _, todo in groups)
-    if not executor.remote and min(workers or os.cpu_count() or 1, len(groups)) <= 1:
-        loaded = cached_order_model(model_path)
-        for arm, todo in groups:
-            check_stop(stop)
-            for summary in run_group(config, str(run.path), arm, todo, day, loaded):
-                finished += 1
-                report_progress(progress, finished, total, summary)
-        return
+    total = sum(config.rollouts * len(config.arms) for config, _ in runs)
+    finished = total - sum(len(unit[3]) for unit in units)
 
     def group_done(summaries: list[dict[str, Any]]) -> None:
         nonlocal finished
@@ -80,11 +74,14 @@ def run_groups(
             finished += 1
             report_progress(progress, finished, total, summary)
 
-    units = [(config, str(run.path), arm, todo, data_dir, model_path) for arm, todo in groups]
     if executor.remote:
         run_units(
             ship_group, units, executor, workers, lambda shipped: group_done([land_arm(*s) for s in shipped]), stop
         )
+    elif min(workers or os.cpu_count() or 1, len(units)) <= 1:
+        for unit in units:
+            check_stop(stop)
+            group_done(run_group_in_worker(unit))
     else:  # spawn, not fork: a process forked after torch has started its thread pool can hang
         run_units(run_group_in_worker, units, executor, workers, group_done, stop, start_method="spawn")
 
@@ -93,7 +90,7 @@ GroupUnit = tuple[SimConfig, str, str, list[int], str | None, str | None]  # con
 
 
 def run_group_in_worker(unit: GroupUnit) -> list[dict[str, Any]]:
-    """`run_group` in a fresh worker process: loads the day and the model itself."""
+    """`run_group` of a unit: loads the day and the model (each once per process)."""
     config, run_path, arm, rollouts, data_dir, model_path = unit
     return run_group(config, run_path, arm, rollouts, load_config_day(config, data_dir), cached_order_model(model_path))
 

@@ -82,7 +82,7 @@ def run_simulation(
         wait: when another process runs into `out`, wait for it instead of refusing.
         executor: where the arms run (`executor`); either way they land in `out` and resume the same way.
     """
-    day = load_config_day(config, data_dir)  # validate before creating anything
+    load_config_day(config, data_dir)  # validate before creating anything
     run = RunDir.create(out, config.model_dump(mode="json"))
     with run.lock(wait), stoppable(run.path, stop) as flag:
         run.clean_stale()
@@ -94,7 +94,7 @@ def run_simulation(
 
         driver = background(config.background)
         if driver.lockstep:
-            driver.drive(config, run, day, data_dir, workers, timed, model_path, stop=flag, executor=executor)
+            driver.drive([(config, run)], data_dir, workers, timed, model_path, stop=flag, executor=executor)
         else:
             tasks = pending_tasks(config, run)
             total = config.rollouts * len(config.arms)

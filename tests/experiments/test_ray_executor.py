@@ -13,6 +13,7 @@ import pytest
 
 from mars_core.experiments.executor import Executor, ray_session, run_units
 from mars_core.experiments.impact import StudyConfig, plan, run_study
+from mars_core.sim import lockstep
 from mars_core.sim.config import SimConfig
 from mars_core.sim.pool import Cancelled
 from mars_core.sim.runner import run_simulation
@@ -91,3 +92,22 @@ def test_generative_groups_on_ray_write_the_bytes_of_the_local_run(data_dir: Pat
     )
     assert _parquet_bytes(tmp_path / "ray") == _parquet_bytes(tmp_path / "local")
     assert not list((tmp_path / "ray").glob("generating-*"))
+
+
+def test_a_generative_study_runs_its_groups_together_and_ray_matches_local(data_dir: Path, tmp_path: Path) -> None:
+    study = StudyConfig.from_dict(
+        TINY_STUDY | {"background": "lmm", "rollouts": 2, "q_over_v": [0.2], "horizon_minutes": 1}
+    )
+    groups: list[int] = []  # units per map: the baselines', then every point's
+    real = run_units
+
+    def counting(fn, units, *args, **kwargs):  # noqa: ANN001, ANN202 (a spy on the executor)
+        groups.append(len(units))
+        return real(fn, units, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lockstep, "run_units", counting)
+        on_ray = run_study(study, tmp_path / "ray", data_dir=str(data_dir), executor=RAY)
+    run_study(study, tmp_path / "local", data_dir=str(data_dir), workers=1)
+    assert groups == [1, 2] and on_ray["trajectories"] == 4  # the two points' groups went to Ray together
+    assert _parquet_bytes(tmp_path / "ray") == _parquet_bytes(tmp_path / "local")

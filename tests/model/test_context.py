@@ -6,7 +6,7 @@ import numpy as np
 
 from mars_core.data import LobsterDay
 from mars_core.data.orderflow import Action, order_flow
-from mars_core.model.context import FLOW_NS, FlowHistory, stream_context
+from mars_core.model.context import FLOW_NS, FlowHistory, context_of, stream_context
 from mars_core.model.dataset import flow_context
 from mars_core.model.tokenizer import mid2_series
 from mars_core.model.vocab import CTX_SIZES, MID_BUCKETS, mid_bucket, rate_bucket, size_bucket
@@ -64,8 +64,12 @@ def test_a_rollouts_running_history_gives_the_whole_stream_context(goog_day: Lob
         goog_day.events.ts[a - 1 : b].tolist(),
         mid2[a - 1 : b].tolist(),
     )
+    twin, measures = history.copy(), []  # a rollout's copy goes on on its own
     for i in range(lo, hi):  # push each order with the mid after it: the same context as the whole day's
         history.push(
             int(flow.ts[i]), bool(flow.action[i] == Action.SUBMIT), int(flow.qty[i]), int(mid2[flow.last_msg[i]])
         )
         assert history.context(tick) == whole[i].tolist(), i
+        measures.append(history.measures(tick))
+    np.testing.assert_array_equal(context_of(measures), whole[lo:hi])  # bucketed in one pass: the same rows
+    assert len(twin.ts) == len(part) and twin.context(tick) == whole[lo - 1].tolist()

@@ -20,7 +20,6 @@ running, cost what those few need.
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections import deque
 from collections.abc import Iterator
@@ -34,11 +33,11 @@ from mars_core.data.orderflow import order_flow
 from mars_core.data.schema import LobsterDay
 from mars_core.engine import OrderKind
 from mars_core.model.checkpoint import LoadedModel
-from mars_core.model.context import FLOW_NS, FlowHistory
+from mars_core.model.context import FLOW_NS, FlowHistory, context_of
 from mars_core.model.dataset import flow_context
 from mars_core.model.sampler import OrderModelSampler, Parked
 from mars_core.model.tokenizer import DecodedOrder, mid2_series, raw_orders
-from mars_core.model.vocab import CANCEL, N_CTX, split_token
+from mars_core.model.vocab import CANCEL, split_token
 from mars_core.sim.agent import NEVER, Action, AgentId, Cancel, Modify, Submit
 from mars_core.sim.simulator import Simulator
 
@@ -138,7 +137,7 @@ class LockstepGroup:
         contexts = context if isinstance(context, list) else [context] * B
         self.sampler.prefill(*(np.stack(part) for part in zip(*contexts)))
         histories = {clock: flow_history(self.day, clock) for clock in {sim.clock for sim in sims}}
-        self.flows = [copy.deepcopy(histories[sim.clock]) for sim in sims]  # each rollout's stream for its flow context
+        self.flows = [histories[sim.clock].copy() for sim in sims]  # each rollout's stream for its flow context
         self.fed_qty = [0] * B  # size of the order each rollout fed last (0 when the model's order was not sent)
         self.draws = [np.random.default_rng([seed, 7]) for seed in seeds]  # sampling uniforms
         self.decoders = [np.random.default_rng([seed, 8]) for seed in seeds]  # decoding draws
@@ -250,15 +249,15 @@ class LockstepGroup:
 
     def _flow_context(self, rows: list[int], fed: np.ndarray) -> np.ndarray:
         """(rows, N_CTX) flow context of each running rollout after the order it fed (`model/context.py`)."""
-        out = np.empty((len(rows), N_CTX), dtype=np.int64)
+        submits = split_token(fed)[0] != CANCEL
+        measures = []
         for i, b in enumerate(rows):
             flow, book = self.flows[b], self.books[b]
             bid, ask = book.best_bid(), book.best_ask()
             mid2 = bid + ask if bid and ask else flow.mid2[-1]
-            is_submit = split_token(int(fed[i]))[0] != CANCEL
-            flow.push(self.last_ts[b], bool(is_submit and self.fed_qty[b] > 0), self.fed_qty[b], mid2)
-            out[i] = flow.context(self.tick)
-        return out
+            flow.push(self.last_ts[b], bool(submits[i] and self.fed_qty[b] > 0), self.fed_qty[b], mid2)
+            measures.append(flow.measures(self.tick))
+        return context_of(measures)
 
     def run(self) -> None:
         while self.rows:
