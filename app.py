@@ -23,6 +23,7 @@ SECTIONS = {
     "What-if": [
         st.Page("pages/market_impact.py", title="Market Impact", icon=":material/query_stats:"),
         st.Page("pages/impact_factors.py", title="Impact Factors", icon=":material/functions:"),
+        st.Page("pages/execution_agent.py", title="Execution Agent", icon=":material/smart_toy:"),
     ],
     "Model": [
         st.Page("pages/order_model.py", title="Order Model", icon=":material/neurology:"),

@@ -142,6 +142,40 @@ def _lockstep_episodes(
             return [_result({k: final[k][i] for k in final}, float(rewards[i])) for i in range(len(rewards))]
 
 
+def trace_start(
+    day: LobsterDay, start: str, seed: int, background: str, policies: dict[str, Policy], task: dict
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every policy from one start in the same future (one seed), for a picture: (steps, fills).
+
+    steps: policy, interval, pvr, ap (chosen before the interval), executed, fulfillment, mid_bps (the mid after
+    the interval against the arrival mid), advantage_bps (so far); fills: policy, ts, price, qty, aggressive.
+    """
+    names = list(policies)
+    if background == "lmm":
+        env = LockstepExecutionEnv(day, num_envs=len(names), **task)
+        obs, _ = env.reset(options={"start": start, "seeds": [seed] * len(names)})
+        executions = list(env.executions)
+    else:
+        envs = [ExecutionEnv(day, background, **task) for _ in names]
+        obs = np.stack([e.reset(seed=seed, options={"start": start})[0] for e in envs])
+        executions = [e.execution for e in envs]
+    steps = []
+    for interval in range(1, executions[0].twap.intervals + 1):
+        actions = np.concatenate([p(obs[k : k + 1]) for k, p in enumerate(policies.values())])
+        if background == "lmm":
+            obs = env.step(actions)[0]
+        else:
+            obs = np.stack([e.step(int(a))[0] for e, a in zip(envs, actions)])
+        for name, ex in zip(names, executions):
+            info = ex.info()
+            mid = (ex.mid() / ex.arrival - 1) * 1e4
+            steps.append({"policy": name, "interval": interval} | info | {"mid_bps": mid})
+    fills = pd.concat(
+        [pd.DataFrame(ex.agent.fills).assign(policy=name) for name, ex in zip(names, executions)], ignore_index=True
+    )
+    return pd.DataFrame(steps), fills
+
+
 def summarize(rows: list[dict[str, Any]], background: str, seed: int = 0) -> dict[str, Any]:
     """The scoreboard of `rows`: the agent's advantage over each TWAP (mean over starts of the per-start mean over
     seeds of the paired difference) with its 95% interval, and every policy's mean fulfillment and advantage."""

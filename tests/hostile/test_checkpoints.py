@@ -24,6 +24,7 @@ from mars_core.model.checkpoint import (
     write_manifest,
 )
 from mars_core.paths import MODELS_DIR
+from mars_core.rl.evaluate import shipped_policy
 
 SHIPPED = {
     "order model": ("order_model/model.pt", load_order_model),
@@ -83,10 +84,12 @@ def test_a_damaged_checkpoint_is_refused_naming_the_file(
 
 def test_the_shipped_checkpoints_match_their_manifest() -> None:
     manifest = read_manifest()
-    assert sorted(manifest) == sorted(rel for rel, _ in SHIPPED.values())
+    agent = "execution_agent/policy.pt"  # a stable-baselines3 policy, verified by rl.evaluate.shipped_policy
+    assert sorted(manifest) == sorted([*(rel for rel, _ in SHIPPED.values()), agent])
     for rel, load in SHIPPED.values():
         assert sha256_file(MODELS_DIR / rel) == manifest[rel]
         load(None)  # verified and structurally sound
+    assert shipped_policy() == MODELS_DIR / agent and sha256_file(MODELS_DIR / agent) == manifest[agent]
 
 
 def test_a_shipped_file_with_flipped_bytes_is_refused_with_how_to_restore_it(tmp_path: Path, monkeypatch) -> None:

@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from mars_core.data import LobsterDay
-from mars_core.rl.evaluate import AGENT, BASELINE, PAPER_TWAPS, fixed, held_out_starts, run_start, summarize
+from mars_core.rl.evaluate import (
+    AGENT,
+    BASELINE,
+    PAPER_TWAPS,
+    fixed,
+    held_out_starts,
+    run_start,
+    summarize,
+    trace_start,
+)
 
 TASK = {"volume": 1000, "duration_s": 60, "interval_s": 30}
 
@@ -60,3 +69,13 @@ def test_a_policy_playing_the_baseline_ties_it_in_the_same_futures(goog_day: Lob
     assert by[AGENT]["advantage_bps"] == by[BASELINE]["advantage_bps"]  # common seeds: the very same episode
     assert by["L5-P0.9"]["advantage_bps"] != by[BASELINE]["advantage_bps"]
     assert all(0 < r["fulfillment"] <= 1 and np.isfinite(r["advantage_bps"]) for r in out)
+
+
+def test_a_trace_follows_each_policy_interval_by_interval(goog_day: LobsterDay) -> None:
+    policies = {AGENT: fixed(PAPER_TWAPS["L5-P0.1"]), BASELINE: fixed(PAPER_TWAPS[BASELINE])}
+    steps, fills = trace_start(goog_day, "14:30", 1, "noise", policies, TASK)
+    assert list(steps.policy) == [AGENT, BASELINE, AGENT, BASELINE] and list(steps.interval) == [1, 1, 2, 2]
+    assert list(steps.pvr) == [0.1, 0.9, 0.1, 0.9] and list(steps.ap) == [5, 1, 5, 1]
+    for name, g in steps.groupby("policy"):
+        assert g.executed.is_monotonic_increasing and g.executed.iloc[-1] == fills[fills.policy == name].qty.sum()
+    assert steps.groupby("policy").executed.last()[AGENT] == 1000  # AP 5 catches up to the schedule
