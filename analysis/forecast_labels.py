@@ -152,6 +152,46 @@ def score_horizon(
     }
 
 
+def mean_accuracy(
+    truth: np.ndarray, predicted: np.ndarray, n_boot: int = RESAMPLES, seed: int = 0, block: int = BLOCK
+) -> dict:
+    """Accuracy averaged over the horizons (columns of (starts, H) classes; a start's unknown truths left out of
+    its horizon) with its block-bootstrap interval over start points."""
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    known, hit = truth >= 0, truth == predicted
+
+    def statistic(i: np.ndarray) -> float:
+        return float(np.mean(hit[i].sum(0) / np.maximum(known[i].sum(0), 1)))
+
+    est, ci, _ = block_bootstrap(statistic, len(truth), n_boot, seed, block)
+    return {"accuracy": est, "ci": list(ci)}
+
+
+def paired_difference(
+    truth: np.ndarray, a: np.ndarray, b: np.ndarray, n_boot: int = RESAMPLES, seed: int = 0, block: int = BLOCK
+) -> dict:
+    """Accuracy of forecast `a` minus that of `b` on the same start points (truth, a, b: (starts, H)), per horizon and
+    averaged over them, each with its block-bootstrap interval (both resampled together: the pairing is kept)."""
+    truth = np.asarray(truth)
+    known = truth >= 0
+    gain = (np.asarray(a) == truth).astype(float) - (np.asarray(b) == truth)
+
+    def per_horizon(i: np.ndarray) -> np.ndarray:
+        return gain[i].sum(0) / np.maximum(known[i].sum(0), 1)
+
+    horizons = [
+        block_bootstrap(lambda i, j=j: per_horizon(i)[j], len(truth), n_boot, seed, block)
+        for j in range(truth.shape[1])
+    ]
+    mean = block_bootstrap(lambda i: per_horizon(i).mean(), len(truth), n_boot, seed, block)
+    return {
+        "difference": [h[0] for h in horizons],
+        "ci": [list(h[1]) for h in horizons],
+        "mean": mean[0],
+        "mean_ci": list(mean[1]),
+    }
+
+
 def regression_error(truth: np.ndarray, predicted: np.ndarray, n_boot: int = RESAMPLES, seed: int = 0) -> dict:
     """Mean absolute error of a forecast of a number (NaN pairs left out) with its block-bootstrap interval."""
     truth, predicted = np.asarray(truth, dtype=float), np.asarray(predicted, dtype=float)

@@ -211,6 +211,12 @@ def score(
         name: [fl.score_horizon(truth[:, j], p[:, j], config.bootstrap, config.seed, BLOCK) for j in range(len(hns))]
         for name, p in predicted.items()
     }
+    mean = {name: fl.mean_accuracy(truth, p, config.bootstrap, config.seed, BLOCK) for name, p in predicted.items()}
+    paired = {
+        f"{a}-{b}": fl.paired_difference(truth, predicted[a], predicted[b], config.bootstrap, config.seed, BLOCK)
+        for a, b in (("mars", "deeplob"), ("mars", "noise"), ("mars", "majority"))
+        if a in predicted and b in predicted
+    }
     regression = {}
     for target, values in (("realised_vol", vol), ("mean_spread", spread)):
         real_v = np.concatenate(values["real"])
@@ -233,6 +239,8 @@ def score(
         "macro_f1": {n: [s["macro_f1"] for s in v] for n, v in scores.items()},
         "macro_f1_ci": {n: [s["macro_f1_ci"] for s in v] for n, v in scores.items()},
         "confusion": {n: [s["confusion"] for s in v] for n, v in scores.items()},
+        "mean_accuracy": mean,
+        "paired": paired,
         "truth_counts": [np.bincount(truth[:, j][truth[:, j] >= 0], minlength=3).tolist() for j in range(len(hns))],
         "regression": regression,
         "deeplob": None if model is None else {k: model.summary.get(k) for k in ("best", "seconds", "parameters")},

@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from mars_core.data.orderflow import order_flow
 from mars_core.data.schema import DUMMY_ASK_PRICE, DUMMY_BID_PRICE, LobsterDay
 from mars_core.errors import MarsInputError
-from mars_core.model.checkpoint import atomic_save, read_checkpoint
+from mars_core.model.checkpoint import atomic_save, check_structure, read_checkpoint
 from mars_core.model.training import adamw, fit
 from mars_core.paths import DEEPLOB_DIR
 
@@ -234,7 +234,7 @@ def load(path: str | Path | None = None) -> LoadedDeepLOB:
     where, payload = read_checkpoint(path, DEEPLOB_DIR, FILE, "DeepLOB model", "mars forecast train-deeplob")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise MarsInputError(f"{where} is not a DeepLOB checkpoint of format {FORMAT}")
-    model = DeepLOB(DeepLOBConfig(**payload["model_args"]))
+    model = DeepLOB(check_structure(payload, where, DeepLOBConfig, DeepLOB))
     model.load_state_dict(payload["model"])
     model.eval()
     return LoadedDeepLOB(model, payload["summary"])

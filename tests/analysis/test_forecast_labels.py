@@ -75,3 +75,15 @@ def test_top_path_keeps_the_last_sample_of_a_time_and_drops_one_sided_books():
     assert ts.tolist() == [1, 2, 3]
     assert mid[[0, 2]].tolist() == [101.0, 102.0] and np.isnan(mid[1])
     assert spread[[0, 2]].tolist() == [6.0, 2.0]
+
+
+def test_mean_accuracy_and_paired_difference_known_answers():
+    truth = np.array([[0, 1], [1, 1], [2, -1], [2, 0]])
+    a = np.array([[0, 1], [1, 0], [2, 2], [0, 0]])  # horizon 1: 3/4, horizon 2: 2/3
+    b = np.array([[0, 0], [0, 0], [0, 0], [0, 0]])  # horizon 1: 1/4, horizon 2: 1/3
+    m = fl.mean_accuracy(truth, a, n_boot=50)
+    assert m["accuracy"] == pytest.approx((3 / 4 + 2 / 3) / 2) and m["ci"][0] <= m["ci"][1]
+    d = fl.paired_difference(truth, a, b, n_boot=50)
+    assert d["difference"] == pytest.approx([0.5, 1 / 3]) and d["mean"] == pytest.approx((0.5 + 1 / 3) / 2)
+    same = fl.paired_difference(truth, a, a, n_boot=50)
+    assert same["mean"] == 0 and same["mean_ci"] == [0, 0]  # a forecast against itself: no difference in any resample

@@ -29,7 +29,7 @@ def test_forecast_one_moment_draws_the_fan_and_the_probabilities(app: tuple[str,
         box.fill("3")
         box.press("Enter")
         expect(box).to_have_value("3")
-        page.get_by_text("Noise traders").click()
+        page.get_by_test_id("stRadioGroup").get_by_text("Noise traders").click()
         wait_idle(page)
         title = page.get_by_text(re.compile(r"GOOG 2012-06-21 at 15:00:00: noise traders"))
         click_until_shown(page, page.get_by_role("button", name="Forecast", exact=True), title)
@@ -39,5 +39,8 @@ def test_forecast_one_moment_draws_the_fan_and_the_probabilities(app: tuple[str,
         legend = fan.locator(".legendtext").all_text_contents()
         assert legend == ["simulated", "real"]
         expect(page.get_by_text("3 rollouts in")).to_be_visible()
+        board = page.locator(".js-plotly-plot").nth(1)  # the shipped held-out scoreboard (no local evaluation)
+        expect(board.locator(".gtitle")).to_have_text("Held-out trend accuracy: 86 start points, 16 rollouts each")
+        assert "DeepLOB" in board.locator(".legendtext").all_text_contents()
         assert page.get_by_test_id("stException").count() == 0
         page.screenshot(path=str(tmp_path / "forecast.png"))

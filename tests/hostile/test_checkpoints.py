@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mars_core.errors import MarsInputError
-from mars_core.model import checkpoint
+from mars_core.model import checkpoint, deeplob
 from mars_core.model.checkpoint import (
     MANIFEST,
     load_batch_model,
@@ -31,6 +31,7 @@ SHIPPED = {
     "VQ-VAE": ("vqvae/vqvae.pt", load_vqvae),
     "batch model": ("batch_model/batch_model.pt", load_batch_model),
     "ensemble": ("ensemble/ensemble.pt", load_ensemble),
+    "DeepLOB": ("deeplob/deeplob.pt", deeplob.load),
 }
 
 
