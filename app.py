@@ -19,6 +19,7 @@ SECTIONS = {
         st.Page("pages/simulate.py", title="Simulate", icon=":material/play_circle:"),
         st.Page("pages/scenarios.py", title="Scenarios", icon=":material/timeline:"),
         st.Page("pages/forecast.py", title="Forecast", icon=":material/trending_up:"),
+        st.Page("pages/detection.py", title="Detection", icon=":material/policy:"),
     ],
     "What-if": [
         st.Page("pages/market_impact.py", title="Market Impact", icon=":material/query_stats:"),

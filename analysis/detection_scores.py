@@ -2,9 +2,10 @@
 was expected of it, and how well such a score separates manipulated windows from clean ones.
 
 A window (`minute_metrics.Window`, plus the times of its cancellations) gives one distribution per row of
-`METRICS`: the spread and the visible depth (both sides, the file's levels) on the one-second grid of
-`minute_metrics.second_grid` (Fig. 8 is the spread's), the sizes of the submitted orders, and the cancel ratio
-cancels / (cancels + submissions) in each `CANCEL_BUCKET_S`-second bucket. `window_values` measures them;
+`METRICS`: on the one-second grid of `minute_metrics.second_grid`, the spread (Fig. 8's), the visible depth
+(both sides, the file's levels), its imbalance (bid - ask) / (bid + ask) and the absolute change of the mid over
+the second; the sizes of the submitted orders; and the cancel ratio cancels / (cancels + submissions) in each
+`CANCEL_BUCKET_S`-second bucket. `window_values` measures them;
 `similarity` scores a window's distributions against a reference's with the overlap coefficient of
 `analysis.similarity` on the reference's bins, one value per row; the anomaly score is 1 - their mean.
 
@@ -28,10 +29,12 @@ from analysis.minute_metrics import Window, second_grid
 from analysis.similarity import overlap_coefficient
 from mars_core.data.schema import DUMMY_ASK_PRICE, DUMMY_BID_PRICE, NS_PER_SECOND
 
-METRICS = ("spread", "depth", "order_size", "cancel_ratio")
+METRICS = ("spread", "depth", "imbalance", "mid_change", "order_size", "cancel_ratio")
 METRIC_NAMES = {
     "spread": "Spread",
     "depth": "Visible depth",
+    "imbalance": "Depth imbalance",
+    "mid_change": "Mid change in a second",
     "order_size": "Order size",
     "cancel_ratio": "Cancel ratio",
 }
@@ -44,9 +47,12 @@ Values = dict[str, np.ndarray]
 def window_values(window: Window, cancel_ts: np.ndarray) -> Values:
     """The window's distributions by row of `METRICS` (see the module docstring); `cancel_ts` are the times of its
     cancellations and deletions."""
-    grid = second_grid(window)[1:].astype(np.float64)  # (S, 4L): the book at the end of each second
-    ask, bid = grid[:, 0], grid[:, 2]
-    two_sided = (ask != DUMMY_ASK_PRICE) & (bid != DUMMY_BID_PRICE) & (grid[:, 1] > 0) & (grid[:, 3] > 0)
+    full = second_grid(window).astype(np.float64)  # (S + 1, 4L): the book at the start and the end of each second
+    ask, bid = full[:, 0], full[:, 2]
+    two_sided = (ask != DUMMY_ASK_PRICE) & (bid != DUMMY_BID_PRICE) & (full[:, 1] > 0) & (full[:, 3] > 0)
+    mid = np.where(two_sided, (ask + bid) / 2, np.nan)
+    asks, bids = full[1:, 1::4].sum(axis=1), full[1:, 3::4].sum(axis=1)
+    ask, bid, two_sided = ask[1:], bid[1:], two_sided[1:]
     seconds = window.minutes * 60
     edges = window.start_ns + np.arange(0, seconds + 1, CANCEL_BUCKET_S, dtype=np.int64) * NS_PER_SECOND
     submits = np.histogram(window.orders["ts"].to_numpy(np.int64), edges)[0]
@@ -59,7 +65,9 @@ def window_values(window: Window, cancel_ts: np.ndarray) -> Values:
     )
     return {
         "spread": np.where(two_sided, ask - bid, np.nan),
-        "depth": grid[:, 1::4].sum(axis=1) + grid[:, 3::4].sum(axis=1),
+        "depth": asks + bids,
+        "imbalance": np.where(asks + bids > 0, (bids - asks) / np.maximum(asks + bids, 1), np.nan),
+        "mid_change": np.abs(np.diff(mid)),
         "order_size": sizes[inside],
         "cancel_ratio": ratio,
     }

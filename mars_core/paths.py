@@ -25,6 +25,7 @@ BATCH_MODEL_DIR = MODELS_DIR / "batch_model"
 ENSEMBLE_DIR = MODELS_DIR / "ensemble"
 DEEPLOB_DIR = MODELS_DIR / "deeplob"
 FORECAST_SCOREBOARD = ASSETS_DIR / "forecast" / "scoreboard.json"  # the held-out `mars forecast evaluate` result
+DETECTION_EVALUATION = ASSETS_DIR / "detection" / "summary.json"  # the held-out `mars detect evaluate` result
 CALIBRATION_DIR = ASSETS_DIR / "calibration"
 STUDIES_DIR = ASSETS_DIR / "studies"
 

@@ -13,7 +13,14 @@ from analysis.bootstrap import RESAMPLES
 from mars_core.cli.options import DataDirOption, ExecutorOption, JsonOption, RayAddressOption, emit, executor_of
 from mars_core.data import find_dataset, load_day, resolve_data_dir
 from mars_core.errors import ConfigError
-from mars_core.experiments.detection import HELD_OUT, DetectConfig, EvaluationConfig, evaluate, score_day
+from mars_core.experiments.detection import (
+    EVALUATION_DIR,
+    HELD_OUT,
+    DetectConfig,
+    EvaluationConfig,
+    evaluate,
+    score_day,
+)
 from mars_core.experiments.manipulation import KINDS, EpisodeSpec, inject, write_day
 from mars_core.paths import runs_root
 
@@ -81,7 +88,7 @@ def detect(
     with bar:
         scores = score_day(config, out, data_dir, workers, progress, executor_of(executor, ray_address))
     table = scores.table
-    columns = ["clock", "mars", "baseline", "flagged"]
+    columns = ["clock", "mars", "baseline", "flagged_by"]
     result = {
         "symbol": config.symbol,
         "date": config.date,
@@ -99,7 +106,7 @@ def evaluate_command(
     minutes: MinutesOption = 1,
     every: EveryOption = 2,
     rollouts: RolloutsOption = 4,
-    intensities: Annotated[str, typer.Option(help="Comma-separated episode intensities.")] = "1,2,4",
+    intensities: Annotated[str, typer.Option(help="Comma-separated episode intensities.")] = "2,4,8",
     kinds: Annotated[str, typer.Option(help=f"Comma-separated kinds ({', '.join(KINDS)}).")] = ",".join(KINDS),
     spacing: Annotated[int, typer.Option(help="Scored windows between two episodes of one manipulated copy.")] = 4,
     bootstrap: Annotated[int, typer.Option(help="Block-bootstrap resamples of the intervals.")] = RESAMPLES,
@@ -127,7 +134,7 @@ def evaluate_command(
             "seed": seed,
         }
     )
-    out = out or runs_root() / "detect" / "evaluate"
+    out = out or runs_root() / EVALUATION_DIR
     bar, progress = _bar(as_json, "window")
     with bar:
         result = evaluate(config, out, data_dir, workers, progress, executor_of(executor, ray_address))

@@ -2,10 +2,11 @@
 
 `score_day` (`mars detect`): every `minutes`-minute window of a span of a day, the generative background
 simulates `rollouts` futures from the real state just before it (a run of `minutes` minutes starting at the
-window); the real window's distributions (`analysis.detection_scores.METRICS`: spread, depth, order size, cancel ratio)
+window); the real window's distributions (`analysis.detection_scores.METRICS`: spread, depth and its imbalance, mid change, order size, cancel ratio)
 are scored against the pooled rollouts (MarS) and against the real window just before it (the baseline,
-"Diff(market now, market past)"); anomaly = 1 - mean similarity. A window is flagged when its MarS anomaly lies
-more than `FLAG_MADS` median absolute deviations above the span's median.
+"Diff(market now, market past)"); anomaly = 1 - mean similarity. A window is flagged when one row's MarS
+similarity lies more than `FLAG_MADS` median absolute deviations below that row's median over the span (the
+rows that did are named).
 
 `evaluate` (`mars detect evaluate`): on the held-out afternoon (14:30-16:00) of every catalogued day of each
 symbol, every window is scored clean; then for each kind of `manipulation.KINDS` and each intensity, a copy of
@@ -37,7 +38,7 @@ from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND
 from mars_core.engine import OrderEvent, Status, format_clock, parse_clock
 from mars_core.errors import ConfigError
 from mars_core.experiments.executor import LOCAL, Executor, run_units
-from mars_core.experiments.manipulation import KINDS, EpisodeSpec, inject
+from mars_core.experiments.manipulation import KINDS, EpisodeSpec, inject, write_day
 from mars_core.experiments.realism_windows import RealDay, real_window, sim_window
 from mars_core.settings import Seed, Settings, Whole
 from mars_core.sim.arms import Progress
@@ -48,7 +49,9 @@ from mars_core.store.rundir import finite
 
 HELD_OUT = ("14:30", "16:00")
 FLAG_MADS = 3.0
+MIN_MAD = 0.05  # a floor under the spread of a row's similarity, so that a span of near-equal windows flags none
 DETECTORS = ("mars", "baseline")
+EVALUATION_DIR = "detect/evaluate"  # `mars detect evaluate` writes to <runs root>/<this> unless told otherwise
 
 
 def _known_background(value: str) -> str:
@@ -157,11 +160,16 @@ def simulate_all(
     return run_units(simulate_window, units, executor, workers, on_result=step)
 
 
-def flagged(scores: np.ndarray, mads: float = FLAG_MADS) -> np.ndarray:
-    """Windows whose score lies more than `mads` median absolute deviations above the median."""
-    median = np.nanmedian(scores)
-    mad = np.nanmedian(np.abs(scores - median)) or 1e-9
-    return scores > median + mads * mad
+def flagged(table: pd.DataFrame, mads: float = FLAG_MADS) -> pd.Series:
+    """The rows of `analysis.detection_scores.METRICS` whose MarS similarity lies more than `mads` median absolute
+    deviations (at least `MIN_MAD`) below that row's median over the windows, per window ("" when none)."""
+    low = {}
+    for row in scoring.METRICS:
+        values = table[f"mars_{row}"].to_numpy(float)
+        median = np.nanmedian(values)
+        mad = max(float(np.nanmedian(np.abs(values - median))), MIN_MAD)
+        low[row] = values < median - mads * mad
+    return pd.Series([", ".join(r for r in low if low[r][i]) for i in range(len(table))], index=table.index)
 
 
 @dataclass
@@ -197,7 +205,8 @@ def score_day(
         rows.append({"start": start, "clock": format_clock(start)[:8], **score_window(sim, window, before)})
         spreads[start] = (window["spread"], scoring.pooled(sim)["spread"])
     table = pd.DataFrame(rows)
-    table["flagged"] = flagged(table["mars"].to_numpy(float))
+    table["flagged_by"] = flagged(table)
+    table["flagged"] = table["flagged_by"] != ""
     return DayScores(config, table, spreads)
 
 
@@ -216,7 +225,7 @@ class EvaluationConfig(Settings):
     rollouts: Whole = Field(4, ge=1, le=256)
     background: str = "lmm"
     kinds: tuple[str, ...] = KINDS
-    intensities: tuple[float, ...] = (1.0, 2.0, 4.0)
+    intensities: tuple[float, ...] = (2.0, 4.0, 8.0)
     seconds: float = Field(40.0, ge=1, le=600, description="episode length")
     offset_s: float = Field(5.0, ge=0, le=600, description="episode start after its window's start")
     spacing: Whole = Field(4, ge=2, le=100, description="scored windows between two episodes of one manipulated copy")
@@ -383,3 +392,22 @@ def summarize(table: pd.DataFrame, config: EvaluationConfig) -> dict[str, Any]:
         "same_start_state": float(episodes["same_start_state"].mean()) if len(episodes) else float("nan"),
         "detail": detail,
     }
+
+
+def score_with_episode(
+    config: DetectConfig,
+    episode: EpisodeSpec | None,
+    out: str | Path,
+    data_dir: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[DayScores, list[tuple[int, int]]]:
+    """`score_day` of the real day, or of a copy with `episode` injected (written to `out`/day, the folder the
+    simulations then start from), and the injected episodes' (start, end) ns."""
+    out = Path(out)
+    if episode is None:
+        return score_day(config, out, data_dir, progress=progress), []
+    day = load_day(find_dataset(config.symbol, config.date, resolve_data_dir(data_dir)))
+    manipulated = inject(day, [episode], config.seed)
+    write_day(manipulated, out / "day")
+    scores = score_day(config, out, str(out / "day"), progress=progress)
+    return scores, [(e.start_ns, e.end_ns) for e in manipulated.episodes]

@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from analysis.detection_scores import METRICS
 from mars_core.cli.app import app as mars_app
 from mars_core.cli.detect import parse_episode
 from mars_core.errors import ConfigError
@@ -65,9 +67,15 @@ def test_injected_episodes_leave_the_replayed_market(evaluation: dict) -> None:
     assert Path(evaluation["dir"], "windows.csv").exists() and Path(evaluation["dir"], "summary.json").exists()
 
 
-def test_flagged_windows_are_the_outliers() -> None:
-    scores = np.r_[np.full(20, 0.3) + np.linspace(0, 0.01, 20), 0.9]
-    assert flagged(scores).tolist() == [False] * 20 + [True]
+def test_flagged_windows_name_the_rows_that_fell() -> None:
+    rows = {f"mars_{m}": np.linspace(0.6, 1.0, 21) for m in METRICS}  # MAD 0.1
+    rows["mars_order_size"][7] = 0.4  # far below the row's median (0.8)
+    rows["mars_depth"][3] = 0.55  # within 3 MADs of the median
+    rows["mars_spread"][12] = 0.3
+    by = flagged(pd.DataFrame(rows))
+    assert by[7] == "order_size" and by[12] == "spread" and (by.drop([7, 12]) == "").all()
+    flat = pd.DataFrame({f"mars_{m}": np.r_[np.full(10, 0.9), 0.87] for m in METRICS})
+    assert (flagged(flat) == "").all()  # a 0.03 dip is within 3 x the 0.05 floor
 
 
 def test_an_episode_on_the_command_line() -> None:
