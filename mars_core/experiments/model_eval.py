@@ -39,6 +39,7 @@ from mars_core.model.checkpoint import cached_order_model
 from mars_core.model.dataset import VAL_START_NS
 from mars_core.sim.agent import AgentId
 from mars_core.sim.arms import Progress, report_progress
+from mars_core.sim.backgrounds import background as background_of
 from mars_core.sim.config import SimConfig
 from mars_core.sim.executor import LOCAL, Executor
 from mars_core.sim.runner import run_simulation
@@ -202,6 +203,7 @@ def evaluate_model(
         "noise": {"background": "noise", "noise_fit_until": format_clock(VAL_START_NS)},
         "noise_whole_day": {"background": "noise"},
     }
+    planned: list[tuple[str, SimConfig, Path, LobsterDay]] = []  # (background, run config, run directory, day)
     for symbol in symbols:
         day = load_day(_only_day(symbol, data_dir))
         for start in starts:
@@ -223,12 +225,23 @@ def evaluate_model(
                 if path.exists():  # arms finished before count now
                     for rollout, arm in RunDir(path).finished():
                         count(0, total, RunDir(path).arm_summary(rollout, arm))
-                run = RunDir(run_simulation(config, path, data_dir, workers, count, executor=executor).run_dir)
-                for r in range(rollouts):
-                    for part, frame in zip(
-                        pooled[background], sim_window(run, r, AgentId.BACKGROUND, day.info.tick_size)
-                    ):
-                        part.append(frame)
+                planned.append((background, config, path, day))
+    grouped = []  # the generative runs' groups go to the executor together (one run at a time would use one core)
+    for _, config, path, _ in planned:
+        if background_of(config.background).lockstep:
+            run = RunDir.create(path, config.model_dump(mode="json"))
+            run.clean_stale()
+            grouped.append((config, run))
+        else:
+            run_simulation(config, path, data_dir, workers, count, executor=executor)
+    if grouped:
+        background_of(grouped[0][0].background).drive(grouped, data_dir, workers, count, executor=executor)
+    for background, _, path, day in planned:
+        for r in range(rollouts):
+            for part, frame in zip(
+                pooled[background], sim_window(RunDir(path), r, AgentId.BACKGROUND, day.info.tick_size)
+            ):
+                part.append(frame)
     frames = {bg: (pd.concat(parts[0]), pd.concat(parts[1])) for bg, parts in pooled.items()}
     sims = {bg: similarity(frames["real"], frames[bg]) for bg in BACKGROUNDS}
     summary = cached_order_model().summary

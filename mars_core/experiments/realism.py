@@ -44,7 +44,7 @@ from mars_core.sim.arms import Progress
 from mars_core.sim.backgrounds import background
 from mars_core.sim.config import SimConfig
 from mars_core.sim.executor import LOCAL, Executor
-from mars_core.sim.runner import pending_tasks, run_simulation, run_tasks
+from mars_core.sim.runner import pending_tasks, run_tasks
 from mars_core.store import RunDir, claim_directory, named_dir, write_json
 from mars_core.store.rundir import finite
 
@@ -171,10 +171,14 @@ def run_realism(
     tasks = [t for c, r in simple for t in pending_tasks(c, r)]
     counter[0] = sum(c.rollouts for c, _ in simple) - len(tasks)
     run_tasks(tasks, data_dir, workers, step, executor=executor)
-    for (bg, _, _), (c, r) in runs.items():
-        if background(bg).lockstep:
-            counter[0] += c.rollouts - len(pending_tasks(c, r))
-            run_simulation(c, r.path, data_dir, workers, step, executor=executor)
+    for name in config.backgrounds:  # a generative background's groups, from every start, in one map
+        driver = background(name)
+        if driver.lockstep:
+            grouped = [(c, r) for (bg, _, _), (c, r) in runs.items() if bg == name]
+            for c, r in grouped:
+                r.clean_stale()
+                counter[0] += c.rollouts - len(pending_tasks(c, r))
+            driver.drive(grouped, data_dir, workers, step, executor=executor)
     simulated = time.perf_counter()
     result = evaluate(config, days, runs)
     write_json(out / "facts.json", result.pop("facts_detail"))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import tempfile
 import threading
 import time
@@ -39,7 +38,6 @@ from mars_core.sim.arms import (
 )
 from mars_core.sim.config import SimConfig
 from mars_core.sim.executor import LOCAL, Executor, run_units
-from mars_core.sim.pool import check_stop
 from mars_core.store import RunDir, write_json
 
 REPORT_EVERY_S = 1.0  # how often a generating group writes its rollouts' progress
@@ -78,10 +76,6 @@ def run_groups(
         run_units(
             ship_group, units, executor, workers, lambda shipped: group_done([land_arm(*s) for s in shipped]), stop
         )
-    elif min(workers or os.cpu_count() or 1, len(units)) <= 1:
-        for unit in units:
-            check_stop(stop)
-            group_done(run_group_in_worker(unit))
     else:  # spawn, not fork: a process forked after torch has started its thread pool can hang
         run_units(run_group_in_worker, units, executor, workers, group_done, stop, start_method="spawn")
 

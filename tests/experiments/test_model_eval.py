@@ -74,3 +74,21 @@ def test_model_eval_decodes_the_generative_background_only_with_the_given_settin
     )
     assert set(result["similarity"]["size"]) == {"lmm", "noise", "noise_whole_day"}
     assert result["lmm_wins"] == sum(v["lmm"] > v["noise"] for v in result["similarity"].values())
+
+
+def test_the_generative_runs_of_every_start_go_to_the_executor_together(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mars_core.sim import lockstep
+
+    maps: list[list[str]] = []
+    real = lockstep.run_units
+
+    def spy(fn, units, *args, **kwargs):  # noqa: ANN001, ANN202 (a spy on the executor)
+        maps.append([Path(unit[1]).name for unit in units])
+        return real(fn, units, *args, **kwargs)
+
+    monkeypatch.setattr(lockstep, "run_units", spy)
+    options = dict(minutes=1, every=1, rollouts=1, window=("14:30", "14:32"), data_dir=str(data_dir), workers=1)
+    result = evaluate_model(["GOOG"], tmp_path, **options)
+    assert maps == [["GOOG_1430", "GOOG_1431"]] and result["starts"] == 2  # one map: both starts' groups
