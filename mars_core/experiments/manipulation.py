@@ -64,6 +64,7 @@ STUFF_SIZE = 100  # shares of one quote-stuffing order
 # an aggressive injected order takes only real orders that the real day removes within this time: what the
 # manipulator took is then soon gone from the real book too, and the rebuilt rows return to the real ones
 TAKEN_WITHIN_NS = 60 * NS_PER_SECOND
+SWEEP_ORDERS, SWEEP_GAP_MS = 5, 200  # a momentum-ignition sweep: five aggressive orders 200 ms apart
 SWEEP_WITHIN_NS = 300 * NS_PER_SECOND  # the same for a momentum-ignition sweep, which needs whole levels
 DEEP = 20  # levels beyond the file's read from the replayed book, for rows where the manipulator emptied levels
 
@@ -234,13 +235,11 @@ def _ignite(p: _Planner, spec: EpisodeSpec, episode: Episode) -> None:
     p.at(t0)
     _, far = p.replay.book.depth(-side, 1)
     volume = max(100, int(round(spec.intensity * (far[0] if len(far) else 100))))
-    bursts = 5
-    for phase, (start, taker_side) in enumerate(((t0, -side), (t0 + (t1 - t0) * 4 // 5, side))):
-        del phase
-        for k in range(bursts):  # buying (side 1) takes the asks (-1), the reversal the bids
-            p.take(
-                start + k * 200 * NS_PER_MS, taker_side, volume // bursts, episode, p.day.info.levels, SWEEP_WITHIN_NS
-            )
+    # the push takes the far side (buying, side 1, takes the asks), the reversal four fifths in takes the near side
+    for start, taken_side in ((t0, -side), (t0 + (t1 - t0) * 4 // 5, side)):
+        for k in range(SWEEP_ORDERS):
+            at = start + k * SWEEP_GAP_MS * NS_PER_MS
+            p.take(at, taken_side, volume // SWEEP_ORDERS, episode, p.day.info.levels, SWEEP_WITHIN_NS)
 
 
 def plan_episodes(day: LobsterDay, specs: list[EpisodeSpec], seed: int = 0) -> tuple[_Plan, list[Episode]]:
