@@ -12,11 +12,15 @@ minute of the day):
    its own random stream), scaled by the kit's `activity_scale` (the batch model's
    draws hold ~20% fewer orders than real minutes; the ensemble follows its image's
    activity, so unscaled candidates would quieten the market); with `mirror`, each
-   candidate's buy/sell mirror is a candidate too (the batch model was trained with that symmetry). The return map
-   (`signals.ReturnMap`) predicts each candidate's minute return, and the candidate
-   closest to the return the signal asks for is chosen (`choose`). The controller asks
-   for the return that brings the simulated mid onto the target path by the end of the
-   minute (feedback on the level, so deviations do not accumulate).
+   candidate's buy/sell mirror is a candidate too (the batch model was trained with that symmetry). Drawn
+   minutes rarely hold a move of a target's size (their predicted returns span about
+   +-5 bps where a target may ask 15), so each candidate is also extrapolated along its
+   own buy/sell imbalance (`tilted`: image + t (image - mirror), t in `tilt`). The
+   return map (`signals.ReturnMap`) predicts each candidate's minute return, and the
+   candidate closest to the return the signal asks for is chosen (`choose`). The
+   controller asks for the return that brings the simulated mid (the last two-sided one)
+   onto the target path by the end of the minute (feedback on the level, so deviations
+   do not accumulate).
 3. For that minute, every next order of the rollout is drawn from the order model's
    logits refined by the ensemble model conditioned on the chosen image and on the
    rollout's pace in the minute (its orders so far, as the model was fed them; `strength`
@@ -74,11 +78,11 @@ class ControlSettings(Settings):
     candidates: int = Field(4, ge=1, le=64, description="next minutes drawn per rollout and minute")
     mirror: bool = Field(True, description="also consider each candidate's buy/sell mirror")
     strength: float = Field(
-        3.0,
+        1.0,
         ge=0,
         le=10,
-        description="scale of the ensemble's correction (1 = as trained; "
-        "3 steers clearly harder, as classifier-free guidance does)",
+        description="scale of the ensemble's correction (1 = as trained; above 1 steers harder, as classifier-free "
+        "guidance does, but with the retrained ensemble it empties book sides: training starts 0.31 at 1, 0.21 at 3)",
     )
     history_minutes: int = Field(
         HISTORY_MINUTES,
@@ -88,6 +92,11 @@ class ControlSettings(Settings):
         "(7 of the 15 it can: half the cost of a candidate draw)",
     )
     temperature: float = Field(1.0, gt=0, le=5, description="temperature of the candidate draws")
+    tilt: tuple[float, ...] = Field(
+        (0.5, 1.0, 2.0, 4.0),
+        description="extrapolations of every candidate along its buy/sell imbalance (image + t x (image - mirror)) "
+        "also considered, so that moves beyond the drawn candidates' are reachable; () draws only",
+    )
     batch_wait: int = Field(
         128,
         ge=0,
@@ -95,6 +104,12 @@ class ControlSettings(Settings):
         description="steps a rollout parked at a minute boundary "
         "waits for others to share its candidate draw (cost only: results change only by rounding)",
     )
+
+
+def tilted(counts: np.ndarray, t: float) -> np.ndarray:
+    """Images (..., 3, 32, 32) pushed `t` times further along their buy/sell imbalance: counts + t (counts - mirror),
+    floored at 0 (about as many orders, more of them on the side the image already favours)."""
+    return np.maximum(counts + t * (counts - mirror_sides(counts)), 0)
 
 
 def choose(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -311,6 +326,7 @@ class ControlledLockstepGroup(LockstepGroup):
             counts = kit.batch.decode(codes) * kit.activity_scale  # (P, n, 3, 32, 32)
             if s.mirror:
                 counts = np.concatenate([counts, mirror_sides(counts)], axis=1)
+            counts = np.concatenate([counts] + [tilted(counts, t) for t in s.tilt], axis=1)
             predicted = kit.return_map.predict(counts)  # (P, K) bps
             chosen = choose(predicted, np.array([target[b] for b in group]))
             for p, b in enumerate(group):
@@ -323,7 +339,8 @@ class ControlledLockstepGroup(LockstepGroup):
                         "chosen_bps": round(float(predicted[p, chosen[p]]), 3),
                         "min_bps": round(float(predicted[p].min()), 3),
                         "max_bps": round(float(predicted[p].max()), 3),
-                        "mirrored": bool(s.mirror and chosen[p] >= s.candidates),
+                        "mirrored": bool(s.mirror and chosen[p] % (2 * s.candidates) >= s.candidates),
+                        "tilt": ([0.0] + list(s.tilt))[chosen[p] // (s.candidates * (2 if s.mirror else 1))],
                         "orders": round(float(counts[p, chosen[p]].sum()), 1),
                     }
                 )
@@ -336,10 +353,7 @@ class ControlledLockstepGroup(LockstepGroup):
         """The return (bps) that takes rollout b's mid onto the target path by the end of `minute`."""
         end = (minute + 1) * NS_PER_MINUTE - self.real.start_ts
         target = float(self.signal.target_logret(end))
-        bid, ask = self.books[b].best_bid(), self.books[b].best_ask()
-        if not bid or not ask:
-            return 0.0
-        return (target - np.log((bid + ask) / self.real.mid2_start)) * BPS
+        return (target - np.log(self.flows[b].mid2[-1] / self.real.mid2_start)) * BPS
 
     def _boundaries(self) -> None:
         """Park the rollouts whose last order entered a new minute (their completed minutes encoded);

@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mars_core.control.controller import ControlSettings, cached_control_kit, choose
+from mars_core.control.controller import ControlSettings, cached_control_kit, choose, tilted
 from mars_core.control.run import run_controlled
 from mars_core.control.signals import ControlSignal, replay_curve
 from mars_core.data import LobsterDay
 from mars_core.engine import parse_clock
 from mars_core.errors import MarsInputError
+from mars_core.model.order_images import mirror_sides
+from mars_core.model.return_map import ReturnMap
 from mars_core.sim.agents.twap import TWAPConfig
 
 ENSEMBLE = Path(__file__).resolve().parents[2] / "assets" / "models" / "ensemble" / "ensemble.pt"
@@ -59,3 +61,17 @@ def test_tokens_that_delete_nothing_count_toward_the_pace_so_no_rollout_loops(go
     off = run_controlled(goog_day, start, signal, 8, seed=0, control=False)
     assert on.steps < 1.5 * off.steps, (on.steps, off.steps)
     assert on.orders > 0.5 * off.orders
+
+
+def test_tilting_pushes_an_image_along_its_imbalance_and_keeps_it_a_count() -> None:
+    rng = np.random.default_rng(0)
+    sells = rng.poisson(2.0, (3, 32, 32)).astype(float)
+    image = sells.copy()
+    image[0] = 2 * sells[1]  # bids twice the asks, cells by cells
+    image[2, 16:] = 2 * sells[2, :16]  # ask cancels twice the bid cancels
+    balanced = image + mirror_sides(image)
+    assert np.array_equal(tilted(balanced, 3.0), balanced) and np.array_equal(tilted(image, 0.0), image)
+    assert (tilted(image, 8.0) >= 0).all()
+    predicted = [float(ReturnMap(np.ones(14)).predict(tilted(image, t))) for t in (0.0, 0.5, 1.0, 2.0, 4.0)]
+    assert predicted[0] > 0 and np.all(np.diff(predicted) > 0)
+    assert float(ReturnMap(np.ones(14)).predict(tilted(mirror_sides(image), 2.0))) == pytest.approx(-predicted[3])
