@@ -278,10 +278,6 @@ class ExecutionEnv(gym.Env):
             return self.execution.render()
         return None
 
-    @property
-    def sim(self) -> Simulator | None:
-        return self.execution.sim if self.execution else None
-
 
 def make_execution_env(
     symbol: str = "GOOG", date: str = "2012-06-21", data_dir: str | None = None, **arguments: Any

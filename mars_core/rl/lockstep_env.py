@@ -36,7 +36,7 @@ from mars_core.rl.execution_env import (
     ExecutionTask,
     observation_space,
 )
-from mars_core.sim.agents.lmm import MAKERS, LMMBackground, LockstepGroup, history_context, torch_threads
+from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_context, torch_threads
 from mars_core.sim.backgrounds import background as registered_background
 from mars_core.sim.simulator import Simulator
 
@@ -56,9 +56,7 @@ class HorizonGroup(LockstepGroup):
             token, ts, order, draws = self.pending.pop(b)
             self.draws[b].bit_generator.state = draws
         else:
-            order = self.tok.decode(token, sim.book, self.decoders[b], agents=MAKERS)
-            wait = order.interval_ns if order is not None else self.tok.interval.draw(token % 16, self.decoders[b])
-            ts = self.last_ts[b] + wait
+            order, ts = self._decode(b, sim, token)
         if self.horizon[b] <= ts < sim.end_ts:
             sim.advance(self.horizon[b])
             self.pending[b] = (token, ts, order, self.draws[b].bit_generator.state)

@@ -217,9 +217,13 @@ class LockstepGroup:
     def _generate(self, b: int, sim: Simulator, token: int) -> int | None:
         """Decode rollout b's sampled token and send its order (`_send`): the token fed to the model.
         A subclass may return None instead, to hold the rollout before this order (see `step`)."""
+        return self._send(b, sim, token, *self._decode(b, sim, token))
+
+    def _decode(self, b: int, sim: Simulator, token: int) -> tuple[DecodedOrder | None, int]:
+        """Rollout b's sampled token as an order against its book (None: it decodes to no order) and its time."""
         order = self.tok.decode(token, sim.book, self.decoders[b], agents=MAKERS)
         wait = order.interval_ns if order is not None else self.tok.interval.draw(int(token) % 16, self.decoders[b])
-        return self._send(b, sim, token, order, self.last_ts[b] + wait)
+        return order, self.last_ts[b] + wait
 
     def _send(self, b: int, sim: Simulator, token: int, order: DecodedOrder | None, ts: int) -> int:
         """Rollout b's decoded `order` (None: a token that decodes to no order) at `ts`, after the agents'
