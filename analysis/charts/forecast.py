@@ -15,6 +15,7 @@ from analysis.forecast_labels import CLASSES
 FORECASTER_LABELS = {
     "mars": "MarS (order model, majority vote)",
     "mars_mean": "MarS (class of the mean label)",
+    "mars_calibrated": "MarS (majority vote, its own training thresholds)",
     "deeplob": "DeepLOB",
     "noise": "Noise traders (majority vote)",
     "noise_mean": "Noise traders (class of the mean label)",
@@ -24,6 +25,7 @@ FORECASTER_LABELS = {
 FORECASTER_COLORS = {
     "mars": "#e45756",
     "mars_mean": "#f4a3a3",
+    "mars_calibrated": "#b42318",
     "deeplob": "#1f2d3d",
     "noise": "#4c78a8",
     "noise_mean": "#9ecae9",

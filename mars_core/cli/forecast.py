@@ -77,6 +77,15 @@ def evaluate_command(
     rollouts: Annotated[int, typer.Option(min=1, max=256, help="Rollouts per start point.")] = 16,
     every_minutes: Annotated[int, typer.Option(min=1, max=30, help="Spacing of the start points.")] = 2,
     backgrounds: Annotated[list[str] | None, typer.Option("--backgrounds", help="lmm and/or noise.")] = None,
+    calibrate_every: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=120,
+            help="Also score MarS at its own thresholds, the tertiles of its futures' labels from training-period "
+            "moments this many minutes apart (0: not).",
+        ),
+    ] = 0,
     seed: Annotated[int, typer.Option(min=0)] = 0,
     out: Annotated[Path | None, typer.Option(help="Evaluation folder (resumed).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes or Ray tasks (default: all cores).")] = None,
@@ -92,6 +101,7 @@ def evaluate_command(
         backgrounds=tuple(backgrounds or ("lmm", "noise")),
         rollouts=rollouts,
         every_minutes=every_minutes,
+        calibrate_every=calibrate_every,
         seed=seed,
     )
     started = time.perf_counter()

@@ -49,6 +49,12 @@ class ForecastConfig(Settings):
     rollouts: Whole = Field(16, ge=1, le=256, description="rollouts per start point (the paper: 128)")
     every_minutes: int = Field(2, ge=1, le=30, description="spacing of the start points")
     starts_per_unit: int = Field(8, ge=1, le=64, description="start points simulated in one lockstep batch")
+    calibrate_every: int = Field(
+        0,
+        ge=0,
+        le=120,
+        description="minutes between the training-period starts that set MarS's own thresholds (0: none)",
+    )
     bootstrap: int = Field(RESAMPLES, ge=10, le=100_000)
     seed: Seed = 0
 
@@ -70,6 +76,18 @@ class ForecastConfig(Settings):
         return [
             fc.Unit(sym, date, tuple(starts[i : i + k]), bg, self.rollouts, self.seed, data_dir)
             for bg in self.backgrounds
+            for sym, date in self.days
+            for i in range(0, len(starts), k)
+        ]
+
+    def calibration_units(self, data_dir: str | None = None) -> list[fc.Unit]:
+        """The order model's futures from training-period moments (their labels' tertiles are MarS's own thresholds)."""
+        if not self.calibrate_every:
+            return []
+        starts = [int(s) for s in fc.training_starts(self.calibrate_every * 60)]
+        k = self.starts_per_unit
+        return [
+            fc.Unit(sym, date, tuple(starts[i : i + k]), "lmm", self.rollouts, self.seed, data_dir)
             for sym, date in self.days
             for i in range(0, len(starts), k)
         ]
@@ -132,7 +150,7 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / MARKER, config.model_dump(mode="json"))
     units = config.units(data_dir)
-    map_units(units, out, executor, workers, done)
+    map_units(units + config.calibration_units(data_dir), out, executor, workers, done)
     simulated = time.perf_counter()
     th = fc.thresholds(config.days, data_dir)
     result = score(config, out, units, th, data_dir, deeplob_path)
@@ -205,6 +223,18 @@ def score(
         predicted[f"{name}_mean"] = [np.stack([f.mean_class for f in c]) for c in casts]
         vol[name] = [np.array([f.vol for f in c]) for c in casts]
         spread[name] = [np.array([f.spread for f in c]) for c in casts]
+        if bg == "lmm" and (calibration := config.calibration_units()):
+            own = fl.tertile_thresholds(_gather(out, calibration, "lmm", config.days)["labels"].reshape(-1, len(hns)))
+            predicted["mars_calibrated"] = [
+                np.stack(
+                    [
+                        fc.forecast(g["labels"][i], g["vol"][i], g["spread"][i], own).majority
+                        for i in range(len(g["starts"]))
+                    ]
+                )
+                for g in sims
+            ]
+            notes.append(f"mars_calibrated: MarS's votes at its own thresholds {np.round(own, 6).tolist()}")
     truth = np.concatenate(truth)
     predicted = {k: np.concatenate(v) for k, v in predicted.items()}
     scores = {

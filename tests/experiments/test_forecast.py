@@ -7,7 +7,7 @@ import pytest
 
 from analysis import forecast_labels as fl
 from mars_core.data.schema import NS_PER_MINUTE
-from mars_core.engine import parse_clock
+from mars_core.engine import format_clock, parse_clock
 from mars_core.experiments import forecast as fc
 from mars_core.experiments.forecast_eval import ForecastConfig, evaluate
 from mars_core.experiments.reports import build_report
@@ -79,3 +79,17 @@ def test_evaluation_scores_every_forecaster_on_the_held_out_starts(data_dir, tmp
         "Persistence",
         "Majority class",
     }
+
+
+@pytest.mark.slow
+def test_mars_own_thresholds_come_from_its_training_period_futures(data_dir, tmp_path) -> None:
+    config = ForecastConfig(
+        symbols=("GOOG",), backgrounds=("lmm",), rollouts=2, every_minutes=30, calibrate_every=120, bootstrap=20
+    )
+    (unit,) = config.calibration_units(str(data_dir))
+    assert [format_clock(s)[:5] for s in unit.starts] == ["09:35", "11:35", "13:35"]  # all before 14:30
+    result = evaluate(config, tmp_path / "eval", str(data_dir), 1, deeplob_path=str(tmp_path / "none"))
+    labels = np.load(next((tmp_path / "eval" / "units").glob("lmm_GOOG_2012-06-21_575.npz")))["labels"]
+    own = fl.tertile_thresholds(labels.reshape(-1, 5))
+    assert str(np.round(own, 6).tolist()) in result["notes"][-1]
+    assert set(result["accuracy"]) >= {"mars", "mars_calibrated"} and result["starts"] == 3
