@@ -43,6 +43,15 @@ def test_the_manipulated_day_verifies_like_the_real_one(manipulated: Manipulated
     assert report.messages == len(manipulated.day.events) > real.messages
 
 
+def test_a_deep_sweep_of_a_five_level_book_verifies(amzn_day: LobsterDay) -> None:
+    # the sweep empties AMZN's visible bids, so levels the real file only corrected come into view: their changes
+    # are reconciling messages
+    m = inject(amzn_day, [EpisodeSpec(kind="momentum_ignition", start="12:30", intensity=5, side=-1)])
+    _, report = replay_day(m.day)
+    assert report.l1_match_rate == 1.0 and report.mismatch_causes["in_view"] == 0
+    assert m.reconciling > 0
+
+
 def test_the_book_outside_the_episodes_is_the_real_one(manipulated: ManipulatedDay, goog_day: LobsterDay) -> None:
     first = parse_clock("10:30")
     n = int(np.searchsorted(goog_day.events.ts, first))
