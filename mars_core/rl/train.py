@@ -30,7 +30,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
 from mars_core.data.schema import LobsterDay
-from mars_core.errors import MarsInputError
+from mars_core.errors import ConfigError, MarsInputError
 from mars_core.model.training import append_jsonl
 from mars_core.rl.evaluate import AGENT, BASELINE, PAPER_TWAPS, fixed, run_start, trading_day
 from mars_core.rl.execution_env import TRAIN_WINDOW, ExecutionEnv, scaled
@@ -102,6 +102,12 @@ def train_agent(
     cfg: RLTrainConfig, out: str | Path, resume: bool = False, progress: Callable[[dict], None] | None = None
 ) -> dict[str, Any]:
     """Train (or resume) into folder `out`; returns the summary (also in `out/summary.json`)."""
+    if cfg.background not in ("noise", "replay"):
+        raise ConfigError(
+            f"training runs on the noise or replay background, not {cfg.background!r}: on the order model one PPO "
+            "update of 512 steps would take minutes of lockstep simulation; score the agent there with "
+            "`mars rl evaluate --background lmm`"
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt, metrics = out / "checkpoint.zip", out / "metrics.jsonl"

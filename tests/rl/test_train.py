@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mars_core.cli.rl import rl_app
-from mars_core.errors import MarsInputError
+from mars_core.errors import ConfigError, MarsInputError
 from mars_core.rl.evaluate import load_policy
 from mars_core.rl.train import RLTrainConfig, train_agent
 
@@ -45,6 +45,8 @@ def test_a_tiny_run_writes_a_policy_and_its_curve_and_resumes(tmp_path: Path, da
     assert more["timesteps"] == 60 and [r["update"] for r in curve] == [0, 1, 2, 3]
     with pytest.raises(MarsInputError, match="other settings"):
         train_agent(tiny(data_dir=str(data_dir), seed=1), out, resume=True)
+    with pytest.raises(ConfigError, match="noise or replay background, not 'lmm'.*mars rl evaluate --background lmm"):
+        train_agent(tiny(background="lmm"), tmp_path / "lmm")
     with pytest.raises(MarsInputError, match="nothing to resume"):
         train_agent(tiny(data_dir=str(data_dir)), tmp_path / "none", resume=True)
 
