@@ -98,3 +98,10 @@ def test_ansi_render_describes_the_step(goog_day: LobsterDay) -> None:
     assert info["executed"] > 0
     with pytest.raises(ConfigError, match="render_mode 'human'"):
         ExecutionEnv(goog_day, render_mode="human")
+
+
+def test_the_replay_background_drives_the_environment_too(goog_day: LobsterDay) -> None:
+    env = ExecutionEnv(goog_day, background="replay", volume=1000, duration_s=60, interval_s=30)
+    a = rollout(env, action_of(0.9, 1), seed=4)
+    b = rollout(env, action_of(0.9, 1), seed=4)
+    assert a[1] == b[1] and a[2]["executed"] > 0 and env.background == "replay"
