@@ -22,12 +22,14 @@ from mars_core.cli.options import (
     executor_of,
     symbol_list,
 )
+from mars_core.cli.stress import stress_command
 from mars_core.errors import MarsInputError
 from mars_core.experiments.control_eval import CONFIGS, EvalSettings, run_eval
 from mars_core.experiments.impact import StudyConfig, run_study, study_dir
 from mars_core.experiments.model_eval import evaluate_model as run_model_evaluation
 from mars_core.experiments.realism import CEILING, HELD_OUT, RealismConfig, evaluation_dir, run_realism
 from mars_core.experiments.reports import build_report
+from mars_core.experiments.stress_eval import SUITE, StressSettings
 from mars_core.paths import runs_root
 
 REPORT_FORMATS = ("html", "pdf")
@@ -253,11 +255,43 @@ def control_eval_command(
     workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: one per core).")] = None,
     executor: ExecutorOption = "local",
     ray_address: RayAddressOption = None,
+    stress: Annotated[
+        bool,
+        typer.Option(
+            "--stress",
+            help="Run the stress-scenario suite instead (prompts through the parser; --minutes and --min-move-bps "
+            "do not apply): realised/target move, target side, correlation, flow fidelity.",
+        ),
+    ] = False,
+    scenarios: Annotated[
+        list[str] | None, typer.Option("--scenario", help=f"With --stress: run only these of {', '.join(SUITE)}.")
+    ] = None,
+    window: Annotated[
+        str, typer.Option("--window", help="With --stress: starts in the held_out afternoon or the training window.")
+    ] = "held_out",
+    twap: Annotated[
+        bool, typer.Option("--twap/--no-twap", help="With --stress: also run each arm with a TWAP.")
+    ] = True,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Measured controllability (paper Sec. 3.3, Fig. 6c): correlation of simulated and target (replayed) mid paths
-    for {no control, control} x {no interaction, interaction with a TWAP agent}."""
+    for {no control, control} x {no interaction, interaction with a TWAP agent}; with --stress, the stress suite."""
+    if stress:
+        fields = {
+            "symbols": tuple(symbol_list(symbols)),
+            "rollouts": rollouts,
+            "starts_per_day": starts_per_day,
+            "twap_share": twap_share,
+            "seed": seed,
+            "window": window,
+            "twap": twap,
+        }
+        if scenarios:
+            fields["scenarios"] = tuple(scenarios)
+        settings = StressSettings.from_dict(fields, "control-eval --stress options")
+        stress_command(settings, data_dir, workers, executor_of(executor, ray_address), as_json)
+        return
 
     settings = EvalSettings.from_dict(
         {

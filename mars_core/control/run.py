@@ -46,21 +46,31 @@ class ControlledRun:
     candidate_seconds: float  # of which: drawing and scoring candidate minutes
     twap_volume: int  # shares the TWAP agent was asked to trade (0: none)
     fills: np.ndarray  # (R,) shares the execution agent traded
+    tables: list[dict[str, pd.DataFrame]] | None = None  # with `flow`: each rollout's book, orders and trades
 
 
 class MidSink:
-    """A simulator sink that keeps only the best quotes of the book snapshots and the agent's fills (in memory)."""
+    """A simulator sink that keeps the best quotes of the book snapshots and the agent's fills (in memory); with
+    `flow`, also the whole book snapshots, the order log and the trades (`tables`), to measure the flow."""
 
-    def __init__(self) -> None:
+    def __init__(self, flow: bool = False) -> None:
         self.parts: list[pd.DataFrame] = []
         self.filled = 0
+        self.flow = flow
+        self.kept: dict[str, list[pd.DataFrame]] = {"book": [], "orders": [], "trades": []}
 
     def __call__(self, table: str, chunk: pd.DataFrame) -> None:
+        if self.flow and table in self.kept:
+            self.kept[table].append(chunk)
         if table == "book":
             self.parts.append(chunk[["ts", "bid_price_1", "ask_price_1", "bid_size_1", "ask_size_1"]].copy())
         elif table == "trades":
             agent = (chunk["maker_agent"] >= AgentId.EXECUTION) | (chunk["taker_agent"] >= AgentId.EXECUTION)
             self.filled += int(chunk.loc[agent, "qty"].sum())
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The kept book snapshots, order log and trades, each one frame (empty when nothing was kept)."""
+        return {k: pd.concat(v, ignore_index=True) if v else pd.DataFrame() for k, v in self.kept.items()}
 
     def mid_logret_at(self, ts: np.ndarray, mid2_start: int) -> np.ndarray:
         """log(mid / start mid) at the last two-sided snapshot at or before each time."""
@@ -85,8 +95,10 @@ def run_controlled(
     twap: TWAPConfig | None = None,
     settings: ControlSettings | None = None,
     kit: ControlKit | None = None,
+    flow: bool = False,
 ) -> ControlledRun:
-    """R rollouts over the signal's horizon from `start_ts`; steered toward it when `control`.
+    """R rollouts over the signal's horizon from `start_ts`; steered toward it when `control`; with `flow`, each
+    rollout's tables are kept (`ControlledRun.tables`).
 
     Raises:
         MarsInputError: no shipped order model / control models, or a start the data cannot warm up to.
@@ -97,7 +109,7 @@ def run_controlled(
     end = start_ts + H * NS_PER_MINUTE
     model = cached_order_model()
     seeds = [rollout_seed(seed, r) for r in range(rollouts)]
-    sinks = [MidSink() for _ in seeds]
+    sinks = [MidSink(flow) for _ in seeds]
     sims = [
         Simulator(
             day,
@@ -133,4 +145,5 @@ def run_controlled(
         candidate_seconds=getattr(group, "candidate_seconds", 0.0),
         twap_volume=twap.volume if twap else 0,
         fills=np.array([sink.filled for sink in sinks]),
+        tables=[sink.tables() for sink in sinks] if flow else None,
     )

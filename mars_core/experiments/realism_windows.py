@@ -70,9 +70,14 @@ def real_window(real: RealDay, start_ns: int, minutes: int) -> Window:
 
 def sim_window(run: RunDir, rollout: int, start_ns: int, minutes: int, levels: int) -> Window:
     """One finished rollout of a simulated start window, measured on `levels` levels."""
-    book = run.table("book", rollout, "main")
-    orders = run.table("orders", rollout, "main")
-    trades = run.table("trades", rollout, "main")
+    tables = ("book", "orders", "trades")
+    return tables_window(*(run.table(t, rollout, "main") for t in tables), start_ns, minutes, levels)
+
+
+def tables_window(
+    book: pd.DataFrame, orders: pd.DataFrame, trades: pd.DataFrame, start_ns: int, minutes: int, levels: int
+) -> Window:
+    """A simulated start window from a rollout's book snapshots, order log and trades, measured on `levels` levels."""
     columns = [c for c in book.columns if c.startswith(("ask_", "bid_"))]
     subs = orders[(orders["status"] == Status.OK) & (orders["event"] == OrderEvent.SUBMIT)]
     takers = trades["taker_id"].to_numpy() if len(trades) else np.zeros(0, np.int64)

@@ -231,6 +231,7 @@ CASES: list[tuple[str, list[str], str, int]] = [
     ),
     ("control-eval twap share nan", ["control-eval", "--twap-share", "nan"], "finite number", 2),
     ("control-eval seed -1", ["control-eval", "--seed", "-1"], "seed", 2),
+    ("control-eval stress unknown", ["control-eval", "--stress", "--scenario", "crash"], "unknown scenario crash", 2),
     ("report no directory", ["report", "{tmp}/none"], "no such directory", 2),
     ("report not a study", ["report", "{root}"], "not a MarS study directory", 2),
     ("fetch timeout -1", ["data", "fetch-samples", "--timeout", "-1", "--dest", "{tmp}/f"], "--timeout", 2),
