@@ -23,6 +23,7 @@ from mars_core.experiments.detection import (
 )
 from mars_core.experiments.manipulation import KINDS, EpisodeSpec, inject, write_day
 from mars_core.paths import runs_root
+from mars_core.store import named_dir
 
 detect_app = typer.Typer(
     help="Detection by simulation: where the real market leaves what MarS expects (paper Sec. 4.2).",
@@ -58,7 +59,9 @@ def detect(
     rollouts: RolloutsOption = 4,
     background: Annotated[str, typer.Option(help="Simulated background: lmm or noise.")] = "lmm",
     seed: Annotated[int, typer.Option(help="Seed of the rollouts.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="Folder of the runs (default: <runs root>/detect/...).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder of the runs (default: <runs root>/detect/<SYMBOL_DATE>-<hash>).")
+    ] = None,
     workers: WorkersOption = None,
     executor: ExecutorOption = "local",
     ray_address: RayAddressOption = None,
@@ -83,7 +86,9 @@ def detect(
             "seed": seed,
         }
     )
-    out = out or runs_root() / "detect" / f"{config.symbol}_{config.date}"
+    # the simulations start from the day in --data-dir (a manipulated copy is another day): its folder is in the key
+    identity = {"config": config.model_dump(mode="json"), "data": str(resolve_data_dir(data_dir).resolve())}
+    out = out or named_dir(runs_root() / "detect", f"{config.symbol}_{config.date}", identity)
     bar, progress = _bar(as_json, "window")
     with bar:
         scores = score_day(config, out, data_dir, workers, progress, executor_of(executor, ray_address))

@@ -97,3 +97,19 @@ def test_mars_detect_inject_writes_a_day_that_verifies(tmp_path: Path, data_dir:
     result = runner.invoke(mars_app, ["replay", "GOOG", "2012-06-21", "--json", "--data-dir", str(tmp_path)])
     report = json.loads(result.output.strip().splitlines()[-1])
     assert report["l1_match_rate"] == 1.0 and report["mismatch_causes"]["in_view"] == 0
+
+
+def test_mars_detect_scores_a_span_into_a_folder_of_its_day(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MARS_RUNS_DIR", str(tmp_path / "runs"))
+    args = ["detect", "--symbol", "GOOG", "--date", "2012-06-21", "--span", "12:00", "12:03", "--rollouts", "1"]
+    result = CliRunner().invoke(mars_app, [*args, "--background", "replay", "--json", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    scored = json.loads(result.output.strip().splitlines()[-1])
+    assert [w["clock"] for w in scored["windows"]] == ["12:01:00", "12:02:00"]
+    assert all(0 <= w["mars"] < w["baseline"] for w in scored["windows"])
+    folder = Path(scored["dir"])
+    assert folder.parent == tmp_path / "runs" / "detect" and folder.name.startswith("GOOG_2012-06-21-")
+    missing = CliRunner().invoke(mars_app, [*args, "--json", "--data-dir", str(tmp_path / "nothing")])
+    assert missing.exit_code != 0 and "nothing" in str(missing.exception)
