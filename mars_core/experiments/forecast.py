@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis import forecast_labels as fl
-from mars_core.data import LobsterDay, find_dataset, load_day, resolve_data_dir
+from mars_core.data import LobsterDay, discover, find_dataset, load_day, resolve_data_dir
 from mars_core.data.orderflow import order_flow
 from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND
 from mars_core.engine import parse_clock
@@ -79,6 +79,12 @@ def real_path(symbol: str, date: str, data_dir: str | None = None) -> MidPath:
 @cache
 def load(symbol: str, date: str, data_dir: str | None = None) -> LobsterDay:
     return load_day(find_dataset(symbol, date, resolve_data_dir(data_dir)))
+
+
+def same_date_days(date: str, data_dir: str | None = None) -> tuple[tuple[str, str], ...]:
+    """Every catalogued (symbol, date) of `date`: the days whose training periods set the thresholds by default,
+    as `mars forecast evaluate` pools them."""
+    return tuple(sorted((i.symbol, date) for i in discover(resolve_data_dir(data_dir)) if i.date.isoformat() == date))
 
 
 def training_starts(every_s: int = TRAIN_EVERY_S) -> np.ndarray:
@@ -288,13 +294,13 @@ def forecast_moment(
     model_path: str | None = None,
 ) -> MomentForecast:
     """Forecast one moment with R rollouts of `background`, next to what really happened (thresholds from the
-    training period of `days`, default: this stock-day)."""
+    training period of `days`, default: every catalogued stock-day of `date`, as the evaluation pools them)."""
     start = parse_clock(at)
     span = max(HORIZONS) * NS_PER_MINUTE
     info = load(symbol, date, data_dir).info
     if not info.ts_start + span <= start <= info.ts_end - span:
         raise ConfigError(f"{at} leaves no 5 minutes before and after it in {symbol} {date}'s data")
-    th = thresholds(days or ((symbol.upper(), date),), data_dir)
+    th = thresholds(days or same_date_days(date, data_dir), data_dir)
     result = simulate_unit(Unit(symbol.upper(), date, (start,), background, rollouts, seed, data_dir, model_path, True))
     real = real_path(symbol.upper(), date, data_dir)
     lo, hi = np.searchsorted(real.ts, [start - span, start + span], side="right")

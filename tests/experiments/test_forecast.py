@@ -93,3 +93,11 @@ def test_mars_own_thresholds_come_from_its_training_period_futures(data_dir, tmp
     own = fl.tertile_thresholds(labels.reshape(-1, 5))
     assert str(np.round(own, 6).tolist()) in result["notes"][-1]
     assert set(result["accuracy"]) >= {"mars", "mars_calibrated"} and result["starts"] == 3
+
+
+def test_one_moment_uses_the_evaluations_pooled_thresholds(data_dir) -> None:
+    m = fc.forecast_moment("GOOG", "2012-06-21", "15:00", 2, "noise", data_dir=str(data_dir))
+    days = (("GOOG", "2012-06-21"), ("AMZN", "2012-06-21"))
+    assert np.array_equal(m.thresholds, fc.thresholds(days, str(data_dir)))
+    assert len(m.paths) == 2 and m.forecast.shares.shape == (5, 3)
+    assert m.real.ts[0] > parse_clock("14:55") and m.real.ts[-1] <= parse_clock("15:05")
