@@ -15,12 +15,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from analysis.bootstrap import block_bootstrap
 from mars_core.control.retrieval import Retrieved, retrieve
 from mars_core.control.scenarios import DIRECTION_LABELS, KIND_LABELS, ScenarioSpec, parse_prompt, parse_with_llm
 from mars_core.control.signals import ControlSignal
 from mars_core.data import find_dataset, load_day
 from mars_core.errors import MarsInputError
 from mars_core.experiments import scenario
+from mars_core.experiments.stress_eval import one_minute_vol, reach, turn_index
+
+SMALL_ROLLOUTS, SMALL_MINUTES = 8, 5  # below either, a run is too small to judge whether a scenario is reached
 
 # ---- the scenario ----------------------------------------------------------------------------------
 
@@ -119,3 +123,43 @@ def fills_text(run: scenario.ScenarioRun) -> str:
     ]
     side = "buy" if run.twap.side == 1 else "sell"
     return f"TWAP {side} agent filled, on average, " + "; ".join(parts) + "."
+
+
+def reach_table(run: scenario.ScenarioRun, kind: str) -> pd.DataFrame:
+    """Per arm without the agent: the target's move, the rollouts' realised move (mean with its 95% bootstrap
+    interval over rollouts), realised / target, and the share of rollouts on the target's side (as
+    `mars control-eval --stress` measures them; a volatility spike's move is its 1-minute volatility)."""
+    vol = kind == "volatility_spike"
+    at = turn_index(run.target, kind)
+    target = float(one_minute_vol(run.target)) if vol else float(run.target[at])
+    rows = []
+    for key, paths in run.paths.items():
+        if key.endswith("_twap"):
+            continue
+        moves = one_minute_vol(paths) if vol else paths[:, at]
+        mean, (lo, hi), _ = block_bootstrap(lambda idx, m=moves: float(m[idx].mean()), len(moves), block=1)
+        ratio, side = reach(paths, run.target, kind)
+        rows.append(
+            {
+                "Run": run.labels.get(key, key),
+                "Rollouts": len(paths),
+                "Target (%)": target * 100,
+                "Realised, mean (%)": mean * 100,
+                "95% interval (%)": f"{lo * 100:+.3f} to {hi * 100:+.3f}",
+                "Realised / target": float(ratio.mean()),
+                "On the target's side": float(side.mean()),
+                "Per rollout (%)": ", ".join(f"{m * 100:+.2f}" for m in moves),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def too_small(rollouts: int, minutes: int) -> str | None:
+    """Why a run is too small to judge whether a scenario is reached, or None."""
+    if rollouts >= SMALL_ROLLOUTS and minutes >= SMALL_MINUTES:
+        return None
+    return (
+        f"{rollouts} rollout{'s' * (rollouts != 1)} × {minutes} minutes is too small to judge whether the scenario is "
+        f"reached: one rollout's move is mostly its own noise. Use at least {SMALL_ROLLOUTS} rollouts and "
+        f"{SMALL_MINUTES} minutes (`mars control-eval --stress` uses 8 rollouts from 4 starts)."
+    )

@@ -319,9 +319,33 @@ def follow_simulation(job: _jobs.Job) -> None:
 # ---- 3. the results -----------------------------------------------------------------------------------
 def show_results(result: scenario.ScenarioRun) -> None:
     """Target vs simulated (Fig. 16), how well each run follows, and the agent's impact under the scenario."""
-    st.subheader("Target vs simulated")
+    st.subheader("Realised vs target move")
     st.caption(result.title)
     main = {k: v for k, v in result.paths.items() if not k.endswith("_twap")} or result.paths
+    rollouts = len(next(iter(main.values())))
+    if small := ui.too_small(rollouts, len(result.target)):
+        st.warning(small, icon=":material/warning:")
+    reached = ui.reach_table(result, result.kind)
+    for column, (_, row) in zip(st.columns(max(len(reached), 1)), reached.iterrows()):
+        column.metric(
+            f"{row['Run']}: realised move",
+            f"{row['Realised, mean (%)']:+.3f}%",
+            f"{row['Realised / target']:.2f} × the target's {row['Target (%)']:+.3f}%",
+            delta_color="off",
+            border=True,
+            help="Mean over rollouts of the mid's move (at the end; a reversal's at its turn; a volatility spike's "
+            "1-minute volatility), with its 95% interval in the table below.",
+        )
+    st.dataframe(
+        reached,
+        hide_index=True,
+        key="sc_reach_table",
+        column_config={
+            c: st.column_config.NumberColumn(format="%+.3f" if "%" in c else "%.2f")
+            for c in ("Target (%)", "Realised, mean (%)", "Realised / target", "On the target's side")
+        },
+    )
+    st.subheader("Target vs simulated")
     table = sc.follow_table(result.target, main, result.labels)
     for column, (_, row) in zip(st.columns(max(len(table), 1)), table.iterrows()):
         column.metric(
@@ -336,6 +360,11 @@ def show_results(result: scenario.ScenarioRun) -> None:
             "With fewer than 3 simulated minutes every correlation is ±1; simulate 3 minutes or more for a "
             "meaningful value."
         )
+    st.caption(
+        "Every correlation here is the mean over rollouts of each rollout's correlation with the target; the "
+        "table's *correlation of the mean path* correlates the average of the rollouts, whose own noise cancels, "
+        "so it is higher and says less about any one future."
+    )
     st.plotly_chart(
         sc.controlled_figure(result.target, main, result.labels, result.history, result.real), key="sc_paths_chart"
     )

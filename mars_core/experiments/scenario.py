@@ -92,6 +92,7 @@ class ScenarioRun:
     history: tuple[np.ndarray, np.ndarray] | None = None
     real: np.ndarray | None = None
     twap: TWAPConfig | None = None
+    kind: str = "replay"  # the scenario kind of the target (`ScenarioSpec.kind`); a replay curve: "replay"
 
     def impacts(self) -> dict[str, np.ndarray]:
         """Arm without the agent -> (R, H) impact in bps of adding it (same seeds: the difference is the agent's doing)."""
@@ -146,6 +147,7 @@ def run_arms(
         history=history,
         real=real if len(real) == signal.minutes else None,
         twap=twap if any(a.twap for a in arms) else None,
+        kind=signal.meta.get("spec", {}).get("kind", "replay"),
     )
     for n, arm in enumerate(arms):
         if progress:

@@ -77,6 +77,21 @@ def test_scenario_run_impacts_pair_the_arms() -> None:
     assert ui.fills_text(run) == "TWAP buy agent filled, on average, Not controlled + TWAP: 80 of 100 shares."
 
 
+def test_reach_table_measures_the_move_as_the_stress_evaluation_does() -> None:
+    target = np.log([0.998, 0.995, 0.99])
+    run = scenario.ScenarioRun("t", target, kind="sharp_drop")
+    run.paths = {"control": np.stack([target, target / 2]), "control_twap": np.zeros((2, 3))}
+    run.labels = {"control": "Controlled"}
+    table = ui.reach_table(run, run.kind)
+    assert list(table["Run"]) == ["Controlled"] and table["Rollouts"].tolist() == [2]
+    row = table.iloc[0]
+    assert row["Target (%)"] == pytest.approx(np.log(0.99) * 100)
+    assert row["Realised, mean (%)"] == pytest.approx(0.75 * np.log(0.99) * 100)
+    assert row["Realised / target"] == pytest.approx(0.75) and row["On the target's side"] == 1.0
+    assert row["Per rollout (%)"] == "-1.01, -0.50"
+    assert "2 rollouts × 3 minutes is too small" in ui.too_small(2, 3) and ui.too_small(8, 5) is None
+
+
 # ---- the page ------------------------------------------------------------------------------------------
 def test_default_prompt_shows_spec_filter_and_cases() -> None:
     at = open_page()
@@ -194,6 +209,10 @@ def test_without_control_models_uncontrolled_runs_and_twap_impact_still_work(mon
     assert 0 < result.fills["no_control_twap"][0] <= 200 and result.fills["no_control"][0] == 0
     assert len(at.get("plotly_chart")) == 3  # the replay curve, target vs simulated, impact
     assert "TWAP buy agent filled, on average, Not controlled + TWAP:" in texts(at.caption)
+    assert "1 rollout × 2 minutes is too small to judge" in texts(at.warning)
+    reached = next(d.value for d in at.dataframe if "Realised / target" in d.value.columns)
+    assert list(reached["Run"]) == ["Not controlled"]
+    assert {m.label for m in at.metric} >= {"Not controlled: realised move", "Not controlled: correlation with target"}
 
 
 @pytest.mark.slow
