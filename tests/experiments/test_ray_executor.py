@@ -111,3 +111,18 @@ def test_a_generative_study_runs_its_groups_together_and_ray_matches_local(data_
     run_study(study, tmp_path / "local", data_dir=str(data_dir), workers=1)
     assert groups == [1, 2] and on_ray["trajectories"] == 4  # the two points' groups went to Ray together
     assert _parquet_bytes(tmp_path / "ray") == _parquet_bytes(tmp_path / "local")
+
+
+def test_a_forecast_evaluation_on_ray_scores_as_the_local_one(data_dir: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    from mars_core.experiments.forecast_eval import ForecastConfig, evaluate
+
+    config = ForecastConfig(symbols=("GOOG",), backgrounds=("noise",), rollouts=2, every_minutes=30, bootstrap=20)
+    none = str(tmp_path / "no-deeplob")
+    local = evaluate(config, tmp_path / "local", str(data_dir), 1, deeplob_path=none)
+    on_ray = evaluate(config, tmp_path / "ray", str(data_dir), 2, deeplob_path=none, executor=RAY)
+    assert on_ray["accuracy"] == local["accuracy"] and on_ray["regression"] == local["regression"]
+    for path in (tmp_path / "local" / "units").glob("*.npz"):
+        a, b = np.load(path), np.load(tmp_path / "ray" / "units" / path.name)
+        assert all(np.array_equal(a[k], b[k], equal_nan=True) for k in ("starts", "labels", "vol", "spread"))
