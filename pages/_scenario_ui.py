@@ -16,13 +16,14 @@ import pandas as pd
 import streamlit as st
 
 from analysis.bootstrap import block_bootstrap
+from analysis.minute_metrics import FLOW_NAMES
 from mars_core.control.retrieval import Retrieved, retrieve
 from mars_core.control.scenarios import DIRECTION_LABELS, KIND_LABELS, ScenarioSpec, parse_prompt, parse_with_llm
 from mars_core.control.signals import ControlSignal
 from mars_core.data import find_dataset, load_day
 from mars_core.errors import MarsInputError
 from mars_core.experiments import scenario
-from mars_core.experiments.stress_eval import one_minute_vol, reach, turn_index
+from mars_core.experiments.stress_eval import FIDELITY_BAND, one_minute_vol, reach, turn_index
 
 SMALL_ROLLOUTS, SMALL_MINUTES = 8, 5  # below either, a run is too small to judge whether a scenario is reached
 
@@ -162,4 +163,16 @@ def too_small(rollouts: int, minutes: int) -> str | None:
         f"{rollouts} rollout{'s' * (rollouts != 1)} × {minutes} minutes is too small to judge whether the scenario is "
         f"reached: one rollout's move is mostly its own noise. Use at least {SMALL_ROLLOUTS} rollouts and "
         f"{SMALL_MINUTES} minutes (`mars control-eval --stress` uses 8 rollouts from 4 starts)."
+    )
+
+
+def fidelity_table(fidelity: dict[str, float]) -> pd.DataFrame:
+    """One row per flow measure: controlled over real, and whether it lies in `FIDELITY_BAND`."""
+    lo, hi = FIDELITY_BAND
+    return pd.DataFrame(
+        {
+            "Measure": [FLOW_NAMES[k] for k in fidelity],
+            "Controlled / real": list(fidelity.values()),
+            f"Within {lo:g}–{hi:g}": [bool(lo <= v <= hi) for v in fidelity.values()],
+        }
     )

@@ -345,6 +345,25 @@ def show_results(result: scenario.ScenarioRun) -> None:
             for c in ("Target (%)", "Realised, mean (%)", "Realised / target", "On the target's side")
         },
     )
+    if result.fidelity:
+        flow = ui.fidelity_table(result.fidelity)
+        st.markdown(
+            "**Is the move reached by a plausible flow?** Controlled rollouts against the real market after "
+            "the same start, per minute:"
+        )
+        st.dataframe(
+            flow,
+            hide_index=True,
+            key="sc_flow_table",
+            column_config={"Controlled / real": st.column_config.NumberColumn(format="%.2f")},
+        )
+        if not flow.iloc[:, 2].all():
+            off = ", ".join(flow.loc[~flow.iloc[:, 2], "Measure"].str.lower())
+            st.warning(
+                f"The controlled flow is far from the real one ({off}): the move may come from a "
+                "few large orders or a thin book rather than a market-like flow.",
+                icon=":material/warning:",
+            )
     st.subheader("Target vs simulated")
     table = sc.follow_table(result.target, main, result.labels)
     for column, (_, row) in zip(st.columns(max(len(table), 1)), table.iterrows()):

@@ -21,6 +21,7 @@ from mars_core.control.signals import ControlSignal, mid2_at
 from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
 from mars_core.engine import format_clock
 from mars_core.errors import ConfigError, MarsInputError
+from mars_core.experiments.stress_eval import flow_fidelity, real_flow, rollout_minutes
 from mars_core.sim.agents.twap import TWAPConfig
 
 HISTORY_MINUTES = 15  # real minutes drawn before the start (Fig. 16 shows 15)
@@ -93,6 +94,7 @@ class ScenarioRun:
     real: np.ndarray | None = None
     twap: TWAPConfig | None = None
     kind: str = "replay"  # the scenario kind of the target (`ScenarioSpec.kind`); a replay curve: "replay"
+    fidelity: dict[str, float] = field(default_factory=dict)  # controlled flow / the real flow after the start
 
     def impacts(self) -> dict[str, np.ndarray]:
         """Arm without the agent -> (R, H) impact in bps of adding it (same seeds: the difference is the agent's doing)."""
@@ -152,6 +154,7 @@ def run_arms(
     for n, arm in enumerate(arms):
         if progress:
             progress(arm, n)
+        flow = arm.key == "control"
         run = run_controlled(
             day,
             start_ts,
@@ -161,7 +164,10 @@ def run_arms(
             control=arm.control,
             twap=twap if arm.twap else None,
             settings=settings,
+            flow=flow,
         )
+        if flow and len(real) == signal.minutes:
+            out.fidelity = flow_fidelity(real_flow(day, start_ts, signal.minutes), rollout_minutes(run, day, start_ts))
         out.paths[arm.key], out.labels[arm.key] = run.paths, arm.label
         out.fills[arm.key], out.seconds[arm.key] = run.fills, run.seconds
     return out

@@ -37,7 +37,7 @@ from analysis.minute_metrics import minute_table
 from analysis.similarity import path_correlation
 from mars_core.control.controller import ControlSettings
 from mars_core.control.retrieval import Retrieved, retrieve
-from mars_core.control.run import run_controlled
+from mars_core.control.run import ControlledRun, run_controlled
 from mars_core.control.scenarios import parse_prompt
 from mars_core.data import find_dataset, load_day, resolve_data_dir
 from mars_core.data.schema import BPS, NS_PER_MINUTE, LobsterDay
@@ -61,6 +61,7 @@ SUITE = {
 }
 DEFAULT_SUITE = tuple(SUITE)[:6]  # 39 minutes per start and arm; the 30-minute decline only when asked for
 FIDELITY = ("traded_volume", "spread", "submissions", "mean_size")
+FIDELITY_BAND = (0.67, 1.5)  # the issue's band of a stress flow against the real one
 ARMS = {
     "control": (True, False),
     "no_control": (False, False),
@@ -157,12 +158,6 @@ def evaluate_unit(unit: StressUnit) -> dict[str, Any]:
     run = run_controlled(
         day, unit.start_ts, target.signal, s.rollouts, s.seed, control=control, twap=twap, settings=s.control, flow=flow
     )
-    tables = []
-    if flow:
-        levels = RealDay.load(day).levels
-        for r, t in enumerate(run.tables or []):
-            window = tables_window(t["book"], t["orders"], t["trades"], unit.start_ts, D, levels)
-            tables.append(minute_table(window)[["minute", *FIDELITY]].assign(rollout=r))
     return {
         "scenario": unit.scenario,
         "start": unit.start_label,
@@ -171,8 +166,20 @@ def evaluate_unit(unit: StressUnit) -> dict[str, Any]:
         "target": run.target,
         "seconds": run.seconds,
         "orders": run.orders,
-        "minutes": pd.concat(tables, ignore_index=True) if tables else None,
+        "minutes": rollout_minutes(run, day, unit.start_ts) if flow else None,
     }
+
+
+def rollout_minutes(run: ControlledRun, day: LobsterDay, start_ts: int) -> pd.DataFrame:
+    """Per-minute `FIDELITY` flow of every rollout of a run made with `flow` (a `rollout` column), on the day's levels."""
+    levels = RealDay.load(day).levels
+    tables = [
+        minute_table(tables_window(t["book"], t["orders"], t["trades"], start_ts, len(run.target), levels))[
+            ["minute", *FIDELITY]
+        ].assign(rollout=r)
+        for r, t in enumerate(run.tables or [])
+    ]
+    return pd.concat(tables, ignore_index=True)
 
 
 # ------------------------------------------------------------------ figures
@@ -226,7 +233,12 @@ def flow_fidelity(real: pd.DataFrame, sim: pd.DataFrame) -> dict[str, float]:
 def real_minutes(target: Retrieved, data_dir: str | None = None) -> pd.DataFrame:
     """Per-minute flow of the real window a target was retrieved from."""
     day = load_day(find_dataset(target.symbol, target.date, resolve_data_dir(data_dir)))
-    return minute_table(real_window(RealDay.load(day), target.start_ts, target.minutes))
+    return real_flow(day, target.start_ts, target.minutes)
+
+
+def real_flow(day: LobsterDay, start_ts: int, minutes: int) -> pd.DataFrame:
+    """Per-minute flow of the real market over `minutes` from `start_ts`."""
+    return minute_table(real_window(RealDay.load(day), start_ts, minutes))
 
 
 def summarize(results: list[dict[str, Any]], targets: dict[str, Retrieved], data_dir: str | None = None) -> dict:

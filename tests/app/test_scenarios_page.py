@@ -90,6 +90,11 @@ def test_reach_table_measures_the_move_as_the_stress_evaluation_does() -> None:
     assert row["Realised / target"] == pytest.approx(0.75) and row["On the target's side"] == 1.0
     assert row["Per rollout (%)"] == "-1.01, -0.50"
     assert "2 rollouts × 3 minutes is too small" in ui.too_small(2, 3) and ui.too_small(8, 5) is None
+    flow = ui.fidelity_table({"traded_volume": 1.2, "spread": 0.5})
+    assert flow["Measure"].tolist() == ["Traded volume", "Mean spread"] and flow["Within 0.67–1.5"].tolist() == [
+        True,
+        False,
+    ]
 
 
 # ---- the page ------------------------------------------------------------------------------------------
@@ -237,6 +242,9 @@ def test_a_small_controlled_simulation_runs_through_the_page() -> None:
     follow = next(d.value for d in at.dataframe if "Run" in d.value.columns)
     assert list(follow["Run"]) == ["Controlled", "Not controlled"] and (follow["Rollouts"] == 1).all()
     assert len(at.get("plotly_chart")) == 2  # the cases, target vs simulated
+    assert set(result.fidelity) == {"traded_volume", "spread", "submissions", "mean_size"}
+    assert all(v > 0 for v in result.fidelity.values()) and not result.fidelity.keys() & {"no_control"}
+    assert any("Controlled / real" in d.value.columns for d in at.dataframe)
 
 
 def test_simulation_numbers_out_of_range_are_named_and_disable_run() -> None:
