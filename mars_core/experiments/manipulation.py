@@ -24,8 +24,10 @@ manipulator took from real orders still resting, cut to the file's levels. Elsew
 A level the manipulation brings into view can change in the real day where LOBSTER sends no message; that change
 becomes a reconciling message (`_Rebuild`). `mars replay --verify` of the written day then matches every best
 level; checked with every kind at intensities 2 and 8, an episode every 8 minutes over 10:00-11:30 and 14:30-16:00
-of both sample days (32 copies, 360 episodes), 27 copies had no in-view difference and 5 (AMZN) had 1-128 rows of
-156k with one beyond the best level, where the replay draws unknown liquidity from a level differently.
+of both sample days (32 copies, 360 episodes), 28 copies had no in-view difference and 4 (AMZN, three of them
+with sweeps) had 1-22 rows of 156k with one beyond the best level, where the replay draws unknown liquidity from a
+level differently. The rows are rebuilt to the end of the day: reconciling messages can be needed long after an
+episode, until the replay of the manipulated day holds what the real one does.
 
 Written next to the two LOBSTER files: `<stem>_labels.json`, the episodes (kind, side, intensity, start and end
 in ns, the injected order ids, the number of messages).
@@ -357,7 +359,7 @@ class _Rebuild:
         resting: dict[int, tuple[int, int, int]] = {}  # injected id -> (side, price, qty)
         active: dict[int, tuple[int, int, int]] = {}  # real orders taken from that the real day still holds
         previous = day.book[source[last_real[first - 1]]] if first else day.book[0]
-        reconciling, stop = 0, len(merged)
+        reconciling = 0
         for i in range(first, len(merged)):
             message = tuple(int(getattr(merged, name)[i]) for name in EVENT_FIELDS)
             if injected[i]:
@@ -386,23 +388,16 @@ class _Rebuild:
                     self.next_id += 1
                     reconciling += 1
             delta = self.delta(replay, resting, active)
-            if not delta and i > final and not active:
-                stop = i
-                break  # nothing of the manipulation is left in the book: the real rows from here on
             previous = _row(replay, delta, levels) if delta else day.book[source[last_real[i]]]
             self.emit(message, previous)
         events = Events(
             *(
-                np.r_[
-                    getattr(merged, name)[:first],
-                    np.asarray(self.out[name], EVENT_DTYPES[name]),
-                    getattr(merged, name)[stop:],
-                ]
+                np.r_[getattr(merged, name)[:first], np.asarray(self.out[name], EVENT_DTYPES[name])]
                 for name in EVENT_FIELDS
             )
         )
         rows = np.asarray(self.rows, dtype=np.int64).reshape(-1, 4 * levels)
-        book = np.r_[day.book[source[np.maximum(last_real[:first], 0)]], rows, day.book[source[last_real[stop:]]]]
+        book = np.r_[day.book[source[np.maximum(last_real[:first], 0)]], rows]
         return events, book, reconciling
 
     def delta(
