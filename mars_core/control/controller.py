@@ -322,7 +322,9 @@ class ControlledLockstepGroup(LockstepGroup):
         target = {b: self._target_bps(b, m) for b, m in zip(rollouts, minutes)}
         for group in by_len.values():
             u = np.stack([self.candidate_draws[b].random((s.candidates, 64)) for b in group])
-            codes = kit.sampler.sample(np.stack([hist[b] for b in group]), s.candidates, u)  # (P, n, 8, 8)
+            codes = kit.sampler.sample(
+                np.stack([hist[b] for b in group]), s.candidates, u, s.temperature
+            )  # (P, n, 8, 8)
             counts = kit.batch.decode(codes) * kit.activity_scale  # (P, n, 3, 32, 32)
             if s.mirror:
                 counts = np.concatenate([counts, mirror_sides(counts)], axis=1)

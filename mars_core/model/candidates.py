@@ -33,11 +33,8 @@ HISTORY_MINUTES = 7  # realised minutes a candidate draw conditions on by defaul
 class CandidateSampler:
     """Draws candidate next-minute code grids from an order-batch model (see the module docstring)."""
 
-    def __init__(self, model: BatchModel, temperature: float = 1.0) -> None:
-        if temperature <= 0:
-            raise MarsInputError(f"candidate temperature must be > 0, was {temperature}")
+    def __init__(self, model: BatchModel) -> None:
         self.model = model.eval()
-        self.temperature = temperature
 
     @torch.inference_mode()
     def step_one(self, seq: torch.Tensor, pos: int, prefix: KVCache, suffix: KVCache, n: int) -> torch.Tensor:
@@ -73,10 +70,14 @@ class CandidateSampler:
         return m.head(m.ln_f(x))[:, -1]  # (N, V)
 
     @torch.inference_mode()
-    def sample(self, history: np.ndarray, n: int, uniforms: np.ndarray) -> np.ndarray:
+    def sample(self, history: np.ndarray, n: int, uniforms: np.ndarray, temperature: float = 1.0) -> np.ndarray:
         """Candidate grids (P, n, 8, 8) int64 after each of P histories (P, H, 8, 8) (only the last
         `minutes - 1` minutes are used), drawn at `uniforms` (P, n, 64) in [0, 1): candidate j of
-        history p takes code c at cell t where the cdf at c first exceeds uniforms[p, j, t]."""
+        history p takes code c at cell t where the cdf at c first exceeds uniforms[p, j, t]. The cdf
+        is that of the logits over `temperature` (> 0; below 1 the candidates stay closer to the
+        model's most likely minute, above 1 they spread)."""
+        if not temperature > 0:
+            raise MarsInputError(f"candidate temperature must be > 0, was {temperature}")
         m = self.model
         G, V = m.config.grid, m.config.vocab_size
         side = math.isqrt(G)
@@ -89,7 +90,8 @@ class CandidateSampler:
             raise MarsInputError(f"uniforms must be ({P}, {n}, {G}), got {tuple(u.shape)}")
         h = h.flatten(-2)[:, -(m.config.minutes - 1) :] if m.config.minutes > 1 else h.flatten(-2)[:, :0]
         if P > 1 and bool((h == h[:1]).all()):  # one history (every rollout at the start): run it once
-            return self.sample(np.asarray(history)[:1], P * n, u.reshape(1, P * n, G).numpy()).reshape(P, n, side, side)
+            one = self.sample(np.asarray(history)[:1], P * n, u.reshape(1, P * n, G).numpy(), temperature)
+            return one.reshape(P, n, side, side)
         L = h.size(1) * G
         prefix, suffix = KVCache(m.config.n_layer, L), KVCache(m.config.n_layer, G)
         if L:
@@ -98,6 +100,6 @@ class CandidateSampler:
         u = u.reshape(P * n, G)
         for j in range(G):  # each history's candidates adjacent in the batch
             logits = self.step_one(seq, L + j, prefix, suffix, n)  # (P * n, V)
-            cdf = (logits.double() / self.temperature).softmax(-1).cumsum(-1)
+            cdf = (logits.double() / temperature).softmax(-1).cumsum(-1)
             seq[:, L + j] = torch.searchsorted(cdf, u[:, j : j + 1] * cdf[:, -1:], right=True)[:, 0].clamp_(max=V - 1)
         return seq[:, -G:].reshape(P, n, side, side).numpy()

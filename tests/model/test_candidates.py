@@ -50,3 +50,21 @@ def test_candidates_are_deterministic_given_their_uniforms() -> None:
     )
     with pytest.raises(MarsInputError, match=r"uniforms must be \(2, 3, 64\)"):
         sampler.sample(hist, 3, u[:, :2])
+
+
+@needs_models
+def test_the_temperature_sharpens_or_spreads_the_draws_at_the_same_uniforms() -> None:
+    sampler = CandidateSampler(load_batch_model().model)
+    hist = np.random.default_rng(0).integers(0, sampler.model.config.vocab_size, (1, 15, 8, 8))
+    u = np.random.default_rng(1).random((1, 32, 64))
+    plain = sampler.sample(hist, 32, u)
+    assert np.array_equal(sampler.sample(hist, 32, u, 1.0), plain)
+    # at a low temperature nearly every cell takes the model's most likely code: far fewer distinct codes per cell
+    distinct = {
+        t: np.mean([len(np.unique(c)) for c in sampler.sample(hist, 32, u, t).reshape(32, 64).T])
+        for t in (0.05, 1.0, 3.0)
+    }
+    assert distinct[0.05] < distinct[1.0] < distinct[3.0], distinct
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(MarsInputError, match="candidate temperature must be > 0"):
+            sampler.sample(hist, 32, u, bad)
