@@ -131,7 +131,9 @@ def test_the_shipped_ensemble_waits_longer_when_the_minute_runs_ahead_of_its_ima
             for sent in (0, 100, 400)
         ]
     )  # expected interval slot (slots grow with the wait) halfway
-    assert (waits[1:] > waits[0] + 1).all()  # ~190 orders a minute: 100 or 400 sent by halfway is far ahead
+    # ~190 orders a minute: 100 or 400 sent by halfway is far ahead, so every row waits longer. At the default
+    # strength 1 (as trained) the shift is 0.7-1.7 slots (it was over 1 slot everywhere at the former default 3)
+    assert (waits[1:] > waits[0]).all() and (waits[1:] - waits[0]).mean() > 0.5, waits
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped ensemble")
