@@ -2,7 +2,7 @@
 
 import gymnasium as gym
 import mars_core.rl  # registers the ids below
-env = gym.make("mars/Execution-v0", symbol="GOOG", date="2012-06-21", background="noise")
+env = gym.make("mars/Execution-v0", symbol="GOOG", date="2012-06-21", background="noise")  # or "replay", "lmm"
 envs = gym.make_vec("mars/Execution-v0", num_envs=8, symbol="GOOG", date="2012-06-21", background="lmm")
 """
 

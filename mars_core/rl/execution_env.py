@@ -37,8 +37,9 @@ Terminated after the last interval (`duration_s / interval_s` steps); never trun
 `gym.make("mars/Execution-v0", symbol="GOOG", date="2012-06-21", data_dir=None, background="noise", ...)`
 loads the day (`make_execution_env`); the class itself takes day, background ("noise" or "replay", which
 drive one simulator each; the noise traders are fitted on the orders before `noise_fit_until`,
-14:30 by default, None: the whole day; the generative "lmm" samples a batch of rollouts in lockstep, so it is a vector
-env: `gym.make_vec(..., background="lmm", num_envs=N)`), side, volume, duration_s, interval_s,
+14:30 by default, None: the whole day; the generative "lmm" samples a batch of rollouts in lockstep: `gym.make`
+builds a `GenerativeExecutionEnv` of one rollout, `gym.make_vec(..., background="lmm", num_envs=N)` the batched
+vector env that training wants), side, volume, duration_s, interval_s,
 start_window (pair of "HH:MM"), render_mode ("ansi": a line of text per step).
 """
 
@@ -235,8 +236,9 @@ class ExecutionEnv(gym.Env):
     ) -> None:
         if registered_background(background).lockstep:
             raise ConfigError(
-                f"the {background!r} background samples the orders of a batch of rollouts in lockstep, so it is a "
-                f'vector environment: gym.make_vec("mars/Execution-v0", num_envs=N, background={background!r}, ...)'
+                f"the {background!r} background samples the orders of its rollouts in lockstep, which ExecutionEnv "
+                f'cannot drive: gym.make("mars/Execution-v0", background={background!r}) builds one such rollout, '
+                f'gym.make_vec("mars/Execution-v0", num_envs=N, background={background!r}, ...) a batch'
             )
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ConfigError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
@@ -281,7 +283,14 @@ class ExecutionEnv(gym.Env):
 
 def make_execution_env(
     symbol: str = "GOOG", date: str = "2012-06-21", data_dir: str | None = None, **arguments: Any
-) -> ExecutionEnv:
-    """An `ExecutionEnv` on a catalogued day: what `gym.make(ENV_ID, symbol=..., date=..., data_dir=...)` builds
-    (`arguments` as in the module docstring)."""
-    return ExecutionEnv(load_day(find_dataset(symbol, date, resolve_data_dir(data_dir))), **arguments)
+) -> gym.Env:
+    """What `gym.make(ENV_ID, symbol=..., date=..., data_dir=..., background=...)` builds on a catalogued day: an
+    `ExecutionEnv`, or for the generative background a `GenerativeExecutionEnv` (one lockstep rollout; `arguments`
+    as in the module docstring)."""
+    day = load_day(find_dataset(symbol, date, resolve_data_dir(data_dir)))
+    background = arguments.pop("background", "noise")
+    if registered_background(background).lockstep:
+        from mars_core.rl.lockstep_env import GenerativeExecutionEnv  # it builds on this module
+
+        return GenerativeExecutionEnv(day, **arguments)
+    return ExecutionEnv(day, background, **arguments)

@@ -143,7 +143,8 @@ class LockstepExecutionEnv(gym.vector.VectorEnv):
         info = {"start": np.full(self.num_envs, start), "seed": np.array(seeds)}
         return obs, info
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """One interval of every sub-environment: observations, rewards, terminated and infos, no autoreset."""
         if self.group is None:
             raise RuntimeError("call reset() before step()")
         actions = np.asarray(actions)
@@ -156,6 +157,10 @@ class LockstepExecutionEnv(gym.vector.VectorEnv):
         terminated = np.array([r[2] for r in results])
         infos = {k: np.array([r[3][k] for r in results]) for k in results[0][3]}
         infos["background_orders"] = np.array(self.group.sent)
+        return obs, rewards, terminated, infos
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        obs, rewards, terminated, infos = self.advance(actions)
         if terminated.all():  # every sub-environment ends at the same interval
             infos["final_obs"], infos["final_info"] = obs, dict(infos)
             obs, _ = self._begin_episode(None)
@@ -165,6 +170,39 @@ class LockstepExecutionEnv(gym.vector.VectorEnv):
         if self.render_mode == "ansi":
             return tuple(e.render() for e in self.executions)
         return None
+
+
+class GenerativeExecutionEnv(gym.Env):
+    """The execution task on the generative background as a plain `gym.Env`: a lockstep group of one rollout.
+
+    What `gym.make(ENV_ID, background="lmm", ...)` builds (arguments as `LockstepExecutionEnv`'s, without
+    num_envs). Each step is one interval of that rollout, so the model runs at batch 1: for training, the
+    vector env (`gym.make_vec`) batches N rollouts on one model step and is several times faster per order.
+    """
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(self, day: LobsterDay, render_mode: str | None = None, **arguments: Any) -> None:
+        self.rollouts = LockstepExecutionEnv(day, 1, render_mode=render_mode, **arguments)
+        self.render_mode = render_mode
+        self.action_space = self.rollouts.single_action_space
+        self.observation_space = self.rollouts.single_observation_space
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        """A new episode (`options` as `LockstepExecutionEnv.reset`'s; `options["seeds"]` a list of one seed)."""
+        super().reset(seed=seed)
+        obs, info = self.rollouts.reset(seed=seed, options=options)
+        return obs[0], {k: v[0] for k, v in info.items()}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        if not self.action_space.contains(action):
+            raise ValueError(f"action {action!r} is not in {self.action_space}")
+        obs, rewards, terminated, infos = self.rollouts.advance(np.array([action]))
+        return obs[0], float(rewards[0]), bool(terminated[0]), False, {k: v[0] for k, v in infos.items()}
+
+    def render(self) -> str | None:
+        lines = self.rollouts.render()
+        return lines[0] if lines else None
 
 
 def make_lockstep_env(

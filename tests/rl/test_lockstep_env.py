@@ -14,7 +14,7 @@ from mars_core.errors import ConfigError
 from mars_core.model.checkpoint import cached_order_model
 from mars_core.rl import EXECUTION_ENV_ID
 from mars_core.rl.execution_env import action_of, episode_reward
-from mars_core.rl.lockstep_env import LockstepExecutionEnv
+from mars_core.rl.lockstep_env import GenerativeExecutionEnv, LockstepExecutionEnv
 from mars_core.sim.agent import AgentId
 from mars_core.sim.agents.lmm import LMMBackground, LockstepGroup, history_context
 from mars_core.sim.agents.twap import TWAPAgent, TWAPConfig
@@ -75,9 +75,25 @@ def test_a_held_rollout_continues_exactly_as_one_never_stopped(goog_day: Lobster
     assert agent.orders == reference.orders
 
 
+def test_gym_make_builds_one_generative_rollout_that_is_the_vector_envs_first(data_dir: Path) -> None:
+    from gymnasium.utils.env_checker import check_env
+
+    env = gym.make(EXECUTION_ENV_ID, symbol="GOOG", data_dir=str(data_dir), background="lmm", **TASK)
+    assert isinstance(env.unwrapped, GenerativeExecutionEnv) and env.action_space == gym.spaces.Discrete(66)
+    check_env(env.unwrapped, skip_render_check=True)
+    obs, info = env.reset(seed=4, options={"start": "11:00"})
+    assert obs.shape == (8,) and info["start"] == parse_clock("11:00")
+    steps = [env.step(L1_P09) for _ in range(2)]
+    (_, r0, t0, _, i0), (_, r1, t1, _, i1) = steps
+    assert (r0, t0) == (0.0, False) and t1 and 50 < i0["background_orders"] < i1["background_orders"]
+    assert r1 == pytest.approx(episode_reward(i1["fulfillment"], i1["advantage_bps"]))
+    # the same seed gives the vector env's rollout of that seed, fill for fill
+    envs = LockstepExecutionEnv(env.unwrapped.rollouts.day, num_envs=1, **TASK)
+    final = episode(envs, np.array([L1_P09]), seeds=[int(info["seed"])])
+    assert final["vwap"][0] == i1["vwap"] and final["background_orders"][0] == i1["background_orders"]
+
+
 def test_refusals_are_clear(goog_day: LobsterDay, data_dir: Path) -> None:
-    with pytest.raises(ConfigError, match=r"gym.make_vec\("):
-        gym.make(EXECUTION_ENV_ID, symbol="GOOG", data_dir=str(data_dir), background="lmm")
     with pytest.raises(ConfigError, match="num_envs must be at least 1"):
         LockstepExecutionEnv(goog_day, num_envs=0)
     env = LockstepExecutionEnv(goog_day, num_envs=2, **TASK)
