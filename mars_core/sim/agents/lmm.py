@@ -220,10 +220,12 @@ class LockstepGroup:
         return self._send(b, sim, token, *self._decode(b, sim, token))
 
     def _decode(self, b: int, sim: Simulator, token: int) -> tuple[DecodedOrder | None, int]:
-        """Rollout b's sampled token as an order against its book (None: it decodes to no order) and its time."""
+        """Rollout b's sampled token as an order against its book (None: it decodes to no order) and its time:
+        its wait after the rollout's last order, but never before the exchange's clock (an agent's action the
+        model does not see, e.g. a cancel of an order already filled, can move that clock past the last order)."""
         order = self.tok.decode(token, sim.book, self.decoders[b], agents=MAKERS)
         wait = order.interval_ns if order is not None else self.tok.interval.draw(int(token) % 16, self.decoders[b])
-        return order, self.last_ts[b] + wait
+        return order, max(self.last_ts[b] + wait, sim.exchange.clock)
 
     def _send(self, b: int, sim: Simulator, token: int, order: DecodedOrder | None, ts: int) -> int:
         """Rollout b's decoded `order` (None: a token that decodes to no order) at `ts`, after the agents'

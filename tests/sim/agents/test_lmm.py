@@ -167,3 +167,23 @@ def test_a_generating_group_reports_how_far_its_rollouts_got(
     assert all(a <= b for before, after in zip(shares, shares[1:]) for a, b in zip(before, after))  # only forward
     assert min(shares[-1]) > 0.9 and seen[-1]["main"]["orders"] > 50
     assert lockstep.generation_progress(summary.run_dir) == {}  # the file goes once the rollouts are committed
+
+
+def test_an_action_the_model_does_not_see_never_puts_its_next_order_in_the_past(goog_day: LobsterDay) -> None:
+    """A refused agent action (a TWAP's cancel of a slice just filled) moves the exchange's clock past the rollout's
+    last order without reaching the model; the rollout's next orders go no earlier than that clock."""
+    model = cached_order_model()
+    start = parse_clock("14:40")
+    sim = Simulator(goog_day, start, start + 60 * 10**9, LMMBackground(), seed=rollout_seed(1, 0))
+    group = LockstepGroup([sim], [1], model, history_context(goog_day, start, model))
+    for _ in range(20):
+        group.step()
+    refused_at = group.last_ts[0] + 30 * 10**9
+    assert sim.exchange.cancel(refused_at, 12345) != 0  # no such order: refused, but the clock is at refused_at
+    times = []
+    real_submit, real_cancel = sim.exchange.submit, sim.exchange.cancel
+    sim.exchange.submit = lambda ts, *a: (times.append(ts), real_submit(ts, *a))[1]  # type: ignore[method-assign]
+    sim.exchange.cancel = lambda ts, *a: (times.append(ts), real_cancel(ts, *a))[1]  # type: ignore[method-assign]
+    for _ in range(20):
+        group.step()
+    assert times and min(times) >= refused_at and times == sorted(times)
