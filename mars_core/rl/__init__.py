@@ -13,6 +13,6 @@ EXECUTION_ENV_ID = "mars/Execution-v0"
 if EXECUTION_ENV_ID not in gym.registry:
     gym.register(
         id=EXECUTION_ENV_ID,
-        entry_point="mars_core.rl.execution_env:make_execution_env",
+        entry_point="mars_core.rl.lockstep_env:make_execution_env",
         vector_entry_point="mars_core.rl.lockstep_env:make_lockstep_env",
     )

@@ -35,7 +35,7 @@ Terminated after the last interval (`duration_s / interval_s` steps); never trun
 
 ## Arguments
 `gym.make("mars/Execution-v0", symbol="GOOG", date="2012-06-21", data_dir=None, background="noise", ...)`
-loads the day (`make_execution_env`); the class itself takes day, background ("noise" or "replay", which
+loads the day (`lockstep_env.make_execution_env`); the class itself takes day, background ("noise" or "replay", which
 drive one simulator each; the noise traders are fitted on the orders before `noise_fit_until`,
 14:30 by default, None: the whole day; the generative "lmm" samples a batch of rollouts in lockstep: `gym.make`
 builds a `GenerativeExecutionEnv` of one rollout, `gym.make_vec(..., background="lmm", num_envs=N)` the batched
@@ -50,7 +50,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from mars_core.data import find_dataset, load_day, resolve_data_dir
 from mars_core.data.schema import NS_PER_SECOND, LobsterDay
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError
@@ -279,18 +278,3 @@ class ExecutionEnv(gym.Env):
         if self.render_mode == "ansi" and self.execution is not None:
             return self.execution.render()
         return None
-
-
-def make_execution_env(
-    symbol: str = "GOOG", date: str = "2012-06-21", data_dir: str | None = None, **arguments: Any
-) -> gym.Env:
-    """What `gym.make(ENV_ID, symbol=..., date=..., data_dir=..., background=...)` builds on a catalogued day: an
-    `ExecutionEnv`, or for the generative background a `GenerativeExecutionEnv` (one lockstep rollout; `arguments`
-    as in the module docstring)."""
-    day = load_day(find_dataset(symbol, date, resolve_data_dir(data_dir)))
-    background = arguments.pop("background", "noise")
-    if registered_background(background).lockstep:
-        from mars_core.rl.lockstep_env import GenerativeExecutionEnv  # it builds on this module
-
-        return GenerativeExecutionEnv(day, **arguments)
-    return ExecutionEnv(day, background, **arguments)

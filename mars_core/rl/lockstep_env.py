@@ -223,3 +223,16 @@ def make_lockstep_env(
         [functools.partial(ExecutionEnv, day, background, **arguments) for _ in range(num_envs)],
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
     )
+
+
+def make_execution_env(
+    symbol: str = "GOOG", date: str = "2012-06-21", data_dir: str | None = None, **arguments: Any
+) -> gym.Env:
+    """What `gym.make(ENV_ID, symbol=..., date=..., data_dir=..., background=...)` builds on a catalogued day: an
+    `ExecutionEnv`, or for the generative background a `GenerativeExecutionEnv` (one lockstep rollout; `arguments`
+    as in `execution_env`'s docstring)."""
+    day = load_day(find_dataset(symbol, date, resolve_data_dir(data_dir)))
+    background = arguments.pop("background", "noise")
+    if registered_background(background).lockstep:
+        return GenerativeExecutionEnv(day, **arguments)
+    return ExecutionEnv(day, background, **arguments)
