@@ -45,7 +45,7 @@ from mars_core.sim.arms import Progress
 from mars_core.sim.config import SimConfig
 from mars_core.sim.runner import run_simulation
 from mars_core.store import RunDir, write_json
-from mars_core.store.rundir import finite
+from mars_core.store.rundir import write_summary
 
 HELD_OUT = ("14:30", "16:00")
 FLAG_MADS = 3.0
@@ -330,15 +330,7 @@ def evaluate(
     table = pd.DataFrame(rows)
     table.to_csv(out / "windows.csv", index=False)
     result = summarize(table, config)
-    result["timings"] = {
-        "simulate_seconds": round(simulated - started, 1),
-        "score_seconds": round(time.perf_counter() - simulated, 1),
-    }
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    result["dir"] = str(out)
-    result = finite(result)
-    write_json(out / "summary.json", result)
-    return result
+    return write_summary(out, result, started, simulated, "score_seconds")
 
 
 def _row(day: LobsterDay, start: int, kind: str, intensity: float, side: int, same: bool, scores: dict) -> dict:

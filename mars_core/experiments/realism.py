@@ -46,7 +46,7 @@ from mars_core.sim.config import SimConfig
 from mars_core.sim.executor import LOCAL, Executor
 from mars_core.sim.runner import pending_tasks, run_tasks
 from mars_core.store import RunDir, claim_directory, named_dir, write_json
-from mars_core.store.rundir import finite
+from mars_core.store.rundir import write_summary
 
 REPLAY = "replay"
 PROTOCOL = "per-minute"
@@ -182,15 +182,7 @@ def run_realism(
     simulated = time.perf_counter()
     result = evaluate(config, days, runs)
     write_json(out / "facts.json", result.pop("facts_detail"))
-    result["timings"] = {
-        "simulate_seconds": round(simulated - started, 1),
-        "evaluate_seconds": round(time.perf_counter() - simulated, 1),
-    }
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    result["dir"] = str(out)
-    result = finite(result)
-    write_json(out / "summary.json", result)
-    return result
+    return write_summary(out, result, started, simulated, "evaluate_seconds")
 
 
 def _labelled(table: pd.DataFrame, start: int, rollout: int | None = None) -> pd.DataFrame:

@@ -24,6 +24,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,19 @@ def write_json(path: Path, data: Any) -> None:
     with os.fdopen(fd, "w") as out:
         json.dump(finite(data), out, indent=1, default=str, allow_nan=False)
     os.replace(tmp, path)
+
+
+def write_summary(out: Path, result: dict[str, Any], started: float, simulated: float, then: str) -> dict[str, Any]:
+    """An experiment's `result` finished and written to out/summary.json: the seconds it spent simulating (from
+    `started` to `simulated`, `time.perf_counter` values) and in its next phase until now (key `then`), the total,
+    its folder; returned NaN-free, as written."""
+    now = time.perf_counter()
+    result["timings"] = {"simulate_seconds": round(simulated - started, 1), then: round(now - simulated, 1)}
+    result["seconds"] = round(now - started, 1)
+    result["dir"] = str(out)
+    result = finite(result)
+    write_json(out / "summary.json", result)
+    return result
 
 
 def read_json(path: Path, what: str) -> Any:
