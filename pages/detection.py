@@ -61,8 +61,14 @@ def request() -> None:
 @st.cache_data(show_spinner=False, max_entries=4)
 def scored(symbol: str, date: str, first: str, last: str, rollouts: int, background: str, inject: bool, kind: str,
            at: str, intensity: float, side: int, folder: str):  # fmt: skip
-    config = dt.DetectConfig(symbol=symbol, date=date, span=(first, last), rollouts=rollouts, background=background)
-    episode = EpisodeSpec(kind=kind, start=at, intensity=intensity, side=side) if inject else None
+    config = dt.DetectConfig.from_dict(
+        {"symbol": symbol, "date": date, "span": (first, last), "rollouts": rollouts, "background": background}, "span"
+    )
+    episode = (
+        EpisodeSpec.from_dict({"kind": kind, "start": at, "intensity": intensity, "side": side}, "episode")
+        if inject
+        else None
+    )
     key = {"config": config.model_dump(mode="json"), "episode": episode.model_dump() if episode else None}
     out = named_dir(paths.runs_root() / "detect" / "page", symbol, key)
     return dt.score_with_episode(config, episode, out, folder)

@@ -295,7 +295,10 @@ def forecast_moment(
 ) -> MomentForecast:
     """Forecast one moment with R rollouts of `background`, next to what really happened (thresholds from the
     training period of `days`, default: every catalogued stock-day of `date`, as the evaluation pools them)."""
-    start = parse_clock(at)
+    try:
+        start = parse_clock(at)
+    except ValueError as err:
+        raise ConfigError(f"moment: {err}") from None
     span = max(HORIZONS) * NS_PER_MINUTE
     info = load(symbol, date, data_dir).info
     if not info.ts_start + span <= start <= info.ts_end - span:

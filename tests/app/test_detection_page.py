@@ -48,3 +48,13 @@ def test_a_span_too_short_is_explained(page: AppTest) -> None:
     page.button(key="dt_run").click().run()
     assert not page.exception
     assert "fewer than two" in page.error[0].value
+
+
+def test_a_span_that_is_not_a_time_is_named_without_pydantics_wording(page: AppTest) -> None:
+    page.text_input(key="dt_from").set_value("abc")
+    page.radio(key="dt_bg").set_value("noise")
+    page.button(key="dt_run").click().run()
+    assert not page.exception
+    message = page.error[0].value
+    assert "span: time 'abc' is not HH:MM or HH:MM:SS" in message
+    assert "validation error" not in message and "errors.pydantic.dev" not in message

@@ -8,6 +8,7 @@ import pytest
 from analysis import forecast_labels as fl
 from mars_core.data.schema import NS_PER_MINUTE
 from mars_core.engine import format_clock, parse_clock
+from mars_core.errors import ConfigError
 from mars_core.experiments import forecast as fc
 from mars_core.experiments.forecast_eval import ForecastConfig, evaluate
 from mars_core.experiments.reports import build_report
@@ -101,3 +102,8 @@ def test_one_moment_uses_the_evaluations_pooled_thresholds(data_dir) -> None:
     assert np.array_equal(m.thresholds, fc.thresholds(days, str(data_dir)))
     assert len(m.paths) == 2 and m.forecast.shares.shape == (5, 3)
     assert m.real.ts[0] > parse_clock("14:55") and m.real.ts[-1] <= parse_clock("15:05")
+
+
+def test_a_moment_that_is_not_a_time_is_refused_by_name(data_dir) -> None:
+    with pytest.raises(ConfigError, match=r"^moment: time '25:99' has minutes or seconds above 59$"):
+        fc.forecast_moment("GOOG", "2012-06-21", "25:99", rollouts=1, background="noise", data_dir=str(data_dir))
