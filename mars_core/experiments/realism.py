@@ -122,6 +122,8 @@ def days_of(config: RealismConfig, data_dir: str | None) -> list[LobsterDay]:
 
 
 def sim_config(config: RealismConfig, day: LobsterDay, background: str, start: str) -> SimConfig:
+    """One start's run; the noise traders are fitted on the orders before the evaluated window only, so they
+    never see the minutes they are scored on (the order model's split is the same for the held-out window)."""
     return SimConfig(
         symbol=day.info.symbol,
         date=day.info.date.isoformat(),
@@ -130,6 +132,7 @@ def sim_config(config: RealismConfig, day: LobsterDay, background: str, start: s
         rollouts=config.rollouts,
         background=background,
         seed=config.seed,
+        noise_fit_until=config.window[0] if background == "noise" else None,
     )
 
 

@@ -45,6 +45,8 @@ def test_evaluation_scores_every_row_against_its_ceiling_and_resumes(tmp_path: P
     replay = result["backgrounds"]["replay"]
     assert replay["similarity"]["mean"] == 1.0 and replay["fidelity"]["spread"] == [1.0, 1.0]
     assert set(result["facts"]["replay"]) == set(FACTS) and set(result["facts"]) == {"replay", "noise"}
+    noise_run = json.loads((tmp_path / "r" / "runs" / "noise" / "GOOG_2012-06-21_1000" / "config.json").read_text())
+    assert noise_run["noise_fit_until"] == "10:00"  # fitted on the orders before the evaluated window only
     for name in ("facts.json", "summary.json", "realism.json"):
         assert (tmp_path / "r" / name).is_file()
     again = run_realism(config, tmp_path / "r", str(data_dir))  # resumes: nothing left to simulate
