@@ -272,6 +272,14 @@ def control_eval_command(
     twap: Annotated[
         bool, typer.Option("--twap/--no-twap", help="With --stress: also run each arm with a TWAP.")
     ] = True,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="With --stress: evaluation directory, resumed if it holds the same settings (default: "
+            "<runs root>/stress/<window>-<settings hash>, the Scenarios page's).",
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -290,7 +298,7 @@ def control_eval_command(
         if scenarios:
             fields["scenarios"] = tuple(scenarios)
         settings = StressSettings.from_dict(fields, "control-eval --stress options")
-        stress_command(settings, data_dir, workers, executor_of(executor, ray_address), as_json)
+        stress_command(settings, data_dir, workers, executor_of(executor, ray_address), as_json, out)
         return
 
     settings = EvalSettings.from_dict(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
@@ -9,6 +10,11 @@ from tqdm import tqdm
 from mars_core.cli.options import emit
 from mars_core.experiments.executor import Executor
 from mars_core.experiments.stress_eval import FIDELITY, StressSettings, run_stress
+
+
+def with_interval(x: dict[str, Any]) -> str:
+    """ "+1.2 [+0.3, +2.1]" from {"mean", "ci"}."""
+    return f"{x['mean']:+.1f} [{x['ci'][0]:+.1f}, {x['ci'][1]:+.1f}]"
 
 
 def stress_table(s: dict[str, Any]) -> str:
@@ -27,12 +33,24 @@ def stress_table(s: dict[str, Any]) -> str:
         corr = f"{f['corr']:+.2f}" + (f" ({free['corr']:+.2f})" if free else "")
         fid = " ".join(f"{f['fidelity'].get(c, float('nan')):8.2f}" for c in FIDELITY)
         lines.append(f"{name:30s} {f['target_bps']:+8.1f} {ratio:>32s} {side:>11s} {corr:>13s} {fid}")
+    costs = [(name, f["twap_cost_bps"]) for name, f in s["scenarios"].items() if f.get("twap_cost_bps")]
+    if costs:
+        lines.append("TWAP against the move: implementation shortfall vs the arrival mid (bps) [95% CI]")
+        lines.append(f"{'scenario':30s} {'controlled':>24s} {'uncontrolled':>24s} {'difference':>24s}")
+        for name, c in costs:
+            cells = [c[k] for k in ("control", "no_control", "control_minus_no_control")]
+            lines.append(f"{name:30s} " + " ".join(f"{with_interval(x):>24s}" for x in cells))
     lines.append(f"{s['seconds']:.0f}s")
     return "\n".join(lines)
 
 
 def stress_command(
-    settings: StressSettings, data_dir: str | None, workers: int | None, executor: Executor, as_json: bool
+    settings: StressSettings,
+    data_dir: str | None,
+    workers: int | None,
+    executor: Executor,
+    as_json: bool,
+    out: Path | None = None,
 ) -> None:
     """Run the suite with a progress bar and print the table (and the JSON line)."""
     bar = tqdm(total=None, desc="stress groups", disable=as_json)
@@ -41,6 +59,6 @@ def stress_command(
         bar.total = total
         bar.update(done - bar.n)
 
-    s = run_stress(settings, data_dir, workers, progress, executor)
+    s = run_stress(settings, data_dir, workers, progress, executor, out)
     bar.close()
     emit(s, as_json, stress_table(s))

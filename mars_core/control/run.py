@@ -46,6 +46,8 @@ class ControlledRun:
     candidate_seconds: float  # of which: drawing and scoring candidate minutes
     twap_volume: int  # shares the TWAP agent was asked to trade (0: none)
     fills: np.ndarray  # (R,) shares the execution agent traded
+    notional: np.ndarray  # (R,) price x shares of those trades (price units as the day's; 0 without fills)
+    arrival_mid: float  # the real mid at the start (price units), what an execution's shortfall is measured from
     tables: list[dict[str, pd.DataFrame]] | None = None  # with `flow`: each rollout's book, orders and trades
 
 
@@ -56,6 +58,7 @@ class MidSink:
     def __init__(self, flow: bool = False) -> None:
         self.parts: list[pd.DataFrame] = []
         self.filled = 0
+        self.notional = 0
         self.flow = flow
         self.kept: dict[str, list[pd.DataFrame]] = {"book": [], "orders": [], "trades": []}
 
@@ -67,6 +70,7 @@ class MidSink:
         elif table == "trades":
             agent = (chunk["maker_agent"] >= AgentId.EXECUTION) | (chunk["taker_agent"] >= AgentId.EXECUTION)
             self.filled += int(chunk.loc[agent, "qty"].sum())
+            self.notional += int((chunk.loc[agent, "price"] * chunk.loc[agent, "qty"]).sum())
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The kept book snapshots, order log and trades, each one frame (empty when nothing was kept)."""
@@ -145,5 +149,7 @@ def run_controlled(
         candidate_seconds=getattr(group, "candidate_seconds", 0.0),
         twap_volume=twap.volume if twap else 0,
         fills=np.array([sink.filled for sink in sinks]),
+        notional=np.array([sink.notional for sink in sinks], dtype=np.float64),
+        arrival_mid=mid2_start / 2,
         tables=[sink.tables() for sink in sinks] if flow else None,
     )

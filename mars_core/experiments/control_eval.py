@@ -26,8 +26,9 @@ the start.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from pydantic import Field
@@ -47,6 +48,7 @@ from mars_core.sim.executor import LOCAL, Executor, run_units
 
 CONFIGS = ("no_control_no_interaction", "control_no_interaction", "no_control_interaction", "control_interaction")
 SESSION_END_NS = 16 * 60 * NS_PER_MINUTE
+T, U, R = TypeVar("T"), TypeVar("U"), TypeVar("R")
 
 
 class EvalSettings(Settings):
@@ -179,36 +181,57 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def day_starts(symbols: Sequence[str], data_dir: str | None, pick: Callable[[LobsterDay], list[T]]) -> list[T]:
+    """The start points `pick` chooses on every catalogued day of each symbol, symbol by symbol."""
+    return [start for symbol in symbols for day in load_days([symbol], data_dir) for start in pick(day)]
+
+
+def run_groups(
+    task: Callable[[U], R],
+    units: Sequence[U],
+    executor: Executor = LOCAL,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    keep: Callable[[R], None] | None = None,
+    done: int = 0,
+) -> list[R]:
+    """Run the lockstep groups on `executor`; `keep` each result as it finishes and report (groups finished,
+    groups in all) to `progress`, counting `done` groups finished before (by an earlier, resumed session)."""
+    total, count = done + len(units), [done]
+
+    def finished(result: R) -> None:
+        count[0] += 1
+        if keep:
+            keep(result)
+        if progress:
+            progress(count[0], total)
+
+    if progress:
+        progress(done, total)
+    return run_units(task, units, executor, workers, finished)
+
+
 def run_eval(
     settings: EvalSettings,
     data_dir: str | None = None,
     workers: int | None = None,
-    progress=None,
+    progress: Callable[[int, int], None] | None = None,
     executor: Executor = LOCAL,
 ) -> dict[str, Any]:
     """Pick the starts, run every (start, configuration) group (on `executor`), summarize."""
     started = time.perf_counter()
-    starts: list[Start] = []
-    info = {}
-    for symbol in settings.symbols:
-        for day in load_days([symbol], data_dir):
-            found = pick_starts(day, settings.minutes, settings.starts_per_day, settings.min_move_bps)
-            starts += found
-            info[day.info.key] = [s.label for s in found]
+    starts = day_starts(
+        settings.symbols,
+        data_dir,
+        lambda day: pick_starts(day, settings.minutes, settings.starts_per_day, settings.min_move_bps),
+    )
     if not starts:
         raise MarsInputError(
             f"no start from 14:30 moves {settings.min_move_bps:g} bps over {settings.minutes} minutes; "
             "lower --min-move-bps"
         )
     tasks = [(s, c, settings, data_dir) for s in starts for c in CONFIGS]
-    done = [0]
-
-    def finished(_result: dict[str, Any]) -> None:
-        done[0] += 1
-        if progress:
-            progress(done[0], len(tasks))
-
-    results = run_units(_task, tasks, executor, workers, finished)
+    results = run_groups(_task, tasks, executor, workers, progress)
     summary = summarize(results)
     summary["starts"] = [{"start": s.label, "move_bps": s.move_bps} for s in starts]
     summary["minutes"] = settings.minutes
@@ -222,4 +245,4 @@ def run_eval(
     return summary
 
 
-__all__ = ["CONFIGS", "EvalSettings", "Start", "pick_starts", "run_eval", "summarize"]
+__all__ = ["CONFIGS", "EvalSettings", "Start", "day_starts", "pick_starts", "run_eval", "run_groups", "summarize"]

@@ -15,7 +15,7 @@ ENSEMBLE = Path(__file__).resolve().parents[2] / "assets" / "models" / "ensemble
 
 
 @pytest.mark.skipif(not ENSEMBLE.is_file(), reason="no shipped ensemble")
-def test_stress_suite_of_one_scenario_prints_the_issue_json(data_dir: Path) -> None:
+def test_stress_suite_of_one_scenario_prints_the_issue_json_and_resumes(data_dir: Path, tmp_path: Path) -> None:
     args = [
         "control-eval",
         "--stress",
@@ -26,7 +26,7 @@ def test_stress_suite_of_one_scenario_prints_the_issue_json(data_dir: Path) -> N
         "--starts-per-day",
         "1",
     ]
-    args += ["--symbols", "GOOG", "--no-twap", "--workers", "1", "--data-dir", str(data_dir), "--json"]
+    args += ["--symbols", "GOOG", "--workers", "1", "--data-dir", str(data_dir), "--out", str(tmp_path), "--json"]
     result = CliRunner().invoke(mars_app, args)
     assert result.exit_code == 0, result.output
     out = json.loads(result.output.strip().splitlines()[-1])
@@ -35,5 +35,23 @@ def test_stress_suite_of_one_scenario_prints_the_issue_json(data_dir: Path) -> N
     assert s["target_bps"] == pytest.approx(-100.5, abs=0.1)  # log(0.99) in bps
     lo, hi = s["ratio"]["ci"]
     assert lo <= s["ratio"]["mean"] <= hi and s["target_side"] in (0.0, 1.0) and -1 <= s["corr"] <= 1
-    assert s["rms_bps"] > 0 and set(s["fidelity"]) == set(FIDELITY) and set(s["arms"]) == {"control", "no_control"}
+    assert s["rms_bps"] > 0 and set(s["fidelity"]) == set(FIDELITY)
+    assert set(s["arms"]) == {"control", "no_control", "control_twap", "no_control_twap"}
+    # the TWAP arms: their reach figures, and the agent's cost under the scenario, controlled and not
+    for arm in ("control_twap", "no_control_twap"):
+        f = s["arms"][arm]
+        assert {"ratio", "target_side", "corr", "rms_bps"} <= set(f) and 0 < f["fulfillment"] <= 1
+        assert f["cost_bps"] == s["twap_cost_bps"][arm.removesuffix("_twap")]
+    cost = s["twap_cost_bps"]
+    paired = cost["control_minus_no_control"]["mean"]
+    assert paired == pytest.approx(cost["control"]["mean"] - cost["no_control"]["mean"], abs=0.02)  # one rollout
     assert "sharp_drop_1pct_3min" in result.output
+    kept = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "units").iterdir()}
+    assert len(kept) == 4  # one group per arm
+    # run again into the same directory: nothing is simulated again, the same figures come back
+    again = CliRunner().invoke(mars_app, args)
+    assert again.exit_code == 0, again.output
+    back = json.loads(again.output.strip().splitlines()[-1])
+    assert back["scenarios"] == out["scenarios"] and back["unit_seconds"] == out["unit_seconds"]
+    assert json.loads((tmp_path / "summary.json").read_text())["scenarios"] == out["scenarios"]
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "units").iterdir()} == kept
