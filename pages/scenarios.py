@@ -14,7 +14,7 @@ from mars_core.control.scenarios import EXAMPLES, ScenarioSpec
 from mars_core.control.signals import ControlSignal, replay_curve
 from mars_core.errors import MarsInputError
 from mars_core.experiments import scenario
-from pages import _jobs, _runs_ui, _ui
+from pages import _jobs, _runs_ui, _stress_ui, _ui
 from pages import _scenario_ui as ui
 
 _ui.route_through_app()
@@ -419,3 +419,6 @@ if state.get("sc_result") is None:
     st.info("Set up the target and the runs above, then press **Run simulations**.", icon=":material/timeline:")
 else:
     show_results(state.sc_result)
+
+st.header("Stress suite")
+_stress_ui.stress_section(data_dir, symbols, lambda symbol: len(dates_of(symbol)))
