@@ -12,9 +12,14 @@ from mars_core.experiments.executor import Executor
 from mars_core.experiments.stress_eval import FIDELITY, StressSettings, run_stress
 
 
+def num(x: float | None) -> float:
+    """A figure of the summary (written NaN-free: a missing one is None) as a number to format."""
+    return float("nan") if x is None else x
+
+
 def with_interval(x: dict[str, Any]) -> str:
     """ "+1.2 [+0.3, +2.1]" from {"mean", "ci"}."""
-    return f"{x['mean']:+.1f} [{x['ci'][0]:+.1f}, {x['ci'][1]:+.1f}]"
+    return f"{num(x['mean']):+.1f} [{num(x['ci'][0]):+.1f}, {num(x['ci'][1]):+.1f}]"
 
 
 def stress_table(s: dict[str, Any]) -> str:
@@ -31,7 +36,7 @@ def stress_table(s: dict[str, Any]) -> str:
             ratio += f" ({free['ratio']['mean']:+.2f})"
         side = f"{f['target_side']:.2f}" + (f" ({free['target_side']:.2f})" if free else "")
         corr = f"{f['corr']:+.2f}" + (f" ({free['corr']:+.2f})" if free else "")
-        fid = " ".join(f"{f['fidelity'].get(c, float('nan')):8.2f}" for c in FIDELITY)
+        fid = " ".join(f"{num(f['fidelity'].get(c)):8.2f}" for c in FIDELITY)
         lines.append(f"{name:30s} {f['target_bps']:+8.1f} {ratio:>32s} {side:>11s} {corr:>13s} {fid}")
     costs = [(name, f["twap_cost_bps"]) for name, f in s["scenarios"].items() if f.get("twap_cost_bps")]
     if costs:

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mars_core.cli.app import app as mars_app
+from mars_core.cli.stress import stress_table
 from mars_core.experiments.stress_eval import FIDELITY
 
 ENSEMBLE = Path(__file__).resolve().parents[2] / "assets" / "models" / "ensemble" / "ensemble.pt"
@@ -55,3 +56,29 @@ def test_stress_suite_of_one_scenario_prints_the_issue_json_and_resumes(data_dir
     assert back["scenarios"] == out["scenarios"] and back["unit_seconds"] == out["unit_seconds"]
     assert json.loads((tmp_path / "summary.json").read_text())["scenarios"] == out["scenarios"]
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "units").iterdir()} == kept
+
+
+def test_the_table_prints_missing_figures_as_nan() -> None:
+    figures = {"ratio": {"mean": 0.1, "ci": [0.0, 0.2]}, "target_side": 0.5, "corr": 0.3, "rms_bps": 9.0}
+    s = {
+        "starts": 1,
+        "window": "held_out",
+        "rollouts": 2,
+        "seconds": 3.0,
+        "scenarios": {
+            "rally_1.5pct_5min": {
+                **figures,
+                "target_bps": 148.9,
+                "fidelity": dict.fromkeys(FIDELITY),  # summary.json has no NaN: a ratio without data is null
+                "arms": {"control": figures},
+                "twap_cost_bps": {
+                    "control": {"mean": 1.25, "ci": [0.5, 2.0]},
+                    "no_control": {"mean": None, "ci": [None, None]},
+                    "control_minus_no_control": {"mean": None, "ci": [None, None]},
+                },
+            }
+        },
+    }
+    lines = stress_table(s).splitlines()
+    assert lines[2].split()[-4:] == ["nan"] * 4
+    assert lines[-2].split()[1:] == ["+1.2", "[+0.5,", "+2.0]", "+nan", "[+nan,", "+nan]", "+nan", "[+nan,", "+nan]"]
