@@ -77,7 +77,8 @@ def evaluation_form():
         key="re_backgrounds",
         selection_mode="multi",
         format_func=lambda b: BACKGROUNDS[b],
-        help="Noise traders: zero-intelligence order flow calibrated on the day. Order model: the generative model in "
+        help="Noise traders: zero-intelligence order flow calibrated on the day's orders before the evaluated window "
+        "(they never see the minutes they are scored on). Order model: the generative model in "
         "assets/models/order_model (" + model.summary.rstrip(".") + "). The replay, the real day over the same "
         "minutes, is always the reference.",
     )
