@@ -155,6 +155,22 @@ def run_realism(
         for start in starts:
             sim_config(config, day, "noise", start).check_window(day.info)
     claim_directory(out, MARKER, config.model_dump(mode="json"), "realism evaluation")
+    with RunDir(out).lock():  # a second evaluation into the same directory is refused, not run twice
+        return _simulate_and_score(config, out, days, starts, data_dir, workers, progress, executor, started)
+
+
+def _simulate_and_score(
+    config: RealismConfig,
+    out: Path,
+    days: list[LobsterDay],
+    starts: list[str],
+    data_dir: str | None,
+    workers: int | None,
+    progress: Progress | None,
+    executor: Executor,
+    started: float,
+) -> dict[str, Any]:
+    """`run_realism`'s work, under the evaluation directory's lock."""
     runs: dict[tuple[str, str, str], tuple[SimConfig, RunDir]] = {}
     for bg in config.backgrounds:
         for day in days:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ import pytest
 from analysis.minute_metrics import FLOW
 from analysis.similarity import METRICS
 from analysis.stylized_facts import FACTS
-from mars_core.errors import ConfigError
-from mars_core.experiments.realism import RealismConfig, run_realism
+from mars_core.errors import ConfigError, MarsInputError
+from mars_core.experiments.realism import MARKER, RealismConfig, run_realism
+from mars_core.store import RunDir, claim_directory
 
 TRAINING = ("10:00", "11:00")  # tests never look at the held-out afternoon
 
@@ -95,3 +97,28 @@ def test_cli_last_line_is_the_issue_json_without_nan(tmp_path: Path, data_dir: P
     }
     assert isinstance(noise["fidelity"]["volatility"], float) and len(noise["fidelity"]["spread"]) == 2
     assert result["paired"] == {}  # no order model in this run
+
+
+def test_a_second_evaluation_into_the_same_directory_is_refused(tmp_path: Path, data_dir: Path) -> None:
+    config = RealismConfig(
+        symbol="GOOG", window=TRAINING, ceiling_window=("12:00", "13:00"), minutes=10, every_minutes=30, rollouts=1
+    )
+    out = tmp_path / "r"
+    claim_directory(out, MARKER, config.model_dump(mode="json"), "realism evaluation")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # the first evaluation, holding the directory (a thread: filelock is reentrant per thread)
+        with RunDir(out).lock():
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    try:
+        with pytest.raises(MarsInputError, match="is in use by another run"):
+            run_realism(config, out, str(data_dir), workers=1)
+        assert not (out / "runs").exists()  # refused before simulating anything
+    finally:
+        release.set()
+        holder.join()
