@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,8 @@ from analysis.similarity import METRICS
 from analysis.stylized_facts import FACTS
 from mars_core.errors import ConfigError, MarsInputError
 from mars_core.experiments.realism import MARKER, RealismConfig, run_realism
-from mars_core.store import RunDir, claim_directory
+from mars_core.store import claim_directory
+from tests.run_lock import held_by_another_run
 
 TRAINING = ("10:00", "11:00")  # tests never look at the held-out afternoon
 
@@ -105,20 +105,7 @@ def test_a_second_evaluation_into_the_same_directory_is_refused(tmp_path: Path, 
     )
     out = tmp_path / "r"
     claim_directory(out, MARKER, config.model_dump(mode="json"), "realism evaluation")
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:  # the first evaluation, holding the directory (a thread: filelock is reentrant per thread)
-        with RunDir(out).lock():
-            held.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    held.wait(10)
-    try:
+    with held_by_another_run(out):
         with pytest.raises(MarsInputError, match="is in use by another run"):
             run_realism(config, out, str(data_dir), workers=1)
         assert not (out / "runs").exists()  # refused before simulating anything
-    finally:
-        release.set()
-        holder.join()

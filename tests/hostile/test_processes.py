@@ -21,6 +21,7 @@ from mars_core.sim.config import SimConfig
 from mars_core.sim.pool import Cancelled, stop_run
 from mars_core.sim.runner import run_simulation
 from mars_core.store import RunDir
+from tests.run_lock import held_by_another_run
 
 LONG = dict(symbol="GOOG", date="2012-06-21", start="10:00", minutes=60, rollouts=40, background="noise")
 
@@ -151,26 +152,13 @@ def test_a_second_run_into_the_same_directory_is_refused_or_waits(tmp_path: Path
     config = SimConfig(symbol="GOOG", date="2012-06-21", start="10:00", minutes=0.5, rollouts=1, background="replay")
     out = tmp_path / "run"
     run_simulation(config, out, str(data_dir), workers=1)
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:  # another run holding the directory (a thread: filelock refuses a same-thread deadlock)
-        with RunDir(out).lock():
-            held.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    held.wait(10)
-    try:
+    with held_by_another_run(out) as release:
         with pytest.raises(MarsInputError, match="is in use by another run; wait for it to finish"):
             run_simulation(config, out, str(data_dir), workers=1)
         threading.Timer(0.5, release.set).start()
         started = time.monotonic()
         summary = run_simulation(config, out, str(data_dir), workers=1, wait=True)
         assert time.monotonic() - started >= 0.4 and summary.arms == 1
-    finally:
-        release.set()
-        holder.join()
 
 
 def test_resume_removes_stale_arm_temp_dirs_and_times_every_session(tmp_path: Path, data_dir: Path) -> None:
