@@ -9,15 +9,16 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from mars_core.cli.options import DataDirOption, JsonOption, ThreadsOption, emit, set_threads
+from mars_core.cli.options import DataDirOption, JsonOption, ThreadsOption, counts, emit, set_threads
 from mars_core.control import bench as control_bench
 from mars_core.data import resolve_data_dir
 from mars_core.engine import bench as engine_bench
-from mars_core.errors import MarsInputError
 from mars_core.experiments import scaling
 from mars_core.model import bench as model_bench
 from mars_core.model.checkpoint import load_batch_model
 from mars_core.sim import bench as sim_bench
+
+MAX_ROLLOUTS = 1024  # rollouts (or candidates) sampled together in one measurement
 
 bench_app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Benchmarks of the hot paths; --json for figures."
@@ -65,7 +66,7 @@ def bench_sim(
 def bench_generate(
     symbol: Annotated[str, typer.Option(help="Day to simulate.")] = "GOOG",
     date: Annotated[str, typer.Option(help="Trading date.")] = "2012-06-21",
-    steps: Annotated[int, typer.Option(help="Lockstep steps measured with the KV cache.")] = 200,
+    steps: Annotated[int, typer.Option(min=1, max=100_000, help="Lockstep steps measured with the KV cache.")] = 200,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -105,7 +106,7 @@ def bench_sampler(
         str | None, typer.Option("--model", help="model.pt or its folder (default: the shipped one).")
     ] = None,
     batches: Annotated[str, typer.Option("--batches", help="Comma-separated rollout counts.")] = "1,16,64",
-    steps: Annotated[int, typer.Option("--steps", help="Sampled positions per measurement.")] = 300,
+    steps: Annotated[int, typer.Option("--steps", min=1, max=100_000, help="Sampled positions per measurement.")] = 300,
     threads: ThreadsOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -113,7 +114,7 @@ def bench_sampler(
     cost of a full 49,152-way output head for comparison."""
 
     set_threads(threads)
-    result = model_bench.run(model, [int(b) for b in batches.split(",")], steps)
+    result = model_bench.run(model, counts("--batches", batches, 1, MAX_ROLLOUTS), steps)
     human = "\n".join(
         f"B={b:>3}: {result['tokens_per_s'][b]:>9,.0f} tokens/s cached, "
         f"{result['tokens_per_s_nocache'][b]:>7,.0f} without cache"
@@ -132,20 +133,23 @@ def bench_batch_sampler(
         str | None, typer.Option("--model", help="batch_model.pt or its folder (default: the shipped one).")
     ] = None,
     samples: Annotated[str, typer.Option("--samples", help="Comma-separated candidate counts.")] = "1,8,32",
-    histories: Annotated[int, typer.Option("--histories", help="Histories sampled together.")] = 1,
-    repeats: Annotated[int, typer.Option("--repeats", help="Timed draws per setting (the best is kept).")] = 3,
+    histories: Annotated[int, typer.Option("--histories", min=1, max=256, help="Histories sampled together.")] = 1,
+    repeats: Annotated[
+        int, typer.Option("--repeats", min=1, max=100, help="Timed draws per setting (the best is kept).")
+    ] = 3,
     threads: ThreadsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Time `sample_next_minute` (15 minutes of history, one next minute, decoded to images)."""
 
     set_threads(threads)
+    sizes = counts("--samples", samples, 1, MAX_ROLLOUTS)
     loaded = load_batch_model(model)
     rng = np.random.default_rng(0)
     V = loaded.model.config.vocab_size
     hist = rng.integers(0, V, (histories, loaded.context_minutes, 8, 8))
     result: dict = {"histories": histories, "context_minutes": loaded.context_minutes, "seconds": {}}
-    for n in (int(x) for x in samples.split(",")):
+    for n in sizes:
         best = float("inf")
         for r in range(repeats):
             t = time.perf_counter()
@@ -160,19 +164,14 @@ def bench_batch_sampler(
 
 @bench_app.command("control")
 def bench_control(
-    minutes: Annotated[int, typer.Option("--minutes", help="Simulated minutes per measurement.")] = 3,
+    minutes: Annotated[int, typer.Option("--minutes", min=1, max=60, help="Simulated minutes per measurement.")] = 3,
     batches: Annotated[str, typer.Option("--batches", help="Rollout counts, comma separated.")] = "16,64",
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Orders per second of controlled vs uncontrolled generation (shipped models, one thread)."""
 
-    try:
-        sizes = tuple(int(b) for b in batches.split(","))
-    except ValueError as err:
-        raise MarsInputError(f"--batches: {batches!r} is not a comma-separated list of rollout counts") from err
-    if not sizes or min(sizes) < 1:
-        raise MarsInputError(f"--batches: {batches!r} needs rollout counts of at least 1")
+    sizes = tuple(counts("--batches", batches, 1, MAX_ROLLOUTS))
     r = control_bench.run(minutes=minutes, batches=sizes, data_dir=data_dir)
     human = "\n".join(
         f"{b:>3} rollouts: {r['orders_per_s'][b]:>6,} orders/s uncontrolled, {r['orders_per_s_controlled'][b]:>6,} "

@@ -10,7 +10,16 @@ import typer
 from tqdm import tqdm
 
 from analysis.bootstrap import RESAMPLES
-from mars_core.cli.options import DataDirOption, ExecutorOption, JsonOption, RayAddressOption, emit, executor_of
+from mars_core.cli.options import (
+    DataDirOption,
+    ExecutorOption,
+    JsonOption,
+    RayAddressOption,
+    emit,
+    executor_of,
+    folder,
+    numbers,
+)
 from mars_core.data import find_dataset, load_day, resolve_data_dir
 from mars_core.errors import ConfigError
 from mars_core.experiments.detection import (
@@ -34,7 +43,7 @@ SpanOption = Annotated[tuple[str, str], typer.Option(help="First and last minute
 MinutesOption = Annotated[int, typer.Option(help="Window length in minutes.")]
 EveryOption = Annotated[int, typer.Option("--every", help="Minutes between the starts of two scored windows.")]
 RolloutsOption = Annotated[int, typer.Option(help="Simulated futures per window.")]
-WorkersOption = Annotated[int | None, typer.Option(help="Parallel processes (default: all cores).")]
+WorkersOption = Annotated[int | None, typer.Option(min=1, help="Parallel processes (default: all cores).")]
 
 
 def _bar(as_json: bool, unit: str) -> tuple[tqdm, object]:
@@ -60,7 +69,8 @@ def detect(
     background: Annotated[str, typer.Option(help="Simulated background: lmm or noise.")] = "lmm",
     seed: Annotated[int, typer.Option(help="Seed of the rollouts.")] = 0,
     out: Annotated[
-        Path | None, typer.Option(help="Folder of the runs (default: <runs root>/detect/<SYMBOL_DATE>-<hash>).")
+        Path | None,
+        typer.Option(callback=folder, help="Folder of the runs (default: <runs root>/detect/<SYMBOL_DATE>-<hash>)."),
     ] = None,
     workers: WorkersOption = None,
     executor: ExecutorOption = "local",
@@ -116,7 +126,9 @@ def evaluate_command(
     spacing: Annotated[int, typer.Option(help="Scored windows between two episodes of one manipulated copy.")] = 4,
     bootstrap: Annotated[int, typer.Option(help="Block-bootstrap resamples of the intervals.")] = RESAMPLES,
     seed: Annotated[int, typer.Option(help="Seed of the rollouts, episode sides and bootstrap.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="Output folder (default: <runs root>/detect/evaluate).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(callback=folder, help="Output folder (default: <runs root>/detect/evaluate).")
+    ] = None,
     workers: WorkersOption = None,
     executor: ExecutorOption = "local",
     ray_address: RayAddressOption = None,
@@ -132,7 +144,7 @@ def evaluate_command(
             "minutes": minutes,
             "every_minutes": every,
             "rollouts": rollouts,
-            "intensities": [float(i) for i in intensities.split(",") if i.strip()],
+            "intensities": numbers("--intensities", intensities),
             "kinds": [k.strip() for k in kinds.split(",") if k.strip()],
             "spacing": spacing,
             "bootstrap": bootstrap,
@@ -177,15 +189,18 @@ def inject_command(
             help="KIND@HH:MM[:SS][,intensity=X][,seconds=S][,side=1|-1] (repeatable), e.g. spoofing@14:40,intensity=3."
         ),
     ],
-    out: Annotated[Path, typer.Option(help="Folder for the manipulated day (a LOBSTER data folder).")],
+    out: Annotated[Path, typer.Option(callback=folder, help="Folder for the manipulated day (a LOBSTER data folder).")],
     seed: Annotated[int, typer.Option(help="Seed of the quote-stuffing lifetimes.")] = 0,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write a manipulated copy of a day (message and orderbook files, plus the labels) that `mars replay --verify`
     and `mars detect --data-dir OUT` read."""
-    day = load_day(find_dataset(symbol, date, resolve_data_dir(data_dir)))
+    source = resolve_data_dir(data_dir)
+    if source.resolve() in (out.resolve(), *out.resolve().parents):  # the copy would be found beside the real day
+        raise ConfigError(f"--out {out} is inside the data folder {source} that the day is read from; give another")
     specs = [parse_episode(e) for e in episode]
+    day = load_day(find_dataset(symbol, date, source))
     manipulated = inject(day, specs, seed)
     paths = write_day(manipulated, out)
     result = {

@@ -17,11 +17,13 @@ from mars_core.cli.options import (
     RayAddressOption,
     emit,
     executor_of,
+    folder,
     set_threads,
 )
 from mars_core.engine import format_clock
 from mars_core.experiments import forecast as fc
 from mars_core.experiments.forecast_eval import DATE, ForecastConfig, evaluate
+from mars_core.model import deeplob as dl
 from mars_core.model.deeplob import DeepLOBTrainConfig
 from mars_core.paths import DEEPLOB_DIR
 
@@ -87,7 +89,7 @@ def evaluate_command(
         ),
     ] = 0,
     seed: Annotated[int, typer.Option(min=0)] = 0,
-    out: Annotated[Path | None, typer.Option(help="Evaluation folder (resumed).")] = None,
+    out: Annotated[Path | None, typer.Option(callback=folder, help="Evaluation folder (resumed).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes or Ray tasks (default: all cores).")] = None,
     executor: ExecutorOption = "local",
     ray_address: RayAddressOption = None,
@@ -96,14 +98,19 @@ def evaluate_command(
     as_json: JsonOption = False,
 ) -> None:
     """Score MarS, DeepLOB, the noise background, majority class and persistence on the held-out afternoons."""
-    config = ForecastConfig(
-        symbols=tuple(symbols or ("GOOG", "AMZN")),
-        backgrounds=tuple(backgrounds or ("lmm", "noise")),
-        rollouts=rollouts,
-        every_minutes=every_minutes,
-        calibrate_every=calibrate_every,
-        seed=seed,
+    config = ForecastConfig.from_dict(
+        {
+            "symbols": tuple(symbols or ("GOOG", "AMZN")),
+            "backgrounds": tuple(backgrounds or ("lmm", "noise")),
+            "rollouts": rollouts,
+            "every_minutes": every_minutes,
+            "calibrate_every": calibrate_every,
+            "seed": seed,
+        },
+        where="forecast evaluate options",
     )
+    if deeplob is not None:
+        dl.load(deeplob)  # a checkpoint given by name is read before the simulations (the default may be absent)
     started = time.perf_counter()
     with tqdm(desc="units", unit="unit", disable=as_json) as bar:
 

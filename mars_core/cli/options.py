@@ -7,13 +7,15 @@ its last line of stdout (`emit`).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import torch
 import typer
 
-from mars_core.experiments.executor import Executor, ExecutorKind
+from mars_core.errors import MarsInputError
+from mars_core.experiments.executor import RAY_ADDRESS_ENV, Executor, ExecutorKind, check_ray_address
 from mars_core.store.rundir import finite
 
 DataDirOption = Annotated[
@@ -23,7 +25,9 @@ DataDirOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line of stdout.")]
 SymbolsOption = Annotated[list[str], typer.Option("--symbols", help="Symbols whose days to train on (repeat or list).")]
 ExtraSymbols = Annotated[list[str] | None, typer.Argument(help="More symbols after --symbols.", show_default=False)]
-ThreadsOption = Annotated[int | None, typer.Option("--threads", help="torch threads (default: torch's choice).")]
+ThreadsOption = Annotated[
+    int | None, typer.Option("--threads", min=1, max=256, help="torch threads (default: torch's choice).")
+]
 ExecutorOption = Annotated[
     ExecutorKind,
     typer.Option(
@@ -63,7 +67,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def executor_of(kind: ExecutorKind, address: str | None) -> Executor:
-    """The executor that `--executor` and `--ray-address` name (the address counts only with `--executor ray`)."""
+    """The executor that `--executor` and `--ray-address` name (the address counts only with `--executor ray`);
+    a Ray address that is malformed or where nothing answers is refused here, before any work."""
+    if kind == "ray":
+        check_ray_address(address or os.environ.get(RAY_ADDRESS_ENV))
     return Executor(kind, address if kind == "ray" else None)
 
 
@@ -71,6 +78,25 @@ def set_threads(n: int | None) -> None:
     """Use `n` torch threads (None: torch's choice)."""
     if n is not None:
         torch.set_num_threads(n)
+
+
+def counts(option: str, text: str, low: int, high: int) -> list[int]:
+    """A comma-separated list of whole numbers in low..high (`--batches 1,16,64`); errors name the option."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise MarsInputError(f"{option} {text!r} must be comma-separated whole numbers, e.g. 1,16,64") from None
+    if not values or not all(low <= v <= high for v in values):
+        raise MarsInputError(f"{option} {text!r}: each value must be a whole number from {low} to {high:,}")
+    return values
+
+
+def numbers(option: str, text: str) -> list[float]:
+    """A comma-separated list of numbers (`--intensities 2,4,8`); their ranges are the settings' to check."""
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise MarsInputError(f"{option} {text!r} must be comma-separated numbers, e.g. 2,4,8") from None
 
 
 def symbol_list(values: list[str]) -> list[str]:

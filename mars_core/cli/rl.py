@@ -21,6 +21,7 @@ from mars_core.cli.options import (
     set_threads,
     symbol_list,
 )
+from mars_core.errors import MarsInputError
 from mars_core.experiments.executor import run_units
 from mars_core.store import write_json
 
@@ -49,17 +50,20 @@ def train(
     from mars_core.rl.train import RLTrainConfig, train_agent
 
     set_threads(threads)
-    cfg = RLTrainConfig(
-        symbols=tuple(symbol_list(symbols)),
-        background=background,
-        volume=volume,
-        timesteps=timesteps,
-        envs=envs,
-        n_steps=n_steps,
-        batch_size=min(128, envs * n_steps),
-        eval_every=eval_every,
-        seed=seed,
-        data_dir=data_dir,
+    cfg = RLTrainConfig.from_dict(
+        {
+            "symbols": tuple(symbol_list(symbols)),
+            "background": background,
+            "volume": volume,
+            "timesteps": timesteps,
+            "envs": envs,
+            "n_steps": n_steps,
+            "batch_size": min(128, envs * n_steps),
+            "eval_every": eval_every,
+            "seed": seed,
+            "data_dir": data_dir,
+        },
+        where="rl train options",
     )
 
     def progress(row: dict) -> None:
@@ -97,9 +101,12 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Score the agent on held-out starts (14:30-15:54 of each day) against the paper's four TWAPs, common seeds."""
-    from mars_core.rl.evaluate import EvalUnit, evaluate_unit, held_out_starts, shipped_policy, summarize
+    from mars_core.rl.evaluate import EvalUnit, check_policy, evaluate_unit, held_out_starts, shipped_policy, summarize
 
-    path = policy or str(shipped_policy())
+    path = str(check_policy(policy)) if policy else str(shipped_policy())
+    if out and Path(out).is_dir():
+        raise MarsInputError(f"--out {out} is a folder; give the JSON file to write")
+    run_on = executor_of(executor, ray_address)
     n = seeds or (2 if background == "lmm" else 8)
     units = [
         EvalUnit(s, "2012-06-21", start, tuple(range(n)), background, path, data_dir=data_dir)
@@ -112,7 +119,7 @@ def evaluate(
         done.append(rows)
         typer.echo(f"{len(done)}/{len(units)} {rows[0]['symbol']} {rows[0]['start']}", err=True)
 
-    results = run_units(evaluate_unit, units, executor_of(executor, ray_address), workers, on_result=progress)
+    results = run_units(evaluate_unit, units, run_on, workers, on_result=progress)
     rows = [r for unit_rows in results for r in unit_rows]
     summary = summarize(rows, background) | {"seconds": round(time.perf_counter() - started, 1), "policy": path}
     if out:

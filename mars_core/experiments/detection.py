@@ -60,6 +60,13 @@ def _known_background(value: str) -> str:
     return value
 
 
+def _span_in_order(value: tuple[str, str]) -> tuple[str, str]:
+    first, last = (parse_clock(t) for t in value)
+    if first >= last:
+        raise ValueError(f"{value[0]}-{value[1]} does not end after it starts")
+    return value
+
+
 class DetectConfig(Settings):
     """The windows of one day to score and how to simulate them."""
 
@@ -72,14 +79,7 @@ class DetectConfig(Settings):
     background: str = "lmm"
     seed: Seed = 0
 
-    @field_validator("span")
-    @classmethod
-    def _span(cls, value: tuple[str, str]) -> tuple[str, str]:
-        first, last = (parse_clock(t) for t in value)
-        if first >= last:
-            raise ValueError(f"{value[0]}-{value[1]} does not end after it starts")
-        return value
-
+    _span = field_validator("span")(lambda value: _span_in_order(value))
     _background = field_validator("background")(lambda value: _known_background(value))
 
     def starts(self) -> list[int]:
@@ -233,6 +233,7 @@ class EvaluationConfig(Settings):
     block: Whole = Field(5, ge=1, le=100, description="consecutive windows per bootstrap block")
     seed: Seed = 0
 
+    _span = field_validator("span")(lambda value: _span_in_order(value))
     _background = field_validator("background")(lambda value: _known_background(value))
 
     @field_validator("kinds")

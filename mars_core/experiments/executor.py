@@ -12,6 +12,24 @@ process, which writes the store. `Executor("local")` is a process pool (its work
 and `RayAddressOption`, turned into an `Executor` by `cli.options.executor_of`.
 """
 
-from mars_core.sim.executor import LOCAL, Executor, ExecutorKind, default_executor, ray_session, run_units
+from mars_core.sim.executor import (
+    LOCAL,
+    RAY_ADDRESS_ENV,
+    Executor,
+    ExecutorKind,
+    check_ray_address,
+    default_executor,
+    ray_session,
+    run_units,
+)
 
-__all__ = ["LOCAL", "Executor", "ExecutorKind", "default_executor", "ray_session", "run_units"]
+__all__ = [
+    "LOCAL",
+    "RAY_ADDRESS_ENV",
+    "Executor",
+    "ExecutorKind",
+    "check_ray_address",
+    "default_executor",
+    "ray_session",
+    "run_units",
+]

@@ -42,7 +42,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mars_core.data.schema import (
     DUMMY_ASK_PRICE,
@@ -83,6 +83,12 @@ class EpisodeSpec(Settings):
     levels: int = Field(3, ge=1, le=10, description="layering: orders on consecutive prices")
     trades: int = Field(3, ge=0, le=100, description="spoofing and layering: the manipulator's aggressive orders")
     burst_ms: int = Field(1000, ge=10, le=60_000, description="quote stuffing: time between bursts")
+
+    @field_validator("start")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        parse_clock(value)  # a clock it cannot read is named in the error
+        return value
 
     @property
     def start_ns(self) -> int:

@@ -24,6 +24,7 @@ import functools
 import hashlib
 import math
 import os
+import pickle
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -90,7 +91,11 @@ def read_checkpoint(
     try:
         return path, torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a truncated or foreign file: say which and why
-        raise MarsInputError(f"cannot read {what} {path}: {err}") from err
+        if isinstance(err, pickle.UnpicklingError):  # torch's message is a paragraph about weights_only
+            why = "not a checkpoint of weights (torch refused to unpickle it)"
+        else:
+            why = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise MarsInputError(f"cannot read {what} {path}: {why}") from err
 
 
 # ------------------------------------------------------------------ integrity

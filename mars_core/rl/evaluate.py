@@ -21,12 +21,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from stable_baselines3.common.policies import ActorCriticPolicy
 
 from analysis.bootstrap import block_bootstrap
 from mars_core.data import find_dataset, load_day, resolve_data_dir
 from mars_core.data.schema import NS_PER_SECOND, LobsterDay
 from mars_core.engine import format_clock, parse_clock
+from mars_core.errors import MarsInputError
 from mars_core.model.checkpoint import verify_shipped
 from mars_core.paths import MODELS_DIR
 from mars_core.rl.execution_env import ExecutionEnv, action_of, scaled
@@ -46,9 +48,51 @@ HELD_OUT_EVERY_S = 360
 Policy = Callable[[np.ndarray], np.ndarray]  # observations (n, 8) -> actions (n,)
 
 
+# What a saved `ActorCriticPolicy` asks the unpickler for. stable-baselines3 loads a policy with
+# weights_only=False, so a file asking for anything else (os.system, eval, ...) is refused before it is read.
+POLICY_GLOBALS = frozenset(
+    {
+        "builtins.getattr",
+        "gymnasium.spaces.box.Box",
+        "gymnasium.spaces.discrete.Discrete",
+        "numpy._core.multiarray._reconstruct",
+        "numpy._core.multiarray.scalar",
+        "numpy.dtype",
+        "numpy.ndarray",
+        "numpy.random._pcg64.PCG64",
+        "numpy.random._pickle.__bit_generator_ctor",
+        "numpy.random._pickle.__generator_ctor",
+        "numpy.random.bit_generator.SeedSequence",
+        "numpy.random.bit_generator.__pyx_unpickle_SeedSequence",
+        "stable_baselines3.common.policies.BasePolicy",
+        "stable_baselines3.common.torch_layers.FlattenExtractor",
+        "torch.nn.modules.activation.Tanh",
+        "torch.nn.modules.activation.ReLU",
+        "torch.optim.adam.Adam",
+    }
+)
+
+
+def check_policy(path: str | Path) -> Path:
+    """`path` if it is a policy file that asks only for `POLICY_GLOBALS` (read without running it); a shipped one
+    must also match the manifest. Raises MarsInputError naming the file and the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise MarsInputError(f"no policy at {path}; train one with `mars rl train --out DIR` (it writes policy.pt)")
+    verify_shipped(path)
+    try:
+        asked = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except Exception as err:  # not a torch.save zip at all
+        raise MarsInputError(f"{path}: not a saved stable-baselines3 policy ({err})") from None
+    if asked - POLICY_GLOBALS:
+        strange = ", ".join(sorted(asked - POLICY_GLOBALS)[:5])
+        raise MarsInputError(f"{path}: refused unread: it asks for {strange}, which a saved policy does not")
+    return path
+
+
 def load_policy(path: str) -> Policy:
     """The deterministic policy of a saved stable-baselines3 `ActorCriticPolicy` (`policy.pt`, on `scaled` inputs)."""
-    policy = ActorCriticPolicy.load(path, device="cpu")
+    policy = ActorCriticPolicy.load(str(check_policy(path)), device="cpu")
     return lambda obs: policy.predict(scaled(obs), deterministic=True)[0]
 
 

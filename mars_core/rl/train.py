@@ -34,7 +34,8 @@ from mars_core.errors import ConfigError, MarsInputError
 from mars_core.model.training import append_jsonl
 from mars_core.rl.evaluate import AGENT, BASELINE, PAPER_TWAPS, fixed, run_start, trading_day
 from mars_core.rl.execution_env import TRAIN_WINDOW, ExecutionEnv, scaled
-from mars_core.settings import Seed, Settings
+from mars_core.settings import Seed, Settings, Whole
+from mars_core.sim.agents.twap import MAX_VOLUME
 from mars_core.store import write_json
 
 VALIDATION_STARTS = ("10:20", "11:10", "12:00", "12:50", "13:40", "14:20")  # in the training window
@@ -46,10 +47,10 @@ class RLTrainConfig(Settings):
     symbols: tuple[str, ...] = ("GOOG", "AMZN")
     date: str = "2012-06-21"
     background: str = Field("noise", description="noise or replay (the lmm background is evaluated, not trained on)")
-    volume: int = Field(2000, gt=0, description="shares to buy in 5 minutes")
-    timesteps: int = Field(80_000, gt=0, description="environment steps (intervals) in all")
-    envs: int = Field(8, ge=1, description="environments per update, spread over the symbols")
-    n_steps: int = Field(64, ge=10, description="steps per environment per update")
+    volume: Whole = Field(2000, gt=0, le=MAX_VOLUME, description="shares to buy in 5 minutes")
+    timesteps: Whole = Field(80_000, gt=0, le=10**8, description="environment steps (intervals) in all")
+    envs: Whole = Field(8, ge=1, le=256, description="environments per update, spread over the symbols")
+    n_steps: Whole = Field(64, ge=10, le=100_000, description="steps per environment per update")
     batch_size: int = Field(128, ge=8)
     epochs: int = Field(5, ge=1)
     learning_rate: float = Field(3e-4, gt=0)

@@ -24,16 +24,19 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mars_core.errors import MarsInputError
 from mars_core.sim.pool import POLL_S, check_stop, make_pool, run_in_pool
 
 ExecutorKind = Literal["local", "ray"]
 KINDS: tuple[ExecutorKind, ...] = ("local", "ray")
 RAY_ADDRESS_ENV = "RAY_ADDRESS"
+RAY_CONNECT_S = 5.0  # how long a cluster address may take to answer before it is refused
 
 
 @dataclass(frozen=True)
@@ -125,14 +128,36 @@ def ray_session(address: str | None = None) -> Any:
         if not ray.is_initialized():
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no report home: runs work offline
             address = address or os.environ.get(RAY_ADDRESS_ENV)
-            ray.init(
-                address=address,
-                num_cpus=None if address else os.cpu_count(),
-                include_dashboard=False,
-                logging_level=logging.ERROR,
-                log_to_driver=False,
-            )
+            check_ray_address(address)
+            try:
+                ray.init(
+                    address=address,
+                    num_cpus=None if address else os.cpu_count(),
+                    include_dashboard=False,
+                    logging_level=logging.ERROR,
+                    log_to_driver=False,
+                )
+            except (ValueError, ConnectionError, RuntimeError) as err:
+                first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                raise MarsInputError(f"Ray cluster at {address or 'auto'}: cannot connect ({first})") from None
     return ray
+
+
+def check_ray_address(address: str | None) -> None:
+    """Refuse, within `RAY_CONNECT_S`, a Ray address that is not host:port (or ray://host:port, auto, local) or
+    where nothing answers: Ray itself retries an unreachable address for minutes."""
+    if address is None or address in ("auto", "local"):
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise MarsInputError(f"Ray address {address!r} is not host:port (or ray://host:port, auto)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=RAY_CONNECT_S).close()
+    except OSError as err:
+        raise MarsInputError(
+            f"Ray cluster at {address}: nothing answers there ({err.strerror or err}); start one with "
+            "`ray start --head`, or leave out --ray-address for a local Ray"
+        ) from None
 
 
 def _run_on_ray(

@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from lobster_tiny import SAMPLE_DATE, TINY_MESSAGES, tiny_book_rows
 
 STEM = f"GOOG_{SAMPLE_DATE}_34200000_57600000"
@@ -38,6 +40,7 @@ CSVS = {
     "inject_price_inf": "10:00:10,limit,buy,inf,100,a",
     "inject_price_nan": "10:00:10,limit,buy,nan,100,a",
     "inject_price_1e30": "10:00:10,limit,buy,1e30,100,a",
+    "inject_price_int64_max": "10:00:10,limit,buy,9223372036854775807,100,a",
     "inject_8_fields": "10:00:10,limit,buy,580.00,100,a,x,y",
     "inject_before_start": "09:59:00,limit,buy,580.00,100,a",
     "inject_after_end": "10:01:30,limit,buy,580.00,100,a",
@@ -168,7 +171,17 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths["study_broken_yaml"].write_text("symbols: [GOOG\nq_over_v: {")
     paths["a_file"] = root / "a_file.txt"
     paths["a_file"].write_text("not a directory\n")
+    paths["day_good"] = write_day(root / "day_good")
+    paths["policy_runs_code"] = root / "policy_runs_code.pt"
+    torch.save({"data": RunsCode(), "state_dict": {}}, paths["policy_runs_code"])
     return paths
+
+
+class RunsCode:
+    """Unpickled, it would call os.getpid (harmless here; a real attack would call os.system)."""
+
+    def __reduce__(self) -> tuple:
+        return os.getpid, ()
 
 
 @pytest.fixture(scope="session")

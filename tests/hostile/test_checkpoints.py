@@ -83,6 +83,16 @@ def test_a_damaged_checkpoint_is_refused_naming_the_file(
     assert str(err.value).startswith(f"{path}: damaged checkpoint: ") and says in str(err.value)
 
 
+@pytest.mark.parametrize("what", ["order model", "DeepLOB"])
+def test_a_negative_window_is_refused_naming_the_file(what: str, payloads: dict, tmp_path: Path) -> None:
+    rel, load = SHIPPED[what]
+    payload = dict(payloads[what]) | {"model_args": payloads[what]["model_args"] | {"window": -5}}
+    path = tmp_path / Path(rel).name
+    torch.save(payload, path)
+    with pytest.raises(MarsInputError, match=rf"^{path}: damaged checkpoint: model_args.window is -5; must lie in 1"):
+        load(path)
+
+
 def test_the_shipped_checkpoints_match_their_manifest() -> None:
     manifest = read_manifest()
     agent = "execution_agent/policy.pt"  # a stable-baselines3 policy, verified by rl.evaluate.shipped_policy

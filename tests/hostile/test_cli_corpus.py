@@ -33,6 +33,12 @@ REPLAY_RUN = [
     "--out",
 ]
 IMPACT = ["impact", "--workers", "1", "--data-dir", "{data}", "--out", "{tmp}/study", "--config"]
+RAY_JUNK = ["--executor", "ray", "--ray-address", "junk"]
+FORECAST_EVAL = ["forecast", "evaluate", "--data-dir", "{data}", "--out", "{tmp}/run"]
+RL_TRAIN = ["rl", "train", "--timesteps", "10", "--data-dir", "{data}", "--out", "{tmp}/run"]
+DETECT = ["detect", *GOOG, "--data-dir", "{data}", "--out", "{tmp}/run"]
+INJECT = ["detect", "inject", *GOOG, "--data-dir", "{data}", "--episode"]
+DETECT_EVAL = ["detect", "evaluate", "--data-dir", "{data}", "--out", "{tmp}/run"]
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, float]:
@@ -109,6 +115,7 @@ CASES: list[tuple[str, list[str], str, int]] = [
     ("inject price inf", sim("--inject", "{inject_price_inf}"), "row 2: price 'inf'", 2),
     ("inject price nan", sim("--inject", "{inject_price_nan}"), "row 2: price 'nan'", 2),
     ("inject price 1e30", sim("--inject", "{inject_price_1e30}"), "row 2: price '1e30'", 2),
+    ("inject price int64 max", sim("--inject", "{inject_price_int64_max}"), "row 2: price '9223372036854775807'", 2),
     ("inject 8 fields", sim("--inject", "{inject_8_fields}"), "row 2 has 8 fields", 2),
     ("inject before start", sim("--inject", "{inject_before_start}"), "row 2: time 09:59:00", 2),
     ("inject after end", sim("--inject", "{inject_after_end}"), "row 2: time 10:01:30", 2),
@@ -254,6 +261,71 @@ CASES: list[tuple[str, list[str], str, int]] = [
     ("resume into broken config", sim("--out", "{run_bad_config}"), "config.json: not a readable", 2),
     ("export not a run", ["export", "{root}"], "not a MarS run directory", 2),
     ("export format", ["export", "{root}", "--format", "xls"], "not a MarS run directory", 2),
+    ("export format of a run", ["export", "{run}", "--format", "xls", "--out", "{tmp}/x"], "choose lobster or", 2),
+    # ---- the commands added since: forecast, rl, detect, control-eval --stress, bench, --executor ray
+    ("forecast bad clock", ["forecast", "--at", "25:99", "--data-dir", "{data}"], "time '25:99'", 2),
+    ("forecast after the day", ["forecast", "--at", "16:30", "--data-dir", "{data}"], "16:30 leaves no 5", 2),
+    ("forecast bad background", ["forecast", "--background", "magic", "--data-dir", "{data}"], "'magic'", 2),
+    ("forecast bad day", ["forecast", "--data-dir", "{day_price_abc}"], "line 3", 2),
+    ("forecast evaluate out is a file", [*FORECAST_EVAL[:-1], "{a_file}"], "is a file", 2),
+    ("forecast evaluate DeepLOB missing", [*FORECAST_EVAL, "--deeplob", "{tmp}/none.pt"], "no DeepLOB model", 2),
+    (
+        "forecast evaluate DeepLOB not a checkpoint",
+        [*FORECAST_EVAL, "--deeplob", "{a_file}"],
+        "a_file.txt: not a checkpoint of weights",
+        2,
+    ),
+    ("forecast evaluate bad background", [*FORECAST_EVAL, "--backgrounds", "magic"], "background 'magic'", 2),
+    ("forecast evaluate ray junk", [*FORECAST_EVAL, *RAY_JUNK], "Ray address 'junk' is not host:port", 2),
+    (
+        "forecast evaluate ray answers nothing",
+        [*FORECAST_EVAL, "--executor", "ray", "--ray-address", "127.0.0.1:1"],
+        "Ray cluster at 127.0.0.1:1: nothing answers there",
+        2,
+    ),
+    ("rl train threads -1", [*RL_TRAIN, "--threads", "-1"], "--threads", 2),
+    ("rl train volume 1e30", [*RL_TRAIN, "--volume", str(10**30)], "volume: Input should be less than", 2),
+    ("rl evaluate policy missing", ["rl", "evaluate", "--policy", "{tmp}/none.pt"], "no policy at", 2),
+    ("rl evaluate policy not a policy", ["rl", "evaluate", "--policy", "{a_file}"], "not a saved stable-b", 2),
+    (
+        "rl evaluate policy that runs code",
+        ["rl", "evaluate", "--policy", "{policy_runs_code}"],
+        "refused unread: it asks for posix.getpid",
+        2,
+    ),
+    ("rl evaluate out a folder", ["rl", "evaluate", "--out", "{root}"], "is a folder; give the JSON file", 2),
+    ("rl evaluate ray junk", ["rl", "evaluate", *RAY_JUNK], "Ray address 'junk'", 2),
+    ("detect out is a file", [*DETECT[:-1], "{a_file}"], "is a file", 2),
+    ("detect workers 0", [*DETECT, "--workers", "0"], "--workers", 2),
+    ("detect span bad clock", [*DETECT, "--span", "25:99", "26:00"], "time '25:99'", 2),
+    ("detect span backwards", [*DETECT, "--span", "14:30", "14:00"], "14:30-14:00 does not end after", 2),
+    ("detect ray junk", [*DETECT, *RAY_JUNK], "Ray address 'junk'", 2),
+    ("detect bad day", [*DETECT[:-2], "--data-dir", "{day_price_abc}", "--out", "{tmp}/run"], "line 3", 2),
+    ("inject bad clock", [*INJECT, "spoofing@25:99", "--out", "{tmp}/run"], "start: time '25:99'", 2),
+    ("inject intensity nan", [*INJECT, "spoofing@14:40,intensity=nan", "--out", "{tmp}/run"], "finite", 2),
+    ("inject intensity 1e30", [*INJECT, "spoofing@14:40,intensity=1e30", "--out", "{tmp}/run"], "intensity", 2),
+    ("inject out is a file", [*INJECT, "spoofing@14:40", "--out", "{a_file}"], "is a file", 2),
+    (
+        "inject into the data folder",
+        ["detect", "inject", *GOOG, "--episode", "spoofing@14:40", "--data-dir", "{day_good}", "--out", "{day_good}"],
+        "is inside the data folder",
+        2,
+    ),
+    ("detect evaluate span backwards", [*DETECT_EVAL, "--span", "14:30", "14:00"], "does not end after", 2),
+    ("detect evaluate out is a file", [*DETECT_EVAL[:-1], "{a_file}"], "is a file", 2),
+    ("detect evaluate intensities abc", [*DETECT_EVAL, "--intensities", "abc"], "--intensities 'abc'", 2),
+    ("detect evaluate intensities inf", [*DETECT_EVAL, "--intensities", "inf"], "finite number", 2),
+    ("stress window junk", ["control-eval", "--stress", "--window", "junk"], "window", 2),
+    ("stress ray junk", ["control-eval", "--stress", *RAY_JUNK], "Ray address 'junk'", 2),
+    ("simulate ray junk", sim(*RAY_JUNK), "Ray address 'junk'", 2),
+    ("impact ray junk", [*IMPACT[:-1], *RAY_JUNK, "--config", "{study_rollouts_float}"], "rollouts", 2),
+    ("bench sampler batches abc", ["bench", "sampler", "--batches", "abc"], "--batches 'abc'", 2),
+    ("bench sampler steps -1", ["bench", "sampler", "--steps", "-1"], "--steps", 2),
+    ("bench sampler threads 0", ["bench", "sampler", "--threads", "0"], "--threads", 2),
+    ("bench generate steps 0", ["bench", "generate", "--steps", "0"], "--steps", 2),
+    ("bench batch-sampler samples 1e30", ["bench", "batch-sampler", "--samples", str(10**30)], "1 to 1,024", 2),
+    ("bench control minutes -1", ["bench", "control", "--minutes", "-1"], "--minutes", 2),
+    ("bench control batches 0", ["bench", "control", "--batches", "0"], "1 to 1,024", 2),
 ]
 
 

@@ -191,3 +191,6 @@ def test_a_twap_that_executes_nothing_writes_null_vwap_with_a_reason(tmp_path: P
     agent = json.loads(text)["agents"]["3"]
     assert "NaN" not in text and agent["executed"] == 0
     assert agent["vwap"] is None and agent["vwap_reason"] == "nothing executed"
+    summary = (out / "summary.json").read_text()  # the run's summary repeats every arm's agents
+    (treated,) = [a for a in json.loads(summary)["arms_detail"] if a["arm"] == "treated"]
+    assert "NaN" not in summary and treated["agents"]["3"]["vwap"] is None
