@@ -1,17 +1,26 @@
-"""Drive the Scenarios page's stress suite in headless Chromium: a tiny suite runs as a job, and its table shows
-the figures of the run's summary.json (what `mars control-eval --stress --json` prints)."""
+"""Drive the Scenarios page's stress suite in headless Chromium: a tiny suite runs as a job, is stopped and resumed,
+and its table shows the figures of the run's summary.json (what `mars control-eval --stress --json` prints)."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from browser import REPO, click_until_shown, needs_chromium, open_page, wait_idle
+from browser import (
+    REPO,
+    assert_gone_within,
+    click_until_shown,
+    needs_chromium,
+    open_page,
+    wait_for_job,
+    wait_idle,
+)
 
-from mars_core.experiments.stress_eval import DEFAULT_SUITE, FIDELITY
+from mars_core.experiments.stress_eval import DEFAULT_SUITE, FIDELITY, MARKER
 from pages import _stress_ui as ui
 
 if TYPE_CHECKING:
@@ -30,7 +39,7 @@ def rows(table: Locator) -> list[list[str]]:
     return [row.locator("th, td").all_inner_texts() for row in table.locator("tbody tr").all()]
 
 
-def test_a_tiny_suite_runs_on_the_page_and_shows_its_json(app: tuple[str, Path]) -> None:
+def test_a_tiny_suite_runs_stops_resumes_and_shows_its_json(app: tuple[str, Path]) -> None:
     from playwright.sync_api import expect
 
     url, runs = app
@@ -52,8 +61,19 @@ def test_a_tiny_suite_runs_on_the_page_and_shows_its_json(app: tuple[str, Path])
             timeout=30_000
         )
         expect(page.get_by_text(re.compile("1 start × 2 rollouts is too small to judge"))).to_be_visible()
+        # Stop once the suite holds its directory: its job ends, and the page offers to resume it
+        stop = page.get_by_role("button", name=re.compile("Stop stress suite"))
+        click_until_shown(page, run, stop)
+        wait_for_job(url, 1, 30, why="the suite runs in a job of its own")
+        deadline = time.monotonic() + 120
+        while not list(runs.glob(f"stress/*/{MARKER}")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        stop.click()
+        assert_gone_within(url, 10)
+        expect(page.get_by_text(re.compile("Stopped. The finished simulations are kept"))).to_be_visible(timeout=20_000)
+        expect(page.get_by_text(re.compile("This stress suite has not finished"))).to_be_visible(timeout=20_000)
         finished = page.get_by_text(re.compile(r"Finished in \d+ s"))
-        click_until_shown(page, run, page.get_by_role("button", name=re.compile("Stop stress suite")))
+        click_until_shown(page, page.get_by_role("button", name=re.compile("Resume this stress suite")), stop)
         expect(finished).to_be_visible(timeout=300_000)
         wait_idle(page, 60_000)
 
