@@ -313,14 +313,14 @@ def control_eval_command(
         },
         "control-eval options",
     )
-    bar = tqdm(total=None, desc="control-eval groups", disable=as_json)
+    run_on = executor_of(executor, ray_address)
+    with tqdm(total=None, desc="control-eval groups", disable=as_json) as bar:  # closed before an error is printed
 
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
 
-    s = run_eval(settings, data_dir, workers, progress, executor_of(executor, ray_address))
-    bar.close()
+        s = run_eval(settings, data_dir, workers, progress, run_on)
     lines = [f"{c:28s} {s[c]:+.3f} (± {s['detail'][c]['corr_se']:.3f})" for c in CONFIGS if c in s]
     human = (
         f"correlation of simulated and target mid paths over {s['minutes']} min, n = {s['n']} rollouts per cell\n"

@@ -26,6 +26,7 @@ from mars_core.experiments.forecast_eval import DATE, ForecastConfig, evaluate
 from mars_core.model import deeplob as dl
 from mars_core.model.deeplob import DeepLOBTrainConfig
 from mars_core.paths import DEEPLOB_DIR
+from mars_core.settings import SEED_MAX
 
 forecast_app = typer.Typer(
     help="Forecasting by simulation (paper Sec. 4.1): the trend at 1-5 minutes from many simulated futures.",
@@ -42,7 +43,7 @@ def forecast_command(
     at: Annotated[str, typer.Option("--at", help="The moment (HH:MM[:SS]).")] = "15:00",
     rollouts: Annotated[int, typer.Option(min=1, max=256, help="Simulated futures.")] = 16,
     background: Annotated[str, typer.Option(help="lmm (the order model) or noise.")] = "lmm",
-    seed: Annotated[int, typer.Option(min=0)] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX)] = 0,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -88,7 +89,7 @@ def evaluate_command(
             "moments this many minutes apart (0: not).",
         ),
     ] = 0,
-    seed: Annotated[int, typer.Option(min=0)] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX)] = 0,
     out: Annotated[Path | None, typer.Option(callback=folder, help="Evaluation folder (resumed).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes or Ray tasks (default: all cores).")] = None,
     executor: ExecutorOption = "local",
@@ -136,7 +137,7 @@ def train_deeplob_command(
     out: Annotated[Path, typer.Option(help="Output folder.")] = DEEPLOB_DIR,
     steps: Annotated[int, typer.Option(min=1)] = DeepLOBTrainConfig.steps,
     every_s: Annotated[int, typer.Option(min=1, help="Seconds between training moments.")] = fc.DEEPLOB_EVERY_S,
-    seed: Annotated[int, typer.Option(min=0)] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX)] = 0,
     threads: Annotated[int, typer.Option(min=1)] = 1,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,

@@ -58,12 +58,11 @@ def stress_command(
     out: Path | None = None,
 ) -> None:
     """Run the suite with a progress bar and print the table (and the JSON line)."""
-    bar = tqdm(total=None, desc="stress groups", disable=as_json)
+    with tqdm(total=None, desc="stress groups", disable=as_json) as bar:  # closed before an error is printed
 
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
 
-    s = run_stress(settings, data_dir, workers, progress, executor, out)
-    bar.close()
+        s = run_stress(settings, data_dir, workers, progress, executor, out)
     emit(s, as_json, stress_table(s))

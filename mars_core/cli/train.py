@@ -23,6 +23,7 @@ from mars_core.model.train_batch_model import BatchTrainConfig, train_batch_mode
 from mars_core.model.train_ensemble import EnsembleTrainConfig, train_ensemble
 from mars_core.model.train_order_model import SIZES, TrainConfig, scaling_study, train
 from mars_core.model.train_vqvae import VQVAETrainConfig, train_vqvae
+from mars_core.settings import SEED_MAX
 
 train_app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Train the generative order model on LOBSTER days."
@@ -46,7 +47,9 @@ def train_order_model(
         typer.Option("--depth-sigma", min=0.0, max=3.0, help="Log-normal scale of the depth augmentation (0: off)."),
     ] = 0.7,
     eval_every: Annotated[int, typer.Option("--eval-every", help="Steps between evaluations.")] = 100,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of batches, dropout and initialisation.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of batches, dropout and initialisation.")
+    ] = 0,
     resume: ResumeOption = False,
     threads: ThreadsOption = None,
     data_dir: DataDirOption = None,
@@ -88,7 +91,7 @@ def train_scaling(
     sizes: Annotated[str, typer.Option("--sizes", help="Comma-separated sizes.")] = "tiny,small,base",
     steps: Annotated[int, typer.Option("--steps", min=1, help="Steps per size.")] = 1000,
     eval_every: Annotated[int, typer.Option("--eval-every", help="Steps between evaluations.")] = 100,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=SEED_MAX)] = 0,
     threads: ThreadsOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
@@ -133,7 +136,10 @@ def train_vqvae_command(
         bool, typer.Option("--mirror/--no-mirror", help="Mirror buy/sell on half the training images.")
     ] = True,
     eval_every: Annotated[int, typer.Option("--eval-every", help="Steps between evaluations.")] = 200,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of batches, augmentation, dropout and initialisation.")] = 0,
+    seed: Annotated[
+        int,
+        typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of batches, augmentation, dropout and initialisation."),
+    ] = 0,
     tokenizer: Annotated[
         str | None,
         typer.Option(
@@ -201,7 +207,9 @@ def train_batch_model_command(
             "--eval-samples", help="Candidates per validation minute in the final image-space evaluation (0: skip)."
         ),
     ] = 8,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of batches, dropout and initialisation.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of batches, dropout and initialisation.")
+    ] = 0,
     resume: ResumeOption = False,
     threads: ThreadsOption = None,
     data_dir: DataDirOption = None,
@@ -266,7 +274,9 @@ def train_ensemble_command(
         bool,
         typer.Option("--sampled-eval/--no-sampled-eval", help="Also score with images drawn by the order-batch model."),
     ] = True,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of batches, dropout and initialisation.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of batches, dropout and initialisation.")
+    ] = 0,
     threads: ThreadsOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,

@@ -44,7 +44,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from mars_core.control.scenarios import DIRECTION_LABELS, KIND_LABELS, ScenarioSpec
 from mars_core.control.signals import ControlSignal, mid2_at
-from mars_core.data import discover, load_day, resolve_data_dir
+from mars_core.data import discover_with_problems, load_day, resolve_data_dir, unusable
 from mars_core.data.schema import NS_PER_MINUTE, DatasetInfo
 from mars_core.engine import format_clock
 from mars_core.errors import MarsInputError
@@ -344,9 +344,11 @@ def signal_for(
 
 
 def _catalog(spec: ScenarioSpec, data_dir: str | Path | None) -> list[DatasetInfo]:
-    infos = discover(resolve_data_dir(data_dir))
+    infos, problems = discover_with_problems(resolve_data_dir(data_dir))
     if not infos:
-        raise MarsInputError(f"no LOBSTER days in {resolve_data_dir(data_dir)} to retrieve scenarios from")
+        raise MarsInputError(
+            f"no LOBSTER days in {resolve_data_dir(data_dir)} to retrieve scenarios from{unusable(problems)}"
+        )
     if spec.symbol:
         mine = [i for i in infos if i.symbol == spec.symbol]
         if not mine:

@@ -10,6 +10,7 @@ from mars_core.data.catalog import (
     info_to_dict,
     resolve_data_dir,
     scan_file,
+    unusable,
 )
 from mars_core.data.fetch import fetch_samples
 from mars_core.data.lobster import load_day, load_events, load_orderbook, parse_lobster_name
@@ -36,4 +37,5 @@ __all__ = [
     "parse_lobster_name",
     "resolve_data_dir",
     "scan_file",
+    "unusable",
 ]

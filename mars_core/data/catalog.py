@@ -14,6 +14,7 @@ import functools
 import math
 import os
 import zipfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,13 +145,20 @@ def find_dataset(
     if own:
         raise DatasetNotFoundError(f"{wanted} cannot be used: {'; '.join(own)}")
     if not infos:
-        unusable = f" (unusable: {'; '.join(problems[:3])}{' ...' if len(problems) > 3 else ''})" if problems else ""
         raise DatasetNotFoundError(
-            f"no dataset {wanted}: no LOBSTER datasets found in {resolve_data_dir(data_dir)}{unusable}; "
+            f"no dataset {wanted}: no LOBSTER datasets found in {resolve_data_dir(data_dir)}{unusable(problems)}; "
             "copy LOBSTER zips there or run `mars data fetch-samples`"
         )
     available = ", ".join(f"{i.key} ({i.levels} levels)" for i in infos)
     raise DatasetNotFoundError(f"no dataset {wanted}; available: {available}")
+
+
+def unusable(problems: Sequence[str], symbols: Iterable[str] = ()) -> str:
+    """' (unusable: ...)' naming up to three of the files `discover_with_problems` skipped, those of `symbols` first;
+    '' when none was skipped. Appended to a "no day found" message, it names the file, line and problem."""
+    prefixes = tuple(f"{s.upper()}_" for s in symbols)
+    ranked = sorted(problems, key=lambda p: not any(x in p.upper() for x in prefixes))
+    return f" (unusable: {'; '.join(ranked[:3])}{' ...' if len(ranked) > 3 else ''})" if ranked else ""
 
 
 def parse_date(value: str | dt.date) -> dt.date:

@@ -32,7 +32,7 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from analysis import detection_scores as scoring
-from mars_core.data import LobsterDay, discover, find_dataset, load_day, resolve_data_dir
+from mars_core.data import LobsterDay, discover_with_problems, find_dataset, load_day, resolve_data_dir, unusable
 from mars_core.data.orderflow import Action
 from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND
 from mars_core.engine import OrderEvent, Status, format_clock, parse_clock
@@ -259,9 +259,12 @@ class EvaluationConfig(Settings):
 
 def _days(config: EvaluationConfig, data_dir: str | None) -> list[LobsterDay]:
     root = resolve_data_dir(data_dir)
-    infos = [i for i in discover(root) if i.symbol in {s.upper() for s in config.symbols}]
+    found, problems = discover_with_problems(root)
+    infos = [i for i in found if i.symbol in {s.upper() for s in config.symbols}]
     if not infos:
-        raise ConfigError(f"no catalogued day of {', '.join(config.symbols)} in {root}")
+        raise ConfigError(
+            f"no catalogued day of {', '.join(config.symbols)} in {root}{unusable(problems, config.symbols)}"
+        )
     return [load_day(i) for i in sorted(infos, key=lambda i: (i.symbol, i.date))]
 
 

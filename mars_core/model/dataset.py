@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from mars_core.data import discover, load_day, resolve_data_dir
+from mars_core.data import discover_with_problems, load_day, resolve_data_dir, unusable
 from mars_core.data.orderflow import Action, OrderFlow, order_flow
 from mars_core.data.schema import NS_PER_MINUTE, LobsterDay
 from mars_core.errors import MarsInputError
@@ -79,7 +79,7 @@ class DayStream:
 
 def load_days(symbols: list[str], data_dir: str | None = None) -> list[LobsterDay]:
     """Every catalogued day of the given symbols (deepest book when a day exists twice)."""
-    infos = discover(resolve_data_dir(data_dir))
+    infos, problems = discover_with_problems(resolve_data_dir(data_dir))
     wanted = {s.upper() for s in symbols}
     chosen: dict[str, object] = {}
     for info in infos:  # sorted with the most levels first
@@ -90,6 +90,7 @@ def load_days(symbols: list[str], data_dir: str | None = None) -> list[LobsterDa
         have = sorted({i.symbol for i in infos})
         raise MarsInputError(
             f"no LOBSTER data for {', '.join(sorted(missing))}; available symbols: {', '.join(have) or 'none'}"
+            f"{unusable(problems, missing)}"
         )
     return [load_day(info) for info in chosen.values()]
 
