@@ -61,9 +61,8 @@ SMALL_STARTS, SMALL_ROLLOUTS = 4, 8  # the issue's sample: at least 4 starts ove
 
 
 def scenario_label(name: str) -> str:
-    """ "Sharp drop 1% / 3 min" from the suite's name, as its prompt reads."""
-    spec = parse_prompt(SUITE[name])
-    return f"{spec.describe()}"
+    """The suite's scenario as its parsed prompt reads ("Sharp drop of 1% over 3 minutes")."""
+    return parse_prompt(SUITE[name]).describe()
 
 
 def minutes_of(name: str) -> int:

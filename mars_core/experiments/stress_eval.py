@@ -1,13 +1,13 @@
 """Stress scenarios that reach their move (issue 15): `mars control-eval --stress`.
 
 A fixed suite of prompts (`SUITE`: the issue's six by default, a steady decline over 10 minutes on request) goes
-through the built-in parser (`control.scenarios.parse_prompt`); each
-spec's best historical window (`control.retrieval.retrieve`, rescaled to the prompt's size) is the target path.
-Every scenario runs from the same start points: `starts_per_day` whole minutes spread evenly over the held-out
-afternoon of each catalogued day (14:30 to the close, less the longest scenario), or over the training window
-(10:00 to 14:30) to choose settings. For every (scenario, start), four lockstep groups of `rollouts` rollouts on
-common seeds: controlled or not, each with or without a TWAP agent trading `twap_share` of the start's real volume
-over the scenario against the target's direction (`control_eval.twap_for`).
+through the built-in parser (`control.scenarios.parse_prompt`); each spec's best historical window
+(`control.retrieval.retrieve`, rescaled to the prompt's size) is the target path. Every scenario runs from the same
+start points: `starts_per_day` whole minutes spread evenly over the held-out afternoon of each catalogued day
+(14:30 to the close, less the longest scenario), or over the training window (10:00 to 14:30) to choose settings.
+For every (scenario, start), four lockstep groups of `rollouts` rollouts on common seeds: controlled or not, each
+with or without a TWAP agent trading `twap_share` of the start's real volume over the scenario against the target's
+direction (`twap_for`).
 
 Figures per scenario and arm (n = starts x rollouts; the interval is a bootstrap over start points):
   * ratio: the rollout's realised move over the target's: the net move at the end for drops and rises, the move
@@ -19,7 +19,14 @@ Figures per scenario and arm (n = starts x rollouts; the interval is a bootstrap
   * rms_bps: mean root mean square distance to the target path;
   * fidelity (controlled arm without agent): sim over real ratios of the per-minute traded volume, spread,
     submissions and mean order size (`analysis.minute_metrics`), against the real window the target was
-    retrieved from, so that a scenario is reached by a plausible flow, not by one giant order or an empty book.
+    retrieved from, so that a scenario is reached by a plausible flow, not by one giant order or an empty book;
+  * cost_bps and fulfillment (arms with the agent): the TWAP's implementation shortfall, side x (average fill
+    price - arrival mid) / arrival mid in bps (positive: it paid more than the mid at its start), over the rollouts
+    where it traded, and the share of its order it filled; per scenario, `twap_cost_bps` sets the controlled
+    against the uncontrolled cost with their difference paired by start and rollout seed.
+
+Every group's result is kept in the evaluation directory (`units/`) as it finishes, so a stopped or interrupted
+evaluation resumes where it stopped; `summary.json` holds the figures once every group has run.
 """
 
 from __future__ import annotations
