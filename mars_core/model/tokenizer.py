@@ -313,7 +313,14 @@ class OrderTokenizer:
         return self.lob_features(rows, levels, int(books[0].tick_size))
 
     # ------------------------------------------------------------------ decode
-    def decode(self, token: int, book, rng: np.random.Generator, agents: Container[int] = (1,)) -> DecodedOrder | None:
+    def decode(
+        self,
+        token: int,
+        book,
+        rng: np.random.Generator,
+        agents: Container[int] = (1,),
+        quotes: tuple[int, int] | None = None,
+    ) -> DecodedOrder | None:
         """A concrete order for a token against the current book (an engine `OrderBook`).
 
         Submissions: a price in the slot's region drawn from the training offsets of the slot
@@ -326,29 +333,41 @@ class OrderTokenizer:
         any of the agents' orders, if it lies within CANCEL_SLACK_TICKS of the slot's range, where
         the one nearest a drawn size of the bin (in log size) is deleted: real cancels delete whole
         orders (under 1% of the sample days' cancels are partial). At most CANCEL_SEARCH_LEVELS
-        levels are searched.
+        levels are searched. A book emptied on both sides is quoted at `quotes`, the last two-sided
+        (bid, ask) its caller saw, as traders quote around the last price: without them an empty book
+        would stay empty, since every order is placed relative to the best quotes.
 
         Returns:
-            The order, or None when the book has no quotes or `agents` own no order within reach of a
-            cancel's slot.
+            The order, or None when the book has no quotes (and no `quotes` are given) or `agents` own no
+            order within reach of a cancel's slot.
         """
-        return self.decode_many([token], [book], rng, agents)[0]
+        return self.decode_many([token], [book], rng, agents, [quotes])[0]
 
     def decode_many(
-        self, tokens: Sequence[int], books: Sequence, rng: np.random.Generator, agents: Container[int] = (1,)
+        self,
+        tokens: Sequence[int],
+        books: Sequence,
+        rng: np.random.Generator,
+        agents: Container[int] = (1,),
+        quotes: Sequence[tuple[int, int] | None] | None = None,
     ) -> list[DecodedOrder | None]:
         """`decode` of one token per book (e.g. one per rollout), with one draw of random numbers."""
         uniforms = rng.random((len(tokens), 4)).tolist()  # interval, volume, price, queue choice
-        return [self._decode(int(t), book, u, agents) for t, book, u in zip(tokens, books, uniforms)]
+        quotes = quotes or [None] * len(tokens)
+        return [self._decode(int(t), b, u, agents, q) for t, b, u, q in zip(tokens, books, uniforms, quotes)]
 
-    def _decode(self, token: int, book, u: list[float], agents: Container[int]) -> DecodedOrder | None:
+    def _decode(
+        self, token: int, book, u: list[float], agents: Container[int], quotes: tuple[int, int] | None = None
+    ) -> DecodedOrder | None:
         rest, ivl = divmod(token, N_INTERVAL)
         rest, vol = divmod(rest, N_VOLUME)
         type_, slot = divmod(rest, N_PRICE)
         tick = book.tick_size
         bid, ask = book.best_bid(), book.best_ask()
         if not bid and not ask:
-            return None
+            if quotes is None:
+                return None
+            bid, ask = quotes
         bid, ask = bid or ask - tick, ask or bid + tick
         interval = self.interval.quantile(ivl, u[0])
         if type_ == CANCEL:

@@ -286,3 +286,18 @@ def test_marketable_tokens_decode_to_ioc_orders_and_the_rest_to_limit_orders(tok
     assert cross.ioc and cross.side == -1 and cross.price <= 1_000_000  # a sell at or through the bid
     assert not inside.ioc and 1_000_000 < inside.price < 1_000_500
     assert not passive.ioc and passive.price >= 1_000_500
+
+
+def test_an_empty_book_is_quoted_at_the_last_two_sided_quotes_given(tokenizer: OrderTokenizer) -> None:
+    """Every order is placed relative to the best quotes, so a book emptied on both sides would stay empty: the
+    caller's last two-sided quotes stand in for them (a market that emptied kept generating nothing before)."""
+    empty = OrderBook(tick_size=TICK, log_orders=False)
+    token = int(join_token(BID, 12, 5, 0))  # a passive buy
+    assert tokenizer.decode(token, empty, np.random.default_rng(0)) is None
+    order = tokenizer.decode(token, empty, np.random.default_rng(0), quotes=(1_000_000, 1_000_500))
+    two_sided = OrderBook(tick_size=TICK, log_orders=False)
+    two_sided.add(1, 1, 1_000_000, 100, 0)
+    two_sided.add(2, -1, 1_000_500, 100, 0)
+    assert order == tokenizer.decode(token, two_sided, np.random.default_rng(0))  # as if the quotes were there
+    cancel = int(join_token(CANCEL, 0, 5, 0))
+    assert tokenizer.decode(cancel, empty, np.random.default_rng(0), quotes=(1_000_000, 1_000_500)) is None

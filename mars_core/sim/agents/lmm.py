@@ -71,6 +71,12 @@ def flow_history(day: LobsterDay, start_ts: int) -> FlowHistory:
     return FlowHistory(part.ts.tolist(), submit.tolist(), part.qty.tolist(), day.events.ts[a:b].tolist(), mid2.tolist())
 
 
+def last_quotes(sim: Simulator) -> tuple[int, int] | None:
+    """The best bid and ask of a simulator's book, or None when a side is empty."""
+    bid, ask = sim.book.best_bid(), sim.book.best_ask()
+    return (bid, ask) if bid and ask else None
+
+
 class LMMBackground:
     """Agent 1 of one rollout: sends the order the batch driver decoded for it."""
 
@@ -143,6 +149,7 @@ class LockstepGroup:
         self.decoders = [np.random.default_rng([seed, 8]) for seed in seeds]  # decoding draws
         self.external: list[deque[int]] = [deque() for _ in sims]
         self.last_ts = [sim.clock for sim in sims]
+        self.quotes = [last_quotes(sim) for sim in sims]  # each rollout's last two-sided (bid, ask)
         self.active = [True] * B
         self.rows = list(range(B))  # the rollout at each row of the sampler's batch (running ones only)
         self.held: list[tuple[list[int], Parked]] = []  # rollouts parked by `step` until `release`
@@ -223,7 +230,7 @@ class LockstepGroup:
         """Rollout b's sampled token as an order against its book (None: it decodes to no order) and its time:
         its wait after the rollout's last order, but never before the exchange's clock (an agent's action the
         model does not see, e.g. a cancel of an order already filled, can move that clock past the last order)."""
-        order = self.tok.decode(token, sim.book, self.decoders[b], agents=MAKERS)
+        order = self.tok.decode(token, sim.book, self.decoders[b], agents=MAKERS, quotes=self.quotes[b])
         wait = order.interval_ns if order is not None else self.tok.interval.draw(int(token) % 16, self.decoders[b])
         return order, max(self.last_ts[b] + wait, sim.exchange.clock)
 
@@ -260,6 +267,8 @@ class LockstepGroup:
         for i, b in enumerate(rows):
             flow, book = self.flows[b], self.books[b]
             bid, ask = book.best_bid(), book.best_ask()
+            if bid and ask:
+                self.quotes[b] = (bid, ask)
             mid2 = bid + ask if bid and ask else flow.mid2[-1]
             flow.push(self.last_ts[b], bool(submits[i] and self.fed_qty[b] > 0), self.fed_qty[b], mid2)
             measures.append(flow.measures(self.tick))

@@ -187,3 +187,18 @@ def test_an_action_the_model_does_not_see_never_puts_its_next_order_in_the_past(
     for _ in range(20):
         group.step()
     assert times and min(times) >= refused_at and times == sorted(times)
+
+
+def test_a_book_emptied_on_both_sides_comes_back(tmp_path: Path, data_dir: Path) -> None:
+    """AMZN 11:15, rollout 0 of seed 0: its cancels empty the book at about 1.9 minutes. Before the book was quoted
+    at the last two-sided quotes, nothing could be placed in it any more and the market stayed dead for the
+    rest of the run (993 orders in 30 minutes against 9,000-11,000 for its sibling rollouts)."""
+    summary = run_simulation(
+        config(symbol="AMZN", start="11:15", minutes=4, rollouts=1, seed=0), tmp_path / "amzn", str(data_dir), workers=1
+    )
+    run = RunDir(summary.run_dir)
+    book, orders = run.table("book", 0, "main"), run.table("orders", 0, "main")
+    start = parse_clock("11:15")
+    assert ((book.bid_size_1 > 0) | (book.ask_size_1 > 0)).all()  # never empty on both sides at a snapshot
+    late = orders[(orders.agent == 1) & (orders.ts >= start + 3 * 60 * 10**9)]
+    assert len(late) > 100  # the last minute trades on: hundreds of orders, as in the minutes before
