@@ -27,6 +27,16 @@ Whole = Annotated[int, BeforeValidator(_not_bool)]
 Seed = Annotated[Whole, Field(ge=0, le=SEED_MAX, description="a non-negative integer seed")]
 
 
+def once(values: tuple) -> tuple:
+    """The values, refused (ValueError, for a field validator) when one repeats: it would be counted twice."""
+    seen: set = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value:g} twice" if isinstance(value, float) else f"{value} twice")
+        seen.add(value)
+    return values
+
+
 MAX_REPORTED = 5  # errors named in one message; a pathological input can have thousands
 
 

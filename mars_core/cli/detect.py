@@ -220,6 +220,8 @@ def parse_episode(text: str) -> EpisodeSpec:
         key, sep, value = pair.partition("=")
         if not sep:
             raise ConfigError(f"episode {text!r}: {pair!r} is not key=value")
+        if key.strip() in fields:  # never the last of two values, nor a kind or start other than KIND@START's
+            raise ConfigError(f"episode {text!r}: {key.strip()} is given twice")
         fields[key.strip()] = _number(value.strip())
     return EpisodeSpec.from_dict(fields, where=f"episode {text!r}")
 

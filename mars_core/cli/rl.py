@@ -21,8 +21,9 @@ from mars_core.cli.options import (
     set_threads,
     symbol_list,
 )
-from mars_core.errors import MarsInputError
+from mars_core.errors import ConfigError, MarsInputError
 from mars_core.experiments.executor import run_units
+from mars_core.settings import once
 from mars_core.store import write_json
 
 rl_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and evaluate the execution agent.")
@@ -104,13 +105,17 @@ def evaluate(
     from mars_core.rl.evaluate import EvalUnit, check_policy, evaluate_unit, held_out_starts, shipped_policy, summarize
 
     path = str(check_policy(policy)) if policy else str(shipped_policy())
+    try:
+        names = once(tuple(symbol_list(symbols)))
+    except ValueError as err:
+        raise ConfigError(f"--symbols: {err}") from None
     if out and Path(out).is_dir():
         raise MarsInputError(f"--out {out} is a folder; give the JSON file to write")
     run_on = executor_of(executor, ray_address)
     n = seeds or (2 if background == "lmm" else 8)
     units = [
         EvalUnit(s, "2012-06-21", start, tuple(range(n)), background, path, data_dir=data_dir)
-        for s in symbol_list(symbols)
+        for s in names
         for start in held_out_starts(every_s)
     ]
     started, done = time.perf_counter(), []

@@ -40,7 +40,7 @@ from mars_core.errors import ConfigError
 from mars_core.experiments.executor import LOCAL, Executor, run_units
 from mars_core.experiments.manipulation import KINDS, EpisodeSpec, inject, write_day
 from mars_core.experiments.realism_windows import RealDay, real_window, sim_window
-from mars_core.settings import Seed, Settings, Whole
+from mars_core.settings import Seed, Settings, Whole, once
 from mars_core.sim.arms import Progress
 from mars_core.sim.config import SimConfig
 from mars_core.sim.runner import run_simulation
@@ -242,7 +242,9 @@ class EvaluationConfig(Settings):
         for v in values:
             if v not in KINDS:
                 raise ValueError(f"kind {v!r} is not one of {', '.join(KINDS)}")
-        return values
+        return once(values)
+
+    _distinct = field_validator("symbols", "intensities")(lambda values: once(values))
 
     def day_config(self, symbol: str, date: str) -> DetectConfig:
         return DetectConfig(

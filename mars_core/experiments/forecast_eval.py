@@ -31,7 +31,7 @@ from mars_core.experiments import forecast as fc
 from mars_core.experiments.executor import LOCAL, Executor, run_units
 from mars_core.model import deeplob
 from mars_core.paths import runs_root
-from mars_core.settings import Seed, Settings, Whole
+from mars_core.settings import Seed, Settings, Whole, once
 from mars_core.store import named_dir, write_json
 from mars_core.store.rundir import finite
 
@@ -64,7 +64,9 @@ class ForecastConfig(Settings):
         for v in values:
             if v not in fc.BACKGROUNDS:
                 raise ValueError(f"background {v!r} is not one of {', '.join(fc.BACKGROUNDS)}")
-        return values
+        return once(values)
+
+    _symbols = field_validator("symbols")(lambda values: once(values))
 
     @property
     def days(self) -> tuple[tuple[str, str], ...]:

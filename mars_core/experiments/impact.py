@@ -43,7 +43,7 @@ from mars_core.data.schema import NS_PER_MINUTE, NS_PER_SECOND, EventType
 from mars_core.engine import parse_clock
 from mars_core.errors import ConfigError
 from mars_core.paths import runs_root
-from mars_core.settings import Seed, Settings, Whole, describe
+from mars_core.settings import Seed, Settings, Whole, describe, once
 from mars_core.sim.agents.twap import TWAPConfig
 from mars_core.sim.arms import Progress
 from mars_core.sim.backgrounds import background
@@ -113,26 +113,26 @@ class StudyConfig(Settings):
         for v in values:
             if not 0 < v <= 1:
                 raise ValueError(f"Q/V value {v} must lie in (0, 1]")
-        return _once(values)
+        return once(values)
 
     @field_validator("configs")
     @classmethod
     def _names(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         for name in values:
             parse_agent_name(name)
-        return _once(tuple(name.strip().upper() for name in values))
+        return once(tuple(name.strip().upper() for name in values))
 
     @field_validator("start_times")
     @classmethod
     def _clocks(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         for value in values:
             parse_clock(value)
-        return _once(values)
+        return once(values)
 
     @field_validator("symbols", "dates")
     @classmethod
     def _distinct(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        return _once(values)
+        return once(values)
 
     @model_validator(mode="after")
     def _runnable(self) -> StudyConfig:
@@ -421,16 +421,6 @@ def study_dir(study: StudyConfig, root: Path | None = None) -> Path:
     same directory for the same study."""
     folder = (runs_root() if root is None else root) / STUDIES_DIR
     return named_dir(folder, study.name, study.model_dump(mode="json"), fallback="study")
-
-
-def _once(values: tuple) -> tuple:
-    """The values, refused when one repeats (it would count a point twice)."""
-    seen: set = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{value:g} twice" if isinstance(value, float) else f"{value} twice")
-        seen.add(value)
-    return values
 
 
 def plan(study: StudyConfig) -> dict[str, int]:

@@ -58,7 +58,7 @@ from mars_core.experiments.control_eval import SESSION_END_NS, day_starts, real_
 from mars_core.experiments.realism_windows import RealDay, real_window, tables_window
 from mars_core.model.dataset import VAL_START_NS
 from mars_core.paths import runs_root
-from mars_core.settings import Seed, Settings, Whole
+from mars_core.settings import Seed, Settings, Whole, once
 from mars_core.sim.agents.twap import TWAPConfig
 from mars_core.sim.executor import LOCAL, Executor
 from mars_core.store import RunDir, claim_directory, named_dir, write_json
@@ -110,7 +110,7 @@ class StressSettings(Settings):
             raise ValueError(
                 f"unknown scenario {', '.join(unknown) or '(none given)'}; the suite has {', '.join(SUITE)}"
             )
-        return value
+        return once(value)
 
 
 @dataclass(frozen=True)

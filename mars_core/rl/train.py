@@ -15,7 +15,6 @@ The result is `policy.pt` (the policy alone, what `evaluate.load_policy` reads) 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
@@ -34,9 +33,10 @@ from mars_core.errors import ConfigError, MarsInputError
 from mars_core.model.training import append_jsonl
 from mars_core.rl.evaluate import AGENT, BASELINE, PAPER_TWAPS, fixed, run_start, trading_day
 from mars_core.rl.execution_env import TRAIN_WINDOW, ExecutionEnv, scaled
-from mars_core.settings import Seed, Settings, Whole
+from mars_core.settings import Seed, Settings, Whole, once
 from mars_core.sim.agents.twap import MAX_VOLUME
 from mars_core.store import write_json
+from mars_core.store.rundir import read_json
 
 VALIDATION_STARTS = ("10:20", "11:10", "12:00", "12:50", "13:40", "14:20")  # in the training window
 
@@ -59,6 +59,8 @@ class RLTrainConfig(Settings):
     eval_seeds: int = Field(2, ge=1, description="seeds per validation start")
     seed: Seed = 0
     data_dir: str | None = None
+
+    _symbols = field_validator("symbols")(lambda values: once(values))
 
 
 def scaled_env(env: ExecutionEnv) -> gym.Env:
@@ -118,13 +120,21 @@ def train_agent(
     if resume:
         if not ckpt.is_file():
             raise MarsInputError(f"nothing to resume: {ckpt} does not exist")
-        saved = RLTrainConfig.model_validate(json.loads((out / "train_config.json").read_text()))
+        saved = RLTrainConfig.from_dict(
+            read_json(out / "train_config.json", "training configuration"), str(out / "train_config.json")
+        )
         if saved.model_dump(exclude={"timesteps"}) != cfg.model_dump(exclude={"timesteps"}):
             raise MarsInputError(
                 f"{out} was trained with other settings (train_config.json); resume with the same ones"
             )
-        model = PPO.load(ckpt, env=venv, device="cpu")
-        elapsed = json.loads((out / "progress.json").read_text())["seconds"]
+        try:  # stable-baselines3's own zip, written by this command (it unpickles: resume only your own runs)
+            model = PPO.load(ckpt, env=venv, device="cpu")
+        except Exception as err:  # a truncated or foreign file: say which, not where in stable-baselines3
+            why = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise MarsInputError(
+                f"{ckpt}: not a readable training checkpoint ({why}); train again without --resume"
+            ) from None
+        elapsed = read_json(out / "progress.json", "training progress").get("seconds", 0.0)
     else:
         metrics.unlink(missing_ok=True)
         write_json(out / "train_config.json", cfg.model_dump())

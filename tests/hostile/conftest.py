@@ -64,6 +64,7 @@ STUDY = {
 
 # Study files: the tiny study with these keys changed (None removes the key).
 YAMLS = {
+    "study_ok": {},
     "study_seed_negative": {"seed": -1},
     "study_interval_longer": {"interval_s": 120},
     "study_interval_inf": {"interval_s": ".inf"},
@@ -172,6 +173,10 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths["a_file"] = root / "a_file.txt"
     paths["a_file"].write_text("not a directory\n")
     paths["day_good"] = write_day(root / "day_good")
+    paths["rl_resume_broken"] = root / "rl_resume_broken"  # a training folder whose configuration is cut short
+    paths["rl_resume_broken"].mkdir()
+    (paths["rl_resume_broken"] / "checkpoint.zip").write_bytes(b"PK not really")
+    (paths["rl_resume_broken"] / "train_config.json").write_text('{"symbols": ["GOOG"')
     paths["policy_runs_code"] = root / "policy_runs_code.pt"
     torch.save({"data": RunsCode(), "state_dict": {}}, paths["policy_runs_code"])
     return paths

@@ -131,3 +131,14 @@ def test_a_users_checkpoint_outside_assets_is_checked_by_structure_only(tmp_path
     shutil.copy(MODELS_DIR / "order_model" / "model.pt", own)
     verify_shipped(own)  # not under assets/models: no manifest entry needed
     assert load_order_model(own).summary == load_order_model(None).summary
+
+
+def test_a_damaged_training_checkpoint_is_refused_on_resume(tmp_path: Path, data_dir: Path) -> None:
+    from mars_core.rl.train import RLTrainConfig, train_agent
+    from mars_core.store import write_json
+
+    config = RLTrainConfig(symbols=("GOOG",), envs=1, timesteps=10, data_dir=str(data_dir))
+    write_json(tmp_path / "train_config.json", config.model_dump())
+    (tmp_path / "checkpoint.zip").write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(MarsInputError, match=r"checkpoint.zip: not a readable training checkpoint \(.+\); train again"):
+        train_agent(config, tmp_path, resume=True)
