@@ -157,6 +157,8 @@ class StudyConfig(Settings):
     def load(cls, path: str | Path) -> StudyConfig:
         """Read a YAML or JSON study file."""
         path = Path(path)
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a folder, not a study file (YAML or JSON)")
         if not path.is_file():
             raise ConfigError(f"{path}: study config not found")
         if path.stat().st_size > MAX_STUDY_BYTES:

@@ -105,7 +105,9 @@ def train_agent(
     cfg: RLTrainConfig, out: str | Path, resume: bool = False, progress: Callable[[dict], None] | None = None
 ) -> dict[str, Any]:
     """Train (or resume) into folder `out`; returns the summary (also in `out/summary.json`)."""
-    if cfg.background not in ("noise", "replay"):
+    if cfg.background not in ("noise", "replay", "lmm"):
+        raise ConfigError(f"unknown background {cfg.background!r}; training runs on noise or replay")
+    if cfg.background == "lmm":
         raise ConfigError(
             f"training runs on the noise or replay background, not {cfg.background!r}: on the order model one PPO "
             "update of 512 steps would take minutes of lockstep simulation; score the agent there with "

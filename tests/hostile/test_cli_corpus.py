@@ -187,7 +187,7 @@ CASES: list[tuple[str, list[str], str, int]] = [
     ("study a list", [*IMPACT, "{study_list}"], "expected a mapping", 2),
     ("study broken yaml", [*IMPACT, "{study_broken_yaml}"], "not valid YAML", 2),
     ("study missing", [*IMPACT, "{tmp}/none.yaml"], "not found", 2),
-    ("study is a folder", [*IMPACT, "{root}"], "not found", 2),
+    ("study is a folder", [*IMPACT, "{root}"], "is a folder, not a study file", 2),
     (
         "study out is a file",
         ["impact", "--data-dir", "{data}", "--out", "{a_file}", "--config", "{study_seed_negative}"],
@@ -284,6 +284,7 @@ CASES: list[tuple[str, list[str], str, int]] = [
         2,
     ),
     ("rl train threads -1", [*RL_TRAIN, "--threads", "-1"], "--threads", 2),
+    ("rl train background magic", [*RL_TRAIN, "--background", "magic"], "unknown background 'magic'", 2),
     ("rl train volume 1e30", [*RL_TRAIN, "--volume", str(10**30)], "volume: Input should be less than", 2),
     ("rl evaluate policy missing", ["rl", "evaluate", "--policy", "{tmp}/none.pt"], "no policy at", 2),
     ("rl evaluate policy not a policy", ["rl", "evaluate", "--policy", "{a_file}"], "not a saved stable-b", 2),
