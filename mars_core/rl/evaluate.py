@@ -14,6 +14,8 @@ The work is a list of picklable `EvalUnit`s (one start of one day) mapped by one
 from __future__ import annotations
 
 import functools
+import pickletools
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +89,36 @@ def check_policy(path: str | Path) -> Path:
     if asked - POLICY_GLOBALS:
         strange = ", ".join(sorted(asked - POLICY_GLOBALS)[:5])
         raise MarsInputError(f"{path}: refused unread: it asks for {strange}, which a saved policy does not")
+    if not _getattr_only_for_the_schedule(path):
+        raise MarsInputError(f"{path}: refused unread: it calls getattr otherwise than a saved policy does")
     return path
+
+
+SCHEDULE_CALL = [  # the one getattr of a saved policy: getattr(BasePolicy, "_dummy_schedule"), its lr_schedule
+    ("GLOBAL", "stable_baselines3.common.policies BasePolicy"),
+    ("BINUNICODE", "_dummy_schedule"),
+    ("TUPLE2", None),
+    ("REDUCE", None),
+]
+
+
+def _getattr_only_for_the_schedule(path: Path) -> bool:
+    """Whether every getattr in the policy's pickle is `SCHEDULE_CALL` (read opcode by opcode, nothing run): getattr
+    on other objects reaches any function, so POLICY_GLOBALS alone would not keep code from running."""
+    with zipfile.ZipFile(path) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith("/data.pkl")]
+        ops = [(op.name, arg) for op, arg, _ in pickletools.genops(archive.read(name))]
+    memo = [(k, op) for k, op in enumerate(ops) if op[0] in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE")]
+    getattr_slots = set()
+    for k, (code, arg) in enumerate(ops):
+        if code in ("STACK_GLOBAL", "INST", "OBJ"):  # torch.save writes protocol 2: GLOBAL only
+            return False
+        if code == "GLOBAL" and arg in ("__builtin__ getattr", "builtins getattr"):
+            rest = [op for op in ops[k + 1 :] if op[0] not in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE")][:4]
+            if [(c, a if c in ("GLOBAL", "BINUNICODE") else None) for c, a in rest] != SCHEDULE_CALL:
+                return False
+            getattr_slots |= {op[1] for j, op in memo if j == k + 1}
+    return not any(code in ("GET", "BINGET", "LONG_BINGET") and arg in getattr_slots for code, arg in ops)
 
 
 def load_policy(path: str) -> Policy:

@@ -142,3 +142,34 @@ def test_a_damaged_training_checkpoint_is_refused_on_resume(tmp_path: Path, data
     (tmp_path / "checkpoint.zip").write_bytes(b"PK\x03\x04 cut short")
     with pytest.raises(MarsInputError, match=r"checkpoint.zip: not a readable training checkpoint \(.+\); train again"):
         train_agent(config, tmp_path, resume=True)
+
+
+class Reach:
+    """Unpickled, `getattr(target, name)`: a saved policy does this once, for its learning-rate schedule."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __reduce__(self) -> tuple:
+        from stable_baselines3.common.policies import BasePolicy
+
+        return getattr, (BasePolicy, self.name)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"lr_schedule": Reach("__init__")}, {"lr_schedule": Reach("_dummy_schedule"), "other": Reach("load")}],
+    ids=["getattr elsewhere", "getattr reused from the memo"],
+)
+def test_a_policy_reaching_further_through_getattr_is_refused_unread(payload: dict, tmp_path: Path) -> None:
+    from mars_core.rl.evaluate import check_policy
+
+    path = tmp_path / "policy.pt"
+    torch.save({"data": payload, "state_dict": {}}, path)
+    assert set(torch.serialization.get_unsafe_globals_in_checkpoint(path)) == {
+        "builtins.getattr",
+        "stable_baselines3.common.policies.BasePolicy",
+    }  # only names a saved policy asks for: the calls give it away
+    with pytest.raises(MarsInputError, match="calls getattr otherwise than a saved policy does"):
+        check_policy(path)
+    assert check_policy(shipped_policy()) == shipped_policy()
