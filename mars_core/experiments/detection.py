@@ -304,8 +304,6 @@ def evaluate(
     """Score clean and manipulated windows with both detectors; write `windows.csv` and `summary.json` to `out`."""
     started = time.perf_counter()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "detect.json", config.model_dump(mode="json"))
     days = _days(config, data_dir)
     units, index = [], []
     for day in days:
@@ -314,6 +312,8 @@ def evaluate(
             dc.sim_config(s).check_window(day.info)
             units.append(_unit(dc, s, out, data_dir, day.info.levels))
             index.append((day.info.key, s))
+    out.mkdir(parents=True, exist_ok=True)  # only once the days and their windows are known to be good
+    write_json(out / "detect.json", config.model_dump(mode="json"))
     sims = dict(zip(index, simulate_all(units, executor, workers, progress)))
     simulated = time.perf_counter()
     rows = []

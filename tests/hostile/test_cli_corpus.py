@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mars_core.cli.app import main
+from mars_core.paths import RUNS_ENV
 
 LIMIT_S = 8.0  # every case is refused long before the work would start (the real day loads in ~1-2 s)
 GOOG = ["--symbol", "GOOG", "--date", "2012-06-21"]
@@ -345,7 +346,12 @@ CASES: list[tuple[str, list[str], str, int]] = [
         2,
     ),
     ("control-eval unknown symbol", ["control-eval", "--symbols", "XYZ", "--data-dir", "{data}"], "XYZ", 2),
-    ("detect evaluate on a bad day", [*DETECT_EVAL[:2], "--data-dir", "{day_price_abc}"], "line 3", 2),
+    (
+        "detect evaluate on a bad day",
+        [*DETECT_EVAL[:2], "--data-dir", "{day_price_abc}", *DETECT_EVAL[4:]],
+        "line 3",
+        2,
+    ),
     ("train on a bad day", ["train", "order-model", "--out", "{tmp}/m", "--data-dir", "{day_price_abc}"], "line 3", 2),
     ("train seed -1", ["train", "order-model", "--out", "{tmp}/m", "--seed", "-1"], "--seed", 2),
     ("forecast seed 2**64", ["forecast", "--seed", str(2**64)], "--seed", 2),
@@ -366,8 +372,16 @@ CASES: list[tuple[str, list[str], str, int]] = [
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(("argv", "fragment", "code"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input_ends_in_one_clear_line(
-    argv: list[str], fragment: str, code: int, hostile: dict[str, Path], tmp_path: Path, data_dir: Path, run_copy
+    argv: list[str],
+    fragment: str,
+    code: int,
+    hostile: dict[str, Path],
+    tmp_path: Path,
+    data_dir: Path,
+    run_copy,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv(RUNS_ENV, str(tmp_path / "runs_root"))  # where commands without --out would write
     names = hostile | {"tmp": tmp_path, "data": data_dir}
     if any("{run" in a for a in argv):
         names |= {
@@ -386,6 +400,7 @@ def test_bad_input_ends_in_one_clear_line(
     for fresh in ("run", "study"):  # validated before anything ran: a new output directory is not even created
         if f"{{tmp}}/{fresh}" in argv:
             assert not (tmp_path / fresh).exists()
+    assert not (tmp_path / "runs_root").exists()  # nor a default one
 
 
 def test_a_day_with_windows_line_ends_is_read(hostile: dict[str, Path]) -> None:
