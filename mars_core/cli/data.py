@@ -7,7 +7,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from mars_core.cli.options import DataDirOption, JsonOption, emit
+from mars_core.cli.options import DataDirOption, JsonOption, emit, folder
 from mars_core.data.catalog import discover_with_problems, find_dataset, format_ts, info_to_dict, resolve_data_dir
 from mars_core.data.fetch import SAMPLE_DATE, SAMPLE_SYMBOLS, fetch_samples
 from mars_core.data.lobster import load_events
@@ -86,7 +86,8 @@ def fetch_samples_command(
         typer.Option("--base-url", help="Where the zips live (default: $MARS_SAMPLES_URL, else lobsterdata.com)."),
     ] = None,
     dest: Annotated[
-        str | None, typer.Option("--dest", help="Target folder (default: $MARS_DATA_DIR, else ./data).")
+        str | None,
+        typer.Option("--dest", callback=folder, help="Target folder (default: $MARS_DATA_DIR, else ./data)."),
     ] = None,
     timeout: Annotated[
         float, typer.Option("--timeout", min=0.1, max=3600, help="Seconds to wait on the server.")

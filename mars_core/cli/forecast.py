@@ -134,7 +134,7 @@ def evaluate_command(
 def train_deeplob_command(
     symbols: Annotated[list[str] | None, typer.Option("--symbols", help="Stocks (default GOOG and AMZN).")] = None,
     date: Annotated[str, typer.Option(help="Trading day.")] = DATE,
-    out: Annotated[Path, typer.Option(help="Output folder.")] = DEEPLOB_DIR,
+    out: Annotated[Path, typer.Option(callback=folder, help="Output folder.")] = DEEPLOB_DIR,
     steps: Annotated[int, typer.Option(min=1)] = DeepLOBTrainConfig.steps,
     every_s: Annotated[int, typer.Option(min=1, help="Seconds between training moments.")] = fc.DEEPLOB_EVERY_S,
     seed: Annotated[int, typer.Option(min=0, max=SEED_MAX)] = 0,

@@ -268,6 +268,8 @@ CASES: list[tuple[str, list[str], str, int]] = [
     ("forecast after the day", ["forecast", "--at", "16:30", "--data-dir", "{data}"], "16:30 leaves no 5", 2),
     ("forecast bad background", ["forecast", "--background", "magic", "--data-dir", "{data}"], "'magic'", 2),
     ("forecast bad day", ["forecast", "--data-dir", "{day_price_abc}"], "line 3", 2),
+    ("train-deeplob out is a file", ["forecast", "train-deeplob", "--out", "{a_file}"], "is a file; give a folder", 2),
+    ("fetch dest is a file", ["data", "fetch-samples", "--dest", "{a_file}"], "is a file; give a folder", 2),
     ("forecast evaluate out is a file", [*FORECAST_EVAL[:-1], "{a_file}"], "is a file", 2),
     ("forecast evaluate DeepLOB missing", [*FORECAST_EVAL, "--deeplob", "{tmp}/none.pt"], "no DeepLOB model", 2),
     (
