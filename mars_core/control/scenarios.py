@@ -64,6 +64,7 @@ DIRECTION_LABELS = {"down_up": "down, then up", "up_down": "up, then down"}
 DEFAULT_DURATION = 10
 MAX_MAGNITUDE_PCT = 20.0
 MAX_REPLY_BYTES = 1_000_000  # a chat reply with one small JSON object is a few kB
+MAX_PROMPT_CHARS = 1_000  # a scenario is a sentence or two; a longer text is refused, not echoed back
 EXAMPLES = (
     "sharp drop of 2% over 10 minutes",
     "GOOG rises sharply 1.5% in 5 min",
@@ -218,8 +219,9 @@ STEADY = _words(
     r"smooth\w*",
     r"orderly",
 )
-MAGNITUDE = re.compile(r"([+-]?\d+(?:\.\d+)?)\s*(%|percent|per cent|pct|bps|bp|basis points?)(?![a-z])")
-DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(minutes?|mins?|m|hours?|hrs?|h)\b")
+# a number starts a word: the 309 of "1e309%" is not a size (the whole "1e309" is refused as a number)
+MAGNITUDE = re.compile(r"(?<![\w.])([+-]?\d+(?:\.\d+)?)\s*(%|percent|per cent|pct|bps|bp|basis points?)(?![a-z])")
+DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*-?\s*(minutes?|mins?|m|hours?|hrs?|h)\b")
 DURATION_WORDS = {
     r"\bhalf an hour\b": 30,
     r"\bquarter of an hour\b": 15,
@@ -230,7 +232,7 @@ DURATION_WORDS = {
 NEGATIVE_DURATION = re.compile(
     r"(?<![\w.%])-\s*\d+(?:\.\d+)?\s*-?\s*(?:minutes?|mins?|m|hours?|hrs?|h)\b|\bminus\s+\d+(?:\.\d+)?\s*(?:minutes?|mins?|hours?)\b"
 )
-NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
 NOT_A_NUMBER = re.compile(r"[+-]?\b(?:nan|inf|infinity)\b")  # where a size or a duration would go
 MINUS_SIGNS = str.maketrans(dict.fromkeys("−‐‑‒–—﹣－", "-"))
 FIELD_WORDS = {
@@ -278,6 +280,16 @@ def examples_text() -> str:
 
 def _fail(problem: str) -> MarsInputError:
     return MarsInputError(f"{problem}. {examples_text()}")
+
+
+def _described(text: str | None) -> str:
+    """The description, stripped; refused when empty or longer than `MAX_PROMPT_CHARS`."""
+    text = (text or "").strip()
+    if not text:
+        raise _fail("the scenario is empty")
+    if len(text) > MAX_PROMPT_CHARS:
+        raise _fail(f"the scenario is {len(text):,} characters long; describe it in at most {MAX_PROMPT_CHARS:,}")
+    return text
 
 
 def _take(pattern: re.Pattern[str], text: str) -> tuple[list[re.Match[str]], str]:
@@ -397,10 +409,7 @@ def parse_prompt(text: str, symbols: Iterable[str] | None = None) -> ScenarioSpe
         MarsInputError: what it could not understand, with example phrasings; `ConfigError` (a subclass)
             when the numbers are out of range (e.g. a 50% drop).
     """
-    original = (text or "").strip()
-    if not original:
-        raise _fail("the scenario is empty")
-    original = original.translate(MINUS_SIGNS)
+    original = _described(text).translate(MINUS_SIGNS)
     lowered = " ".join(original.lower().split())
     magnitude, said, rest = _magnitude(lowered)
     duration, rest = _duration(rest)
@@ -558,8 +567,7 @@ def parse_with_llm(
         MarsInputError: the endpoint cannot be reached or answers an error, the reply is not a JSON object,
             the model says the text is no scenario, or a field is invalid (`ConfigError`, naming it).
     """
-    if not (text or "").strip():
-        raise _fail("the scenario is empty")
+    text = _described(text)
     if not (model or "").strip():
         raise ConfigError("language model: give the model name the endpoint serves")
     url = chat_url(base_url)

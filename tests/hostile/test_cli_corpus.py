@@ -208,6 +208,14 @@ CASES: list[tuple[str, list[str], str, int]] = [
         "could not understand the number 'inf'",
         2,
     ),
+    ("scenario exponent", ["scenario", "sharp drop of 1e309% over 10 minutes"], "the number '1e309'", 2),
+    ("scenario 100 kB", ["scenario", "a" * 100_000], "the scenario is 100,000 characters long; describe", 2),
+    (
+        "scenario 5 kB for the language model",
+        ["scenario", "drop " * 1000, "--llm-url", "http://127.0.0.1:1/v1", "--llm-model", "m"],
+        "the scenario is 4,999 characters long",
+        2,
+    ),
     # ---- the scenario command's language-model settings
     ("llm timeout zero", ["scenario", "sharp drop", "--llm-timeout", "0"], "--llm-timeout", 2),
     ("llm timeout inf", ["scenario", "sharp drop", "--llm-timeout", "inf"], "--llm-timeout", 2),
