@@ -23,7 +23,7 @@ from mars_core.cli.options import (
     symbol_list,
 )
 from mars_core.cli.stress import stress_command
-from mars_core.errors import MarsInputError
+from mars_core.errors import ConfigError, MarsInputError
 from mars_core.experiments.control_eval import CONFIGS, EvalSettings, run_eval
 from mars_core.experiments.impact import StudyConfig, run_study, study_dir
 from mars_core.experiments.model_eval import evaluate_model as run_model_evaluation
@@ -285,6 +285,8 @@ def control_eval_command(
 ) -> None:
     """Measured controllability (paper Sec. 3.3, Fig. 6c): correlation of simulated and target (replayed) mid paths
     for {no control, control} x {no interaction, interaction with a TWAP agent}; with --stress, the stress suite."""
+    if not stress and (scenarios or out is not None or window != "held_out" or not twap):
+        raise ConfigError("--scenario, --window, --no-twap and --out go with --stress (the suite); add --stress")
     if stress:
         fields = {
             "symbols": tuple(symbol_list(symbols)),

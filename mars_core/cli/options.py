@@ -44,9 +44,12 @@ ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue from OUT/
 
 
 def folder(value: str | None) -> str | None:
-    """Callback of an output-folder option: refuse a path that is a file (the message names it)."""
+    """Callback of an output-folder option: refuse a path that is a file or lies under one (the message names it)."""
     if value is not None and Path(value).exists() and not Path(value).is_dir():
         raise typer.BadParameter(f"{value} is a file; give a folder")
+    file = None if value is None else next((p for p in Path(value).parents if p.is_file()), None)
+    if file is not None:
+        raise typer.BadParameter(f"{value} lies under {file}, which is a file; give a folder")
     return value
 
 

@@ -29,7 +29,7 @@ from mars_core.data.schema import NS_PER_SECOND
 from mars_core.engine import OrderBook, OrderEvent, OrderKind, Status
 from mars_core.engine._replay import Replayer
 from mars_core.errors import MarsInputError
-from mars_core.store.rundir import CONFIG, SUMMARY, RunDir
+from mars_core.store.rundir import CONFIG, SUMMARY, RunDir, check_directory
 
 MAX_EXPORT_LEVELS = 50  # the deepest book a run records (SimConfig.snapshot_levels)
 REVEALED_IDS = 1 << 50  # ids given to revealed liquidity in the export
@@ -166,8 +166,7 @@ def export_lobster(run: RunDir, rollout: int, arm: str | None, out: str | Path, 
     if not 1 <= levels <= MAX_EXPORT_LEVELS:
         raise MarsInputError(f"levels must lie in 1..{MAX_EXPORT_LEVELS}, was {levels}")
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise MarsInputError(f"{out} is a file; give a directory for the exported files")
+    check_directory(out, "exported files")
     arm = _pick_arm(run, rollout, arm)
     orders, trades, start = (run.table(t, rollout, arm) for t in ("orders", "trades", "start_book"))
     if orders.empty:

@@ -93,10 +93,18 @@ def read_json(path: Path, what: str) -> Any:
         ) from None
 
 
-def claim_directory(out: Path, marker: str, config: dict[str, Any], what: str) -> None:
-    """Create `out` holding `config` in its `marker` file, or reopen it when it holds the same one."""
+def check_directory(out: Path, what: str) -> None:
+    """Refuse an output directory that is a file, or lies under one (MarsInputError naming it)."""
     if out.exists() and not out.is_dir():
         raise MarsInputError(f"{out} is a file; give a directory for the {what}")
+    file = next((p for p in Path(out).parents if p.exists() and not p.is_dir()), None)
+    if file is not None:
+        raise MarsInputError(f"{out} lies under {file}, which is a file; give a directory for the {what}")
+
+
+def claim_directory(out: Path, marker: str, config: dict[str, Any], what: str) -> None:
+    """Create `out` holding `config` in its `marker` file, or reopen it when it holds the same one."""
+    check_directory(out, what)
     path = out / marker
     if path.exists():
         if read_json(path, what) != json.loads(json.dumps(config, default=str)):

@@ -270,6 +270,11 @@ CASES: list[tuple[str, list[str], str, int]] = [
     ("resume into broken config", sim("--out", "{run_bad_config}"), "config.json: not a readable", 2),
     ("export not a run", ["export", "{root}"], "not a MarS run directory", 2),
     ("export format", ["export", "{root}", "--format", "xls"], "not a MarS run directory", 2),
+    ("export out under a file", ["export", "{run}", "--out", "{a_file}/x"], "which is a file", 2),
+    ("simulate out under a file", [*SIM, "--data-dir", "{data}", "--out", "{a_file}/run"], "which is a file", 2),
+    ("detect out under a file", [*DETECT[:-1], "{a_file}/run"], "which is a file; give a folder", 2),
+    ("control-eval out without --stress", ["control-eval", "--out", "{tmp}/run"], "go with --stress", 2),
+    ("control-eval scenario without --stress", ["control-eval", "--scenario", "sharp_drop_1pct_3min"], "--stress", 2),
     ("export format of a run", ["export", "{run}", "--format", "xls", "--out", "{tmp}/x"], "choose lobster or", 2),
     # ---- the commands added since: forecast, rl, detect, control-eval --stress, bench, --executor ray
     ("forecast bad clock", ["forecast", "--at", "25:99", "--data-dir", "{data}"], "time '25:99'", 2),
