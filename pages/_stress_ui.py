@@ -55,8 +55,8 @@ ARM_LABELS = {
 }
 MEASURED = {"trend_reversal": "move at the turn", "volatility_spike": "1-minute volatility"}
 # wall seconds per lockstep group and per rollout-minute: the held-out suite (96 groups, 7,552 rollout-minutes) took
-# 1,898 s on the 2 workers of the shared 2-core machine (load 2.5-6)
-GROUP_S, ROLLOUT_MINUTE_S = 2.0, 0.225
+# 1,177 s on the 2 workers of the shared 2-core machine (load 2.3-3; its first run, at load 2.5-6, 1,898 s)
+GROUP_S, ROLLOUT_MINUTE_S = 2.0, 0.13
 SMALL_STARTS, SMALL_ROLLOUTS = 4, 8  # the sample: at least 4 starts over both days, 8 rollouts
 
 
