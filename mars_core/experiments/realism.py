@@ -156,52 +156,37 @@ def run_realism(
             sim_config(config, day, "noise", start).check_window(day.info)
     claim_directory(out, MARKER, config.model_dump(mode="json"), "realism evaluation")
     with RunDir(out).lock():  # a second evaluation into the same directory is refused, not run twice
-        return _simulate_and_score(config, out, days, starts, data_dir, workers, progress, executor, started)
+        runs: dict[tuple[str, str, str], tuple[SimConfig, RunDir]] = {}
+        for bg in config.backgrounds:
+            for day in days:
+                for start in starts:
+                    cfg = sim_config(config, day, bg, start)
+                    path = out / "runs" / bg / f"{day.info.symbol}_{day.info.date}_{start.replace(':', '')}"
+                    runs[(bg, day.info.key, start)] = (cfg, RunDir.create(path, cfg.model_dump(mode="json")))
+        total = sum(c.rollouts for c, _ in runs.values())
+        counter = [0]
 
+        def step(done: int, _total: int, summary: dict) -> None:
+            counter[0] += 1
+            if progress is not None:
+                progress(counter[0], total, summary)
 
-def _simulate_and_score(
-    config: RealismConfig,
-    out: Path,
-    days: list[LobsterDay],
-    starts: list[str],
-    data_dir: str | None,
-    workers: int | None,
-    progress: Progress | None,
-    executor: Executor,
-    started: float,
-) -> dict[str, Any]:
-    """`run_realism`'s work, under the evaluation directory's lock."""
-    runs: dict[tuple[str, str, str], tuple[SimConfig, RunDir]] = {}
-    for bg in config.backgrounds:
-        for day in days:
-            for start in starts:
-                cfg = sim_config(config, day, bg, start)
-                path = out / "runs" / bg / f"{day.info.symbol}_{day.info.date}_{start.replace(':', '')}"
-                runs[(bg, day.info.key, start)] = (cfg, RunDir.create(path, cfg.model_dump(mode="json")))
-    total = sum(c.rollouts for c, _ in runs.values())
-    counter = [0]
-
-    def step(done: int, _total: int, summary: dict) -> None:
-        counter[0] += 1
-        if progress is not None:
-            progress(counter[0], total, summary)
-
-    simple = [(c, r) for (bg, _, _), (c, r) in runs.items() if not background(bg).lockstep]
-    tasks = [t for c, r in simple for t in pending_tasks(c, r)]
-    counter[0] = sum(c.rollouts for c, _ in simple) - len(tasks)
-    run_tasks(tasks, data_dir, workers, step, executor=executor)
-    for name in config.backgrounds:  # a generative background's groups, from every start, in one map
-        driver = background(name)
-        if driver.lockstep:
-            grouped = [(c, r) for (bg, _, _), (c, r) in runs.items() if bg == name]
-            for c, r in grouped:
-                r.clean_stale()
-                counter[0] += c.rollouts - len(pending_tasks(c, r))
-            driver.drive(grouped, data_dir, workers, step, executor=executor)
-    simulated = time.perf_counter()
-    result = evaluate(config, days, runs)
-    write_json(out / "facts.json", result.pop("facts_detail"))
-    return write_summary(out, result, started, simulated, "evaluate_seconds")
+        simple = [(c, r) for (bg, _, _), (c, r) in runs.items() if not background(bg).lockstep]
+        tasks = [t for c, r in simple for t in pending_tasks(c, r)]
+        counter[0] = sum(c.rollouts for c, _ in simple) - len(tasks)
+        run_tasks(tasks, data_dir, workers, step, executor=executor)
+        for name in config.backgrounds:  # a generative background's groups, from every start, in one map
+            driver = background(name)
+            if driver.lockstep:
+                grouped = [(c, r) for (bg, _, _), (c, r) in runs.items() if bg == name]
+                for c, r in grouped:
+                    r.clean_stale()
+                    counter[0] += c.rollouts - len(pending_tasks(c, r))
+                driver.drive(grouped, data_dir, workers, step, executor=executor)
+        simulated = time.perf_counter()
+        result = evaluate(config, days, runs)
+        write_json(out / "facts.json", result.pop("facts_detail"))
+        return write_summary(out, result, started, simulated, "evaluate_seconds")
 
 
 def _labelled(table: pd.DataFrame, start: int, rollout: int | None = None) -> pd.DataFrame:
