@@ -234,9 +234,8 @@ def evaluation_dir(settings: StressSettings, root: Path | None = None) -> Path:
 
 def rollout_minutes(run: ControlledRun, day: LobsterDay, start_ts: int) -> pd.DataFrame:
     """Per-minute `FIDELITY` flow of every rollout of a run made with `flow` (a `rollout` column), on the day's levels."""
-    levels = RealDay.load(day).levels
     tables = [
-        minute_table(tables_window(t["book"], t["orders"], t["trades"], start_ts, len(run.target), levels))[
+        minute_table(tables_window(t["book"], t["orders"], t["trades"], start_ts, len(run.target), day.info.levels))[
             ["minute", *FIDELITY]
         ].assign(rollout=r)
         for r, t in enumerate(run.tables or [])
