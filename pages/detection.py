@@ -62,7 +62,8 @@ def request() -> None:
 def scored(symbol: str, date: str, first: str, last: str, rollouts: int, background: str, inject: bool, kind: str,
            at: str, intensity: float, side: int, folder: str):  # fmt: skip
     config = dt.DetectConfig.from_dict(
-        {"symbol": symbol, "date": date, "span": (first, last), "rollouts": rollouts, "background": background}, "span"
+        {"symbol": symbol, "date": date, "span": (first, last), "rollouts": rollouts, "background": background},
+        "detection",
     )
     episode = (
         EpisodeSpec.from_dict({"kind": kind, "start": at, "intensity": intensity, "side": side}, "episode")

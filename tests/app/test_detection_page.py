@@ -56,5 +56,5 @@ def test_a_span_that_is_not_a_time_is_named_without_pydantics_wording(page: AppT
     page.button(key="dt_run").click().run()
     assert not page.exception
     message = page.error[0].value
-    assert "span: time 'abc' is not HH:MM or HH:MM:SS" in message
+    assert "detection: span: time 'abc' is not HH:MM or HH:MM:SS" in message  # the field named once
     assert "validation error" not in message and "errors.pydantic.dev" not in message
